@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Errors in libmipart.
+ *
+ * Every function that can fail returns an int: >= 0 on success, a negative errno on failure.
+ * The table below says what each errno means in mipart; mipart_strerror() turns one into the
+ * phrase the CLI prints after the subject ("cannot read '/sys/...': <phrase>").
+ *
+ *   -ENOENT     a file, GPU, partition or allocation does not exist
+ *   -EACCES     permission denied reading a file
+ *   -EPERM      the operation needs root, or the GPU is in reset
+ *   -EINVAL     malformed input or a mode the driver does not accept
+ *   -EBADMSG    a kernel file did not have the format the kernel writes
+ *   -ERANGE     a number is out of range
+ *   -EFBIG      an input file is larger than mipart accepts
+ *   -EBUSY      a GPU or partition is in use by a process
+ *   -ENOSPC     a model or allocation does not fit
+ *   -EOPNOTSUPP the GPU or the host does not support partitioning
+ *   -ETIMEDOUT  a lock, subprocess or driver wait ran out of time
+ *   -EIO        the driver reported an I/O error
+ *   -ENOMEM     out of memory
+ *   -EEXIST     the thing to create exists already
+ *   -ENODEV     no GPU was found
+ */
+#ifndef MIPART_ERROR_H
+#define MIPART_ERROR_H
+
+/*
+ * mipart_strerror - phrase for a negative (or positive) errno value.
+ * Returns a static string; never NULL.
+ */
+const char *mipart_strerror(int err);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MIPART_CLI_H
+#define MIPART_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mipart/host.h"
+#include "mipart/topology.h"
+
+/* Exit codes (../shared/STYLE.md): 0 success, 1 the operation failed, 2 usage error. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct verb;
+
+struct cli {
+	const char *root;	/* --root / MIPART_ROOT, NULL for the real host */
+	bool quiet;
+	mipart_host *host;
+	const struct verb *verb; /* the verb running */
+};
+
+struct verb {
+	const char *name;
+	int min_args;
+	int max_args;	/* -1: no limit */
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage;
+};
+
+/* messages in git's style: "error: cannot read '...': reason" */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const struct verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Check the number of positional arguments against the running verb's bounds: EXIT_OK or
+ * EXIT_USAGE after printing the usage. */
+int cli_check_args(struct cli *cli, int n);
+
+/* Parse an unsigned integer option value in [min, max]; reports and returns -EINVAL. */
+int cli_parse_uint(const char *flag, const char *s, unsigned long min, unsigned long max,
+		   unsigned long *ret);
+
+/* Load the topology, print its diagnostics as warnings; returns 0 or an exit code. */
+int cli_load_topology(struct cli *cli, mipart_topology **ret);
+
+/* Verb dispatch for a table; argv[0] is the verb name. */
+int cli_run_verb(struct cli *cli, const struct verb *verbs, const char *group, int argc, char **argv);
+void cli_print_verbs(FILE *f, const struct verb *verbs);
+
+int verb_status(struct cli *cli, int argc, char **argv);
+int verb_list(struct cli *cli, int argc, char **argv);
+int verb_sim(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mipart: the command-line tool. Global options, then the verb table that dispatches to one
+ * file per verb and generates the usage text (wireguard-tools wg.c, systemd verbs.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mipart/error.h"
+#include "cli.h"
+#include "banned.h"
+
+static int verb_help(struct cli *cli, int argc, char **argv);
+
+static const struct verb verbs[] = {
+	{ "status", 0, 0, verb_status, "show each GPU: modes, allowed modes, partitions, hive",
+	  "status [--json]" },
+	{ "list", 0, 0, verb_list, "show each logical device (partition)", "list [--json]" },
+	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ..." },
+	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
+	{ NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mipart [--root DIR] [--quiet] <verb> [options] [args]\n\n"
+		   "Manage the partitions of AMD Instinct GPUs.\n\nverbs:\n");
+	cli_print_verbs(f, verbs);
+	fprintf(f, "\nglobal options:\n"
+		   "  --root DIR   resolve /sys, /proc, /dev, /run, /etc/mipart, /var/lib/mipart under DIR\n"
+		   "               (also MIPART_ROOT); a simulated host made by 'mipart sim create'\n"
+		   "  --quiet      no progress or warnings on stderr\n"
+		   "  --version    print the version\n"
+		   "  --help       this text; 'mipart <verb> --help' for a verb\n");
+}
+
+void cli_print_verbs(FILE *f, const struct verb *vs)
+{
+	for (const struct verb *v = vs; v->name; v++)
+		fprintf(f, "  %-10s %s\n", v->name, v->summary);
+}
+
+static int verb_help(struct cli *cli, int argc, char **argv)
+{
+	if (argc > 1) {
+		for (const struct verb *v = verbs; v->name; v++)
+			if (!strcmp(v->name, argv[1])) {
+				printf("usage: mipart %s\n\n%s\n", v->usage, v->summary);
+				return EXIT_OK;
+			}
+		cli_error("unknown verb '%s'", argv[1]);
+		return EXIT_USAGE;
+	}
+	usage(stdout);
+	return EXIT_OK;
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet)
+		return;
+	fputs("warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const struct verb *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: mipart %s\n", v->usage);
+	return EXIT_USAGE;
+}
+
+int cli_parse_uint(const char *flag, const char *s, unsigned long min, unsigned long max,
+		   unsigned long *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto bad;
+	*ret = v;
+	return 0;
+bad:
+	cli_error("invalid value '%s' for '%s': expected a whole number from %lu to %lu", s ? s : "",
+		  flag, min, max);
+	return -EINVAL;
+}
+
+int cli_load_topology(struct cli *cli, mipart_topology **ret)
+{
+	mipart_topology *t = NULL;
+	int r = mipart_topology_load(cli->host, &t);
+
+	if (r < 0) {
+		cli_error("cannot read GPUs under '%s/sys': %s", mipart_host_root(cli->host),
+			  r == -ENOENT ? "neither the PCI bus nor the KFD topology is readable"
+				       : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
+		cli_warn(cli, "%s", mipart_topology_diag(t, i));
+	*ret = t;
+	return EXIT_OK;
+}
+
+int cli_run_verb(struct cli *cli, const struct verb *vs, const char *group, int argc, char **argv)
+{
+	for (const struct verb *v = vs; v->name; v++) {
+		if (strcmp(v->name, argv[0]))
+			continue;
+		for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				printf("usage: mipart %s\n\n%s\n", v->usage, v->summary);
+				return EXIT_OK;
+			}
+		cli->verb = v;
+		optind = 0; /* glibc: full reset for the verb's own getopt */
+		return v->fn(cli, argc, argv);
+	}
+	cli_error("unknown %s '%s'", group, argv[0]);
+	fprintf(stderr, "\n%ss:\n", group);
+	cli_print_verbs(stderr, vs);
+	return EXIT_USAGE;
+}
+
+int cli_check_args(struct cli *cli, int n)
+{
+	const struct verb *v = cli->verb;
+
+	if (n < v->min_args)
+		return cli_usage_error(v, "'%s' needs %d argument%s", v->name, v->min_args,
+				       v->min_args == 1 ? "" : "s");
+	if (v->max_args >= 0 && n > v->max_args)
+		return cli_usage_error(v, "too many arguments for '%s'", v->name);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { .root = getenv("MIPART_ROOT") };
+	int c, r, first;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			cli.root = optarg;
+			break;
+		case 'q':
+			cli.quiet = true;
+			break;
+		case 'V':
+			printf("mipart %s\n", MIPART_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			cli_error("unknown global option '%s'", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (cli.root && !*cli.root)
+		cli.root = NULL;
+	r = mipart_host_new(cli.root, &cli.host);
+	if (r < 0) {
+		cli_error("invalid root '%s': %s", cli.root, mipart_strerror(r));
+		return EXIT_USAGE;
+	}
+	first = optind;
+	r = cli_run_verb(&cli, verbs, "verb", argc - first, argv + first);
+	mipart_host_free(cli.host);
+	return r;
+}

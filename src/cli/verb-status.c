@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `mipart status` (one row per GPU) and `mipart list` (one row per logical device), and the
+ * JSON document both print with --json: {"gpus": [ {..., "partitions": [...]} ], "warnings": []}.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mipart/error.h"
+#include "cli.h"
+#include "banned.h"
+
+static const char *const mode_source_names[] = { "none", "sysfs", "inferred" };
+
+static json_t *int_or_null(long long v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *modes_json(mipart_mode_set set, bool compute)
+{
+	json_t *a = json_array();
+
+	for (unsigned m = 0; m < 16 && a; m++)
+		if (set & MIPART_MODE_BIT(m))
+			json_array_append_new(a, json_string(compute ? mipart_compute_mode_name((mipart_compute_mode)m)
+								     : mipart_memory_mode_name((mipart_memory_mode)m)));
+	return a;
+}
+
+static json_t *mode_json(const char *name)
+{
+	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
+}
+
+static json_t *partition_json(const mipart_partition_info *p)
+{
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
+			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", int_or_null(p->xcp),
+			 "render_minor", int_or_null(p->render_minor), "kfd_node",
+			 int_or_null(p->kfd_node), "gpu_id", int_or_null(p->gpu_id), "num_xcc",
+			 int_or_null(p->num_xcc), "compute_units", int_or_null(p->compute_units),
+			 "memory_bytes", int_or_null(p->memory_bytes), "drm_device",
+			 p->drm_device[0] ? p->drm_device : NULL);
+}
+
+static json_t *gpu_json(const mipart_topology *t, const mipart_gpu_info *g)
+{
+	char dev[16], gfx[48], hive[24], uid[32];
+	json_t *o, *parts = json_array();
+
+	snprintf(dev, sizeof(dev), "0x%04x", g->device_id < 0 ? 0 : (unsigned)g->device_id);
+	/* gfx_target_version = major * 10000 + minor * 100 + stepping; the name prints minor and
+	 * stepping in hex (90402 -> gfx942, 90010 -> gfx90a) */
+	snprintf(gfx, sizeof(gfx), "gfx%lld%llx%llx", (long long)(g->gfx_target / 10000),
+		 (unsigned long long)((g->gfx_target / 100) % 100),
+		 (unsigned long long)(g->gfx_target % 100));
+	snprintf(hive, sizeof(hive), "0x%016llx", (unsigned long long)g->hive_id);
+	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
+	for (size_t j = 0; j < g->n_partitions; j++)
+		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
+	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
+		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
+		      "device_id", g->device_id < 0 ? NULL : dev,
+		      "gfx_target", g->gfx_target < 0 ? NULL : gfx,
+		      "gfx_target_version", int_or_null(g->gfx_target),
+		      "unique_id", g->unique_id[0] ? uid : NULL,
+		      "hive_id", g->hive_id > 0 ? hive : NULL,
+		      "partitioning_supported", g->partitioning,
+		      "compute_partition", mode_json(mipart_compute_mode_name(g->compute)),
+		      "memory_partition", mode_json(mipart_memory_mode_name(g->memory)),
+		      "available_compute_partitions", modes_json(g->compute_available, true),
+		      "supported_compute_partitions", modes_json(g->compute_supported, true),
+		      "available_memory_partitions", modes_json(g->memory_available, false),
+		      "compute_partition_writable", g->compute_writable,
+		      "memory_partition_writable", g->memory_writable,
+		      "mode_source", mode_source_names[g->mode_source],
+		      "memory_bytes", int_or_null(g->memory_bytes),
+		      "num_xcc", int_or_null(g->num_xcc),
+		      "compute_units", int_or_null(g->compute_units),
+		      "card_minor", int_or_null(g->card_minor),
+		      "numa_node", int_or_null(g->numa_node),
+		      "driver_bound", g->driver_bound,
+		      "partitions", parts);
+	return o;
+}
+
+static int print_json(const mipart_topology *t)
+{
+	json_t *root, *gpus = json_array(), *warn = json_array();
+	int r;
+
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
+		json_array_append_new(gpus, gpu_json(t, mipart_topology_gpu(t, i)));
+	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
+		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
+	root = json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
+	r = root ? json_dumpf(root, stdout, JSON_INDENT(2)) : -1;
+	putchar('\n');
+	json_decref(root);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int parse_json_flag(struct cli *cli, int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+		*json = true;
+	}
+	return cli_check_args(cli, argc - optind);
+}
+
+static void gib(char *buf, size_t size, long long bytes)
+{
+	if (bytes < 0)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
+}
+
+static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topology **t)
+{
+	int r = parse_json_flag(cli, argc, argv, json);
+
+	if (r != EXIT_OK)
+		return r;
+	r = cli_load_topology(cli, t);
+	if (r != EXIT_OK)
+		return r;
+	if (mipart_topology_gpu_count(*t) == 0 && !*json) {
+		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+		*t = mipart_topology_free(*t);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int verb_status(struct cli *cli, int argc, char **argv)
+{
+	mipart_topology *t = NULL;
+	bool json = false, inferred = false;
+	int r = load(cli, argc, argv, &json, &t);
+
+	if (r != EXIT_OK || json) {
+		if (r == EXIT_OK) {
+			r = print_json(t);
+			if (mipart_topology_gpu_count(t) == 0)
+				r = EXIT_FAIL;
+		}
+		mipart_topology_free(t);
+		return r;
+	}
+	printf("%-3s  %-12s  %-7s  %-8s  %-7s  %-18s  %-15s  %-22s  %s\n", "GPU", "BDF", "PRODUCT",
+	       "COMPUTE", "MEMORY", "COMPUTE ALLOWED", "MEMORY ALLOWED", "PARTITIONS", "HIVE");
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+		char cm[16], mm[16], ca[64], ma[64], parts[80], hive[24], size[32];
+		bool same = g->n_partitions > 0;
+		const mipart_partition_info *p0 = mipart_topology_gpu_partition(t, g, 0);
+
+		for (size_t j = 1; j < g->n_partitions; j++)
+			if (mipart_topology_gpu_partition(t, g, j)->memory_bytes != p0->memory_bytes)
+				same = false;
+		snprintf(cm, sizeof(cm), "%s%s", mipart_compute_mode_name(g->compute),
+			 g->mode_source == MIPART_MODE_SOURCE_INFERRED ? "*" : "");
+		snprintf(mm, sizeof(mm), "%s%s", mipart_memory_mode_name(g->memory),
+			 g->mode_source == MIPART_MODE_SOURCE_INFERRED ? "*" : "");
+		inferred |= g->mode_source == MIPART_MODE_SOURCE_INFERRED;
+		if (!g->partitioning) {
+			snprintf(cm, sizeof(cm), "-");
+			snprintf(mm, sizeof(mm), "-");
+			snprintf(ca, sizeof(ca), "not supported");
+			snprintf(ma, sizeof(ma), "-");
+		} else {
+			mipart_compute_modes_format(g->compute_available, ca, sizeof(ca));
+			mipart_memory_modes_format(g->memory_available, ma, sizeof(ma));
+			if (!ca[0])
+				snprintf(ca, sizeof(ca), g->compute_writable ? "none" : "read-only");
+			if (!ma[0])
+				snprintf(ma, sizeof(ma), "-");
+		}
+		gib(size, sizeof(size), same ? p0->memory_bytes : -1);
+		if (g->n_partitions == 0)
+			snprintf(parts, sizeof(parts), "-");
+		else if (same)
+			snprintf(parts, sizeof(parts), "%zu x %s GiB", g->n_partitions, size);
+		else
+			snprintf(parts, sizeof(parts), "%zu (sizes differ)", g->n_partitions);
+		if (g->hive_id > 0)
+			snprintf(hive, sizeof(hive), "0x%016llx", (unsigned long long)g->hive_id);
+		else
+			snprintf(hive, sizeof(hive), "-");
+		printf("%-3u  %-12s  %-7s  %-8s  %-7s  %-18s  %-15s  %-22s  %s\n", g->index, g->bdf,
+		       g->product, cm, mm, ca, ma, parts, hive);
+	}
+	if (inferred)
+		printf("* inferred from the KFD topology: the amdgpu partition files are absent or unreadable\n");
+	mipart_topology_free(t);
+	return EXIT_OK;
+}
+
+int verb_list(struct cli *cli, int argc, char **argv)
+{
+	mipart_topology *t = NULL;
+	bool json = false;
+	int r = load(cli, argc, argv, &json, &t);
+
+	if (r != EXIT_OK || json) {
+		if (r == EXIT_OK) {
+			r = print_json(t);
+			if (mipart_topology_gpu_count(t) == 0)
+				r = EXIT_FAIL;
+		}
+		mipart_topology_free(t);
+		return r;
+	}
+	printf("%-5s  %-3s  %-3s  %-12s  %-14s  %-11s  %-4s  %-6s  %-3s  %-4s  %s\n", "INDEX", "GPU",
+	       "XCP", "BDF", "DRM DEVICE", "RENDER", "KFD", "GPU_ID", "XCC", "CU", "MEMORY (GiB)");
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		for (size_t j = 0; j < g->n_partitions; j++) {
+			const mipart_partition_info *p = mipart_topology_gpu_partition(t, g, j);
+			char render[24], mem[32];
+
+			if (p->render_minor >= 0)
+				snprintf(render, sizeof(render), "renderD%d", p->render_minor);
+			else
+				snprintf(render, sizeof(render), "-");
+			gib(mem, sizeof(mem), p->memory_bytes);
+			printf("%-5u  %-3u  %-3d  %-12s  %-14s  %-11s  %-4d  %-6lld  %-3d  %-4d  %s\n",
+			       p->index, p->gpu, p->xcp, g->bdf, p->drm_device[0] ? p->drm_device : "-",
+			       render, p->kfd_node, (long long)p->gpu_id, p->num_xcc, p->compute_units,
+			       mem);
+		}
+		if (g->n_partitions == 0)
+			printf("%-5s  %-3u  %-3s  %-12s  (no KFD node: %s)\n", "-", g->index, "-", g->bdf,
+			       g->driver_bound ? "the KFD topology does not list this GPU"
+					       : "not bound to amdgpu");
+	}
+	mipart_topology_free(t);
+	return EXIT_OK;
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The product table: PCI device id to product, with the sizes the simulator needs and discovery
+ * uses to name a GPU. Discovery never trusts this table for modes or sizes of a real GPU (those
+ * are read from the kernel); it only supplies the name, and whether the product partitions at
+ * all. Sources are in ../shared/HARDWARE.md section 4.1; assumptions are marked.
+ */
+#include <stddef.h>
+#include <strings.h>
+
+#include "product.h"
+#include "util.h"
+#include "banned.h"
+
+#define GIB (UINT64_C(1) << 30)
+#define MIB (UINT64_C(1) << 20)
+#define NPS(n) MIPART_MODE_BIT(MIPART_MEMORY_NPS##n)
+
+/* PCI class 0x120000 = processing accelerator: how the driver binds IP-discovery parts
+ * (amdgpu_drv.c pciidlist: PCI_CLASS_ACCELERATOR_PROCESSING); 0x038000 = display other. */
+static const struct product products[] = {
+	/* 74a1, 8 XCC x 38 CU: real KFD topology (simd_count 152 per CPX partition). 16 MiB
+	 * reserved: DPX+NPS1 partitions report 103070826496 B = (192 GiB - 16 MiB) / 2
+	 * (ROCm/k8s-gpu-dra-driver issue #20). NPS2 not reported by firmware: assumption, see
+	 * docs/simulator.md. */
+	{ "MI300X", "mi300x", 0x74a1, 0x120000, 90402, 8, 38, 192 * GIB, 16 * MIB, NPS(1) | NPS(4),
+	  false, true, 2100 },
+	/* 74a2, 4 XCC x 20 CU, 48 GiB exactly per CPX partition: real KFD topology. */
+	{ "MI308X", "mi308x", 0x74a2, 0x120000, 90402, 4, 20, 192 * GIB, 0, NPS(1) | NPS(4), false,
+	  true, 1420 },
+	/* 74a5: same die as MI300X with 256 GB HBM3E (size UNCONFIRMED). */
+	{ "MI325X", "mi325x", 0x74a5, 0x120000, 90402, 8, 38, 256 * GIB, 16 * MIB, NPS(1) | NPS(4),
+	  false, true, 2100 },
+	/* 74a0 UNCONFIRMED; 6 XCC (amd-smi doc); APU: NPS cannot be switched from the OS
+	 * (amdgpu_gmc.c: amdgpu_gmc_request_memory_partition returns -EOPNOTSUPP on APUs). */
+	{ "MI300A", "mi300a", 0x74a0, 0x120000, 90402, 6, 38, 128 * GIB, 0, 0, true, true, 2100 },
+	/* 75a0 / 75a3: AMD "Mapping NIC to GPU NUMA node" doc; gfx950 (kfd_device.c). 8 XCC x 32 CU
+	 * and 288 GB are the product specification, not read from a kernel (UNCONFIRMED); NPS1/NPS2
+	 * assumed. */
+	{ "MI350X", "mi350x", 0x75a0, 0x120000, 90500, 8, 32, 288 * GIB, 16 * MIB, NPS(1) | NPS(2),
+	  false, true, 2200 },
+	{ "MI355X", "mi355x", 0x75a3, 0x120000, 90500, 8, 32, 288 * GIB, 16 * MIB, NPS(1) | NPS(2),
+	  false, true, 2400 },
+	/* Older Instinct GPUs: no XCP manager, listed with partitioning "not supported". */
+	{ "MI210", "mi210", 0x740f, 0x038000, 90010, 1, 104, 64 * GIB, 0, 0, false, false, 1700 },
+	{ "MI250X", "mi250x", 0x7408, 0x038000, 90010, 1, 110, 64 * GIB, 0, 0, false, false, 1700 },
+	{ "MI250", "mi250", 0x740c, 0x038000, 90010, 1, 104, 64 * GIB, 0, 0, false, false, 1700 },
+	{ "MI100", "mi100", 0x738c, 0x038000, 90008, 1, 120, 32 * GIB, 0, 0, false, false, 1502 },
+};
+
+const struct product *product_by_device_id(unsigned device_id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(products); i++)
+		if (products[i].device_id == device_id)
+			return &products[i];
+	return NULL;
+}
+
+const struct product *product_by_key(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(products); i++)
+		if (!strcasecmp(products[i].key, key))
+			return &products[i];
+	return NULL;
+}
+
+const struct product *product_at(unsigned i)
+{
+	return i < ARRAY_SIZE(products) ? &products[i] : NULL;
+}

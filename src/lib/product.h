@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MIPART_PRODUCT_H
+#define MIPART_PRODUCT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mipart/mode.h"
+
+/* What mipart knows about an AMD Instinct product. See docs/discovery.md for the sources. */
+struct product {
+	const char *name;	/* "MI300X" */
+	const char *key;	/* "mi300x", as `sim create --product` takes it */
+	uint16_t device_id;	/* PCI device id (vendor 0x1002) */
+	uint32_t pci_class;	/* PCI class code as the sysfs "class" file shows it */
+	unsigned gfx_target;	/* KFD gfx_target_version */
+	unsigned num_xcc;
+	unsigned cu_per_xcc;
+	uint64_t hbm_bytes;	/* nominal HBM */
+	uint64_t reserved_bytes; /* VRAM the driver keeps back (observed, see product.c) */
+	mipart_mode_set memory_modes; /* NPS modes the firmware reports; 0 = not switchable */
+	bool apu;
+	bool partitioning;	/* has the XCP manager (GC 9.4.3, 9.5.0) */
+	unsigned clk_fcompute;	/* MHz, KFD max_engine_clk_fcompute */
+};
+
+/* The product with this PCI device id, or NULL. */
+const struct product *product_by_device_id(unsigned device_id);
+
+/* The product with this key ("mi300x", case-insensitive), or NULL. */
+const struct product *product_by_key(const char *key);
+
+/* Products in table order; NULL past the end. */
+const struct product *product_at(unsigned i);
+
+#endif

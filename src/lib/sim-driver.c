@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The simulated amdgpu driver: answers a write to a partition attribute and a module reload
+ * the way the kernel does (checks in the kernel's order, the kernel's errno values), then
+ * re-renders the tree. Faults injected by the user fire before the real checks. Where the
+ * kernel's behaviour is uncertain the stricter choice is taken; docs/simulator.md lists them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "util.h"
+#include "banned.h"
+
+/* Typical PCI addresses of an 8-GPU MI300X platform (one GPU per root port). */
+static const char *const sim_bdfs[SIM_MAX_GPUS] = {
+	"0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
+	"0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
+};
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (ms && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static uint64_t hash64(const char *str, uint64_t seed)
+{
+	uint64_t h = 1469598103934665603ull ^ seed;
+
+	for (; *str; str++)
+		h = (h ^ (unsigned char)*str) * 1099511628211ull;
+	return h;
+}
+
+static void state_loaded_fresh(struct sim_state *s)
+{
+	unsigned nodes = s->cpu_nodes;
+
+	for (unsigned i = 0; i < s->n_gpus; i++) {
+		s->kfd_order[i] = i;
+		nodes += sim_partitions(s, i);
+	}
+	/* kfd_topology.c: topology_generation counts node adds since the module loaded */
+	s->generation = nodes;
+}
+
+int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char **ret_why)
+{
+	struct sim_state s = { 0 };
+	const char *why = NULL;
+	mipart_memory_mode nps = o->memory == MIPART_MEMORY_UNKNOWN ? MIPART_MEMORY_NPS1 : o->memory;
+	mipart_compute_mode mode;
+	DIR *d;
+	int r;
+
+	s.product = product_by_key(o->product ? o->product : "mi300x");
+	s.n_gpus = o->gpus ? o->gpus : SIM_MAX_GPUS;
+	s.cpu_nodes = o->cpu_nodes ? o->cpu_nodes : 2;
+	if (!s.product) {
+		why = "unknown product";
+		r = -EINVAL;
+		goto out;
+	}
+	if (s.n_gpus > SIM_MAX_GPUS) {
+		/* legacy DRM minor space: 64 render nodes = 8 GPUs x 8 partition nodes */
+		why = "at most 8 GPUs: the DRM render-minor space holds 64 nodes, 8 per GPU";
+		r = -EINVAL;
+		goto out;
+	}
+	if (s.cpu_nodes > 8) {
+		why = "at most 8 CPU nodes";
+		r = -EINVAL;
+		goto out;
+	}
+	mode = o->compute;
+	if (!s.product->partitioning) {
+		if (o->compute != MIPART_COMPUTE_UNKNOWN || o->memory != MIPART_MEMORY_UNKNOWN) {
+			why = "this product has no partition modes";
+			r = -EINVAL;
+			goto out;
+		}
+		nps = MIPART_MEMORY_UNKNOWN;
+	} else {
+		mipart_mode_set nps_ok = s.product->memory_modes ? s.product->memory_modes
+								 : MIPART_MODE_BIT(MIPART_MEMORY_NPS1);
+
+		if (!(nps_ok & MIPART_MODE_BIT(nps))) {
+			why = "memory mode not supported by this product";
+			r = -EINVAL;
+			goto out;
+		}
+		if (mode == MIPART_COMPUTE_UNKNOWN)
+			mode = mipart_compute_mode_auto(nps, s.product->num_xcc, s.product->apu);
+		if (!mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
+			why = "compute mode not valid with this memory mode on this product";
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		bool empty = true;
+
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = false;
+		closedir(d);
+		if (!empty) {
+			why = "directory is not empty";
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	r = util_mkdir_p(dir);
+	if (r < 0)
+		goto out;
+
+	s.hive_id = o->no_hive || s.n_gpus < 2 ? 0 : hash64("xgmi-hive", s.n_gpus) >> 1;
+	s.legacy_names = o->legacy_xcp_names;
+	s.loaded = true;
+	for (unsigned i = 0; i < s.n_gpus; i++) {
+		struct sim_gpu *g = &s.gpu[i];
+
+		util_strlcpy(g->bdf, sim_bdfs[i], sizeof(g->bdf));
+		g->compute = s.product->partitioning ? mode : MIPART_COMPUTE_UNKNOWN;
+		g->memory = nps;
+		g->requested = MIPART_MEMORY_UNKNOWN;
+		g->xcp_config = s.product->partitioning ? mode : MIPART_COMPUTE_SPX;
+		g->numa = (int)(i * s.cpu_nodes / s.n_gpus);
+		g->unique_id = hash64(g->bdf, 0x6d69706172ull);
+	}
+	state_loaded_fresh(&s);
+	r = sim_state_save(dir, &s);
+	if (r == 0)
+		r = sim_render(dir, &s);
+out:
+	if (ret_why)
+		*ret_why = why;
+	return r;
+}
+
+/* Run a locked read-modify-render-save step on the state. */
+typedef int (*sim_step)(struct sim_state *s, void *arg);
+
+static int with_state(const char *dir, sim_step step, void *arg)
+{
+	struct sim_state *s;
+	int lock, r, w;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	lock = sim_lock(dir);
+	if (lock < 0) {
+		free(s);
+		return lock;
+	}
+	r = sim_state_load(dir, s);
+	if (r == 0) {
+		r = step(s, arg);
+		/* a step that fails may still have changed state (a fault used up, a module left
+		 * unloaded): save and render in every case */
+		w = sim_state_save(dir, s);
+		if (w == 0)
+			w = sim_render(dir, s);
+		if (r >= 0 && w < 0)
+			r = w;
+	}
+	close(lock);
+	free(s);
+	return r;
+}
+
+/* The first matching fault sleeps its delay and uses one of its times; returns its error
+ * (positive errno or MIPART_SIM_SILENT), 0 if it only delays, -1 if none matched. */
+static int fire_fault(struct sim_state *s, mipart_sim_fault_on on, int gpu)
+{
+	for (unsigned i = 0; i < s->n_faults; i++) {
+		struct mipart_sim_fault *f = &s->fault[i];
+
+		if (f->on != on || (f->gpu >= 0 && f->gpu != gpu))
+			continue;
+		sleep_ms(f->delay_ms);
+		if (f->times > 0 && --f->times == 0) {
+			int e = f->error;
+
+			memmove(f, f + 1, (s->n_faults - i - 1) * sizeof(*f));
+			s->n_faults--;
+			return e;
+		}
+		return f->error;
+	}
+	return -1;
+}
+
+static int gpu_index(const struct sim_state *s, const char *bdf)
+{
+	for (unsigned i = 0; i < s->n_gpus; i++)
+		if (!strcasecmp(s->gpu[i].bdf, bdf))
+			return (int)i;
+	return -1;
+}
+
+static bool gpu_busy(const struct sim_state *s, unsigned gpu)
+{
+	for (unsigned i = 0; i < s->n_procs; i++)
+		if (s->proc[i].gpus & (1u << gpu))
+			return true;
+	return false;
+}
+
+struct write_req {
+	const char *bdf, *attr, *value;
+};
+
+/* amdgpu_gfx.c: amdgpu_gfx_set_compute_partition - strncasecmp on the first 3 letters */
+static int parse_compute_prefix(const char *v, mipart_compute_mode *ret)
+{
+	for (int m = 0; m < MIPART_COMPUTE_MODE_COUNT; m++)
+		if (!strncasecmp(v, mipart_compute_mode_name((mipart_compute_mode)m), 3)) {
+			*ret = (mipart_compute_mode)m;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int write_compute(struct sim_state *s, unsigned i, const char *value)
+{
+	const struct product *p = s->product;
+	struct sim_gpu *g = &s->gpu[i];
+	unsigned before = sim_partitions(s, i);
+	mipart_compute_mode mode;
+	int f;
+
+	if (parse_compute_prefix(value, &mode) < 0)
+		return -EINVAL;
+	/* store-function XCC checks */
+	if (p->num_xcc % 2 && p->num_xcc != 1)
+		return -EINVAL;
+	if ((mode == MIPART_COMPUTE_DPX && p->num_xcc % 4) ||
+	    (mode == MIPART_COMPUTE_TPX && p->num_xcc != 6) ||
+	    (mode == MIPART_COMPUTE_QPX && p->num_xcc != 8))
+		return -EINVAL;
+	f = fire_fault(s, MIPART_SIM_FAULT_COMPUTE_WRITE, (int)i);
+	if (f > 0)
+		return f == MIPART_SIM_SILENT ? 0 : -f;
+	/* amdgpu_xcp.c: amdgpu_xcp_switch_partition_mode: same mode -> nothing happens */
+	if (g->compute == mode)
+		return 0;
+	/* aqua_vanjaram.c: aqua_vanjaram_switch_partition_mode: validity before the KFD lock */
+	if (!mipart_mode_pair_valid(mode, g->memory, p->num_xcc, p->gfx_target))
+		return -EINVAL;
+	/* amdgpu_amdkfd_check_and_lock_kfd: -EBUSY while a KFD process uses the device */
+	if (gpu_busy(s, i))
+		return -EBUSY;
+	g->compute = mode;
+	g->xcp_config = mode;
+	/* KFD fini/init: the GPU's nodes are removed, then added at the tail of the topology
+	 * list (kfd_topology.c: kfd_topology_add_device, list_move_tail); each add and each
+	 * remove bumps the generation */
+	for (unsigned o = 0, k = 0; o < s->n_gpus; o++)
+		if (s->kfd_order[o] != i)
+			s->kfd_order[k++] = s->kfd_order[o];
+	s->kfd_order[s->n_gpus - 1] = i;
+	s->generation += before + sim_partitions(s, i);
+	return 0;
+}
+
+static int write_memory(struct sim_state *s, unsigned i, const char *value)
+{
+	const struct product *p = s->product;
+	mipart_memory_mode mode = MIPART_MEMORY_UNKNOWN;
+	int f;
+
+	/* amdgpu_gmc.c: amdgpu_gmc_request_memory_partition: -EOPNOTSUPP on APUs and VFs */
+	if (p->apu || __builtin_popcount(p->memory_modes) < 2)
+		return -EOPNOTSUPP;
+	/* current_memory_partition_store: prefix match against the supported modes only */
+	for (int m = MIPART_MEMORY_NPS1; m <= MIPART_MEMORY_NPS8; m++) {
+		const char *name = mipart_memory_mode_name((mipart_memory_mode)m);
+
+		if ((p->memory_modes & MIPART_MODE_BIT(m)) && !strncasecmp(name, value, strlen(name)))
+			mode = (mipart_memory_mode)m;
+	}
+	if (mode == MIPART_MEMORY_UNKNOWN)
+		return -EINVAL;
+	f = fire_fault(s, MIPART_SIM_FAULT_MEMORY_WRITE, (int)i);
+	if (f > 0)
+		return f == MIPART_SIM_SILENT ? 0 : -f;
+	/* "requested NPS mode is same as current NPS mode, skipping" */
+	if (mode == s->gpu[i].memory)
+		return 0;
+	/* "NPS mode change requested, please remove and reload the driver": recorded in the
+	 * hive when there is one (hive->requested_nps_mode), else on the device */
+	for (unsigned k = 0; k < s->n_gpus; k++)
+		if (k == i || s->hive_id)
+			s->gpu[k].requested = mode;
+	return 0;
+}
+
+static int write_xcp_config(struct sim_state *s, unsigned i, const char *value)
+{
+	mipart_compute_mode mode;
+
+	/* amdgpu_xcp.c: xcp_config_store: selects a profile, does not switch */
+	if (parse_compute_prefix(value, &mode) < 0 ||
+	    !(mipart_compute_modes_supported(s->product->num_xcc) & MIPART_MODE_BIT(mode)))
+		return -EINVAL;
+	s->gpu[i].xcp_config = mode;
+	return 0;
+}
+
+static int step_write(struct sim_state *s, void *arg)
+{
+	const struct write_req *w = arg;
+	int i = gpu_index(s, w->bdf);
+
+	if (i < 0 || !s->loaded || !s->product->partitioning)
+		return -ENOENT; /* no such attribute file */
+	if (!strcmp(w->attr, "current_compute_partition"))
+		return write_compute(s, (unsigned)i, w->value);
+	if (!strcmp(w->attr, "current_memory_partition"))
+		return write_memory(s, (unsigned)i, w->value);
+	if (!strcmp(w->attr, "compute_partition_config/xcp_config"))
+		return write_xcp_config(s, (unsigned)i, w->value);
+	if (!strcmp(w->attr, "available_compute_partition") ||
+	    !strcmp(w->attr, "available_memory_partition"))
+		return -EACCES; /* 0444 */
+	return -ENOENT;
+}
+
+int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, const char *value)
+{
+	struct write_req w = { bdf, attr, value };
+
+	return with_state(dir, step_write, &w);
+}
+
+static int step_reload(struct sim_state *s, void *arg)
+{
+	int f;
+
+	/* modprobe -r fails while anything holds the module */
+	if (s->loaded && s->n_procs)
+		return -EBUSY;
+	f = fire_fault(s, MIPART_SIM_FAULT_RELOAD, -1);
+	if (f == EBUSY)
+		return -EBUSY; /* unload refused: nothing changed */
+	if (s->loaded) {
+		/* unload: amdgpu_gmc_prepare_nps_mode_change sends pending requests to the PSP */
+		for (unsigned i = 0; i < s->n_gpus; i++)
+			if (s->gpu[i].requested != MIPART_MEMORY_UNKNOWN) {
+				s->gpu[i].memory = s->gpu[i].requested;
+				s->gpu[i].requested = MIPART_MEMORY_UNKNOWN;
+			}
+		s->loaded = false;
+	}
+	if (f > 0 && f != MIPART_SIM_SILENT)
+		return -f; /* unloaded, but the load failed: the driver stays out */
+	/* load: the cached mode starts UNKNOWN, so user_partt_mode (AUTO by default) decides the
+	 * compute mode from the NPS mode (gfx_v9_4_3.c: gfx_v9_4_3_cp_resume) */
+	for (unsigned i = 0; i < s->n_gpus; i++) {
+		struct sim_gpu *g = &s->gpu[i];
+
+		if (!s->product->partitioning)
+			continue;
+		g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc, s->product->apu);
+		g->xcp_config = g->compute;
+	}
+	s->loaded = true;
+	s->reloads++;
+	state_loaded_fresh(s);
+	return 0;
+}
+
+int mipart_sim_reload(const char *dir)
+{
+	return with_state(dir, step_reload, NULL);
+}
+
+struct hold_req {
+	unsigned gpu;
+	int pid;
+	const char *comm, *container;
+};
+
+static int step_hold(struct sim_state *s, void *arg)
+{
+	const struct hold_req *h = arg;
+	struct sim_proc *p = NULL;
+
+	if (h->gpu >= s->n_gpus)
+		return -ENOENT;
+	for (unsigned i = 0; i < s->n_procs; i++)
+		if (s->proc[i].pid == h->pid)
+			p = &s->proc[i];
+	if (!p) {
+		if (s->n_procs == SIM_MAX_PROCS)
+			return -ENOSPC;
+		p = &s->proc[s->n_procs++];
+		memset(p, 0, sizeof(*p));
+		p->pid = h->pid;
+	}
+	util_strlcpy(p->comm, h->comm, sizeof(p->comm));
+	util_strlcpy(p->container, h->container ? h->container : "", sizeof(p->container));
+	p->gpus |= 1u << h->gpu;
+	return 0;
+}
+
+int mipart_sim_hold(const char *dir, unsigned gpu, int pid, const char *comm, const char *container)
+{
+	struct hold_req h = { gpu, pid, comm, container };
+
+	if (pid <= 0 || !comm || !*comm || strchr(comm, '/') || strchr(comm, '\n') ||
+	    (container && (strlen(container) > 64 || strchr(container, '/'))))
+		return -EINVAL;
+	return with_state(dir, step_hold, &h);
+}
+
+static int step_release(struct sim_state *s, void *arg)
+{
+	int pid = *(int *)arg;
+
+	for (unsigned i = 0; i < s->n_procs; i++)
+		if (s->proc[i].pid == pid) {
+			memmove(&s->proc[i], &s->proc[i + 1], (s->n_procs - i - 1) * sizeof(s->proc[0]));
+			s->n_procs--;
+			return 0;
+		}
+	return -ESRCH;
+}
+
+int mipart_sim_release(const char *dir, int pid)
+{
+	char path[4096];
+	int r = with_state(dir, step_release, &pid);
+
+	if (r < 0)
+		return r;
+	if (util_pathf(path, sizeof(path), "%s/proc/%d", dir, pid) >= 0)
+		util_rm_rf(path);
+	if (util_pathf(path, sizeof(path), "%s/sys/devices/virtual/kfd/kfd/proc/%d", dir, pid) >= 0)
+		util_rm_rf(path);
+	return 0;
+}
+
+static int step_fault(struct sim_state *s, void *arg)
+{
+	const struct mipart_sim_fault *f = arg;
+
+	if (f->gpu >= (int)s->n_gpus)
+		return -ENOENT;
+	if (s->n_faults == SIM_MAX_FAULTS)
+		return -ENOSPC;
+	s->fault[s->n_faults++] = *f;
+	return 0;
+}
+
+int mipart_sim_add_fault(const char *dir, const mipart_sim_fault *f)
+{
+	if (f->times == 0 || f->times < -1 || f->error < 0 ||
+	    (f->on == MIPART_SIM_FAULT_RELOAD && f->gpu >= 0))
+		return -EINVAL;
+	return with_state(dir, step_fault, (void *)f);
+}
+
+static int step_clear(struct sim_state *s, void *arg)
+{
+	s->n_faults = 0;
+	return 0;
+}
+
+int mipart_sim_clear_faults(const char *dir)
+{
+	return with_state(dir, step_clear, NULL);
+}
+
+int mipart_sim_error_parse(const char *s, int *ret)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} t[] = { { "EIO", EIO },	    { "EBUSY", EBUSY },	    { "EINVAL", EINVAL },
+		  { "EPERM", EPERM },	    { "ETIMEDOUT", ETIMEDOUT }, { "ENODEV", ENODEV },
+		  { "SILENT", MIPART_SIM_SILENT } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (!strcasecmp(s, t[i].name)) {
+			*ret = t[i].err;
+			return 0;
+		}
+	return -EINVAL;
+}

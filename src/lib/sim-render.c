@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Renders a simulated host from the simulated driver's state: the files and links the real
+ * kernel shows, in the kernel's formats and with the kernel's file modes. Everything the
+ * driver owns is removed and written again on each change, as the driver tears down and
+ * re-creates KFD nodes and partition devices. Formats and sources: ../shared/HARDWARE.md and
+ * docs/simulator.md.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kfd.h"
+#include "sim.h"
+#include "util.h"
+#include "banned.h"
+
+#define PAGE_SIZE 4096u
+#define ALIGN_DOWN(x, a) ((x) / (a) * (a))
+
+struct render {
+	const char *dir;
+	const struct sim_state *s;
+	int err;
+	unsigned gpu_id[SIM_MAX_GPUS][8];
+	unsigned used_ids[SIM_MAX_GPUS * 8];
+};
+
+static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Write <dir>/<rel> with printf content; remembers the first error. */
+static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
+{
+	char path[4096], data[8192];
+	va_list ap;
+	int n, r;
+
+	if (R->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(data, sizeof(data), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(data) || util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	r = util_write_file(path, data, (size_t)n, mode);
+	if (r == -ENOENT) {
+		char *slash = strrchr(path, '/');
+
+		*slash = '\0';
+		r = util_mkdir_p(path);
+		*slash = '/';
+		if (r == 0)
+			r = util_write_file(path, data, (size_t)n, mode);
+	}
+	if (r < 0)
+		R->err = r;
+}
+
+static void mkdirs(struct render *R, const char *rel)
+{
+	char path[4096];
+	int r;
+
+	if (R->err)
+		return;
+	if (util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	r = util_mkdir_p(path);
+	if (r < 0)
+		R->err = r;
+}
+
+/* Symlink <dir>/<rel> -> target (relative, so the tree can move). */
+static void link_to(struct render *R, const char *rel, const char *target)
+{
+	char path[4096];
+
+	if (R->err)
+		return;
+	if (util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	unlink(path);
+	if (symlink(target, path) == 0)
+		return;
+	if (errno == ENOENT) {
+		char *slash = strrchr(path, '/');
+
+		*slash = '\0';
+		util_mkdir_p(path);
+		*slash = '/';
+		if (symlink(target, path) == 0)
+			return;
+	}
+	R->err = -errno;
+}
+
+static void rm(struct render *R, const char *rel)
+{
+	char path[4096];
+	int r;
+
+	if (R->err || util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0)
+		return;
+	r = util_rm_rf(path);
+	if (r < 0)
+		R->err = r;
+}
+
+static void relf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void relf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned bus_of(const char *bdf)
+{
+	unsigned d, b, dev, fn;
+
+	return sscanf(bdf, "%x:%x:%x.%x", &d, &b, &dev, &fn) == 4 ? b : 0;
+}
+
+/* sysfs directory of a GPU's PCI device, relative to the root */
+static void pci_dir(char *buf, size_t size, const struct sim_gpu *g)
+{
+	unsigned bus = bus_of(g->bdf), rb = bus & ~0x1fu;
+
+	relf(buf, size, "sys/devices/pci0000:%02x/0000:%02x:01.1/%s", rb, rb, g->bdf);
+}
+
+unsigned sim_partitions(const struct sim_state *s, unsigned i)
+{
+	unsigned n;
+
+	if (!s->product->partitioning)
+		return 1;
+	n = mipart_compute_mode_partitions(s->gpu[i].compute, s->product->num_xcc);
+	return n ? n : 1;
+}
+
+/*
+ * amdgpu_amdkfd.c: amdgpu_amdkfd_xcp_memory_size: a partition gets its memory partition's size
+ * divided by the XCPs that share it, aligned down to a page. An APU in NPS1 uses the TTM page
+ * limit (half of system memory by default) instead of the HBM size.
+ */
+uint64_t sim_partition_memory(const struct sim_state *s, unsigned i)
+{
+	const struct product *p = s->product;
+	uint64_t total = p->apu ? p->hbm_bytes / 2 : p->hbm_bytes - p->reserved_bytes;
+	unsigned xcps = sim_partitions(s, i);
+	unsigned nmp = mipart_memory_mode_partitions(s->gpu[i].memory, p->apu);
+	unsigned per_mp;
+
+	if (nmp == 0 || p->apu)
+		nmp = 1;
+	if (nmp > xcps)
+		nmp = xcps;
+	per_mp = xcps / nmp;
+	return ALIGN_DOWN(ALIGN_DOWN(total / nmp, PAGE_SIZE) / per_mp, PAGE_SIZE);
+}
+
+/* Render minor numbering: DRM minors are handed out in probe order, the PCI device first, then
+ * its seven amdgpu_xcp devices (amdgpu_xcp.c: amdgpu_xcp_dev_alloc). Products without an XCP
+ * manager get one minor each. */
+static unsigned minors_per_gpu(const struct sim_state *s)
+{
+	return s->product->partitioning ? 8 : 1;
+}
+
+static unsigned render_minor(const struct sim_state *s, unsigned gpu, unsigned xcp)
+{
+	return 128 + gpu * minors_per_gpu(s) + xcp;
+}
+
+static void xcp_name(char *buf, size_t size, const struct sim_state *s, unsigned gpu, unsigned xcp)
+{
+	/* module-global slot table: GPU0 -> 0..6, GPU1 -> 7..13 (amdgpu_xcp_drv.c) */
+	relf(buf, size, s->legacy_names ? "amdgpu_xcp.%u" : "amdgpu_xcp_%u", gpu * 7 + xcp - 1);
+}
+
+static uint64_t fnv(const char *str, uint64_t seed)
+{
+	uint64_t h = 1469598103934665603ull ^ seed;
+
+	for (; *str; str++)
+		h = (h ^ (unsigned char)*str) * 1099511628211ull;
+	return h;
+}
+
+/* KFD gpu_id: a hash of the node's properties (kfd_topology.c: kfd_generate_gpu_id), 16 bits
+ * here as in the captures; never 0 (0 marks a CPU node); unique on the host. */
+static void assign_gpu_ids(struct render *R)
+{
+	const struct sim_state *s = R->s;
+	unsigned n = 0;
+
+	for (unsigned g = 0; g < s->n_gpus; g++)
+		for (unsigned x = 0; x < sim_partitions(s, g); x++) {
+			uint64_t h = fnv(s->gpu[g].bdf, (uint64_t)x * 31 + (uint64_t)s->gpu[g].compute + 7);
+			unsigned id = (unsigned)(h % 65521) + 1;
+
+			for (bool clash = true; clash;) {
+				clash = false;
+				for (unsigned k = 0; k < n; k++)
+					if (R->used_ids[k] == id) {
+						id = id % 65535 + 1;
+						clash = true;
+					}
+			}
+			R->gpu_id[g][x] = id;
+			R->used_ids[n++] = id;
+		}
+}
+
+static void render_pci_static(struct render *R, unsigned i)
+{
+	const struct sim_gpu *g = &R->s->gpu[i];
+	const struct product *p = R->s->product;
+	char dir[256], rel[512], target[512];
+
+	pci_dir(dir, sizeof(dir), g);
+	/* pci-sysfs.c formats */
+	relf(rel, sizeof(rel), "%s/vendor", dir);
+	put(R, 0444, rel, "0x%04x\n", 0x1002);
+	relf(rel, sizeof(rel), "%s/device", dir);
+	put(R, 0444, rel, "0x%04x\n", p->device_id);
+	relf(rel, sizeof(rel), "%s/subsystem_vendor", dir);
+	put(R, 0444, rel, "0x%04x\n", 0x1002);
+	relf(rel, sizeof(rel), "%s/subsystem_device", dir);
+	put(R, 0444, rel, "0x%04x\n", 0x0c34);
+	relf(rel, sizeof(rel), "%s/class", dir);
+	put(R, 0444, rel, "0x%06x\n", p->pci_class);
+	relf(rel, sizeof(rel), "%s/revision", dir);
+	put(R, 0444, rel, "0x%02x\n", 0);
+	relf(rel, sizeof(rel), "%s/numa_node", dir);
+	put(R, 0444, rel, "%d\n", g->numa);
+	relf(rel, sizeof(rel), "sys/bus/pci/devices/%s", g->bdf);
+	relf(target, sizeof(target), "../../../%s", dir + 4);
+	link_to(R, rel, target);
+}
+
+static const char *const driver_files[] = {
+	"driver", "drm", "current_compute_partition", "available_compute_partition",
+	"current_memory_partition", "available_memory_partition", "compute_partition_config",
+	"mem_info_vram_total", "mem_info_vram_used", "unique_id", "xgmi_hive_info", "xcp",
+};
+
+/* compute_partition_config/ for the selected xcp_config (amdgpu_xcp.c:
+ * amdgpu_xcp_cfg_sysfs_init; aqua_vanjaram.c: aqua_vanjaram_get_xcp_res_info) */
+static void render_xcp_config(struct render *R, unsigned i, const char *dir)
+{
+	const struct sim_state *s = R->s;
+	const struct product *p = s->product;
+	mipart_compute_mode sel = s->gpu[i].xcp_config;
+	unsigned nxcp = mipart_compute_mode_partitions(sel, p->num_xcc);
+	static const char *const res[] = { "xcc", "dma", "dec", "jpeg" };
+	const unsigned max[] = { p->num_xcc, 2 * p->num_xcc, 4, 4 };
+	mipart_mode_set nps = mipart_memory_modes_for_compute(sel, p->gfx_target) & p->memory_modes;
+	char rel[512], list[128];
+
+	mipart_compute_modes_format(mipart_compute_modes_supported(p->num_xcc), list, sizeof(list));
+	relf(rel, sizeof(rel), "%s/compute_partition_config/supported_xcp_configs", dir);
+	put(R, 0444, rel, "%s\n", list);
+	if (p->memory_modes) {
+		mipart_memory_modes_format(nps, list, sizeof(list));
+		relf(rel, sizeof(rel), "%s/compute_partition_config/supported_nps_configs", dir);
+		put(R, 0444, rel, "%s\n", nps ? list : "Not supported");
+	}
+	relf(rel, sizeof(rel), "%s/compute_partition_config/xcp_config", dir);
+	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(sel));
+	for (unsigned k = 0; k < ARRAY_SIZE(res) && nxcp; k++) {
+		unsigned inst = max[k] < nxcp ? 1 : max[k] / nxcp;
+		unsigned shared = max[k] < nxcp ? nxcp / max[k] : 1;
+
+		if (k == 3)
+			inst *= 8; /* adev->jpeg.num_jpeg_rings */
+		relf(rel, sizeof(rel), "%s/compute_partition_config/%s/num_inst", dir, res[k]);
+		put(R, 0400, rel, "%u\n", inst);
+		relf(rel, sizeof(rel), "%s/compute_partition_config/%s/num_shared", dir, res[k]);
+		put(R, 0400, rel, "%u\n", shared);
+	}
+}
+
+static void render_drm_node(struct render *R, const char *parent_rel, const char *kind,
+			    unsigned minor)
+{
+	char rel[512], target[512];
+
+	relf(rel, sizeof(rel), "%s/drm/%s%u/dev", parent_rel, kind, minor);
+	put(R, 0444, rel, "226:%u\n", minor);
+	relf(rel, sizeof(rel), "sys/class/drm/%s%u", kind, minor);
+	relf(target, sizeof(target), "../../%s/drm/%s%u", parent_rel + 4, kind, minor);
+	link_to(R, rel, target);
+	relf(rel, sizeof(rel), "dev/dri/%s%u", kind, minor);
+	put(R, 0666, rel, "%s", "");
+}
+
+static void render_pci_driver(struct render *R, unsigned i)
+{
+	const struct sim_state *s = R->s;
+	const struct sim_gpu *g = &s->gpu[i];
+	const struct product *p = s->product;
+	char dir[256], rel[512], list[128];
+	uint64_t vram = 0;
+
+	pci_dir(dir, sizeof(dir), g);
+	for (size_t k = 0; k < ARRAY_SIZE(driver_files); k++) {
+		relf(rel, sizeof(rel), "%s/%s", dir, driver_files[k]);
+		rm(R, rel);
+	}
+	if (!s->loaded)
+		return;
+	relf(rel, sizeof(rel), "%s/driver", dir);
+	link_to(R, rel, "../../../../bus/pci/drivers/amdgpu");
+	relf(rel, sizeof(rel), "sys/bus/pci/drivers/amdgpu/%s", g->bdf);
+	{
+		char target[512];
+
+		relf(target, sizeof(target), "../../../../%s", dir + 4);
+		link_to(R, rel, target);
+	}
+	render_drm_node(R, dir, "card", i * minors_per_gpu(s));
+	render_drm_node(R, dir, "renderD", render_minor(s, i, 0));
+
+	for (unsigned x = 0; x < sim_partitions(s, i); x++)
+		vram += sim_partition_memory(s, i);
+	relf(rel, sizeof(rel), "%s/mem_info_vram_total", dir);
+	put(R, 0444, rel, "%llu\n", (unsigned long long)vram);
+	relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
+	put(R, 0444, rel, "%llu\n", 0ull);
+	/* amdgpu_pm.c: unique_id_show, "%016llx\n" */
+	relf(rel, sizeof(rel), "%s/unique_id", dir);
+	put(R, 0444, rel, "%016llx\n", (unsigned long long)g->unique_id);
+	if (s->hive_id) {
+		/* amdgpu_xgmi.c: amdgpu_xgmi_show_hive_id, "%llu\n" */
+		relf(rel, sizeof(rel), "%s/xgmi_hive_info/xgmi_hive_id", dir);
+		put(R, 0444, rel, "%llu\n", (unsigned long long)s->hive_id);
+	}
+	if (!p->partitioning)
+		return;
+
+	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
+	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
+	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	{
+		mipart_mode_set avail = 0;
+
+		for (int m = 0; m < MIPART_COMPUTE_MODE_COUNT; m++)
+			if (mipart_mode_pair_valid((mipart_compute_mode)m, g->memory, p->num_xcc,
+						   p->gfx_target))
+				avail |= MIPART_MODE_BIT(m);
+		mipart_compute_modes_format(avail, list, sizeof(list));
+		/* amdgpu_gfx_get_available_compute_partition: "Not supported" when empty */
+		relf(rel, sizeof(rel), "%s/available_compute_partition", dir);
+		put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
+	}
+	/* amdgpu_gmc.c: current_memory_partition_show; 0644 only with more than one NPS mode,
+	 * available_memory_partition only then (amdgpu_gmc_sysfs_init) */
+	relf(rel, sizeof(rel), "%s/current_memory_partition", dir);
+	put(R, __builtin_popcount(p->memory_modes) > 1 ? 0644 : 0444, rel, "%s\n",
+	    mipart_memory_mode_name(g->memory));
+	if (__builtin_popcount(p->memory_modes) > 1) {
+		mipart_memory_modes_format(p->memory_modes, list, sizeof(list));
+		relf(rel, sizeof(rel), "%s/available_memory_partition", dir);
+		put(R, 0444, rel, "%s\n", list);
+	}
+	render_xcp_config(R, i, dir);
+}
+
+/* amdgpu_xcp platform devices: seven per GPU, whatever the mode (amdgpu_xcp_dev_alloc) */
+static void render_platform(struct render *R)
+{
+	const struct sim_state *s = R->s;
+	char rel[512], target[512], name[64];
+
+	rm(R, "sys/devices/platform");
+	rm(R, "sys/bus/platform/devices");
+	mkdirs(R, "sys/devices/platform");
+	mkdirs(R, "sys/bus/platform/devices");
+	if (!s->loaded || !s->product->partitioning)
+		return;
+	for (unsigned i = 0; i < s->n_gpus; i++)
+		for (unsigned x = 1; x < 8; x++) {
+			xcp_name(name, sizeof(name), s, i, x);
+			relf(rel, sizeof(rel), "sys/devices/platform/%s", name);
+			render_drm_node(R, rel, "card", i * 8 + x);
+			render_drm_node(R, rel, "renderD", render_minor(s, i, x));
+			relf(rel, sizeof(rel), "sys/devices/platform/%s/uevent", name);
+			put(R, 0644, rel, "DRIVER=amdgpu_xcp_drv\nMODALIAS=platform:%s\n", name);
+			relf(rel, sizeof(rel), "sys/bus/platform/devices/%s", name);
+			relf(target, sizeof(target), "../../../devices/platform/%s", name);
+			link_to(R, rel, target);
+		}
+}
+
+/* The value of each KFD node key for a GPU partition; kfd_topology.c: node_show. */
+static void gpu_node_values(const struct sim_state *s, unsigned gpu, unsigned xcp, unsigned node,
+			    uint64_t *v)
+{
+	const struct product *p = s->product;
+	const struct sim_gpu *g = &s->gpu[gpu];
+	unsigned nparts = sim_partitions(s, gpu);
+	unsigned xcc = p->partitioning ? p->num_xcc / nparts : 1;
+	unsigned bus = bus_of(g->bdf), devfn = 0;
+
+	memset(v, 0, KFD_NODE_KEY_COUNT * sizeof(*v));
+	v[KFD_SIMD_COUNT] = (uint64_t)p->cu_per_xcc * xcc * 4;
+	v[KFD_MEM_BANKS_COUNT] = 1;
+	v[KFD_IO_LINKS_COUNT] = 1;
+	v[KFD_SIMD_ID_BASE] = 2147487744u + node * 1024u;
+	v[KFD_MAX_WAVES_PER_SIMD] = 8;
+	v[KFD_LDS_SIZE_IN_KB] = 64;
+	v[KFD_NUM_GWS] = 64;
+	v[KFD_WAVE_FRONT_SIZE] = 64;
+	v[KFD_ARRAY_COUNT] = 4u * xcc;
+	v[KFD_SIMD_ARRAYS_PER_ENGINE] = 1;
+	v[KFD_CU_PER_SIMD_ARRAY] = 10;
+	v[KFD_SIMD_PER_CU] = 4;
+	v[KFD_MAX_SLOTS_SCRATCH_CU] = 32;
+	v[KFD_GFX_TARGET_VERSION] = p->gfx_target;
+	v[KFD_VENDOR_ID] = 0x1002;
+	v[KFD_DEVICE_ID] = p->device_id;
+	/* kfd_topology_add_device: pci_dev_id(pdev), | node_id when the GPU has several nodes */
+	v[KFD_LOCATION_ID] = (bus << 8) | devfn | (nparts > 1 ? xcp : 0);
+	v[KFD_DOMAIN] = 0;
+	v[KFD_DRM_RENDER_MINOR] = render_minor(s, gpu, xcp);
+	v[KFD_HIVE_ID] = s->hive_id;
+	v[KFD_NUM_SDMA_ENGINES] = p->partitioning ? 2u * p->num_xcc / nparts : 2;
+	v[KFD_NUM_SDMA_QUEUES_PER_ENGINE] = 8;
+	v[KFD_NUM_CP_QUEUES] = 24u * xcc;
+	v[KFD_MAX_ENGINE_CLK_FCOMPUTE] = p->clk_fcompute;
+	v[KFD_FW_VERSION] = 177;
+	v[KFD_CAPABILITY] = 671588992;
+	v[KFD_DEBUG_PROP] = 1495;
+	v[KFD_SDMA_FW_VERSION] = 22;
+	v[KFD_UNIQUE_ID] = g->unique_id;
+	v[KFD_NUM_XCC] = xcc;
+	v[KFD_MAX_ENGINE_CLK_CCOMPUTE] = 3700;
+}
+
+static void put_props(struct render *R, const char *rel, const struct kfd_key_def *keys, size_t n,
+		      const uint64_t *v, bool gpu)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		/* capability2 is newer than the kernels captured (../shared/HARDWARE.md 3.2) */
+		if ((keys[k].gpu_only && !gpu) || (keys == kfd_node_keys && k == KFD_CAPABILITY2))
+			continue;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %llu\n", keys[k].name,
+					(unsigned long long)v[k]);
+	}
+	put(R, 0444, rel, "%s", buf);
+}
+
+static void render_kfd(struct render *R)
+{
+	const struct sim_state *s = R->s;
+	char rel[512];
+	unsigned node = 0;
+	uint64_t v[KFD_NODE_KEY_COUNT];
+
+	rm(R, "sys/devices/virtual/kfd");
+	rm(R, "sys/class/kfd");
+	if (!s->loaded)
+		return;
+	mkdirs(R, "sys/class/kfd");
+	link_to(R, "sys/class/kfd/kfd", "../../devices/virtual/kfd/kfd");
+	put(R, 0444, "sys/devices/virtual/kfd/kfd/topology/generation_id", "%u\n", s->generation);
+	put(R, 0444, "sys/devices/virtual/kfd/kfd/topology/system_properties",
+	    "platform_oem %llu\nplatform_id %llu\nplatform_rev %llu\n", 0ull, 0ull, 0ull);
+	mkdirs(R, "sys/devices/virtual/kfd/kfd/proc");
+
+	for (unsigned c = 0; c < s->cpu_nodes; c++, node++) {
+		uint64_t m[KFD_MEM_KEY_COUNT] = { KFD_HEAP_SYSTEM, 1024ull << 30, 0, 72, 4800 };
+
+		memset(v, 0, sizeof(v));
+		v[KFD_CPU_CORES_COUNT] = 96;
+		v[KFD_MEM_BANKS_COUNT] = 1;
+		v[KFD_CPU_CORE_ID_BASE] = 96u * c;
+		v[KFD_MAX_ENGINE_CLK_CCOMPUTE] = 3700;
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/gpu_id", node);
+		put(R, 0444, rel, "0\n");
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/name", node);
+		put(R, 0444, rel, "\n");
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/properties", node);
+		put_props(R, rel, kfd_node_keys, KFD_NODE_KEY_COUNT, v, false);
+		relf(rel, sizeof(rel),
+		     "sys/devices/virtual/kfd/kfd/topology/nodes/%u/mem_banks/0/properties", node);
+		put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, false);
+	}
+	for (unsigned o = 0; o < s->n_gpus; o++) {
+		unsigned gpu = s->kfd_order[o];
+
+		for (unsigned x = 0; x < sim_partitions(s, gpu); x++, node++) {
+			const char *base = "sys/devices/virtual/kfd/kfd/topology/nodes";
+			uint64_t m[KFD_MEM_KEY_COUNT] = { KFD_HEAP_FB_PUBLIC,
+							  sim_partition_memory(s, gpu), 0,
+							  8192 / sim_partitions(s, gpu), 1300 };
+			uint64_t l[13] = { 2, 0, 0, node, (unsigned)s->gpu[gpu].numa % s->cpu_nodes,
+					   20, 0, 0, 312, 64000, 0, 0, 1 };
+			static const char *const lk[13] = {
+				"type", "version_major", "version_minor", "node_from", "node_to",
+				"weight", "min_latency", "max_latency", "min_bandwidth",
+				"max_bandwidth", "recommended_transfer_size",
+				"recommended_sdma_engine_id_mask", "flags"
+			};
+			char links[1024];
+			size_t len = 0;
+
+			gpu_node_values(s, gpu, x, node, v);
+			relf(rel, sizeof(rel), "%s/%u/gpu_id", base, node);
+			put(R, 0444, rel, "%u\n", R->gpu_id[gpu][x]);
+			/* lowercased amdgpu_asic_name: "ip discovery" on MI300-class */
+			relf(rel, sizeof(rel), "%s/%u/name", base, node);
+			put(R, 0444, rel, "%s\n",
+			    s->product->partitioning ? "ip discovery" : "aldebaran");
+			relf(rel, sizeof(rel), "%s/%u/properties", base, node);
+			put_props(R, rel, kfd_node_keys, KFD_NODE_KEY_COUNT, v, true);
+			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/properties", base, node);
+			put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, true);
+			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/used_memory", base, node);
+			put(R, 0444, rel, "0\n");
+			for (unsigned k = 0; k < 13; k++)
+				len += (size_t)snprintf(links + len, sizeof(links) - len, "%s %llu\n",
+							lk[k], (unsigned long long)l[k]);
+			relf(rel, sizeof(rel), "%s/%u/io_links/0/properties", base, node);
+			put(R, 0444, rel, "%s", links);
+		}
+	}
+}
+
+/* Simulated processes: /proc/<pid> with fds on /dev/kfd and the render nodes of the GPUs they
+ * use, and KFD's per-process directory (kfd_process.c: kfd_procfs_add_sysfs_files). */
+static void render_procs(struct render *R)
+{
+	const struct sim_state *s = R->s;
+	char rel[512], target[64];
+
+	mkdirs(R, "proc");
+	for (unsigned i = 0; i < s->n_procs; i++) {
+		const struct sim_proc *p = &s->proc[i];
+		unsigned fd = 3;
+
+		relf(rel, sizeof(rel), "proc/%d", p->pid);
+		rm(R, rel);
+		relf(rel, sizeof(rel), "proc/%d/comm", p->pid);
+		put(R, 0444, rel, "%s\n", p->comm);
+		relf(rel, sizeof(rel), "proc/%d/cmdline", p->pid);
+		put(R, 0444, rel, "%s%c", p->comm, '\0');
+		relf(rel, sizeof(rel), "proc/%d/cgroup", p->pid);
+		if (p->container[0])
+			put(R, 0444, rel, "0::/system.slice/docker-%s.scope\n", p->container);
+		else
+			put(R, 0444, rel, "0::/user.slice/user-1000.slice/session-1.scope\n");
+		relf(rel, sizeof(rel), "proc/%d/fd/%u", p->pid, fd++);
+		link_to(R, rel, "/dev/kfd");
+		if (!s->loaded)
+			continue;
+		for (unsigned g = 0; g < s->n_gpus; g++) {
+			if (!(p->gpus & (1u << g)))
+				continue;
+			for (unsigned x = 0; x < sim_partitions(s, g); x++, fd++) {
+				relf(rel, sizeof(rel), "proc/%d/fd/%u", p->pid, fd);
+				relf(target, sizeof(target), "/dev/dri/renderD%u",
+				     render_minor(s, g, x));
+				link_to(R, rel, target);
+				relf(rel, sizeof(rel), "proc/%d/fdinfo/%u", p->pid, fd);
+				put(R, 0444, rel,
+				    "pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1043\n"
+				    "drm-driver:\tamdgpu\ndrm-client-id:\t%u\ndrm-pdev:\t%s\n",
+				    (unsigned)p->pid * 8 + fd, s->gpu[g].bdf);
+				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/vram_%u",
+				     p->pid, R->gpu_id[g][x]);
+				put(R, 0444, rel, "%llu\n", 0ull);
+				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/sdma_%u",
+				     p->pid, R->gpu_id[g][x]);
+				put(R, 0444, rel, "%llu\n", 0ull);
+			}
+		}
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/pasid", p->pid);
+		put(R, 0444, rel, "%u\n", 32768u + i);
+	}
+}
+
+int sim_render(const char *dir, const struct sim_state *s)
+{
+	struct render R = { .dir = dir, .s = s };
+
+	assign_gpu_ids(&R);
+
+	for (unsigned i = 0; i < s->n_gpus; i++)
+		render_pci_static(&R, i);
+	rm(&R, "sys/class/drm");
+	rm(&R, "sys/bus/pci/drivers/amdgpu");
+	rm(&R, "dev/dri");
+	rm(&R, "dev/kfd");
+	mkdirs(&R, "sys/class/drm");
+	mkdirs(&R, "sys/bus/pci/drivers/amdgpu");
+	mkdirs(&R, "dev/dri");
+	for (unsigned i = 0; i < s->n_gpus; i++)
+		render_pci_driver(&R, i);
+	render_platform(&R);
+	render_kfd(&R);
+	if (s->loaded)
+		put(&R, 0666, "dev/kfd", "%s", "");
+	/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO) */
+	put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n", -2);
+	render_procs(&R);
+	mkdirs(&R, "run");
+	mkdirs(&R, "etc/mipart");
+	mkdirs(&R, "var/lib/mipart");
+	return R.err;
+}

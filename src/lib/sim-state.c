@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * State of the simulated driver: what the hardware and the module hold (modes, pending NPS
+ * request, KFD node order, processes, faults), kept as JSON in <root>/mipart-sim.json. The tree
+ * is always re-rendered from this state, so the state file is the single source of truth and
+ * also the marker that tells mipart a root is simulated.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "util.h"
+#include "banned.h"
+
+static const char *const fault_on_names[] = { "compute-write", "memory-write", "reload" };
+
+int sim_lock(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	if (util_pathf(path, sizeof(path), "%s/" SIM_LOCK_FILE, dir) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+static json_t *fault_json(const struct mipart_sim_fault *f)
+{
+	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gpu", f->gpu, "on", fault_on_names[f->on],
+			 "error", f->error, "times", f->times, "delay_ms", (int)f->delay_ms);
+}
+
+int sim_state_save(const char *dir, const struct sim_state *s)
+{
+	json_t *root = NULL, *gpus, *procs, *faults, *order;
+	char path[4096], hive[24];
+	char *text = NULL;
+	int r = -ENOMEM;
+
+	gpus = json_array();
+	procs = json_array();
+	faults = json_array();
+	order = json_array();
+	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
+	root = json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:o, s:o, s:o, s:o}", "version", 1,
+			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
+			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "generation",
+			 (int)s->generation, "reloads", (int)s->reloads, "gpus", gpus, "kfd_order",
+			 order, "processes", procs, "faults", faults);
+	if (!root)
+		goto out;
+	for (unsigned i = 0; i < s->n_gpus; i++) {
+		const struct sim_gpu *g = &s->gpu[i];
+		char uid[24];
+
+		snprintf(uid, sizeof(uid), "%016llx", (unsigned long long)g->unique_id);
+		if (json_array_append_new(
+			    gpus, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "bdf", g->bdf,
+					    "compute", mipart_compute_mode_name(g->compute), "memory",
+					    mipart_memory_mode_name(g->memory), "requested_memory",
+					    mipart_memory_mode_name(g->requested), "xcp_config",
+					    mipart_compute_mode_name(g->xcp_config), "numa_node", g->numa,
+					    "unique_id", uid)) < 0)
+			goto out;
+		if (json_array_append_new(order, json_integer(s->kfd_order[i])) < 0)
+			goto out;
+	}
+	for (unsigned i = 0; i < s->n_procs; i++) {
+		const struct sim_proc *p = &s->proc[i];
+
+		if (json_array_append_new(procs, json_pack("{s:i, s:s, s:s, s:i}", "pid", p->pid,
+							   "comm", p->comm, "container",
+							   p->container, "gpus", (int)p->gpus)) < 0)
+			goto out;
+	}
+	for (unsigned i = 0; i < s->n_faults; i++)
+		if (json_array_append_new(faults, fault_json(&s->fault[i])) < 0)
+			goto out;
+	text = json_dumps(root, JSON_INDENT(1));
+	if (!text)
+		goto out;
+	r = util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir);
+	if (r < 0)
+		goto out;
+	r = util_write_file(path, text, strlen(text), 0644);
+out:
+	free(text);
+	json_decref(root);
+	return r;
+}
+
+static int parse_hex(const char *s, uint64_t *ret)
+{
+	return util_parse_hex_u64(s, strlen(s), ret);
+}
+
+int sim_state_load(const char *dir, struct sim_state *ret)
+{
+	struct sim_state s = { 0 };
+	json_t *root = NULL, *gpus, *procs, *faults, *order, *v;
+	const char *product, *hive;
+	json_error_t jerr;
+	char path[4096];
+	char *buf = NULL;
+	ssize_t n;
+	size_t i;
+	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded;
+
+	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
+		return -ENAMETOOLONG;
+	buf = malloc(SIM_STATE_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = util_read_file(path, buf, SIM_STATE_MAX);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	root = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	if (!root)
+		return -EBADMSG;
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:o, s:o, s:o, s:o}", "product",
+			&product, "cpu_nodes", &cpu_nodes, "hive_id", &hive, "legacy_xcp_names", &legacy,
+			"loaded", &loaded, "generation", &generation, "reloads", &reloads, "gpus", &gpus,
+			"kfd_order", &order, "processes", &procs, "faults", &faults) < 0)
+		goto out;
+	s.product = product_by_key(product);
+	if (!s.product || parse_hex(hive, &s.hive_id) < 0 || cpu_nodes < 1 || cpu_nodes > 8 ||
+	    !json_is_array(gpus) || json_array_size(gpus) > SIM_MAX_GPUS ||
+	    json_array_size(order) != json_array_size(gpus) ||
+	    json_array_size(procs) > SIM_MAX_PROCS || json_array_size(faults) > SIM_MAX_FAULTS)
+		goto out;
+	s.cpu_nodes = (unsigned)cpu_nodes;
+	s.legacy_names = legacy;
+	s.loaded = loaded;
+	s.generation = (unsigned)generation;
+	s.reloads = (unsigned)reloads;
+	s.n_gpus = (unsigned)json_array_size(gpus);
+	json_array_foreach(gpus, i, v) {
+		struct sim_gpu *g = &s.gpu[i];
+		const char *bdf, *compute, *memory, *req, *xcp, *uid;
+		int numa;
+
+		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "bdf", &bdf, "compute",
+				&compute, "memory", &memory, "requested_memory", &req, "xcp_config",
+				&xcp, "numa_node", &numa, "unique_id", &uid) < 0)
+			goto out;
+		if (util_strlcpy(g->bdf, bdf, sizeof(g->bdf)) >= sizeof(g->bdf) ||
+		    parse_hex(uid, &g->unique_id) < 0)
+			goto out;
+		if (mipart_compute_mode_parse(compute, &g->compute) < 0)
+			g->compute = MIPART_COMPUTE_UNKNOWN;
+		if (mipart_memory_mode_parse(memory, &g->memory) < 0)
+			g->memory = MIPART_MEMORY_UNKNOWN;
+		if (mipart_memory_mode_parse(req, &g->requested) < 0)
+			g->requested = MIPART_MEMORY_UNKNOWN;
+		if (mipart_compute_mode_parse(xcp, &g->xcp_config) < 0)
+			g->xcp_config = MIPART_COMPUTE_SPX;
+		g->numa = numa;
+	}
+	json_array_foreach(order, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) >= (json_int_t)s.n_gpus)
+			goto out;
+		s.kfd_order[i] = (unsigned)json_integer_value(v);
+	}
+	json_array_foreach(procs, i, v) {
+		struct sim_proc *p = &s.proc[i];
+		const char *comm, *container;
+		int gpumask;
+
+		if (json_unpack(v, "{s:i, s:s, s:s, s:i}", "pid", &p->pid, "comm", &comm,
+				"container", &container, "gpus", &gpumask) < 0)
+			goto out;
+		util_strlcpy(p->comm, comm, sizeof(p->comm));
+		util_strlcpy(p->container, container, sizeof(p->container));
+		p->gpus = (unsigned)gpumask;
+		s.n_procs++;
+	}
+	json_array_foreach(faults, i, v) {
+		struct mipart_sim_fault *f = &s.fault[i];
+		const char *on;
+		int delay;
+		size_t k;
+
+		if (json_unpack(v, "{s:i, s:s, s:i, s:i, s:i}", "gpu", &f->gpu, "on", &on, "error",
+				&f->error, "times", &f->times, "delay_ms", &delay) < 0)
+			goto out;
+		for (k = 0; k < ARRAY_SIZE(fault_on_names); k++)
+			if (!strcmp(on, fault_on_names[k]))
+				break;
+		if (k == ARRAY_SIZE(fault_on_names) || delay < 0)
+			goto out;
+		f->on = (mipart_sim_fault_on)k;
+		f->delay_ms = (unsigned)delay;
+		s.n_faults++;
+	}
+	*ret = s;
+	r = 0;
+out:
+	json_decref(root);
+	return r;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MIPART_LIB_SIM_H
+#define MIPART_LIB_SIM_H
+
+#include <stdint.h>
+
+#include "mipart/sim.h"
+#include "product.h"
+
+/* The marker and state of a simulated host, at the top of its root. */
+#define SIM_STATE_FILE "mipart-sim.json"
+#define SIM_LOCK_FILE "mipart-sim.lock"
+#define SIM_MAX_GPUS 8
+#define SIM_MAX_PROCS 64
+#define SIM_MAX_FAULTS 32
+#define SIM_STATE_MAX (256 * 1024)
+
+struct sim_gpu {
+	char bdf[16];
+	mipart_compute_mode compute;
+	mipart_memory_mode memory;
+	mipart_memory_mode requested; /* pending NPS request, UNKNOWN if none */
+	mipart_compute_mode xcp_config; /* compute_partition_config/xcp_config selection */
+	int numa;
+	uint64_t unique_id;
+};
+
+struct sim_proc {
+	int pid;
+	char comm[16];
+	char container[72];
+	unsigned gpus; /* bit per GPU */
+};
+
+struct sim_state {
+	const struct product *product;
+	unsigned n_gpus;
+	struct sim_gpu gpu[SIM_MAX_GPUS];
+	unsigned cpu_nodes;
+	uint64_t hive_id; /* 0: no hive */
+	bool legacy_names;
+	bool loaded; /* amdgpu module loaded */
+	unsigned kfd_order[SIM_MAX_GPUS]; /* GPU indices in KFD node order */
+	unsigned generation;
+	unsigned reloads;
+	struct sim_proc proc[SIM_MAX_PROCS];
+	unsigned n_procs;
+	struct mipart_sim_fault fault[SIM_MAX_FAULTS];
+	unsigned n_faults;
+};
+
+/* sim-state.c */
+int sim_state_load(const char *dir, struct sim_state *ret);
+int sim_state_save(const char *dir, const struct sim_state *s);
+/* take the simulated driver's lock (serializes writers like the kernel's mutexes); returns an fd */
+int sim_lock(const char *dir);
+
+/* sim-render.c: (re)write the whole tree from the state */
+int sim_render(const char *dir, const struct sim_state *s);
+/* how many partitions GPU i has now, and each one's memory */
+unsigned sim_partitions(const struct sim_state *s, unsigned i);
+uint64_t sim_partition_memory(const struct sim_state *s, unsigned i);
+
+#endif

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Small helpers shared by every module: bounded file reads and atomic writes, strict number
+ * parsing for the kernel's "%llu\n" files, path formatting with a length check, tree removal.
+ * Nothing here knows about GPUs.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "banned.h"
+
+static ssize_t read_fd(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap + 1 - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > cap)
+			return -EFBIG;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+ssize_t util_read_fileat(int dirfd, const char *name, char *buf, size_t cap)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, buf, cap);
+	close(fd);
+	return r;
+}
+
+ssize_t util_read_file(const char *path, char *buf, size_t cap)
+{
+	return util_read_fileat(AT_FDCWD, path, buf, cap);
+}
+
+int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	int fd, r;
+
+	r = util_pathf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
+	if (r < 0)
+		return r;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return r;
+}
+
+int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
+{
+	char buf[65536];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= sizeof(buf))
+		return -EFBIG;
+	return util_write_file(path, buf, (size_t)n, mode);
+}
+
+int util_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = util_strlcpy(buf, path, sizeof(buf));
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = i == len ? '\0' : '/';
+	}
+	return 0;
+}
+
+static int rm_rf_at(int parent, const char *name)
+{
+	struct stat st;
+	DIR *d;
+	int fd, r = 0;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = rm_rf_at(dirfd(d), de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int util_rm_rf(const char *path)
+{
+	return rm_rf_at(AT_FDCWD, path);
+}
+
+int util_pathf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+int util_parse_u64(const char *s, size_t len, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+int util_parse_hex_u64(const char *s, size_t len, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return -EINVAL;
+		if (v >> 60)
+			return -ERANGE;
+		v = (v << 4) | d;
+	}
+	*ret = v;
+	return 0;
+}
+
+ssize_t util_line_len(const char *buf, size_t len)
+{
+	size_t n = len;
+
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\0')
+			return -EBADMSG;
+	return (ssize_t)n;
+}
+
+int util_parse_line_u64(const char *buf, size_t len, uint64_t *ret)
+{
+	ssize_t n = util_line_len(buf, len);
+	int r;
+
+	if (n < 0)
+		return (int)n;
+	r = util_parse_u64(buf, (size_t)n, ret);
+	return r == -EINVAL ? -EBADMSG : r;
+}
+
+int util_parse_line_hex(const char *buf, size_t len, uint64_t *ret)
+{
+	ssize_t n = util_line_len(buf, len);
+	int r;
+
+	if (n < 0)
+		return (int)n;
+	r = util_parse_hex_u64(buf, (size_t)n, ret);
+	return r == -EINVAL ? -EBADMSG : r;
+}
+
+int util_cmp_natural(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			const char *ea = a, *eb = b;
+
+			while (*a == '0' && isdigit((unsigned char)a[1]))
+				a++;
+			while (*b == '0' && isdigit((unsigned char)b[1]))
+				b++;
+			for (ea = a; isdigit((unsigned char)*ea); ea++)
+				;
+			for (eb = b; isdigit((unsigned char)*eb); eb++)
+				;
+			if (ea - a != eb - b)
+				return ea - a < eb - b ? -1 : 1;
+			for (; a < ea; a++, b++)
+				if (*a != *b)
+					return *a < *b ? -1 : 1;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	return *a ? 1 : *b ? -1 : 0;
+}
+
+size_t util_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+void util_format_gib(char *buf, size_t size, int64_t bytes)
+{
+	if (bytes < 0)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.2f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MIPART_UTIL_H
+#define MIPART_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Largest sysfs attribute file mipart reads: sysfs hands out at most one page. */
+#define UTIL_ATTR_MAX 4096
+
+/*
+ * util_read_file - read a whole file of at most cap bytes into buf (size >= cap + 1),
+ * NUL-terminated. Returns the length, -EFBIG if the file holds more than cap bytes, or the
+ * -errno of open/read.
+ */
+ssize_t util_read_file(const char *path, char *buf, size_t cap);
+
+/* Same, relative to a directory fd. */
+ssize_t util_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
+
+/*
+ * util_write_file - write data to path atomically: a temporary file in the same directory,
+ * fsync-free rename. mode is the file mode. Returns 0 or -errno.
+ */
+int util_write_file(const char *path, const char *data, size_t len, mode_t mode);
+
+/* util_write_filef - util_write_file with printf formatting (output capped at 64 KiB). */
+int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
+int util_mkdir_p(const char *path);
+
+/* util_rm_rf - remove a tree; never follows symlinks. Returns 0 or -errno. */
+int util_rm_rf(const char *path);
+
+/*
+ * util_pathf - format a path into buf. Returns the length or -ENAMETOOLONG.
+ */
+int util_pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * util_parse_u64 - parse an unsigned decimal number filling the whole of [s, s+len).
+ * No sign, no spaces, no leading "+". Returns 0, -EINVAL (not a number), -ERANGE (overflow).
+ */
+int util_parse_u64(const char *s, size_t len, uint64_t *ret);
+
+/* util_parse_hex_u64 - same for hex digits, with an optional "0x" prefix. */
+int util_parse_hex_u64(const char *s, size_t len, uint64_t *ret);
+
+/*
+ * util_parse_line_u64 - a file holding one decimal number and one optional "\n", as the
+ * kernel writes "%llu\n". Returns 0, -EBADMSG (shape), -ERANGE.
+ */
+int util_parse_line_u64(const char *buf, size_t len, uint64_t *ret);
+int util_parse_line_hex(const char *buf, size_t len, uint64_t *ret);
+
+/*
+ * util_strip_newline - length of buf without its single trailing "\n"; -EBADMSG if buf holds
+ * a NUL, a CR, or any other newline.
+ */
+ssize_t util_line_len(const char *buf, size_t len);
+
+/* util_cmp_natural - compare "node10" after "node9": digits compare as numbers. */
+int util_cmp_natural(const char *a, const char *b);
+
+/* util_strlcpy - copy with truncation; returns strlen(src). */
+size_t util_strlcpy(char *dst, const char *src, size_t size);
+
+/* Format a size in GiB for people: "23.99 GiB". */
+void util_format_gib(char *buf, size_t size, int64_t bytes);
+
+#endif

@@ -1,0 +1,62 @@
+# mipart: a thin wrapper around Meson + ninja.
+#   make demo   install missing Debian packages, build, run the demo on a simulated 8 x MI300X node
+#   make test   build, run every test, then the whole suite again under ASan+UBSan
+#   make bench  build with optimisation and print the benchmark figures
+
+PACKAGES := meson ninja-build pkgconf gcc libjansson-dev libyaml-dev libsqlite3-dev sqlite3 \
+	libmicrohttpd-dev libcmocka-dev jq
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+MESON ?= meson
+
+.PHONY: all deps build demo test test-plain test-asan bench fuzz clean print-packages
+
+all: build
+
+print-packages:
+	@echo $(PACKAGES)
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing: $$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "missing Debian packages; run:"; echo "  sudo apt-get install $$missing"; exit 1; \
+		fi; \
+	fi
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	scripts/demo.sh $(BUILD)/src/cli/mipart
+
+$(ASAN_BUILD)/build.ninja:
+	$(MESON) setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+test-plain: build
+	$(MESON) test -C $(BUILD) --print-errorlogs --num-processes 2
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
+
+# Both suites run even if the first fails; the last line counts every test case of both.
+test: build
+	@rc=0; $(MAKE) --no-print-directory test-plain || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; \
+	tests/tap-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
+	exit $$rc
+
+bench: build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

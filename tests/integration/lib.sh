@@ -1,0 +1,45 @@
+# Shared helpers for the integration tests: TAP output, a scratch directory removed on exit,
+# and assertions over the JSON mipart prints (jq). Source it; $MIPART is the binary under test.
+set -u
+: "${MIPART:?MIPART must name the mipart binary}"
+T_COUNT=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mipart-test.XXXXXX")
+trap 'rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
+
+ok() { # ok STATUS DESCRIPTION: STATUS 0 passes
+	T_COUNT=$((T_COUNT + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_COUNT - $2"
+	else
+		echo "not ok $T_COUNT - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+is() { # is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want: '$2'"
+	fi
+}
+
+# run CMD...: runs it, keeps stdout in $OUT, stderr in $ERR, exit code in $RC
+run() {
+	"$@" >"$T_TMP/out" 2>"$T_TMP/err"
+	RC=$?
+	OUT=$(cat "$T_TMP/out")
+	ERR=$(cat "$T_TMP/err")
+}
+
+# jqo FILTER: apply a jq filter to the last $OUT
+jqo() {
+	printf '%s' "$OUT" | jq -r "$1"
+}
+
+mipart() {
+	"$MIPART" "$@"
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mipart/error.h"
+#include "mipart/procs.h"
 #include "cli.h"
 #include "banned.h"
 
@@ -46,7 +47,24 @@ static json_t *partition_json(const mipart_partition_info *p)
 			 p->drm_device[0] ? p->drm_device : NULL);
 }
 
-static json_t *gpu_json(const mipart_topology *t, const mipart_gpu_info *g)
+static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; procs && i < mipart_procs_count(procs); i++) {
+		const mipart_proc_info *p = mipart_procs_get(procs, i);
+
+		if (gpu < 64 && (p->gpus >> gpu) & 1)
+			json_array_append_new(a, json_pack("{s:i, s:s, s:s?, s:b}", "pid", p->pid,
+							   "comm", p->comm, "container",
+							   p->container[0] ? p->container : NULL,
+							   "kfd", p->kfd));
+	}
+	return a;
+}
+
+static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
+			const mipart_gpu_info *g)
 {
 	char dev[16], gfx[48], hive[24], uid[32];
 	json_t *o, *parts = json_array();
@@ -85,16 +103,18 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_gpu_info *g)
 		      "numa_node", int_or_null(g->numa_node),
 		      "driver_bound", g->driver_bound,
 		      "partitions", parts);
+	if (o)
+		json_object_set_new(o, "processes", procs_json(procs, g->index));
 	return o;
 }
 
-static int print_json(const mipart_topology *t)
+static int print_json(const mipart_topology *t, const mipart_procs *procs)
 {
 	json_t *root, *gpus = json_array(), *warn = json_array();
 	int r;
 
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
-		json_array_append_new(gpus, gpu_json(t, mipart_topology_gpu(t, i)));
+		json_array_append_new(gpus, gpu_json(t, procs, mipart_topology_gpu(t, i)));
 	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
 		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
 	root = json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
@@ -126,7 +146,8 @@ static void gib(char *buf, size_t size, long long bytes)
 		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
 }
 
-static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topology **t)
+static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topology **t,
+		mipart_procs **procs)
 {
 	int r = parse_json_flag(cli, argc, argv, json);
 
@@ -135,36 +156,75 @@ static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topol
 	r = cli_load_topology(cli, t);
 	if (r != EXIT_OK)
 		return r;
+	r = mipart_procs_scan(cli->host, *t, procs);
+	if (r < 0)
+		cli_warn(cli, "cannot list processes under '%s/proc': %s", mipart_host_root(cli->host),
+			 mipart_strerror(r));
+	else if (mipart_procs_hidden(*procs))
+		cli_warn(cli, "%zu processes could not be inspected (run as root to see every GPU user)",
+			 mipart_procs_hidden(*procs));
 	if (mipart_topology_gpu_count(*t) == 0 && !*json) {
 		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
 		*t = mipart_topology_free(*t);
+		*procs = mipart_procs_free(*procs);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }
 
+/* --json, or an error exit: print and free */
+static int finish_json(int r, bool json, mipart_topology *t, mipart_procs *procs)
+{
+	if (r == EXIT_OK && json) {
+		r = print_json(t, procs);
+		if (mipart_topology_gpu_count(t) == 0)
+			r = EXIT_FAIL;
+	}
+	mipart_topology_free(t);
+	mipart_procs_free(procs);
+	return r;
+}
+
+static void used_by(const mipart_procs *procs, unsigned gpu, char *buf, size_t size)
+{
+	size_t n = 0, len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; procs && i < mipart_procs_count(procs); i++) {
+		const mipart_proc_info *p = mipart_procs_get(procs, i);
+
+		if (gpu >= 64 || !((p->gpus >> gpu) & 1))
+			continue;
+		if (n++ < 2 && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%d %s", len ? ", " : "",
+						p->pid, p->comm);
+	}
+	if (n > 2 && len < size)
+		snprintf(buf + len, size - len, " +%zu", n - 2);
+	if (!n)
+		snprintf(buf, size, "-");
+}
+
 int verb_status(struct cli *cli, int argc, char **argv)
 {
 	mipart_topology *t = NULL;
+	mipart_procs *procs = NULL;
+	uint64_t hives[64];
+	size_t n_hives = 0;
 	bool json = false, inferred = false;
-	int r = load(cli, argc, argv, &json, &t);
+	int r = load(cli, argc, argv, &json, &t, &procs);
 
-	if (r != EXIT_OK || json) {
-		if (r == EXIT_OK) {
-			r = print_json(t);
-			if (mipart_topology_gpu_count(t) == 0)
-				r = EXIT_FAIL;
-		}
-		mipart_topology_free(t);
-		return r;
-	}
-	printf("%-3s  %-12s  %-7s  %-8s  %-7s  %-18s  %-15s  %-22s  %s\n", "GPU", "BDF", "PRODUCT",
-	       "COMPUTE", "MEMORY", "COMPUTE ALLOWED", "MEMORY ALLOWED", "PARTITIONS", "HIVE");
+	if (r != EXIT_OK || json)
+		return finish_json(r, json, t, procs);
+	printf("%-3s  %-12s  %-7s  %-8s  %-7s  %-18s  %-11s  %-17s  %-4s  %s\n", "GPU", "BDF",
+	       "PRODUCT", "COMPUTE", "MEMORY", "COMPUTE ALLOWED", "MEM ALLOWED", "PARTITIONS",
+	       "HIVE", "USED BY");
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-		char cm[16], mm[16], ca[64], ma[64], parts[80], hive[24], size[32];
-		bool same = g->n_partitions > 0;
 		const mipart_partition_info *p0 = mipart_topology_gpu_partition(t, g, 0);
+		char cm[16], mm[16], ca[64], ma[64], parts[80], hive[16], size[32], users[96];
+		bool same = g->n_partitions > 0;
+		size_t h;
 
 		for (size_t j = 1; j < g->n_partitions; j++)
 			if (mipart_topology_gpu_partition(t, g, j)->memory_bytes != p0->memory_bytes)
@@ -194,34 +254,38 @@ int verb_status(struct cli *cli, int argc, char **argv)
 			snprintf(parts, sizeof(parts), "%zu x %s GiB", g->n_partitions, size);
 		else
 			snprintf(parts, sizeof(parts), "%zu (sizes differ)", g->n_partitions);
-		if (g->hive_id > 0)
-			snprintf(hive, sizeof(hive), "0x%016llx", (unsigned long long)g->hive_id);
+		/* hives are numbered in order of appearance; the ids are listed below */
+		for (h = 0; g->hive_id && h < n_hives && hives[h] != g->hive_id; h++)
+			;
+		if (g->hive_id && h == n_hives && n_hives < 64)
+			hives[n_hives++] = g->hive_id;
+		if (g->hive_id)
+			snprintf(hive, sizeof(hive), "%zu", h + 1);
 		else
 			snprintf(hive, sizeof(hive), "-");
-		printf("%-3u  %-12s  %-7s  %-8s  %-7s  %-18s  %-15s  %-22s  %s\n", g->index, g->bdf,
-		       g->product, cm, mm, ca, ma, parts, hive);
+		used_by(procs, g->index, users, sizeof(users));
+		printf("%-3u  %-12s  %-7s  %-8s  %-7s  %-18s  %-11s  %-17s  %-4s  %s\n", g->index,
+		       g->bdf, g->product, cm, mm, ca, ma, parts, hive, users);
 	}
+	for (size_t h = 0; h < n_hives; h++)
+		printf("hive %zu: XGMI hive id 0x%016llx\n", h + 1, (unsigned long long)hives[h]);
 	if (inferred)
 		printf("* inferred from the KFD topology: the amdgpu partition files are absent or unreadable\n");
 	mipart_topology_free(t);
+	mipart_procs_free(procs);
 	return EXIT_OK;
 }
 
 int verb_list(struct cli *cli, int argc, char **argv)
 {
 	mipart_topology *t = NULL;
+	mipart_procs *procs = NULL;
 	bool json = false;
-	int r = load(cli, argc, argv, &json, &t);
+	int r = load(cli, argc, argv, &json, &t, &procs);
 
-	if (r != EXIT_OK || json) {
-		if (r == EXIT_OK) {
-			r = print_json(t);
-			if (mipart_topology_gpu_count(t) == 0)
-				r = EXIT_FAIL;
-		}
-		mipart_topology_free(t);
-		return r;
-	}
+	if (r != EXIT_OK || json)
+		return finish_json(r, json, t, procs);
+	procs = mipart_procs_free(procs);
 	printf("%-5s  %-3s  %-3s  %-12s  %-14s  %-11s  %-4s  %-6s  %-3s  %-4s  %s\n", "INDEX", "GPU",
 	       "XCP", "BDF", "DRM DEVICE", "RENDER", "KFD", "GPU_ID", "XCC", "CU", "MEMORY (GiB)");
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {

@@ -42,7 +42,8 @@ static ssize_t read_fd(int fd, char *buf, size_t cap)
 
 ssize_t util_read_fileat(int dirfd, const char *name, char *buf, size_t cap)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO planted in a tree must not hang discovery */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	ssize_t r;
 
 	if (fd < 0)

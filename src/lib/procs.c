@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Process scan: which processes hold which GPUs. A process counts on a GPU when one of its file
+ * descriptors is a render node of one of the GPU's partitions (/proc/<pid>/fd/N ->
+ * /dev/dri/renderDM), or when KFD lists a device entry for one of the GPU's partitions
+ * (/sys/class/kfd/kfd/proc/<pid>/vram_<gpu_id>, kfd_process.c: kfd_procfs_add_sysfs_files).
+ * The driver refuses a compute switch with -EBUSY exactly for the KFD users
+ * (amdgpu_amdkfd_check_and_lock_kfd); render-only users are listed too, since a driver reload
+ * needs them gone. fd links are compared as strings: they name host paths even when mipart
+ * reads a tree under a root prefix.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mipart/procs.h"
+#include "discover.h"
+#include "util.h"
+#include "banned.h"
+
+#define PROCS_MAX 4096 /* processes using GPUs we keep */
+#define FDS_MAX 65536  /* fds of one process we look at */
+
+struct mipart_procs {
+	struct mipart_proc_info *v;
+	size_t n;
+	size_t hidden;
+};
+
+size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t size)
+{
+	static const char *const prefixes[] = { "docker-", "cri-containerd-", "crio-", "libpod-",
+						"/docker/", "/libpod-" };
+	size_t best_len = 0;
+	const char *best = NULL;
+
+	if (size)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t plen = strlen(prefixes[i]);
+
+		for (const char *s = cg; s + plen <= cg + len; s++) {
+			const char *id, *e;
+
+			if (memcmp(s, prefixes[i], plen))
+				continue;
+			id = s + plen;
+			for (e = id; e < cg + len && *e != '.' && *e != '/' && *e != '\n'; e++)
+				;
+			if (e > id) {
+				best = id;
+				best_len = (size_t)(e - id);
+			}
+		}
+	}
+	if (!best) {
+		/* kubepods paths end in the 64-hex container id */
+		const char *k = NULL;
+
+		for (const char *s = cg; s + 9 <= cg + len; s++)
+			if (!memcmp(s, "/kubepods", 9))
+				k = s;
+		if (k) {
+			const char *e = memchr(k, '\n', (size_t)(cg + len - k));
+			const char *end = e ? e : cg + len, *slash = end;
+
+			while (slash > k && slash[-1] != '/')
+				slash--;
+			if (end - slash >= 12) {
+				best = slash;
+				best_len = (size_t)(end - slash);
+			}
+		}
+	}
+	if (!best || best_len >= size)
+		return 0;
+	memcpy(buf, best, best_len);
+	buf[best_len] = '\0';
+	return best_len;
+}
+
+/* GPU index of a render minor / a KFD gpu_id, or -1 */
+static int gpu_of_minor(const mipart_topology *t, long minor)
+{
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
+		const mipart_partition_info *p = mipart_topology_partition(t, i);
+
+		if (p->render_minor == minor)
+			return (int)p->gpu;
+	}
+	return -1;
+}
+
+static int gpu_of_gpu_id(const mipart_topology *t, long long id)
+{
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
+		const mipart_partition_info *p = mipart_topology_partition(t, i);
+
+		if (p->gpu_id == id)
+			return (int)p->gpu;
+	}
+	return -1;
+}
+
+/* fds of one process; returns 0, or -EACCES when they cannot be read */
+static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi)
+{
+	int fd = openat(pidfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t seen = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	for (struct dirent *de; (de = readdir(d)) && seen < FDS_MAX;) {
+		char link[256], name[300];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		seen++;
+		snprintf(name, sizeof(name), "fd/%s", de->d_name);
+		n = readlinkat(pidfd, name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strcmp(link, "/dev/kfd")) {
+			pi->kfd = true;
+		} else if (!strncmp(link, "/dev/dri/renderD", 16)) {
+			uint64_t minor;
+			int g;
+
+			if (util_parse_u64(link + 16, strlen(link + 16), &minor) == 0 &&
+			    (g = gpu_of_minor(t, (long)minor)) >= 0)
+				pi->gpus |= UINT64_C(1) << g;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/* KFD's per-process directory: vram_<gpu_id> per device the process has */
+static void scan_kfd_proc(const mipart_host *host, int pid, const mipart_topology *t,
+			  struct mipart_proc_info *pi)
+{
+	char rel[64], path[MIPART_PATH_MAX];
+	DIR *d;
+
+	snprintf(rel, sizeof(rel), SYSFS_KFD_PROC "/%d", pid);
+	if (mipart_host_path(host, rel, path, sizeof(path)) < 0)
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	pi->kfd = true;
+	for (struct dirent *de; (de = readdir(d));) {
+		uint64_t id;
+		int g;
+
+		if (strncmp(de->d_name, "vram_", 5) ||
+		    util_parse_u64(de->d_name + 5, strlen(de->d_name + 5), &id) < 0)
+			continue;
+		g = gpu_of_gpu_id(t, (long long)id);
+		if (g >= 0)
+			pi->gpus |= UINT64_C(1) << g;
+	}
+	closedir(d);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	int x = ((const struct mipart_proc_info *)a)->pid, y = ((const struct mipart_proc_info *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_procs **ret)
+{
+	char path[MIPART_PATH_MAX];
+	struct mipart_procs *p;
+	DIR *d;
+	int r = 0;
+
+	if (mipart_host_path(host, "/proc", path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	d = opendir(path);
+	if (!d)
+		return -ENOENT;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		struct mipart_proc_info pi = { 0 };
+		char buf[UTIL_ATTR_MAX + 1];
+		uint64_t pid;
+		ssize_t n;
+		int pidfd;
+
+		if (util_parse_u64(de->d_name, strlen(de->d_name), &pid) < 0 || pid == 0 ||
+		    pid > 4194304)
+			continue;
+		pidfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pidfd < 0)
+			continue;
+		pi.pid = (int)pid;
+		if (scan_fds(pidfd, t, &pi) == -EACCES)
+			p->hidden++;
+		scan_kfd_proc(host, pi.pid, t, &pi);
+		if (!pi.kfd && !pi.gpus) {
+			close(pidfd);
+			continue;
+		}
+		/* a KFD user whose devices are unknown blocks every GPU: safe side */
+		if (pi.kfd && !pi.gpus) {
+			pi.gpus_unknown = true;
+			for (size_t g = 0; g < mipart_topology_gpu_count(t) && g < 64; g++)
+				pi.gpus |= UINT64_C(1) << g;
+		}
+		n = util_read_fileat(pidfd, "comm", buf, UTIL_ATTR_MAX);
+		if (n > 0) {
+			ssize_t l = util_line_len(buf, (size_t)n);
+
+			if (l > 0) {
+				buf[l] = '\0';
+				util_strlcpy(pi.comm, buf, sizeof(pi.comm));
+			}
+		}
+		n = util_read_fileat(pidfd, "cgroup", buf, UTIL_ATTR_MAX);
+		if (n > 0)
+			mipart_procs_container_id(buf, (size_t)n, pi.container, sizeof(pi.container));
+		close(pidfd);
+		if (p->n == PROCS_MAX)
+			break;
+		if (p->n % 16 == 0) {
+			struct mipart_proc_info *v = realloc(p->v, (p->n + 16) * sizeof(*v));
+
+			if (!v) {
+				r = -ENOMEM;
+				break;
+			}
+			p->v = v;
+		}
+		p->v[p->n++] = pi;
+	}
+	closedir(d);
+	if (r < 0) {
+		mipart_procs_free(p);
+		return r;
+	}
+	if (p->n)
+		qsort(p->v, p->n, sizeof(*p->v), cmp_pid);
+	*ret = p;
+	return 0;
+}
+
+mipart_procs *mipart_procs_free(mipart_procs *p)
+{
+	if (!p)
+		return NULL;
+	free(p->v);
+	free(p);
+	return NULL;
+}
+
+size_t mipart_procs_count(const mipart_procs *p)
+{
+	return p->n;
+}
+
+const mipart_proc_info *mipart_procs_get(const mipart_procs *p, size_t i)
+{
+	return i < p->n ? &p->v[i] : NULL;
+}
+
+size_t mipart_procs_hidden(const mipart_procs *p)
+{
+	return p->hidden;
+}

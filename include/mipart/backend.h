@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Backends: the lowest layer of control, the only one that differs between a real host and a
+ * simulated one. A backend writes a partition attribute of a GPU and reloads the driver.
+ * "sysfs" writes /sys (under the root prefix) and runs a reload command; "sim" calls the
+ * simulated driver of a root made by `mipart sim create`.
+ */
+#ifndef MIPART_BACKEND_H
+#define MIPART_BACKEND_H
+
+#include "host.h"
+#include "mode.h"
+
+typedef struct mipart_backend mipart_backend;
+
+/* Longest reload command, in words. */
+#define MIPART_RELOAD_ARGV_MAX 16
+
+typedef struct mipart_backend_options {
+	const char *name;	/* "auto" (NULL): "sim" on a simulated root, else "sysfs" */
+	/* sysfs backend: commands run for a driver reload, each a NULL-terminated argv; NULL
+	 * means {"modprobe", "-r", "amdgpu"} then {"modprobe", "amdgpu"} */
+	const char *const *unload_argv;
+	const char *const *load_argv;
+	unsigned timeout_ms;	/* per command; 0 means 300 s */
+} mipart_backend_options;
+
+/*
+ * mipart_backend_open - a backend for host. Returns 0 and *ret (free with mipart_backend_free),
+ * -EINVAL (unknown name, or "sim" on a root that is not simulated), -ENOMEM.
+ */
+int mipart_backend_open(const mipart_host *host, const mipart_backend_options *opts,
+			mipart_backend **ret);
+mipart_backend *mipart_backend_free(mipart_backend *b);
+
+/* "sysfs" or "sim". Static string. */
+const char *mipart_backend_name(const mipart_backend *b);
+
+/*
+ * mipart_backend_set_compute / mipart_backend_request_memory - write the attribute of the GPU
+ * at bdf. Returns 0 or the driver's answer: -EINVAL, -EBUSY, -EOPNOTSUPP, -EIO, -EPERM (needs
+ * root, or the GPU is in reset), -ENOENT (no such attribute).
+ */
+int mipart_backend_set_compute(mipart_backend *b, const char *bdf, mipart_compute_mode mode);
+int mipart_backend_request_memory(mipart_backend *b, const char *bdf, mipart_memory_mode mode);
+
+/*
+ * mipart_backend_reload - unload and load the amdgpu driver. Returns 0, -EBUSY (the module is
+ * in use), -ETIMEDOUT, -EIO (a command failed; its output in *ret_output when not NULL, owned
+ * by the caller), -EPERM.
+ */
+int mipart_backend_reload(mipart_backend *b, char **ret_output);
+
+#endif

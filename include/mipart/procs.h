@@ -39,6 +39,10 @@ const mipart_proc_info *mipart_procs_get(const mipart_procs *p, size_t i);
 /* processes whose file descriptors could not be read */
 size_t mipart_procs_hidden(const mipart_procs *p);
 
+/* mipart_procs_retain - keep only the processes that use a GPU in gpus (bit per GPU index), and
+ * only KFD users when kfd_only. Returns how many are left. */
+size_t mipart_procs_retain(mipart_procs *p, uint64_t gpus, bool kfd_only);
+
 /*
  * mipart_procs_container_id - the container id in one /proc/<pid>/cgroup file's text
  * ("0::/system.slice/docker-<id>.scope", ".../cri-containerd-<id>.scope", "crio-", "libpod-",

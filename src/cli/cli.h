@@ -51,8 +51,19 @@ int cli_load_topology(struct cli *cli, mipart_topology **ret);
 int cli_run_verb(struct cli *cli, const struct verb *verbs, const char *group, int argc, char **argv);
 void cli_print_verbs(FILE *f, const struct verb *verbs);
 
+/* Mark the GPUs a selection names ("0,2", a PCI address, "all") in selected[] (one per GPU).
+ * Reports and returns -EINVAL / -ENOENT. */
+int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
+
+/* A command line for people and the journal: "mipart" and each word, quoted where needed. */
+void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);
+int verb_set(struct cli *cli, int argc, char **argv);
+int verb_reset(struct cli *cli, int argc, char **argv);
+int verb_recover(struct cli *cli, int argc, char **argv);
+int verb_history(struct cli *cli, int argc, char **argv);
 
 #endif

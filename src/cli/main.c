@@ -14,6 +14,7 @@
 #include "config.h"
 #include "mipart/error.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 static int verb_help(struct cli *cli, int argc, char **argv);
@@ -22,6 +23,15 @@ static const struct verb verbs[] = {
 	{ "status", 0, 0, verb_status, "show each GPU: modes, allowed modes, partitions, hive",
 	  "status [--json]" },
 	{ "list", 0, 0, verb_list, "show each logical device (partition)", "list [--json]" },
+	{ "set", 0, 0, verb_set, "set compute and/or memory modes of GPUs, safely",
+	  "set -g GPUS [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--dry-run] [--json]\n"
+	  "                  [--lock-timeout S] [--settle-timeout S]   (GPUS: 0,2 | 0000:05:00.0 | all)" },
+	{ "reset", 0, 0, verb_reset, "put GPUs back to the driver default (SPX/NPS1)",
+	  "reset -g GPUS [--dry-run] [--json]" },
+	{ "history", 0, 0, verb_history, "show the journal of partition changes",
+	  "history [--json] [--limit N]" },
+	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",
+	  "recover" },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ..." },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },
@@ -164,6 +174,28 @@ int cli_check_args(struct cli *cli, int n)
 	if (v->max_args >= 0 && n > v->max_args)
 		return cli_usage_error(v, "too many arguments for '%s'", v->name);
 	return EXIT_OK;
+}
+
+void cli_quote_argv(int argc, char **argv, char *buf, size_t size)
+{
+	size_t len = util_strlcpy(buf, "mipart", size);
+
+	for (int i = 0; i < argc && len + 1 < size; i++) {
+		bool plain = argv[i][0] != '\0';
+
+		for (const char *s = argv[i]; *s; s++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/=@+%", *s))
+				plain = false;
+		if (plain) {
+			len += (size_t)snprintf(buf + len, size - len, " %s", argv[i]);
+			continue;
+		}
+		len += (size_t)snprintf(buf + len, size - len, " '");
+		for (const char *s = argv[i]; *s && len + 1 < size; s++)
+			len += (size_t)snprintf(buf + len, size - len, *s == '\'' ? "'\\''" : "%c", *s);
+		if (len + 1 < size)
+			len += (size_t)snprintf(buf + len, size - len, "'");
+	}
 }
 
 int main(int argc, char **argv)

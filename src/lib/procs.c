@@ -286,3 +286,14 @@ size_t mipart_procs_hidden(const mipart_procs *p)
 {
 	return p->hidden;
 }
+
+size_t mipart_procs_retain(mipart_procs *p, uint64_t gpus, bool kfd_only)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if ((p->v[i].gpus & gpus) && (!kfd_only || p->v[i].kfd))
+			p->v[k++] = p->v[i];
+	p->n = k;
+	return k;
+}

@@ -141,6 +141,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 		g->unique_id = hash64(g->bdf, 0x6d69706172ull);
 	}
 	state_loaded_fresh(&s);
+	s.render = SIM_RENDER_ALL;
 	r = sim_state_save(dir, &s);
 	if (r == 0)
 		r = sim_render(dir, &s);
@@ -170,9 +171,9 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	if (r == 0) {
 		r = step(s, arg);
 		/* a step that fails may still have changed state (a fault used up, a module left
-		 * unloaded): save and render in every case */
+		 * unloaded): save in every case, and render what the step says the tree shows */
 		w = sim_state_save(dir, s);
-		if (w == 0)
+		if (w == 0 && s->render)
 			w = sim_render(dir, s);
 		if (r >= 0 && w < 0)
 			r = w;
@@ -266,6 +267,8 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 		return -EBUSY;
 	g->compute = mode;
 	g->xcp_config = mode;
+	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD;
+	s->render_gpus |= 1u << i;
 	/* KFD fini/init: the GPU's nodes are removed, then added at the tail of the topology
 	 * list (kfd_topology.c: kfd_topology_add_device, list_move_tail); each add and each
 	 * remove bumps the generation */
@@ -318,6 +321,8 @@ static int write_xcp_config(struct sim_state *s, unsigned i, const char *value)
 	    !(mipart_compute_modes_supported(s->product->num_xcc) & MIPART_MODE_BIT(mode)))
 		return -EINVAL;
 	s->gpu[i].xcp_config = mode;
+	s->render |= SIM_RENDER_MODES;
+	s->render_gpus |= 1u << i;
 	return 0;
 }
 
@@ -365,6 +370,7 @@ static int step_reload(struct sim_state *s, void *arg)
 				s->gpu[i].requested = MIPART_MEMORY_UNKNOWN;
 			}
 		s->loaded = false;
+		s->render = SIM_RENDER_ALL;
 	}
 	if (f > 0 && f != MIPART_SIM_SILENT)
 		return -f; /* unloaded, but the load failed: the driver stays out */
@@ -381,6 +387,7 @@ static int step_reload(struct sim_state *s, void *arg)
 	s->loaded = true;
 	s->reloads++;
 	state_loaded_fresh(s);
+	s->render = SIM_RENDER_ALL;
 	return 0;
 }
 
@@ -415,6 +422,7 @@ static int step_hold(struct sim_state *s, void *arg)
 	util_strlcpy(p->comm, h->comm, sizeof(p->comm));
 	util_strlcpy(p->container, h->container ? h->container : "", sizeof(p->container));
 	p->gpus |= 1u << h->gpu;
+	s->render |= SIM_RENDER_PROCS;
 	return 0;
 }
 
@@ -436,6 +444,7 @@ static int step_release(struct sim_state *s, void *arg)
 		if (s->proc[i].pid == pid) {
 			memmove(&s->proc[i], &s->proc[i + 1], (s->n_procs - i - 1) * sizeof(s->proc[0]));
 			s->n_procs--;
+			s->render |= SIM_RENDER_PROCS;
 			return 0;
 		}
 	return -ESRCH;

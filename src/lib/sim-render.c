@@ -307,12 +307,53 @@ static void render_drm_node(struct render *R, const char *parent_rel, const char
 	put(R, 0666, rel, "%s", "");
 }
 
-static void render_pci_driver(struct render *R, unsigned i)
+/* The partition attribute files of one GPU: what a mode switch changes. */
+static void render_pci_modes(struct render *R, unsigned i)
 {
 	const struct sim_state *s = R->s;
 	const struct sim_gpu *g = &s->gpu[i];
 	const struct product *p = s->product;
 	char dir[256], rel[512], list[128];
+
+	pci_dir(dir, sizeof(dir), g);
+	if (!s->loaded || !p->partitioning)
+		return;
+	relf(rel, sizeof(rel), "%s/compute_partition_config", dir);
+	rm(R, rel);
+	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
+	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
+	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	{
+		mipart_mode_set avail = 0;
+
+		for (int m = 0; m < MIPART_COMPUTE_MODE_COUNT; m++)
+			if (mipart_mode_pair_valid((mipart_compute_mode)m, g->memory, p->num_xcc,
+						   p->gfx_target))
+				avail |= MIPART_MODE_BIT(m);
+		mipart_compute_modes_format(avail, list, sizeof(list));
+		/* amdgpu_gfx_get_available_compute_partition: "Not supported" when empty */
+		relf(rel, sizeof(rel), "%s/available_compute_partition", dir);
+		put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
+	}
+	/* amdgpu_gmc.c: current_memory_partition_show; 0644 only with more than one NPS mode,
+	 * available_memory_partition only then (amdgpu_gmc_sysfs_init) */
+	relf(rel, sizeof(rel), "%s/current_memory_partition", dir);
+	put(R, __builtin_popcount(p->memory_modes) > 1 ? 0644 : 0444, rel, "%s\n",
+	    mipart_memory_mode_name(g->memory));
+	if (__builtin_popcount(p->memory_modes) > 1) {
+		mipart_memory_modes_format(p->memory_modes, list, sizeof(list));
+		relf(rel, sizeof(rel), "%s/available_memory_partition", dir);
+		put(R, 0444, rel, "%s\n", list);
+	}
+	render_xcp_config(R, i, dir);
+}
+
+static void render_pci_driver(struct render *R, unsigned i)
+{
+	const struct sim_state *s = R->s;
+	const struct sim_gpu *g = &s->gpu[i];
+
+	char dir[256], rel[512];
 	uint64_t vram = 0;
 
 	pci_dir(dir, sizeof(dir), g);
@@ -348,35 +389,7 @@ static void render_pci_driver(struct render *R, unsigned i)
 		relf(rel, sizeof(rel), "%s/xgmi_hive_info/xgmi_hive_id", dir);
 		put(R, 0444, rel, "%llu\n", (unsigned long long)s->hive_id);
 	}
-	if (!p->partitioning)
-		return;
-
-	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
-	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
-	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
-	{
-		mipart_mode_set avail = 0;
-
-		for (int m = 0; m < MIPART_COMPUTE_MODE_COUNT; m++)
-			if (mipart_mode_pair_valid((mipart_compute_mode)m, g->memory, p->num_xcc,
-						   p->gfx_target))
-				avail |= MIPART_MODE_BIT(m);
-		mipart_compute_modes_format(avail, list, sizeof(list));
-		/* amdgpu_gfx_get_available_compute_partition: "Not supported" when empty */
-		relf(rel, sizeof(rel), "%s/available_compute_partition", dir);
-		put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
-	}
-	/* amdgpu_gmc.c: current_memory_partition_show; 0644 only with more than one NPS mode,
-	 * available_memory_partition only then (amdgpu_gmc_sysfs_init) */
-	relf(rel, sizeof(rel), "%s/current_memory_partition", dir);
-	put(R, __builtin_popcount(p->memory_modes) > 1 ? 0644 : 0444, rel, "%s\n",
-	    mipart_memory_mode_name(g->memory));
-	if (__builtin_popcount(p->memory_modes) > 1) {
-		mipart_memory_modes_format(p->memory_modes, list, sizeof(list));
-		relf(rel, sizeof(rel), "%s/available_memory_partition", dir);
-		put(R, 0444, rel, "%s\n", list);
-	}
-	render_xcp_config(R, i, dir);
+	render_pci_modes(R, i);
 }
 
 /* amdgpu_xcp platform devices: seven per GPU, whatever the mode (amdgpu_xcp_dev_alloc) */
@@ -601,27 +614,34 @@ int sim_render(const char *dir, const struct sim_state *s)
 	struct render R = { .dir = dir, .s = s };
 
 	assign_gpu_ids(&R);
-
-	for (unsigned i = 0; i < s->n_gpus; i++)
-		render_pci_static(&R, i);
-	rm(&R, "sys/class/drm");
-	rm(&R, "sys/bus/pci/drivers/amdgpu");
-	rm(&R, "dev/dri");
-	rm(&R, "dev/kfd");
-	mkdirs(&R, "sys/class/drm");
-	mkdirs(&R, "sys/bus/pci/drivers/amdgpu");
-	mkdirs(&R, "dev/dri");
-	for (unsigned i = 0; i < s->n_gpus; i++)
-		render_pci_driver(&R, i);
-	render_platform(&R);
-	render_kfd(&R);
-	if (s->loaded)
-		put(&R, 0666, "dev/kfd", "%s", "");
-	/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO) */
-	put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n", -2);
-	render_procs(&R);
-	mkdirs(&R, "run");
-	mkdirs(&R, "etc/mipart");
-	mkdirs(&R, "var/lib/mipart");
+	if (s->render & SIM_RENDER_ALL) {
+		for (unsigned i = 0; i < s->n_gpus; i++)
+			render_pci_static(&R, i);
+		rm(&R, "sys/class/drm");
+		rm(&R, "sys/bus/pci/drivers/amdgpu");
+		rm(&R, "dev/dri");
+		rm(&R, "dev/kfd");
+		mkdirs(&R, "sys/class/drm");
+		mkdirs(&R, "sys/bus/pci/drivers/amdgpu");
+		mkdirs(&R, "dev/dri");
+		for (unsigned i = 0; i < s->n_gpus; i++)
+			render_pci_driver(&R, i);
+		render_platform(&R);
+		if (s->loaded)
+			put(&R, 0666, "dev/kfd", "%s", "");
+		/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO) */
+		put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n", -2);
+		mkdirs(&R, "run");
+		mkdirs(&R, "etc/mipart");
+		mkdirs(&R, "var/lib/mipart");
+	}
+	if (s->render & SIM_RENDER_MODES)
+		for (unsigned i = 0; i < s->n_gpus; i++)
+			if (s->render_gpus & (1u << i))
+				render_pci_modes(&R, i);
+	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD))
+		render_kfd(&R);
+	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD | SIM_RENDER_PROCS))
+		render_procs(&R);
 	return R.err;
 }

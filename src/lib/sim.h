@@ -47,7 +47,16 @@ struct sim_state {
 	unsigned n_procs;
 	struct mipart_sim_fault fault[SIM_MAX_FAULTS];
 	unsigned n_faults;
+	/* what a step changed that the tree shows (not saved): SIM_RENDER_* bits, and for
+	 * SIM_RENDER_MODES the GPUs whose mode files changed */
+	unsigned render;
+	unsigned render_gpus;
 };
+
+#define SIM_RENDER_ALL 1u	/* everything (create, reload) */
+#define SIM_RENDER_MODES 2u	/* partition attribute files of render_gpus */
+#define SIM_RENDER_KFD 4u	/* KFD topology (and the process entries inside it) */
+#define SIM_RENDER_PROCS 8u	/* /proc entries of simulated processes */
 
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
@@ -55,7 +64,7 @@ int sim_state_save(const char *dir, const struct sim_state *s);
 /* take the simulated driver's lock (serializes writers like the kernel's mutexes); returns an fd */
 int sim_lock(const char *dir);
 
-/* sim-render.c: (re)write the whole tree from the state */
+/* sim-render.c: (re)write what s->render says changed, from the state */
 int sim_render(const char *dir, const struct sim_state *s);
 /* how many partitions GPU i has now, and each one's memory */
 unsigned sim_partitions(const struct sim_state *s, unsigned i);

@@ -123,18 +123,27 @@ int util_mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t len = util_strlcpy(buf, path, sizeof(buf));
+	char *slash;
+	int r;
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = i == len ? '\0' : '/';
-	}
-	return 0;
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (mkdir(buf, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	/* the parent is missing: make it, then this one */
+	slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return -ENOENT;
+	*slash = '\0';
+	r = util_mkdir_p(buf);
+	if (r < 0)
+		return r;
+	*slash = '/';
+	return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
 static int rm_rf_at(int parent, const char *name)

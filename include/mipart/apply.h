@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The apply engine: carries out a change safely. Under the host lock it re-reads the host,
+ * re-plans, refuses while processes use the GPUs the change disrupts (naming them), records
+ * the change in the journal, requests NPS modes, reloads the driver, waits for the devices,
+ * writes compute modes, verifies by re-reading modes and counting logical devices, and on any
+ * failure restores the modes it found. See docs/control.md.
+ */
+#ifndef MIPART_APPLY_H
+#define MIPART_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "change.h"
+#include "host.h"
+#include "procs.h"
+
+/* Progress: gpu is -1 for node-wide steps; done is false when a step starts, true when it ends
+ * (err its result). elapsed_ms since the change started. */
+typedef void (*mipart_apply_progress)(void *userdata, int gpu, const char *step, bool done,
+				      int err, long elapsed_ms);
+
+typedef struct mipart_apply_options {
+	mipart_backend *backend;
+	const char *command;		/* the command line, for the journal */
+	int64_t uid;
+	unsigned lock_timeout_ms;	/* 0: 30 s */
+	unsigned settle_timeout_ms;	/* wait for the devices after a reload; 0: 120 s */
+	const char *journal_path;	/* NULL: MIPART_JOURNAL_PATH under the root */
+	mipart_apply_progress progress;
+	void *userdata;
+} mipart_apply_options;
+
+typedef struct mipart_apply_result {
+	int64_t journal_id;	/* 0 when nothing was recorded */
+	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused" */
+	char message[512];	/* what went wrong, for people */
+	mipart_change *plan;	/* the plan carried out (owned; mipart_apply_result_release) */
+	mipart_procs *blockers;	/* with -EBUSY: the processes in the way (owned) */
+	uint64_t blocked_gpus;	/* with -EBUSY: GPUs that had to be idle */
+} mipart_apply_result;
+
+/*
+ * mipart_apply - bring the selected GPUs to their targets. Returns 0 (state "noop" or "done"),
+ * -EINVAL (refused by the plan: message), -EBUSY (blockers), -ETIMEDOUT (lock held: message
+ * names the holder), -EINPROGRESS (an earlier change did not finish: run recover), or the
+ * error of the failed step with state "rolled-back" or "failed" (rollback did not restore).
+ * Always release *ret with mipart_apply_result_release.
+ */
+int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n,
+		 const mipart_apply_options *opts, mipart_apply_result *ret);
+
+/*
+ * mipart_recover - finish a change a crash left 'running' in the journal: if the host is in
+ * the target state, mark it done; else restore the modes recorded before it. Returns 0 with
+ * state "done"/"recovered", -ENOENT when nothing is running, or an error.
+ */
+int mipart_recover(const mipart_host *host, const mipart_apply_options *opts,
+		   mipart_apply_result *ret);
+
+void mipart_apply_result_release(mipart_apply_result *r);
+
+#endif

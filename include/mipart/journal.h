@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The journal: every partition change with its time, user, command line, the modes before, the
+ * target, the modes after, the step it reached and how it ended. SQLite (WAL, STRICT tables,
+ * BEGIN IMMEDIATE) at /var/lib/mipart/mipart.db under the root prefix; a row left 'running' by
+ * a crash is what `mipart recover` finishes.
+ */
+#ifndef MIPART_JOURNAL_H
+#define MIPART_JOURNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct mipart_journal mipart_journal;
+
+#define MIPART_JOURNAL_PATH "/var/lib/mipart/mipart.db"
+
+typedef struct mipart_journal_entry {
+	int64_t id;
+	char *started_at;	/* ISO 8601 UTC */
+	char *finished_at;	/* NULL while running */
+	int64_t uid;
+	char *command;
+	char *before;		/* JSON array of {gpu, bdf, compute, memory} */
+	char *target;
+	char *after;		/* NULL until verified */
+	char *state;		/* running, done, rolled-back, failed, recovered */
+	char *step;
+	char *message;		/* NULL or what went wrong */
+} mipart_journal_entry;
+
+/*
+ * mipart_journal_open - open (and create, with its directory) the database at path; ":memory:"
+ * for tests. Returns 0 and *ret, -EIO (SQLite error, including a file that is not a database),
+ * -EACCES, -ENOMEM.
+ */
+int mipart_journal_open(const char *path, mipart_journal **ret);
+mipart_journal *mipart_journal_free(mipart_journal *j);
+
+/* mipart_journal_begin - record a change that starts now; *ret_id its id. 0 or -EIO. */
+int mipart_journal_begin(mipart_journal *j, int64_t uid, const char *command, const char *before,
+			 const char *target, int64_t *ret_id);
+
+/* mipart_journal_step - the step a running change has reached ("memory-write", "reload", ...). */
+int mipart_journal_step(mipart_journal *j, int64_t id, const char *step);
+
+/* mipart_journal_finish - close a change: state done/rolled-back/failed/recovered. */
+int mipart_journal_finish(mipart_journal *j, int64_t id, const char *state, const char *after,
+			  const char *message);
+
+/* mipart_journal_running - the oldest change still 'running', or -ENOENT. Free with
+ * mipart_journal_entry_release. */
+int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret);
+
+/*
+ * mipart_journal_list - the last `limit` changes, newest first, in a new array (*ret, *ret_n;
+ * release each entry and free the array with mipart_journal_entries_free).
+ */
+int mipart_journal_list(mipart_journal *j, size_t limit, mipart_journal_entry **ret, size_t *ret_n);
+void mipart_journal_entry_release(mipart_journal_entry *e);
+void mipart_journal_entries_free(mipart_journal_entry *v, size_t n);
+
+#endif

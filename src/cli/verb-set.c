@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `mipart set`, `mipart reset`, `mipart recover`, `mipart history`: imperative partition
+ * changes through the apply engine, with a dry-run that shows each GPU's disruption class, the
+ * exact writes and the processes in the way.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mipart/apply.h"
+#include "mipart/error.h"
+#include "mipart/journal.h"
+#include "mipart/procs.h"
+#include "cli.h"
+#include "banned.h"
+
+static void on_progress(void *ud, int gpu, const char *step, bool done, int err, long ms)
+{
+	if (!done)
+		return;
+	fprintf(stderr, "[%6.1fs] %-45s %s\n", ms / 1000.0, step, err ? mipart_strerror(err) : "ok");
+}
+
+/* The writes a GPU gets, in order. After a reload the driver picks the AUTO mode, so the
+ * compute write is needed only where the target differs from it. */
+static size_t gpu_writes(const mipart_gpu_info *g, const mipart_gpu_change *gc, bool reload,
+			 const char *attrs[2], const char *values[2])
+{
+	size_t n = 0;
+
+	if (gc->write_memory) {
+		attrs[n] = "current_memory_partition";
+		values[n++] = mipart_memory_mode_name(gc->to_memory);
+	}
+	if (gc->write_compute) {
+		mipart_compute_mode after = reload ? mipart_compute_mode_auto(gc->to_memory,
+									      (unsigned)(g->num_xcc > 0 ? g->num_xcc : 0),
+									      g->is_apu)
+						   : gc->from_compute;
+
+		if (after != gc->to_compute) {
+			attrs[n] = "current_compute_partition";
+			values[n++] = mipart_compute_mode_name(gc->to_compute);
+		}
+	}
+	return n;
+}
+
+static json_t *blockers_json(const mipart_procs *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; p && i < mipart_procs_count(p); i++) {
+		const mipart_proc_info *pi = mipart_procs_get(p, i);
+		json_t *gpus = json_array();
+
+		for (unsigned g = 0; g < 64; g++)
+			if ((pi->gpus >> g) & 1)
+				json_array_append_new(gpus, json_integer(g));
+		json_array_append_new(a, json_pack("{s:i, s:s, s:s?, s:b, s:o}", "pid", pi->pid, "comm",
+						   pi->comm, "container",
+						   pi->container[0] ? pi->container : NULL, "kfd",
+						   pi->kfd, "gpus", gpus));
+	}
+	return a;
+}
+
+static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
+{
+	json_t *gpus = json_array(), *problems = json_array();
+	bool reload = mipart_change_needs_reload(plan);
+
+	for (size_t i = 0; i < mipart_change_gpu_count(plan); i++) {
+		const mipart_gpu_change *gc = mipart_change_gpu(plan, i);
+		const char *attrs[2], *values[2];
+		size_t n = gpu_writes(mipart_topology_gpu(t, i), gc, reload, attrs, values);
+		json_t *writes = json_array();
+
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(writes, json_pack("{s:s, s:s}", "attribute", attrs[k],
+								 "value", values[k]));
+		json_array_append_new(
+			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o}", "gpu",
+					(int)gc->gpu, "bdf", gc->bdf, "from", "compute",
+					mipart_compute_mode_name(gc->from_compute), "memory",
+					mipart_memory_mode_name(gc->from_memory), "to", "compute",
+					mipart_compute_mode_name(gc->to_compute), "memory",
+					mipart_memory_mode_name(gc->to_memory), "partitions",
+					(int)gc->to_partitions, "disruption",
+					mipart_disruption_name(gc->disruption), "writes", writes));
+	}
+	for (size_t i = 0; i < mipart_change_problem_count(plan); i++) {
+		const mipart_change_problem *p = mipart_change_problem_get(plan, i);
+
+		json_array_append_new(problems, json_pack("{s:o, s:s}", "gpu",
+							  p->gpu >= 0 ? json_integer(p->gpu) : json_null(),
+							  "message", p->message));
+	}
+	return json_pack("{s:b, s:o, s:o}", "reload", reload, "gpus", gpus, "problems", problems);
+}
+
+static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_change *plan,
+		       const mipart_procs *blockers)
+{
+	bool reload = mipart_change_needs_reload(plan);
+
+	printf("%-3s  %-12s  %-9s  %-9s  %-5s  %-13s  %s\n", "GPU", "BDF", "FROM", "TO", "LDEVS",
+	       "DISRUPTION", "WRITES");
+	for (size_t i = 0; i < mipart_change_gpu_count(plan); i++) {
+		const mipart_gpu_change *gc = mipart_change_gpu(plan, i);
+		const char *attrs[2], *values[2];
+		size_t n = gpu_writes(mipart_topology_gpu(t, i), gc, reload, attrs, values);
+		char from[24], to[24], writes[160];
+		size_t len = 0;
+
+		snprintf(from, sizeof(from), "%s/%s", mipart_compute_mode_name(gc->from_compute),
+			 mipart_memory_mode_name(gc->from_memory));
+		snprintf(to, sizeof(to), "%s/%s", mipart_compute_mode_name(gc->to_compute),
+			 mipart_memory_mode_name(gc->to_memory));
+		writes[0] = '\0';
+		for (size_t k = 0; k < n; k++)
+			len += (size_t)snprintf(writes + len, sizeof(writes) - len, "%s%s=%s",
+						k ? ", " : "", attrs[k], values[k]);
+		if (!n)
+			snprintf(writes, sizeof(writes), "%s",
+				 gc->disruption == MIPART_DISRUPT_MEMORY_RELOAD ? "(reloaded; AUTO mode is the target)" : "-");
+		printf("%-3u  %-12s  %-9s  %-9s  %-5u  %-13s  %s\n", gc->gpu, gc->bdf, from, to,
+		       gc->to_partitions, mipart_disruption_name(gc->disruption), writes);
+	}
+	if (reload)
+		printf("driver reload: %s (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n",
+		       mipart_host_is_simulated(cli->host) ? "simulated amdgpu reload"
+							   : "'modprobe' '-r' 'amdgpu', then 'modprobe' 'amdgpu'");
+	if (mipart_change_is_noop(plan))
+		printf("nothing to change: the GPUs are in the requested modes\n");
+	for (size_t i = 0; blockers && i < mipart_procs_count(blockers); i++) {
+		const mipart_proc_info *p = mipart_procs_get(blockers, i);
+		char gpus[128];
+		size_t len = 0;
+
+		gpus[0] = '\0';
+		for (unsigned g = 0; g < 64 && len < sizeof(gpus); g++)
+			if ((p->gpus >> g) & 1)
+				len += (size_t)snprintf(gpus + len, sizeof(gpus) - len, "%s%u",
+							len ? "," : "", g);
+		printf("%s pid %d '%s'%s%s%s on GPU %s\n", i ? "          " : "blocked by:", p->pid,
+		       p->comm, p->container[0] ? " (container " : "", p->container,
+		       p->container[0] ? ")" : "", gpus);
+	}
+}
+
+/* Processes that would block the plan (the same rule as the engine's check). */
+static mipart_procs *plan_blockers(struct cli *cli, const mipart_topology *t,
+				   const mipart_change *plan)
+{
+	mipart_procs *p = NULL;
+	uint64_t mask = 0;
+	bool reload = mipart_change_needs_reload(plan);
+
+	for (size_t i = 0; i < mipart_change_gpu_count(plan) && i < 64; i++)
+		if (mipart_change_gpu(plan, i)->disruption != MIPART_DISRUPT_NONE)
+			mask |= UINT64_C(1) << i;
+	if (!mask || mipart_procs_scan(cli->host, t, &p) < 0)
+		return NULL;
+	mipart_procs_retain(p, reload ? ~UINT64_C(0) : mask, !reload);
+	return p;
+}
+
+static const char *const set_usage_compute =
+	"invalid value '%s' for '--compute': expected SPX, DPX, TPX, QPX or CPX";
+
+static int do_set(struct cli *cli, int argc, char **argv, bool reset)
+{
+	static const struct option opts[] = {
+		{ "gpus", required_argument, NULL, 'g' },
+		{ "compute", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "settle-timeout", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mipart_compute_mode compute = reset ? MIPART_COMPUTE_SPX : MIPART_COMPUTE_UNKNOWN;
+	mipart_memory_mode memory = reset ? MIPART_MEMORY_NPS1 : MIPART_MEMORY_UNKNOWN;
+	const char *spec = NULL;
+	bool dry = false, json = false;
+	unsigned long lock_s = 30, settle_s = 120;
+	mipart_topology *t = NULL;
+	mipart_change *plan = NULL;
+	mipart_procs *blockers = NULL;
+	mipart_target *targets = NULL;
+	bool *sel = NULL;
+	mipart_backend *backend = NULL;
+	mipart_apply_result res = { 0 };
+	size_t n;
+	int c, r, rc = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "g:c:m:n", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			spec = optarg;
+			break;
+		case 'c':
+			if (reset)
+				return cli_usage_error(cli->verb, "'reset' takes no '--compute'");
+			if (mipart_compute_mode_parse(optarg, &compute) < 0)
+				return cli_usage_error(cli->verb, set_usage_compute, optarg);
+			break;
+		case 'm':
+			if (reset)
+				return cli_usage_error(cli->verb, "'reset' takes no '--memory'");
+			if (mipart_memory_mode_parse(optarg, &memory) < 0)
+				return cli_usage_error(cli->verb,
+						       "invalid value '%s' for '--memory': expected NPS1, NPS2 or NPS4",
+						       optarg);
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'L':
+			if (cli_parse_uint("--lock-timeout", optarg, 0, 3600, &lock_s) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'S':
+			if (cli_parse_uint("--settle-timeout", optarg, 1, 3600, &settle_s) < 0)
+				return EXIT_USAGE;
+			break;
+		default:
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (!spec)
+		return cli_usage_error(cli->verb, "'-g' is required (GPU indices, PCI addresses or 'all')");
+	if (compute == MIPART_COMPUTE_UNKNOWN && memory == MIPART_MEMORY_UNKNOWN)
+		return cli_usage_error(cli->verb, "give '--compute', '--memory' or both");
+
+	if (cli_load_topology(cli, &t) != EXIT_OK)
+		return EXIT_FAIL;
+	n = mipart_topology_gpu_count(t);
+	sel = calloc(n + 1, sizeof(*sel));
+	targets = calloc(n + 1, sizeof(*targets));
+	if (!sel || !targets) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (n == 0) {
+		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+		goto out;
+	}
+	if (cli_select_gpus(t, spec, sel) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		targets[i] = (mipart_target){ sel[i], sel[i] ? compute : MIPART_COMPUTE_UNKNOWN,
+					      sel[i] ? memory : MIPART_MEMORY_UNKNOWN };
+	r = mipart_change_plan(t, targets, n, &plan);
+	if (r < 0) {
+		cli_error("cannot plan the change: %s", mipart_strerror(r));
+		goto out;
+	}
+	blockers = plan_blockers(cli, t, plan);
+	if (dry || mipart_change_problem_count(plan)) {
+		if (json) {
+			json_t *o = plan_json(t, plan);
+
+			json_object_set_new(o, "dry_run", json_boolean(dry));
+			json_object_set_new(o, "blockers", blockers_json(blockers));
+			json_dumpf(o, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(o);
+		} else if (!mipart_change_problem_count(plan)) {
+			print_plan(cli, t, plan, blockers);
+		}
+		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
+			cli_error("%s", mipart_change_problem_get(plan, i)->message);
+		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
+		goto out;
+	}
+	if (!mipart_host_root(cli->host)[0] && geteuid() != 0) {
+		cli_error("changing partition modes needs root (writes to /sys and reloads amdgpu)");
+		goto out;
+	}
+	{
+		char cmdline[1024];
+		mipart_apply_options o = {
+			.uid = (int64_t)getuid(),
+			.command = cmdline,
+			.lock_timeout_ms = (unsigned)lock_s * 1000,
+			.settle_timeout_ms = (unsigned)settle_s * 1000,
+			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
+		};
+
+		cli_quote_argv(argc, argv, cmdline, sizeof(cmdline));
+		r = mipart_backend_open(cli->host, NULL, &backend);
+		if (r < 0) {
+			cli_error("cannot open the partition backend: %s", mipart_strerror(r));
+			goto out;
+		}
+		o.backend = backend;
+		r = mipart_apply(cli->host, targets, n, &o, &res);
+	}
+	if (json) {
+		json_t *o = res.plan ? plan_json(t, res.plan) : json_object();
+
+		json_object_set_new(o, "dry_run", json_false());
+		json_object_set_new(o, "state", json_string(res.state));
+		json_object_set_new(o, "journal_id", res.journal_id ? json_integer(res.journal_id) : json_null());
+		json_object_set_new(o, "message", res.message[0] ? json_string(res.message) : json_null());
+		json_object_set_new(o, "blockers", blockers_json(res.blockers));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	}
+	if (r == -EBUSY) {
+		cli_error("%s; stop them first:", res.message);
+		if (!json)
+			print_plan(cli, t, res.plan, res.blockers);
+	} else if (r < 0) {
+		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
+		if (res.journal_id)
+			fprintf(stderr, "journal: change %lld, state %s ('mipart history')\n",
+				(long long)res.journal_id, res.state);
+	} else if (!json) {
+		if (!strcmp(res.state, "noop"))
+			printf("nothing to change: the GPUs are in the requested modes\n");
+		else
+			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
+			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
+	}
+	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	mipart_apply_result_release(&res);
+	mipart_backend_free(backend);
+	mipart_procs_free(blockers);
+	mipart_change_free(plan);
+	free(targets);
+	free(sel);
+	mipart_topology_free(t);
+	return rc;
+}
+
+int verb_set(struct cli *cli, int argc, char **argv)
+{
+	return do_set(cli, argc, argv, false);
+}
+
+int verb_reset(struct cli *cli, int argc, char **argv)
+{
+	return do_set(cli, argc, argv, true);
+}
+
+int verb_recover(struct cli *cli, int argc, char **argv)
+{
+	mipart_backend *backend = NULL;
+	mipart_apply_result res = { 0 };
+	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover" };
+	int r;
+
+	optind = 1;
+	if (cli_check_args(cli, argc - 1) != EXIT_OK)
+		return EXIT_USAGE;
+	r = mipart_backend_open(cli->host, NULL, &backend);
+	if (r < 0) {
+		cli_error("cannot open the partition backend: %s", mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	o.backend = backend;
+	o.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL;
+	r = mipart_recover(cli->host, &o, &res);
+	if (r == -ENOENT)
+		printf("nothing to recover: no unfinished change in the journal\n");
+	else if (r < 0)
+		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
+	else
+		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
+	mipart_apply_result_release(&res);
+	mipart_backend_free(backend);
+	return r < 0 && r != -ENOENT ? EXIT_FAIL : EXIT_OK;
+}
+
+int verb_history(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { "limit", required_argument, NULL, 'n' },
+					      { NULL, 0, NULL, 0 } };
+	char path[MIPART_PATH_MAX];
+	mipart_journal *j = NULL;
+	mipart_journal_entry *v = NULL;
+	unsigned long limit = 20;
+	bool json = false;
+	size_t n = 0;
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'n') {
+			if (cli_parse_uint("--limit", optarg, 1, 100000, &limit) < 0)
+				return EXIT_USAGE;
+		} else
+			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return EXIT_FAIL;
+	if (access(path, F_OK) != 0) {
+		if (json)
+			printf("{\"changes\": []}\n");
+		else
+			printf("no changes recorded yet\n");
+		return EXIT_OK;
+	}
+	r = mipart_journal_open(path, &j);
+	if (r == 0)
+		r = mipart_journal_list(j, limit, &v, &n);
+	if (r < 0) {
+		cli_error("cannot read the journal '%s': %s", path, mipart_strerror(r));
+		mipart_journal_free(j);
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *before = json_loads(v[i].before, 0, NULL);
+			json_t *target = json_loads(v[i].target, 0, NULL);
+			json_t *after = v[i].after ? json_loads(v[i].after, 0, NULL) : NULL;
+
+			json_array_append_new(
+				a, json_pack("{s:I, s:s, s:s?, s:I, s:s, s:s, s:s, s:s?, s:o, s:o, s:o}",
+					     "id", (json_int_t)v[i].id, "started_at", v[i].started_at,
+					     "finished_at", v[i].finished_at, "uid", (json_int_t)v[i].uid,
+					     "command", v[i].command, "state", v[i].state, "step", v[i].step,
+					     "message", v[i].message, "before", before ? before : json_null(),
+					     "target", target ? target : json_null(), "after",
+					     after ? after : json_null()));
+		}
+		json_dumpf(json_pack("{s:o}", "changes", a), stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("%-4s  %-20s  %-11s  %-5s  %s\n", "ID", "STARTED (UTC)", "STATE", "UID", "COMMAND");
+		for (size_t i = 0; i < n; i++) {
+			printf("%-4lld  %-20s  %-11s  %-5lld  %s\n", (long long)v[i].id, v[i].started_at,
+			       v[i].state, (long long)v[i].uid, v[i].command);
+			if (v[i].message)
+				printf("      %s\n", v[i].message);
+		}
+		if (!n)
+			printf("no changes recorded yet\n");
+	}
+	mipart_journal_entries_free(v, n);
+	mipart_journal_free(j);
+	return EXIT_OK;
+}

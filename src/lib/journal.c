@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The change journal in SQLite: WAL so readers never block the writer, STRICT tables, every
+ * write in BEGIN IMMEDIATE so two writers serialise on the database lock (busy timeout 10 s)
+ * instead of failing half-way. The schema version is PRAGMA user_version.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mipart/journal.h"
+#include "util.h"
+#include "banned.h"
+
+#define JOURNAL_SCHEMA_VERSION 1
+
+struct mipart_journal {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS changes ("
+	" id INTEGER PRIMARY KEY,"
+	" started_at TEXT NOT NULL,"
+	" finished_at TEXT,"
+	" uid INTEGER NOT NULL,"
+	" command TEXT NOT NULL,"
+	" before TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" after TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('running', 'done', 'rolled-back', 'failed', 'recovered')),"
+	" step TEXT NOT NULL,"
+	" message TEXT"
+	") STRICT;"
+	"CREATE INDEX IF NOT EXISTS changes_state ON changes (state);";
+
+static int sql_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -ETIMEDOUT;
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+static void now_iso(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int exec(mipart_journal *j, const char *sql)
+{
+	return sql_err(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
+}
+
+int mipart_journal_open(const char *path, mipart_journal **ret)
+{
+	struct mipart_journal *j;
+	sqlite3_stmt *st = NULL;
+	int r, version = 0;
+
+	if (strcmp(path, ":memory:")) {
+		char dir[4096];
+		char *slash;
+
+		if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = util_mkdir_p(dir);
+			if (r < 0)
+				return r;
+		}
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	r = sql_err(sqlite3_open_v2(path, &j->db,
+				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				    NULL));
+	if (r < 0)
+		goto fail;
+	sqlite3_busy_timeout(j->db, 10000);
+	r = exec(j, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+	if (r < 0)
+		goto fail;
+	r = sql_err(sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL));
+	if (r < 0)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > JOURNAL_SCHEMA_VERSION) {
+		r = -EPROTO; /* written by a newer mipart */
+		goto fail;
+	}
+	r = exec(j, "BEGIN IMMEDIATE");
+	if (r < 0)
+		goto fail;
+	r = exec(j, schema);
+	if (r == 0)
+		r = exec(j, "PRAGMA user_version = 1");
+	if (r == 0)
+		r = exec(j, "COMMIT");
+	else
+		exec(j, "ROLLBACK");
+	if (r < 0)
+		goto fail;
+	*ret = j;
+	return 0;
+fail:
+	mipart_journal_free(j);
+	return r;
+}
+
+mipart_journal *mipart_journal_free(mipart_journal *j)
+{
+	if (!j)
+		return NULL;
+	sqlite3_close(j->db);
+	free(j);
+	return NULL;
+}
+
+/* Run one statement with text/int binds inside BEGIN IMMEDIATE. Binds: 's' text (may be NULL),
+ * 'i' int64. */
+static int write_stmt(mipart_journal *j, const char *sql, const char *types, int64_t *ret_rowid, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int r;
+
+	r = exec(j, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = sql_err(sqlite3_prepare_v2(j->db, sql, -1, &st, NULL));
+	if (r < 0)
+		goto out;
+	va_start(ap, ret_rowid);
+	for (int k = 0; types[k] && r == 0; k++) {
+		if (types[k] == 's') {
+			const char *s = va_arg(ap, const char *);
+
+			r = sql_err(s ? sqlite3_bind_text(st, k + 1, s, -1, SQLITE_TRANSIENT)
+				      : sqlite3_bind_null(st, k + 1));
+		} else {
+			r = sql_err(sqlite3_bind_int64(st, k + 1, va_arg(ap, int64_t)));
+		}
+	}
+	va_end(ap);
+	if (r == 0)
+		r = sql_err(sqlite3_step(st));
+	if (r == 0 && ret_rowid)
+		*ret_rowid = sqlite3_last_insert_rowid(j->db);
+out:
+	sqlite3_finalize(st);
+	if (r == 0)
+		r = exec(j, "COMMIT");
+	if (r < 0)
+		exec(j, "ROLLBACK");
+	return r;
+}
+
+int mipart_journal_begin(mipart_journal *j, int64_t uid, const char *command, const char *before,
+			 const char *target, int64_t *ret_id)
+{
+	char now[32];
+	int64_t id = 0;
+	int r;
+
+	now_iso(now, sizeof(now));
+	r = write_stmt(j,
+		       "INSERT INTO changes (started_at, uid, command, before, target, state, step) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, 'running', 'start')",
+		       "sisss", &id, now, uid, command, before, target);
+	if (r == 0)
+		*ret_id = id;
+	return r;
+}
+
+int mipart_journal_step(mipart_journal *j, int64_t id, const char *step)
+{
+	return write_stmt(j, "UPDATE changes SET step = ?1 WHERE id = ?2", "si", NULL, step, id);
+}
+
+int mipart_journal_finish(mipart_journal *j, int64_t id, const char *state, const char *after,
+			  const char *message)
+{
+	char now[32];
+
+	now_iso(now, sizeof(now));
+	return write_stmt(j,
+			  "UPDATE changes SET state = ?1, after = ?2, message = ?3, finished_at = ?4 "
+			  "WHERE id = ?5",
+			  "ssssi", NULL, state, after, message, now, id);
+}
+
+static char *col_dup(sqlite3_stmt *st, int c)
+{
+	const unsigned char *s = sqlite3_column_text(st, c);
+
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static int read_entry(sqlite3_stmt *st, mipart_journal_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(st, 0);
+	e->started_at = col_dup(st, 1);
+	e->finished_at = col_dup(st, 2);
+	e->uid = sqlite3_column_int64(st, 3);
+	e->command = col_dup(st, 4);
+	e->before = col_dup(st, 5);
+	e->target = col_dup(st, 6);
+	e->after = col_dup(st, 7);
+	e->state = col_dup(st, 8);
+	e->step = col_dup(st, 9);
+	e->message = col_dup(st, 10);
+	if (!e->started_at || !e->command || !e->before || !e->target || !e->state || !e->step) {
+		mipart_journal_entry_release(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define COLUMNS "id, started_at, finished_at, uid, command, before, target, after, state, step, message"
+
+int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sql_err(sqlite3_prepare_v2(j->db,
+				       "SELECT " COLUMNS " FROM changes WHERE state = 'running' "
+				       "ORDER BY id LIMIT 1",
+				       -1, &st, NULL));
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_entry(st, ret);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int mipart_journal_list(mipart_journal *j, size_t limit, mipart_journal_entry **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	mipart_journal_entry *v = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	r = sql_err(sqlite3_prepare_v2(j->db,
+				       "SELECT " COLUMNS " FROM changes ORDER BY id DESC LIMIT ?1", -1,
+				       &st, NULL));
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(limit > INT32_MAX ? INT32_MAX : limit));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mipart_journal_entry *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		r = read_entry(st, &v[n]);
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sql_err(rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		mipart_journal_entries_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void mipart_journal_entry_release(mipart_journal_entry *e)
+{
+	if (!e)
+		return;
+	free(e->started_at);
+	free(e->finished_at);
+	free(e->command);
+	free(e->before);
+	free(e->target);
+	free(e->after);
+	free(e->state);
+	free(e->step);
+	free(e->message);
+	memset(e, 0, sizeof(*e));
+}
+
+void mipart_journal_entries_free(mipart_journal_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mipart_journal_entry_release(&v[i]);
+	free(v);
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host lock: one writer at a time changes partitions. flock() on /run/mipart/lock (under the
+ * root prefix) is released by the kernel when the holder dies, so a crash never leaves a stale
+ * lock; the file's content only names the holder for the message the next writer prints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "util.h"
+#include "banned.h"
+
+int lock_acquire(const mipart_host *host, unsigned timeout_ms, const char *what, char *holder,
+		 size_t holder_size)
+{
+	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], line[512];
+	struct timespec start, now;
+	int fd, n;
+
+	if (mipart_host_path(host, LOCK_PATH, path, sizeof(path)) < 0 ||
+	    mipart_host_path(host, "/run/mipart", dir, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	if (util_mkdir_p(dir) < 0)
+		return -errno ? -errno : -EIO;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return errno == EACCES ? -EPERM : -errno;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		long elapsed;
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (elapsed >= (long)timeout_ms) {
+			ssize_t k = pread(fd, line, sizeof(line) - 1, 0);
+
+			line[k > 0 ? k : 0] = '\0';
+			line[strcspn(line, "\n")] = '\0';
+			if (holder && holder_size)
+				util_strlcpy(holder, line[0] ? line : "unknown holder", holder_size);
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		usleep(50000);
+	}
+	n = snprintf(line, sizeof(line), "pid %ld: %s\n", (long)getpid(), what ? what : "mipart");
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)!pwrite(fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1), 0);
+	return fd;
+}
+
+void lock_release(int fd)
+{
+	if (fd < 0)
+		return;
+	(void)!ftruncate(fd, 0);
+	close(fd);
+}

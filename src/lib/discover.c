@@ -54,6 +54,7 @@ struct mipart_topology {
 	size_t diag_dropped;
 	size_t files_read;
 	const mipart_host *host;
+	uint64_t gpu_key[DISCOVER_MAX_GPUS]; /* see compute_keys */
 };
 
 static void diag(struct mipart_topology *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -468,15 +469,24 @@ static int scan_kfd(struct mipart_topology *t)
 static struct mipart_gpu_info *gpu_for_node(struct mipart_topology *t, const struct kfd_node *k)
 {
 	uint64_t loc = k->props.v[KFD_LOCATION_ID], dom = k->props.v[KFD_DOMAIN];
+	uint64_t key = (dom << 13) | (loc >> 3);
 
-	for (size_t i = 0; i < t->n_gpus; i++) {
-		unsigned gdom, gbus, gdevfn;
-
-		bdf_split(t->gpus[i].bdf, &gdom, &gbus, &gdevfn);
-		if (gdom == dom && (((gbus << 8) | gdevfn) >> 3) == (loc >> 3))
+	for (size_t i = 0; i < t->n_gpus; i++)
+		if (t->gpu_key[i] == key)
 			return &t->gpus[i];
-	}
 	return NULL;
+}
+
+/* The matching key of each GPU, (domain << 13) | (bus << 5) | device, parsed once from its BDF
+ * (after every change to the GPU array). */
+static void compute_keys(struct mipart_topology *t)
+{
+	for (size_t i = 0; i < t->n_gpus; i++) {
+		unsigned dom, bus, devfn;
+
+		bdf_split(t->gpus[i].bdf, &dom, &bus, &devfn);
+		t->gpu_key[i] = ((uint64_t)dom << 13) | ((uint64_t)bus << 5) | (devfn >> 3);
+	}
 }
 
 /* A GPU seen only in the KFD topology (PCI sysfs unreadable): identity from KFD. */
@@ -574,6 +584,7 @@ static int build_partitions(struct mipart_topology *t)
 	int r = 0;
 
 	/* GPUs seen only in KFD first, then all in PCI order, then match by address */
+	compute_keys(t);
 	for (size_t i = 0; i < t->n_nodes; i++) {
 		struct mipart_gpu_info *g = gpu_for_node(t, &t->nodes[i]);
 
@@ -581,9 +592,11 @@ static int build_partitions(struct mipart_topology *t)
 			r = gpu_from_node(t, &t->nodes[i], &g);
 			if (r < 0 && r != -E2BIG)
 				return r;
+			compute_keys(t);
 		}
 	}
 	qsort(t->gpus, t->n_gpus, sizeof(*t->gpus), cmp_gpu_bdf);
+	compute_keys(t);
 	for (size_t i = 0; i < t->n_nodes; i++) {
 		struct mipart_gpu_info *g = gpu_for_node(t, &t->nodes[i]);
 

@@ -83,36 +83,41 @@ int kfd_parse_properties(const char *buf, size_t len, const struct kfd_key_def *
 	struct kfd_props p = { 0 };
 	unsigned line = 0;
 	size_t pos = 0;
+	size_t hint = 0; /* the kernel prints keys in table order: try the next one first */
 
 	while (pos < len) {
-		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos), *sp;
 		size_t llen = nl ? (size_t)(nl - s) : len - pos;
-		const char *sp = memchr(s, ' ', llen);
-		size_t klen, vlen;
+		size_t klen, vlen, k;
 		uint64_t v;
-		size_t k;
 		int r;
 
 		line++;
 		pos += llen + (nl ? 1 : 0);
+		/* the name: [a-z0-9_]+ up to the first space */
+		sp = memchr(s, ' ', llen);
 		if (!sp || sp == s)
 			return fail(err, line, -EBADMSG, "line is not 'name value':", s, llen, "");
 		klen = (size_t)(sp - s);
-		vlen = llen - klen - 1;
 		for (size_t i = 0; i < klen; i++) {
 			char c = s[i];
 
 			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
 				return fail(err, line, -EBADMSG, "bad property name", s, klen, "");
 		}
-		for (k = 0; k < n; k++)
-			if (strlen(keys[k].name) == klen && !memcmp(keys[k].name, s, klen))
-				break;
+		vlen = llen - klen - 1;
+		k = hint < n && !strncmp(keys[hint].name, s, klen) && keys[hint].name[klen] == '\0'
+			    ? hint
+			    : n;
+		for (size_t i = 0; k == n && i < n; i++)
+			if (!strncmp(keys[i].name, s, klen) && keys[i].name[klen] == '\0')
+				k = i;
 		if (k == n)
 			continue; /* a key this version does not know */
+		hint = k + 1;
 		if ((p.present >> k) & 1)
 			return fail(err, line, -EBADMSG, "property", s, klen, " given twice");
-		r = util_parse_u64(sp + 1, vlen, &v);
+		r = util_parse_u64(s + klen + 1, vlen, &v);
 		if (r == -EINVAL)
 			return fail(err, line, -EBADMSG, "value of", s, klen,
 				    " is not an unsigned number");

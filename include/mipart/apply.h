@@ -26,7 +26,7 @@ typedef struct mipart_apply_options {
 	mipart_backend *backend;
 	const char *command;		/* the command line, for the journal */
 	int64_t uid;
-	unsigned lock_timeout_ms;	/* 0: 30 s */
+	unsigned lock_timeout_ms;	/* how long to wait for another writer; 0: not at all */
 	unsigned settle_timeout_ms;	/* wait for the devices after a reload; 0: 120 s */
 	const char *journal_path;	/* NULL: MIPART_JOURNAL_PATH under the root */
 	mipart_apply_progress progress;

@@ -29,6 +29,7 @@ struct verb {
 	int (*fn)(struct cli *cli, int argc, char **argv);
 	const char *summary;
 	const char *usage;
+	bool group;	/* dispatches to verbs of its own: only "VERB --help" is its help */
 };
 
 /* messages in git's style: "error: cannot read '...': reason" */
@@ -41,8 +42,8 @@ int cli_usage_error(const struct verb *v, const char *fmt, ...) __attribute__((f
 int cli_check_args(struct cli *cli, int n);
 
 /* Parse an unsigned integer option value in [min, max]; reports and returns -EINVAL. */
-int cli_parse_uint(const char *flag, const char *s, unsigned long min, unsigned long max,
-		   unsigned long *ret);
+int cli_parse_uint(struct cli *cli, const char *flag, const char *s, unsigned long min,
+		   unsigned long max, unsigned long *ret);
 
 /* Load the topology, print its diagnostics as warnings; returns 0 or an exit code. */
 int cli_load_topology(struct cli *cli, mipart_topology **ret);

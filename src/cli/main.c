@@ -32,7 +32,7 @@ static const struct verb verbs[] = {
 	  "history [--json] [--limit N]" },
 	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",
 	  "recover" },
-	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ..." },
+	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },
 };
@@ -107,8 +107,8 @@ int cli_usage_error(const struct verb *v, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_parse_uint(const char *flag, const char *s, unsigned long min, unsigned long max,
-		   unsigned long *ret)
+int cli_parse_uint(struct cli *cli, const char *flag, const char *s, unsigned long min,
+		   unsigned long max, unsigned long *ret)
 {
 	char *end;
 	unsigned long v;
@@ -124,6 +124,8 @@ int cli_parse_uint(const char *flag, const char *s, unsigned long min, unsigned 
 bad:
 	cli_error("invalid value '%s' for '%s': expected a whole number from %lu to %lu", s ? s : "",
 		  flag, min, max);
+	if (cli->verb)
+		fprintf(stderr, "usage: mipart %s\n", cli->verb->usage);
 	return -EINVAL;
 }
 
@@ -149,7 +151,7 @@ int cli_run_verb(struct cli *cli, const struct verb *vs, const char *group, int 
 	for (const struct verb *v = vs; v->name; v++) {
 		if (strcmp(v->name, argv[0]))
 			continue;
-		for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		for (int i = 1; i < argc && strcmp(argv[i], "--") && (!v->group || i == 1); i++)
 			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 				printf("usage: mipart %s\n\n%s\n", v->usage, v->summary);
 				return EXIT_OK;
@@ -159,7 +161,8 @@ int cli_run_verb(struct cli *cli, const struct verb *vs, const char *group, int 
 		return v->fn(cli, argc, argv);
 	}
 	cli_error("unknown %s '%s'", group, argv[0]);
-	fprintf(stderr, "\n%ss:\n", group);
+	fprintf(stderr, "usage: mipart %s<verb> [options] [args]\n\n%ss:\n",
+		strcmp(group, "verb") ? "sim " : "", group);
 	cli_print_verbs(stderr, vs);
 	return EXIT_USAGE;
 }

@@ -104,6 +104,24 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 	return json_pack("{s:b, s:o, s:o}", "reload", reload, "gpus", gpus, "problems", problems);
 }
 
+static void print_blockers(FILE *f, const mipart_procs *blockers)
+{
+	for (size_t i = 0; blockers && i < mipart_procs_count(blockers); i++) {
+		const mipart_proc_info *p = mipart_procs_get(blockers, i);
+		char gpus[128];
+		size_t len = 0;
+
+		gpus[0] = '\0';
+		for (unsigned g = 0; g < 64 && len < sizeof(gpus); g++)
+			if ((p->gpus >> g) & 1)
+				len += (size_t)snprintf(gpus + len, sizeof(gpus) - len, "%s%u",
+							len ? "," : "", g);
+		fprintf(f, "  pid %d '%s'%s%s%s on GPU %s%s\n", p->pid, p->comm,
+			p->container[0] ? " (container " : "", p->container, p->container[0] ? ")" : "",
+			gpus, p->gpus_unknown ? " (which GPUs is unknown: counted on all)" : "");
+	}
+}
+
 static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_change *plan,
 		       const mipart_procs *blockers)
 {
@@ -138,19 +156,9 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 							   : "'modprobe' '-r' 'amdgpu', then 'modprobe' 'amdgpu'");
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");
-	for (size_t i = 0; blockers && i < mipart_procs_count(blockers); i++) {
-		const mipart_proc_info *p = mipart_procs_get(blockers, i);
-		char gpus[128];
-		size_t len = 0;
-
-		gpus[0] = '\0';
-		for (unsigned g = 0; g < 64 && len < sizeof(gpus); g++)
-			if ((p->gpus >> g) & 1)
-				len += (size_t)snprintf(gpus + len, sizeof(gpus) - len, "%s%u",
-							len ? "," : "", g);
-		printf("%s pid %d '%s'%s%s%s on GPU %s\n", i ? "          " : "blocked by:", p->pid,
-		       p->comm, p->container[0] ? " (container " : "", p->container,
-		       p->container[0] ? ")" : "", gpus);
+	if (blockers && mipart_procs_count(blockers)) {
+		printf("blocked by:\n");
+		print_blockers(stdout, blockers);
 	}
 }
 
@@ -228,11 +236,11 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 			json = true;
 			break;
 		case 'L':
-			if (cli_parse_uint("--lock-timeout", optarg, 0, 3600, &lock_s) < 0)
+			if (cli_parse_uint(cli, "--lock-timeout", optarg, 0, 3600, &lock_s) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'S':
-			if (cli_parse_uint("--settle-timeout", optarg, 1, 3600, &settle_s) < 0)
+			if (cli_parse_uint(cli, "--settle-timeout", optarg, 1, 3600, &settle_s) < 0)
 				return EXIT_USAGE;
 			break;
 		default:
@@ -327,8 +335,7 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	}
 	if (r == -EBUSY) {
 		cli_error("%s; stop them first:", res.message);
-		if (!json)
-			print_plan(cli, t, res.plan, res.blockers);
+		print_blockers(stderr, res.blockers);
 	} else if (r < 0) {
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
 		if (res.journal_id)
@@ -367,7 +374,8 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 {
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
-	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover" };
+	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
+				   .lock_timeout_ms = 30000 };
 	int r;
 
 	optind = 1;
@@ -410,7 +418,7 @@ int verb_history(struct cli *cli, int argc, char **argv)
 		if (c == 'j')
 			json = true;
 		else if (c == 'n') {
-			if (cli_parse_uint("--limit", optarg, 1, 100000, &limit) < 0)
+			if (cli_parse_uint(cli, "--limit", optarg, 1, 100000, &limit) < 0)
 				return EXIT_USAGE;
 		} else
 			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);

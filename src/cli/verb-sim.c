@@ -35,7 +35,7 @@ static const struct verb sim_verbs[] = {
 	  "                 [--error EIO|EBUSY|EINVAL|EPERM|ETIMEDOUT|SILENT] [--times K] [--delay MS]\n"
 	  "       mipart sim fault DIR --clear" },
 	{ "write", 3, 4, sim_write, "write a partition attribute through the simulated driver",
-	  "sim write DIR GPU ATTRIBUTE VALUE   (GPU: index or BDF)" },
+	  "sim write [DIR] GPU ATTRIBUTE VALUE   (GPU: index or BDF)" },
 	{ "reload", 0, 1, sim_reload, "unload and load the simulated amdgpu module",
 	  "sim reload DIR" },
 	{ NULL },
@@ -91,7 +91,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint("--gpus", optarg, 1, 8, &v) < 0)
+			if (cli_parse_uint(cli, "--gpus", optarg, 1, 8, &v) < 0)
 				return EXIT_USAGE;
 			o.gpus = (unsigned)v;
 			break;
@@ -117,7 +117,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 			o.legacy_xcp_names = true;
 			break;
 		case 'n':
-			if (cli_parse_uint("--cpu-nodes", optarg, 1, 8, &v) < 0)
+			if (cli_parse_uint(cli, "--cpu-nodes", optarg, 1, 8, &v) < 0)
 				return EXIT_USAGE;
 			o.cpu_nodes = (unsigned)v;
 			break;
@@ -132,9 +132,9 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	r = mipart_sim_create(dir, &o, &why);
 	if (r == -EINVAL) {
-		cli_error("cannot create a simulated %s host (%s %s/%s): %s", o.product ? o.product : "mi300x",
+		cli_error("cannot create a simulated %s host (%s/%s): %s", o.product ? o.product : "mi300x",
 			  o.compute == MIPART_COMPUTE_UNKNOWN ? "auto" : mipart_compute_mode_name(o.compute),
-			  "", mipart_memory_mode_name(o.memory ? o.memory : MIPART_MEMORY_NPS1),
+			  mipart_memory_mode_name(o.memory ? o.memory : MIPART_MEMORY_NPS1),
 			  why ? why : "invalid options");
 		return EXIT_USAGE;
 	}
@@ -163,12 +163,12 @@ static int sim_hold(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint("--gpu", optarg, 0, 63, &gpu) < 0)
+			if (cli_parse_uint(cli, "--gpu", optarg, 0, 63, &gpu) < 0)
 				return EXIT_USAGE;
 			have_gpu = true;
 			break;
 		case 'p':
-			if (cli_parse_uint("--pid", optarg, 1, 4194304, &pid) < 0)
+			if (cli_parse_uint(cli, "--pid", optarg, 1, 4194304, &pid) < 0)
 				return EXIT_USAGE;
 			break;
 		case 'c':
@@ -208,7 +208,7 @@ static int sim_release(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'p')
 			return unknown_option(cli, argc, argv);
-		if (cli_parse_uint("--pid", optarg, 1, 4194304, &pid) < 0)
+		if (cli_parse_uint(cli, "--pid", optarg, 1, 4194304, &pid) < 0)
 			return EXIT_USAGE;
 	}
 	if (!pid)
@@ -243,7 +243,7 @@ static int sim_fault(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint("--gpu", optarg, 0, 63, &v) < 0)
+			if (cli_parse_uint(cli, "--gpu", optarg, 0, 63, &v) < 0)
 				return EXIT_USAGE;
 			f.gpu = (int)v;
 			break;
@@ -266,12 +266,12 @@ static int sim_fault(struct cli *cli, int argc, char **argv)
 			have_error = true;
 			break;
 		case 't':
-			if (cli_parse_uint("--times", optarg, 1, 1000000, &v) < 0)
+			if (cli_parse_uint(cli, "--times", optarg, 1, 1000000, &v) < 0)
 				return EXIT_USAGE;
 			f.times = (int)v;
 			break;
 		case 'd':
-			if (cli_parse_uint("--delay", optarg, 0, 600000, &v) < 0)
+			if (cli_parse_uint(cli, "--delay", optarg, 0, 600000, &v) < 0)
 				return EXIT_USAGE;
 			f.delay_ms = (unsigned)v;
 			break;
@@ -311,13 +311,12 @@ static int sim_write(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	if (argc - optind == 4) {
 		dir = argv[optind++];
+	} else if (argc - optind == 3 && cli->root) {
+		dir = mipart_host_root(cli->host);
 	} else {
-		dir = sim_dir(cli, argc, argv);
-		if (!dir)
-			return EXIT_USAGE;
+		return cli_usage_error(cli->verb, argc - optind == 3 ? "no directory given (and no --root)"
+								     : "expected [DIR] GPU ATTRIBUTE VALUE");
 	}
-	if (argc - optind != 3)
-		return cli_usage_error(cli->verb, "expected GPU ATTRIBUTE VALUE");
 	gpu = argv[optind];
 	attr = argv[optind + 1];
 	value = argv[optind + 2];
@@ -328,7 +327,7 @@ static int sim_write(struct cli *cli, int argc, char **argv)
 		mipart_host *h = NULL;
 		unsigned long idx;
 
-		if (cli_parse_uint("GPU", gpu, 0, 63, &idx) < 0)
+		if (cli_parse_uint(cli, "GPU", gpu, 0, 63, &idx) < 0)
 			return EXIT_USAGE;
 		if (mipart_host_new(dir, &h) < 0 || mipart_topology_load(h, &t) < 0 ||
 		    !mipart_topology_gpu(t, idx)) {

@@ -3,6 +3,7 @@
  * `mipart status` (one row per GPU) and `mipart list` (one row per logical device), and the
  * JSON document both print with --json: {"gpus": [ {..., "partitions": [...]} ], "warnings": []}.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -161,10 +162,11 @@ static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topol
 	if (r != EXIT_OK)
 		return r;
 	r = mipart_procs_scan(cli->host, *t, procs);
-	if (r < 0)
+	/* a captured tree without proc/ under --root: nothing to say about processes */
+	if (r < 0 && !(r == -ENOENT && mipart_host_root(cli->host)[0]))
 		cli_warn(cli, "cannot list processes under '%s/proc': %s", mipart_host_root(cli->host),
 			 mipart_strerror(r));
-	else if (mipart_procs_hidden(*procs))
+	else if (r == 0 && mipart_procs_hidden(*procs))
 		cli_warn(cli, "%zu processes could not be inspected (run as root to see every GPU user)",
 			 mipart_procs_hidden(*procs));
 	if (mipart_topology_gpu_count(*t) == 0 && !*json) {

@@ -349,8 +349,7 @@ static int open_journal(struct ctx *c)
 static int take_lock(struct ctx *c, int *ret_fd)
 {
 	char holder[256] = "";
-	int fd = lock_acquire(c->host, c->o->lock_timeout_ms ? c->o->lock_timeout_ms : 30000,
-			      c->o->command, holder, sizeof(holder));
+	int fd = lock_acquire(c->host, c->o->lock_timeout_ms, c->o->command, holder, sizeof(holder));
 
 	if (fd == -ETIMEDOUT)
 		say(c, "another mipart is changing partitions (%s); try again when it is done", holder);

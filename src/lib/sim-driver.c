@@ -159,6 +159,13 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	struct sim_state *s;
 	int lock, r, w;
 
+	char marker[4096];
+
+	/* not a simulated root: answer before leaving a lock file behind */
+	if (util_pathf(marker, sizeof(marker), "%s/" SIM_STATE_FILE, dir) < 0)
+		return -ENAMETOOLONG;
+	if (access(marker, F_OK) < 0)
+		return -errno;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

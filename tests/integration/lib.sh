@@ -4,6 +4,11 @@ set -u
 : "${MIPART:?MIPART must name the mipart binary}"
 T_COUNT=0
 T_FAILED=0
+# simulated hosts are thousands of small files: tmpfs makes them fast where /tmp is a disk
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	TMPDIR=/dev/shm
+	export TMPDIR
+fi
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mipart-test.XXXXXX")
 trap 'rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
 
@@ -43,3 +48,28 @@ jqo() {
 mipart() {
 	"$MIPART" "$@"
 }
+
+like() { # like GOT GLOB DESCRIPTION: GOT matches the shell pattern GLOB
+	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
+	case "$1" in
+	$2) ok 0 "$3" ;;
+	*)
+		ok 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want match: '$2'"
+		;;
+	esac
+}
+
+unlike() { # unlike GOT GLOB DESCRIPTION: GOT does not match the shell pattern GLOB
+	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
+	case "$1" in
+	$2)
+		ok 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want no match: '$2'"
+		;;
+	*) ok 0 "$3" ;;
+	esac
+}
+

@@ -179,8 +179,7 @@ static mipart_procs *plan_blockers(struct cli *cli, const mipart_topology *t,
 	return p;
 }
 
-static const char *const set_usage_compute =
-	"invalid value '%s' for '--compute': expected SPX, DPX, TPX, QPX or CPX";
+#define SET_USAGE_COMPUTE "invalid value '%s' for '--compute': expected SPX, DPX, TPX, QPX or CPX"
 
 static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 {
@@ -219,7 +218,7 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 			if (reset)
 				return cli_usage_error(cli->verb, "'reset' takes no '--compute'");
 			if (mipart_compute_mode_parse(optarg, &compute) < 0)
-				return cli_usage_error(cli->verb, set_usage_compute, optarg);
+				return cli_usage_error(cli->verb, SET_USAGE_COMPUTE, optarg);
 			break;
 		case 'm':
 			if (reset)
@@ -459,8 +458,11 @@ int verb_history(struct cli *cli, int argc, char **argv)
 					     "target", target ? target : json_null(), "after",
 					     after ? after : json_null()));
 		}
-		json_dumpf(json_pack("{s:o}", "changes", a), stdout, JSON_INDENT(2));
+		json_t *doc = json_pack("{s:o}", "changes", a);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
+		json_decref(doc);
 	} else {
 		printf("%-4s  %-20s  %-11s  %-5s  %s\n", "ID", "STARTED (UTC)", "STATE", "UID", "COMMAND");
 		for (size_t i = 0; i < n; i++) {

@@ -324,7 +324,8 @@ static int scan_pci(struct mipart_topology *t)
 	closedir(d);
 	if (r < 0)
 		return r;
-	qsort(t->gpus, t->n_gpus, sizeof(*t->gpus), cmp_gpu_bdf);
+	if (t->n_gpus)
+		qsort(t->gpus, t->n_gpus, sizeof(*t->gpus), cmp_gpu_bdf);
 	return 0;
 }
 
@@ -448,7 +449,8 @@ static int scan_kfd(struct mipart_topology *t)
 		ids[n++] = (unsigned)v;
 	}
 	closedir(d);
-	qsort(ids, n, sizeof(ids[0]), cmp_uint);
+	if (n)
+		qsort(ids, n, sizeof(ids[0]), cmp_uint);
 	t->nodes = calloc(n ? n : 1, sizeof(*t->nodes));
 	if (!t->nodes) {
 		close(fd);
@@ -595,7 +597,8 @@ static int build_partitions(struct mipart_topology *t)
 			compute_keys(t);
 		}
 	}
-	qsort(t->gpus, t->n_gpus, sizeof(*t->gpus), cmp_gpu_bdf);
+	if (t->n_gpus)
+		qsort(t->gpus, t->n_gpus, sizeof(*t->gpus), cmp_gpu_bdf);
 	compute_keys(t);
 	for (size_t i = 0; i < t->n_nodes; i++) {
 		struct mipart_gpu_info *g = gpu_for_node(t, &t->nodes[i]);

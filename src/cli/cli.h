@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "mipart/host.h"
+#include "mipart/change.h"
 #include "mipart/topology.h"
 
 /* Exit codes (../shared/STYLE.md): 0 success, 1 the operation failed, 2 usage error. */
@@ -59,6 +60,20 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 
+/* How a change runs: from set/reset (-g) or apply (-f -c). */
+struct change_opts {
+	bool dry, json;
+	unsigned long lock_s, settle_s;
+	const char *const *units; /* systemd units stopped before, started after */
+	size_t n_units;
+	int argc; /* the verb's command line, for the journal */
+	char **argv;
+};
+
+/* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
+int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
+		   size_t n, const struct change_opts *co);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);
@@ -66,5 +81,9 @@ int verb_set(struct cli *cli, int argc, char **argv);
 int verb_reset(struct cli *cli, int argc, char **argv);
 int verb_recover(struct cli *cli, int argc, char **argv);
 int verb_history(struct cli *cli, int argc, char **argv);
+int verb_apply(struct cli *cli, int argc, char **argv);
+int verb_assert(struct cli *cli, int argc, char **argv);
+int verb_export(struct cli *cli, int argc, char **argv);
+int verb_validate(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "mipart/apply.h"
+#include "mipart/config.h"
 #include "mipart/error.h"
 #include "mipart/journal.h"
 #include "mipart/procs.h"
+#include "mipart/run.h"
 #include "cli.h"
 #include "banned.h"
 
@@ -199,14 +201,10 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	bool dry = false, json = false;
 	unsigned long lock_s = 30, settle_s = 120;
 	mipart_topology *t = NULL;
-	mipart_change *plan = NULL;
-	mipart_procs *blockers = NULL;
 	mipart_target *targets = NULL;
 	bool *sel = NULL;
-	mipart_backend *backend = NULL;
-	mipart_apply_result res = { 0 };
 	size_t n;
-	int c, r, rc = EXIT_FAIL;
+	int c, rc = EXIT_FAIL;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "g:c:m:n", opts, NULL)) != -1) {
@@ -274,23 +272,89 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	for (size_t i = 0; i < n; i++)
 		targets[i] = (mipart_target){ sel[i], sel[i] ? compute : MIPART_COMPUTE_UNKNOWN,
 					      sel[i] ? memory : MIPART_MEMORY_UNKNOWN };
+	{
+		struct change_opts co = { .dry = dry, .json = json, .lock_s = lock_s,
+					  .settle_s = settle_s, .argc = argc, .argv = argv };
+
+		rc = cli_run_change(cli, t, targets, n, &co);
+	}
+out:
+	free(targets);
+	free(sel);
+	mipart_topology_free(t);
+	return rc;
+}
+
+static const char *systemctl_path(void)
+{
+	const char *s = getenv("MIPART_SYSTEMCTL");
+
+	return s && *s ? s : "systemctl";
+}
+
+static void print_hooks(const struct change_opts *co)
+{
+	printf("hooks: '%s' 'stop'", systemctl_path());
+	for (size_t i = 0; i < co->n_units; i++)
+		printf(" '%s'", co->units[i]);
+	printf(" before the change, 'start' after it\n");
+}
+
+/* systemctl stop/start the hook units: argv, timeout, output cap (subprocess rules). The
+ * command is $MIPART_SYSTEMCTL when set (tests), else systemctl. */
+static int run_hooks(struct cli *cli, const struct change_opts *co, const char *action)
+{
+	const char *argv[MIPART_CONFIG_MAX_UNITS + 3];
+	char *out = NULL;
+	int status = 0, r;
+	size_t k = 0;
+
+	argv[k++] = systemctl_path();
+	argv[k++] = action;
+	for (size_t i = 0; i < co->n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
+		argv[k++] = co->units[i];
+	argv[k] = NULL;
+	r = mipart_run(argv, 120000, &status, &out);
+	if (r < 0 || status != 0) {
+		cli_error("hook '%s %s' failed: %s%s%s", argv[0], action,
+			  r < 0 ? mipart_strerror(r) : "exit status ", r < 0 ? "" : "non-zero: ",
+			  out ? out : "");
+		free(out);
+		return r < 0 ? r : -EIO;
+	}
+	free(out);
+	return 0;
+}
+
+int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
+		   size_t n, const struct change_opts *co)
+{
+	mipart_change *plan = NULL;
+	mipart_procs *blockers = NULL;
+	mipart_backend *backend = NULL;
+	mipart_apply_result res = { 0 };
+	bool hooks_stopped = false;
+	int r, rc = EXIT_FAIL;
+
 	r = mipart_change_plan(t, targets, n, &plan);
 	if (r < 0) {
 		cli_error("cannot plan the change: %s", mipart_strerror(r));
 		goto out;
 	}
 	blockers = plan_blockers(cli, t, plan);
-	if (dry || mipart_change_problem_count(plan)) {
-		if (json) {
+	if (co->dry || mipart_change_problem_count(plan)) {
+		if (co->json) {
 			json_t *o = plan_json(t, plan);
 
-			json_object_set_new(o, "dry_run", json_boolean(dry));
+			json_object_set_new(o, "dry_run", json_boolean(co->dry));
 			json_object_set_new(o, "blockers", blockers_json(blockers));
 			json_dumpf(o, stdout, JSON_INDENT(2));
 			putchar('\n');
 			json_decref(o);
 		} else if (!mipart_change_problem_count(plan)) {
 			print_plan(cli, t, plan, blockers);
+			if (co->n_units && !mipart_change_is_noop(plan))
+				print_hooks(co);
 		}
 		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
 			cli_error("%s", mipart_change_problem_get(plan, i)->message);
@@ -301,17 +365,24 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 		cli_error("changing partition modes needs root (writes to /sys and reloads amdgpu)");
 		goto out;
 	}
+	/* hooks: stop the services that use the GPUs before a disruptive change, start them
+	 * after it whatever happened */
+	if (co->n_units && !mipart_change_is_noop(plan)) {
+		if (run_hooks(cli, co, "stop") < 0)
+			goto out;
+		hooks_stopped = true;
+	}
 	{
 		char cmdline[1024];
 		mipart_apply_options o = {
 			.uid = (int64_t)getuid(),
 			.command = cmdline,
-			.lock_timeout_ms = (unsigned)lock_s * 1000,
-			.settle_timeout_ms = (unsigned)settle_s * 1000,
+			.lock_timeout_ms = (unsigned)co->lock_s * 1000,
+			.settle_timeout_ms = (unsigned)co->settle_s * 1000,
 			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
 		};
 
-		cli_quote_argv(argc, argv, cmdline, sizeof(cmdline));
+		cli_quote_argv(co->argc, co->argv, cmdline, sizeof(cmdline));
 		r = mipart_backend_open(cli->host, NULL, &backend);
 		if (r < 0) {
 			cli_error("cannot open the partition backend: %s", mipart_strerror(r));
@@ -320,7 +391,7 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 		o.backend = backend;
 		r = mipart_apply(cli->host, targets, n, &o, &res);
 	}
-	if (json) {
+	if (co->json) {
 		json_t *o = res.plan ? plan_json(t, res.plan) : json_object();
 
 		json_object_set_new(o, "dry_run", json_false());
@@ -340,7 +411,7 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 		if (res.journal_id)
 			fprintf(stderr, "journal: change %lld, state %s ('mipart history')\n",
 				(long long)res.journal_id, res.state);
-	} else if (!json) {
+	} else if (!co->json) {
 		if (!strcmp(res.state, "noop"))
 			printf("nothing to change: the GPUs are in the requested modes\n");
 		else
@@ -349,13 +420,12 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	}
 	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
+	if (hooks_stopped)
+		run_hooks(cli, co, "start");
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	mipart_procs_free(blockers);
 	mipart_change_free(plan);
-	free(targets);
-	free(sel);
-	mipart_topology_free(t);
 	return rc;
 }
 

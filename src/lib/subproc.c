@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mipart/run.h"
 #include "subproc.h"
 #include "banned.h"
 
@@ -121,5 +122,20 @@ int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret)
 		return -ETIMEDOUT;
 	}
 	*ret = res;
+	return 0;
+}
+
+int mipart_run(const char *const argv[], unsigned timeout_ms, int *ret_status, char **ret_output)
+{
+	struct spawn_result res;
+	int r = spawn_run((char *const *)argv, timeout_ms, &res);
+
+	if (r < 0)
+		return r;
+	*ret_status = res.status;
+	if (ret_output)
+		*ret_output = res.output;
+	else
+		free(res.output);
 	return 0;
 }

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Declarative layouts: `mipart apply -f FILE -c NAME` (through the same change path as set),
+ * `mipart assert` (exit 1 with the differences), `mipart export` (the host as a config apply
+ * accepts: the round trip is exact), `mipart validate` (the file alone). Formats: docs/config.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mipart/config.h"
+#include "mipart/error.h"
+#include "mipart/layout.h"
+#include "cli.h"
+#include "banned.h"
+
+static void config_error(const char *path, int r, const mipart_config_error *e)
+{
+	if (r == -EINVAL && e->line)
+		cli_error("%s:%u:%u: %s", e->file[0] ? e->file : path, e->line, e->column, e->message);
+	else if (r == -EINVAL || r == -EFBIG)
+		cli_error("%s: %s", path, e->message[0] ? e->message : mipart_strerror(r));
+	else
+		cli_error("cannot read '%s': %s", path, mipart_strerror(r));
+}
+
+/* Load FILE and pick config NAME (or the only one). Returns an exit code. */
+static int load_set(const char *path, const char *name, mipart_config **ret_cfg,
+		    const mipart_config_set **ret_set)
+{
+	mipart_config_error err = { 0 };
+	mipart_config *cfg = NULL;
+	int r = mipart_config_load(path, &cfg, &err);
+
+	if (r < 0) {
+		config_error(path, r, &err);
+		return EXIT_FAIL;
+	}
+	if (!name && mipart_config_count(cfg) == 1) {
+		*ret_set = mipart_config_get(cfg, 0);
+	} else if (!name || mipart_config_find(cfg, name, ret_set) < 0) {
+		char names[512];
+		size_t len = 0;
+
+		names[0] = '\0';
+		for (size_t i = 0; i < mipart_config_count(cfg) && len < sizeof(names); i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+						mipart_config_set_name(mipart_config_get(cfg, i)));
+		if (name)
+			cli_error("no config '%s' in '%s' (it has: %s)", name, path, names);
+		else
+			cli_error("'%s' has several configs (%s): choose one with '-c'", path, names);
+		mipart_config_free(cfg);
+		return EXIT_USAGE;
+	}
+	*ret_cfg = cfg;
+	return EXIT_OK;
+}
+
+/* The targets of a config set on this host. Returns an exit code. */
+static int resolve(const char *path, const mipart_config_set *set, const mipart_topology *t,
+		   mipart_target *targets, size_t n)
+{
+	char msg[320];
+	unsigned line = 0, col = 0;
+	int r = mipart_layout_resolve(set, t, targets, n, &line, &col, msg, sizeof(msg));
+
+	if (r < 0) {
+		if (line)
+			cli_error("%s:%u:%u: %s", path, line, col, msg);
+		else
+			cli_error("%s: %s", path, msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+struct layout_args {
+	const char *file, *name;
+	bool dry, json;
+	unsigned long lock_s, settle_s;
+};
+
+static int parse_layout_args(struct cli *cli, int argc, char **argv, bool changes,
+			     struct layout_args *a)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "settle-timeout", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*a = (struct layout_args){ .lock_s = 30, .settle_s = 120 };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "f:c:n", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			a->file = optarg;
+			break;
+		case 'c':
+			a->name = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'n':
+		case 'L':
+		case 'S':
+			if (!changes)
+				return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+			if (c == 'n')
+				a->dry = true;
+			else if (cli_parse_uint(cli, c == 'L' ? "--lock-timeout" : "--settle-timeout",
+						optarg, c == 'L' ? 0 : 1, 3600,
+						c == 'L' ? &a->lock_s : &a->settle_s) < 0)
+				return EXIT_USAGE;
+			break;
+		default:
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (!a->file)
+		return cli_usage_error(cli->verb, "'-f FILE' is required");
+	return EXIT_OK;
+}
+
+int verb_apply(struct cli *cli, int argc, char **argv)
+{
+	struct layout_args a;
+	mipart_config *cfg = NULL;
+	const mipart_config_set *set = NULL;
+	mipart_topology *t = NULL;
+	mipart_target *targets = NULL;
+	const char *units[MIPART_CONFIG_MAX_UNITS];
+	size_t n, n_units;
+	int rc = parse_layout_args(cli, argc, argv, true, &a);
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = load_set(a.file, a.name, &cfg, &set);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_load_topology(cli, &t);
+	if (rc != EXIT_OK)
+		goto out;
+	n = mipart_topology_gpu_count(t);
+	targets = calloc(n + 1, sizeof(*targets));
+	rc = EXIT_FAIL;
+	if (!targets || n == 0) {
+		cli_error(n ? "out of memory" : "no AMD GPU found");
+		goto out;
+	}
+	rc = resolve(a.file, set, t, targets, n);
+	if (rc != EXIT_OK)
+		goto out;
+	n_units = mipart_config_unit_count(cfg);
+	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
+		units[i] = mipart_config_unit(cfg, i);
+	{
+		struct change_opts co = { .dry = a.dry, .json = a.json, .lock_s = a.lock_s,
+					  .settle_s = a.settle_s, .units = units,
+					  .n_units = n_units, .argc = argc, .argv = argv };
+
+		rc = cli_run_change(cli, t, targets, n, &co);
+	}
+out:
+	free(targets);
+	mipart_topology_free(t);
+	mipart_config_free(cfg);
+	return rc;
+}
+
+int verb_assert(struct cli *cli, int argc, char **argv)
+{
+	struct layout_args a;
+	mipart_config *cfg = NULL;
+	const mipart_config_set *set = NULL;
+	mipart_topology *t = NULL;
+	mipart_target *targets = NULL;
+	json_t *diffs = NULL;
+	size_t n, n_diff = 0;
+	int rc = parse_layout_args(cli, argc, argv, false, &a);
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = load_set(a.file, a.name, &cfg, &set);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_load_topology(cli, &t);
+	if (rc != EXIT_OK)
+		goto out;
+	n = mipart_topology_gpu_count(t);
+	targets = calloc(n + 1, sizeof(*targets));
+	diffs = json_array();
+	rc = EXIT_FAIL;
+	if (!targets || !diffs || n == 0) {
+		cli_error(n ? "out of memory" : "no AMD GPU found");
+		goto out;
+	}
+	rc = resolve(a.file, set, t, targets, n);
+	if (rc != EXIT_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+		const mipart_target *w = &targets[i];
+		struct {
+			const char *field, *have, *want;
+		} d[2];
+		size_t k = 0;
+
+		if (!w->selected)
+			continue;
+		if (w->compute != MIPART_COMPUTE_UNKNOWN && w->compute != g->compute)
+			d[k++] = (typeof(d[0])){ "compute", mipart_compute_mode_name(g->compute),
+						 mipart_compute_mode_name(w->compute) };
+		if (w->memory != MIPART_MEMORY_UNKNOWN && w->memory != g->memory)
+			d[k++] = (typeof(d[0])){ "memory", mipart_memory_mode_name(g->memory),
+						 mipart_memory_mode_name(w->memory) };
+		for (size_t j = 0; j < k; j++) {
+			n_diff++;
+			json_array_append_new(diffs, json_pack("{s:i, s:s, s:s, s:s, s:s}", "gpu",
+							       (int)i, "bdf", g->bdf, "field",
+							       d[j].field, "current", d[j].have,
+							       "wanted", d[j].want));
+			if (!a.json)
+				printf("GPU %zu (%s): %s mode is %s, '%s' wants %s\n", i, g->bdf,
+				       d[j].field, d[j].have, mipart_config_set_name(set), d[j].want);
+		}
+	}
+	if (a.json) {
+		json_t *o = json_pack("{s:s, s:b, s:O}", "config", mipart_config_set_name(set), "match",
+				      n_diff == 0, "differences", diffs);
+		char *text = json_dumps(o, JSON_INDENT(2));
+
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else if (n_diff == 0) {
+		printf("the host matches '%s'\n", mipart_config_set_name(set));
+	}
+	rc = n_diff ? EXIT_FAIL : EXIT_OK;
+out:
+	json_decref(diffs);
+	free(targets);
+	mipart_topology_free(t);
+	mipart_config_free(cfg);
+	return rc;
+}
+
+int verb_export(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "name", required_argument, NULL, 'N' },
+					      { NULL, 0, NULL, 0 } };
+	const char *name = "current";
+	mipart_topology *t = NULL;
+	unsigned *idx = NULL;
+	const char **prod = NULL;
+	mipart_compute_mode *cm = NULL;
+	mipart_memory_mode *mm = NULL;
+	char *text = NULL;
+	size_t n, k = 0;
+	int c, r, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'N')
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		name = optarg;
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	rc = cli_load_topology(cli, &t);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = EXIT_FAIL;
+	n = mipart_topology_gpu_count(t);
+	idx = calloc(n + 1, sizeof(*idx));
+	prod = calloc(n + 1, sizeof(*prod));
+	cm = calloc(n + 1, sizeof(*cm));
+	mm = calloc(n + 1, sizeof(*mm));
+	if (!idx || !prod || !cm || !mm)
+		goto out;
+	/* GPUs that partition and whose modes the kernel states; the others are not a config's */
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		if (!g->partitioning || g->mode_source != MIPART_MODE_SOURCE_SYSFS)
+			continue;
+		idx[k] = g->index;
+		prod[k] = g->product;
+		cm[k] = g->compute;
+		mm[k] = g->memory;
+		k++;
+	}
+	r = k ? mipart_config_format(name, k, idx, prod, cm, mm, &text) : -ENODEV;
+	if (r == -ENODEV)
+		cli_error("no GPU whose partition modes the driver reports");
+	else if (r < 0)
+		cli_error("cannot export as '%s': %s", name, r == -EINVAL ? "invalid config name" : mipart_strerror(r));
+	else if (fputs(text, stdout) >= 0)
+		rc = EXIT_OK;
+out:
+	free(text);
+	free(idx);
+	free(prod);
+	free(cm);
+	free(mm);
+	mipart_topology_free(t);
+	return rc;
+}
+
+int verb_validate(struct cli *cli, int argc, char **argv)
+{
+	struct layout_args a;
+	mipart_config_error err = { 0 };
+	mipart_config *cfg = NULL;
+	const mipart_config_set *set;
+	int rc = parse_layout_args(cli, argc, argv, false, &a);
+	int r;
+
+	if (rc != EXIT_OK)
+		return rc;
+	r = mipart_config_load(a.file, &cfg, &err);
+	if (r < 0) {
+		if (a.json) {
+			json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:s}", "valid", 0, "file", a.file,
+					      "line", (int)err.line, "column", (int)err.column, "message",
+					      err.message[0] ? err.message : mipart_strerror(r));
+			char *text = json_dumps(o, JSON_INDENT(2));
+
+			if (text)
+				puts(text);
+			free(text);
+			json_decref(o);
+		}
+		config_error(a.file, r, &err);
+		return EXIT_FAIL;
+	}
+	if (a.name && mipart_config_find(cfg, a.name, &set) < 0) {
+		cli_error("no config '%s' in '%s'", a.name, a.file);
+		mipart_config_free(cfg);
+		return EXIT_FAIL;
+	}
+	if (a.json) {
+		json_t *names = json_array(), *o;
+		char *text;
+
+		for (size_t i = 0; i < mipart_config_count(cfg); i++)
+			json_array_append_new(names, json_string(mipart_config_set_name(mipart_config_get(cfg, i))));
+		o = json_pack("{s:b, s:s, s:o}", "valid", 1, "file", a.file, "configs", names);
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else {
+		printf("%s: valid, %zu config%s:", a.file, mipart_config_count(cfg),
+		       mipart_config_count(cfg) == 1 ? "" : "s");
+		for (size_t i = 0; i < mipart_config_count(cfg); i++)
+			printf(" %s", mipart_config_set_name(mipart_config_get(cfg, i)));
+		putchar('\n');
+	}
+	mipart_config_free(cfg);
+	return EXIT_OK;
+}

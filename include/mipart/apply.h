@@ -62,4 +62,10 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *opts,
 
 void mipart_apply_result_release(mipart_apply_result *r);
 
+/*
+ * mipart_apply_in_progress - whether another mipart holds the host lock now (a change is
+ * running). Returns 1 (holder's line in holder when not NULL), 0, or -errno.
+ */
+int mipart_apply_in_progress(const mipart_host *host, char *holder, size_t holder_size);
+
 #endif

@@ -7,10 +7,13 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/apply.h"
 #include "mipart/error.h"
+#include "mipart/journal.h"
 #include "mipart/procs.h"
 #include "cli.h"
 #include "banned.h"
@@ -151,6 +154,24 @@ static void gib(char *buf, size_t size, long long bytes)
 		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
 }
 
+/* A change a crash left running: say so wherever the host is looked at. */
+static void warn_unfinished(struct cli *cli)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_journal *j = NULL;
+	mipart_journal_entry e = { 0 };
+
+	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0 || mipart_journal_open(path, &j) < 0)
+		return;
+	if (mipart_journal_running(j, &e) == 0 &&
+	    mipart_apply_in_progress(cli->host, NULL, 0) == 0)
+		cli_warn(cli, "change %lld ('%s') did not finish (step '%s'); run 'mipart recover'",
+			 (long long)e.id, e.command, e.step);
+	mipart_journal_entry_release(&e);
+	mipart_journal_free(j);
+}
+
 static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topology **t,
 		mipart_procs **procs)
 {
@@ -161,6 +182,7 @@ static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topol
 	r = cli_load_topology(cli, t);
 	if (r != EXIT_OK)
 		return r;
+	warn_unfinished(cli);
 	r = mipart_procs_scan(cli->host, *t, procs);
 	/* a captured tree without proc/ under --root: nothing to say about processes */
 	if (r < 0 && !(r == -ENOENT && mipart_host_root(cli->host)[0]))

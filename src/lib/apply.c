@@ -597,3 +597,8 @@ void mipart_apply_result_release(mipart_apply_result *r)
 	r->plan = mipart_change_free(r->plan);
 	r->blockers = mipart_procs_free(r->blockers);
 }
+
+int mipart_apply_in_progress(const mipart_host *host, char *holder, size_t holder_size)
+{
+	return lock_probe(host, holder, holder_size);
+}

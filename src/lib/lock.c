@@ -70,3 +70,31 @@ void lock_release(int fd)
 	(void)!ftruncate(fd, 0);
 	close(fd);
 }
+
+int lock_probe(const mipart_host *host, char *holder, size_t holder_size)
+{
+	char path[MIPART_PATH_MAX], line[512];
+	int fd, r = 0;
+
+	if (mipart_host_path(host, LOCK_PATH, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* a shared lock is refused while a writer holds the exclusive one */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			r = -errno;
+		} else {
+			ssize_t k = pread(fd, line, sizeof(line) - 1, 0);
+
+			line[k > 0 ? k : 0] = '\0';
+			line[strcspn(line, "\n")] = '\0';
+			if (holder && holder_size)
+				util_strlcpy(holder, line, holder_size);
+			r = 1;
+		}
+	}
+	close(fd);
+	return r;
+}

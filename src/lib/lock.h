@@ -17,6 +17,10 @@
 int lock_acquire(const mipart_host *host, unsigned timeout_ms, const char *what, char *holder,
 		 size_t holder_size);
 
+/* lock_probe - 1 when a writer holds the lock (its line in holder), 0 when not, -errno. Creates
+ * nothing. */
+int lock_probe(const mipart_host *host, char *holder, size_t holder_size);
+
 /* lock_release - clear the holder line and drop the lock. Accepts -1. */
 void lock_release(int fd);
 

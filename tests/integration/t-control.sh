@@ -139,6 +139,8 @@ for step in memory-write reload compute-write; do
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	is "$(state_of_last)" running "kill -9 at $step: the journal shows it unfinished"
+	run mipart --root "$H" status
+	like "$ERR" "*change * did not finish (step '$step*'); run 'mipart recover'*" "kill -9 at $step: status warns about it"
 	run mipart --root "$H" set -g all --compute SPX
 	is "$RC" 1 "kill -9 at $step: a new change is refused until recover"
 	like "$ERR" "*mipart recover*" "kill -9 at $step: and says to run recover"
@@ -163,6 +165,8 @@ mipart sim fault "$H" --on reload --delay 2000 --times 1
 "$MIPART" --root "$H" set -g all --compute CPX --memory NPS4 >"$T_TMP/w1" 2>&1 &
 p1=$!
 wait_step reload
+run mipart --root "$H" status
+unlike "$ERR" "*did not finish*" "a change that is running is not reported as unfinished"
 run mipart --root "$H" set -g all --compute QPX --memory NPS4 --lock-timeout 0
 is "$RC" 1 "a second writer with no patience fails cleanly"
 like "$ERR" "*another mipart is changing partitions (pid $p1: mipart set -g all --compute CPX --memory NPS4)*" "naming the holder"

@@ -58,5 +58,32 @@ test: build
 bench: build
 	bench/run.sh $(BUILD)
 
+# libFuzzer harnesses (tests/fuzz/): a clang build with ASan+UBSan in $(FUZZ_BUILD), then each
+# harness for FUZZ_SECONDS over a scratch corpus seeded from tests/fuzz/corpus/<name>/ (new
+# inputs go to $(FUZZ_BUILD)/corpus/<name>/, a crashing input to $(FUZZ_BUILD)/crash-<name>-*).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZERS ?= $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz-*.c))))
+
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang $(MESON) setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+		-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	@for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$f || exit 1; \
+		dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+		seeds=; [ -d tests/fuzz/corpus/$$f ] && seeds=tests/fuzz/corpus/$$f; \
+		echo "fuzzing $$f for $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/$$f.log)"; \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(FUZZ_BUILD)/tests/fuzz/$$f \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- \
+			$(FUZZ_BUILD)/corpus/$$f $$seeds >$(FUZZ_BUILD)/$$f.log 2>&1; \
+		rc=$$?; grep '^stat::number_of_executed_units' $(FUZZ_BUILD)/$$f.log; \
+		if [ $$rc -ne 0 ]; then \
+			grep -E '==ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD)/$$f.log; exit 1; \
+		fi; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -15,7 +15,8 @@
 typedef struct mipart_sim_options {
 	const char *product;		/* key: "mi300x" (default), "mi308x", ... */
 	unsigned gpus;			/* 1..8; 0 means 8 */
-	mipart_compute_mode compute;	/* UNKNOWN: what the driver picks at load (AUTO) */
+	mipart_compute_mode compute;	/* MIPART_COMPUTE_UNKNOWN: what the driver picks at load
+					 * (AUTO); SPX is 0, so a zeroed struct asks for SPX */
 	mipart_memory_mode memory;	/* UNKNOWN: NPS1 */
 	bool no_hive;			/* GPUs not joined in one XGMI hive */
 	bool legacy_xcp_names;		/* platform devices named amdgpu_xcp.N (pre-2024 kernels) */
@@ -35,7 +36,8 @@ typedef enum mipart_sim_fault_on {
 typedef struct mipart_sim_fault {
 	int gpu;		/* -1: any GPU */
 	mipart_sim_fault_on on;
-	int error;		/* positive errno, 0 (only delay) or MIPART_SIM_SILENT */
+	int error;		/* positive errno, 0 (only delay) or MIPART_SIM_SILENT: the write
+				 * or reload reports success and changes nothing */
 	int times;		/* how many times it fires; -1: until cleared */
 	unsigned delay_ms;	/* added before the operation answers */
 } mipart_sim_fault;

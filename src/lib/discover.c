@@ -226,14 +226,20 @@ static void gpu_read_modes(struct mipart_topology *t, struct mipart_gpu_info *g,
 static void gpu_read_pci(struct mipart_topology *t, struct mipart_gpu_info *g, int dirfd,
 			 const char *dir)
 {
-	char link[256];
+	char link[UTIL_ATTR_MAX + 1];
 	uint64_t v;
 	ssize_t n;
 
 	if (read_u64_attr(t, dirfd, dir, "device", true, &v) == 0 && v <= 0xffff)
 		g->device_id = (int)v;
-	if (read_u64_attr(t, dirfd, dir, "numa_node", false, &v) == 0 && v < 4096)
+	/* pci-sysfs.c: numa_node_show, "%d\n"; -1 when the device has no NUMA affinity */
+	n = read_attr(t, dirfd, dir, "numa_node", link);
+	if (n > 0 && util_line_len(link, (size_t)n) == 2 && !memcmp(link, "-1", 2))
+		g->numa_node = -1;
+	else if (n >= 0 && util_parse_line_u64(link, (size_t)n, &v) == 0 && v < 4096)
 		g->numa_node = (int)v;
+	else if (n >= 0)
+		bad_format(t, dir, "numa_node", -EBADMSG);
 	/* amdgpu_vram_mgr.c: amdgpu_mem_info_vram_total_show, "%llu\n" of the whole device */
 	if (read_u64_attr(t, dirfd, dir, "mem_info_vram_total", false, &v) == 0 && v <= INT64_MAX)
 		g->memory_bytes = (int64_t)v;

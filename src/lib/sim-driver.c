@@ -369,6 +369,8 @@ static int step_reload(struct sim_state *s, void *arg)
 	f = fire_fault(s, MIPART_SIM_FAULT_RELOAD, -1);
 	if (f == EBUSY)
 		return -EBUSY; /* unload refused: nothing changed */
+	if (f == MIPART_SIM_SILENT)
+		return 0; /* the command said it worked; the driver never went away */
 	if (s->loaded) {
 		/* unload: amdgpu_gmc_prepare_nps_mode_change sends pending requests to the PSP */
 		for (unsigned i = 0; i < s->n_gpus; i++)
@@ -485,7 +487,8 @@ static int step_fault(struct sim_state *s, void *arg)
 
 int mipart_sim_add_fault(const char *dir, const mipart_sim_fault *f)
 {
-	if (f->times == 0 || f->times < -1 || f->error < 0 ||
+	if (f->times == 0 || f->times < -1 || f->error < 0 || f->gpu < -1 ||
+	    f->delay_ms > 600000 || (unsigned)f->on > MIPART_SIM_FAULT_RELOAD ||
 	    (f->on == MIPART_SIM_FAULT_RELOAD && f->gpu >= 0))
 		return -EINVAL;
 	return with_state(dir, step_fault, (void *)f);

@@ -64,9 +64,17 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
 	size_t off = 0;
 	int fd, r;
 
-	r = util_pathf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-	if (r < 0)
-		return r;
+	/* the temporary sits beside the file under a short name: "<name>.tmp<pid>" could pass
+	 * NAME_MAX for a long name */
+	{
+		const char *slash = strrchr(path, '/');
+		int dirlen = slash ? (int)(slash - path) : 0;
+
+		r = util_pathf(tmp, sizeof(tmp), "%.*s%s.mipart-tmp.%ld", dirlen, path,
+			       slash ? "/" : "", (long)getpid());
+		if (r < 0)
+			return r;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
@@ -130,8 +138,13 @@ int util_mkdir_p(const char *path)
 		return -ENAMETOOLONG;
 	while (len > 1 && buf[len - 1] == '/')
 		buf[--len] = '\0';
-	if (mkdir(buf, 0755) == 0 || errno == EEXIST)
+	if (mkdir(buf, 0755) == 0)
 		return 0;
+	if (errno == EEXIST) {
+		struct stat st;
+
+		return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	}
 	if (errno != ENOENT)
 		return -errno;
 	/* the parent is missing: make it, then this one */
@@ -143,7 +156,14 @@ int util_mkdir_p(const char *path)
 	if (r < 0)
 		return r;
 	*slash = '/';
-	return mkdir(buf, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+	if (mkdir(buf, 0755) == 0)
+		return 0;
+	if (errno == EEXIST) {
+		struct stat st;
+
+		return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	}
+	return -errno;
 }
 
 static int rm_rf_at(int parent, const char *name)

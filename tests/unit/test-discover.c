@@ -35,8 +35,8 @@
 #define MI308X_CPX_PART INT64_C(51539607552) /* 48 GiB, observed */
 
 static const char *const bdfs[8] = {
-	"0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
-	"0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
+    "0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
+    "0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
 };
 
 /*
@@ -73,7 +73,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	if (!scratch_mkdtemp(f->dir, sizeof(f->dir), "discover") || mipart_host_new(f->dir, &f->host) < 0) {
+	if (!scratch_mkdtemp(f->dir, sizeof(f->dir), "discover") ||
+	    mipart_host_new(f->dir, &f->host) < 0) {
 		free(f);
 		return -1;
 	}
@@ -96,7 +97,7 @@ static int teardown(void **state)
 static void create(struct fixture *f, const char *product, unsigned gpus, mipart_compute_mode c,
 		   mipart_memory_mode m)
 {
-	mipart_sim_options o = { .product = product, .gpus = gpus, .compute = c, .memory = m };
+	mipart_sim_options o = {.product = product, .gpus = gpus, .compute = c, .memory = m};
 	const char *why = NULL;
 	int r = mipart_sim_create(f->dir, &o, &why);
 
@@ -114,7 +115,7 @@ static const mipart_topology *load(struct fixture *f)
 }
 
 static void pathf(char *buf, size_t size, const struct fixture *f, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void pathf(char *buf, size_t size, const struct fixture *f, const char *fmt, ...)
 {
@@ -232,7 +233,8 @@ static void test_mi300x_cpx(void **state)
 			hive = g->hive_id;
 		assert_true(g->hive_id == hive);
 		if (i > 0)
-			assert_string_not_equal(g->unique_id, mipart_topology_gpu(t, i - 1)->unique_id);
+			assert_string_not_equal(g->unique_id,
+						mipart_topology_gpu(t, i - 1)->unique_id);
 
 		assert_int_equal(g->first_partition, 8 * i);
 		assert_int_equal(g->n_partitions, 8);
@@ -280,19 +282,19 @@ static void test_modes_and_memory(void **state)
 		unsigned parts, xcc, cu;
 		int64_t part_bytes, gpu_bytes;
 	} cases[] = {
-		{ "mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1, 8, 304, MI300X_VRAM, MI300X_VRAM },
-		{ "mi300x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 4, 152, MI300X_DPX_PART,
-		  MI300X_VRAM },
-		{ "mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS1, 4, 2, 76, MI300X_QPX_PART,
-		  MI300X_VRAM },
-		{ "mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4, 2, 76, MI300X_QPX_PART,
-		  MI300X_VRAM },
-		{ "mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8, 1, 38, MI300X_CPX_PART,
-		  MI300X_VRAM },
-		{ "mi308x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 4, 1, 20, MI308X_CPX_PART,
-		  MI308X_VRAM },
-		{ "mi308x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 2, 40, MI308X_VRAM / 2,
-		  MI308X_VRAM },
+	    {"mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1, 8, 304, MI300X_VRAM, MI300X_VRAM},
+	    {"mi300x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 4, 152, MI300X_DPX_PART,
+	     MI300X_VRAM},
+	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS1, 4, 2, 76, MI300X_QPX_PART,
+	     MI300X_VRAM},
+	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4, 2, 76, MI300X_QPX_PART,
+	     MI300X_VRAM},
+	    {"mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8, 1, 38, MI300X_CPX_PART,
+	     MI300X_VRAM},
+	    {"mi308x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 4, 1, 20, MI308X_CPX_PART,
+	     MI308X_VRAM},
+	    {"mi308x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 2, 40, MI308X_VRAM / 2,
+	     MI308X_VRAM},
 	};
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
@@ -314,13 +316,15 @@ static void test_modes_and_memory(void **state)
 			assert_int_equal(g->memory_bytes, cases[c].gpu_bytes);
 			assert_int_equal(g->compute_units, cases[c].parts * cases[c].cu);
 			for (unsigned j = 0; j < cases[c].parts; j++) {
-				const mipart_partition_info *p = mipart_topology_gpu_partition(t, g, j);
+				const mipart_partition_info *p =
+				    mipart_topology_gpu_partition(t, g, j);
 
 				assert_int_equal(p->xcp, j);
 				assert_int_equal(p->num_xcc, cases[c].xcc);
 				assert_int_equal(p->compute_units, cases[c].cu);
 				assert_int_equal(p->memory_bytes, cases[c].part_bytes);
-				/* render minors do not depend on the mode: 8 per GPU (HARDWARE.md 2.2) */
+				/* render minors do not depend on the mode: 8 per GPU
+				 * (HARDWARE.md 2.2) */
 				assert_int_equal(p->render_minor, 128 + 8 * i + j);
 				assert_int_equal(p->index, cases[c].parts * i + j);
 			}
@@ -335,7 +339,7 @@ static void test_modes_and_memory(void **state)
 static void test_legacy_xcp_names(void **state)
 {
 	struct fixture *f = *state;
-	mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_CPX, .legacy_xcp_names = true };
+	mipart_sim_options o = {.gpus = 2, .compute = MIPART_COMPUTE_CPX, .legacy_xcp_names = true};
 	const mipart_topology *t;
 
 	assert_int_equal(mipart_sim_create(f->dir, &o, NULL), 0);
@@ -380,9 +384,11 @@ static void test_index_after_switch(void **state)
 	create(f, "mi300x", 4, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1);
 	t = load(f);
 	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0)->index, i);
+		assert_int_equal(
+		    mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0)->index, i);
 
-	assert_int_equal(mipart_sim_write_attr(f->dir, bdfs[0], "current_compute_partition", "CPX"), 0);
+	assert_int_equal(mipart_sim_write_attr(f->dir, bdfs[0], "current_compute_partition", "CPX"),
+			 0);
 	t = load(f);
 	assert_no_diag(t);
 	assert_int_equal(mipart_topology_partition_count(t), 11);
@@ -400,7 +406,7 @@ static void test_index_after_switch(void **state)
 	}
 	for (unsigned i = 1; i < 4; i++) {
 		const mipart_partition_info *p =
-			mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0);
+		    mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0);
 
 		assert_int_equal(p->index, i - 1);
 		assert_int_equal(p->kfd_node, 2 + i - 1);
@@ -408,7 +414,8 @@ static void test_index_after_switch(void **state)
 	assert_index_permutation(t);
 
 	/* a second switch, of GPU 1 to DPX: it moves behind GPU 0 */
-	assert_int_equal(mipart_sim_write_attr(f->dir, bdfs[1], "current_compute_partition", "DPX"), 0);
+	assert_int_equal(mipart_sim_write_attr(f->dir, bdfs[1], "current_compute_partition", "DPX"),
+			 0);
 	t = load(f);
 	assert_int_equal(mipart_topology_partition_count(t), 12);
 	g = mipart_topology_gpu(t, 1);
@@ -425,7 +432,8 @@ static void test_index_after_switch(void **state)
 	t = load(f);
 	assert_int_equal(mipart_topology_partition_count(t), 4);
 	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0)->index, i);
+		assert_int_equal(
+		    mipart_topology_gpu_partition(t, mipart_topology_gpu(t, i), 0)->index, i);
 }
 
 static void test_garbage_compute_file(void **state)
@@ -644,12 +652,42 @@ static void test_empty_root(void **state)
 	mipart_host_free(h);
 }
 
+/*
+ * A host whose PCI bus holds no AMD GPU and no KFD topology: loads, zero GPUs, and no
+ * undefined behaviour on the empty arrays (UBSan caught qsort(NULL, 0) here once).
+ */
+static void test_no_gpus(void **state)
+{
+	struct fixture *f = *state;
+	char path[512];
+	const mipart_topology *t;
+
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:14.0");
+	assert_int_equal(util_mkdir_p(path), 0);
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:14.0/vendor");
+	put(path, "0x8086\n");
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:14.0/class");
+	put(path, "0x030000\n");
+	/* an AMD device that is not a GPU (a USB controller) */
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:15.0");
+	assert_int_equal(util_mkdir_p(path), 0);
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:15.0/vendor");
+	put(path, "0x1002\n");
+	pathf(path, sizeof(path), f, "sys/bus/pci/devices/0000:00:15.0/class");
+	put(path, "0x0c0330\n");
+	t = load(f);
+	assert_no_diag(t);
+	assert_int_equal(mipart_topology_gpu_count(t), 0);
+	assert_int_equal(mipart_topology_partition_count(t), 0);
+	assert_null(mipart_topology_gpu(t, 0));
+}
+
 /* Every partition attribute file gone: modes come from the KFD nodes. */
 static void test_inferred_modes(void **state)
 {
 	static const char *const attrs[] = {
-		"current_compute_partition", "available_compute_partition",
-		"current_memory_partition", "available_memory_partition", "compute_partition_config",
+	    "current_compute_partition",  "available_compute_partition", "current_memory_partition",
+	    "available_memory_partition", "compute_partition_config",
 	};
 	static const struct {
 		const char *product;
@@ -657,14 +695,14 @@ static void test_inferred_modes(void **state)
 		mipart_memory_mode m;
 		unsigned parts;
 	} cases[] = {
-		{ "mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1 },
-		{ "mi300x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2 },
-		{ "mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS1, 4 },
-		{ "mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4 },
-		{ "mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 8 },
-		{ "mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8 },
-		{ "mi308x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 4 },
-		{ "mi308x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2 },
+	    {"mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1},
+	    {"mi300x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2},
+	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS1, 4},
+	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4},
+	    {"mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 8},
+	    {"mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8},
+	    {"mi308x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 4},
+	    {"mi308x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2},
 	};
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
@@ -678,7 +716,8 @@ static void test_inferred_modes(void **state)
 		for (size_t a = 0; a < ARRAY_SIZE(attrs); a++) {
 			char path[512];
 
-			pathf(path, sizeof(path), f, "sys/bus/pci/devices/%s/%s", bdfs[0], attrs[a]);
+			pathf(path, sizeof(path), f, "sys/bus/pci/devices/%s/%s", bdfs[0],
+			      attrs[a]);
 			assert_int_equal(util_rm_rf(path), 0);
 		}
 		t = load(f);
@@ -693,8 +732,9 @@ static void test_inferred_modes(void **state)
 		assert_true(g->partitioning);
 		assert_false(g->compute_writable);
 		/* only SPX tells the memory mode (SPX needs NPS1) */
-		assert_int_equal(g->memory, cases[c].c == MIPART_COMPUTE_SPX ? MIPART_MEMORY_NPS1
-									   : MIPART_MEMORY_UNKNOWN);
+		assert_int_equal(g->memory, cases[c].c == MIPART_COMPUTE_SPX
+						? MIPART_MEMORY_NPS1
+						: MIPART_MEMORY_UNKNOWN);
 		/* supported modes from the XCC count */
 		assert_int_equal(g->num_xcc, xcc);
 		assert_int_equal(g->compute_supported, mipart_compute_modes_supported(xcc));
@@ -749,7 +789,8 @@ static void test_diag_cap(void **state)
 	t = load(f);
 	/* 71 problems: 63 kept and one that counts the other 8 */
 	assert_int_equal(mipart_topology_diag_count(t), DISCOVER_MAX_DIAG);
-	assert_string_equal(mipart_topology_diag(t, DISCOVER_MAX_DIAG - 1), "8 more problems not shown");
+	assert_string_equal(mipart_topology_diag(t, DISCOVER_MAX_DIAG - 1),
+			    "8 more problems not shown");
 	assert_diag(t, "current_memory_partition", NULL); /* the first one is kept */
 	assert_diag(t, "nodes/100/gpu_id", NULL);
 	assert_false(has_diag(t, "nodes/169/gpu_id", NULL));
@@ -761,22 +802,23 @@ static void test_diag_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_mi300x_cpx, setup, teardown),
-		cmocka_unit_test(test_modes_and_memory),
-		cmocka_unit_test_setup_teardown(test_legacy_xcp_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_non_partitioning_product, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_after_switch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_compute_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_other_attrs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_properties_is_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_properties_damaged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mem_bank_damaged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_kfd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_pci, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_root, setup, teardown),
-		cmocka_unit_test(test_inferred_modes),
-		cmocka_unit_test_setup_teardown(test_duplicate_location, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_diag_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mi300x_cpx, setup, teardown),
+	    cmocka_unit_test(test_modes_and_memory),
+	    cmocka_unit_test_setup_teardown(test_legacy_xcp_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_non_partitioning_product, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_after_switch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_compute_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_other_attrs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_properties_is_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_properties_damaged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mem_bank_damaged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_kfd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_pci, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_root, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_gpus, setup, teardown),
+	    cmocka_unit_test(test_inferred_modes),
+	    cmocka_unit_test_setup_teardown(test_duplicate_location, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_diag_cap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,14 +97,16 @@ static const char mem_bank[] = "heap_type 1\nsize_in_bytes 25767706624\nflags 0\
 			       "mem_clk_max 1300\n";
 
 /* Parse with the node table; *ret and *err start from a recognisable garbage pattern. */
-static int parse_node(const char *buf, size_t len, struct kfd_props *ret, struct kfd_parse_error *err)
+static int parse_node(const char *buf, size_t len, struct kfd_props *ret,
+		      struct kfd_parse_error *err)
 {
 	memset(ret, 0xa5, sizeof(*ret));
 	memset(err, 0, sizeof(*err));
 	return kfd_parse_properties(buf, len, kfd_node_keys, KFD_NODE_KEY_COUNT, ret, err);
 }
 
-static int parse_mem(const char *buf, size_t len, struct kfd_props *ret, struct kfd_parse_error *err)
+static int parse_mem(const char *buf, size_t len, struct kfd_props *ret,
+		     struct kfd_parse_error *err)
 {
 	memset(ret, 0xa5, sizeof(*ret));
 	memset(err, 0, sizeof(*err));
@@ -131,14 +133,15 @@ static void assert_msg(const struct kfd_parse_error *err, unsigned line, const c
 
 static void test_key_tables(void **state)
 {
-	/* every key has a name, names are unique, and the wide (%llu) ones are those of node_show */
+	/* every key has a name, names are unique, and the wide (%llu) ones are those of node_show
+	 */
 	for (unsigned i = 0; i < KFD_NODE_KEY_COUNT; i++) {
 		assert_non_null(kfd_node_keys[i].name);
 		for (unsigned j = 0; j < i; j++)
 			assert_string_not_equal(kfd_node_keys[i].name, kfd_node_keys[j].name);
 		assert_int_equal(kfd_node_keys[i].wide,
-				 i == KFD_HIVE_ID || i == KFD_LOCAL_MEM_SIZE || i == KFD_DEBUG_PROP ||
-					 i == KFD_UNIQUE_ID);
+				 i == KFD_HIVE_ID || i == KFD_LOCAL_MEM_SIZE ||
+				     i == KFD_DEBUG_PROP || i == KFD_UNIQUE_ID);
 	}
 	for (unsigned i = 0; i < KFD_MEM_KEY_COUNT; i++) {
 		assert_non_null(kfd_mem_keys[i].name);
@@ -202,10 +205,10 @@ static void test_real_cpu_and_mem(void **state)
 /* Every properties file of a freshly simulated host parses (both tables, all node kinds). */
 static void test_simulated_tree(void **state)
 {
-	const char *products[] = { "mi300x", "mi308x", "mi300a", "mi210" };
+	const char *products[] = {"mi300x", "mi308x", "mi300a", "mi210"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(products); i++) {
-		mipart_sim_options o = { .product = products[i], .gpus = 2, .compute = -1 };
+		mipart_sim_options o = {.product = products[i], .gpus = 2, .compute = -1};
 		char dir[128], path[256], buf[UTIL_ATTR_MAX + 1];
 		unsigned gpu_nodes = 0;
 
@@ -216,8 +219,8 @@ static void test_simulated_tree(void **state)
 			struct kfd_props p;
 			ssize_t n;
 
-			util_pathf(path, sizeof(path), "%s/sys/class/kfd/kfd/topology/nodes/%u/properties",
-				   dir, node);
+			util_pathf(path, sizeof(path),
+				   "%s/sys/class/kfd/kfd/topology/nodes/%u/properties", dir, node);
 			n = util_read_file(path, buf, UTIL_ATTR_MAX);
 			if (n == -ENOENT)
 				break;
@@ -228,8 +231,8 @@ static void test_simulated_tree(void **state)
 			if (kfd_has(&p, KFD_NUM_XCC))
 				gpu_nodes++;
 			util_pathf(path, sizeof(path),
-				   "%s/sys/class/kfd/kfd/topology/nodes/%u/mem_banks/0/properties", dir,
-				   node);
+				   "%s/sys/class/kfd/kfd/topology/nodes/%u/mem_banks/0/properties",
+				   dir, node);
 			n = util_read_file(path, buf, UTIL_ATTR_MAX);
 			assert_true(n > 0);
 			assert_int_equal(parse_mem(buf, (size_t)n, &p, &err), 0);
@@ -243,8 +246,9 @@ static void test_simulated_tree(void **state)
 
 static void test_unknown_keys(void **state)
 {
-	static const char text[] = "future_key 123\nsimd_count 4\nanother_new_key 99999999999999999999999\n"
-				   "weird_but_lowercase_9 not-a-number\nnum_xcc 2\n";
+	static const char text[] =
+	    "future_key 123\nsimd_count 4\nanother_new_key 99999999999999999999999\n"
+	    "weird_but_lowercase_9 not-a-number\nnum_xcc 2\n";
 	struct kfd_parse_error err;
 	struct kfd_props p;
 
@@ -264,7 +268,8 @@ static void test_duplicate_key(void **state)
 	struct kfd_parse_error err;
 	struct kfd_props p;
 
-	assert_int_equal(parse_node(S("simd_count 1\nnum_xcc 1\nsimd_count 1\n"), &p, &err), -EBADMSG);
+	assert_int_equal(parse_node(S("simd_count 1\nnum_xcc 1\nsimd_count 1\n"), &p, &err),
+			 -EBADMSG);
 	assert_msg(&err, 3, "'simd_count'");
 	assert_msg(&err, 3, "twice");
 	assert_untouched(&p);
@@ -303,9 +308,9 @@ static void test_missing_value(void **state)
 static void test_bad_values(void **state)
 {
 	static const char *const bad[] = {
-		"simd_count abc\n", "simd_count 12a\n", "simd_count -1\n", "simd_count +1\n",
-		"simd_count 0x10\n", "simd_count  1\n", "simd_count 1 \n", "simd_count 1 2\n",
-		"simd_count 1.5\n", "simd_count\t1\n",
+	    "simd_count abc\n",	 "simd_count 12a\n", "simd_count -1\n", "simd_count +1\n",
+	    "simd_count 0x10\n", "simd_count  1\n",  "simd_count 1 \n", "simd_count 1 2\n",
+	    "simd_count 1.5\n",	 "simd_count\t1\n",
 	};
 	struct kfd_parse_error err;
 	struct kfd_props p;
@@ -369,7 +374,8 @@ static void test_line_endings(void **state)
 	assert_int_equal(parse_node(S("cpu_cores_count 0\r\nsimd_count 152\r\n"), &p, &err),
 			 -EBADMSG);
 	assert_int_equal(err.line, 1);
-	assert_int_equal(parse_node(S("cpu_cores_count 0\nsimd_count 152\r\n"), &p, &err), -EBADMSG);
+	assert_int_equal(parse_node(S("cpu_cores_count 0\nsimd_count 152\r\n"), &p, &err),
+			 -EBADMSG);
 	assert_int_equal(err.line, 2);
 	assert_untouched(&p);
 	/* a CR-only file is one line */
@@ -404,9 +410,9 @@ static void test_empty(void **state)
 	assert_int_equal(kfd_parse_properties(NULL, 0, kfd_node_keys, KFD_NODE_KEY_COUNT, &p, &err),
 			 0);
 	/* a NULL error is allowed */
-	assert_int_equal(kfd_parse_properties(S("simd_count x\n"), kfd_node_keys, KFD_NODE_KEY_COUNT,
-					      &p, NULL),
-			 -EBADMSG);
+	assert_int_equal(
+	    kfd_parse_properties(S("simd_count x\n"), kfd_node_keys, KFD_NODE_KEY_COUNT, &p, NULL),
+	    -EBADMSG);
 }
 
 static void test_binary(void **state)
@@ -491,20 +497,20 @@ static void test_error_line_numbers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_tables),
-		cmocka_unit_test(test_real_gpu_node),
-		cmocka_unit_test(test_real_cpu_and_mem),
-		cmocka_unit_test(test_simulated_tree),
-		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_missing_value),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_ranges),
-		cmocka_unit_test(test_line_endings),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_binary),
-		cmocka_unit_test(test_long_lines),
-		cmocka_unit_test(test_error_line_numbers),
+	    cmocka_unit_test(test_key_tables),
+	    cmocka_unit_test(test_real_gpu_node),
+	    cmocka_unit_test(test_real_cpu_and_mem),
+	    cmocka_unit_test(test_simulated_tree),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_missing_value),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_line_endings),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_binary),
+	    cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_error_line_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,8 +84,7 @@ static void create(struct fixture *f, const char *product, unsigned gpus, mipart
 		   mipart_memory_mode m, bool no_hive)
 {
 	mipart_sim_options o = {
-		.product = product, .gpus = gpus, .compute = c, .memory = m, .no_hive = no_hive
-	};
+	    .product = product, .gpus = gpus, .compute = c, .memory = m, .no_hive = no_hive};
 	const char *why = "not touched";
 
 	if (mipart_sim_create(f->dir, &o, &why) != 0)
@@ -95,7 +94,7 @@ static void create(struct fixture *f, const char *product, unsigned gpus, mipart
 
 /* Content of <dir>/<rel>, or NULL when the file does not exist. Static buffer. */
 static const char *readf(const struct fixture *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static const char *readf(const struct fixture *f, const char *fmt, ...)
 {
@@ -196,7 +195,7 @@ static int64_t ms_since(const struct timespec *t0)
 static int add_fault(const struct fixture *f, int gpu, mipart_sim_fault_on on, int error, int times,
 		     unsigned delay_ms)
 {
-	mipart_sim_fault fault = { gpu, on, error, times, delay_ms };
+	mipart_sim_fault fault = {gpu, on, error, times, delay_ms};
 
 	return mipart_sim_add_fault(f->dir, &fault);
 }
@@ -207,21 +206,21 @@ static void test_create_refusals(void **state)
 		mipart_sim_options o;
 		const char *why;
 	} bad[] = {
-		{ { .product = "mi999" }, "unknown product" },
-		{ { .product = "" }, "unknown product" },
-		{ { .gpus = 9 }, "at most 8 GPUs" },
-		{ { .gpus = 1000 }, "at most 8 GPUs" },
-		{ { .cpu_nodes = 9 }, "CPU nodes" },
-		/* SPX needs NPS1 (HARDWARE.md 4.2) */
-		{ { .compute = MIPART_COMPUTE_SPX, .memory = MIPART_MEMORY_NPS4 }, "not valid" },
-		{ { .compute = MIPART_COMPUTE_DPX, .memory = MIPART_MEMORY_NPS4 }, "not valid" },
-		/* TPX needs 6 XCC, QPX 8 */
-		{ { .compute = MIPART_COMPUTE_TPX }, "not valid" },
-		{ { .product = "mi308x", .compute = MIPART_COMPUTE_QPX }, "not valid" },
-		/* MI300X firmware offers NPS1 and NPS4 only */
-		{ { .memory = MIPART_MEMORY_NPS2 }, "memory mode" },
-		{ { .product = "mi300a", .memory = MIPART_MEMORY_NPS4 }, "memory mode" },
-		{ { .product = "mi210", .compute = MIPART_COMPUTE_SPX }, "no partition modes" },
+	    {{.product = "mi999"}, "unknown product"},
+	    {{.product = ""}, "unknown product"},
+	    {{.gpus = 9}, "at most 8 GPUs"},
+	    {{.gpus = 1000}, "at most 8 GPUs"},
+	    {{.cpu_nodes = 9}, "CPU nodes"},
+	    /* SPX needs NPS1 (HARDWARE.md 4.2) */
+	    {{.compute = MIPART_COMPUTE_SPX, .memory = MIPART_MEMORY_NPS4}, "not valid"},
+	    {{.compute = MIPART_COMPUTE_DPX, .memory = MIPART_MEMORY_NPS4}, "not valid"},
+	    /* TPX needs 6 XCC, QPX 8 */
+	    {{.compute = MIPART_COMPUTE_TPX}, "not valid"},
+	    {{.product = "mi308x", .compute = MIPART_COMPUTE_QPX}, "not valid"},
+	    /* MI300X firmware offers NPS1 and NPS4 only */
+	    {{.memory = MIPART_MEMORY_NPS2}, "memory mode"},
+	    {{.product = "mi300a", .memory = MIPART_MEMORY_NPS4}, "memory mode"},
+	    {{.product = "mi210", .compute = MIPART_COMPUTE_SPX}, "no partition modes"},
 	};
 	struct fixture *f = *state;
 	char path[256];
@@ -244,7 +243,7 @@ static void test_create_refusals(void **state)
 static void test_create_nonempty(void **state)
 {
 	struct fixture *f = *state;
-	mipart_sim_options o = { .gpus = 1, .compute = MIPART_COMPUTE_UNKNOWN };
+	mipart_sim_options o = {.gpus = 1, .compute = MIPART_COMPUTE_UNKNOWN};
 	const char *why = NULL;
 	char path[256];
 	FILE *fp;
@@ -458,7 +457,8 @@ static void test_memory_write(void **state)
 	struct fixture *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS2"), -EINVAL); /* unsupported */
+	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS2"),
+			 -EINVAL); /* unsupported */
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS"), -EINVAL);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "garbage"), -EINVAL);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "nps4\n"), 0);
@@ -531,25 +531,23 @@ static void test_xcp_config(void **state)
 	struct fixture *f = *state;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
-	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/xcp_config"),
-			    "SPX\n");
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, "compute_partition_config/xcp_config",
-						"cpx"),
-			 0);
+	assert_string_equal(
+	    readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/xcp_config"), "SPX\n");
+	assert_int_equal(
+	    mipart_sim_write_attr(f->dir, GPU0, "compute_partition_config/xcp_config", "cpx"), 0);
 	/* selects the profile shown, does not switch */
-	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/xcp_config"),
-			    "CPX\n");
-	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0
-				  "/compute_partition_config/supported_nps_configs"),
-			    "NPS1, NPS4\n");
-	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0
-				  "/compute_partition_config/dma/num_inst"),
-			    "2\n");
+	assert_string_equal(
+	    readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/xcp_config"), "CPX\n");
+	assert_string_equal(
+	    readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/supported_nps_configs"),
+	    "NPS1, NPS4\n");
+	assert_string_equal(
+	    readf(f, "sys/bus/pci/devices/" GPU0 "/compute_partition_config/dma/num_inst"), "2\n");
 	assert_compute(f, GPU0, "SPX");
 	assert_int_equal(kfd_nodes(f), 3);
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, "compute_partition_config/xcp_config",
-						"TPX"),
-			 -EINVAL);
+	assert_int_equal(
+	    mipart_sim_write_attr(f->dir, GPU0, "compute_partition_config/xcp_config", "TPX"),
+	    -EINVAL);
 }
 
 static void test_reload_auto(void **state)
@@ -611,13 +609,15 @@ static void test_fault_silent(void **state)
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	gen = generation(f);
-	assert_int_equal(add_fault(f, 0, MIPART_SIM_FAULT_COMPUTE_WRITE, MIPART_SIM_SILENT, 1, 0), 0);
+	assert_int_equal(add_fault(f, 0, MIPART_SIM_FAULT_COMPUTE_WRITE, MIPART_SIM_SILENT, 1, 0),
+			 0);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "CPX"), 0);
 	assert_compute(f, GPU0, "SPX");
 	assert_int_equal(generation(f), gen);
 	assert_int_equal(kfd_nodes(f), 3);
 
-	assert_int_equal(add_fault(f, -1, MIPART_SIM_FAULT_MEMORY_WRITE, MIPART_SIM_SILENT, 1, 0), 0);
+	assert_int_equal(add_fault(f, -1, MIPART_SIM_FAULT_MEMORY_WRITE, MIPART_SIM_SILENT, 1, 0),
+			 0);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS4"), 0);
 	assert_int_equal(mipart_sim_reload(f->dir), 0);
 	assert_memory(f, GPU0, "NPS1"); /* the request was never recorded */
@@ -735,7 +735,7 @@ static void test_not_simulated(void **state)
 	assert_int_equal(mipart_sim_reload(path), -ENOENT);
 	/* a corrupt state file */
 	assert_true(util_pathf(path, sizeof(path), "%s/host", f->dir) > 0);
-	assert_int_equal(mipart_sim_create(path, &(mipart_sim_options){ .gpus = 1 }, NULL), 0);
+	assert_int_equal(mipart_sim_create(path, &(mipart_sim_options){.gpus = 1}, NULL), 0);
 	assert_int_equal(mipart_sim_write_attr(path, GPU0, COMPUTE, "CPX"), 0);
 	assert_true(util_pathf(path, sizeof(path), "%s/host/mipart-sim.json", f->dir) > 0);
 	assert_int_equal(util_write_file(path, "{\"version\": 1,", 14, 0644), 0);
@@ -748,27 +748,17 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_create_refusals),
-		T(test_create_nonempty),
-		T(test_create_auto),
-		T(test_compute_write_refusals),
-		T(test_compute_write_prefix),
-		T(test_compute_same_mode),
-		T(test_generation),
-		T(test_busy),
-		T(test_hold_arguments),
-		T(test_memory_write),
-		T(test_memory_write_no_hive),
-		T(test_memory_write_unsupported),
-		T(test_xcp_config),
-		T(test_reload_auto),
-		T(test_fault_eio_times),
-		T(test_fault_silent),
-		T(test_fault_reload_eio),
-		T(test_fault_reload_ebusy),
-		T(test_fault_delay),
-		T(test_fault_arguments),
-		T(test_not_simulated),
+	    T(test_create_refusals),	  T(test_create_nonempty),
+	    T(test_create_auto),	  T(test_compute_write_refusals),
+	    T(test_compute_write_prefix), T(test_compute_same_mode),
+	    T(test_generation),		  T(test_busy),
+	    T(test_hold_arguments),	  T(test_memory_write),
+	    T(test_memory_write_no_hive), T(test_memory_write_unsupported),
+	    T(test_xcp_config),		  T(test_reload_auto),
+	    T(test_fault_eio_times),	  T(test_fault_silent),
+	    T(test_fault_reload_eio),	  T(test_fault_reload_ebusy),
+	    T(test_fault_delay),	  T(test_fault_arguments),
+	    T(test_not_simulated),
 	};
 #undef T
 

@@ -419,7 +419,8 @@ static void test_write_filef(void **state)
 
 	assert_non_null(big);
 	path_in(s, "f", path, sizeof(path));
-	assert_int_equal(util_write_filef(path, 0644, "%s %llu\n", "hive_id", 18446744073709551615ull), 0);
+	assert_int_equal(
+	    util_write_filef(path, 0644, "%s %llu\n", "hive_id", 18446744073709551615ull), 0);
 	assert_int_equal(util_read_file(path, buf, sizeof(buf) - 1), 29);
 	assert_string_equal(buf, "hive_id 18446744073709551615\n");
 
@@ -443,10 +444,10 @@ static int cmp_natural_qsort(const void *a, const void *b)
 
 static void test_cmp_natural(void **state)
 {
-	const char *names[] = { "node10", "node2", "renderD128", "node1", "node20",
-				"node3", "card0",  "renderD9",	 "node" };
-	const char *sorted[] = { "card0", "node",  "node1",	"node2",      "node3",
-				 "node10", "node20", "renderD9", "renderD128" };
+	const char *names[] = {"node10", "node2", "renderD128", "node1", "node20",
+			       "node3",	 "card0", "renderD9",	"node"};
+	const char *sorted[] = {"card0",  "node",   "node1",	"node2",     "node3",
+				"node10", "node20", "renderD9", "renderD128"};
 
 	assert_int_equal(sign(util_cmp_natural("node9", "node10")), -1);
 	assert_int_equal(sign(util_cmp_natural("node10", "node9")), 1);
@@ -459,8 +460,10 @@ static void test_cmp_natural(void **state)
 	assert_int_equal(sign(util_cmp_natural("x10y", "x10z")), -1);
 	assert_int_equal(sign(util_cmp_natural("1", "a")), -1);
 	/* numbers beyond 64 bits still compare by value */
-	assert_int_equal(sign(util_cmp_natural("n99999999999999999999", "n100000000000000000000")), -1);
-	assert_int_equal(sign(util_cmp_natural("n100000000000000000001", "n100000000000000000000")), 1);
+	assert_int_equal(sign(util_cmp_natural("n99999999999999999999", "n100000000000000000000")),
+			 -1);
+	assert_int_equal(sign(util_cmp_natural("n100000000000000000001", "n100000000000000000000")),
+			 1);
 	/* leading zeros do not make a number larger */
 	assert_int_equal(sign(util_cmp_natural("n010", "n9")), 1);
 	assert_int_equal(sign(util_cmp_natural("n009", "n10")), -1);
@@ -636,23 +639,23 @@ static void test_rm_rf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_u64),
-		cmocka_unit_test(test_parse_hex_u64),
-		cmocka_unit_test(test_parse_line_u64),
-		cmocka_unit_test(test_parse_line_hex),
-		cmocka_unit_test(test_line_len),
-		cmocka_unit_test_setup_teardown(test_read_file, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_read_file_big, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_write_file, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_write_file_failure, scratch_setup,
-						scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_write_filef, scratch_setup, scratch_teardown),
-		cmocka_unit_test(test_cmp_natural),
-		cmocka_unit_test(test_strlcpy),
-		cmocka_unit_test(test_pathf),
-		cmocka_unit_test(test_format_gib),
-		cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
+	    cmocka_unit_test(test_parse_u64),
+	    cmocka_unit_test(test_parse_hex_u64),
+	    cmocka_unit_test(test_parse_line_u64),
+	    cmocka_unit_test(test_parse_line_hex),
+	    cmocka_unit_test(test_line_len),
+	    cmocka_unit_test_setup_teardown(test_read_file, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_read_file_big, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_file, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_file_failure, scratch_setup,
+					    scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_filef, scratch_setup, scratch_teardown),
+	    cmocka_unit_test(test_cmp_natural),
+	    cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_pathf),
+	    cmocka_unit_test(test_format_gib),
+	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,85 +135,99 @@ static int parse_layout_args(struct cli *cli, int argc, char **argv, bool change
 	return EXIT_OK;
 }
 
+/* A layout file's config resolved on this host. */
+struct layout_ctx {
+	mipart_config *cfg;
+	const mipart_config_set *set;
+	mipart_topology *t;
+	mipart_target *targets;
+	size_t n;
+};
+
+static void layout_close(struct layout_ctx *L)
+{
+	free(L->targets);
+	mipart_topology_free(L->t);
+	mipart_config_free(L->cfg);
+	memset(L, 0, sizeof(*L));
+}
+
+/* Load the file, pick the config, read the host, resolve. Returns an exit code; on failure
+ * everything is released. */
+static int layout_open(struct cli *cli, const struct layout_args *a, struct layout_ctx *L)
+{
+	int rc;
+
+	memset(L, 0, sizeof(*L));
+	rc = load_set(a->file, a->name, &L->cfg, &L->set);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_load_topology(cli, &L->t);
+	if (rc != EXIT_OK)
+		goto fail;
+	L->n = mipart_topology_gpu_count(L->t);
+	rc = EXIT_FAIL;
+	if (L->n == 0) {
+		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+		goto fail;
+	}
+	L->targets = calloc(L->n, sizeof(*L->targets));
+	if (!L->targets) {
+		cli_error("out of memory");
+		goto fail;
+	}
+	rc = resolve(a->file, L->set, L->t, L->targets, L->n);
+	if (rc == EXIT_OK)
+		return EXIT_OK;
+fail:
+	layout_close(L);
+	return rc;
+}
+
 int verb_apply(struct cli *cli, int argc, char **argv)
 {
 	struct layout_args a;
-	mipart_config *cfg = NULL;
-	const mipart_config_set *set = NULL;
-	mipart_topology *t = NULL;
-	mipart_target *targets = NULL;
+	struct layout_ctx L;
 	const char *units[MIPART_CONFIG_MAX_UNITS];
-	size_t n, n_units;
+	size_t n_units;
 	int rc = parse_layout_args(cli, argc, argv, true, &a);
 
 	if (rc != EXIT_OK)
 		return rc;
-	rc = load_set(a.file, a.name, &cfg, &set);
+	rc = layout_open(cli, &a, &L);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = cli_load_topology(cli, &t);
-	if (rc != EXIT_OK)
-		goto out;
-	n = mipart_topology_gpu_count(t);
-	targets = calloc(n + 1, sizeof(*targets));
-	rc = EXIT_FAIL;
-	if (!targets || n == 0) {
-		cli_error(n ? "out of memory" : "no AMD GPU found");
-		goto out;
-	}
-	rc = resolve(a.file, set, t, targets, n);
-	if (rc != EXIT_OK)
-		goto out;
-	n_units = mipart_config_unit_count(cfg);
+	n_units = mipart_config_unit_count(L.cfg);
 	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
-		units[i] = mipart_config_unit(cfg, i);
+		units[i] = mipart_config_unit(L.cfg, i);
 	{
 		struct change_opts co = { .dry = a.dry, .json = a.json, .lock_s = a.lock_s,
 					  .settle_s = a.settle_s, .units = units,
 					  .n_units = n_units, .argc = argc, .argv = argv };
 
-		rc = cli_run_change(cli, t, targets, n, &co);
+		rc = cli_run_change(cli, L.t, L.targets, L.n, &co);
 	}
-out:
-	free(targets);
-	mipart_topology_free(t);
-	mipart_config_free(cfg);
+	layout_close(&L);
 	return rc;
 }
 
 int verb_assert(struct cli *cli, int argc, char **argv)
 {
 	struct layout_args a;
-	mipart_config *cfg = NULL;
-	const mipart_config_set *set = NULL;
-	mipart_topology *t = NULL;
-	mipart_target *targets = NULL;
-	json_t *diffs = NULL;
-	size_t n, n_diff = 0;
+	struct layout_ctx L;
+	json_t *diffs;
+	size_t n_diff = 0;
 	int rc = parse_layout_args(cli, argc, argv, false, &a);
 
 	if (rc != EXIT_OK)
 		return rc;
-	rc = load_set(a.file, a.name, &cfg, &set);
+	rc = layout_open(cli, &a, &L);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = cli_load_topology(cli, &t);
-	if (rc != EXIT_OK)
-		goto out;
-	n = mipart_topology_gpu_count(t);
-	targets = calloc(n + 1, sizeof(*targets));
 	diffs = json_array();
-	rc = EXIT_FAIL;
-	if (!targets || !diffs || n == 0) {
-		cli_error(n ? "out of memory" : "no AMD GPU found");
-		goto out;
-	}
-	rc = resolve(a.file, set, t, targets, n);
-	if (rc != EXIT_OK)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-		const mipart_target *w = &targets[i];
+	for (size_t i = 0; i < L.n && diffs; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(L.t, i);
+		const mipart_target *w = &L.targets[i];
 		struct {
 			const char *field, *have, *want;
 		} d[2];
@@ -235,12 +249,15 @@ int verb_assert(struct cli *cli, int argc, char **argv)
 							       "wanted", d[j].want));
 			if (!a.json)
 				printf("GPU %zu (%s): %s mode is %s, '%s' wants %s\n", i, g->bdf,
-				       d[j].field, d[j].have, mipart_config_set_name(set), d[j].want);
+				       d[j].field, d[j].have, mipart_config_set_name(L.set), d[j].want);
 		}
 	}
-	if (a.json) {
-		json_t *o = json_pack("{s:s, s:b, s:O}", "config", mipart_config_set_name(set), "match",
-				      n_diff == 0, "differences", diffs);
+	if (!diffs) {
+		cli_error("out of memory");
+		rc = EXIT_FAIL;
+	} else if (a.json) {
+		json_t *o = json_pack("{s:s, s:b, s:O}", "config", mipart_config_set_name(L.set),
+				      "match", n_diff == 0, "differences", diffs);
 		char *text = json_dumps(o, JSON_INDENT(2));
 
 		if (text)
@@ -248,14 +265,12 @@ int verb_assert(struct cli *cli, int argc, char **argv)
 		free(text);
 		json_decref(o);
 	} else if (n_diff == 0) {
-		printf("the host matches '%s'\n", mipart_config_set_name(set));
+		printf("the host matches '%s'\n", mipart_config_set_name(L.set));
 	}
-	rc = n_diff ? EXIT_FAIL : EXIT_OK;
-out:
+	if (diffs)
+		rc = n_diff ? EXIT_FAIL : EXIT_OK;
 	json_decref(diffs);
-	free(targets);
-	mipart_topology_free(t);
-	mipart_config_free(cfg);
+	layout_close(&L);
 	return rc;
 }
 

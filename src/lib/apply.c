@@ -362,6 +362,20 @@ static int take_lock(struct ctx *c, int *ret_fd)
 	return 0;
 }
 
+/* What every writer does first: a clean result, the clock, the host lock, the journal. */
+static int begin(struct ctx *c, int *ret_lockfd)
+{
+	int r;
+
+	memset(c->res, 0, sizeof(*c->res));
+	c->res->state = "refused";
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	r = take_lock(c, ret_lockfd);
+	if (r < 0)
+		return r;
+	return open_journal(c);
+}
+
 /* Which GPUs must be idle, and who is in the way. */
 static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_change *plan)
 {
@@ -403,13 +417,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	char *before = NULL, *target = NULL, *after = NULL;
 	int lockfd = -1, r;
 
-	memset(res, 0, sizeof(*res));
-	res->state = "refused";
-	clock_gettime(CLOCK_MONOTONIC, &c.start);
-	r = take_lock(&c, &lockfd);
-	if (r < 0)
-		goto out;
-	r = open_journal(&c);
+	r = begin(&c, &lockfd);
 	if (r < 0)
 		goto out;
 	if (mipart_journal_running(c.j, &running) == 0) {
@@ -523,13 +531,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	size_t n;
 	int lockfd = -1, r;
 
-	memset(res, 0, sizeof(*res));
-	res->state = "refused";
-	clock_gettime(CLOCK_MONOTONIC, &c.start);
-	r = take_lock(&c, &lockfd);
-	if (r < 0)
-		goto out;
-	r = open_journal(&c);
+	r = begin(&c, &lockfd);
 	if (r < 0)
 		goto out;
 	r = mipart_journal_running(c.j, &e);

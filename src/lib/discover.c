@@ -135,17 +135,11 @@ static void bdf_split(const char *bdf, unsigned *dom, unsigned *bus, unsigned *d
 /* Minors of the cardN and renderDN children of a DRM parent device (drm/ directory). */
 static void read_drm_minors(struct mipart_topology *t, int dirfd, int *ret_card, int *ret_render)
 {
-	int fd = openat(dirfd, "drm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
+	DIR *d = util_opendirat(dirfd, "drm");
 
 	t->files_read++;
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	for (struct dirent *de; (de = readdir(d));) {
 		uint64_t v;
 

@@ -109,17 +109,11 @@ static int gpu_of_gpu_id(const mipart_topology *t, long long id)
 /* fds of one process; returns 0, or -EACCES when they cannot be read */
 static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi)
 {
-	int fd = openat(pidfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = util_opendirat(pidfd, "fd");
 	size_t seen = 0;
-	DIR *d;
 
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	for (struct dirent *de; (de = readdir(d)) && seen < FDS_MAX;) {
 		char link[256], name[300];
 		ssize_t n;

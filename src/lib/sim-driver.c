@@ -33,15 +33,6 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-static uint64_t hash64(const char *str, uint64_t seed)
-{
-	uint64_t h = 1469598103934665603ull ^ seed;
-
-	for (; *str; str++)
-		h = (h ^ (unsigned char)*str) * 1099511628211ull;
-	return h;
-}
-
 static void state_loaded_fresh(struct sim_state *s)
 {
 	unsigned nodes = s->cpu_nodes;
@@ -126,7 +117,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	if (r < 0)
 		goto out;
 
-	s.hive_id = o->no_hive || s.n_gpus < 2 ? 0 : hash64("xgmi-hive", s.n_gpus) >> 1;
+	s.hive_id = o->no_hive || s.n_gpus < 2 ? 0 : util_hash64("xgmi-hive", s.n_gpus) >> 1;
 	s.legacy_names = o->legacy_xcp_names;
 	s.loaded = true;
 	for (unsigned i = 0; i < s.n_gpus; i++) {
@@ -138,7 +129,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 		g->requested = MIPART_MEMORY_UNKNOWN;
 		g->xcp_config = s.product->partitioning ? mode : MIPART_COMPUTE_SPX;
 		g->numa = (int)(i * s.cpu_nodes / s.n_gpus);
-		g->unique_id = hash64(g->bdf, 0x6d69706172ull);
+		g->unique_id = util_hash64(g->bdf, 0x6d69706172ull);
 	}
 	state_loaded_fresh(&s);
 	s.render = SIM_RENDER_ALL;

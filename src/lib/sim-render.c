@@ -190,15 +190,6 @@ static void xcp_name(char *buf, size_t size, const struct sim_state *s, unsigned
 	relf(buf, size, s->legacy_names ? "amdgpu_xcp.%u" : "amdgpu_xcp_%u", gpu * 7 + xcp - 1);
 }
 
-static uint64_t fnv(const char *str, uint64_t seed)
-{
-	uint64_t h = 1469598103934665603ull ^ seed;
-
-	for (; *str; str++)
-		h = (h ^ (unsigned char)*str) * 1099511628211ull;
-	return h;
-}
-
 /* KFD gpu_id: a hash of the node's properties (kfd_topology.c: kfd_generate_gpu_id), 16 bits
  * here as in the captures; never 0 (0 marks a CPU node); unique on the host. */
 static void assign_gpu_ids(struct render *R)
@@ -208,7 +199,7 @@ static void assign_gpu_ids(struct render *R)
 
 	for (unsigned g = 0; g < s->n_gpus; g++)
 		for (unsigned x = 0; x < sim_partitions(s, g); x++) {
-			uint64_t h = fnv(s->gpu[g].bdf, (uint64_t)x * 31 + (uint64_t)s->gpu[g].compute + 7);
+			uint64_t h = util_hash64(s->gpu[g].bdf, (uint64_t)x * 31 + (uint64_t)s->gpu[g].compute + 7);
 			unsigned id = (unsigned)(h % 65521) + 1;
 
 			for (bool clash = true; clash;) {

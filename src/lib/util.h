@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -71,6 +72,13 @@ int util_cmp_natural(const char *a, const char *b);
 
 /* util_strlcpy - copy with truncation; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t size);
+
+/* util_hash64 - FNV-1a of a string, mixed with seed: stable ids for simulated hardware. */
+uint64_t util_hash64(const char *str, uint64_t seed);
+
+/* util_opendirat - opendir of name relative to dirfd (never follows a final symlink into a
+ * FIFO or device); NULL with errno set. */
+DIR *util_opendirat(int dirfd, const char *name);
 
 /* Format a size in GiB for people: "23.99 GiB". */
 void util_format_gib(char *buf, size_t size, int64_t bytes);

@@ -84,6 +84,12 @@ like "$ERR" "*GPU 3*Input/output error*rolled back*" "the message names the GPU,
 is "$(modes)" "CPX/NPS4,CPX/NPS4,CPX/NPS4,CPX/NPS4" "rollback restored every GPU"
 is "$(state_of_last)" rolled-back "journal: rolled-back"
 
+mipart sim fault "$H" --gpu 2 --on compute-write --error EBUSY --times 1
+run mipart --root "$H" set -g 1,2 --compute QPX
+is "$RC" 1 "an EBUSY from the driver (a process that appeared after the check) fails the change"
+like "$ERR" "*GPU 2*in use by a process*rolled back*" "and says so"
+is "$(modes)" "CPX/NPS4,CPX/NPS4,CPX/NPS4,CPX/NPS4" "GPU 1, already switched, is switched back"
+
 mipart sim fault "$H" --on compute-write --gpu 0 --error SILENT --times 1
 run mipart --root "$H" set -g 0 --compute QPX
 is "$RC" 1 "a write the driver ignores is caught by verification"

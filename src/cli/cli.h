@@ -18,6 +18,8 @@ struct verb;
 
 struct cli {
 	const char *root;	/* --root / MIPART_ROOT, NULL for the real host */
+	const char *backend;	/* --backend: auto, sysfs, sim, amd-smi; NULL: auto */
+	const char *amdsmi;	/* --amd-smi: the amd-smi program; NULL: "amd-smi" from PATH */
 	bool quiet;
 	mipart_host *host;
 	const struct verb *verb; /* the verb running */

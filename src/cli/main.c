@@ -47,12 +47,18 @@ static const struct verb verbs[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mipart [--root DIR] [--quiet] <verb> [options] [args]\n\n"
+	fprintf(f, "usage: mipart [--root DIR] [--backend NAME] [--quiet] <verb> [options] [args]\n\n"
 		   "Manage the partitions of AMD Instinct GPUs.\n\nverbs:\n");
 	cli_print_verbs(f, verbs);
 	fprintf(f, "\nglobal options:\n"
 		   "  --root DIR   resolve /sys, /proc, /dev, /run, /etc/mipart, /var/lib/mipart under DIR\n"
 		   "               (also MIPART_ROOT); a simulated host made by 'mipart sim create'\n"
+		   "  --backend NAME\n"
+		   "               how modes are changed: auto (sim on a simulated root, else sysfs),\n"
+		   "               sysfs, sim or amd-smi; MIPART_BACKEND_TIMEOUT_MS bounds each\n"
+		   "               command a backend runs (default 300000)\n"
+		   "  --amd-smi PATH\n"
+		   "               the program '--backend amd-smi' runs (default: amd-smi from PATH)\n"
 		   "  --quiet      no progress or warnings on stderr\n"
 		   "  --version    print the version\n"
 		   "  --help       this text; 'mipart <verb> --help' for a verb\n");
@@ -213,6 +219,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "amd-smi", required_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -226,6 +234,19 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			cli.root = optarg;
+			break;
+		case 'b':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "sysfs") && strcmp(optarg, "sim") &&
+			    strcmp(optarg, "amd-smi")) {
+				cli_error("invalid value '%s' for '--backend': expected auto, sysfs, sim or amd-smi",
+					  optarg);
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			cli.backend = optarg;
+			break;
+		case 'a':
+			cli.amdsmi = optarg;
 			break;
 		case 'q':
 			cli.quiet = true;

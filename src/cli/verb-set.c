@@ -19,6 +19,7 @@
 #include "mipart/procs.h"
 #include "mipart/run.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 static void on_progress(void *ud, int gpu, const char *step, bool done, int err, long ms)
@@ -154,8 +155,11 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 	}
 	if (reload)
 		printf("driver reload: %s (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n",
-		       mipart_host_is_simulated(cli->host) ? "simulated amdgpu reload"
-							   : "'modprobe' '-r' 'amdgpu', then 'modprobe' 'amdgpu'");
+		       mipart_host_is_simulated(cli->host) &&
+				       (!cli->backend || !strcmp(cli->backend, "auto") ||
+					!strcmp(cli->backend, "sim"))
+			       ? "simulated amdgpu reload"
+			       : "'modprobe' '-r' 'amdgpu', then 'modprobe' 'amdgpu'");
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");
 	if (blockers && mipart_procs_count(blockers)) {
@@ -326,6 +330,55 @@ static int run_hooks(struct cli *cli, const struct change_opts *co, const char *
 	return 0;
 }
 
+/* The backend of --backend and --amd-smi; $MIPART_BACKEND_TIMEOUT_MS (tests) bounds each
+ * command it runs. Reports and returns -errno. */
+static int open_backend(struct cli *cli, mipart_backend **ret)
+{
+	mipart_backend_options bo = { .name = cli->backend, .amdsmi_path = cli->amdsmi };
+	const char *ms = getenv("MIPART_BACKEND_TIMEOUT_MS");
+	uint64_t v;
+	int r;
+
+	if (ms && *ms) {
+		if (util_parse_u64(ms, strlen(ms), &v) < 0 || v < 1 || v > 86400000) {
+			cli_error("invalid MIPART_BACKEND_TIMEOUT_MS '%s': expected milliseconds, 1 to 86400000",
+				  ms);
+			return -EINVAL;
+		}
+		bo.timeout_ms = (unsigned)v;
+	}
+	r = mipart_backend_open(cli->host, &bo, ret);
+	if (r == -ENOENT)
+		cli_error("cannot run '%s': no such program (see '--amd-smi')",
+			  cli->amdsmi ? cli->amdsmi : "amd-smi");
+	else if (r == -EINVAL)
+		cli_error("cannot use the partition backend '%s': '%s' is not a simulated host",
+			  cli->backend ? cli->backend : "auto",
+			  mipart_host_root(cli->host)[0] ? mipart_host_root(cli->host) : "/");
+	else if (r < 0)
+		cli_error("cannot open the partition backend: %s", mipart_strerror(r));
+	return r;
+}
+
+/* What the tool behind the backend (amd-smi) printed when it last failed, indented. */
+static void print_backend_output(const mipart_backend *b)
+{
+	const char *out = b ? mipart_backend_last_output(b) : NULL;
+
+	if (!out || !out[strspn(out, " \t\r\n")])
+		return;
+	fprintf(stderr, "%s said:\n", mipart_backend_name(b));
+	while (*out) {
+		size_t len = strcspn(out, "\n"), blank = strspn(out, " \t\r");
+
+		if (blank < len) /* not an empty line */
+			fprintf(stderr, "  %.*s\n", (int)len, out);
+		out += len;
+		if (*out)
+			out++;
+	}
+}
+
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co)
 {
@@ -383,11 +436,8 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		};
 
 		cli_quote_argv(co->argc, co->argv, cmdline, sizeof(cmdline));
-		r = mipart_backend_open(cli->host, NULL, &backend);
-		if (r < 0) {
-			cli_error("cannot open the partition backend: %s", mipart_strerror(r));
+		if (open_backend(cli, &backend) < 0)
 			goto out;
-		}
 		o.backend = backend;
 		r = mipart_apply(cli->host, targets, n, &o, &res);
 	}
@@ -403,11 +453,12 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		putchar('\n');
 		json_decref(o);
 	}
-	if (r == -EBUSY) {
+	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
 		print_blockers(stderr, res.blockers);
 	} else if (r < 0) {
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
+		print_backend_output(backend);
 		if (res.journal_id)
 			fprintf(stderr, "journal: change %lld, state %s ('mipart history')\n",
 				(long long)res.journal_id, res.state);
@@ -450,19 +501,17 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	if (cli_check_args(cli, argc - 1) != EXIT_OK)
 		return EXIT_USAGE;
-	r = mipart_backend_open(cli->host, NULL, &backend);
-	if (r < 0) {
-		cli_error("cannot open the partition backend: %s", mipart_strerror(r));
+	if (open_backend(cli, &backend) < 0)
 		return EXIT_FAIL;
-	}
 	o.backend = backend;
 	o.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL;
 	r = mipart_recover(cli->host, &o, &res);
 	if (r == -ENOENT)
 		printf("nothing to recover: no unfinished change in the journal\n");
-	else if (r < 0)
+	else if (r < 0) {
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
-	else
+		print_backend_output(backend);
+	} else
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);

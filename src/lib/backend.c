@@ -4,7 +4,8 @@
  * O_WRONLY and write the mode name, as `echo CPX > .../current_compute_partition` does (the
  * kernel's store functions: amdgpu_gfx.c amdgpu_gfx_set_compute_partition, amdgpu_gmc.c
  * current_memory_partition_store); reload by running `modprobe -r amdgpu` and `modprobe amdgpu`
- * (the order the amd-smi "GPU partitioning" doc gives). sim: the simulated driver.
+ * (the order the amd-smi "GPU partitioning" doc gives). sim: the simulated driver. amd-smi:
+ * backend-amdsmi.c, with the same reload.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +69,7 @@ static int run_reload_cmd(struct mipart_backend *b, const char *const *argv, cha
 	return 0;
 }
 
-static int sysfs_reload(struct mipart_backend *b, char **ret_output)
+int backend_reload_modprobe(struct mipart_backend *b, char **ret_output)
 {
 	int r = run_reload_cmd(b, b->unload, ret_output);
 
@@ -81,7 +82,7 @@ static const struct backend_ops sysfs_ops = {
 	.version = BACKEND_OPS_VERSION,
 	.name = "sysfs",
 	.write_attr = sysfs_write_attr,
-	.reload = sysfs_reload,
+	.reload = backend_reload_modprobe,
 };
 
 static int sim_write(struct mipart_backend *b, const char *bdf, const char *attr, const char *value)
@@ -142,6 +143,8 @@ int mipart_backend_open(const mipart_host *host, const mipart_backend_options *o
 		b->ops = &sysfs_ops;
 	} else if (!strcmp(name, "sim") && mipart_host_is_simulated(host)) {
 		b->ops = &sim_ops;
+	} else if (!strcmp(name, "amd-smi")) {
+		b->ops = &backend_amdsmi_ops;
 	} else {
 		free(b);
 		return -EINVAL;
@@ -149,6 +152,8 @@ int mipart_backend_open(const mipart_host *host, const mipart_backend_options *o
 	r = copy_argv(b->unload, o->unload_argv, def_unload);
 	if (r == 0)
 		r = copy_argv(b->load, o->load_argv, def_load);
+	if (r == 0 && b->ops == &backend_amdsmi_ops)
+		r = backend_amdsmi_init(b, o->amdsmi_path);
 	if (r < 0) {
 		free(b);
 		return r;
@@ -159,6 +164,11 @@ int mipart_backend_open(const mipart_host *host, const mipart_backend_options *o
 
 mipart_backend *mipart_backend_free(mipart_backend *b)
 {
+	if (!b)
+		return NULL;
+	if (b->ops->release)
+		b->ops->release(b);
+	free(b->output);
 	free(b);
 	return NULL;
 }
@@ -185,4 +195,9 @@ int mipart_backend_request_memory(mipart_backend *b, const char *bdf, mipart_mem
 int mipart_backend_reload(mipart_backend *b, char **ret_output)
 {
 	return b->ops->reload(b, ret_output);
+}
+
+const char *mipart_backend_last_output(const mipart_backend *b)
+{
+	return b->output;
 }

@@ -13,6 +13,7 @@ struct backend_ops {
 	int (*write_attr)(struct mipart_backend *b, const char *bdf, const char *attr,
 			  const char *value);
 	int (*reload)(struct mipart_backend *b, char **ret_output);
+	void (*release)(struct mipart_backend *b);	/* frees b->priv; NULL: nothing to free */
 };
 
 struct mipart_backend {
@@ -21,6 +22,24 @@ struct mipart_backend {
 	const char *unload[MIPART_RELOAD_ARGV_MAX + 1];
 	const char *load[MIPART_RELOAD_ARGV_MAX + 1];
 	unsigned timeout_ms;
+	void *priv;			/* the backend's own state (ops->release frees it) */
+	char *output;			/* a tool's output on the last failure, or NULL; owned */
 };
+
+extern const struct backend_ops backend_amdsmi_ops;
+
+/*
+ * backend_reload_modprobe - run the unload command, then the load command (by default
+ * `modprobe -r amdgpu`, `modprobe amdgpu`). Returns 0, -EBUSY (module in use), -ENOENT,
+ * -ETIMEDOUT, -EIO (a command failed; its output in *ret_output when not NULL, owned by the
+ * caller).
+ */
+int backend_reload_modprobe(struct mipart_backend *b, char **ret_output);
+
+/*
+ * backend_amdsmi_init - set up the amd-smi backend of b: path is the program (NULL: "amd-smi"
+ * from PATH). Returns 0, -ENOENT (no such executable), -ENOMEM.
+ */
+int backend_amdsmi_init(struct mipart_backend *b, const char *path);
 
 #endif

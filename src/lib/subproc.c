@@ -2,10 +2,11 @@
 /*
  * Subprocesses: posix_spawnp with an argv (never a shell string), stdin from /dev/null, output
  * captured up to a cap, and a timeout after which the child is terminated. Used for the driver
- * reload command and, later, external tools such as amd-smi.
+ * reload command and external tools such as amd-smi (which may be handed a line on stdin).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -29,15 +30,18 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret)
+int spawn_run_input(char *const argv[], const char *input, unsigned timeout_ms,
+		    struct spawn_result *ret)
 {
 	posix_spawn_file_actions_t fa;
 	struct spawn_result res = { 0 };
-	int pipefd[2] = { -1, -1 }, r, wstatus = 0;
+	int pipefd[2] = { -1, -1 }, infd[2] = { -1, -1 }, r, wstatus = 0;
 	long long deadline = now_ms() + timeout_ms, killed_at = 0;
 	bool timed_out = false, eof = false;
 	pid_t pid;
 
+	if (input && strlen(input) > PIPE_BUF)
+		return -E2BIG;
 	res.output = malloc(SPAWN_OUTPUT_MAX + 1);
 	if (!res.output)
 		return -ENOMEM;
@@ -46,13 +50,38 @@ int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret)
 		free(res.output);
 		return r;
 	}
+	/* the whole input fits in the pipe buffer (<= PIPE_BUF): written before the child
+	 * starts, so neither side waits on the other */
+	if (input) {
+		ssize_t w = -1;
+
+		r = pipe2(infd, O_CLOEXEC) < 0 ? -errno : 0;
+		if (r == 0) {
+			w = write(infd[1], input, strlen(input));
+			r = w < 0 ? -errno : (size_t)w != strlen(input) ? -EIO : 0;
+			close(infd[1]);
+		}
+		if (r < 0) {
+			if (infd[0] >= 0)
+				close(infd[0]);
+			close(pipefd[0]);
+			close(pipefd[1]);
+			free(res.output);
+			return r;
+		}
+	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (input)
+		posix_spawn_file_actions_adddup2(&fa, infd[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
+	if (input)
+		close(infd[0]);
 	if (r != 0) {
 		close(pipefd[0]);
 		free(res.output);
@@ -123,6 +152,11 @@ int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret)
 	}
 	*ret = res;
 	return 0;
+}
+
+int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret)
+{
+	return spawn_run_input(argv, NULL, timeout_ms, ret);
 }
 
 int mipart_run(const char *const argv[], unsigned timeout_ms, int *ret_status, char **ret_output)

@@ -22,4 +22,12 @@ struct spawn_result {
  */
 int spawn_run(char *const argv[], unsigned timeout_ms, struct spawn_result *ret);
 
+/*
+ * spawn_run_input - spawn_run with input (at most PIPE_BUF bytes, NULL: /dev/null) on the
+ * child's stdin, for tools that ask for a confirmation (amd-smi set -M). Returns as spawn_run,
+ * or -E2BIG when input is longer.
+ */
+int spawn_run_input(char *const argv[], const char *input, unsigned timeout_ms,
+		    struct spawn_result *ret);
+
 #endif

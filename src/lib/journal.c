@@ -2,7 +2,7 @@
 /*
  * The change journal in SQLite: WAL so readers never block the writer, STRICT tables, every
  * write in BEGIN IMMEDIATE so two writers serialise on the database lock (busy timeout 10 s)
- * instead of failing half-way. The schema version is PRAGMA user_version.
+ * instead of failing half-way. The database and its schema: db.c.
  */
 #include <errno.h>
 #include <sqlite3.h>
@@ -12,127 +12,34 @@
 #include <time.h>
 
 #include "mipart/journal.h"
+#include "db.h"
 #include "util.h"
 #include "banned.h"
-
-#define JOURNAL_SCHEMA_VERSION 1
 
 struct mipart_journal {
 	sqlite3 *db;
 };
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS changes ("
-	" id INTEGER PRIMARY KEY,"
-	" started_at TEXT NOT NULL,"
-	" finished_at TEXT,"
-	" uid INTEGER NOT NULL,"
-	" command TEXT NOT NULL,"
-	" before TEXT NOT NULL,"
-	" target TEXT NOT NULL,"
-	" after TEXT,"
-	" state TEXT NOT NULL CHECK (state IN ('running', 'done', 'rolled-back', 'failed', 'recovered')),"
-	" step TEXT NOT NULL,"
-	" message TEXT"
-	") STRICT;"
-	"CREATE INDEX IF NOT EXISTS changes_state ON changes (state);";
-
-static int sql_err(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -ETIMEDOUT;
-	case SQLITE_PERM:
-	case SQLITE_READONLY:
-		return -EACCES;
-	case SQLITE_CANTOPEN:
-		return -EACCES;
-	default:
-		return -EIO;
-	}
-}
-
-static void now_iso(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int exec(mipart_journal *j, const char *sql)
 {
-	return sql_err(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
+	return db_exec(j->db, sql);
 }
 
 int mipart_journal_open(const char *path, mipart_journal **ret)
 {
-	struct mipart_journal *j;
-	sqlite3_stmt *st = NULL;
-	int r, version = 0;
+	struct mipart_journal *j = calloc(1, sizeof(*j));
+	int r;
 
-	if (strcmp(path, ":memory:")) {
-		char dir[4096];
-		char *slash;
-
-		if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-			return -ENAMETOOLONG;
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = util_mkdir_p(dir);
-			if (r < 0)
-				return r;
-		}
-	}
-	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	r = sql_err(sqlite3_open_v2(path, &j->db,
-				    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				    NULL));
-	if (r < 0)
-		goto fail;
-	sqlite3_busy_timeout(j->db, 10000);
-	r = exec(j, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-	if (r < 0)
-		goto fail;
-	r = sql_err(sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL));
-	if (r < 0)
-		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > JOURNAL_SCHEMA_VERSION) {
-		r = -EPROTO; /* written by a newer mipart */
-		goto fail;
+	r = db_open(path, &j->db);
+	if (r < 0) {
+		free(j);
+		return r;
 	}
-	r = exec(j, "BEGIN IMMEDIATE");
-	if (r < 0)
-		goto fail;
-	r = exec(j, schema);
-	if (r == 0)
-		r = exec(j, "PRAGMA user_version = 1");
-	if (r == 0)
-		r = exec(j, "COMMIT");
-	else
-		exec(j, "ROLLBACK");
-	if (r < 0)
-		goto fail;
 	*ret = j;
 	return 0;
-fail:
-	mipart_journal_free(j);
-	return r;
 }
 
 mipart_journal *mipart_journal_free(mipart_journal *j)
@@ -155,7 +62,7 @@ static int write_stmt(mipart_journal *j, const char *sql, const char *types, int
 	r = exec(j, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
-	r = sql_err(sqlite3_prepare_v2(j->db, sql, -1, &st, NULL));
+	r = db_err(sqlite3_prepare_v2(j->db, sql, -1, &st, NULL));
 	if (r < 0)
 		goto out;
 	va_start(ap, ret_rowid);
@@ -163,15 +70,15 @@ static int write_stmt(mipart_journal *j, const char *sql, const char *types, int
 		if (types[k] == 's') {
 			const char *s = va_arg(ap, const char *);
 
-			r = sql_err(s ? sqlite3_bind_text(st, k + 1, s, -1, SQLITE_TRANSIENT)
+			r = db_err(s ? sqlite3_bind_text(st, k + 1, s, -1, SQLITE_TRANSIENT)
 				      : sqlite3_bind_null(st, k + 1));
 		} else {
-			r = sql_err(sqlite3_bind_int64(st, k + 1, va_arg(ap, int64_t)));
+			r = db_err(sqlite3_bind_int64(st, k + 1, va_arg(ap, int64_t)));
 		}
 	}
 	va_end(ap);
 	if (r == 0)
-		r = sql_err(sqlite3_step(st));
+		r = db_err(sqlite3_step(st));
 	if (r == 0 && ret_rowid)
 		*ret_rowid = sqlite3_last_insert_rowid(j->db);
 out:
@@ -190,7 +97,7 @@ int mipart_journal_begin(mipart_journal *j, int64_t uid, const char *command, co
 	int64_t id = 0;
 	int r;
 
-	now_iso(now, sizeof(now));
+	db_now(now, sizeof(now));
 	r = write_stmt(j,
 		       "INSERT INTO changes (started_at, uid, command, before, target, state, step) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5, 'running', 'start')",
@@ -210,7 +117,7 @@ int mipart_journal_finish(mipart_journal *j, int64_t id, const char *state, cons
 {
 	char now[32];
 
-	now_iso(now, sizeof(now));
+	db_now(now, sizeof(now));
 	return write_stmt(j,
 			  "UPDATE changes SET state = ?1, after = ?2, message = ?3, finished_at = ?4 "
 			  "WHERE id = ?5",
@@ -252,7 +159,7 @@ int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = sql_err(sqlite3_prepare_v2(j->db,
+	r = db_err(sqlite3_prepare_v2(j->db,
 				       "SELECT " COLUMNS " FROM changes WHERE state = 'running' "
 				       "ORDER BY id LIMIT 1",
 				       -1, &st, NULL));
@@ -262,7 +169,7 @@ int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret)
 	if (rc == SQLITE_ROW)
 		r = read_entry(st, ret);
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -274,7 +181,7 @@ int mipart_journal_list(mipart_journal *j, size_t limit, mipart_journal_entry **
 	size_t n = 0;
 	int r, rc;
 
-	r = sql_err(sqlite3_prepare_v2(j->db,
+	r = db_err(sqlite3_prepare_v2(j->db,
 				       "SELECT " COLUMNS " FROM changes ORDER BY id DESC LIMIT ?1", -1,
 				       &st, NULL));
 	if (r < 0)
@@ -294,7 +201,7 @@ int mipart_journal_list(mipart_journal *j, size_t limit, mipart_journal_entry **
 		n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = sql_err(rc);
+		r = db_err(rc);
 	sqlite3_finalize(st);
 	if (r < 0) {
 		mipart_journal_entries_free(v, n);

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mipart's SQLite database (/var/lib/mipart/mipart.db): one file for the change journal and the
+ * allocation ledger. WAL so readers never block the writer, a busy timeout so writers queue,
+ * STRICT tables, and a schema that migrates forward step by step inside one BEGIN IMMEDIATE
+ * transaction; a database written by a newer mipart is refused rather than damaged.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "util.h"
+#include "banned.h"
+
+/* Step N brings the schema from version N-1 to N. Never edit a step; add one. */
+static const char *const migrations[DB_SCHEMA_VERSION] = {
+	/* 1: the change journal */
+	"CREATE TABLE IF NOT EXISTS changes ("
+	" id INTEGER PRIMARY KEY,"
+	" started_at TEXT NOT NULL,"
+	" finished_at TEXT,"
+	" uid INTEGER NOT NULL,"
+	" command TEXT NOT NULL,"
+	" before TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" after TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('running', 'done', 'rolled-back', 'failed', 'recovered')),"
+	" step TEXT NOT NULL,"
+	" message TEXT"
+	") STRICT;"
+	"CREATE INDEX IF NOT EXISTS changes_state ON changes (state);",
+	/* 2: the allocation ledger: an allocation books memory on one or more partitions */
+	"CREATE TABLE allocations ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" model TEXT NOT NULL,"
+	" spec TEXT NOT NULL,"
+	" created_at TEXT NOT NULL,"
+	" uid INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TABLE bookings ("
+	" allocation INTEGER NOT NULL REFERENCES allocations (id) ON DELETE CASCADE,"
+	" bdf TEXT NOT NULL,"
+	" xcp INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL CHECK (bytes > 0),"
+	" capacity INTEGER NOT NULL CHECK (capacity > 0),"
+	" PRIMARY KEY (allocation, bdf, xcp)"
+	") STRICT;"
+	"CREATE INDEX bookings_partition ON bookings (bdf, xcp);",
+};
+
+int db_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -ETIMEDOUT;
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+		return -EACCES;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+	return db_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+void db_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int user_version(sqlite3 *db, int *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r = db_err(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
+
+	if (r < 0)
+		return r;
+	*ret = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int db_open(const char *path, sqlite3 **ret)
+{
+	sqlite3 *db = NULL;
+	int r, version = 0;
+
+	if (strcmp(path, ":memory:")) {
+		char dir[4096];
+		char *slash;
+
+		if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			r = util_mkdir_p(dir);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = db_err(sqlite3_open_v2(path, &db,
+				   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				   NULL));
+	if (r < 0)
+		goto fail;
+	sqlite3_busy_timeout(db, 10000);
+	r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+	if (r < 0)
+		goto fail;
+	r = db_exec(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		goto fail;
+	r = user_version(db, &version);
+	if (r == 0 && version > DB_SCHEMA_VERSION)
+		r = -EPROTO; /* written by a newer mipart */
+	for (int v = version; r == 0 && v < DB_SCHEMA_VERSION; v++)
+		r = db_exec(db, migrations[v]);
+	if (r == 0 && version < DB_SCHEMA_VERSION) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+		r = db_exec(db, sql);
+	}
+	if (r == 0)
+		r = db_exec(db, "COMMIT");
+	else
+		db_exec(db, "ROLLBACK");
+	if (r < 0)
+		goto fail;
+	*ret = db;
+	return 0;
+fail:
+	sqlite3_close(db);
+	return r;
+}

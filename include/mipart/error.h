@@ -21,6 +21,9 @@
  *   -ENOMEM     out of memory
  *   -EEXIST     the thing to create exists already
  *   -ENODEV     no GPU was found
+ *   -EADDRINUSE the ledger books memory on a partition a change would remove
+ *   -EINPROGRESS an earlier change did not finish (mipart recover)
+ *   -E2BIG      a context longer than the model allows
  */
 #ifndef MIPART_ERROR_H
 #define MIPART_ERROR_H

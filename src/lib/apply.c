@@ -22,6 +22,7 @@
 #include "mipart/apply.h"
 #include "mipart/error.h"
 #include "mipart/journal.h"
+#include "mipart/ledger.h"
 #include "lock.h"
 #include "util.h"
 #include "banned.h"
@@ -362,6 +363,56 @@ static int take_lock(struct ctx *c, int *ret_fd)
 	return 0;
 }
 
+/* A GPU whose layout changes loses its partitions: refuse while the ledger books memory on it
+ * (the same database as the journal). */
+static int check_allocations(struct ctx *c, const mipart_change *plan)
+{
+	char path[MIPART_PATH_MAX], names[256];
+	mipart_ledger *l = NULL;
+	mipart_allocation *v = NULL;
+	size_t n = 0, len = 0, count = 0;
+	int r;
+
+	if (c->o->journal_path)
+		util_strlcpy(path, c->o->journal_path, sizeof(path));
+	else if (mipart_host_path(c->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	r = mipart_ledger_open(path, &l);
+	if (r == 0)
+		r = mipart_ledger_list(l, &v, &n);
+	if (r < 0) {
+		say(c, "cannot read the allocation ledger '%s': %s", path, mipart_strerror(r));
+		mipart_ledger_free(l);
+		return r;
+	}
+	names[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		bool hit = false;
+
+		for (size_t b = 0; b < v[i].n_bookings && !hit; b++)
+			for (size_t g = 0; g < mipart_change_gpu_count(plan) && !hit; g++) {
+				const mipart_gpu_change *gc = mipart_change_gpu(plan, g);
+
+				hit = !strcmp(gc->bdf, v[i].bookings[b].bdf) &&
+				      (gc->to_compute != gc->from_compute ||
+				       gc->to_memory != gc->from_memory);
+			}
+		if (!hit)
+			continue;
+		count++;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s'%s'",
+						len ? ", " : "", v[i].name);
+	}
+	mipart_allocations_free(v, n);
+	mipart_ledger_free(l);
+	if (!count)
+		return 0;
+	say(c, "%zu allocation%s on the partitions this change removes: %s; release %s first ('mipart release NAME')",
+	    count, count > 1 ? "s" : "", names, count > 1 ? "them" : "it");
+	return -EADDRINUSE;
+}
+
 /* What every writer does first: a clean result, the clock, the host lock, the journal. */
 static int begin(struct ctx *c, int *ret_lockfd)
 {
@@ -450,6 +501,9 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		goto out;
 	}
 	r = check_busy(&c, t, res->plan);
+	if (r < 0)
+		goto out;
+	r = check_allocations(&c, res->plan);
 	if (r < 0)
 		goto out;
 

@@ -33,6 +33,10 @@ const char *mipart_strerror(int err)
 		return "timed out";
 	case ENODEV:
 		return "no such GPU";
+	case EADDRINUSE:
+		return "memory on the partition is allocated";
+	case EINPROGRESS:
+		return "an earlier change did not finish";
 	default:
 		return strerror(err);
 	}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for ledger.c: bookings never exceed a partition's capacity, names are unique or
+ * generated, release by id or name, counts per GPU, and the schema migration from a journal-only
+ * database (version 1) to the ledger (version 2).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mipart/journal.h"
+#include "mipart/ledger.h"
+
+#define GIB (UINT64_C(1) << 30)
+
+static mipart_allocation alloc_on(const char *name, const char *bdf, unsigned xcp, uint64_t bytes,
+				  uint64_t capacity)
+{
+	mipart_allocation a = { 0 };
+
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	snprintf(a.model, sizeof(a.model), "meta-llama/Llama-3.1-8B-Instruct");
+	a.spec = (char *)"{\"max_model_len\": 8192}";
+	a.n_bookings = 1;
+	snprintf(a.bookings[0].bdf, sizeof(a.bookings[0].bdf), "%s", bdf);
+	a.bookings[0].xcp = xcp;
+	a.bookings[0].bytes = bytes;
+	a.bookings[0].capacity = capacity;
+	return a;
+}
+
+static void test_capacity(void **state)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a;
+	int64_t id = 0;
+	size_t bad = 99;
+	uint64_t free_b = 0, booked = 0;
+
+	assert_int_equal(mipart_ledger_open(":memory:", &l), 0);
+	a = alloc_on("a", "0000:05:00.0", 3, 10 * GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	assert_true(id > 0);
+	a = alloc_on("b", "0000:05:00.0", 3, 14 * GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	/* full now: one byte more is refused and says what is free */
+	a = alloc_on("c", "0000:05:00.0", 3, 1, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), -ENOSPC);
+	assert_int_equal(bad, 0);
+	assert_int_equal(free_b, 0);
+	/* another partition of the same GPU is separate */
+	a = alloc_on("c", "0000:05:00.0", 4, 24 * GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	assert_int_equal(mipart_ledger_booked(l, "0000:05:00.0", 3, &booked), 0);
+	assert_int_equal(booked, 24 * GIB);
+	/* a refused allocation left nothing behind */
+	{
+		mipart_allocation *v = NULL;
+		size_t n = 0;
+
+		assert_int_equal(mipart_ledger_list(l, &v, &n), 0);
+		assert_int_equal(n, 3);
+		assert_string_equal(v[2].name, "c");
+		assert_int_equal(v[2].bookings[0].xcp, 4);
+		mipart_allocations_free(v, n);
+	}
+	mipart_ledger_free(l);
+}
+
+static void test_tensor_parallel_all_or_nothing(void **state)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a = alloc_on("tp", "0000:05:00.0", 0, 20 * GIB, 24 * GIB);
+	int64_t id = 0;
+	size_t bad = 99, n = 0;
+	uint64_t free_b = 0;
+	mipart_allocation *v = NULL;
+
+	assert_int_equal(mipart_ledger_open(":memory:", &l), 0);
+	{
+		mipart_allocation b = alloc_on("x", "0000:05:00.0", 1, 10 * GIB, 24 * GIB);
+
+		assert_int_equal(mipart_ledger_allocate(l, &b, &id, &bad, &free_b), 0);
+	}
+	a.n_bookings = 2;
+	a.bookings[1] = a.bookings[0];
+	a.bookings[1].xcp = 1;
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), -ENOSPC);
+	assert_int_equal(bad, 1);
+	assert_int_equal(free_b, 14 * GIB);
+	assert_int_equal(mipart_ledger_list(l, &v, &n), 0);
+	assert_int_equal(n, 1); /* the first booking of the refused one was not kept */
+	mipart_allocations_free(v, n);
+	mipart_ledger_free(l);
+}
+
+static void test_names(void **state)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a = alloc_on("", "0000:05:00.0", 0, GIB, 24 * GIB), got;
+	int64_t id = 0;
+	size_t bad, count = 0;
+	uint64_t free_b;
+	char key[32];
+
+	assert_int_equal(mipart_ledger_open(":memory:", &l), 0);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	snprintf(key, sizeof(key), "Llama-3.1-8B-Instruct-%lld", (long long)id);
+	assert_string_equal(a.name, key); /* generated from the model's base name and the id */
+	a = alloc_on(key, "0000:05:00.0", 0, GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), -EEXIST);
+	a = alloc_on("chat", "0000:26:00.0", 0, GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	assert_int_equal(mipart_ledger_count_on_gpu(l, "0000:05:00.0", &count), 0);
+	assert_int_equal(count, 1);
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	assert_int_equal(mipart_ledger_get(l, key, &got), 0);
+	assert_string_equal(got.name, "chat");
+	assert_string_equal(got.spec, "{\"max_model_len\": 8192}");
+	mipart_allocation_release(&got);
+	assert_int_equal(mipart_ledger_release(l, "chat", NULL), 0);
+	assert_int_equal(mipart_ledger_release(l, "chat", NULL), -ENOENT);
+	assert_int_equal(mipart_ledger_get(l, key, &got), -ENOENT);
+	assert_int_equal(mipart_ledger_count_on_gpu(l, "0000:26:00.0", &count), 0);
+	assert_int_equal(count, 0);
+	mipart_ledger_free(l);
+}
+
+static void test_bad_input(void **state)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a = alloc_on("z", "0000:05:00.0", 0, 0, 24 * GIB);
+	int64_t id = 0;
+
+	assert_int_equal(mipart_ledger_open(":memory:", &l), 0);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, NULL, NULL), -EINVAL); /* 0 bytes */
+	a = alloc_on("z", "0000:05:00.0", 0, GIB, 24 * GIB);
+	a.n_bookings = 0;
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, NULL, NULL), -EINVAL);
+	a = alloc_on("z", "0000:05:00.0", 0, 25 * GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, NULL, NULL), -ENOSPC);
+	mipart_ledger_free(l);
+}
+
+/* A database the journal created at schema 1 gains the ledger's tables and keeps its rows. */
+static void test_migration(void **state)
+{
+	char dir[] = "/tmp/mipart-ledger-XXXXXX", path[64];
+	sqlite3 *db = NULL;
+	mipart_journal *j = NULL;
+	mipart_journal_entry *v = NULL;
+	mipart_ledger *l = NULL;
+	mipart_allocation a = alloc_on("m", "0000:05:00.0", 0, GIB, 24 * GIB);
+	int64_t id;
+	size_t n = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mipart.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TABLE changes (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,"
+				      " finished_at TEXT, uid INTEGER NOT NULL, command TEXT NOT NULL,"
+				      " before TEXT NOT NULL, target TEXT NOT NULL, after TEXT,"
+				      " state TEXT NOT NULL, step TEXT NOT NULL, message TEXT) STRICT;"
+				      "INSERT INTO changes VALUES (1, 'x', NULL, 0, 'mipart set', '[]', '[]',"
+				      " NULL, 'done', 'verify', NULL); PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(mipart_ledger_open(path, &l), 0);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, NULL, NULL), 0);
+	mipart_ledger_free(l);
+	assert_int_equal(mipart_journal_open(path, &j), 0);
+	assert_int_equal(mipart_journal_list(j, 10, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].command, "mipart set");
+	mipart_journal_entries_free(v, n);
+	mipart_journal_free(j);
+	/* a database from a newer mipart is refused, not changed */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(mipart_ledger_open(path, &l), -EPROTO);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/mipart.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/mipart.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capacity), cmocka_unit_test(test_tensor_parallel_all_or_nothing),
+		cmocka_unit_test(test_names),	 cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_migration),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -5,8 +5,11 @@
  * are read from the kernel); it only supplies the name, and whether the product partitions at
  * all. Sources are in ../shared/HARDWARE.md section 4.1; assumptions are marked.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <strings.h>
+
+#include "mipart/product.h"
 
 #include "product.h"
 #include "util.h"
@@ -67,4 +70,72 @@ const struct product *product_by_key(const char *key)
 const struct product *product_at(unsigned i)
 {
 	return i < ARRAY_SIZE(products) ? &products[i] : NULL;
+}
+
+#define PAGE_SIZE 4096u
+
+uint64_t mipart_partition_bytes(uint64_t vram, unsigned xcps, unsigned nmp)
+{
+	uint64_t per_mp;
+
+	if (!xcps || !nmp)
+		return 0;
+	if (nmp > xcps)
+		nmp = xcps;
+	per_mp = vram / nmp / PAGE_SIZE * PAGE_SIZE;
+	return per_mp / (xcps / nmp) / PAGE_SIZE * PAGE_SIZE;
+}
+
+uint64_t product_vram(const struct product *p)
+{
+	/* an APU's partitions share the TTM limit, half of system memory by default
+	 * (amdgpu_amdkfd_xcp_memory_size) */
+	return p->apu ? p->hbm_bytes / 2 : p->hbm_bytes - p->reserved_bytes;
+}
+
+uint64_t mipart_product_vram(const char *name)
+{
+	const struct product *p = product_by_key(name);
+
+	return p ? product_vram(p) : 0;
+}
+
+int mipart_product_layouts(const char *name, mipart_product_layout *out, size_t max)
+{
+	size_t n = 0;
+	bool found = !name;
+
+	for (size_t i = 0; i < ARRAY_SIZE(products); i++) {
+		const struct product *p = &products[i];
+		mipart_mode_set nps = p->memory_modes ? p->memory_modes
+						      : MIPART_MODE_BIT(MIPART_MEMORY_NPS1);
+
+		if (name && strcasecmp(name, p->key) && strcasecmp(name, p->name))
+			continue;
+		found = true;
+		if (!p->partitioning)
+			continue;
+		for (int m = MIPART_MEMORY_NPS1; m <= MIPART_MEMORY_NPS8; m++) {
+			if (!(nps & MIPART_MODE_BIT(m)))
+				continue;
+			for (int c = 0; c < MIPART_COMPUTE_MODE_COUNT; c++) {
+				unsigned xcps;
+
+				if (!mipart_mode_pair_valid((mipart_compute_mode)c, (mipart_memory_mode)m,
+							    p->num_xcc, p->gfx_target))
+					continue;
+				xcps = mipart_compute_mode_partitions((mipart_compute_mode)c, p->num_xcc);
+				if (n < max)
+					out[n] = (mipart_product_layout){
+						p->name, (mipart_compute_mode)c, (mipart_memory_mode)m,
+						xcps,
+						mipart_partition_bytes(
+							product_vram(p), xcps,
+							p->apu ? 1 : mipart_memory_mode_partitions((mipart_memory_mode)m, p->apu))
+					};
+				n++;
+			}
+		}
+	}
+	return found ? (int)n : -ENOENT;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef MIPART_PRODUCT_H
-#define MIPART_PRODUCT_H
+#ifndef MIPART_LIB_PRODUCT_H
+#define MIPART_LIB_PRODUCT_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +29,9 @@ const struct product *product_by_device_id(unsigned device_id);
 
 /* The product with this key ("mi300x", case-insensitive), or NULL. */
 const struct product *product_by_key(const char *key);
+
+/* Usable VRAM of one GPU (HBM less what the driver keeps; an APU's TTM limit). */
+uint64_t product_vram(const struct product *p);
 
 /* Products in table order; NULL past the end. */
 const struct product *product_at(unsigned i);

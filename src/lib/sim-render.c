@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mipart/product.h"
 #include "kfd.h"
 #include "sim.h"
 #include "util.h"
@@ -158,17 +159,9 @@ unsigned sim_partitions(const struct sim_state *s, unsigned i)
 uint64_t sim_partition_memory(const struct sim_state *s, unsigned i)
 {
 	const struct product *p = s->product;
-	uint64_t total = p->apu ? p->hbm_bytes / 2 : p->hbm_bytes - p->reserved_bytes;
-	unsigned xcps = sim_partitions(s, i);
-	unsigned nmp = mipart_memory_mode_partitions(s->gpu[i].memory, p->apu);
-	unsigned per_mp;
+	unsigned nmp = p->apu ? 1 : mipart_memory_mode_partitions(s->gpu[i].memory, false);
 
-	if (nmp == 0 || p->apu)
-		nmp = 1;
-	if (nmp > xcps)
-		nmp = xcps;
-	per_mp = xcps / nmp;
-	return ALIGN_DOWN(ALIGN_DOWN(total / nmp, PAGE_SIZE) / per_mp, PAGE_SIZE);
+	return mipart_partition_bytes(product_vram(p), sim_partitions(s, i), nmp ? nmp : 1);
 }
 
 /* Render minor numbering: DRM minors are handed out in probe order, the PCI device first, then

@@ -34,6 +34,8 @@ typedef struct mipart_estimate_options {
 	unsigned max_num_batched_tokens; /* 0: vLLM's default for the engine (see docs) */
 	uint64_t device_bytes;		/* memory of one GPU or partition; 0: not known */
 	double gpu_memory_utilization;	/* 0: 0.9 */
+	bool cuda;			/* NVIDIA runtime constants (for comparing with CUDA logs);
+					 * default: ROCm */
 } mipart_estimate_options;
 
 typedef struct mipart_estimate {

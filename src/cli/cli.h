@@ -62,6 +62,9 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 
+/* Write text to path atomically (a temporary beside it, then rename). 0 or -errno. */
+int cli_write_file(const char *path, const char *text);
+
 /* How a change runs: from set/reset (-g) or apply (-f -c). */
 struct change_opts {
 	bool dry, json;

@@ -4,6 +4,7 @@
  * file per verb and generates the usage text (wireguard-tools wg.c, systemd verbs.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +214,34 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size)
 		if (len + 1 < size)
 			len += (size_t)snprintf(buf + len, size - len, "'");
 	}
+}
+
+int cli_write_file(const char *path, const char *text)
+{
+	char tmp[4096];
+	size_t len = strlen(text), off = 0;
+	int fd, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.mipart-tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (off < len && r == 0) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
 }
 
 int main(int argc, char **argv)

@@ -30,9 +30,20 @@
 #define DEFAULT_MAX_NUM_SEQS 256
 #define DEFAULT_BATCHED_TOKENS 8192 /* V1 engine, `vllm serve` with chunked prefill */
 
-/* Calibrated against tests/fixtures/vllm-reference.csv (bench/estimator): */
-#define NON_TORCH_BASE (0.55 * GIB)	 /* runtime context, allocator pools, one GPU */
-#define NON_TORCH_PER_TP_RANK (0.45 * GIB) /* NCCL/RCCL buffers and custom all-reduce, TP > 1 */
+/*
+ * Calibrated against tests/fixtures/vllm-reference.csv (bench/estimator): vLLM's
+ * "non_torch_memory" does not grow with the model: 0.03-0.16 GiB on one NVIDIA GPU, 0.20-0.35
+ * with TP > 1 (NCCL buffers, custom all-reduce), 0.53 GiB on the ROCm row.
+ */
+#define NON_TORCH_CUDA (0.15 * GIB)
+#define NON_TORCH_ROCM (0.55 * GIB)
+#define NON_TORCH_TP (0.25 * GIB) /* added when TP > 1 */
+/* The profile run's activation peak per token is about 1.8 x the MLP's gate/up product
+ * (reference rows: Llama-3.1-8B 2.07 GiB at 20k tokens, 2.99 at 29k; Qwen2.5-32B TP 2) */
+#define ACTIVATION_FACTOR 1.8
+/* MLA caches are padded: the reference MLA rows store 1280 bytes per layer and token for
+ * kv_lora_rank 512 + rope 64 = 576 elements in 16 bits, i.e. 640 elements */
+#define MLA_ALIGN 128
 
 static const char *const prec_names[] = {
 	[MIPART_PREC_AUTO] = "auto", [MIPART_PREC_FP32] = "fp32", [MIPART_PREC_BF16] = "bf16",
@@ -152,8 +163,12 @@ static uint64_t expert_params(const mipart_model *m)
 /* Bytes of KV cache one sequence of len tokens needs on one GPU. */
 static double kv_bytes_for(const mipart_model *m, unsigned tp, double elem, double len)
 {
-	if (m->attention == MIPART_ATTN_MLA)
-		return len * m->layers * ((double)m->kv_lora_rank + m->qk_rope_head_dim) * elem;
+	if (m->attention == MIPART_ATTN_MLA) {
+		unsigned latent = m->kv_lora_rank + m->qk_rope_head_dim;
+
+		latent = (latent + MLA_ALIGN - 1) / MLA_ALIGN * MLA_ALIGN;
+		return len * m->layers * (double)latent * elem;
+	}
 	{
 		unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
 		double per_gpu = kvh >= tp ? (double)kvh / tp : 1; /* fewer KV heads than ranks: replicated */
@@ -168,19 +183,19 @@ static double kv_bytes_for(const mipart_model *m, unsigned tp, double elem, doub
 	}
 }
 
-/* Peak activation of vLLM's profile run: a forward pass over max_num_batched_tokens tokens
- * (hidden states, attention, the MLP's gate/up product, or the fused-MoE intermediate for the
- * routed tokens), plus the sampler's fp32 logits for max_num_seqs sequences. */
+/* Peak activation of vLLM's profile run: a forward pass over max_num_batched_tokens tokens,
+ * dominated by the MLP's gate/up product (or the fused-MoE intermediate of the routed tokens),
+ * plus the sampler's fp32 logits for max_num_seqs sequences. */
 static double activation_bytes(const mipart_model *m, unsigned tp, double tokens, double seqs,
 			       double elem)
 {
-	double h = m->hidden, ffn;
+	double ffn;
 
 	if (m->experts && m->layers > m->dense_layers)
 		ffn = (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp;
 	else
 		ffn = 2.0 * m->intermediate / tp;
-	return tokens * (4.0 * h + ffn) * elem + seqs * (double)m->vocab * 4.0 / tp;
+	return tokens * ffn * elem * ACTIVATION_FACTOR + seqs * (double)m->vocab * 4.0 / tp;
 }
 
 int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *o,
@@ -232,7 +247,8 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.max_model_len = len;
 	e.weights_bytes = (uint64_t)weights;
 	e.activation_bytes = (uint64_t)activation_bytes(m, tp, batched, seqs, act_elem);
-	e.non_torch_bytes = (uint64_t)(NON_TORCH_BASE + (tp > 1 ? NON_TORCH_PER_TP_RANK : 0));
+	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
+				       (tp > 1 ? NON_TORCH_TP : 0));
 	need_len = kv_bytes_for(m, tp, kv_elem, len);
 	e.kv_bytes_per_token = (uint64_t)ceil(need_len / len);
 	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes;

@@ -15,6 +15,7 @@
 #include "mode.h"
 
 #define MIPART_PLAN_MAX_LAYOUTS 16
+#define MIPART_PLAN_MAX_PARTITIONS 256	/* per layout; MI300X has at most 8 */
 
 /* One way a GPU can be cut: a valid (compute, memory) pair and what it gives. */
 typedef struct mipart_plan_layout {
@@ -62,6 +63,10 @@ typedef struct mipart_plan_result {
 /*
  * mipart_plan - plan. Returns 0 and *ret (release with mipart_plan_result_release), -EINVAL
  * (an item with count 0 or need 0, a GPU with no layout), -ENOMEM.
+ * Also -EINVAL for more than MIPART_PLAN_MAX_LAYOUTS layouts, a layout with 0 bytes or with 0 or
+ * more than MIPART_PLAN_MAX_PARTITIONS partitions, UINT32_MAX GPUs or more, a hive whose GPUs
+ * have no memory mode in common; -ERANGE when the memory of the GPUs does not fit in 64 bits.
+ * *ret is not touched on failure. Deterministic: the same input gives the same plan.
  */
 int mipart_plan(const mipart_plan_gpu *gpus, size_t n_gpus, const mipart_plan_item *items,
 		size_t n_items, mipart_plan_result *ret);

@@ -90,5 +90,11 @@ int verb_apply(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);
+int verb_models(struct cli *cli, int argc, char **argv);
+int verb_estimate(struct cli *cli, int argc, char **argv);
+int verb_allocate(struct cli *cli, int argc, char **argv);
+int verb_release(struct cli *cli, int argc, char **argv);
+int verb_allocations(struct cli *cli, int argc, char **argv);
+int verb_plan(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -37,6 +37,20 @@ static const struct verb verbs[] = {
 	  "export [--name NAME]" },
 	{ "validate", 0, 0, verb_validate, "check a layout file (schema, names, values)",
 	  "validate -f FILE [-c NAME] [--json]" },
+	{ "models", 0, 0, verb_models, "list the built-in model catalog", "models [--json]" },
+	{ "estimate", 0, 1, verb_estimate, "what a model needs in memory, and which partitions serve it",
+	  "estimate MODEL [--precision P] [--kv-cache-dtype auto|fp8] [--tensor-parallel-size N]\n"
+	  "                  [--max-model-len N] [--max-num-seqs S] [--max-num-batched-tokens T]\n"
+	  "                  [--device-memory 24GiB | --partition ID] [--gpu-memory-utilization U] [--json]\n"
+	  "       MODEL: a catalog id or alias ('mipart models'), or a directory with config.json" },
+	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
+	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
+	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--json]" },
+	{ "allocate", 0, 1, verb_allocate, "book memory for a model instance on a partition",
+	  "allocate MODEL [--partition ID|auto] [--name NAME] [estimate options] [--json]\n"
+	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },
+	{ "release", 1, 1, verb_release, "release an allocation", "release ID|NAME" },
+	{ "allocations", 0, 0, verb_allocations, "list the allocations", "allocations [--json]" },
 	{ "history", 0, 0, verb_history, "show the journal of partition changes",
 	  "history [--json] [--limit N]" },
 	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",

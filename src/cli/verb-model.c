@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Models on partitions: `mipart models` (the catalog), `mipart estimate` (what a model needs),
+ * `mipart allocate` / `release` / `allocations` (the ledger). A model is a catalog id or alias,
+ * or a directory with a Hugging Face config.json (and safetensors for exact weight bytes).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mipart/catalog.h"
+#include "mipart/error.h"
+#include "mipart/estimate.h"
+#include "mipart/hfmodel.h"
+#include "mipart/journal.h"
+#include "mipart/ledger.h"
+#include "mipart/product.h"
+#include "cli.h"
+#include "banned.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+/* booked = what vLLM needs for one sequence of max_model_len, plus this share for the
+ * allocator's fragmentation and kernels' workspaces (docs/estimator.md) */
+#define BOOKING_MARGIN 0.05
+
+static double gib(uint64_t b)
+{
+	return (double)b / GIB;
+}
+
+/* Catalog id or alias, else a model directory. Returns an exit code. */
+static int load_model(const char *name, mipart_model *ret)
+{
+	char err[256] = "";
+	struct stat st;
+	mipart_catalog *cat = NULL;
+	const mipart_model *m = NULL;
+	const char *path;
+	int r;
+
+	if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = mipart_hf_load_dir(name, ret, err, sizeof(err));
+		if (r < 0) {
+			cli_error("cannot read the model in '%s': %s", name, err[0] ? err : mipart_strerror(r));
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	path = mipart_catalog_default_path();
+	r = mipart_catalog_load(path, &cat, err, sizeof(err));
+	if (r < 0) {
+		cli_error("cannot read the model catalog '%s': %s", path, err[0] ? err : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	r = mipart_catalog_find(cat, name, &m);
+	if (r == 0)
+		*ret = *m;
+	else
+		cli_error("unknown model '%s': not in the catalog ('mipart models' lists it) and not a directory with a config.json",
+			  name);
+	mipart_catalog_free(cat);
+	return r == 0 ? EXIT_OK : EXIT_USAGE;
+}
+
+struct est_args {
+	mipart_estimate_options o;
+	const char *partition;	/* "auto", "N", "G.X"; NULL */
+	const char *name;
+	bool json, kv_set;
+};
+
+/* Parse the estimator options shared by estimate and allocate. Returns an exit code. */
+static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, struct est_args *a)
+{
+	static const struct option opts[] = {
+		{ "precision", required_argument, NULL, 'p' },
+		{ "dtype", required_argument, NULL, 'p' },
+		{ "quantization", required_argument, NULL, 'p' },
+		{ "kv-cache-dtype", required_argument, NULL, 'k' },
+		{ "tensor-parallel-size", required_argument, NULL, 't' },
+		{ "max-model-len", required_argument, NULL, 'l' },
+		{ "max-num-seqs", required_argument, NULL, 's' },
+		{ "max-num-batched-tokens", required_argument, NULL, 'b' },
+		{ "device-memory", required_argument, NULL, 'd' },
+		{ "gpu-memory-utilization", required_argument, NULL, 'u' },
+		{ "partition", required_argument, NULL, 'P' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (mipart_precision_parse(optarg, &a->o.precision) < 0)
+				return cli_usage_error(cli->verb,
+						       "invalid precision '%s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq or mxfp4",
+						       optarg);
+			break;
+		case 'k':
+			if (!strcmp(optarg, "fp8") || !strncmp(optarg, "fp8_", 4))
+				a->o.kv_fp8 = true;
+			else if (strcmp(optarg, "auto"))
+				return cli_usage_error(cli->verb, "invalid '--kv-cache-dtype' '%s': expected auto or fp8", optarg);
+			break;
+		case 't':
+			if (cli_parse_uint(cli, "--tensor-parallel-size", optarg, 1, 8, &v) < 0)
+				return EXIT_USAGE;
+			a->o.tensor_parallel = (unsigned)v;
+			break;
+		case 'l':
+			if (cli_parse_uint(cli, "--max-model-len", optarg, 1, 16777216, &v) < 0)
+				return EXIT_USAGE;
+			a->o.max_model_len = (unsigned)v;
+			break;
+		case 's':
+			if (cli_parse_uint(cli, "--max-num-seqs", optarg, 1, 65536, &v) < 0)
+				return EXIT_USAGE;
+			a->o.max_num_seqs = (unsigned)v;
+			break;
+		case 'b':
+			if (cli_parse_uint(cli, "--max-num-batched-tokens", optarg, 1, 16777216, &v) < 0)
+				return EXIT_USAGE;
+			a->o.max_num_batched_tokens = (unsigned)v;
+			break;
+		case 'd':
+			if (allocate || mipart_size_parse(optarg, &a->o.device_bytes) < 0 || !a->o.device_bytes)
+				return cli_usage_error(cli->verb,
+						       "invalid '--device-memory' '%s': a size such as 24GiB or 192GiB (GiB = 2^30 bytes; 'GB' is ambiguous)",
+						       optarg);
+			break;
+		case 'u': {
+			char *end;
+			double u = strtod(optarg, &end);
+
+			if (*end || !(u > 0 && u <= 1))
+				return cli_usage_error(cli->verb,
+						       "invalid '--gpu-memory-utilization' '%s': a fraction in (0, 1]",
+						       optarg);
+			a->o.gpu_memory_utilization = u;
+			break;
+		}
+		case 'P':
+			a->partition = optarg;
+			break;
+		case 'n':
+			if (!allocate || !*optarg || strlen(optarg) >= MIPART_LEDGER_NAME_MAX)
+				return cli_usage_error(cli->verb, "invalid '--name': 1 to %d characters",
+						       MIPART_LEDGER_NAME_MAX - 1);
+			a->name = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		default:
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	return cli_check_args(cli, argc - optind);
+}
+
+/* A partition by "N" (global index) or "G.X" (GPU index, XCP). NULL when there is none. */
+static const mipart_partition_info *find_partition(const mipart_topology *t, const char *id)
+{
+	unsigned g, x;
+	char tail;
+
+	if (sscanf(id, "%u.%u%c", &g, &x, &tail) == 2) {
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
+
+		for (size_t j = 0; gi && j < gi->n_partitions; j++)
+			if (mipart_topology_gpu_partition(t, gi, j)->xcp == (int)x)
+				return mipart_topology_gpu_partition(t, gi, j);
+		return NULL;
+	}
+	if (sscanf(id, "%u%c", &g, &tail) == 1)
+		for (size_t i = 0; i < mipart_topology_partition_count(t); i++)
+			if (mipart_topology_partition(t, i)->index == g)
+				return mipart_topology_partition(t, i);
+	return NULL;
+}
+
+static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
+			     const mipart_estimate_options *o)
+{
+	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:b}",
+			 "model", m->id, "precision", e->precision_name, "params", (json_int_t)e->params,
+			 "tensor_parallel_size", (int)(o->tensor_parallel ? o->tensor_parallel : 1),
+			 "max_model_len", (int)e->max_model_len,
+			 "weights_bytes", (json_int_t)e->weights_bytes,
+			 "kv_bytes_per_token", (json_int_t)e->kv_bytes_per_token,
+			 "activation_bytes", (json_int_t)e->activation_bytes,
+			 "non_torch_bytes", (json_int_t)e->non_torch_bytes,
+			 "usable_bytes", (json_int_t)e->usable_bytes,
+			 "kv_cache_bytes", o->device_bytes ? json_integer(e->kv_cache_bytes) : json_null(),
+			 "kv_cache_tokens", o->device_bytes ? json_integer((json_int_t)e->kv_cache_tokens) : json_null(),
+			 "max_model_len_fit", o->device_bytes ? json_integer((json_int_t)e->max_model_len_fit) : json_null(),
+			 "device_bytes", o->device_bytes ? json_integer((json_int_t)o->device_bytes) : json_null(),
+			 "min_device_bytes", (json_int_t)e->min_device_bytes,
+			 "fits", o->device_bytes ? e->fits : false);
+}
+
+int verb_estimate(struct cli *cli, int argc, char **argv)
+{
+	struct est_args a;
+	mipart_model m;
+	mipart_estimate e;
+	mipart_product_layout lay[64];
+	int rc = parse_est(cli, argc, argv, false, &a), r, nl;
+	json_t *sizes;
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(cli->verb, "give one MODEL");
+	rc = load_model(argv[optind], &m);
+	if (rc != EXIT_OK)
+		return rc;
+	if (a.partition) {
+		mipart_topology *t = NULL;
+		const mipart_partition_info *p;
+
+		if (cli_load_topology(cli, &t) != EXIT_OK)
+			return EXIT_FAIL;
+		p = find_partition(t, a.partition);
+		if (!p || p->memory_bytes <= 0) {
+			cli_error("no partition '%s' with known memory ('mipart list' shows them)", a.partition);
+			mipart_topology_free(t);
+			return EXIT_USAGE;
+		}
+		a.o.device_bytes = (uint64_t)p->memory_bytes;
+		mipart_topology_free(t);
+	}
+	r = mipart_estimate_model(&m, &a.o, &e);
+	if (r == -E2BIG) {
+		cli_error("--max-model-len %u is longer than %s allows (%u tokens)", a.o.max_model_len, m.id,
+			  m.max_position);
+		return EXIT_FAIL;
+	}
+	if (r < 0) {
+		cli_error("cannot estimate %s: %s", m.id,
+			  r == -EINVAL ? "the tensor parallel size must divide the attention heads" : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	/* which partition sizes of which products and modes can serve it */
+	nl = mipart_product_layouts(NULL, lay, 64);
+	sizes = json_array();
+	for (int i = 0; i < nl && i < 64; i++) {
+		mipart_estimate_options o = a.o;
+		mipart_estimate pe;
+
+		o.device_bytes = lay[i].partition_bytes;
+		if (mipart_estimate_model(&m, &o, &pe) == 0 && pe.fits)
+			json_array_append_new(sizes, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
+				"product", lay[i].product, "compute", mipart_compute_mode_name(lay[i].compute),
+				"memory", mipart_memory_mode_name(lay[i].memory), "partitions", (int)lay[i].partitions,
+				"partition_bytes", (json_int_t)lay[i].partition_bytes,
+				"kv_cache_tokens", (json_int_t)pe.kv_cache_tokens,
+				"max_model_len_fit", (json_int_t)pe.max_model_len_fit));
+	}
+	if (a.json) {
+		json_t *o = estimate_json(&m, &e, &a.o);
+		char *text;
+
+		json_object_set_new(o, "fits_on", sizes);
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+		return EXIT_OK;
+	}
+	printf("%s, %s, tensor parallel %u, max-model-len %u (sizes per GPU, GiB = 2^30 bytes)\n", m.id,
+	       e.precision_name, a.o.tensor_parallel ? a.o.tensor_parallel : 1, e.max_model_len);
+	printf("  parameters          %.2f B\n", (double)e.params / 1e9);
+	printf("  weights             %8.2f GiB\n", gib(e.weights_bytes));
+	printf("  KV cache per token  %8.1f KiB (%s)\n", (double)e.kv_bytes_per_token / 1024.0,
+	       a.o.kv_fp8 ? "fp8" : "16-bit");
+	printf("  activation peak     %8.2f GiB\n", gib(e.activation_bytes));
+	printf("  runtime (non-torch) %8.2f GiB\n", gib(e.non_torch_bytes));
+	printf("  smallest device for one %u-token sequence: %.2f GiB\n", e.max_model_len,
+	       gib(e.min_device_bytes));
+	if (a.o.device_bytes) {
+		printf("  on %.2f GiB x %.2f = %.2f GiB usable: ", gib(a.o.device_bytes),
+		       a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9, gib(e.usable_bytes));
+		if (e.kv_cache_bytes > 0)
+			printf("KV cache %.2f GiB = %llu tokens, longest context %llu%s\n",
+			       e.kv_cache_bytes / GIB, (unsigned long long)e.kv_cache_tokens,
+			       (unsigned long long)e.max_model_len_fit, e.fits ? "" : " (does not fit)");
+		else
+			printf("does not fit: %.2f GiB short before any KV cache\n", -e.kv_cache_bytes / GIB);
+	}
+	printf("  fits on (partition size: modes, KV cache tokens):\n");
+	if (!json_array_size(sizes)) {
+		printf("    no partition of any product\n");
+	} else {
+		struct {
+			const char *product;
+			uint64_t bytes;
+			long long tokens;
+			char modes[96];
+		} row[64];
+		size_t n_rows = 0, i;
+		json_t *v;
+
+		/* one line per product and partition size, with every mode that gives it */
+		json_array_foreach(sizes, i, v) {
+			const char *prod = json_string_value(json_object_get(v, "product"));
+			uint64_t bytes = (uint64_t)json_integer_value(json_object_get(v, "partition_bytes"));
+			size_t k, len;
+
+			for (k = 0; k < n_rows; k++)
+				if (!strcmp(row[k].product, prod) && row[k].bytes == bytes)
+					break;
+			if (k == n_rows) {
+				if (n_rows == 64)
+					continue;
+				row[k].product = prod;
+				row[k].bytes = bytes;
+				row[k].tokens = json_integer_value(json_object_get(v, "kv_cache_tokens"));
+				row[k].modes[0] = '\0';
+				n_rows++;
+			}
+			len = strlen(row[k].modes);
+			snprintf(row[k].modes + len, sizeof(row[k].modes) - len, "%s%s/%s", len ? ", " : "",
+				 json_string_value(json_object_get(v, "compute")),
+				 json_string_value(json_object_get(v, "memory")));
+		}
+		for (size_t k = 0; k < n_rows; k++)
+			printf("    %-7s %7.2f GiB: %-28s %lld tokens\n", row[k].product, gib(row[k].bytes),
+			       row[k].modes, row[k].tokens);
+	}
+	json_decref(sizes);
+	return EXIT_OK;
+}
+
+static int open_ledger(struct cli *cli, mipart_ledger **ret)
+{
+	char path[MIPART_PATH_MAX];
+	int r;
+
+	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return EXIT_FAIL;
+	r = mipart_ledger_open(path, ret);
+	if (r < 0) {
+		cli_error("cannot open the ledger '%s': %s", path, mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Partitions with room for need bytes each, tp of them on one GPU: best fit (least left over). */
+static int pick_partitions(mipart_ledger *l, const mipart_topology *t, unsigned tp, uint64_t need,
+			   const mipart_partition_info **ret)
+{
+	uint64_t best = UINT64_MAX;
+	int found = 0;
+
+	for (size_t g = 0; g < mipart_topology_gpu_count(t); g++) {
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
+		const mipart_partition_info *pick[MIPART_LEDGER_MAX_BOOKINGS];
+		uint64_t left[MIPART_LEDGER_MAX_BOOKINGS], total = 0;
+		unsigned n = 0;
+
+		/* the tp partitions of this GPU with the least room left that still fit */
+		for (size_t j = 0; j < gi->n_partitions; j++) {
+			const mipart_partition_info *p = mipart_topology_gpu_partition(t, gi, j);
+			uint64_t booked = 0, room;
+
+			if (p->memory_bytes <= 0 ||
+			    mipart_ledger_booked(l, gi->bdf, (unsigned)p->xcp, &booked) < 0)
+				continue;
+			room = (uint64_t)p->memory_bytes > booked ? (uint64_t)p->memory_bytes - booked : 0;
+			if (room < need)
+				continue;
+			/* insertion by leftover, keep the tp smallest */
+			unsigned k = n < tp ? n++ : tp;
+
+			while (k > 0 && left[k - 1] > room - need) {
+				if (k < tp) {
+					left[k] = left[k - 1];
+					pick[k] = pick[k - 1];
+				}
+				k--;
+			}
+			if (k < tp) {
+				left[k] = room - need;
+				pick[k] = p;
+			}
+		}
+		if (n < tp)
+			continue;
+		for (unsigned k = 0; k < tp; k++)
+			total += left[k];
+		if (total < best) {
+			best = total;
+			for (unsigned k = 0; k < tp; k++)
+				ret[k] = pick[k];
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* After a refusal: a partition with room now, else a mode of some GPU whose partitions would
+ * be large enough, else what to change in the request. */
+static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need)
+{
+	mipart_product_layout lay[64];
+
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
+		const mipart_partition_info *p = mipart_topology_partition(t, i);
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, p->gpu);
+		uint64_t booked = 0;
+
+		if (p->memory_bytes <= 0 || mipart_ledger_booked(l, gi->bdf, (unsigned)p->xcp, &booked) < 0)
+			continue;
+		if ((uint64_t)p->memory_bytes >= booked + need) {
+			fprintf(stderr, "hint: partition %u.%d has %.2f GiB free: '--partition %u.%d' (or '--partition auto')\n",
+				p->gpu, p->xcp, gib((uint64_t)p->memory_bytes - booked), p->gpu, p->xcp);
+			return;
+		}
+	}
+	/* a GPU without allocations, a layout that keeps its memory mode first (a compute switch),
+	 * then one that changes it (a reload of the whole hive: '-g all') */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t g = 0; g < mipart_topology_gpu_count(t); g++) {
+			const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
+			int n = mipart_product_layouts(gi->product, lay, 64);
+			size_t held = 0;
+
+			if (mipart_ledger_count_on_gpu(l, gi->bdf, &held) < 0 || held)
+				continue;
+			/* the layout with the most partitions that are still large enough */
+			for (int i = n < 64 ? n - 1 : 63; i >= 0; i--) {
+				unsigned nmp = gi->is_apu ? 1 : mipart_memory_mode_partitions(lay[i].memory, false);
+				uint64_t bytes = gi->memory_bytes > 0
+							 ? mipart_partition_bytes((uint64_t)gi->memory_bytes,
+										  lay[i].partitions, nmp)
+							 : lay[i].partition_bytes;
+				bool same_memory = lay[i].memory == gi->memory;
+				char gsel[24];
+
+				if (bytes < need || (pass == 0) != same_memory ||
+				    (lay[i].compute == gi->compute && same_memory))
+					continue;
+				if (same_memory || !gi->hive_id)
+					snprintf(gsel, sizeof(gsel), "%zu", g);
+				else
+					snprintf(gsel, sizeof(gsel), "all");
+				fprintf(stderr, "hint: GPU %zu in %s/%s has %u partition%s of %.2f GiB: 'mipart set -g %s --compute %s%s%s'\n",
+					g, mipart_compute_mode_name(lay[i].compute),
+					mipart_memory_mode_name(lay[i].memory), lay[i].partitions,
+					lay[i].partitions > 1 ? "s" : "", gib(bytes), gsel,
+					mipart_compute_mode_name(lay[i].compute), same_memory ? "" : " --memory ",
+					same_memory ? "" : mipart_memory_mode_name(lay[i].memory));
+				return;
+			}
+		}
+	fprintf(stderr, "hint: no layout of this host gives a partition of %.2f GiB; try a lower precision, --kv-cache-dtype fp8, a shorter --max-model-len or --tensor-parallel-size\n",
+		gib(need));
+}
+
+int verb_allocate(struct cli *cli, int argc, char **argv)
+{
+	struct est_args a;
+	mipart_model m;
+	mipart_estimate e;
+	mipart_topology *t = NULL;
+	mipart_ledger *l = NULL;
+	mipart_allocation al = { 0 };
+	const mipart_partition_info *parts[MIPART_LEDGER_MAX_BOOKINGS] = { NULL };
+	unsigned tp;
+	uint64_t need, free_b = 0;
+	size_t bad = 0;
+	int64_t id = 0;
+	int rc = parse_est(cli, argc, argv, true, &a), r;
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(cli->verb, "give one MODEL");
+	rc = load_model(argv[optind], &m);
+	if (rc != EXIT_OK)
+		return rc;
+	tp = a.o.tensor_parallel ? a.o.tensor_parallel : 1;
+	a.o.device_bytes = 0;
+	r = mipart_estimate_model(&m, &a.o, &e);
+	if (r < 0) {
+		cli_error("cannot estimate %s: %s", m.id,
+			  r == -E2BIG ? "--max-model-len is longer than the model allows" : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	/* what vLLM must be allowed to use: weights, activations, runtime and one full sequence */
+	need = (uint64_t)ceil((double)e.min_device_bytes *
+			      (a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9) *
+			      (1 + BOOKING_MARGIN));
+	rc = cli_load_topology(cli, &t);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_ledger(cli, &l);
+	if (rc != EXIT_OK)
+		goto out;
+	rc = EXIT_FAIL;
+	if (!a.partition || !strcmp(a.partition, "auto")) {
+		if (!pick_partitions(l, t, tp, need, parts)) {
+			cli_error("no partition has %.2f GiB free for %s (%s, max-model-len %u%s)", gib(need),
+				  m.id, e.precision_name, e.max_model_len, tp > 1 ? ", on each of its partitions" : "");
+			suggest(l, t, need);
+			goto out;
+		}
+	} else {
+		parts[0] = find_partition(t, a.partition);
+		if (!parts[0] || tp > 1) {
+			cli_error(tp > 1 ? "--partition takes one partition; with --tensor-parallel-size use 'auto'"
+					 : "no partition '%s' ('mipart list' shows them)",
+				  a.partition);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	snprintf(al.model, sizeof(al.model), "%s", m.id);
+	if (a.name)
+		snprintf(al.name, sizeof(al.name), "%s", a.name);
+	al.uid = (int64_t)getuid();
+	al.n_bookings = tp;
+	for (unsigned k = 0; k < tp; k++) {
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, parts[k]->gpu);
+
+		snprintf(al.bookings[k].bdf, sizeof(al.bookings[k].bdf), "%s", gi->bdf);
+		al.bookings[k].xcp = (unsigned)parts[k]->xcp;
+		al.bookings[k].bytes = need;
+		al.bookings[k].capacity = parts[k]->memory_bytes > 0 ? (uint64_t)parts[k]->memory_bytes : 0;
+	}
+	{
+		json_t *spec = json_pack("{s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}", "precision",
+					 e.precision_name, "kv_cache_fp8", a.o.kv_fp8, "tensor_parallel_size",
+					 (int)tp, "max_model_len", (int)e.max_model_len, "max_num_seqs",
+					 (int)(a.o.max_num_seqs ? a.o.max_num_seqs : 256),
+					 "gpu_memory_utilization",
+					 a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9,
+					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
+					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
+
+		al.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(spec);
+	}
+	r = mipart_ledger_allocate(l, &al, &id, &bad, &free_b);
+	if (r == -ENOSPC) {
+		cli_error("%s needs %.2f GiB on partition %u.%u (%s XCP %u, %.2f GiB); %.2f GiB are free",
+			  m.id, gib(need), parts[bad]->gpu, (unsigned)parts[bad]->xcp, al.bookings[bad].bdf,
+			  al.bookings[bad].xcp, gib(al.bookings[bad].capacity), gib(free_b));
+		suggest(l, t, need);
+		goto out;
+	}
+	if (r == -EEXIST) {
+		cli_error("an allocation named '%s' exists; choose another '--name'", al.name);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (r < 0) {
+		cli_error("cannot record the allocation: %s", mipart_strerror(r));
+		goto out;
+	}
+	if (a.json) {
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:O}", "id", (json_int_t)id, "name", al.name,
+				      "model", al.model, "booked_bytes_per_partition", (json_int_t)need,
+				      "partitions", json_array());
+		json_t *ps = json_object_get(o, "partitions");
+		char *text;
+
+		for (unsigned k = 0; k < tp; k++)
+			json_array_append_new(ps, json_pack("{s:i, s:i, s:i, s:s, s:I}", "index",
+							    (int)parts[k]->index, "gpu", (int)parts[k]->gpu,
+							    "xcp", parts[k]->xcp, "bdf", al.bookings[k].bdf,
+							    "capacity_bytes", (json_int_t)al.bookings[k].capacity));
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else {
+		printf("allocation %lld '%s': %s on partition", (long long)id, al.name, m.id);
+		for (unsigned k = 0; k < tp; k++)
+			printf("%s %u.%u", k ? "," : "", parts[k]->gpu, (unsigned)parts[k]->xcp);
+		printf(" (%.2f GiB booked of %.2f GiB%s)\n", gib(need), gib(al.bookings[0].capacity),
+		       tp > 1 ? " on each" : "");
+	}
+	rc = EXIT_OK;
+out:
+	free(al.spec);
+	mipart_ledger_free(l);
+	mipart_topology_free(t);
+	return rc;
+}
+
+int verb_release(struct cli *cli, int argc, char **argv)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a;
+	int r;
+
+	optind = 1;
+	if (cli_check_args(cli, argc - 1) != EXIT_OK)
+		return EXIT_USAGE;
+	if (open_ledger(cli, &l) != EXIT_OK)
+		return EXIT_FAIL;
+	r = mipart_ledger_release(l, argv[1], &a);
+	if (r == -ENOENT)
+		cli_error("no allocation '%s' ('mipart allocations' lists them)", argv[1]);
+	else if (r < 0)
+		cli_error("cannot release '%s': %s", argv[1], mipart_strerror(r));
+	else {
+		printf("released allocation %lld '%s' (%s)\n", (long long)a.id, a.name, a.model);
+		mipart_allocation_release(&a);
+	}
+	mipart_ledger_free(l);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int verb_allocations(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	mipart_ledger *l = NULL;
+	mipart_allocation *v = NULL;
+	bool json = false;
+	size_t n = 0;
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+		json = true;
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (open_ledger(cli, &l) != EXIT_OK)
+		return EXIT_FAIL;
+	r = mipart_ledger_list(l, &v, &n);
+	if (r < 0) {
+		cli_error("cannot read the ledger: %s", mipart_strerror(r));
+		mipart_ledger_free(l);
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_t *arr = json_array(), *o;
+		char *text;
+
+		for (size_t i = 0; i < n; i++) {
+			json_t *bk = json_array(), *spec = json_loads(v[i].spec, 0, NULL);
+
+			for (size_t b = 0; b < v[i].n_bookings; b++)
+				json_array_append_new(bk, json_pack("{s:s, s:i, s:I, s:I}", "bdf",
+								    v[i].bookings[b].bdf, "xcp",
+								    (int)v[i].bookings[b].xcp, "bytes",
+								    (json_int_t)v[i].bookings[b].bytes,
+								    "capacity_bytes",
+								    (json_int_t)v[i].bookings[b].capacity));
+			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "id",
+							     (json_int_t)v[i].id, "name", v[i].name,
+							     "model", v[i].model, "created_at",
+							     v[i].created_at, "uid", (json_int_t)v[i].uid,
+							     "bookings", bk, "spec",
+							     spec ? spec : json_object()));
+		}
+		o = json_pack("{s:o}", "allocations", arr);
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else if (!n) {
+		printf("no allocations\n");
+	} else {
+		printf("%-4s  %-24s  %-40s  %-20s  %s\n", "ID", "NAME", "MODEL", "PARTITIONS",
+		       "BOOKED (GiB)");
+		for (size_t i = 0; i < n; i++) {
+			char where[128];
+			size_t len = 0;
+
+			where[0] = '\0';
+			for (size_t b = 0; b < v[i].n_bookings && len < sizeof(where); b++)
+				len += (size_t)snprintf(where + len, sizeof(where) - len, "%s%s/%u",
+							b ? "," : "", v[i].bookings[b].bdf,
+							v[i].bookings[b].xcp);
+			printf("%-4lld  %-24s  %-40s  %-20s  %.2f of %.2f\n", (long long)v[i].id,
+			       v[i].name, v[i].model, where, gib(v[i].bookings[0].bytes),
+			       gib(v[i].bookings[0].capacity));
+		}
+	}
+	mipart_allocations_free(v, n);
+	mipart_ledger_free(l);
+	return EXIT_OK;
+}
+
+int verb_models(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	char err[256] = "";
+	mipart_catalog *cat = NULL;
+	const char *path = mipart_catalog_default_path();
+	bool json = false;
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+		json = true;
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	r = mipart_catalog_load(path, &cat, err, sizeof(err));
+	if (r < 0) {
+		cli_error("cannot read the model catalog '%s': %s", path, err[0] ? err : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_t *arr = json_array(), *o;
+		char *text;
+
+		for (size_t i = 0; i < mipart_catalog_count(cat); i++) {
+			const mipart_model *m = mipart_catalog_get(cat, i);
+
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:i, s:i}", "id", m->id, "arch",
+							     m->arch, "params", (json_int_t)m->params,
+							     "layers", (int)m->layers, "max_position",
+							     (int)m->max_position));
+		}
+		o = json_pack("{s:s, s:o}", "catalog", path, "models", arr);
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else {
+		printf("%-48s  %-12s  %9s  %s\n", "MODEL", "ARCH", "PARAMS", "CONTEXT");
+		for (size_t i = 0; i < mipart_catalog_count(cat); i++) {
+			const mipart_model *m = mipart_catalog_get(cat, i);
+
+			printf("%-48s  %-12s  %8.1fB  %u\n", m->id, m->arch, (double)m->params / 1e9,
+			       m->max_position);
+		}
+	}
+	mipart_catalog_free(cat);
+	return EXIT_OK;
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `mipart plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N] ...`: the modes per GPU
+ * and the placement that serve a mix of models, from this host's GPUs or from `--gpus N
+ * --product P`, printed as a layout file `mipart apply` accepts, a placement table and the gap
+ * to the lower bound. The estimator turns each model into a memory need; the planner
+ * (planner.c) knows only partitions and needs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mipart/catalog.h"
+#include "mipart/config.h"
+#include "mipart/error.h"
+#include "mipart/estimate.h"
+#include "mipart/planner.h"
+#include "mipart/product.h"
+#include "cli.h"
+#include "banned.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+#define PLAN_MAX_MODELS 64
+#define PLAN_MAX_GPUS 4096
+#define BOOKING_MARGIN 0.05 /* as allocate: docs/estimator.md */
+
+struct plan_model {
+	char spec[256];
+	mipart_model m;
+	mipart_estimate_options o;
+	mipart_estimate e;
+	unsigned count;
+	char label[MIPART_MODEL_ID_MAX + 16];
+};
+
+/* MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] */
+static int parse_model_spec(struct cli *cli, const mipart_catalog *cat, const char *arg,
+			    struct plan_model *pm)
+{
+	char buf[256];
+	char *opts, *at, *colon, *save = NULL, *tok;
+	const mipart_model *m;
+
+	if (strlen(arg) >= sizeof(buf))
+		return cli_usage_error(cli->verb, "model spec too long: '%.40s...'", arg);
+	memset(pm, 0, sizeof(*pm));
+	snprintf(pm->spec, sizeof(pm->spec), "%s", arg);
+	memcpy(buf, arg, strlen(arg) + 1);
+	pm->count = 1;
+	opts = strchr(buf, ',');
+	if (opts)
+		*opts++ = '\0';
+	at = strchr(buf, '@');
+	if (at) {
+		*at++ = '\0';
+		if (mipart_precision_parse(at, &pm->o.precision) < 0)
+			return cli_usage_error(cli->verb, "'%s': unknown precision '%s'", arg, at);
+	}
+	colon = strrchr(buf, ':');
+	if (colon) {
+		unsigned long v;
+
+		*colon++ = '\0';
+		if (cli_parse_uint(cli, "COUNT", colon, 1, 100000, &v) < 0)
+			return EXIT_USAGE;
+		pm->count = (unsigned)v;
+	}
+	for (tok = opts ? strtok_r(opts, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+
+		if (!strncmp(tok, "max-model-len=", 14)) {
+			if (cli_parse_uint(cli, "max-model-len", tok + 14, 1, 16777216, &v) < 0)
+				return EXIT_USAGE;
+			pm->o.max_model_len = (unsigned)v;
+		} else if (!strncmp(tok, "tp=", 3)) {
+			if (cli_parse_uint(cli, "tp", tok + 3, 1, 8, &v) < 0)
+				return EXIT_USAGE;
+			pm->o.tensor_parallel = (unsigned)v;
+		} else if (!strcmp(tok, "kv-cache-dtype=fp8")) {
+			pm->o.kv_fp8 = true;
+		} else {
+			return cli_usage_error(cli->verb,
+					       "'%s': unknown option '%s' (max-model-len=N, tp=N, kv-cache-dtype=fp8)",
+					       arg, tok);
+		}
+	}
+	if (mipart_catalog_find(cat, buf, &m) < 0) {
+		cli_error("unknown model '%s' in '%s' ('mipart models' lists the catalog)", buf, arg);
+		return EXIT_USAGE;
+	}
+	pm->m = *m;
+	snprintf(pm->label, sizeof(pm->label), "%s%s%s", m->id, at ? "@" : "", at ? at : "");
+	return EXIT_OK;
+}
+
+static int gpus_from_product(struct cli *cli, const char *product, unsigned n, mipart_plan_gpu *g)
+{
+	mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
+	int nl = mipart_product_layouts(product, lay, MIPART_PLAN_MAX_LAYOUTS);
+
+	if (nl <= 0) {
+		cli_error("unknown or unpartitionable product '%s' (mi300x, mi308x, mi325x, mi300a, mi350x, mi355x)",
+			  product);
+		return EXIT_USAGE;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		g[i].index = i;
+		/* one XGMI hive per 8 GPUs, as on an 8-GPU platform */
+		g[i].hive_id = 1 + i / 8;
+		g[i].n_layouts = (size_t)nl;
+		for (int k = 0; k < nl; k++)
+			g[i].layouts[k] = (mipart_plan_layout){ lay[k].compute, lay[k].memory,
+								lay[k].partitions, lay[k].partition_bytes };
+	}
+	return EXIT_OK;
+}
+
+static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mipart_topology_gpu_count(t) && n < PLAN_MAX_GPUS; i++) {
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, i);
+		mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
+		int nl = gi->partitioning ? mipart_product_layouts(gi->product, lay, MIPART_PLAN_MAX_LAYOUTS) : -1;
+
+		if (nl <= 0)
+			continue;
+		g[n].index = gi->index;
+		g[n].hive_id = gi->hive_id;
+		g[n].n_layouts = 0;
+		for (int k = 0; k < nl && k < MIPART_PLAN_MAX_LAYOUTS; k++) {
+			uint64_t bytes = gi->memory_bytes > 0
+						 ? mipart_partition_bytes((uint64_t)gi->memory_bytes, lay[k].partitions,
+									  gi->is_apu ? 1 : mipart_memory_mode_partitions(lay[k].memory, false))
+						 : lay[k].partition_bytes;
+
+			/* the modes this GPU offers, as the hardware says */
+			if (gi->compute_supported && !(gi->compute_supported & MIPART_MODE_BIT(lay[k].compute)))
+				continue;
+			if (gi->memory_available && !(gi->memory_available & MIPART_MODE_BIT(lay[k].memory)))
+				continue;
+			g[n].layouts[g[n].n_layouts++] =
+				(mipart_plan_layout){ lay[k].compute, lay[k].memory, lay[k].partitions, bytes };
+		}
+		if (g[n].n_layouts)
+			n++;
+	}
+	return n;
+}
+
+int verb_plan(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "gpus", required_argument, NULL, 'g' },
+		{ "product", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *specs[PLAN_MAX_MODELS], *product = NULL, *output = NULL, *name = "plan";
+	struct plan_model *pm = NULL;
+	mipart_plan_gpu *gpus = NULL;
+	mipart_plan_item items[PLAN_MAX_MODELS];
+	mipart_plan_result res = { 0 };
+	mipart_catalog *cat = NULL;
+	mipart_topology *t = NULL;
+	size_t n_specs = 0, n_gpus = 0;
+	unsigned long want_gpus = 0;
+	bool json = false;
+	char err[256] = "", *yaml = NULL;
+	int c, r, rc = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (n_specs == PLAN_MAX_MODELS)
+				return cli_usage_error(cli->verb, "at most %d '-m'", PLAN_MAX_MODELS);
+			specs[n_specs++] = optarg;
+			break;
+		case 'g':
+			if (cli_parse_uint(cli, "--gpus", optarg, 1, PLAN_MAX_GPUS, &want_gpus) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'p':
+			product = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'N':
+			name = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (!n_specs)
+		return cli_usage_error(cli->verb, "give at least one '-m MODEL[:COUNT][@PRECISION]'");
+	if (!want_gpus != !product)
+		return cli_usage_error(cli->verb, "'--gpus' and '--product' go together (or neither: this host)");
+
+	r = mipart_catalog_load(mipart_catalog_default_path(), &cat, err, sizeof(err));
+	if (r < 0) {
+		cli_error("cannot read the model catalog: %s", err[0] ? err : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	pm = calloc(n_specs, sizeof(*pm));
+	gpus = calloc(PLAN_MAX_GPUS, sizeof(*gpus));
+	if (!pm || !gpus) {
+		cli_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_specs; i++) {
+		rc = parse_model_spec(cli, cat, specs[i], &pm[i]);
+		if (rc != EXIT_OK)
+			goto out;
+		rc = EXIT_FAIL;
+		r = mipart_estimate_model(&pm[i].m, &pm[i].o, &pm[i].e);
+		if (r < 0) {
+			cli_error("cannot estimate '%s': %s", specs[i],
+				  r == -E2BIG ? "max-model-len is longer than the model allows" : mipart_strerror(r));
+			goto out;
+		}
+		items[i] = (mipart_plan_item){
+			pm[i].label, pm[i].count, pm[i].o.tensor_parallel ? pm[i].o.tensor_parallel : 1,
+			(uint64_t)ceil((double)pm[i].e.min_device_bytes * 0.9 * (1 + BOOKING_MARGIN)),
+		};
+	}
+	if (product) {
+		rc = gpus_from_product(cli, product, (unsigned)want_gpus, gpus);
+		if (rc != EXIT_OK)
+			goto out;
+		rc = EXIT_FAIL;
+		n_gpus = want_gpus;
+	} else {
+		if (cli_load_topology(cli, &t) != EXIT_OK)
+			goto out;
+		n_gpus = gpus_from_host(t, gpus);
+		if (!n_gpus) {
+			cli_error("no GPU that partitions on this host; plan for one with '--gpus N --product P'");
+			goto out;
+		}
+	}
+	r = mipart_plan(gpus, n_gpus, items, n_specs, &res);
+	if (r < 0) {
+		cli_error("cannot plan: %s", mipart_strerror(r));
+		goto out;
+	}
+	{
+		unsigned *idx = calloc(n_gpus, sizeof(*idx));
+		mipart_compute_mode *cm = calloc(n_gpus, sizeof(*cm));
+		mipart_memory_mode *mm = calloc(n_gpus, sizeof(*mm));
+		const char **prod = calloc(n_gpus, sizeof(*prod));
+
+		if (idx && cm && mm && prod) {
+			for (size_t i = 0; i < n_gpus; i++) {
+				const mipart_plan_layout *l = &gpus[i].layouts[res.layout[i]];
+
+				idx[i] = gpus[i].index;
+				cm[i] = l->compute;
+				mm[i] = l->memory;
+				prod[i] = t ? mipart_topology_gpu(t, gpus[i].index)->product : NULL;
+			}
+			r = mipart_config_format(name, n_gpus, idx, prod, cm, mm, &yaml);
+		} else {
+			r = -ENOMEM;
+		}
+		free(idx);
+		free(cm);
+		free(mm);
+		free(prod);
+		if (r < 0) {
+			cli_error("cannot write the layout '%s': %s", name, r == -EINVAL ? "invalid config name" : mipart_strerror(r));
+			goto out;
+		}
+	}
+	if (output) {
+		r = cli_write_file(output, yaml);
+		if (r < 0) {
+			cli_error("cannot write '%s': %s", output, mipart_strerror(r));
+			goto out;
+		}
+	}
+	if (json) {
+		json_t *o = json_object(), *ga = json_array(), *pa = json_array(), *un = json_array();
+		char *text;
+
+		for (size_t i = 0; i < n_gpus; i++) {
+			const mipart_plan_layout *l = &gpus[i].layouts[res.layout[i]];
+
+			json_array_append_new(ga, json_pack("{s:i, s:s, s:s, s:i, s:I}", "gpu", (int)gpus[i].index,
+							    "compute", mipart_compute_mode_name(l->compute),
+							    "memory", mipart_memory_mode_name(l->memory),
+							    "partitions", (int)l->partitions, "partition_bytes",
+							    (json_int_t)l->partition_bytes));
+		}
+		for (size_t k = 0; k < res.n_places; k++) {
+			const mipart_plan_place *p = &res.places[k];
+
+			if (p->gpu == UINT32_MAX)
+				json_array_append_new(un, json_pack("{s:s, s:i, s:I}", "model", pm[p->item].label,
+								    "instance", (int)p->instance, "need_bytes",
+								    (json_int_t)items[p->item].need_bytes));
+			else
+				json_array_append_new(pa, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I}", "model",
+								    pm[p->item].label, "instance", (int)p->instance,
+								    "gpu", (int)gpus[p->gpu].index, "first_xcp",
+								    (int)p->first_partition, "tp",
+								    (int)items[p->item].tp, "need_bytes",
+								    (json_int_t)items[p->item].need_bytes));
+		}
+		json_object_set_new(o, "gpus", ga);
+		json_object_set_new(o, "placements", pa);
+		json_object_set_new(o, "unplaced", un);
+		json_object_set_new(o, "placed", json_integer((json_int_t)res.placed));
+		json_object_set_new(o, "instances", json_integer((json_int_t)res.n_places));
+		json_object_set_new(o, "idle_bytes", json_integer((json_int_t)res.idle_bytes));
+		json_object_set_new(o, "bound_idle_bytes", json_integer((json_int_t)res.bound_idle_bytes));
+		json_object_set_new(o, "gap", json_real(res.gap));
+		json_object_set_new(o, "layout", json_string(yaml));
+		text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else {
+		printf("models (memory each instance needs per partition, GiB = 2^30 bytes):\n");
+		for (size_t i = 0; i < n_specs; i++)
+			printf("  %-48s x%-4u %s, max-model-len %u%s: %.2f GiB\n", pm[i].m.id, pm[i].count,
+			       pm[i].e.precision_name, pm[i].e.max_model_len,
+			       items[i].tp > 1 ? ", tp>1" : "", items[i].need_bytes / GIB);
+		printf("\nlayout per GPU:\n");
+		for (size_t i = 0; i < n_gpus && i < 64; i++) {
+			const mipart_plan_layout *l = &gpus[i].layouts[res.layout[i]];
+			char used[512];
+			size_t len = 0;
+
+			used[0] = '\0';
+			for (size_t k = 0; k < res.n_places && len < sizeof(used); k++)
+				if (res.places[k].gpu == i)
+					len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%u:%s",
+								len ? " " : "", res.places[k].first_partition,
+								pm[res.places[k].item].m.id);
+			printf("  GPU %-3u %s/%s %u x %6.2f GiB  %s\n", gpus[i].index,
+			       mipart_compute_mode_name(l->compute), mipart_memory_mode_name(l->memory),
+			       l->partitions, l->partition_bytes / GIB, used[0] ? used : "(idle)");
+		}
+		if (n_gpus > 64)
+			printf("  ... %zu more GPUs (--json lists all)\n", n_gpus - 64);
+		for (size_t k = 0; k < res.n_places; k++)
+			if (res.places[k].gpu == UINT32_MAX)
+				printf("not placed: %s instance %u (needs %.2f GiB on %u partition%s)\n",
+				       pm[res.places[k].item].label, res.places[k].instance,
+				       items[res.places[k].item].need_bytes / GIB, items[res.places[k].item].tp,
+				       items[res.places[k].item].tp > 1 ? "s of one GPU" : "");
+		printf("\nplaced %zu of %zu instances; idle memory %.2f GiB, lower bound %.2f GiB, gap %.2f%% of the memory\n",
+		       res.placed, res.n_places, res.idle_bytes / GIB, res.bound_idle_bytes / GIB, res.gap * 100);
+		printf("\n%s", yaml);
+		if (output)
+			printf("(written to %s: mipart apply -f %s -c %s --dry-run)\n", output, output, name);
+	}
+	rc = res.placed == res.n_places ? EXIT_OK : EXIT_FAIL;
+out:
+	free(yaml);
+	mipart_plan_result_release(&res);
+	mipart_topology_free(t);
+	mipart_catalog_free(cat);
+	free(gpus);
+	free(pm);
+	return rc;
+}

@@ -57,6 +57,9 @@ test: build
 
 bench: build
 	bench/run.sh $(BUILD)
+	@echo
+	$(BUILD)/bench/estimator tests/fixtures/vllm-reference.csv
+	@if [ -x $(BUILD)/bench/plan ]; then echo; $(BUILD)/bench/plan; fi
 
 # libFuzzer harnesses (tests/fuzz/): a clang build with ASan+UBSan in $(FUZZ_BUILD), then each
 # harness for FUZZ_SECONDS over a scratch corpus seeded from tests/fuzz/corpus/<name>/ (new

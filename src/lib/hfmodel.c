@@ -512,10 +512,10 @@ static int read_mla(struct cfg *c, const json_t *t, const char *px, mipart_model
 {
 	int r;
 
-	if ((r = get_uint(c, t, px, "kv_lora_rank", REQUIRED, 1, LOG_HEADS, 0, &m->kv_lora_rank)) <
-		    0 ||
-	    (r = get_uint(c, t, px, "q_lora_rank", NULLABLE, 1, LOG_HEADS, 0, &m->q_lora_rank)) <
-		    0 ||
+	if ((r = get_uint(c, t, px, "kv_lora_rank", REQUIRED, 1, LOG_HEADS, 0,
+			  &m->kv_lora_rank)) < 0 ||
+	    (r = get_uint(c, t, px, "q_lora_rank", NULLABLE, 1, LOG_HEADS, 0,
+			  &m->q_lora_rank)) < 0 ||
 	    (r = get_uint(c, t, px, "qk_rope_head_dim", REQUIRED, 1, LOG_HEADS, 0,
 			  &m->qk_rope_head_dim)) < 0 ||
 	    (r = get_uint(c, t, px, "qk_nope_head_dim", REQUIRED, 0, LOG_HEADS, 0,
@@ -665,8 +665,8 @@ static int read_moe(struct cfg *c, const json_t *t, const char *px, const struct
 				  &m->shared_experts)) < 0 ||
 		    (r = get_uint(c, t, px, "first_k_dense_replace", OPTIONAL, 0, LOG_LAYERS, 0,
 				  &first_dense)) < 0 ||
-		    (r = get_uint(c, t, px, "moe_layer_freq", OPTIONAL, 1, LOG_LAYERS, 1, &freq)) <
-			0)
+		    (r = get_uint(c, t, px, "moe_layer_freq", OPTIONAL, 1, LOG_LAYERS, 1,
+				  &freq)) < 0)
 			return r;
 		if (first_dense > m->layers)
 			return cfg_fail(c, -EINVAL,
@@ -866,11 +866,11 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
 	const json_t *q;
 	int r;
 
-	if ((r = get_uint(c, t, px, "num_hidden_layers", REQUIRED, 1, LOG_LAYERS, 0, &m->layers)) <
-		0 ||
+	if ((r = get_uint(c, t, px, "num_hidden_layers", REQUIRED, 1, LOG_LAYERS, 0,
+			  &m->layers)) < 0 ||
 	    (r = get_uint(c, t, px, "hidden_size", REQUIRED, 1, LOG_DIM, 0, &m->hidden)) < 0 ||
-	    (r = get_uint(c, t, px, "num_attention_heads", REQUIRED, 1, LOG_HEADS, 0, &m->heads)) <
-		0 ||
+	    (r = get_uint(c, t, px, "num_attention_heads", REQUIRED, 1, LOG_HEADS, 0,
+			  &m->heads)) < 0 ||
 	    (r = get_uint(c, t, px, "num_key_value_heads", OPTIONAL, 1, LOG_HEADS,
 			  a->kv_heads ? a->kv_heads : m->heads, &m->kv_heads)) < 0 ||
 	    (r = get_uint(c, t, px, "head_dim", OPTIONAL, 1, LOG_HEADS,

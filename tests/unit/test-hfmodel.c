@@ -698,6 +698,7 @@ static void test_config_refused(void **state)
 
 static void test_config_not_json(void **state)
 {
+	mipart_model m;
 	char *big, *bomb;
 	size_t n;
 
@@ -730,23 +731,10 @@ static void test_config_not_json(void **state)
 	bomb[2 * n] = '\0';
 	refused(bomb, -EINVAL, "nesting deeper than 32", NULL);
 	free(bomb);
-	/* brackets inside strings do not count */
-	{
-		mipart_model m;
-
-		accepted(
-		    LLAMA(", \"x\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\""),
-		    &m);
-	}
-	/* 32 levels (the object and 31 lists) is fine */
-	{
-		mipart_model m;
-
-		accepted(
-		    LLAMA(
-			", \"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
-		    &m);
-	}
+	/* brackets inside strings do not count; 32 levels (the object and 31 lists) is fine */
+	accepted(LLAMA(", \"x\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\""), &m);
+	accepted(LLAMA(", \"x\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
+		 &m);
 	/* size cap */
 	n = MIPART_HF_CONFIG_MAX + 1;
 	big = malloc(n + 1);
@@ -782,80 +770,60 @@ static void test_config_no_err(void **state)
 
 static void test_header_valid(void **state)
 {
+	/* two tensors out of offset order, metadata, padding spaces as the format writes */
+	static const char two[] = "{\"__metadata__\": {\"format\": \"pt\"}, "
+		T("b", "BF16", "[4]", 12, 20) ", "
+		T("a", "F16", "[2, 3]", 0, 12) "}    ";
+	/* a scalar, an empty tensor, unknown keys, an escaped name */
+	static const char odd[] = "{"
+		T("s", "F32", "[]", 0, 4) ", "
+		T("e", "I64", "[0, 7]", 4, 4) ", "
+		"\"\\u00e9t\\n\": {\"dtype\": \"U8\", \"extra\": [{\"k\": null}], \"shape\": [1], "
+		"\"data_offsets\": [4, 5]}}";
+	/* the 4- and 6-bit types: bits x elements in whole bytes */
+	static const char mx[] = "{"
+		T("f4", "F4", "[4, 2]", 0, 4) ", "
+		T("f6", "F6_E2M3", "[4]", 4, 7) ", "
+		T("sc", "F8_E8M0", "[2]", 7, 9) "}";
+	/* every other dtype of safetensors' Dtype */
+	static const char all[] = "{"
+		T("a", "BOOL", "[1]", 0, 1) ", "
+		T("b", "U8", "[1]", 1, 2) ", "
+		T("c", "I8", "[1]", 2, 3) ", "
+		T("d", "F8_E5M2", "[1]", 3, 4) ", "
+		T("e", "F8_E4M3", "[1]", 4, 5) ", "
+		T("f", "I16", "[1]", 5, 7) ", "
+		T("g", "U16", "[1]", 7, 9) ", "
+		T("h", "F16", "[1]", 9, 11) ", "
+		T("i", "BF16", "[1]", 11, 13) ", "
+		T("j", "I32", "[1]", 13, 17) ", "
+		T("k", "U32", "[1]", 17, 21) ", "
+		T("l", "F32", "[1]", 21, 25) ", "
+		T("m", "C64", "[1]", 25, 33) ", "
+		T("n", "F64", "[1]", 33, 41) ", "
+		T("o", "I64", "[1]", 41, 49) ", "
+		T("p", "U64", "[1]", 49, 57) ", "
+		T("q", "F6_E3M2", "[4]", 57, 60) "}";
 	uint64_t bytes = 0, params = 0;
 	char err[256] = "";
 
-	/* two tensors out of offset order, metadata, padding spaces as the format writes */
-	assert_int_equal(
-	    header("{\"__metadata__\": {\"format\": \"pt\"}, " T("b", "BF16", "[4]", 12, 20) ", " T(
-		       "a", "F16", "[2, 3]", 0, 12) "}    ",
-		   20, &bytes, &params, err, sizeof(err)),
-	    0);
+	assert_int_equal(header(two, 20, &bytes, &params, err, sizeof(err)), 0);
 	assert_int_equal(bytes, 20);
 	assert_int_equal(params, 10);
-	/* a scalar, an empty tensor, unknown keys, escaped names */
-	assert_int_equal(
-	    header("{" T("s", "F32", "[]", 0, 4) ", " T(
-		       "e", "I64", "[0, 7]", 4, 4) ", \"\\u00e9t\\n\": {\"dtype\": \"U8\", "
-						   "\"extra\": [{\"k\": null}], \"shape\": [1], "
-						   "\"data_offsets\": [4, 5]}}",
-		   5, &bytes, &params, err, sizeof(err)),
-	    0);
+	assert_int_equal(header(odd, 5, &bytes, &params, err, sizeof(err)), 0);
 	assert_int_equal(bytes, 5);
 	assert_int_equal(params, 2);
-	/* the 4- and 6-bit types: bits x elements in whole bytes */
-	assert_int_equal(
-	    header("{" T("f4", "F4", "[4, 2]", 0, 4) ", " T("f6", "F6_E2M3", "[4]", 4, 7) ", " T(
-		       "sc", "F8_E8M0", "[2]", 7, 9) "}",
-		   9, &bytes, &params, err, sizeof(err)),
-	    0);
+	assert_int_equal(header(mx, 9, &bytes, &params, err, sizeof(err)), 0);
 	assert_int_equal(bytes, 9);
 	assert_int_equal(params, 14);
+	assert_int_equal(header(all, 60, &bytes, &params, err, sizeof(err)), 0);
+	assert_int_equal(bytes, 60);
+	assert_int_equal(params, 20);
 	/* no tensors, no data */
 	assert_int_equal(header("{}", 0, &bytes, &params, err, sizeof(err)), 0);
 	assert_int_equal(bytes, 0);
+	assert_int_equal(params, 0);
 	assert_int_equal(header("{\"__metadata__\": null}", 0, NULL, NULL, err, sizeof(err)), 0);
-	/* every dtype of safetensors' Dtype */
-	assert_int_equal(
-	    header(
-		"{" T("a", "BOOL", "[1]", 0, 1) ", " T("b", "U8", "[1]", 1, 2) ", " T("c", "I8", "[1]", 2, 3) ", " T("d", "F8_E5M2", "[1]", 3, 4) ", " T(
-		    "e", "F8_E4M3",
-		    "[1]", 4,
-		    5) ", " T("f", "I16", "[1]", 5,
-			      7) ", " T("g", "U16", "[1]", 7,
-					9) ", " T("h", "F16", "[1]", 9,
-						  11) ", " T("i", "BF16", "[1]", 11,
-							     13) ", " T("j", "I32", "[1]", 13,
-									17) ", " T("k", "U32",
-										   "[1]", 17,
-										   21) ", " T("l",
-											      "F32",
-											      "[1]",
-											      21,
-											      25) ", " T("m",
-													 "C64",
-													 "[1]",
-													 25,
-													 33) ", " T("n",
-														    "F64",
-														    "[1]",
-														    33,
-														    41) ", " T("o",
-															       "I64",
-															       "[1]",
-															       41,
-															       49) ", " T("p",
-																	  "U64",
-																	  "[1]",
-																	  49,
-																	  57) ", " T("q",
-																		     "F6_E3M2",
-																		     "[4]",
-																		     57,
-																		     60) "}",
-		60, &bytes, &params, err, sizeof(err)),
-	    0);
-	assert_int_equal(params, 20);
 }
 
 static void test_header_refused(void **state)

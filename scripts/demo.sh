@@ -5,48 +5,60 @@ set -euo pipefail
 MIPART=${1:-build/src/cli/mipart}
 # the simulated node is thousands of small files: tmpfs when there is one
 [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && TMPDIR=/dev/shm
-HOST=$(mktemp -d "${TMPDIR:-/tmp}/mipart-demo.XXXXXX")
-trap 'rm -rf "$HOST"' EXIT
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mipart-demo.XXXXXX")
+HOST=$WORK/node
+trap 'rm -rf "$WORK"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$ mipart %s\n' "${*:2}"; "$@"; }
+refused() { # refused CMD...: the command must fail (exit 1)
+	printf '$ mipart %s\n' "${*:2}"
+	if "$@"; then
+		echo "demo: expected a refusal" >&2
+		exit 1
+	fi
+}
+M() { "$MIPART" --root "$HOST" "$@"; }
 
 step "0. A simulated 8 x MI300X node (sysfs, KFD topology, /dev, /proc) in $HOST"
-rmdir "$HOST"
 show "$MIPART" sim create "$HOST" --gpus 8 --product mi300x
 
-step "1. See the node: every GPU, its modes and the modes it allows"
-show "$MIPART" --root "$HOST" status
+step "1. See the node: every GPU, its modes and the modes it allows, every logical device"
+show M status
 echo
-show "$MIPART" --root "$HOST" list
+show M list
 
-step "1b. The same as JSON for scripts (sizes in bytes)"
-"$MIPART" --root "$HOST" list --json | jq -c '.gpus[0] | {bdf, product, compute_partition, memory_partition, available_compute_partitions, available_memory_partitions, memory_bytes, partitions: (.partitions | length)}'
+step "2. Ask what layout serves the models (memory from each model's architecture)"
+show M plan -m meta-llama/Llama-3.1-8B-Instruct:12,max-model-len=16384 \
+	-m meta-llama/Llama-3.1-70B-Instruct:2@fp8,max-model-len=16384 \
+	-m Qwen/Qwen2.5-7B-Instruct:8,max-model-len=16384 -o "$WORK/plan.yaml" --name serve
 
-step "3. Look before changing: GPUs 0-7 to CPX/NPS4 (a driver reload), with vLLM holding GPU 1"
+step "3. Look before changing, while vLLM holds GPU 1"
 show "$MIPART" sim hold "$HOST" --gpu 1 --pid 4242 --comm vllm --container 3f2a9c1b7e6d
-show "$MIPART" --root "$HOST" set -g all --compute CPX --memory NPS4 --dry-run
-echo "\$ mipart --root $HOST set -g all --compute CPX --memory NPS4"
-if "$MIPART" --root "$HOST" set -g all --compute CPX --memory NPS4; then
-	echo "unexpected: the change went through while GPU 1 was busy" >&2
-	exit 1
-fi
+show M apply -f "$WORK/plan.yaml" -c serve --dry-run
+refused M apply -f "$WORK/plan.yaml" -c serve
 echo "(refused before any write: nothing changed)"
 
-step "4. Change safely: release the blocker, apply, verify, journal"
+step "4. Change safely: release the blocker, apply, verify, journal, assert"
 show "$MIPART" sim release "$HOST" --pid 4242
-show "$MIPART" --root "$HOST" set -g all --compute CPX --memory NPS4
-show "$MIPART" --root "$HOST" status
-show "$MIPART" --root "$HOST" history
+show M apply -f "$WORK/plan.yaml" -c serve
+show M history
+show M assert -f "$WORK/plan.yaml" -c serve
+
+step "5. Place the models: one allocation per instance"
+for i in 1 2; do show M allocate meta-llama/Llama-3.1-70B-Instruct --precision fp8 --max-model-len 16384 --name "llama70b-$i"; done
+for i in $(seq 1 12); do M allocate meta-llama/Llama-3.1-8B-Instruct --max-model-len 16384 --name "llama8b-$i" >/dev/null; done
+for i in $(seq 1 8); do M allocate Qwen/Qwen2.5-7B-Instruct --max-model-len 16384 --name "qwen7b-$i" >/dev/null; done
+echo "(and 12 x Llama-3.1-8B, 8 x Qwen2.5-7B the same way)"
+show M allocations
+refused M allocate meta-llama/Llama-3.1-70B-Instruct --precision bf16 --max-model-len 16384
+echo "(a request that does not fit is refused with the figures)"
 
 step "8. Fault: the driver fails to load during a change; mipart rolls back"
+for a in $(M allocations --json | jq -r '.allocations[].name'); do M release "$a" >/dev/null; done
 show "$MIPART" sim fault "$HOST" --on reload --error EIO --times 1
-echo "\$ mipart --root $HOST set -g all --compute SPX --memory NPS1"
-if "$MIPART" --root "$HOST" set -g all --compute SPX --memory NPS1; then
-	echo "unexpected: the change succeeded despite the injected fault" >&2
-	exit 1
-fi
-show "$MIPART" --root "$HOST" status
-show "$MIPART" --root "$HOST" history --limit 2
+refused M set -g all --compute CPX --memory NPS4
+show M status
+show M history --limit 2
 
-printf '\nNot built yet: plan files (apply -f), allocate, launch, watch (issues 4-7).\n'
+printf '\nNot built yet: launch (env, docker-args, vllm, cdi: issue 6) and watch (top, serve: issue 7).\n'

@@ -9,6 +9,7 @@
 #ifndef MIPART_PLANNER_H
 #define MIPART_PLANNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,8 @@ typedef struct mipart_plan_result {
 	uint64_t idle_bytes;		/* memory of used partitions not needed, plus unused partitions */
 	uint64_t bound_idle_bytes;	/* a lower bound on idle_bytes for this number placed */
 	double gap;			/* (idle - bound) / total memory */
+	bool exhaustive;		/* every layout choice was scored (small inputs); with
+					 * every tp <= 1 the plan is then optimal, whatever gap */
 } mipart_plan_result;
 
 /*

@@ -260,6 +260,20 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		cli_error("cannot plan: %s", mipart_strerror(r));
 		goto out;
 	}
+	/* a GPU the plan leaves idle keeps the layout it has, when that keeps its hive's memory
+	 * mode: no disruption for nothing */
+	for (size_t i = 0; t && i < n_gpus; i++) {
+		const mipart_gpu_info *gi = mipart_topology_gpu(t, gpus[i].index);
+		const mipart_plan_layout *chosen = &gpus[i].layouts[res.layout[i]];
+		bool used = false;
+
+		for (size_t k = 0; k < res.n_places && !used; k++)
+			used = res.places[k].gpu == i;
+		for (size_t k = 0; !used && k < gpus[i].n_layouts; k++)
+			if (gpus[i].layouts[k].compute == gi->compute &&
+			    gpus[i].layouts[k].memory == gi->memory && gi->memory == chosen->memory)
+				res.layout[i] = k;
+	}
 	{
 		unsigned *idx = calloc(n_gpus, sizeof(*idx));
 		mipart_compute_mode *cm = calloc(n_gpus, sizeof(*cm));

@@ -3,15 +3,17 @@
  * The layout planner (include/mipart/planner.h; design, bound and figures in docs/planner.md).
  * GPUs with the same layouts form a type, and units (an XGMI hive, or one GPU outside any hive)
  * with the same member types form a unit class. A plan is then a handful of counts: units of
- * each class per memory mode, and GPUs of each (class, mode, type) per layout. A local search
- * changes those counts, one move at a time (k GPUs to another layout, or k units to another
- * memory mode, k a power of two), and scores every candidate exactly with the placement rule the
- * final plan uses: instances in order of tp ascending and need descending, each on the smallest
- * partitions that hold it, on the GPU with the fewest free partitions that still take it. With
- * the counts settled, GPUs get their layouts and instances their partitions by that same rule.
- * The lower bound on idle memory is the Lagrangian dual of a linear relaxation, at multipliers
- * from a small dense simplex; any non-negative multipliers give a valid bound, so the simplex's
- * rounding can only weaken the bound, never make it wrong.
+ * each class per memory mode, and GPUs of each (class, mode, type) per layout. Every candidate
+ * is scored exactly by the placement rule the final plan uses: instances in order of tp
+ * ascending and need descending, each on the smallest partitions that hold it, on the GPU with
+ * the fewest free partitions that still take it. Small inputs try every plan; others run a local
+ * search over the counts (k GPUs to another layout, k units to another memory mode, k a power of
+ * two; pairs of moves when no single one helps) from two starts: the most partitions
+ * everywhere, and the rounded layouts of the linear relaxation. With the counts settled, GPUs
+ * get their layouts and instances their partitions by that same rule. The lower bound on idle
+ * memory is the Lagrangian dual of the relaxation at multipliers from a small dense simplex; any
+ * non-negative multipliers give a valid bound, so the simplex's rounding can only weaken the
+ * bound, never make it wrong.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -112,6 +114,7 @@ struct planner {
 	size_t n_hist;
 
 	size_t *item_order;		/* tp ascending, need descending */
+	bool exhaustive;		/* search() tried every plan */
 
 	/* workspace */
 	size_t *g;			/* GPUs per slot class */
@@ -187,13 +190,12 @@ static int cmp_size(const void *pa, const void *pb)
 	return cmp_u64(*(const size_t *)pa, *(const size_t *)pb);
 }
 
-/* qsort has no context argument; the comparators below read the planner being set up. */
-static const struct planner *sort_ctx;
-
-static int cmp_item_order(const void *pa, const void *pb)
+/* Items by tp ascending, then need descending (qsort_r with the planner). */
+static int cmp_item_order(const void *pa, const void *pb, void *ctx)
 {
+	const struct planner *pl = ctx;
 	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	const mipart_plan_item *x = &sort_ctx->items[a], *y = &sort_ctx->items[b];
+	const mipart_plan_item *x = &pl->items[a], *y = &pl->items[b];
 	int r = cmp_u64(item_tp(x), item_tp(y));
 
 	if (!r)
@@ -201,11 +203,11 @@ static int cmp_item_order(const void *pa, const void *pb)
 	return r ? r : cmp_u64(a, b);
 }
 
-/* Units by member count, then sorted member types, then first GPU. */
-static int cmp_unit(const void *pa, const void *pb)
+/* Units by member count, then sorted member types, then first GPU (qsort_r with the planner). */
+static int cmp_unit(const void *pa, const void *pb, void *ctx)
 {
+	const struct planner *pl = ctx;
 	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	const struct planner *pl = sort_ctx;
 	size_t na = pl->ustart[a + 1] - pl->ustart[a], nb = pl->ustart[b + 1] - pl->ustart[b];
 	int r = cmp_u64(na, nb);
 
@@ -308,7 +310,6 @@ static int setup(struct planner *pl)
 	if (!ptr || !pl->type_of || !pl->types || !pl->order || !pl->usig || !pl->ustart ||
 	    !pl->uorder || !pl->ucls_of || !pl->ucls || !pl->item_order)
 		goto out;
-	sort_ctx = pl;
 
 	/* types */
 	for (size_t i = 0; i < n; i++)
@@ -367,7 +368,7 @@ static int setup(struct planner *pl)
 	}
 
 	/* unit classes */
-	qsort(pl->uorder, pl->n_units, sizeof(size_t), cmp_unit);
+	qsort_r(pl->uorder, pl->n_units, sizeof(size_t), cmp_unit, pl);
 	for (size_t i = 0; i < pl->n_units; i++) {
 		size_t u = pl->uorder[i], v = i ? pl->uorder[i - 1] : 0;
 		size_t nu = pl->ustart[u + 1] - pl->ustart[u];
@@ -432,8 +433,9 @@ static int setup(struct planner *pl)
 			goto out;
 		}
 		n_hist += uc->n_modes * uc->n_types * MIPART_PLAN_MAX_LAYOUTS;
-		if (uc->n_types * (MIPART_PLAN_MAX_LAYOUTS + 1) > pl->max_changes)
-			pl->max_changes = uc->n_types * (MIPART_PLAN_MAX_LAYOUTS + 1);
+		/* a unit move: per type, one removal per layout and one addition per removal */
+		if (2 * uc->n_types * MIPART_PLAN_MAX_LAYOUTS + 2 > pl->max_changes)
+			pl->max_changes = 2 * uc->n_types * MIPART_PLAN_MAX_LAYOUTS + 2;
 	}
 	pl->hist_store = calloc(n_hist ? n_hist : 1, sizeof(size_t));
 	pl->changes = calloc(2 * (pl->max_changes ? pl->max_changes : 1), sizeof(*pl->changes));
@@ -452,7 +454,7 @@ static int setup(struct planner *pl)
 
 	for (size_t j = 0; j < pl->n_items; j++)
 		pl->item_order[j] = j;
-	qsort(pl->item_order, pl->n_items, sizeof(size_t), cmp_item_order);
+	qsort_r(pl->item_order, pl->n_items, sizeof(size_t), cmp_item_order, pl);
 	r = 0;
 out:
 	free(ptr);
@@ -612,7 +614,8 @@ static size_t move_changes(const struct planner *pl, const struct move *mv, stru
 		if (mv->b != NO_CLS) {
 			unsigned to = layout_in_mode(t, uc->modes[mv->mj], mv->b);
 
-			out[n++] = (struct change){ mv->mj, ti, to, (long long)(mv->k * uc->mult[ti]) };
+			out[n++] = (struct change){ mv->mj, ti, to,
+						    (long long)(mv->k * uc->mult[ti]) };
 			continue;
 		}
 		for (size_t i = start, end = n; i < end; i++) {
@@ -723,10 +726,13 @@ static void for_each_move(struct planner *pl, bool steps, move_fn fn, struct sea
 					if (t0->rep->layouts[a].memory != uc->modes[mi])
 						continue;
 					for (unsigned b = 0; b <= t0->rep->n_layouts; b++) {
-						struct move mv = { u, mi, mj, 0, t0->cls[a], NO_CLS, 0 };
+						struct move mv = { u, mi, mj, 0, t0->cls[a],
+								   NO_CLS, 0 };
+						mipart_memory_mode mb;
 
 						if (b < t0->rep->n_layouts) {
-							if (t0->rep->layouts[b].memory != uc->modes[mj])
+							mb = t0->rep->layouts[b].memory;
+							if (mb != uc->modes[mj])
 								continue;
 							mv.b = t0->cls[b];
 						}
@@ -998,6 +1004,65 @@ static void lp_run(const struct planner *pl, struct lp *lp, double mu, double *r
 	*ret_count = count;
 }
 
+/* GPUs of a unit of class uc that get a wanted slot class in mode mi. */
+static size_t wanted_in_mode(const struct planner *pl, const struct ucls *uc, size_t mi,
+			     const size_t *want)
+{
+	size_t v = 0;
+
+	for (size_t ti = 0; ti < uc->n_types; ti++) {
+		const struct gtype *t = &pl->types[uc->types[ti]];
+		const size_t *w = &want[uc->types[ti] * MIPART_PLAN_MAX_LAYOUTS];
+
+		for (unsigned l = 0; l < t->rep->n_layouts; l++)
+			if (w[l] && t->rep->layouts[l].memory == uc->modes[mi])
+				v += w[l] < uc->mult[ti] ? w[l] : uc->mult[ti];
+	}
+	return v;
+}
+
+/* want[type][layout]: GPUs wanted in that layout's slot class. Unit by unit, the mode with the
+ * most wanted GPUs; each GPU a wanted slot class of that mode, else the most partitions. */
+static void hand_out(struct planner *pl, size_t *want)
+{
+	memset(pl->hist_store, 0, pl->n_hist * sizeof(size_t));
+	for (size_t k = 0; k < pl->n_ucls; k++) {
+		struct ucls *uc = &pl->ucls[k];
+
+		memset(uc->in_mode, 0, sizeof(uc->in_mode));
+		for (size_t i = 0; i < uc->n_units; i++) {
+			size_t best = 0, best_v = 0;
+
+			for (size_t mi = 0; mi < uc->n_modes; mi++) {
+				size_t v = wanted_in_mode(pl, uc, mi, want);
+
+				if (mi == 0 || v > best_v) {
+					best = mi;
+					best_v = v;
+				}
+			}
+			uc->in_mode[best]++;
+			for (size_t ti = 0; ti < uc->n_types; ti++) {
+				const struct gtype *t = &pl->types[uc->types[ti]];
+				size_t *w = &want[uc->types[ti] * MIPART_PLAN_MAX_LAYOUTS];
+				mipart_memory_mode m = uc->modes[best];
+
+				for (size_t x = 0; x < uc->mult[ti]; x++) {
+					unsigned to = layout_in_mode(t, m, NO_CLS);
+
+					for (unsigned l = 0; l < t->rep->n_layouts; l++)
+						if (w[l] && t->rep->layouts[l].memory == m) {
+							w[l]--;
+							to = layout_in_mode(t, m, t->cls[l]);
+							break;
+						}
+					hist_at(uc, best, ti)[to]++;
+				}
+			}
+		}
+	}
+}
+
 /*
  * Second start: the relaxation's layouts. Solve it with a price per instance above any GPU's
  * memory (so it places as many as it can first), round its GPUs per (type, slot class) to whole
@@ -1050,51 +1115,7 @@ static int start_lp(struct planner *pl)
 		}
 	}
 
-	memset(pl->hist_store, 0, pl->n_hist * sizeof(size_t));
-	for (size_t k = 0; k < pl->n_ucls; k++) {
-		struct ucls *uc = &pl->ucls[k];
-
-		memset(uc->in_mode, 0, sizeof(uc->in_mode));
-		for (size_t i = 0; i < uc->n_units; i++) {
-			size_t best = 0, best_v = 0;
-
-			for (size_t mi = 0; mi < uc->n_modes; mi++) {
-				size_t v = 0;
-
-				for (size_t ti = 0; ti < uc->n_types; ti++) {
-					const struct gtype *t = &pl->types[uc->types[ti]];
-					const size_t *w = &want[uc->types[ti] * MIPART_PLAN_MAX_LAYOUTS];
-
-					for (unsigned l = 0; l < t->rep->n_layouts; l++)
-						if (w[l] && t->rep->layouts[l].memory == uc->modes[mi])
-							v += w[l] < uc->mult[ti] ? w[l] : uc->mult[ti];
-				}
-				if (mi == 0 || v > best_v) {
-					best = mi;
-					best_v = v;
-				}
-			}
-			uc->in_mode[best]++;
-			for (size_t ti = 0; ti < uc->n_types; ti++) {
-				const struct gtype *t = &pl->types[uc->types[ti]];
-				size_t *w = &want[uc->types[ti] * MIPART_PLAN_MAX_LAYOUTS];
-
-				for (size_t x = 0; x < uc->mult[ti]; x++) {
-					unsigned to = layout_in_mode(t, uc->modes[best], NO_CLS);
-
-					for (unsigned l = 0; l < t->rep->n_layouts; l++)
-						if (w[l] && t->rep->layouts[l].memory ==
-								    uc->modes[best]) {
-							w[l]--;
-							to = layout_in_mode(t, uc->modes[best],
-									    t->cls[l]);
-							break;
-						}
-					hist_at(uc, best, ti)[to]++;
-				}
-			}
-		}
-	}
+	hand_out(pl, want);
 	r = 0;
 out:
 	lp_release(&lp);
@@ -1303,6 +1324,7 @@ static int search(struct planner *pl)
 		memset(pl->hist_store, 0, pl->n_hist * sizeof(size_t));
 		exact_class(pl, 0, &ex);
 		restore(pl, keep);
+		pl->exhaustive = true;
 		goto out;
 	}
 	start(pl);
@@ -1615,6 +1637,7 @@ int mipart_plan(const mipart_plan_gpu *gpus, size_t n_gpus, const mipart_plan_it
 	}
 	res.idle_bytes = total - res.served_bytes;
 	res.bound_idle_bytes = bound(&pl, res.placed);
+	res.exhaustive = pl.exhaustive;
 	res.gap = total ? ((double)res.idle_bytes - (double)res.bound_idle_bytes) / (double)total
 			: 0.0;
 	*ret = res;

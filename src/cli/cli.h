@@ -3,6 +3,7 @@
 #define MIPART_CLI_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "mipart/host.h"
@@ -61,6 +62,9 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
+
+/* Print a JSON document on stdout (2-space indent) and release it. EXIT_OK or EXIT_FAIL. */
+int cli_print_json(json_t *o);
 
 /* Write text to path atomically (a temporary beside it, then rename). 0 or -errno. */
 int cli_write_file(const char *path, const char *text);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,16 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size)
 		if (len + 1 < size)
 			len += (size_t)snprintf(buf + len, size - len, "'");
 	}
+}
+
+int cli_print_json(json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	int r = text && puts(text) >= 0 ? EXIT_OK : EXIT_FAIL;
+
+	free(text);
+	json_decref(o);
+	return r;
 }
 
 int cli_write_file(const char *path, const char *text)

@@ -258,12 +258,7 @@ int verb_assert(struct cli *cli, int argc, char **argv)
 	} else if (a.json) {
 		json_t *o = json_pack("{s:s, s:b, s:O}", "config", mipart_config_set_name(L.set),
 				      "match", n_diff == 0, "differences", diffs);
-		char *text = json_dumps(o, JSON_INDENT(2));
-
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else if (n_diff == 0) {
 		printf("the host matches '%s'\n", mipart_config_set_name(L.set));
 	}
@@ -354,12 +349,7 @@ int verb_validate(struct cli *cli, int argc, char **argv)
 			json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:s}", "valid", 0, "file", a.file,
 					      "line", (int)err.line, "column", (int)err.column, "message",
 					      err.message[0] ? err.message : mipart_strerror(r));
-			char *text = json_dumps(o, JSON_INDENT(2));
-
-			if (text)
-				puts(text);
-			free(text);
-			json_decref(o);
+			cli_print_json(o);
 		}
 		config_error(a.file, r, &err);
 		return EXIT_FAIL;
@@ -371,16 +361,11 @@ int verb_validate(struct cli *cli, int argc, char **argv)
 	}
 	if (a.json) {
 		json_t *names = json_array(), *o;
-		char *text;
 
 		for (size_t i = 0; i < mipart_config_count(cfg); i++)
 			json_array_append_new(names, json_string(mipart_config_set_name(mipart_config_get(cfg, i))));
 		o = json_pack("{s:b, s:s, s:o}", "valid", 1, "file", a.file, "configs", names);
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else {
 		printf("%s: valid, %zu config%s:", a.file, mipart_config_count(cfg),
 		       mipart_config_count(cfg) == 1 ? "" : "s");

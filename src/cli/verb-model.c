@@ -271,14 +271,9 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 	}
 	if (a.json) {
 		json_t *o = estimate_json(&m, &e, &a.o);
-		char *text;
 
 		json_object_set_new(o, "fits_on", sizes);
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 		return EXIT_OK;
 	}
 	printf("%s, %s, tensor parallel %u, max-model-len %u (sizes per GPU, GiB = 2^30 bytes)\n", m.id,
@@ -574,22 +569,17 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (a.json) {
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:O}", "id", (json_int_t)id, "name", al.name,
+		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:o}", "id", (json_int_t)id, "name", al.name,
 				      "model", al.model, "booked_bytes_per_partition", (json_int_t)need,
 				      "partitions", json_array());
 		json_t *ps = json_object_get(o, "partitions");
-		char *text;
 
 		for (unsigned k = 0; k < tp; k++)
 			json_array_append_new(ps, json_pack("{s:i, s:i, s:i, s:s, s:I}", "index",
 							    (int)parts[k]->index, "gpu", (int)parts[k]->gpu,
 							    "xcp", parts[k]->xcp, "bdf", al.bookings[k].bdf,
 							    "capacity_bytes", (json_int_t)al.bookings[k].capacity));
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else {
 		printf("allocation %lld '%s': %s on partition", (long long)id, al.name, m.id);
 		for (unsigned k = 0; k < tp; k++)
@@ -656,7 +646,6 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 	}
 	if (json) {
 		json_t *arr = json_array(), *o;
-		char *text;
 
 		for (size_t i = 0; i < n; i++) {
 			json_t *bk = json_array(), *spec = json_loads(v[i].spec, 0, NULL);
@@ -676,11 +665,7 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 							     spec ? spec : json_object()));
 		}
 		o = json_pack("{s:o}", "allocations", arr);
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else if (!n) {
 		printf("no allocations\n");
 	} else {
@@ -729,7 +714,6 @@ int verb_models(struct cli *cli, int argc, char **argv)
 	}
 	if (json) {
 		json_t *arr = json_array(), *o;
-		char *text;
 
 		for (size_t i = 0; i < mipart_catalog_count(cat); i++) {
 			const mipart_model *m = mipart_catalog_get(cat, i);
@@ -740,11 +724,7 @@ int verb_models(struct cli *cli, int argc, char **argv)
 							     (int)m->max_position));
 		}
 		o = json_pack("{s:s, s:o}", "catalog", path, "models", arr);
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else {
 		printf("%-48s  %-12s  %9s  %s\n", "MODEL", "ARCH", "PARAMS", "CONTEXT");
 		for (size_t i = 0; i < mipart_catalog_count(cat); i++) {

@@ -311,7 +311,6 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 	}
 	if (json) {
 		json_t *o = json_object(), *ga = json_array(), *pa = json_array(), *un = json_array();
-		char *text;
 
 		for (size_t i = 0; i < n_gpus; i++) {
 			const mipart_plan_layout *l = &gpus[i].layouts[res.layout[i]];
@@ -346,11 +345,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "bound_idle_bytes", json_integer((json_int_t)res.bound_idle_bytes));
 		json_object_set_new(o, "gap", json_real(res.gap));
 		json_object_set_new(o, "layout", json_string(yaml));
-		text = json_dumps(o, JSON_INDENT(2));
-		if (text)
-			puts(text);
-		free(text);
-		json_decref(o);
+		cli_print_json(o);
 	} else {
 		printf("models (memory each instance needs per partition, GiB = 2^30 bytes):\n");
 		for (size_t i = 0; i < n_specs; i++)

@@ -401,9 +401,7 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 
 			json_object_set_new(o, "dry_run", json_boolean(co->dry));
 			json_object_set_new(o, "blockers", blockers_json(blockers));
-			json_dumpf(o, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(o);
+			cli_print_json(o);
 		} else if (!mipart_change_problem_count(plan)) {
 			print_plan(cli, t, plan, blockers);
 			if (co->n_units && !mipart_change_is_noop(plan))
@@ -449,9 +447,7 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		json_object_set_new(o, "journal_id", res.journal_id ? json_integer(res.journal_id) : json_null());
 		json_object_set_new(o, "message", res.message[0] ? json_string(res.message) : json_null());
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(o);
+		cli_print_json(o);
 	}
 	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
@@ -577,11 +573,7 @@ int verb_history(struct cli *cli, int argc, char **argv)
 					     "target", target ? target : json_null(), "after",
 					     after ? after : json_null()));
 		}
-		json_t *doc = json_pack("{s:o}", "changes", a);
-
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
+		cli_print_json(json_pack("{s:o}", "changes", a));
 	} else {
 		printf("%-4s  %-20s  %-11s  %-5s  %s\n", "ID", "STARTED (UTC)", "STATE", "UID", "COMMAND");
 		for (size_t i = 0; i < n; i++) {

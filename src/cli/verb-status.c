@@ -116,20 +116,13 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 static int print_json(const mipart_topology *t, const mipart_procs *procs)
 {
 	json_t *root, *gpus = json_array(), *warn = json_array();
-	char *text;
-	int r;
 
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
 		json_array_append_new(gpus, gpu_json(t, procs, mipart_topology_gpu(t, i)));
 	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
 		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
 	root = json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
-	/* one buffer and one write: json_dumpf writes token by token */
-	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
-	r = text && fputs(text, stdout) >= 0 && putchar('\n') != EOF ? 0 : -1;
-	free(text);
-	json_decref(root);
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+	return cli_print_json(root);
 }
 
 static int parse_json_flag(struct cli *cli, int argc, char **argv, bool *json)

@@ -86,26 +86,7 @@ static int grow(void **array, size_t *alloc, size_t n, size_t size)
  */
 static const char *show(const char *s, size_t len, char *buf, size_t size)
 {
-	size_t n = len, o = 0;
-	bool cut = false;
-
-	if (n > 40) {
-		n = 40;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-		cut = true;
-	}
-	for (size_t i = 0; i < n && o + 4 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	if (cut && o + 4 < size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return util_show(s, len, 40, buf, size);
 }
 
 /* The text of the current scalar event. */

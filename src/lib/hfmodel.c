@@ -62,26 +62,7 @@ static int fail(char *err, size_t size, int code, const char *fmt, ...)
  */
 static const char *show(const char *s, size_t len, char *buf, size_t size)
 {
-	size_t n = len, o = 0;
-	bool cut = false;
-
-	if (n > 60) {
-		n = 60;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-		cut = true;
-	}
-	for (size_t i = 0; i < n && o + 4 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	if (cut && o + 4 < size) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
+	return util_show(s, len, 60, buf, size);
 }
 
 /* ---------------------------------------------------------------------------------------------

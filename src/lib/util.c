@@ -377,3 +377,27 @@ DIR *util_opendirat(int dirfd, const char *name)
 	}
 	return d;
 }
+
+const char *util_show(const char *s, size_t len, size_t max, char *buf, size_t size)
+{
+	size_t n = len, o = 0;
+	bool cut = false;
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		cut = true;
+	}
+	for (size_t i = 0; i < n && o + 4 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (cut && o + 4 < size) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}

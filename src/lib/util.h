@@ -80,6 +80,10 @@ uint64_t util_hash64(const char *str, uint64_t seed);
  * FIFO or device); NULL with errno set. */
 DIR *util_opendirat(int dirfd, const char *name);
 
+/* util_show - up to max bytes of s (cut on a UTF-8 boundary, "..." when cut) with control
+ * characters as '?', for quoting input in an error message. Returns buf. */
+const char *util_show(const char *s, size_t len, size_t max, char *buf, size_t size);
+
 /* Format a size in GiB for people: "23.99 GiB". */
 void util_format_gib(char *buf, size_t size, int64_t bytes);
 

@@ -21,6 +21,10 @@ struct cli {
 	const char *root;	/* --root / MIPART_ROOT, NULL for the real host */
 	const char *backend;	/* --backend: auto, sysfs, sim, amd-smi; NULL: auto */
 	const char *amdsmi;	/* --amd-smi: the amd-smi program; NULL: "amd-smi" from PATH */
+	/* --unload-command / --load-command: the driver reload, as words (no shell); NULL-terminated,
+	 * unload[0] == NULL for the default (modprobe -r amdgpu, modprobe amdgpu) */
+	const char *unload[17];
+	const char *load[17];
 	bool quiet;
 	mipart_host *host;
 	const struct verb *verb; /* the verb running */

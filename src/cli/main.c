@@ -75,6 +75,9 @@ static void usage(FILE *f)
 		   "               command a backend runs (default 300000)\n"
 		   "  --amd-smi PATH\n"
 		   "               the program '--backend amd-smi' runs (default: amd-smi from PATH)\n"
+		   "  --unload-command 'CMD ARGS', --load-command 'CMD ARGS'\n"
+		   "               the driver reload (default 'modprobe -r amdgpu', 'modprobe amdgpu');\n"
+		   "               words split on spaces, run without a shell\n"
 		   "  --quiet      no progress or warnings on stderr\n"
 		   "  --version    print the version\n"
 		   "  --help       this text; 'mipart <verb> --help' for a verb\n");
@@ -231,6 +234,22 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size)
 	}
 }
 
+/* Split s in place on spaces and tabs into at most max words (no quoting, no shell), followed by
+ * NULL. Returns the number of words, or -E2BIG. */
+static int split_words(char *s, const char **words, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *w = strtok_r(s, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (n == max)
+			return -E2BIG;
+		words[n++] = w;
+	}
+	words[n] = NULL;
+	return (int)n;
+}
+
 int cli_print_json(json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -275,6 +294,8 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "amd-smi", required_argument, NULL, 'a' },
+		{ "unload-command", required_argument, NULL, 'U' },
+		{ "load-command", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,6 +322,14 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			cli.amdsmi = optarg;
+			break;
+		case 'U':
+		case 'O':
+			if (split_words(optarg, c == 'U' ? cli.unload : cli.load, 16) <= 0) {
+				cli_error("invalid value for '--%s': 1 to 16 words, split on spaces (no shell)",
+					  c == 'U' ? "unload-command" : "load-command");
+				return EXIT_USAGE;
+			}
 			break;
 		case 'q':
 			cli.quiet = true;

@@ -153,6 +153,31 @@ static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g)
 	return n;
 }
 
+/* Why an instance is not placed: too large for any partition these GPUs can have, or no room
+ * left once the others are placed. */
+static const char *unplaced_reason(const mipart_plan_gpu *gpus, size_t n, const mipart_plan_item *it,
+				   char *buf, size_t size)
+{
+	uint64_t largest = 0;
+	bool possible = false;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < gpus[i].n_layouts; k++) {
+			const mipart_plan_layout *l = &gpus[i].layouts[k];
+
+			if (l->partition_bytes > largest)
+				largest = l->partition_bytes;
+			if (l->partition_bytes >= it->need_bytes && l->partitions >= (it->tp ? it->tp : 1))
+				possible = true;
+		}
+	if (possible)
+		snprintf(buf, size, "no room left once the other instances are placed");
+	else
+		snprintf(buf, size, "larger than any partition these GPUs can have (largest %.2f GiB%s)",
+			 largest / GIB, it->tp > 1 ? ", with enough partitions on one GPU" : "");
+	return buf;
+}
+
 int verb_plan(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -324,10 +349,14 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		for (size_t k = 0; k < res.n_places; k++) {
 			const mipart_plan_place *p = &res.places[k];
 
-			if (p->gpu == UINT32_MAX)
-				json_array_append_new(un, json_pack("{s:s, s:i, s:I}", "model", pm[p->item].label,
+			if (p->gpu == UINT32_MAX) {
+				char why[160];
+
+				json_array_append_new(un, json_pack("{s:s, s:i, s:I, s:s}", "model", pm[p->item].label,
 								    "instance", (int)p->instance, "need_bytes",
-								    (json_int_t)items[p->item].need_bytes));
+								    (json_int_t)items[p->item].need_bytes, "reason",
+								    unplaced_reason(gpus, n_gpus, &items[p->item], why, sizeof(why))));
+			}
 			else
 				json_array_append_new(pa, json_pack("{s:s, s:i, s:i, s:i, s:i, s:I}", "model",
 								    pm[p->item].label, "instance", (int)p->instance,
@@ -371,11 +400,15 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		if (n_gpus > 64)
 			printf("  ... %zu more GPUs (--json lists all)\n", n_gpus - 64);
 		for (size_t k = 0; k < res.n_places; k++)
-			if (res.places[k].gpu == UINT32_MAX)
-				printf("not placed: %s instance %u (needs %.2f GiB on %u partition%s)\n",
+			if (res.places[k].gpu == UINT32_MAX) {
+				char why[160];
+
+				printf("not placed: %s instance %u (needs %.2f GiB on %u partition%s): %s\n",
 				       pm[res.places[k].item].label, res.places[k].instance,
 				       items[res.places[k].item].need_bytes / GIB, items[res.places[k].item].tp,
-				       items[res.places[k].item].tp > 1 ? "s of one GPU" : "");
+				       items[res.places[k].item].tp > 1 ? "s of one GPU" : "",
+				       unplaced_reason(gpus, n_gpus, &items[res.places[k].item], why, sizeof(why)));
+			}
 		printf("\nplaced %zu of %zu instances; idle memory %.2f GiB, lower bound %.2f GiB, gap %.2f%% of the memory\n",
 		       res.placed, res.n_places, res.idle_bytes / GIB, res.bound_idle_bytes / GIB, res.gap * 100);
 		printf("\n%s", yaml);

@@ -153,13 +153,26 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 		printf("%-3u  %-12s  %-9s  %-9s  %-5u  %-13s  %s\n", gc->gpu, gc->bdf, from, to,
 		       gc->to_partitions, mipart_disruption_name(gc->disruption), writes);
 	}
-	if (reload)
-		printf("driver reload: %s (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n",
-		       mipart_host_is_simulated(cli->host) &&
-				       (!cli->backend || !strcmp(cli->backend, "auto") ||
-					!strcmp(cli->backend, "sim"))
-			       ? "simulated amdgpu reload"
-			       : "'modprobe' '-r' 'amdgpu', then 'modprobe' 'amdgpu'");
+	if (reload) {
+		static const char *const def_unload[] = { "modprobe", "-r", "amdgpu", NULL };
+		static const char *const def_load[] = { "modprobe", "amdgpu", NULL };
+		const char *const *cmd[2] = { cli->unload[0] ? cli->unload : def_unload,
+					      cli->load[0] ? cli->load : def_load };
+
+		printf("driver reload: ");
+		if (mipart_host_is_simulated(cli->host) &&
+		    (!cli->backend || !strcmp(cli->backend, "auto") || !strcmp(cli->backend, "sim"))) {
+			printf("simulated amdgpu reload");
+		} else {
+			/* the commands as they will run, each word quoted for a reader */
+			for (int k = 0; k < 2; k++) {
+				printf("%s", k ? ", then " : "");
+				for (size_t w = 0; cmd[k][w]; w++)
+					printf("%s'%s'", w ? " " : "", cmd[k][w]);
+			}
+		}
+		printf(" (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n");
+	}
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");
 	if (blockers && mipart_procs_count(blockers)) {
@@ -334,7 +347,9 @@ static int run_hooks(struct cli *cli, const struct change_opts *co, const char *
  * command it runs. Reports and returns -errno. */
 static int open_backend(struct cli *cli, mipart_backend **ret)
 {
-	mipart_backend_options bo = { .name = cli->backend, .amdsmi_path = cli->amdsmi };
+	mipart_backend_options bo = { .name = cli->backend, .amdsmi_path = cli->amdsmi,
+				      .unload_argv = cli->unload[0] ? cli->unload : NULL,
+				      .load_argv = cli->load[0] ? cli->load : NULL };
 	const char *ms = getenv("MIPART_BACKEND_TIMEOUT_MS");
 	uint64_t v;
 	int r;

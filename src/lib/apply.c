@@ -177,8 +177,12 @@ static int execute(struct ctx *c, const mipart_change *plan)
 		r = mipart_backend_reload(c->o->backend, &out);
 		progress(c, -1, "driver reload", true, r);
 		if (r < 0) {
-			say(c, "driver reload failed: %s%s%s", mipart_strerror(r), out ? ": " : "",
-			    out ? out : "");
+			size_t len = out ? strlen(out) : 0;
+
+			while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+				out[--len] = '\0';
+			say(c, "driver reload failed: %s%s%s", mipart_strerror(r), len ? ": " : "",
+			    len ? out : "");
 			free(out);
 			return r;
 		}

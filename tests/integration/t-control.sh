@@ -197,3 +197,16 @@ run mipart --root "$P" set -g 0 --compute CPX
 is "$RC" 1 "writing a tree nobody reacts to fails verification"
 like "$ERR" "*verification failed: GPU 0 (0000:05:00.0) has 1 logical devices, expected 8*" "because the logical devices did not appear"
 is "$(cat "$P/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" SPX "and the attribute is written back"
+
+# --- the reload commands are configurable and run without a shell ---------------------------
+R="$T_TMP/plain-reload"
+mkdir -p "$R/proc"
+cp -a "$H/sys" "$R/"
+run mipart --root "$R" --unload-command "/bin/true -r amdgpu" --load-command "/bin/echo loaded" \
+	set -g all --compute CPX --memory NPS4 --dry-run
+like "$OUT" "*driver reload: '/bin/true' '-r' 'amdgpu', then '/bin/echo' 'loaded'*" "the dry-run shows the configured reload commands"
+run mipart --root "$R" --unload-command "/bin/sh -c 'exit 1'" set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a failing unload command fails the change"
+like "$ERR" "*driver reload failed*" "and says the reload failed"
+run mipart --root "$R" --history-not-an-option status
+is "$RC" 2 "unknown global options stay usage errors"

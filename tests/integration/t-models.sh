@@ -95,7 +95,9 @@ run mipart validate -f "$T_TMP/plan.yaml"
 is "$RC" 0 "the plan's layout is a valid layout file"
 run mipart plan -m meta-llama/Llama-3.1-405B-Instruct:1@bf16 --gpus 2 --product mi300x
 is "$RC" 1 "a model that fits nowhere fails the plan"
-like "$OUT" "*not placed: meta-llama/Llama-3.1-405B-Instruct@bf16 instance 0*" "and is named"
+like "$OUT" "*not placed: meta-llama/Llama-3.1-405B-Instruct@bf16 instance 0*larger than any partition these GPUs can have (largest 191.98 GiB)*" "and is named with the reason"
+run mipart plan -m meta-llama/Llama-3.1-70B-Instruct:3@fp8,max-model-len=8192 --gpus 1 --product mi300x
+like "$OUT" "*instance 2*no room left once the other instances are placed*" "an instance that fits but finds no room says so"
 H2="$T_TMP/h2"
 mipart sim create "$H2" 2>/dev/null
 run mipart --root "$H2" plan -m llama-3.1-8b:16,max-model-len=8192 -o "$T_TMP/p2.yaml" --name serve

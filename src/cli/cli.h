@@ -67,6 +67,9 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 
+/* A JSON string of s; bytes that are not UTF-8 become U+FFFD (JSON cannot carry them). */
+json_t *cli_json_string(const char *s);
+
 /* Print a JSON document on stdout (2-space indent) and release it. EXIT_OK or EXIT_FAIL. */
 int cli_print_json(json_t *o);
 
@@ -104,5 +107,10 @@ int verb_allocate(struct cli *cli, int argc, char **argv);
 int verb_release(struct cli *cli, int argc, char **argv);
 int verb_allocations(struct cli *cli, int argc, char **argv);
 int verb_plan(struct cli *cli, int argc, char **argv);
+int verb_env(struct cli *cli, int argc, char **argv);
+int verb_docker_args(struct cli *cli, int argc, char **argv);
+int verb_vllm(struct cli *cli, int argc, char **argv);
+int verb_run(struct cli *cli, int argc, char **argv);
+int verb_k8s_pod(struct cli *cli, int argc, char **argv);
 
 #endif

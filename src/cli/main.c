@@ -52,6 +52,16 @@ static const struct verb verbs[] = {
 	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },
 	{ "release", 1, 1, verb_release, "release an allocation", "release ID|NAME" },
 	{ "allocations", 0, 0, verb_allocations, "list the allocations", "allocations [--json]" },
+	{ "env", 0, 1, verb_env, "the environment that runs a workload on an allocation or partition",
+	  "env TARGET [--format sh|dotenv|json|systemd] [--container]   (TARGET: allocation, or 0.3)" },
+	{ "docker-args", 0, 1, verb_docker_args, "container flags for an allocation or partition",
+	  "docker-args TARGET [--engine docker|podman] [--json]" },
+	{ "vllm", 0, -1, verb_vllm, "the vllm serve command for an allocation, sized so that it starts",
+	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [-- VLLM ARGS...]" },
+	{ "run", 0, -1, verb_run, "run a command with an allocation's environment (no shell)",
+	  "run TARGET -- COMMAND [ARGS...]" },
+	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
+	  "k8s-pod TARGET [--image IMAGE]" },
 	{ "history", 0, 0, verb_history, "show the journal of partition changes",
 	  "history [--json] [--limit N]" },
 	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",
@@ -248,6 +258,45 @@ static int split_words(char *s, const char **words, size_t max)
 	}
 	words[n] = NULL;
 	return (int)n;
+}
+
+json_t *cli_json_string(const char *s)
+{
+	char buf[4096];
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j = json_string(s);
+
+	if (j)
+		return j;
+	/* not UTF-8: each byte that does not start a valid sequence becomes U+FFFD */
+	while (*p && o + 4 < sizeof(buf)) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (p[k] & 0xc0) == 0x80;
+		if (ok && n > 1) {
+			char one[5] = { 0 };
+			json_t *t;
+
+			memcpy(one, p, n);
+			t = json_string(one); /* refuses overlong forms and surrogates */
+			ok = t != NULL;
+			json_decref(t);
+		}
+		if (ok) {
+			memcpy(buf + o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	buf[o] = '\0';
+	return json_string(buf);
 }
 
 int cli_print_json(json_t *o)

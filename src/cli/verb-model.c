@@ -539,7 +539,11 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 		al.bookings[k].capacity = parts[k]->memory_bytes > 0 ? (uint64_t)parts[k]->memory_bytes : 0;
 	}
 	{
-		json_t *spec = json_pack("{s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}", "precision",
+		/* a model directory is what vllm serve must be given; a catalog model goes by its id */
+		struct stat st;
+		bool is_dir = stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode);
+		json_t *spec = json_pack("{s:s?, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
+					 "model_source", is_dir ? argv[optind] : NULL, "precision",
 					 e.precision_name, "kv_cache_fp8", a.o.kv_fp8, "tensor_parallel_size",
 					 (int)tp, "max_model_len", (int)e.max_model_len, "max_num_seqs",
 					 (int)(a.o.max_num_seqs ? a.o.max_num_seqs : 256),
@@ -569,8 +573,8 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (a.json) {
-		json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:o}", "id", (json_int_t)id, "name", al.name,
-				      "model", al.model, "booked_bytes_per_partition", (json_int_t)need,
+		json_t *o = json_pack("{s:I, s:o, s:o, s:I, s:o}", "id", (json_int_t)id, "name",
+				      cli_json_string(al.name), "model", cli_json_string(al.model), "booked_bytes_per_partition", (json_int_t)need,
 				      "partitions", json_array());
 		json_t *ps = json_object_get(o, "partitions");
 
@@ -657,9 +661,9 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 								    (json_int_t)v[i].bookings[b].bytes,
 								    "capacity_bytes",
 								    (json_int_t)v[i].bookings[b].capacity));
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "id",
-							     (json_int_t)v[i].id, "name", v[i].name,
-							     "model", v[i].model, "created_at",
+			json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:s, s:I, s:o, s:o}", "id",
+							     (json_int_t)v[i].id, "name", cli_json_string(v[i].name),
+							     "model", cli_json_string(v[i].model), "created_at",
 							     v[i].created_at, "uid", (json_int_t)v[i].uid,
 							     "bookings", bk, "spec",
 							     spec ? spec : json_object()));

@@ -51,8 +51,14 @@ for i in $(seq 1 12); do M allocate meta-llama/Llama-3.1-8B-Instruct --max-model
 for i in $(seq 1 8); do M allocate Qwen/Qwen2.5-7B-Instruct --max-model-len 16384 --name "qwen7b-$i" >/dev/null; done
 echo "(and 12 x Llama-3.1-8B, 8 x Qwen2.5-7B the same way)"
 show M allocations
-refused M allocate meta-llama/Llama-3.1-70B-Instruct --precision bf16 --max-model-len 16384
+refused M allocate meta-llama/Llama-3.1-405B-Instruct --precision fp8 --max-model-len 16384
 echo "(a request that does not fit is refused with the figures)"
+
+step "6. Launch one allocation: environment, container flags, the vLLM command sized to start"
+show M env llama8b-3
+show M docker-args llama8b-3
+show M vllm llama70b-1 -- --port 8001
+show M vllm llama8b-3 --format docker
 
 step "8. Fault: the driver fails to load during a change; mipart rolls back"
 for a in $(M allocations --json | jq -r '.allocations[].name'); do M release "$a" >/dev/null; done
@@ -61,4 +67,4 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
-printf '\nNot built yet: launch (env, docker-args, vllm, cdi: issue 6) and watch (top, serve: issue 7).\n'
+printf '\nNot built yet: watch (top, serve: issue 7).\n'

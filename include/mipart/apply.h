@@ -31,6 +31,10 @@ typedef struct mipart_apply_options {
 	const char *journal_path;	/* NULL: MIPART_JOURNAL_PATH under the root */
 	mipart_apply_progress progress;
 	void *userdata;
+	/* called with "stop" under the lock once the change is known to be doable and disruptive,
+	 * before the busy check; then with "start" at the end whatever happened (also when "stop"
+	 * failed part-way). A negative return from "stop" cancels the change. NULL: no hooks. */
+	int (*hook)(void *userdata, const char *action);
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {
@@ -56,12 +60,21 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 /*
  * mipart_recover - finish a change a crash left 'running' in the journal: if the host is in
  * the target state, mark it done; else restore the modes recorded before it. Returns 0 with
- * state "done"/"recovered", -ENOENT when nothing is running, or an error.
+ * state "done"/"recovered", state "nothing" when nothing is running, or an error.
  */
 int mipart_recover(const mipart_host *host, const mipart_apply_options *opts,
 		   mipart_apply_result *ret);
 
 void mipart_apply_result_release(mipart_apply_result *r);
+
+/*
+ * mipart_host_lock / mipart_host_unlock - the host lock writers take (apply, recover, and the
+ * ledger's allocate so that a booking never races a partition change). Returns the lock fd, or
+ * -ETIMEDOUT with the holder's line in holder, or -errno.
+ */
+int mipart_host_lock(const mipart_host *host, unsigned timeout_ms, const char *what, char *holder,
+		     size_t holder_size);
+void mipart_host_unlock(int fd);
 
 /*
  * mipart_apply_in_progress - whether another mipart holds the host lock now (a change is

@@ -57,7 +57,7 @@ typedef struct mipart_estimate {
 /*
  * mipart_estimate_model - estimate model m under opts. Returns 0, or -EINVAL (bad options:
  * tensor parallel size that does not divide the heads, utilization outside (0, 1], a model
- * with no layers), -ERANGE (numbers overflow).
+ * with no layers), -E2BIG (max_model_len longer than the model's max_position).
  */
 int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *opts,
 			  mipart_estimate *ret);

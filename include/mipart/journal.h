@@ -37,7 +37,8 @@ typedef struct mipart_journal_entry {
 int mipart_journal_open(const char *path, mipart_journal **ret);
 mipart_journal *mipart_journal_free(mipart_journal *j);
 
-/* mipart_journal_begin - record a change that starts now; *ret_id its id. 0 or -EIO. */
+/* mipart_journal_begin - record a change that starts now; *ret_id its id. 0, -ETIMEDOUT (the
+ * database stayed locked), -EACCES, -EIO. The same errors for step and finish. */
 int mipart_journal_begin(mipart_journal *j, int64_t uid, const char *command, const char *before,
 			 const char *target, int64_t *ret_id);
 

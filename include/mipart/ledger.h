@@ -53,8 +53,8 @@ int mipart_ledger_allocate(mipart_ledger *l, mipart_allocation *a, int64_t *ret_
 /* mipart_ledger_release - remove an allocation by id (decimal) or name. 0, -ENOENT, -EIO. */
 int mipart_ledger_release(mipart_ledger *l, const char *id_or_name, mipart_allocation *ret);
 
-/* mipart_ledger_get - one allocation by id or name. 0 or -ENOENT. Release with
- * mipart_allocation_release. */
+/* mipart_ledger_get - one allocation by its exact name, else by id when key is a number. 0,
+ * -ENOENT, -ETIMEDOUT, -EIO. Release with mipart_allocation_release. */
 int mipart_ledger_get(mipart_ledger *l, const char *id_or_name, mipart_allocation *ret);
 
 /* mipart_ledger_list - every allocation, oldest first; free with mipart_allocations_free. */

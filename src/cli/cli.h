@@ -86,6 +86,10 @@ struct change_opts {
 	char **argv;
 };
 
+/* After a partition change: rewrite the CDI spec when the host has one (or is simulated); a
+ * failure is a warning (verb-cdi.c, docs/cdi.md). */
+void cli_cdi_after_change(struct cli *cli);
+
 /* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
@@ -107,6 +111,7 @@ int verb_allocate(struct cli *cli, int argc, char **argv);
 int verb_release(struct cli *cli, int argc, char **argv);
 int verb_allocations(struct cli *cli, int argc, char **argv);
 int verb_plan(struct cli *cli, int argc, char **argv);
+int verb_cdi(struct cli *cli, int argc, char **argv);
 int verb_env(struct cli *cli, int argc, char **argv);
 int verb_docker_args(struct cli *cli, int argc, char **argv);
 int verb_vllm(struct cli *cli, int argc, char **argv);

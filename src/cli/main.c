@@ -66,6 +66,8 @@ static const struct verb verbs[] = {
 	  "history [--json] [--limit N]" },
 	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",
 	  "recover" },
+	{ "cdi", 1, -1, verb_cdi, "write the CDI spec that gives containers partitions",
+	  "cdi generate [--output FILE] [--stdout]", true },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },
@@ -191,7 +193,7 @@ int cli_load_topology(struct cli *cli, mipart_topology **ret)
 
 int cli_run_verb(struct cli *cli, const struct verb *vs, const char *group, int argc, char **argv)
 {
-	for (const struct verb *v = vs; v->name; v++) {
+	for (const struct verb *v = vs; argc > 0 && v->name; v++) {
 		if (strcmp(v->name, argv[0]))
 			continue;
 		for (int i = 1; i < argc && strcmp(argv[i], "--") && (!v->group || i == 1); i++)
@@ -203,9 +205,13 @@ int cli_run_verb(struct cli *cli, const struct verb *vs, const char *group, int 
 		optind = 0; /* glibc: full reset for the verb's own getopt */
 		return v->fn(cli, argc, argv);
 	}
-	cli_error("unknown %s '%s'", group, argv[0]);
-	fprintf(stderr, "usage: mipart %s<verb> [options] [args]\n\n%ss:\n",
-		strcmp(group, "verb") ? "sim " : "", group);
+	if (argc > 0)
+		cli_error("unknown %s '%s'", group, argv[0]);
+	else
+		cli_error("no %s given", group); /* "mipart sim" alone */
+	/* "sim verb" -> "mipart sim <verb>" */
+	fprintf(stderr, "usage: mipart %.*s<verb> [options] [args]\n\n%ss:\n",
+		(int)(strlen(group) - strlen("verb")), group, group);
 	cli_print_verbs(stderr, vs);
 	return EXIT_USAGE;
 }

@@ -303,19 +303,19 @@ int verb_export(struct cli *cli, int argc, char **argv)
 	mm = calloc(n + 1, sizeof(*mm));
 	if (!idx || !prod || !cm || !mm)
 		goto out;
-	/* GPUs that partition and whose modes the kernel states; the others are not a config's */
+	/* GPUs that partition and whose modes the kernel states; the others go in with unknown
+	 * modes, which leaves them out of the config and keeps it from saying "devices: all" */
 	for (size_t i = 0; i < n; i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+		bool known = g->partitioning && g->mode_source == MIPART_MODE_SOURCE_SYSFS;
 
-		if (!g->partitioning || g->mode_source != MIPART_MODE_SOURCE_SYSFS)
-			continue;
-		idx[k] = g->index;
-		prod[k] = g->product;
-		cm[k] = g->compute;
-		mm[k] = g->memory;
-		k++;
+		idx[i] = g->index;
+		prod[i] = g->product;
+		cm[i] = known ? g->compute : MIPART_COMPUTE_UNKNOWN;
+		mm[i] = known ? g->memory : MIPART_MEMORY_UNKNOWN;
+		k += known;
 	}
-	r = k ? mipart_config_format(name, k, idx, prod, cm, mm, &text) : -ENODEV;
+	r = k ? mipart_config_format(name, n, idx, prod, cm, mm, &text) : -ENODEV;
 	if (r == -ENODEV)
 		cli_error("no GPU whose partition modes the driver reports");
 	else if (r < 0)
@@ -355,9 +355,12 @@ int verb_validate(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (a.name && mipart_config_find(cfg, a.name, &set) < 0) {
+		if (a.json)
+			cli_print_json(json_pack("{s:b, s:s, s:s}", "valid", 0, "file", a.file, "message",
+						 "no such config"));
 		cli_error("no config '%s' in '%s'", a.name, a.file);
 		mipart_config_free(cfg);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	if (a.json) {
 		json_t *names = json_array(), *o;

@@ -65,7 +65,8 @@ static const mipart_partition_info *partition_at(const mipart_topology *t, const
 	return NULL;
 }
 
-/* TARGET: an allocation id or name, else a partition "G.X" or logical index "N". */
+/* TARGET: an allocation name or id, else a partition "G.X" (never a bare logical index: it
+ * would read as an allocation id, and it changes when another GPU switches mode). */
 static int target_open(struct cli *cli, const char *name, struct target *tg)
 {
 	char path[MIPART_PATH_MAX];
@@ -105,13 +106,10 @@ static int target_open(struct cli *cli, const char *name, struct target *tg)
 		for (size_t j = 0; gi && j < gi->n_partitions; j++)
 			if (mipart_topology_gpu_partition(tg->t, gi, j)->xcp == (int)x)
 				tg->parts[tg->n_parts++] = mipart_topology_gpu_partition(tg->t, gi, j);
-	} else if (sscanf(name, "%u%c", &g, &tail) == 1) {
-		for (size_t i = 0; i < mipart_topology_partition_count(tg->t); i++)
-			if (mipart_topology_partition(tg->t, i)->index == g)
-				tg->parts[tg->n_parts++] = mipart_topology_partition(tg->t, i);
 	}
 	if (!tg->n_parts) {
-		cli_error("no allocation or partition '%s' ('mipart allocations', 'mipart list')", name);
+		cli_error("no allocation or partition '%s' (an allocation name or id, or a partition as GPU.XCP such as 0.3)",
+			  name);
 		target_release(tg);
 		return EXIT_USAGE;
 	}
@@ -173,7 +171,8 @@ static void print_sh_quoted(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* systemd Environment=: a double-quoted assignment; '%' is a specifier, '$' an expansion */
+/* systemd Environment=: a double-quoted assignment; '%' starts a specifier; no variable
+ * expansion happens there, so '$' stays as it is (systemd.exec(5), Environment=) */
 static void print_systemd(FILE *f, const struct var *v)
 {
 	fputs("Environment=\"", f);
@@ -184,8 +183,6 @@ static void print_systemd(FILE *f, const struct var *v)
 			fputc('\\', f);
 		if (*s == '%')
 			fputc('%', f);
-		if (*s == '$')
-			fputc('$', f);
 		if (*s == '\n') {
 			fputs("\\n", f);
 			continue;

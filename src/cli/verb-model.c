@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mipart/apply.h"
 #include "mipart/catalog.h"
 #include "mipart/error.h"
 #include "mipart/estimate.h"
@@ -154,8 +155,10 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 			a->partition = optarg;
 			break;
 		case 'n':
-			if (!allocate || !*optarg || strlen(optarg) >= MIPART_LEDGER_NAME_MAX)
-				return cli_usage_error(cli->verb, "invalid '--name': 1 to %d characters",
+			if (!allocate || !*optarg || strlen(optarg) >= MIPART_LEDGER_NAME_MAX ||
+			    strspn(optarg, "0123456789") == strlen(optarg))
+				return cli_usage_error(cli->verb,
+						       "invalid '--name': 1 to %d characters, not all digits (a number means an allocation id)",
 						       MIPART_LEDGER_NAME_MAX - 1);
 			a->name = optarg;
 			break;
@@ -273,8 +276,7 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 		json_t *o = estimate_json(&m, &e, &a.o);
 
 		json_object_set_new(o, "fits_on", sizes);
-		cli_print_json(o);
-		return EXIT_OK;
+		return cli_print_json(o);
 	}
 	printf("%s, %s, tensor parallel %u, max-model-len %u (sizes per GPU, GiB = 2^30 bytes)\n", m.id,
 	       e.precision_name, a.o.tensor_parallel ? a.o.tensor_parallel : 1, e.max_model_len);
@@ -480,7 +482,7 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 	uint64_t need, free_b = 0;
 	size_t bad = 0;
 	int64_t id = 0;
-	int rc = parse_est(cli, argc, argv, true, &a), r;
+	int rc = parse_est(cli, argc, argv, true, &a), r, lockfd = -1;
 
 	if (rc != EXIT_OK)
 		return rc;
@@ -501,9 +503,22 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 	need = (uint64_t)ceil((double)e.min_device_bytes *
 			      (a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9) *
 			      (1 + BOOKING_MARGIN));
+	/* under the host lock: a booking never races a partition change (apply checks the
+	 * ledger under the same lock) */
+	{
+		char holder[256] = "";
+
+		lockfd = mipart_host_lock(cli->host, 30000, "mipart allocate", holder, sizeof(holder));
+		if (lockfd < 0) {
+			cli_error(lockfd == -ETIMEDOUT ? "a partition change is running (%s); try again when it is done"
+						       : "cannot take the host lock: %s",
+				  lockfd == -ETIMEDOUT ? holder : mipart_strerror(lockfd));
+			return EXIT_FAIL;
+		}
+	}
 	rc = cli_load_topology(cli, &t);
 	if (rc != EXIT_OK)
-		return rc;
+		goto out;
 	rc = open_ledger(cli, &l);
 	if (rc != EXIT_OK)
 		goto out;
@@ -542,8 +557,8 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 		/* a model directory is what vllm serve must be given; a catalog model goes by its id */
 		struct stat st;
 		bool is_dir = stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode);
-		json_t *spec = json_pack("{s:s?, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
-					 "model_source", is_dir ? argv[optind] : NULL, "precision",
+		json_t *spec = json_pack("{s:o?, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
+					 "model_source", is_dir ? cli_json_string(argv[optind]) : NULL, "precision",
 					 e.precision_name, "kv_cache_fp8", a.o.kv_fp8, "tensor_parallel_size",
 					 (int)tp, "max_model_len", (int)e.max_model_len, "max_num_seqs",
 					 (int)(a.o.max_num_seqs ? a.o.max_num_seqs : 256),
@@ -552,8 +567,12 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
 					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
 
-		al.spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+		al.spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(spec);
+		if (!al.spec) {
+			cli_error("cannot record the allocation's settings");
+			goto out;
+		}
 	}
 	r = mipart_ledger_allocate(l, &al, &id, &bad, &free_b);
 	if (r == -ENOSPC) {
@@ -596,6 +615,7 @@ out:
 	free(al.spec);
 	mipart_ledger_free(l);
 	mipart_topology_free(t);
+	mipart_host_unlock(lockfd);
 	return rc;
 }
 

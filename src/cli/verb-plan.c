@@ -300,21 +300,31 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 				res.layout[i] = k;
 	}
 	{
-		unsigned *idx = calloc(n_gpus, sizeof(*idx));
-		mipart_compute_mode *cm = calloc(n_gpus, sizeof(*cm));
-		mipart_memory_mode *mm = calloc(n_gpus, sizeof(*mm));
-		const char **prod = calloc(n_gpus, sizeof(*prod));
+		/* the layout names every GPU of the host (planned ones with their modes, the others
+		 * left out), or the planned ones of a hypothetical host */
+		size_t n_all = t ? mipart_topology_gpu_count(t) : n_gpus;
+		unsigned *idx = calloc(n_all + 1, sizeof(*idx));
+		mipart_compute_mode *cm = calloc(n_all + 1, sizeof(*cm));
+		mipart_memory_mode *mm = calloc(n_all + 1, sizeof(*mm));
+		const char **prod = calloc(n_all + 1, sizeof(*prod));
 
 		if (idx && cm && mm && prod) {
+			for (size_t i = 0; i < n_all; i++) {
+				idx[i] = (unsigned)i;
+				cm[i] = MIPART_COMPUTE_UNKNOWN;
+				mm[i] = MIPART_MEMORY_UNKNOWN;
+				prod[i] = t ? mipart_topology_gpu(t, i)->product : NULL;
+			}
 			for (size_t i = 0; i < n_gpus; i++) {
 				const mipart_plan_layout *l = &gpus[i].layouts[res.layout[i]];
 
-				idx[i] = gpus[i].index;
-				cm[i] = l->compute;
-				mm[i] = l->memory;
-				prod[i] = t ? mipart_topology_gpu(t, gpus[i].index)->product : NULL;
+				cm[gpus[i].index] = l->compute;
+				mm[gpus[i].index] = l->memory;
 			}
-			r = mipart_config_format(name, n_gpus, idx, prod, cm, mm, &yaml);
+			/* a layout file names GPU indices 0 to 63 of one host */
+			r = n_all > MIPART_CONFIG_MAX_GPU_INDEX + 1
+				    ? -E2BIG
+				    : mipart_config_format(name, n_all, idx, prod, cm, mm, &yaml);
 		} else {
 			r = -ENOMEM;
 		}
@@ -322,8 +332,14 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		free(cm);
 		free(mm);
 		free(prod);
+		if (r == -E2BIG && !output) {
+			yaml = strdup("# more than 64 GPUs: a layout file names the GPUs of one host (0 to 63)\n");
+			r = yaml ? 0 : -ENOMEM;
+		}
 		if (r < 0) {
-			cli_error("cannot write the layout '%s': %s", name, r == -EINVAL ? "invalid config name" : mipart_strerror(r));
+			cli_error("cannot write the layout '%s': %s", name,
+				  r == -E2BIG ? "a layout file names at most 64 GPUs of one host"
+				  : r == -EINVAL ? "invalid config name" : mipart_strerror(r));
 			goto out;
 		}
 	}

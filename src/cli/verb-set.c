@@ -65,9 +65,9 @@ static json_t *blockers_json(const mipart_procs *p)
 		for (unsigned g = 0; g < 64; g++)
 			if ((pi->gpus >> g) & 1)
 				json_array_append_new(gpus, json_integer(g));
-		json_array_append_new(a, json_pack("{s:i, s:s, s:s?, s:b, s:o}", "pid", pi->pid, "comm",
-						   pi->comm, "container",
-						   pi->container[0] ? pi->container : NULL, "kfd",
+		json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b, s:o}", "pid", pi->pid, "comm",
+						   cli_json_string(pi->comm), "container",
+						   pi->container[0] ? cli_json_string(pi->container) : NULL, "kfd",
 						   pi->kfd, "gpus", gpus));
 	}
 	return a;
@@ -394,6 +394,19 @@ static void print_backend_output(const mipart_backend *b)
 	}
 }
 
+struct hook_ctx {
+	struct cli *cli;
+	const struct change_opts *co;
+};
+
+/* The engine calls this under the host lock: stop before the change, start after it. */
+static int engine_hook(void *userdata, const char *action)
+{
+	const struct hook_ctx *hc = userdata;
+
+	return run_hooks(hc->cli, hc->co, action);
+}
+
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co)
 {
@@ -401,7 +414,6 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 	mipart_procs *blockers = NULL;
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
-	bool hooks_stopped = false;
 	int r, rc = EXIT_FAIL;
 
 	r = mipart_change_plan(t, targets, n, &plan);
@@ -427,25 +439,29 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
+	if (mipart_change_needs_reload(plan) && mipart_host_root(cli->host)[0] &&
+	    !mipart_host_is_simulated(cli->host) && !cli->unload[0] && !cli->load[0] &&
+	    (!cli->backend || strcmp(cli->backend, "sim"))) {
+		cli_error("'%s' is a tree, not a host with a driver: a reload would act on this machine's amdgpu; give '--unload-command' and '--load-command' for it",
+			  mipart_host_root(cli->host));
+		goto out;
+	}
 	if (!mipart_host_root(cli->host)[0] && geteuid() != 0) {
 		cli_error("changing partition modes needs root (writes to /sys and reloads amdgpu)");
 		goto out;
 	}
-	/* hooks: stop the services that use the GPUs before a disruptive change, start them
-	 * after it whatever happened */
-	if (co->n_units && !mipart_change_is_noop(plan)) {
-		if (run_hooks(cli, co, "stop") < 0)
-			goto out;
-		hooks_stopped = true;
-	}
+
 	{
 		char cmdline[1024];
+		struct hook_ctx hc = { cli, co };
 		mipart_apply_options o = {
 			.uid = (int64_t)getuid(),
 			.command = cmdline,
 			.lock_timeout_ms = (unsigned)co->lock_s * 1000,
 			.settle_timeout_ms = (unsigned)co->settle_s * 1000,
 			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
+			.hook = co->n_units ? engine_hook : NULL,
+			.userdata = &hc,
 		};
 
 		cli_quote_argv(co->argc, co->argv, cmdline, sizeof(cmdline));
@@ -480,10 +496,10 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
 			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
 	}
+	if (r == 0 && res.state && !strcmp(res.state, "done"))
+		cli_cdi_after_change(cli); /* the partitions changed: the CDI spec follows (docs/cdi.md) */
 	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
-	if (hooks_stopped)
-		run_hooks(cli, co, "start");
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	mipart_procs_free(blockers);
@@ -517,16 +533,15 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 	o.backend = backend;
 	o.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL;
 	r = mipart_recover(cli->host, &o, &res);
-	if (r == -ENOENT)
+	if (r == 0 && !strcmp(res.state, "nothing"))
 		printf("nothing to recover: no unfinished change in the journal\n");
-	else if (r < 0) {
+	else if (r < 0)
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
-		print_backend_output(backend);
-	} else
+	else
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
-	return r < 0 && r != -ENOENT ? EXIT_FAIL : EXIT_OK;
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int verb_history(struct cli *cli, int argc, char **argv)
@@ -580,11 +595,12 @@ int verb_history(struct cli *cli, int argc, char **argv)
 			json_t *after = v[i].after ? json_loads(v[i].after, 0, NULL) : NULL;
 
 			json_array_append_new(
-				a, json_pack("{s:I, s:s, s:s?, s:I, s:s, s:s, s:s, s:s?, s:o, s:o, s:o}",
+				a, json_pack("{s:I, s:s, s:s?, s:I, s:o, s:s, s:o, s:o?, s:o, s:o, s:o}",
 					     "id", (json_int_t)v[i].id, "started_at", v[i].started_at,
 					     "finished_at", v[i].finished_at, "uid", (json_int_t)v[i].uid,
-					     "command", v[i].command, "state", v[i].state, "step", v[i].step,
-					     "message", v[i].message, "before", before ? before : json_null(),
+					     "command", cli_json_string(v[i].command), "state", v[i].state,
+					     "step", cli_json_string(v[i].step),
+					     "message", v[i].message ? cli_json_string(v[i].message) : NULL, "before", before ? before : json_null(),
 					     "target", target ? target : json_null(), "after",
 					     after ? after : json_null()));
 		}

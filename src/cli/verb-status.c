@@ -60,9 +60,9 @@ static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
 		const mipart_proc_info *p = mipart_procs_get(procs, i);
 
 		if (gpu < 64 && (p->gpus >> gpu) & 1)
-			json_array_append_new(a, json_pack("{s:i, s:s, s:s?, s:b}", "pid", p->pid,
-							   "comm", p->comm, "container",
-							   p->container[0] ? p->container : NULL,
+			json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b}", "pid", p->pid,
+							   "comm", cli_json_string(p->comm), "container",
+							   p->container[0] ? cli_json_string(p->container) : NULL,
 							   "kfd", p->kfd));
 	}
 	return a;

@@ -307,7 +307,9 @@ static int restore(struct ctx *c, const mipart_compute_mode *bc, const mipart_me
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		targets[i] = (mipart_target){ true, bc[i], bm[i] };
+		targets[i] = (mipart_target){ bc[i] != MIPART_COMPUTE_UNKNOWN ||
+						      bm[i] != MIPART_MEMORY_UNKNOWN,
+					      bc[i], bm[i] };
 	r = mipart_change_plan(t, targets, n, &plan);
 	if (r < 0)
 		goto out;
@@ -470,6 +472,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	mipart_compute_mode *bc = NULL;
 	mipart_memory_mode *bm = NULL;
 	char *before = NULL, *target = NULL, *after = NULL;
+	bool hooks_stopped = false;
 	int lockfd = -1, r;
 
 	r = begin(&c, &lockfd);
@@ -504,10 +507,20 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		res->state = "noop";
 		goto out;
 	}
-	r = check_busy(&c, t, res->plan);
+	r = check_allocations(&c, res->plan);
 	if (r < 0)
 		goto out;
-	r = check_allocations(&c, res->plan);
+	/* the services named as hooks are what holds the GPUs: stop them under the lock, after the
+	 * plan is known to be doable, and start them again whatever happens next */
+	if (o->hook) {
+		hooks_stopped = true;
+		r = o->hook(o->userdata, "stop");
+		if (r < 0) {
+			say(&c, "the hook that stops the services failed; nothing was changed");
+			goto out;
+		}
+	}
+	r = check_busy(&c, t, res->plan);
 	if (r < 0)
 		goto out;
 
@@ -543,6 +556,8 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
 out:
+	if (hooks_stopped)
+		o->hook(o->userdata, "start");
 	mipart_journal_entry_release(&running);
 	free(bc);
 	free(bm);
@@ -569,8 +584,17 @@ static int parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipa
 	json_array_foreach(a, i, v) {
 		const char *c = NULL, *m = NULL;
 
-		if (json_unpack(v, "{s:s, s:s}", "compute", &c, "memory", &m) < 0 ||
-		    mipart_compute_mode_parse(c, &cm[i]) < 0 || mipart_memory_mode_parse(m, &mm[i]) < 0)
+		if (json_unpack(v, "{s:s, s:s}", "compute", &c, "memory", &m) < 0) {
+			r = -EBADMSG;
+			continue;
+		}
+		/* a GPU whose modes were unknown (unbound, no partitioning) was not touched */
+		if (mipart_compute_mode_parse(c, &cm[i]) < 0)
+			cm[i] = MIPART_COMPUTE_UNKNOWN;
+		if (mipart_memory_mode_parse(m, &mm[i]) < 0)
+			mm[i] = MIPART_MEMORY_UNKNOWN;
+		if ((cm[i] == MIPART_COMPUTE_UNKNOWN && strcmp(c, "UNKNOWN")) ||
+		    (mm[i] == MIPART_MEMORY_UNKNOWN && strcmp(m, "UNKNOWN")))
 			r = -EBADMSG;
 	}
 	json_decref(a);
@@ -593,11 +617,14 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	if (r < 0)
 		goto out;
 	r = mipart_journal_running(c.j, &e);
-	if (r < 0) {
-		if (r == -ENOENT)
-			say(&c, "no unfinished change in the journal");
+	if (r == -ENOENT) {
+		res->state = "nothing";
+		say(&c, "no unfinished change in the journal");
+		r = 0;
 		goto out;
 	}
+	if (r < 0)
+		goto out;
 	c.id = res->journal_id = e.id;
 	r = mipart_topology_load(host, &t);
 	if (r < 0)
@@ -619,7 +646,10 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	for (size_t i = 0; i < n; i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
 
-		if (g->compute != tc[i] || g->memory != tm[i] || !g->driver_bound)
+		if ((tc[i] != MIPART_COMPUTE_UNKNOWN && g->compute != tc[i]) ||
+		    (tm[i] != MIPART_MEMORY_UNKNOWN && g->memory != tm[i]) ||
+		    ((tc[i] != MIPART_COMPUTE_UNKNOWN || tm[i] != MIPART_MEMORY_UNKNOWN) &&
+		     !g->driver_bound))
 			at_target = false;
 	}
 	if (at_target) {
@@ -632,7 +662,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	}
 	/* from the memory-write step on, an NPS request may be pending */
 	c.pending = strncmp(e.step, "start", 5) != 0 && strncmp(e.step, "compute-write", 13) != 0 &&
-		    strcmp(e.step, "verify") != 0;
+		    strcmp(e.step, "verify") != 0 && strcmp(e.step, "settle") != 0;
 	say(&c, "change %lld was interrupted at step '%s'", (long long)e.id, e.step);
 	r = restore(&c, bc, bm, n, &after);
 	res->state = r == 0 ? "recovered" : "failed";
@@ -661,4 +691,15 @@ void mipart_apply_result_release(mipart_apply_result *r)
 int mipart_apply_in_progress(const mipart_host *host, char *holder, size_t holder_size)
 {
 	return lock_probe(host, holder, holder_size);
+}
+
+int mipart_host_lock(const mipart_host *host, unsigned timeout_ms, const char *what, char *holder,
+		     size_t holder_size)
+{
+	return lock_acquire(host, timeout_ms, what, holder, holder_size);
+}
+
+void mipart_host_unlock(int fd)
+{
+	lock_release(fd);
 }

@@ -71,7 +71,14 @@ static int run_reload_cmd(struct mipart_backend *b, const char *const *argv, cha
 
 int backend_reload_modprobe(struct mipart_backend *b, char **ret_output)
 {
-	int r = run_reload_cmd(b, b->unload, ret_output);
+	int r;
+
+	/* a captured tree under a root prefix has no driver: modprobe would reload this
+	 * machine's amdgpu (the caller must name the commands for such a tree). A simulated root
+	 * with a tool backend (amd-smi) reloads with the tools it is given, fakes in tests. */
+	if (b->default_reload && mipart_host_root(b->host)[0] && !mipart_host_is_simulated(b->host))
+		return -EOPNOTSUPP;
+	r = run_reload_cmd(b, b->unload, ret_output);
 
 	if (r < 0)
 		return r;
@@ -149,6 +156,7 @@ int mipart_backend_open(const mipart_host *host, const mipart_backend_options *o
 		free(b);
 		return -EINVAL;
 	}
+	b->default_reload = !o->unload_argv && !o->load_argv;
 	r = copy_argv(b->unload, o->unload_argv, def_unload);
 	if (r == 0)
 		r = copy_argv(b->load, o->load_argv, def_load);

@@ -22,6 +22,7 @@ struct mipart_backend {
 	const char *unload[MIPART_RELOAD_ARGV_MAX + 1];
 	const char *load[MIPART_RELOAD_ARGV_MAX + 1];
 	unsigned timeout_ms;
+	bool default_reload; /* the reload commands are modprobe's, which act on this machine */
 	void *priv;			/* the backend's own state (ops->release frees it) */
 	char *output;			/* a tool's output on the last failure, or NULL; owned */
 };

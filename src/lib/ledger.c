@@ -100,16 +100,25 @@ static int insert(mipart_ledger *l, mipart_allocation *a, int64_t *ret_id)
 	if (!a->name[0]) {
 		const char *base = strrchr(a->model, '/');
 
-		snprintf(a->name, sizeof(a->name), "%.100s-%lld", base ? base + 1 : a->model,
-			 (long long)*ret_id);
-		r = db_err(sqlite3_prepare_v2(l->db, "UPDATE allocations SET name = ?1 WHERE id = ?2",
-					      -1, &st, NULL));
-		if (r < 0)
-			return r;
-		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, *ret_id);
-		r = db_err(sqlite3_step(st));
-		sqlite3_finalize(st);
+		/* "<model>-<id>", and "-2", "-3", ... after it if someone took that name */
+		for (unsigned k = 1; k <= 100; k++) {
+			if (k == 1)
+				snprintf(a->name, sizeof(a->name), "%.100s-%lld", base ? base + 1 : a->model,
+					 (long long)*ret_id);
+			else
+				snprintf(a->name, sizeof(a->name), "%.100s-%lld-%u",
+					 base ? base + 1 : a->model, (long long)*ret_id, k);
+			r = db_err(sqlite3_prepare_v2(l->db, "UPDATE allocations SET name = ?1 WHERE id = ?2",
+						      -1, &st, NULL));
+			if (r < 0)
+				return r;
+			sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, *ret_id);
+			r = db_err(sqlite3_step(st));
+			sqlite3_finalize(st);
+			if (r != -EEXIST)
+				break;
+		}
 		if (r < 0)
 			return r;
 	}
@@ -225,33 +234,42 @@ static int read_row(mipart_ledger *l, sqlite3_stmt *st, mipart_allocation *a)
 
 int mipart_ledger_get(mipart_ledger *l, const char *key, mipart_allocation *ret)
 {
-	sqlite3_stmt *st = NULL;
+	/* the exact name first; a number is an id only when no allocation has it as its name */
+	static const char *const sql[2] = {
+		"SELECT " ALLOC_COLUMNS " FROM allocations WHERE name = ?1",
+		"SELECT " ALLOC_COLUMNS " FROM allocations WHERE id = ?1",
+	};
 	uint64_t id = 0;
 	bool by_id = util_parse_u64(key, strlen(key), &id) == 0 && id <= INT64_MAX;
-	int r = db_err(sqlite3_prepare_v2(l->db,
-					  by_id ? "SELECT " ALLOC_COLUMNS " FROM allocations WHERE id = ?1 OR name = ?2"
-						: "SELECT " ALLOC_COLUMNS " FROM allocations WHERE name = ?2",
-					  -1, &st, NULL));
+	int r = -ENOENT;
 
-	if (r < 0)
-		return r;
-	if (by_id)
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		r = read_row(l, st, ret);
+	for (int k = 0; k < (by_id ? 2 : 1) && r == -ENOENT; k++) {
+		sqlite3_stmt *st = NULL;
+		mipart_allocation a;
+
+		r = db_err(sqlite3_prepare_v2(l->db, sql[k], -1, &st, NULL));
 		if (r < 0)
-			mipart_allocation_release(ret);
-	} else {
+			return r;
+		if (k == 0)
+			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 		r = -ENOENT;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			r = read_row(l, st, &a);
+			if (r < 0)
+				mipart_allocation_release(&a);
+			else
+				*ret = a;
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return r;
 }
 
 int mipart_ledger_release(mipart_ledger *l, const char *key, mipart_allocation *ret)
 {
-	mipart_allocation a;
+	mipart_allocation a = { 0 };
 	sqlite3_stmt *st = NULL;
 	int r = db_exec(l->db, "BEGIN IMMEDIATE");
 

@@ -163,9 +163,11 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 				&compute, "memory", &memory, "requested_memory", &req, "xcp_config",
 				&xcp, "numa_node", &numa, "unique_id", &uid) < 0)
 			goto out;
-		if (util_strlcpy(g->bdf, bdf, sizeof(g->bdf)) >= sizeof(g->bdf) ||
-		    parse_hex(uid, &g->unique_id) < 0)
+		/* the BDF becomes part of paths: exactly DDDD:BB:DD.F in hex */
+		if (strlen(bdf) != 12 || strspn(bdf, "0123456789abcdef:.") != 12 || bdf[4] != ':' ||
+		    bdf[7] != ':' || bdf[10] != '.' || parse_hex(uid, &g->unique_id) < 0)
 			goto out;
+		util_strlcpy(g->bdf, bdf, sizeof(g->bdf));
 		if (mipart_compute_mode_parse(compute, &g->compute) < 0)
 			g->compute = MIPART_COMPUTE_UNKNOWN;
 		if (mipart_memory_mode_parse(memory, &g->memory) < 0)
@@ -188,7 +190,8 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		int gpumask;
 
 		if (json_unpack(v, "{s:i, s:s, s:s, s:i}", "pid", &p->pid, "comm", &comm,
-				"container", &container, "gpus", &gpumask) < 0)
+				"container", &container, "gpus", &gpumask) < 0 || p->pid <= 0 ||
+		    strchr(comm, '/') || strchr(container, '/'))
 			goto out;
 		util_strlcpy(p->comm, comm, sizeof(p->comm));
 		util_strlcpy(p->container, container, sizeof(p->container));

@@ -64,18 +64,23 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
 	size_t off = 0;
 	int fd, r;
 
-	/* the temporary sits beside the file under a short name: "<name>.tmp<pid>" could pass
-	 * NAME_MAX for a long name */
+	/* the temporary sits beside the file under a short name ("<name>.tmp<pid>" could pass
+	 * NAME_MAX for a long name), created exclusively so nobody can plant it */
 	{
+		static unsigned counter;
 		const char *slash = strrchr(path, '/');
 		int dirlen = slash ? (int)(slash - path) : 0;
 
-		r = util_pathf(tmp, sizeof(tmp), "%.*s%s.mipart-tmp.%ld", dirlen, path,
-			       slash ? "/" : "", (long)getpid());
-		if (r < 0)
-			return r;
+		for (int tries = 0;; tries++) {
+			r = util_pathf(tmp, sizeof(tmp), "%.*s%s.mipart-tmp.%ld.%u", dirlen, path,
+				       slash ? "/" : "", (long)getpid(), counter++);
+			if (r < 0)
+				return r;
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+			if (fd >= 0 || errno != EEXIST || tries == 16)
+				break;
+		}
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	while (off < len) {

@@ -210,3 +210,35 @@ is "$RC" 1 "a failing unload command fails the change"
 like "$ERR" "*driver reload failed*" "and says the reload failed"
 run mipart --root "$R" --history-not-an-option status
 is "$RC" 2 "unknown global options stay usage errors"
+
+# --- a tree that is not simulated has no driver: a reload is refused, not run on this machine --
+R2="$T_TMP/plain-tree"
+mkdir -p "$R2/proc"
+mipart sim create "$T_TMP/src2" --gpus 2 2>/dev/null
+cp -a "$T_TMP/src2/sys" "$R2/"
+run mipart --root "$R2" set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a reload under --root of a captured tree is refused"
+like "$ERR" "*is a tree, not a host with a driver*--unload-command*" "saying why and what to give"
+
+# --- recover on a host where one GPU is not bound to the driver ------------------------------
+U="$T_TMP/unbound"
+mipart sim create "$U" --gpus 2 2>/dev/null
+rm "$U/sys/devices/pci0000:20/0000:20:01.1/0000:26:00.0/driver"
+mipart sim fault "$U" --gpu 0 --on compute-write --delay 3000 --times 1
+"$MIPART" --root "$U" set -g 0 --compute CPX >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 100 ]; do
+	s=$(mipart --root "$U" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
+	case "$s" in compute-write*) break ;; esac
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.3
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+mipart sim fault "$U" --clear
+run mipart --root "$U" recover
+is "$RC" 0 "recover finishes although a GPU's modes are unknown"
+run mipart --root "$U" set -g 0 --compute DPX
+is "$RC" 0 "and the host takes changes again"

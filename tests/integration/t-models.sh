@@ -106,3 +106,18 @@ run mipart --root "$H2" apply -f "$T_TMP/p2.yaml" -c serve
 is "$RC" 0 "which apply carries out"
 run mipart --root "$H2" assert -f "$T_TMP/p2.yaml" -c serve
 is "$RC" 0 "and assert confirms"
+
+# allocate waits for a running partition change and books against the new layout
+H3="$T_TMP/h3"
+mipart sim create "$H3" --gpus 2 2>/dev/null
+mipart sim fault "$H3" --gpu 0 --on compute-write --delay 2000 --times 1
+"$MIPART" --root "$H3" set -g 0 --compute CPX >/dev/null 2>&1 &
+pid=$!
+sleep 0.5
+run mipart --root "$H3" allocate meta-llama/Llama-3.1-70B-Instruct --precision fp8 --max-model-len 8192 --partition 0.0
+wait $pid
+is "$RC" 1 "an allocation made during a change waits for it and sees the new 24 GiB partition"
+run mipart --root "$H3" allocations --json
+is "$(jqo '.allocations | length')" 0 "nothing was booked on the partition that went away"
+run mipart --root "$H3" allocate llama-3.1-8b --max-model-len 8192 --name 42
+is "$RC" 2 "an all-digit name is refused (it would read as an id)"

@@ -35,6 +35,10 @@ typedef struct mipart_apply_options {
 	 * before the busy check; then with "start" at the end whatever happened (also when "stop"
 	 * failed part-way). A negative return from "stop" cancels the change. NULL: no hooks. */
 	int (*hook)(void *userdata, const char *action);
+	/* called under the lock after a change (or a recovery) left the host in a known state,
+	 * before the "start" hook: for what must follow the partitions, such as the CDI spec.
+	 * Its failure is the caller's to report. NULL: none. */
+	void (*after_change)(void *userdata);
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

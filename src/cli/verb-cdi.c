@@ -116,6 +116,8 @@ out:
 void cli_cdi_after_change(struct cli *cli)
 {
 	char path[MIPART_PATH_MAX];
+	mipart_topology *t = NULL;
+	char *json = NULL;
 	int r;
 
 	if (mipart_host_path(cli->host, MIPART_CDI_PATH, path, sizeof(path)) < 0)
@@ -123,7 +125,15 @@ void cli_cdi_after_change(struct cli *cli)
 	/* a host that uses mipart's spec has the file; a simulated host always gets one */
 	if (access(path, F_OK) != 0 && !mipart_host_is_simulated(cli->host))
 		return;
-	r = mipart_cdi_refresh(cli->host, CDI_LOCK_TIMEOUT_MS);
+	/* called by the engine under the writer lock, before the hooks start the services that
+	 * may ask for the new devices: no lock here */
+	r = mipart_topology_load(cli->host, &t);
+	if (r == 0)
+		r = mipart_cdi_generate(t, cli->host, &json);
+	if (r == 0)
+		r = mipart_cdi_write(cli->host, NULL, json);
+	free(json);
+	mipart_topology_free(t);
 	if (r < 0)
 		cli_warn(cli, "cannot update the CDI spec '%s': %s; run 'mipart cdi generate'",
 			 path, r == -ETIMEDOUT ? "another mipart is changing partitions"

@@ -407,6 +407,13 @@ static int engine_hook(void *userdata, const char *action)
 	return run_hooks(hc->cli, hc->co, action);
 }
 
+static void engine_after_change(void *userdata)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_cdi_after_change(hc->cli);
+}
+
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co)
 {
@@ -461,6 +468,7 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			.settle_timeout_ms = (unsigned)co->settle_s * 1000,
 			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
 			.hook = co->n_units ? engine_hook : NULL,
+			.after_change = engine_after_change,
 			.userdata = &hc,
 		};
 
@@ -496,8 +504,6 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
 			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
 	}
-	if (r == 0 && res.state && !strcmp(res.state, "done"))
-		cli_cdi_after_change(cli); /* the partitions changed: the CDI spec follows (docs/cdi.md) */
 	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
 	mipart_apply_result_release(&res);
@@ -521,8 +527,10 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 {
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
+	struct hook_ctx hc = { cli, NULL };
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
-				   .lock_timeout_ms = 30000 };
+				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
+				   .userdata = &hc };
 	int r;
 
 	optind = 1;

@@ -549,12 +549,17 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	if (r == 0) {
 		res->state = "done";
 		mipart_journal_finish(c.j, c.id, "done", after, NULL);
+		if (o->after_change)
+			o->after_change(o->userdata);
 		goto out;
 	}
 	free(after);
 	after = NULL;
 	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
+	/* a reload may have happened even when rolled back: the partitions are new objects */
+	if (o->after_change)
+		o->after_change(o->userdata);
 out:
 	if (hooks_stopped)
 		o->hook(o->userdata, "start");
@@ -667,6 +672,8 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	r = restore(&c, bc, bm, n, &after);
 	res->state = r == 0 ? "recovered" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
+	if (o->after_change)
+		o->after_change(o->userdata);
 out:
 	mipart_journal_entry_release(&e);
 	free(bc);

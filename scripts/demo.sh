@@ -59,6 +59,8 @@ show M env llama8b-3
 show M docker-args llama8b-3
 show M vllm llama70b-1 -- --port 8001
 show M vllm llama8b-3 --format docker
+show M cdi generate
+jq -r '"CDI spec: kind \(.kind), \(.devices | length) devices, e.g. " + ([.devices[].name] | .[0:4] | join(", "))' "$HOST/etc/cdi/amd.com-gpu.json"
 
 step "8. Fault: the driver fails to load during a change; mipart rolls back"
 for a in $(M allocations --json | jq -r '.allocations[].name'); do M release "$a" >/dev/null; done

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "scratch.h"
 #include "mipart/cdi.h"
 #include "mipart/host.h"
 #include "mipart/sim.h"
@@ -30,23 +31,6 @@
 #include "cdi.h"
 #include "util.h"
 #include "banned.h"
-
-/*
- * mkdtemp a scratch directory "mipart-test-<name>.XXXXXX" in /dev/shm when it is writable (a
- * simulated host is a thousand small files: tmpfs keeps the suite fast), else in $TMPDIR or /tmp.
- */
-static char *scratch_mkdtemp(char *buf, size_t size, const char *name)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		base = "/dev/shm";
-	else if (!base || !*base)
-		base = "/tmp";
-	if (util_pathf(buf, size, "%s/mipart-test-%s.XXXXXX", base, name) < 0)
-		return NULL;
-	return mkdtemp(buf);
-}
 
 #define KFD_NODES "sys/class/kfd/kfd/topology/nodes"
 
@@ -57,11 +41,6 @@ struct fixture {
 	char *json;
 	json_t *spec;
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 static int setup(void **state)
 {
@@ -86,7 +65,7 @@ static int teardown(void **state)
 	free(f->json);
 	f->topo = mipart_topology_free(f->topo);
 	f->host = mipart_host_free(f->host);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }

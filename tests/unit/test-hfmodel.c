@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "mipart/hfmodel.h"
 #include "hfmodel.h"
 #include "util.h"
@@ -134,19 +135,6 @@ static void accepted(const char *text, mipart_model *m)
 
 /* scratch directories */
 
-static char *scratch_mkdtemp(char *buf, size_t size, const char *name)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		base = "/dev/shm";
-	else if (!base || !*base)
-		base = "/tmp";
-	if (util_pathf(buf, size, "%s/mipart-test-%s.XXXXXX", base, name) < 0)
-		return NULL;
-	return mkdtemp(buf);
-}
-
 struct scratch {
 	char dir[128];
 };
@@ -165,16 +153,11 @@ static int scratch_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int scratch_teardown(void **state)
 {
 	struct scratch *s = *state;
 
-	nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(s->dir);
 	free(s);
 	return 0;
 }

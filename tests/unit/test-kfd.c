@@ -17,29 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "mipart/sim.h"
 #include "kfd.h"
 #include "util.h"
 #include "banned.h"
 
 #define S(x) x, sizeof(x) - 1
-
-/*
- * mkdtemp a scratch directory "mipart-test-<name>.XXXXXX" in /dev/shm when it is writable (a
- * simulated host is a thousand small files: tmpfs keeps the suite fast), else in $TMPDIR or /tmp.
- */
-static char *scratch_mkdtemp(char *buf, size_t size, const char *name)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		base = "/dev/shm";
-	else if (!base || !*base)
-		base = "/tmp";
-	if (util_pathf(buf, size, "%s/mipart-test-%s.XXXXXX", base, name) < 0)
-		return NULL;
-	return mkdtemp(buf);
-}
 
 /* nodes/2/properties of `mipart sim create DIR --compute CPX` (8 x MI300X, GPU0 XCP0) */
 static const char mi300x_cpx_node[] = "cpu_cores_count 0\n"

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "mipart/host.h"
 #include "mipart/sim.h"
 #include "mipart/topology.h"
@@ -27,31 +28,9 @@
 
 #define GPU0 "0000:05:00.0"
 
-/*
- * mkdtemp a scratch directory "mipart-test-<name>.XXXXXX" in /dev/shm when it is writable (a
- * simulated host is a thousand small files: tmpfs keeps the suite fast), else in $TMPDIR or /tmp.
- */
-static char *scratch_mkdtemp(char *buf, size_t size, const char *name)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		base = "/dev/shm";
-	else if (!base || !*base)
-		base = "/tmp";
-	if (util_pathf(buf, size, "%s/mipart-test-%s.XXXXXX", base, name) < 0)
-		return NULL;
-	return mkdtemp(buf);
-}
-
 struct fixture {
 	char dir[128];
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
 
 static int setup(void **state)
 {
@@ -71,7 +50,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -20,28 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "util.h"
 #include "banned.h"
 
 #define S(x) x, sizeof(x) - 1
 #define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
-
-/*
- * mkdtemp a scratch directory "mipart-test-<name>.XXXXXX" in /dev/shm when it is writable (a
- * simulated host is a thousand small files: tmpfs keeps the suite fast), else in $TMPDIR or /tmp.
- */
-static char *scratch_mkdtemp(char *buf, size_t size, const char *name)
-{
-	const char *base = getenv("TMPDIR");
-
-	if (access("/dev/shm", W_OK | X_OK) == 0)
-		base = "/dev/shm";
-	else if (!base || !*base)
-		base = "/tmp";
-	if (util_pathf(buf, size, "%s/mipart-test-%s.XXXXXX", base, name) < 0)
-		return NULL;
-	return mkdtemp(buf);
-}
 
 /* A scratch directory per test, made with mkdtemp and removed after. */
 struct scratch {
@@ -62,17 +46,12 @@ static int scratch_setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int scratch_teardown(void **state)
 {
 	struct scratch *s = *state;
 
 	/* nftw, not util_rm_rf: the cleanup must not depend on the code under test */
-	nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(s->dir);
 	free(s);
 	return 0;
 }

@@ -102,6 +102,41 @@ static int user_version(sqlite3 *db, int *ret)
 	return 0;
 }
 
+/* Read-only, for users who may read the database but not write it (the read verbs of a
+ * non-root user): no migration, so the schema must be the current one. */
+static int open_readonly(const char *path, sqlite3 **ret)
+{
+	sqlite3 *db = NULL;
+	char uri[4096 * 3 + 32];
+	size_t o = 0;
+	int r, version = 0;
+
+	/* immutable: a reader without write access cannot take WAL locks or create the -shm
+	 * file; it reads what the last writer checkpointed (writers checkpoint as they close) */
+	o = (size_t)snprintf(uri, sizeof(uri), "file:");
+	for (const char *c = path; *c && o + 4 < sizeof(uri) - 16; c++) {
+		if (*c == '%' || *c == '?' || *c == '#')
+			o += (size_t)snprintf(uri + o, sizeof(uri) - o, "%%%02x", (unsigned char)*c);
+		else
+			uri[o++] = *c;
+	}
+	snprintf(uri + o, sizeof(uri) - o, "?immutable=1");
+	r = db_err(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+				   NULL));
+	if (r == 0) {
+		sqlite3_busy_timeout(db, 10000);
+		r = user_version(db, &version);
+	}
+	if (r == 0 && version != DB_SCHEMA_VERSION)
+		r = version > DB_SCHEMA_VERSION ? -EPROTO : -EACCES; /* a root run migrates it */
+	if (r < 0) {
+		sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
 int db_open(const char *path, sqlite3 **ret)
 {
 	sqlite3 *db = NULL;
@@ -128,9 +163,13 @@ int db_open(const char *path, sqlite3 **ret)
 		goto fail;
 	sqlite3_busy_timeout(db, 10000);
 	r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-	if (r < 0)
-		goto fail;
-	r = db_exec(db, "BEGIN IMMEDIATE");
+	if (r == 0)
+		r = db_exec(db, "BEGIN IMMEDIATE");
+	if (r == -EACCES && strcmp(path, ":memory:")) {
+		/* readable, not writable: the read verbs still work */
+		sqlite3_close(db);
+		return open_readonly(path, ret);
+	}
 	if (r < 0)
 		goto fail;
 	r = user_version(db, &version);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Scratch directories shared by the unit tests: made on tmpfs when there is one, removed whole. */
-#define _XOPEN_SOURCE 700
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,4 +31,27 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 void scratch_remove(const char *dir)
 {
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int scratch_setup(void **state)
+{
+	struct scratch_dir *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -1;
+	if (!scratch_mkdtemp(s->dir, sizeof(s->dir), program_invocation_short_name)) {
+		free(s);
+		return -1;
+	}
+	*state = s;
+	return 0;
+}
+
+int scratch_teardown(void **state)
+{
+	struct scratch_dir *s = *state;
+
+	scratch_remove(s->dir);
+	free(s);
+	return 0;
 }

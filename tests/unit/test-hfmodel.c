@@ -135,34 +135,7 @@ static void accepted(const char *text, mipart_model *m)
 
 /* scratch directories */
 
-struct scratch {
-	char dir[128];
-};
-
-static int scratch_setup(void **state)
-{
-	struct scratch *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return -1;
-	if (!scratch_mkdtemp(s->dir, sizeof(s->dir), "hfmodel")) {
-		free(s);
-		return -1;
-	}
-	*state = s;
-	return 0;
-}
-
-static int scratch_teardown(void **state)
-{
-	struct scratch *s = *state;
-
-	scratch_remove(s->dir);
-	free(s);
-	return 0;
-}
-
-static const char *in(const struct scratch *s, const char *name, char *buf, size_t size)
+static const char *in(const struct scratch_dir *s, const char *name, char *buf, size_t size)
 {
 	assert_true(util_pathf(buf, size, "%s/%s", s->dir, name) >= 0);
 	return buf;
@@ -960,7 +933,7 @@ static void file_refused(const char *path, int code, const char *frag)
 
 static void test_file(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char p[PATH_MAX], err[256] = "";
 	uint64_t bytes = 0, params = 0;
 
@@ -1014,7 +987,7 @@ static void test_file(void **state)
 /* A 64 GiB sparse file: only its header is read, so this takes no time and no memory. */
 static void test_file_never_reads_data(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char p[PATH_MAX], err[256] = "";
 	uint64_t bytes = 0, params = 0, big = UINT64_C(1) << 36;
 	char hdr[256];
@@ -1043,7 +1016,7 @@ static void test_file_never_reads_data(void **state)
 #define TINY_CONFIG LLAMA("")
 #define INDEX_NAME_FOR_TEST "model.safetensors.index.json"
 
-static void make_dir(const struct scratch *s, const char *name, char *buf, size_t size)
+static void make_dir(const struct scratch_dir *s, const char *name, char *buf, size_t size)
 {
 	in(s, name, buf, size);
 	assert_int_equal(util_mkdir_p(buf), 0);
@@ -1102,7 +1075,7 @@ static void load(const char *dir, mipart_model *m)
 
 static void test_dir_index(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char d[PATH_MAX];
 	mipart_model m;
 
@@ -1171,7 +1144,7 @@ static void test_dir_index(void **state)
 
 static void test_dir_files(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char d[PATH_MAX], p[PATH_MAX];
 	mipart_model m;
 
@@ -1220,7 +1193,7 @@ static void test_dir_files(void **state)
 
 static void test_dir_ids(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char d[PATH_MAX], link[PATH_MAX];
 	mipart_model m;
 

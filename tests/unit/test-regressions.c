@@ -28,33 +28,6 @@
 
 #define GPU0 "0000:05:00.0"
 
-struct fixture {
-	char dir[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	if (!scratch_mkdtemp(f->dir, sizeof(f->dir), "bugs")) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	scratch_remove(f->dir);
-	free(f);
-	return 0;
-}
-
 static void put(const char *path, const char *data)
 {
 	FILE *fp = fopen(path, "w");
@@ -64,7 +37,7 @@ static void put(const char *path, const char *data)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static const char *read_rel(const struct fixture *f, const char *rel)
+static const char *read_rel(const struct scratch_dir *f, const char *rel)
 {
 	static char buf[UTIL_ATTR_MAX + 1];
 	char path[512];
@@ -84,7 +57,7 @@ static const char *read_rel(const struct fixture *f, const char *rel)
  */
 static void bug_discover_numa_node_minus_one(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	mipart_sim_options o = {.gpus = 1, .compute = MIPART_COMPUTE_UNKNOWN};
 	mipart_topology *t = NULL;
 	mipart_host *h = NULL;
@@ -113,7 +86,7 @@ static void bug_discover_numa_node_minus_one(void **state)
  */
 static void bug_mkdir_p_on_regular_file(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	char path[512];
 
 	util_pathf(path, sizeof(path), "%s/file", f->dir);
@@ -132,7 +105,7 @@ static void bug_mkdir_p_on_regular_file(void **state)
  */
 static void bug_sim_fault_on_unchecked(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	mipart_sim_options o = {.gpus = 1, .compute = MIPART_COMPUTE_UNKNOWN};
 	mipart_sim_fault fault = {-1, (mipart_sim_fault_on)3, EIO, 1, 0};
 
@@ -152,7 +125,7 @@ static void bug_sim_fault_on_unchecked(void **state)
  */
 static void bug_sim_silent_reload_changes_state(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	mipart_sim_options o = {.gpus = 1, .compute = MIPART_COMPUTE_CPX};
 	mipart_sim_fault fault = {-1, MIPART_SIM_FAULT_RELOAD, MIPART_SIM_SILENT, 1, 0};
 
@@ -175,7 +148,7 @@ static void bug_sim_silent_reload_changes_state(void **state)
  */
 static void bug_write_file_long_name(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	char name[251], path[512];
 	FILE *fp;
 
@@ -190,7 +163,7 @@ static void bug_write_file_long_name(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(bug_discover_numa_node_minus_one), T(bug_mkdir_p_on_regular_file),
 	    T(bug_sim_fault_on_unchecked),	 T(bug_sim_silent_reload_changes_state),

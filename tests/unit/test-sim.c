@@ -32,34 +32,7 @@
 #define MEMORY "current_memory_partition"
 #define TOPOLOGY "sys/class/kfd/kfd/topology"
 
-struct fixture {
-	char dir[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	if (!scratch_mkdtemp(f->dir, sizeof(f->dir), "sim")) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	scratch_remove(f->dir);
-	free(f);
-	return 0;
-}
-
-static void create(struct fixture *f, const char *product, unsigned gpus, mipart_compute_mode c,
+static void create(struct scratch_dir *f, const char *product, unsigned gpus, mipart_compute_mode c,
 		   mipart_memory_mode m, bool no_hive)
 {
 	mipart_sim_options o = {
@@ -72,10 +45,10 @@ static void create(struct fixture *f, const char *product, unsigned gpus, mipart
 }
 
 /* Content of <dir>/<rel>, or NULL when the file does not exist. Static buffer. */
-static const char *readf(const struct fixture *f, const char *fmt, ...)
+static const char *readf(const struct scratch_dir *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static const char *readf(const struct fixture *f, const char *fmt, ...)
+static const char *readf(const struct scratch_dir *f, const char *fmt, ...)
 {
 	static char buf[UTIL_ATTR_MAX + 1];
 	char rel[512], path[1024];
@@ -93,7 +66,7 @@ static const char *readf(const struct fixture *f, const char *fmt, ...)
 	return buf;
 }
 
-static bool exists(const struct fixture *f, const char *rel)
+static bool exists(const struct scratch_dir *f, const char *rel)
 {
 	char path[1024];
 	struct stat st;
@@ -103,17 +76,17 @@ static bool exists(const struct fixture *f, const char *rel)
 }
 
 /* current_compute_partition / current_memory_partition of a GPU ("CPX\n"), NULL if absent */
-static const char *compute_of(const struct fixture *f, const char *bdf)
+static const char *compute_of(const struct scratch_dir *f, const char *bdf)
 {
 	return readf(f, "sys/bus/pci/devices/%s/" COMPUTE, bdf);
 }
 
-static const char *memory_of(const struct fixture *f, const char *bdf)
+static const char *memory_of(const struct scratch_dir *f, const char *bdf)
 {
 	return readf(f, "sys/bus/pci/devices/%s/" MEMORY, bdf);
 }
 
-static void assert_compute(const struct fixture *f, const char *bdf, const char *mode)
+static void assert_compute(const struct scratch_dir *f, const char *bdf, const char *mode)
 {
 	const char *s = compute_of(f, bdf);
 	char want[16];
@@ -124,7 +97,7 @@ static void assert_compute(const struct fixture *f, const char *bdf, const char 
 	assert_string_equal(s, want);
 }
 
-static void assert_memory(const struct fixture *f, const char *bdf, const char *mode)
+static void assert_memory(const struct scratch_dir *f, const char *bdf, const char *mode)
 {
 	const char *s = memory_of(f, bdf);
 	char want[16];
@@ -135,7 +108,7 @@ static void assert_memory(const struct fixture *f, const char *bdf, const char *
 	assert_string_equal(s, want);
 }
 
-static unsigned generation(const struct fixture *f)
+static unsigned generation(const struct scratch_dir *f)
 {
 	const char *s = readf(f, TOPOLOGY "/generation_id");
 	uint64_t v;
@@ -146,7 +119,7 @@ static unsigned generation(const struct fixture *f)
 }
 
 /* Number of KFD nodes (CPU and GPU) in the rendered topology. */
-static unsigned kfd_nodes(const struct fixture *f)
+static unsigned kfd_nodes(const struct scratch_dir *f)
 {
 	char path[1024];
 	unsigned n = 0;
@@ -171,7 +144,7 @@ static int64_t ms_since(const struct timespec *t0)
 	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static int add_fault(const struct fixture *f, int gpu, mipart_sim_fault_on on, int error, int times,
+static int add_fault(const struct scratch_dir *f, int gpu, mipart_sim_fault_on on, int error, int times,
 		     unsigned delay_ms)
 {
 	mipart_sim_fault fault = {gpu, on, error, times, delay_ms};
@@ -201,7 +174,7 @@ static void test_create_refusals(void **state)
 	    {{.product = "mi300a", .memory = MIPART_MEMORY_NPS4}, "memory mode"},
 	    {{.product = "mi210", .compute = MIPART_COMPUTE_SPX}, "no partition modes"},
 	};
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	char path[256];
 	struct stat st;
 
@@ -221,7 +194,7 @@ static void test_create_refusals(void **state)
 
 static void test_create_nonempty(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	mipart_sim_options o = {.gpus = 1, .compute = MIPART_COMPUTE_UNKNOWN};
 	const char *why = NULL;
 	char path[256];
@@ -248,7 +221,7 @@ static void test_create_nonempty(void **state)
 
 static void test_create_auto(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	/* UNKNOWN compute: what AUTO picks for the memory mode; NPS4 -> CPX */
 	create(f, "mi300x", 2, MIPART_COMPUTE_UNKNOWN, MIPART_MEMORY_NPS4, false);
@@ -266,7 +239,7 @@ static void test_create_auto(void **state)
 
 static void test_compute_write_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	unsigned gen;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, false);
@@ -292,8 +265,8 @@ static void test_compute_write_refusals(void **state)
 	assert_int_equal(kfd_nodes(f), 2 + 8);
 
 	/* QPX on a 4-XCC MI308X */
-	teardown(state);
-	assert_int_equal(setup(state), 0);
+	scratch_teardown(state);
+	assert_int_equal(scratch_setup(state), 0);
 	f = *state;
 	create(f, "mi308x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "QPX"), -EINVAL);
@@ -307,7 +280,7 @@ static void test_compute_write_refusals(void **state)
 
 static void test_compute_write_prefix(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	/* the kernel compares the first three letters, case-insensitively (HARDWARE.md 1.2) */
@@ -328,7 +301,7 @@ static void test_compute_write_prefix(void **state)
 
 static void test_compute_same_mode(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	unsigned gen;
 	char *gpu_id;
 
@@ -350,7 +323,7 @@ static void test_compute_same_mode(void **state)
 
 static void test_generation(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(generation(f), 2 + 2); /* 2 CPU nodes, 2 GPU nodes added */
@@ -374,7 +347,7 @@ static void test_generation(void **state)
 
 static void test_busy(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_hold(f->dir, 0, 4242, "python3", "c0ffee"), 0);
@@ -415,7 +388,7 @@ static void test_busy(void **state)
 
 static void test_hold_arguments(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_hold(f->dir, 1, 10, "x", NULL), -ENOENT);
@@ -433,7 +406,7 @@ static void test_hold_arguments(void **state)
 
 static void test_memory_write(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS2"),
@@ -471,7 +444,7 @@ static void test_memory_write(void **state)
 
 static void test_memory_write_no_hive(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, true);
 	assert_false(exists(f, "sys/bus/pci/devices/" GPU0 "/xgmi_hive_info"));
@@ -485,7 +458,7 @@ static void test_memory_write_no_hive(void **state)
 
 static void test_memory_write_unsupported(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	/* an APU cannot switch NPS from the OS (amdgpu_gmc_request_memory_partition) */
 	create(f, "mi300a", 1, MIPART_COMPUTE_UNKNOWN, MIPART_MEMORY_UNKNOWN, false);
@@ -496,8 +469,8 @@ static void test_memory_write_unsupported(void **state)
 	assert_compute(f, GPU0, "TPX");
 	assert_int_equal(kfd_nodes(f), 2 + 3);
 	/* a product without partitioning has no attribute to write */
-	teardown(state);
-	assert_int_equal(setup(state), 0);
+	scratch_teardown(state);
+	assert_int_equal(scratch_setup(state), 0);
 	f = *state;
 	create(f, "mi210", 1, MIPART_COMPUTE_UNKNOWN, MIPART_MEMORY_UNKNOWN, false);
 	assert_null(compute_of(f, GPU0));
@@ -507,7 +480,7 @@ static void test_memory_write_unsupported(void **state)
 
 static void test_xcp_config(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_string_equal(
@@ -531,7 +504,7 @@ static void test_xcp_config(void **state)
 
 static void test_reload_auto(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	/* after every reload the compute mode is what AUTO picks, even with no NPS change */
 	create(f, "mi300x", 1, MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, false);
@@ -539,8 +512,8 @@ static void test_reload_auto(void **state)
 	assert_compute(f, GPU0, "SPX");
 	assert_int_equal(kfd_nodes(f), 3);
 
-	teardown(state);
-	assert_int_equal(setup(state), 0);
+	scratch_teardown(state);
+	assert_int_equal(scratch_setup(state), 0);
 	f = *state;
 	create(f, "mi308x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS4"), 0);
@@ -551,7 +524,7 @@ static void test_reload_auto(void **state)
 
 static void test_fault_eio_times(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	unsigned gen;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
@@ -583,7 +556,7 @@ static void test_fault_eio_times(void **state)
 
 static void test_fault_silent(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	unsigned gen;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
@@ -605,7 +578,7 @@ static void test_fault_silent(void **state)
 
 static void test_fault_reload_eio(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS4"), 0);
@@ -630,7 +603,7 @@ static void test_fault_reload_eio(void **state)
 
 static void test_fault_reload_ebusy(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, false);
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS4"), 0);
@@ -647,7 +620,7 @@ static void test_fault_reload_ebusy(void **state)
 
 static void test_fault_delay(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	struct timespec t0;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
@@ -674,7 +647,7 @@ static void test_fault_delay(void **state)
 
 static void test_fault_arguments(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	int e = 0;
 
 	create(f, "mi300x", 1, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
@@ -702,7 +675,7 @@ static void test_fault_arguments(void **state)
 
 static void test_not_simulated(void **state)
 {
-	struct fixture *f = *state;
+	struct scratch_dir *f = *state;
 	char path[256];
 
 	/* an empty directory and a missing one hold no simulated driver */
@@ -725,7 +698,7 @@ static void test_not_simulated(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_create_refusals),	  T(test_create_nonempty),
 	    T(test_create_auto),	  T(test_compute_write_refusals),

@@ -27,36 +27,9 @@
 #define S(x) x, sizeof(x) - 1
 #define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
 
-/* A scratch directory per test, made with mkdtemp and removed after. */
-struct scratch {
-	char dir[128];
-};
-
-static int scratch_setup(void **state)
-{
-	struct scratch *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return -1;
-	if (!scratch_mkdtemp(s->dir, sizeof(s->dir), "util")) {
-		free(s);
-		return -1;
-	}
-	*state = s;
-	return 0;
-}
-
-static int scratch_teardown(void **state)
-{
-	struct scratch *s = *state;
-
-	/* nftw, not util_rm_rf: the cleanup must not depend on the code under test */
-	scratch_remove(s->dir);
-	free(s);
-	return 0;
-}
-
-static void path_in(const struct scratch *s, const char *name, char *buf, size_t size)
+/* scratch_teardown removes with nftw, not util_rm_rf: the cleanup must not depend on the code
+ * under test */
+static void path_in(const struct scratch_dir *s, const char *name, char *buf, size_t size)
 {
 	assert_true(util_pathf(buf, size, "%s/%s", s->dir, name) > 0);
 }
@@ -257,7 +230,7 @@ static void test_line_len(void **state)
 
 static void test_read_file(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256], buf[64];
 	ssize_t n;
 
@@ -297,7 +270,7 @@ static void test_read_file(void **state)
 
 static void test_read_file_big(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256];
 	char *big = malloc(3 * UTIL_ATTR_MAX), *buf = malloc(UTIL_ATTR_MAX + 1);
 	int dfd;
@@ -329,7 +302,7 @@ static void test_read_file_big(void **state)
 
 static void test_write_file(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256], hard[256], buf[64];
 	struct stat st;
 	bool found;
@@ -369,7 +342,7 @@ static void test_write_file(void **state)
 
 static void test_write_file_failure(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256], sub[256];
 	bool found;
 
@@ -392,7 +365,7 @@ static void test_write_file_failure(void **state)
 
 static void test_write_filef(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256], buf[64];
 	char *big = malloc(70000);
 
@@ -520,7 +493,7 @@ static void test_format_gib(void **state)
 
 static void test_mkdir_p(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char path[256], file[256], *longpath;
 	struct stat st;
 
@@ -562,7 +535,7 @@ static void test_mkdir_p(void **state)
 
 static void test_rm_rf(void **state)
 {
-	struct scratch *s = *state;
+	struct scratch_dir *s = *state;
 	char tree[256], outside[256], p[256], q[256];
 	struct stat st;
 

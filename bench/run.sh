@@ -183,4 +183,8 @@ else
 	echo
 	echo "  file access: strace is not installed; comparison skipped"
 fi
+
+# mipart serve: scrapes per second against a fixed libmicrohttpd response (bench/serve.sh)
+echo
+"$bench/serve.sh" "$build" || die "bench/serve.sh failed"
 exit 0

@@ -7,7 +7,8 @@ MIPART=${1:-build/src/cli/mipart}
 [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && TMPDIR=/dev/shm
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mipart-demo.XXXXXX")
 HOST=$WORK/node
-trap 'rm -rf "$WORK"' EXIT
+SERVE_PID=
+trap '[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ mipart %s\n' "${*:2}"; "$@"; }
@@ -62,6 +63,35 @@ show M vllm llama8b-3 --format docker
 show M cdi generate
 jq -r '"CDI spec: kind \(.kind), \(.devices | length) devices, e.g. " + ([.devices[].name] | .[0:4] | join(", "))' "$HOST/etc/cdi/amd.com-gpu.json"
 
+step "7. Watch: load where the models run (scripted in the simulated driver), top, a scrape"
+# vLLM processes on the partitions of the first six allocations, each busy and holding what it booked
+n=0
+M allocations --json | jq -r '.allocations[0:6][] | .bookings[0] | "\(.bdf) \(.xcp) \(.bytes)"' >"$WORK/busy"
+while read -r bdf xcp bytes; do
+	gpu=$(M status --json | jq -r --arg b "$bdf" '.gpus[] | select(.bdf == $b) | .index')
+	"$MIPART" sim hold "$HOST" --partition "$gpu.$xcp" --pid $((5001 + n)) --comm vllm 2>/dev/null
+	"$MIPART" sim load "$HOST" --partition "$gpu.$xcp" --busy $((35 + 11 * n)) --vram "$bytes"
+	n=$((n + 1))
+done <"$WORK/busy"
+"$MIPART" sim load "$HOST" --gpu 0 --power 612 --temp 74
+"$MIPART" sim load "$HOST" --gpu 1 --power 538 --temp 69
+show M top --once --gpu 0,1 --sort busy
+"$MIPART" --root "$HOST" serve --listen 127.0.0.1:0 2>"$WORK/serve.log" &
+SERVE_PID=$!
+for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve.log" && break; sleep 0.05; done
+ADDR=$(sed -n 's/.*listening on //p' "$WORK/serve.log" | head -n 1)
+[ -n "$ADDR" ] || { cat "$WORK/serve.log" >&2; exit 1; }
+printf '$ mipart serve --listen 127.0.0.1:0 &   # %s\n' "$(head -n 1 "$WORK/serve.log")"
+printf '$ curl -s http://%s/metrics | grep -E ...\n' "$ADDR"
+curl -sf "http://$ADDR/metrics" >"$WORK/metrics"
+grep -E '^mipart_(partition_busy_percent|partition_vram_used_bytes)\{' "$WORK/metrics" | grep -v ' 0$' | head -n 6
+grep -E '^mipart_(gpu_power_watts\{gpu="0"|config_in_sync )' "$WORK/metrics"
+echo "($(grep -c '^mipart_' "$WORK/metrics") series; also /api/v1/status and /healthz)"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
+SERVE_PID=
+for i in $(seq 0 $((n - 1))); do "$MIPART" sim release "$HOST" --pid $((5001 + i)); done
+
 step "8. Fault: the driver fails to load during a change; mipart rolls back"
 for a in $(M allocations --json | jq -r '.allocations[].name'); do M release "$a" >/dev/null; done
 show "$MIPART" sim fault "$HOST" --on reload --error EIO --times 1
@@ -69,4 +99,4 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
-printf '\nNot built yet: watch (top, serve: issue 7).\n'
+printf '\nEvery step of the story is built.\n'

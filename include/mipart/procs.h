@@ -21,6 +21,8 @@ typedef struct mipart_proc_info {
 	char comm[32];		/* /proc/<pid>/comm */
 	char container[72];	/* docker/containerd/cri-o/podman id from the cgroup, or "" */
 	uint64_t gpus;		/* bit per GPU index the process uses */
+	uint64_t partitions;	/* bit per partition it has open (render node or KFD node), by
+				 * position i of mipart_topology_partition(topo, i) */
 	bool kfd;		/* has /dev/kfd open, or a KFD process entry */
 	bool gpus_unknown;	/* uses KFD but which GPUs could not be told: counted on all */
 } mipart_proc_info;

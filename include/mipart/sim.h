@@ -9,6 +9,7 @@
 #define MIPART_SIM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mode.h"
 
@@ -21,7 +22,22 @@ typedef struct mipart_sim_options {
 	bool no_hive;			/* GPUs not joined in one XGMI hive */
 	bool legacy_xcp_names;		/* platform devices named amdgpu_xcp.N (pre-2024 kernels) */
 	unsigned cpu_nodes;		/* CPU (NUMA) nodes in the KFD topology; 0 means 2 */
+	int metrics;			/* gpu_metrics v1.N the driver writes: 8 (with partition
+					 * metrics v1.0) or 9 (v1.1); 0 means 8; -1: no metrics
+					 * files (kernels before them) */
 } mipart_sim_options;
+
+/* Scripted readings (mipart sim load). -1 leaves a value as it is. */
+typedef struct mipart_sim_load {
+	unsigned gpu;
+	int xcp;		/* partition of the GPU for busy/vram; -1: none */
+	int busy;		/* gfx busy % of the partition, 0..100 */
+	int64_t vram;		/* VRAM bytes the partition's processes hold */
+	int power_w;		/* socket power of the GPU */
+	int temp_c;		/* hotspot temperature */
+	int mem_temp_c;		/* HBM temperature */
+	int gfxclk_mhz;
+} mipart_sim_load;
 
 /* Where a fault fires. */
 typedef enum mipart_sim_fault_on {
@@ -71,8 +87,26 @@ int mipart_sim_reload(const char *dir);
  */
 int mipart_sim_hold(const char *dir, unsigned gpu, int pid, const char *comm, const char *container);
 
+/*
+ * mipart_sim_hold_partition - the same for one partition: the process opens /dev/kfd and the
+ * render node of partition xcp of GPU gpu only (more calls add partitions). It still blocks a
+ * mode change of the whole GPU, as the kernel's busy check is per device. Returns 0, -ENOENT
+ * (no such GPU or partition in the current mode), -EINVAL.
+ */
+int mipart_sim_hold_partition(const char *dir, unsigned gpu, unsigned xcp, int pid,
+			      const char *comm, const char *container);
+
 /* mipart_sim_release - the simulated process pid exits. Returns 0 or -ESRCH. */
 int mipart_sim_release(const char *dir, int pid);
+
+/*
+ * mipart_sim_set_load - script the readings the simulated driver shows (gpu_metrics,
+ * xcp_metrics, KFD per-process VRAM, used_memory). The values hold until changed, a mode switch
+ * of that GPU or a driver reload (both leave the GPU idle). Returns 0, -ENOENT (no such GPU, or
+ * the partition does not exist in the current mode), -ERANGE (busy above 100, VRAM above the
+ * partition's memory, a temperature or power out of range), -EINVAL.
+ */
+int mipart_sim_set_load(const char *dir, const mipart_sim_load *load);
 
 /* mipart_sim_add_fault / mipart_sim_clear_faults - inject or remove faults. 0 or -errno. */
 int mipart_sim_add_fault(const char *dir, const mipart_sim_fault *fault);

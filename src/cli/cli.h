@@ -70,6 +70,11 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 /* A JSON string of s; bytes that are not UTF-8 become U+FFFD (JSON cannot carry them). */
 json_t *cli_json_string(const char *s);
 
+/* The `status --json` / `list --json` document: {"gpus": [...], "warnings": [...]}; procs may
+ * be NULL. New reference, NULL on -ENOMEM. (verb-status.c) */
+struct mipart_procs;
+json_t *cli_topology_json(const mipart_topology *t, const struct mipart_procs *procs);
+
 /* Print a JSON document on stdout (2-space indent) and release it. EXIT_OK or EXIT_FAIL. */
 int cli_print_json(json_t *o);
 
@@ -117,5 +122,7 @@ int verb_docker_args(struct cli *cli, int argc, char **argv);
 int verb_vllm(struct cli *cli, int argc, char **argv);
 int verb_run(struct cli *cli, int argc, char **argv);
 int verb_k8s_pod(struct cli *cli, int argc, char **argv);
+int verb_top(struct cli *cli, int argc, char **argv);
+int verb_serve(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -62,12 +62,19 @@ static const struct verb verbs[] = {
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
 	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "top", 0, 0, verb_top, "show each partition: busy, VRAM, processes, model (refreshing)",
+	  "top [--once] [--json] [--interval S] [--sort index|busy|vram|procs|model]\n"
+	  "           [--gpu SEL] [--model NAME] [--active] | top --prometheus" },
 	{ "history", 0, 0, verb_history, "show the journal of partition changes",
 	  "history [--json] [--limit N]" },
 	{ "recover", 0, 0, verb_recover, "finish or roll back a change a crash interrupted",
 	  "recover" },
 	{ "cdi", 1, -1, verb_cdi, "write the CDI spec that gives containers partitions",
 	  "cdi generate [--output FILE] [--stdout]", true },
+	{ "serve", 0, 0, verb_serve, "serve Prometheus metrics and the status over HTTP",
+	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
+	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
+	  "                  [--max-header-bytes N] [--max-headers N]   (docs/serve.md)" },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },

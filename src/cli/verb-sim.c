@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "mipart/error.h"
+#include "mipart/estimate.h"
 #include "mipart/sim.h"
 #include "cli.h"
 #include "banned.h"
 
 static int sim_create(struct cli *cli, int argc, char **argv);
 static int sim_hold(struct cli *cli, int argc, char **argv);
+static int parse_partition(const char *s, unsigned long *gpu, int *xcp);
+static int sim_load(struct cli *cli, int argc, char **argv);
 static int sim_release(struct cli *cli, int argc, char **argv);
 static int sim_fault(struct cli *cli, int argc, char **argv);
 static int sim_write(struct cli *cli, int argc, char **argv);
@@ -26,9 +29,12 @@ static const struct verb sim_verbs[] = {
 	{ "create", 0, 1, sim_create, "write a simulated host (default 8 x MI300X, SPX/NPS1)",
 	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
-	  "                  [--legacy-xcp-names] [--cpu-nodes N]" },
+	  "                  [--legacy-xcp-names] [--cpu-nodes N] [--metrics 1.8|1.9|none]" },
+	{ "load", 0, 1, sim_load, "script the readings a GPU or partition shows (busy, VRAM, power)",
+	  "sim load DIR (--partition G.X [--busy PCT] [--vram SIZE] | --gpu G) [--power W]\n"
+	  "                 [--temp C] [--mem-temp C] [--gfxclk MHZ]" },
 	{ "hold", 0, 1, sim_hold, "start a simulated process that uses a GPU",
-	  "sim hold DIR --gpu N --pid PID --comm NAME [--container ID]" },
+	  "sim hold DIR (--gpu N | --partition G.X) --pid PID --comm NAME [--container ID]" },
 	{ "release", 0, 1, sim_release, "end a simulated process", "sim release DIR --pid PID" },
 	{ "fault", 0, 1, sim_fault, "inject a fault into the simulated driver",
 	  "sim fault DIR [--gpu N] --on compute-write|memory-write|reload\n"
@@ -80,6 +86,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		{ "no-hive", no_argument, NULL, 'H' },
 		{ "legacy-xcp-names", no_argument, NULL, 'L' },
 		{ "cpu-nodes", required_argument, NULL, 'n' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mipart_sim_options o = { .compute = MIPART_COMPUTE_UNKNOWN, .memory = MIPART_MEMORY_UNKNOWN };
@@ -121,6 +128,18 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			o.cpu_nodes = (unsigned)v;
 			break;
+		case 'M':
+			if (!strcmp(optarg, "1.8") || !strcmp(optarg, "8"))
+				o.metrics = 8;
+			else if (!strcmp(optarg, "1.9") || !strcmp(optarg, "9"))
+				o.metrics = 9;
+			else if (!strcmp(optarg, "none"))
+				o.metrics = -1;
+			else
+				return cli_usage_error(cli->verb,
+						       "invalid value '%s' for '--metrics': expected 1.8, 1.9 or none",
+						       optarg);
+			break;
 		default:
 			return unknown_option(cli, argc, argv);
 		}
@@ -150,14 +169,14 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 static int sim_hold(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "gpu", required_argument, NULL, 'g' }, { "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, 'c' }, { "container", required_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 },
+		{ "gpu", required_argument, NULL, 'g' }, { "partition", required_argument, NULL, 'P' },
+		{ "pid", required_argument, NULL, 'p' }, { "comm", required_argument, NULL, 'c' },
+		{ "container", required_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned long gpu = 0, pid = 0;
-	const char *comm = NULL, *container = NULL, *dir;
+	const char *comm = NULL, *container = NULL, *dir, *part = NULL;
 	bool have_gpu = false;
-	int c, r;
+	int c, r, xcp = -1;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -165,6 +184,15 @@ static int sim_hold(struct cli *cli, int argc, char **argv)
 		case 'g':
 			if (cli_parse_uint(cli, "--gpu", optarg, 0, 63, &gpu) < 0)
 				return EXIT_USAGE;
+			have_gpu = true;
+			xcp = -1;
+			break;
+		case 'P':
+			if (parse_partition(optarg, &gpu, &xcp) < 0)
+				return cli_usage_error(cli->verb,
+						       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
+						       optarg);
+			part = optarg;
 			have_gpu = true;
 			break;
 		case 'p':
@@ -182,18 +210,133 @@ static int sim_hold(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (!have_gpu || !pid || !comm)
-		return cli_usage_error(cli->verb, "'--gpu', '--pid' and '--comm' are required");
+		return cli_usage_error(cli->verb, "'--gpu' (or '--partition'), '--pid' and '--comm' are required");
 	dir = sim_dir(cli, argc, argv);
 	if (!dir || cli_check_args(cli, argc - optind + 1) != EXIT_OK)
 		return EXIT_USAGE;
-	r = mipart_sim_hold(dir, (unsigned)gpu, (int)pid, comm, container);
+	r = xcp < 0 ? mipart_sim_hold(dir, (unsigned)gpu, (int)pid, comm, container)
+		    : mipart_sim_hold_partition(dir, (unsigned)gpu, (unsigned)xcp, (int)pid, comm,
+						container);
 	if (r == -ENOENT) {
-		cli_error("no GPU %lu in the simulated host '%s'", gpu, dir);
+		if (part)
+			cli_error("no partition %s in the simulated host '%s'", part, dir);
+		else
+			cli_error("no GPU %lu in the simulated host '%s'", gpu, dir);
 		return EXIT_FAIL;
 	}
 	if (r == -EINVAL)
 		return cli_usage_error(cli->verb, "invalid '--comm' or '--container' (no '/' or newline; container id up to 64 characters)");
 	return report(r, "start a simulated process", dir);
+}
+
+/* "G.X" -> gpu, xcp; -EINVAL */
+static int parse_partition(const char *s, unsigned long *gpu, int *xcp)
+{
+	char *end;
+	unsigned long g, x;
+
+	errno = 0;
+	g = strtoul(s, &end, 10);
+	if (end == s || *end != '.' || errno)
+		return -EINVAL;
+	s = end + 1;
+	x = strtoul(s, &end, 10);
+	if (end == s || *end || errno || g > 63 || x > 7)
+		return -EINVAL;
+	*gpu = g;
+	*xcp = (int)x;
+	return 0;
+}
+
+static int sim_load(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "partition", required_argument, NULL, 'P' }, { "gpu", required_argument, NULL, 'g' },
+		{ "busy", required_argument, NULL, 'b' },      { "vram", required_argument, NULL, 'v' },
+		{ "power", required_argument, NULL, 'w' },     { "temp", required_argument, NULL, 't' },
+		{ "mem-temp", required_argument, NULL, 'm' },  { "gfxclk", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mipart_sim_load l = { .xcp = -1, .busy = -1, .vram = -1, .power_w = -1, .temp_c = -1,
+			      .mem_temp_c = -1, .gfxclk_mhz = -1 };
+	unsigned long gpu = 0, v;
+	bool have_gpu = false;
+	const char *dir, *part = NULL, *vram_arg = NULL;
+	uint64_t bytes;
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			if (parse_partition(optarg, &gpu, &l.xcp) < 0)
+				return cli_usage_error(cli->verb,
+						       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
+						       optarg);
+			part = optarg;
+			have_gpu = true;
+			break;
+		case 'g':
+			if (cli_parse_uint(cli, "--gpu", optarg, 0, 63, &gpu) < 0)
+				return EXIT_USAGE;
+			have_gpu = true;
+			break;
+		case 'b':
+			if (cli_parse_uint(cli, "--busy", optarg, 0, 100, &v) < 0)
+				return EXIT_USAGE;
+			l.busy = (int)v;
+			break;
+		case 'v':
+			if (mipart_size_parse(optarg, &bytes) < 0 || bytes > (uint64_t)INT64_MAX)
+				return cli_usage_error(cli->verb,
+						       "invalid '--vram' '%s': a size such as 12GiB or 512MiB (GiB = 2^30 bytes)",
+						       optarg);
+			l.vram = (int64_t)bytes;
+			vram_arg = optarg;
+			break;
+		case 'w':
+			if (cli_parse_uint(cli, "--power", optarg, 0, 2000, &v) < 0)
+				return EXIT_USAGE;
+			l.power_w = (int)v;
+			break;
+		case 't':
+		case 'm':
+			if (cli_parse_uint(cli, c == 't' ? "--temp" : "--mem-temp", optarg, 0, 200, &v) < 0)
+				return EXIT_USAGE;
+			*(c == 't' ? &l.temp_c : &l.mem_temp_c) = (int)v;
+			break;
+		case 'c':
+			if (cli_parse_uint(cli, "--gfxclk", optarg, 0, 10000, &v) < 0)
+				return EXIT_USAGE;
+			l.gfxclk_mhz = (int)v;
+			break;
+		default:
+			return unknown_option(cli, argc, argv);
+		}
+	}
+	if (!have_gpu)
+		return cli_usage_error(cli->verb, "'--partition G.X' or '--gpu G' is required");
+	if (!part && (l.busy >= 0 || l.vram >= 0))
+		return cli_usage_error(cli->verb, "'--busy' and '--vram' are per partition: give '--partition G.X'");
+	dir = sim_dir(cli, argc, argv);
+	if (!dir || cli_check_args(cli, argc - optind + 1) != EXIT_OK)
+		return EXIT_USAGE;
+	l.gpu = (unsigned)gpu;
+	r = mipart_sim_set_load(dir, &l);
+	if (r == -ENOENT) {
+		if (part)
+			cli_error("no partition %s in the simulated host '%s' (GPU %lu has fewer partitions in its current mode, or no such GPU)",
+				  part, dir, gpu);
+		else
+			cli_error("no GPU %lu in the simulated host '%s'", gpu, dir);
+		return EXIT_FAIL;
+	}
+	if (r == -ERANGE) {
+		cli_error("'--vram' %s is more memory than partition %s has", vram_arg ? vram_arg : "",
+			  part ? part : "");
+		return EXIT_FAIL;
+	}
+	return report(r, "script the readings", dir);
 }
 
 static int sim_release(struct cli *cli, int argc, char **argv)

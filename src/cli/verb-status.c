@@ -113,16 +113,20 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 	return o;
 }
 
-static int print_json(const mipart_topology *t, const mipart_procs *procs)
+json_t *cli_topology_json(const mipart_topology *t, const mipart_procs *procs)
 {
-	json_t *root, *gpus = json_array(), *warn = json_array();
+	json_t *gpus = json_array(), *warn = json_array();
 
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
 		json_array_append_new(gpus, gpu_json(t, procs, mipart_topology_gpu(t, i)));
 	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
 		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
-	root = json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
-	return cli_print_json(root);
+	return json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
+}
+
+static int print_json(const mipart_topology *t, const mipart_procs *procs)
+{
+	return cli_print_json(cli_topology_json(t, procs));
 }
 
 static int parse_json_flag(struct cli *cli, int argc, char **argv, bool *json)

@@ -83,27 +83,41 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 	return best_len;
 }
 
-/* GPU index of a render minor / a KFD gpu_id, or -1 */
-static int gpu_of_minor(const mipart_topology *t, long minor)
+/* Position (mipart_topology_partition order) of the partition with a render minor / a KFD
+ * gpu_id, or -1 */
+static int part_of_minor(const mipart_topology *t, long minor)
 {
 	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
 		const mipart_partition_info *p = mipart_topology_partition(t, i);
 
 		if (p->render_minor == minor)
-			return (int)p->gpu;
+			return (int)i;
 	}
 	return -1;
 }
 
-static int gpu_of_gpu_id(const mipart_topology *t, long long id)
+static int part_of_gpu_id(const mipart_topology *t, long long id)
 {
 	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
 		const mipart_partition_info *p = mipart_topology_partition(t, i);
 
 		if (p->gpu_id == id)
-			return (int)p->gpu;
+			return (int)i;
 	}
 	return -1;
+}
+
+/* Mark partition i (and its GPU) as used by pi. */
+static void mark_part(const mipart_topology *t, int i, struct mipart_proc_info *pi)
+{
+	const mipart_partition_info *p = i >= 0 ? mipart_topology_partition(t, (size_t)i) : NULL;
+
+	if (!p)
+		return;
+	if (i < 64)
+		pi->partitions |= UINT64_C(1) << i;
+	if (p->gpu < 64)
+		pi->gpus |= UINT64_C(1) << p->gpu;
 }
 
 /* fds of one process; returns 0, or -EACCES when they cannot be read */
@@ -130,11 +144,9 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 			pi->kfd = true;
 		} else if (!strncmp(link, "/dev/dri/renderD", 16)) {
 			uint64_t minor;
-			int g;
 
-			if (util_parse_u64(link + 16, strlen(link + 16), &minor) == 0 &&
-			    (g = gpu_of_minor(t, (long)minor)) >= 0)
-				pi->gpus |= UINT64_C(1) << g;
+			if (util_parse_u64(link + 16, strlen(link + 16), &minor) == 0 && minor < 1u << 20)
+				mark_part(t, part_of_minor(t, (long)minor), pi);
 		}
 	}
 	closedir(d);
@@ -157,14 +169,12 @@ static void scan_kfd_proc(const mipart_host *host, int pid, const mipart_topolog
 	pi->kfd = true;
 	for (struct dirent *de; (de = readdir(d));) {
 		uint64_t id;
-		int g;
 
 		if (strncmp(de->d_name, "vram_", 5) ||
-		    util_parse_u64(de->d_name + 5, strlen(de->d_name + 5), &id) < 0)
+		    util_parse_u64(de->d_name + 5, strlen(de->d_name + 5), &id) < 0 ||
+		    id > INT64_MAX)
 			continue;
-		g = gpu_of_gpu_id(t, (long long)id);
-		if (g >= 0)
-			pi->gpus |= UINT64_C(1) << g;
+		mark_part(t, part_of_gpu_id(t, (long long)id), pi);
 	}
 	closedir(d);
 }

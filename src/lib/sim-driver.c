@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,14 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 		g->xcp_config = s.product->partitioning ? mode : MIPART_COMPUTE_SPX;
 		g->numa = (int)(i * s.cpu_nodes / s.n_gpus);
 		g->unique_id = util_hash64(g->bdf, 0x6d69706172ull);
+		sim_gpu_idle(g);
 	}
+	if (o->metrics != 0 && o->metrics != -1 && o->metrics != 8 && o->metrics != 9) {
+		why = "gpu_metrics revision must be 8 or 9 (or none)";
+		r = -EINVAL;
+		goto out;
+	}
+	s.metrics = o->metrics == -1 ? 0 : o->metrics ? (unsigned)o->metrics : 8;
 	state_loaded_fresh(&s);
 	s.render = SIM_RENDER_ALL;
 	r = sim_state_save(dir, &s);
@@ -265,7 +273,9 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 		return -EBUSY;
 	g->compute = mode;
 	g->xcp_config = mode;
-	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD;
+	/* no KFD process was left on the GPU, and the partitions are new: idle */
+	sim_gpu_idle(g);
+	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS;
 	s->render_gpus |= 1u << i;
 	/* KFD fini/init: the GPU's nodes are removed, then added at the tail of the topology
 	 * list (kfd_topology.c: kfd_topology_add_device, list_move_tail); each add and each
@@ -384,6 +394,8 @@ static int step_reload(struct sim_state *s, void *arg)
 		g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc, s->product->apu);
 		g->xcp_config = g->compute;
 	}
+	for (unsigned i = 0; i < s->n_gpus; i++)
+		sim_gpu_idle(&s->gpu[i]);
 	s->loaded = true;
 	s->reloads++;
 	state_loaded_fresh(s);
@@ -398,6 +410,7 @@ int mipart_sim_reload(const char *dir)
 
 struct hold_req {
 	unsigned gpu;
+	int xcp; /* -1: every partition */
 	int pid;
 	const char *comm, *container;
 };
@@ -407,7 +420,8 @@ static int step_hold(struct sim_state *s, void *arg)
 	const struct hold_req *h = arg;
 	struct sim_proc *p = NULL;
 
-	if (h->gpu >= s->n_gpus)
+	if (h->gpu >= s->n_gpus || (h->xcp >= 0 && (!s->loaded ||
+						      (unsigned)h->xcp >= sim_partitions(s, h->gpu))))
 		return -ENOENT;
 	for (unsigned i = 0; i < s->n_procs; i++)
 		if (s->proc[i].pid == h->pid)
@@ -421,6 +435,10 @@ static int step_hold(struct sim_state *s, void *arg)
 	}
 	util_strlcpy(p->comm, h->comm, sizeof(p->comm));
 	util_strlcpy(p->container, h->container ? h->container : "", sizeof(p->container));
+	if (h->xcp < 0)
+		p->parts[h->gpu] = 0; /* the whole GPU */
+	else if (!(p->gpus & (1u << h->gpu)) || p->parts[h->gpu])
+		p->parts[h->gpu] |= (uint8_t)(1u << h->xcp);
 	p->gpus |= 1u << h->gpu;
 	s->render |= SIM_RENDER_PROCS;
 	return 0;
@@ -428,7 +446,13 @@ static int step_hold(struct sim_state *s, void *arg)
 
 int mipart_sim_hold(const char *dir, unsigned gpu, int pid, const char *comm, const char *container)
 {
-	struct hold_req h = { gpu, pid, comm, container };
+	return mipart_sim_hold_partition(dir, gpu, UINT_MAX, pid, comm, container);
+}
+
+int mipart_sim_hold_partition(const char *dir, unsigned gpu, unsigned xcp, int pid,
+			      const char *comm, const char *container)
+{
+	struct hold_req h = { gpu, xcp == UINT_MAX ? -1 : (int)xcp, pid, comm, container };
 
 	if (pid <= 0 || !comm || !*comm || strchr(comm, '/') || strchr(comm, '\n') ||
 	    (container && (strlen(container) > 64 || strchr(container, '/'))))
@@ -442,9 +466,24 @@ static int step_release(struct sim_state *s, void *arg)
 
 	for (unsigned i = 0; i < s->n_procs; i++)
 		if (s->proc[i].pid == pid) {
+			struct sim_proc gone = s->proc[i];
+
 			memmove(&s->proc[i], &s->proc[i + 1], (s->n_procs - i - 1) * sizeof(s->proc[0]));
 			s->n_procs--;
-			s->render |= SIM_RENDER_PROCS;
+			/* the process's buffers are freed when it exits: a partition no process
+			 * uses any more holds no VRAM and runs nothing */
+			for (unsigned g = 0; g < s->n_gpus; g++)
+				for (unsigned x = 0; x < 8; x++) {
+					bool used = false;
+
+					if (!sim_proc_has(&gone, g, x))
+						continue;
+					for (unsigned k = 0; k < s->n_procs; k++)
+						used |= sim_proc_has(&s->proc[k], g, x);
+					if (!used)
+						s->gpu[g].busy[x] = 0, s->gpu[g].vram[x] = 0;
+				}
+			s->render |= SIM_RENDER_PROCS | SIM_RENDER_METRICS;
 			return 0;
 		}
 	return -ESRCH;
@@ -462,6 +501,53 @@ int mipart_sim_release(const char *dir, int pid)
 	if (util_pathf(path, sizeof(path), "%s/sys/devices/virtual/kfd/kfd/proc/%d", dir, pid) >= 0)
 		util_rm_rf(path);
 	return 0;
+}
+
+void sim_gpu_idle(struct sim_gpu *g)
+{
+	/* an idle MI300X: ~140 W, hotspot ~40 C, HBM ~38 C, clocks at their idle levels */
+	g->power_w = 140;
+	g->temp_hotspot_c = 40;
+	g->temp_mem_c = 38;
+	g->gfxclk_mhz = -1; /* not scripted: idle clock, the peak clock under load */
+	g->uclk_mhz = 900;
+	memset(g->busy, 0, sizeof(g->busy));
+	memset(g->vram, 0, sizeof(g->vram));
+}
+
+static int step_load(struct sim_state *s, void *arg)
+{
+	const mipart_sim_load *l = arg;
+	struct sim_gpu *g;
+
+	if (l->gpu >= s->n_gpus || !s->loaded)
+		return -ENOENT;
+	g = &s->gpu[l->gpu];
+	if (l->xcp >= 0 && (unsigned)l->xcp >= sim_partitions(s, l->gpu))
+		return -ENOENT;
+	if ((l->busy >= 0 && (l->xcp < 0 || l->busy > 100)) ||
+	    (l->vram >= 0 && (l->xcp < 0 || (uint64_t)l->vram > sim_partition_memory(s, l->gpu))) ||
+	    l->power_w > 2000 || l->temp_c > 200 || l->mem_temp_c > 200 || l->gfxclk_mhz > 10000)
+		return -ERANGE;
+	if (l->busy >= 0)
+		g->busy[l->xcp] = (uint8_t)l->busy;
+	if (l->vram >= 0)
+		g->vram[l->xcp] = (uint64_t)l->vram;
+	if (l->power_w >= 0)
+		g->power_w = l->power_w;
+	if (l->temp_c >= 0)
+		g->temp_hotspot_c = l->temp_c;
+	if (l->mem_temp_c >= 0)
+		g->temp_mem_c = l->mem_temp_c;
+	if (l->gfxclk_mhz >= 0)
+		g->gfxclk_mhz = l->gfxclk_mhz;
+	s->render |= SIM_RENDER_METRICS | SIM_RENDER_PROCS;
+	return 0;
+}
+
+int mipart_sim_set_load(const char *dir, const mipart_sim_load *load)
+{
+	return with_state(dir, step_load, (void *)load);
 }
 
 static int step_fault(struct sim_state *s, void *arg)

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mipart/metrics.h"
 #include "mipart/product.h"
 #include "kfd.h"
+#include "metrics.h"
 #include "sim.h"
 #include "util.h"
 #include "banned.h"
@@ -57,6 +59,32 @@ static void put(struct render *R, unsigned mode, const char *rel, const char *fm
 		*slash = '/';
 		if (r == 0)
 			r = util_write_file(path, data, (size_t)n, mode);
+	}
+	if (r < 0)
+		R->err = r;
+}
+
+/* Write <dir>/<rel> with binary content (a metrics table); remembers the first error. */
+static void put_bytes(struct render *R, const char *rel, const void *data, size_t len)
+{
+	char path[4096];
+	int r;
+
+	if (R->err)
+		return;
+	if (util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	r = util_write_file(path, data, len, 0444);
+	if (r == -ENOENT) {
+		char *slash = strrchr(path, '/');
+
+		*slash = '\0';
+		r = util_mkdir_p(path);
+		*slash = '/';
+		if (r == 0)
+			r = util_write_file(path, data, len, 0444);
 	}
 	if (r < 0)
 		R->err = r;
@@ -239,6 +267,7 @@ static const char *const driver_files[] = {
 	"driver", "drm", "current_compute_partition", "available_compute_partition",
 	"current_memory_partition", "available_memory_partition", "compute_partition_config",
 	"mem_info_vram_total", "mem_info_vram_used", "unique_id", "xgmi_hive_info", "xcp",
+	"gpu_metrics",
 };
 
 /* compute_partition_config/ for the selected xcp_config (amdgpu_xcp.c:
@@ -332,6 +361,15 @@ static void render_pci_modes(struct render *R, unsigned i)
 	render_xcp_config(R, i, dir);
 }
 
+static uint64_t gpu_vram_used(const struct sim_state *s, unsigned gpu)
+{
+	uint64_t sum = 0;
+
+	for (unsigned x = 0; x < sim_partitions(s, gpu); x++)
+		sum += s->gpu[gpu].vram[x];
+	return sum;
+}
+
 static void render_pci_driver(struct render *R, unsigned i)
 {
 	const struct sim_state *s = R->s;
@@ -364,7 +402,7 @@ static void render_pci_driver(struct render *R, unsigned i)
 	relf(rel, sizeof(rel), "%s/mem_info_vram_total", dir);
 	put(R, 0444, rel, "%llu\n", (unsigned long long)vram);
 	relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
-	put(R, 0444, rel, "%llu\n", 0ull);
+	put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, i));
 	/* amdgpu_pm.c: unique_id_show, "%016llx\n" */
 	relf(rel, sizeof(rel), "%s/unique_id", dir);
 	put(R, 0444, rel, "%016llx\n", (unsigned long long)g->unique_id);
@@ -529,8 +567,10 @@ static void render_kfd(struct render *R)
 			put_props(R, rel, kfd_node_keys, KFD_NODE_KEY_COUNT, v, true);
 			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/properties", base, node);
 			put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, true);
+			/* amdgpu_amdkfd_get_vram_usage: the whole device's VRAM manager, so
+			 * every partition node of a GPU shows the GPU's usage */
 			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/used_memory", base, node);
-			put(R, 0444, rel, "0\n");
+			put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, gpu));
 			for (unsigned k = 0; k < 13; k++)
 				len += (size_t)snprintf(links + len, sizeof(links) - len, "%s %llu\n",
 							lk[k], (unsigned long long)l[k]);
@@ -538,6 +578,24 @@ static void render_kfd(struct render *R)
 			put(R, 0444, rel, "%s", links);
 		}
 	}
+}
+
+/* processes with partition x of GPU gpu open (at least 1, a divisor) */
+static unsigned holders(const struct sim_state *s, unsigned gpu, unsigned x)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n_procs; i++)
+		n += sim_proc_has(&s->proc[i], gpu, x);
+	return n ? n : 1;
+}
+
+static unsigned first_holder(const struct sim_state *s, unsigned gpu, unsigned x)
+{
+	for (unsigned i = 0; i < s->n_procs; i++)
+		if (sim_proc_has(&s->proc[i], gpu, x))
+			return i;
+	return 0;
 }
 
 /* Simulated processes: /proc/<pid> with fds on /dev/kfd and the render nodes of the GPUs they
@@ -571,6 +629,8 @@ static void render_procs(struct render *R)
 			if (!(p->gpus & (1u << g)))
 				continue;
 			for (unsigned x = 0; x < sim_partitions(s, g); x++, fd++) {
+				if (!sim_proc_has(p, g, x))
+					continue;
 				relf(rel, sizeof(rel), "proc/%d/fd/%u", p->pid, fd);
 				relf(target, sizeof(target), "/dev/dri/renderD%u",
 				     render_minor(s, g, x));
@@ -580,9 +640,15 @@ static void render_procs(struct render *R)
 				    "pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1043\n"
 				    "drm-driver:\tamdgpu\ndrm-client-id:\t%u\ndrm-pdev:\t%s\n",
 				    (unsigned)p->pid * 8 + fd, s->gpu[g].bdf);
+				/* kfd_process.c: kfd_procfs_show, pdd->vram_usage: what this
+				 * process holds on this node; the partition's scripted VRAM is
+				 * shared by the processes that use the GPU */
 				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/vram_%u",
 				     p->pid, R->gpu_id[g][x]);
-				put(R, 0444, rel, "%llu\n", 0ull);
+				put(R, 0444, rel, "%llu\n",
+				    (unsigned long long)(s->gpu[g].vram[x] / holders(s, g, x) +
+							 (first_holder(s, g, x) == i ?
+								  s->gpu[g].vram[x] % holders(s, g, x) : 0)));
 				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/sdma_%u",
 				     p->pid, R->gpu_id[g][x]);
 				put(R, 0444, rel, "%llu\n", 0ull);
@@ -590,6 +656,133 @@ static void render_procs(struct render *R)
 		}
 		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/pasid", p->pid);
 		put(R, 0444, rel, "%u\n", 32768u + i);
+	}
+}
+
+/* The directory holding partition x's `xcp` kobject: the PCI device for XCP 0, the
+ * amdgpu_xcp platform device otherwise (amdgpu_xcp.c: amdgpu_xcp_sysfs_entries_init). */
+static void xcp_kobj_dir(char *buf, size_t size, const struct sim_state *s, unsigned gpu, unsigned x)
+{
+	char name[64];
+
+	if (x == 0) {
+		pci_dir(buf, size, &s->gpu[gpu]);
+		return;
+	}
+	xcp_name(name, sizeof(name), s, gpu, x);
+	relf(buf, size, "sys/devices/platform/%s", name);
+}
+
+/* the gfx clock of partition x: scripted, else idle (140 MHz) or the peak clock when busy */
+static int sim_gfxclk(const struct sim_state *s, const struct sim_gpu *g, unsigned x)
+{
+	if (g->gfxclk_mhz >= 0)
+		return g->gfxclk_mhz;
+	return g->busy[x] ? (int)s->product->clk_fcompute : 140;
+}
+
+/*
+ * gpu_metrics of each GPU (amdgpu_pm.c: amdgpu_get_gpu_metrics; smu_v13_0_6_ppt.c:
+ * smu_v13_0_6_get_gpu_metrics) and xcp/xcp_metrics of each valid partition (amdgpu_xcp.c:
+ * xcp_metrics_show, visible only while the XCP is valid: amdgpu_xcp_attrs_is_visible), plus the
+ * KFD used_memory of every node, which follows the device's VRAM usage.
+ */
+static void render_metrics(struct render *R)
+{
+	const struct sim_state *s = R->s;
+	char dir[256], rel[512];
+	unsigned char buf[8192];
+
+	for (unsigned i = 0; i < s->n_gpus; i++) {
+		const struct sim_gpu *g = &s->gpu[i];
+		unsigned nparts = sim_partitions(s, i);
+		unsigned xcc = s->product->num_xcc / (nparts ? nparts : 1);
+		mipart_gpu_metrics m;
+		unsigned sum = 0;
+		ssize_t n;
+
+		pci_dir(dir, sizeof(dir), g);
+		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
+		rm(R, rel);
+		for (unsigned x = 0; x < 8; x++) {
+			xcp_kobj_dir(dir, sizeof(dir), s, i, x);
+			relf(rel, sizeof(rel), "%s/xcp", dir);
+			rm(R, rel);
+		}
+		if (!s->loaded || !s->product->partitioning || !s->metrics)
+			continue;
+		memset(&m, 0xff, sizeof(m));
+		m.format_revision = 1;
+		m.content_revision = s->metrics;
+		m.temperature_hotspot_c = g->temp_hotspot_c;
+		m.temperature_mem_c = g->temp_mem_c;
+		m.temperature_vrsoc_c = g->temp_hotspot_c - 5;
+		m.socket_power_w = g->power_w;
+		m.energy_accumulator = -1;
+		m.system_clock_counter_ns = -1;
+		m.uclk_mhz = g->uclk_mhz;
+		m.num_partition = (int)nparts;
+		for (unsigned k = 0; k < MIPART_METRICS_XCC_MAX; k++)
+			m.gfxclk_mhz[k] = k < s->product->num_xcc ? sim_gfxclk(s, g, k / xcc) : -1;
+		for (unsigned x = 0; x < MIPART_METRICS_XCP_MAX; x++)
+			for (unsigned k = 0; k < MIPART_METRICS_XCC_MAX; k++) {
+				m.xcp_busy_pct[x][k] = x < nparts && k < xcc ? g->busy[x] : -1;
+				m.xcp_busy_acc[x][k] = -1;
+			}
+		for (unsigned x = 0; x < nparts; x++)
+			sum += g->busy[x];
+		m.gfx_activity_pct = nparts ? (int)(sum / nparts) : 0;
+		/* not scripted: memory-controller activity follows the compute load */
+		m.umc_activity_pct = m.gfx_activity_pct * 3 / 5;
+		n = metrics_encode_gpu(&m, s->metrics, buf, sizeof(buf));
+		if (n < 0) {
+			R->err = (int)n;
+			return;
+		}
+		pci_dir(dir, sizeof(dir), g);
+		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
+		put_bytes(R, rel, buf, (size_t)n);
+		for (unsigned x = 0; x < nparts; x++) {
+			mipart_xcp_metrics pm;
+
+			memset(&pm, 0xff, sizeof(pm));
+			pm.format_revision = 1;
+			pm.content_revision = s->metrics == 9 ? 1 : 0;
+			pm.uclk_mhz = g->uclk_mhz;
+			for (unsigned k = 0; k < MIPART_METRICS_XCC_MAX; k++) {
+				pm.gfxclk_mhz[k] = k < xcc ? sim_gfxclk(s, g, x) : -1;
+				pm.busy_pct[k] = k < xcc ? g->busy[x] : -1;
+				pm.busy_acc[k] = -1;
+			}
+			n = metrics_encode_xcp(&pm, pm.content_revision, buf, sizeof(buf));
+			if (n < 0) {
+				R->err = (int)n;
+				return;
+			}
+			xcp_kobj_dir(dir, sizeof(dir), s, i, x);
+			relf(rel, sizeof(rel), "%s/xcp/xcp_metrics", dir);
+			put_bytes(R, rel, buf, (size_t)n);
+		}
+	}
+	/* the device-wide usage files (render_kfd, render_pci_driver write the same values) */
+	if (!(s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD)) && s->loaded) {
+		unsigned node = s->cpu_nodes;
+
+		for (unsigned o = 0; o < s->n_gpus; o++) {
+			unsigned gpu = s->kfd_order[o];
+
+			for (unsigned x = 0; x < sim_partitions(s, gpu); x++, node++) {
+				relf(rel, sizeof(rel),
+				     "sys/devices/virtual/kfd/kfd/topology/nodes/%u/mem_banks/0/used_memory",
+				     node);
+				put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, gpu));
+			}
+		}
+		for (unsigned i = 0; i < s->n_gpus; i++) {
+			pci_dir(dir, sizeof(dir), &s->gpu[i]);
+			relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
+			put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, i));
+		}
 	}
 }
 
@@ -625,7 +818,9 @@ int sim_render(const char *dir, const struct sim_state *s)
 				render_pci_modes(&R, i);
 	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD))
 		render_kfd(&R);
-	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD | SIM_RENDER_PROCS))
+	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD | SIM_RENDER_PROCS | SIM_RENDER_METRICS))
 		render_procs(&R);
+	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_MODES | SIM_RENDER_METRICS))
+		render_metrics(&R);
 	return R.err;
 }

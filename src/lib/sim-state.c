@@ -59,25 +59,36 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	faults = json_array();
 	order = json_array();
 	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
-	root = json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:o, s:o, s:o, s:o}", "version", 1,
+	root = json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o}", "version", 1,
 			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
-			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "generation",
+			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "metrics",
+			 (int)s->metrics, "generation",
 			 (int)s->generation, "reloads", (int)s->reloads, "gpus", gpus, "kfd_order",
 			 order, "processes", procs, "faults", faults);
 	if (!root)
 		goto out;
 	for (unsigned i = 0; i < s->n_gpus; i++) {
 		const struct sim_gpu *g = &s->gpu[i];
+		json_t *busy = json_array(), *vram = json_array();
 		char uid[24];
 
+		for (unsigned x = 0; x < 8 && busy && vram; x++)
+			if (json_array_append_new(busy, json_integer(g->busy[x])) < 0 ||
+			    json_array_append_new(vram, json_integer((json_int_t)g->vram[x])) < 0)
+				break;
 		snprintf(uid, sizeof(uid), "%016llx", (unsigned long long)g->unique_id);
 		if (json_array_append_new(
-			    gpus, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "bdf", g->bdf,
+			    gpus, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:{s:i, s:i, s:i, s:i, "
+					    "s:i, s:o, s:o}}",
+					    "bdf", g->bdf,
 					    "compute", mipart_compute_mode_name(g->compute), "memory",
 					    mipart_memory_mode_name(g->memory), "requested_memory",
 					    mipart_memory_mode_name(g->requested), "xcp_config",
 					    mipart_compute_mode_name(g->xcp_config), "numa_node", g->numa,
-					    "unique_id", uid)) < 0)
+					    "unique_id", uid, "load", "power_w", g->power_w,
+					    "temp_c", g->temp_hotspot_c, "mem_temp_c", g->temp_mem_c,
+					    "gfxclk_mhz", g->gfxclk_mhz, "uclk_mhz", g->uclk_mhz, "busy",
+					    busy, "vram", vram)) < 0)
 			goto out;
 		if (json_array_append_new(order, json_integer(s->kfd_order[i])) < 0)
 			goto out;
@@ -85,9 +96,14 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	for (unsigned i = 0; i < s->n_procs; i++) {
 		const struct sim_proc *p = &s->proc[i];
 
-		if (json_array_append_new(procs, json_pack("{s:i, s:s, s:s, s:i}", "pid", p->pid,
+		json_t *parts = json_array();
+
+		for (unsigned g = 0; g < s->n_gpus && parts; g++)
+			json_array_append_new(parts, json_integer(p->parts[g]));
+		if (json_array_append_new(procs, json_pack("{s:i, s:s, s:s, s:i, s:o}", "pid", p->pid,
 							   "comm", p->comm, "container",
-							   p->container, "gpus", (int)p->gpus)) < 0)
+							   p->container, "gpus", (int)p->gpus,
+							   "partitions", parts)) < 0)
 			goto out;
 	}
 	for (unsigned i = 0; i < s->n_faults; i++)
@@ -121,7 +137,7 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	char *buf = NULL;
 	ssize_t n;
 	size_t i;
-	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded;
+	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8;
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
 		return -ENAMETOOLONG;
@@ -137,11 +153,14 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	free(buf);
 	if (!root)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:o, s:o, s:o, s:o}", "product",
-			&product, "cpu_nodes", &cpu_nodes, "hive_id", &hive, "legacy_xcp_names", &legacy,
-			"loaded", &loaded, "generation", &generation, "reloads", &reloads, "gpus", &gpus,
-			"kfd_order", &order, "processes", &procs, "faults", &faults) < 0)
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s:o, s:o, s:o, s:o}",
+			"product", &product, "cpu_nodes", &cpu_nodes, "hive_id", &hive,
+			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
+			"generation", &generation, "reloads", &reloads, "gpus", &gpus, "kfd_order",
+			&order, "processes", &procs, "faults", &faults) < 0 ||
+	    (metrics != 0 && metrics != 8 && metrics != 9))
 		goto out;
+	s.metrics = (unsigned)metrics;
 	s.product = product_by_key(product);
 	if (!s.product || parse_hex(hive, &s.hive_id) < 0 || cpu_nodes < 1 || cpu_nodes > 8 ||
 	    !json_is_array(gpus) || json_array_size(gpus) > SIM_MAX_GPUS ||
@@ -157,12 +176,31 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	json_array_foreach(gpus, i, v) {
 		struct sim_gpu *g = &s.gpu[i];
 		const char *bdf, *compute, *memory, *req, *xcp, *uid;
+		json_t *load = NULL, *busy = NULL, *vram = NULL;
 		int numa;
 
-		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "bdf", &bdf, "compute",
+		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?o}", "bdf", &bdf, "compute",
 				&compute, "memory", &memory, "requested_memory", &req, "xcp_config",
-				&xcp, "numa_node", &numa, "unique_id", &uid) < 0)
+				&xcp, "numa_node", &numa, "unique_id", &uid, "load", &load) < 0)
 			goto out;
+		sim_gpu_idle(g);
+		if (load) {
+			if (json_unpack(load, "{s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "power_w",
+					&g->power_w, "temp_c", &g->temp_hotspot_c, "mem_temp_c",
+					&g->temp_mem_c, "gfxclk_mhz", &g->gfxclk_mhz, "uclk_mhz",
+					&g->uclk_mhz, "busy", &busy, "vram", &vram) < 0 ||
+			    json_array_size(busy) != 8 || json_array_size(vram) != 8)
+				goto out;
+			for (unsigned x = 0; x < 8; x++) {
+				json_int_t b = json_integer_value(json_array_get(busy, x));
+				json_int_t m = json_integer_value(json_array_get(vram, x));
+
+				if (b < 0 || b > 100 || m < 0)
+					goto out;
+				g->busy[x] = (uint8_t)b;
+				g->vram[x] = (uint64_t)m;
+			}
+		}
 		/* the BDF becomes part of paths: exactly DDDD:BB:DD.F in hex */
 		if (strlen(bdf) != 12 || strspn(bdf, "0123456789abcdef:.") != 12 || bdf[4] != ':' ||
 		    bdf[7] != ':' || bdf[10] != '.' || parse_hex(uid, &g->unique_id) < 0)
@@ -187,12 +225,21 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	json_array_foreach(procs, i, v) {
 		struct sim_proc *p = &s.proc[i];
 		const char *comm, *container;
+		json_t *parts = NULL;
 		int gpumask;
 
-		if (json_unpack(v, "{s:i, s:s, s:s, s:i}", "pid", &p->pid, "comm", &comm,
-				"container", &container, "gpus", &gpumask) < 0 || p->pid <= 0 ||
-		    strchr(comm, '/') || strchr(container, '/'))
+		if (json_unpack(v, "{s:i, s:s, s:s, s:i, s?o}", "pid", &p->pid, "comm", &comm,
+				"container", &container, "gpus", &gpumask, "partitions", &parts) < 0 ||
+		    p->pid <= 0 || strchr(comm, '/') || strchr(container, '/') ||
+		    json_array_size(parts) > SIM_MAX_GPUS)
 			goto out;
+		for (size_t g = 0; g < json_array_size(parts); g++) {
+			json_int_t m = json_integer_value(json_array_get(parts, g));
+
+			if (m < 0 || m > 255)
+				goto out;
+			p->parts[g] = (uint8_t)m;
+		}
 		util_strlcpy(p->comm, comm, sizeof(p->comm));
 		util_strlcpy(p->container, container, sizeof(p->container));
 		p->gpus = (unsigned)gpumask;

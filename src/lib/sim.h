@@ -23,6 +23,11 @@ struct sim_gpu {
 	mipart_compute_mode xcp_config; /* compute_partition_config/xcp_config selection */
 	int numa;
 	uint64_t unique_id;
+	/* scripted readings (mipart sim load): whole GPU, then per XCP slot */
+	int power_w, temp_hotspot_c, temp_mem_c, uclk_mhz;
+	int gfxclk_mhz;		/* -1: 140 MHz idle, the peak clock on a busy partition */
+	uint8_t busy[8];	/* gfx busy % of partition x */
+	uint64_t vram[8];	/* VRAM bytes the processes of partition x hold */
 };
 
 struct sim_proc {
@@ -30,7 +35,14 @@ struct sim_proc {
 	char comm[16];
 	char container[72];
 	unsigned gpus; /* bit per GPU */
+	uint8_t parts[SIM_MAX_GPUS]; /* XCPs of each GPU it opened (bit per XCP); 0: all */
 };
+
+/* whether process p has partition x of GPU g open */
+static inline bool sim_proc_has(const struct sim_proc *p, unsigned g, unsigned x)
+{
+	return (p->gpus & (1u << g)) && (!p->parts[g] || (p->parts[g] & (1u << x)));
+}
 
 struct sim_state {
 	const struct product *product;
@@ -40,6 +52,7 @@ struct sim_state {
 	uint64_t hive_id; /* 0: no hive */
 	bool legacy_names;
 	bool loaded; /* amdgpu module loaded */
+	unsigned metrics; /* gpu_metrics content revision the driver writes: 0 none, 8, 9 */
 	unsigned kfd_order[SIM_MAX_GPUS]; /* GPU indices in KFD node order */
 	unsigned generation;
 	unsigned reloads;
@@ -57,6 +70,7 @@ struct sim_state {
 #define SIM_RENDER_MODES 2u	/* partition attribute files of render_gpus */
 #define SIM_RENDER_KFD 4u	/* KFD topology (and the process entries inside it) */
 #define SIM_RENDER_PROCS 8u	/* /proc entries of simulated processes */
+#define SIM_RENDER_METRICS 16u	/* gpu_metrics, xcp_metrics, VRAM usage files */
 
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
@@ -69,5 +83,7 @@ int sim_render(const char *dir, const struct sim_state *s);
 /* how many partitions GPU i has now, and each one's memory */
 unsigned sim_partitions(const struct sim_state *s, unsigned i);
 uint64_t sim_partition_memory(const struct sim_state *s, unsigned i);
+/* the readings a GPU shows after a load, a mode switch or a driver reload: idle */
+void sim_gpu_idle(struct sim_gpu *g);
 
 #endif

@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Monitoring documents (monitor.h): one snapshot of the host read at once (topology, readings,
+ * processes, the ledger's allocations, the journal's last changes), one row per partition, and
+ * the two renderings of it: Prometheus text exposition 0.0.4 and the status JSON. Drift is the
+ * difference between each GPU's modes now and the target of the last change that finished
+ * ("done"): that is what the operator last declared. See docs/monitoring.md.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mipart/apply.h"
+#include "mipart/error.h"
+#include "mipart/journal.h"
+#include "mipart/ledger.h"
+#include "mipart/procs.h"
+#include "mipart/readings.h"
+#include "mipart/topology.h"
+#include "cli.h"
+#include "monitor.h"
+#include "util.h"
+#include "banned.h"
+
+#define WARN_MAX 64
+#define JOURNAL_SCAN 64		/* changes looked at for the last declared state */
+#define PROM_MAX (16u << 20)	/* cap of the exposition text */
+
+struct desired {
+	bool known;
+	mipart_compute_mode compute;
+	mipart_memory_mode memory;
+	int64_t change;
+};
+
+struct monitor_snapshot {
+	mipart_topology *topo;
+	mipart_readings *readings;
+	mipart_procs *procs;
+	mipart_allocation *allocs;
+	size_t n_allocs;
+	struct desired *desired;	/* per GPU */
+	struct monitor_row *rows;
+	size_t n_rows;
+	bool have_last;
+	mipart_journal_entry last;	/* the newest finished change */
+	bool running;			/* a change is in progress (or was left by a crash) */
+	double collected_at;		/* Unix time */
+	double collect_seconds;
+	char *warn[WARN_MAX];
+	size_t n_warn;
+};
+
+static void warn(struct monitor_snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct monitor_snapshot *s, const char *fmt, ...)
+{
+	char buf[768];
+	va_list ap;
+
+	if (s->n_warn == WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s->warn[s->n_warn] = strdup(buf);
+	if (s->warn[s->n_warn])
+		s->n_warn++;
+}
+
+static double now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "2026-12-05T19:20:26Z" -> Unix seconds; -1 when it is not that shape. */
+static double iso_seconds(const char *iso)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, n = 0;
+
+	if (!iso || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n == 0 || iso[n])
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (double)timegm(&tm);
+}
+
+/* The target of the newest change that finished "done" names what every GPU should be. */
+static void load_journal(struct monitor_snapshot *s, const mipart_host *host)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_journal *j = NULL;
+	mipart_journal_entry *v = NULL, run = { 0 };
+	size_t n = 0, n_gpus = mipart_topology_gpu_count(s->topo);
+	int r;
+
+	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0)
+		return;
+	r = mipart_journal_open(path, &j);
+	if (r < 0) {
+		warn(s, "cannot open the journal '%s': %s", path, mipart_strerror(r));
+		return;
+	}
+	r = mipart_journal_list(j, JOURNAL_SCAN, &v, &n);
+	if (r < 0) {
+		warn(s, "cannot read the journal '%s': %s", path, mipart_strerror(r));
+		mipart_journal_free(j);
+		return;
+	}
+	if (mipart_journal_running(j, &run) == 0)
+		s->running = true;
+	mipart_journal_entry_release(&run);
+	if (mipart_apply_in_progress(host, NULL, 0) == -EBUSY)
+		s->running = true;
+	for (size_t i = 0; i < n && !s->have_last; i++)
+		if (v[i].finished_at) {
+			/* moved out of the list; its target is read below when it is "done" */
+			s->last = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
+			s->have_last = true;
+		}
+	/* newest first: the first "done" change decides each GPU it names */
+	for (size_t pass = 0; pass < 2; pass++) {
+		const mipart_journal_entry *list = pass == 0 ? &s->last : v;
+		size_t count = pass == 0 ? (s->have_last ? 1 : 0) : n;
+
+		for (size_t i = 0; i < count; i++) {
+			const mipart_journal_entry *c = &list[i];
+			json_t *target, *e;
+			size_t k;
+
+			if (!c->state || strcmp(c->state, "done") || !c->target)
+				continue;
+			target = json_loads(c->target, 0, NULL);
+			json_array_foreach(target, k, e) {
+				const char *bdf = json_string_value(json_object_get(e, "bdf"));
+				const char *cm = json_string_value(json_object_get(e, "compute"));
+				const char *mm = json_string_value(json_object_get(e, "memory"));
+
+				for (size_t g = 0; bdf && g < n_gpus; g++) {
+					const mipart_gpu_info *gi = mipart_topology_gpu(s->topo, g);
+					struct desired *d = &s->desired[g];
+
+					if (d->known || strcmp(gi->bdf, bdf))
+						continue;
+					d->known = true;
+					d->change = c->id;
+					if (!cm || mipart_compute_mode_parse(cm, &d->compute) < 0)
+						d->compute = MIPART_COMPUTE_UNKNOWN;
+					if (!mm || mipart_memory_mode_parse(mm, &d->memory) < 0)
+						d->memory = MIPART_MEMORY_UNKNOWN;
+				}
+			}
+			json_decref(target);
+		}
+	}
+	mipart_journal_entries_free(v, n);
+	mipart_journal_free(j);
+}
+
+static void load_ledger(struct monitor_snapshot *s, const mipart_host *host)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_ledger *l = NULL;
+	int r;
+
+	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
+	    access(path, F_OK) < 0)
+		return;
+	r = mipart_ledger_open(path, &l);
+	if (r == 0)
+		r = mipart_ledger_list(l, &s->allocs, &s->n_allocs);
+	if (r < 0)
+		warn(s, "cannot read the allocations in '%s': %s", path, mipart_strerror(r));
+	mipart_ledger_free(l);
+}
+
+bool monitor_gpu_in_sync(const monitor_snapshot *s, size_t gpu, bool *ret_known)
+{
+	const mipart_gpu_info *g = mipart_topology_gpu(s->topo, gpu);
+	const struct desired *d = g ? &s->desired[gpu] : NULL;
+
+	*ret_known = d && d->known;
+	if (!*ret_known)
+		return true;
+	return (d->compute == MIPART_COMPUTE_UNKNOWN || d->compute == g->compute) &&
+	       (d->memory == MIPART_MEMORY_UNKNOWN || d->memory == g->memory);
+}
+
+/* Whether the comma-separated list has the item. */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *c = list; *c;) {
+		const char *e = strchr(c, ',');
+		size_t len = e ? (size_t)(e - c) : strlen(c);
+
+		if (len == n && !memcmp(c, item, n))
+			return true;
+		if (!e)
+			break;
+		c = e + 1;
+	}
+	return false;
+}
+
+/* One row per partition, in the topology's partition order (by GPU), with what the ledger
+ * booked on it. */
+static int build_rows(struct monitor_snapshot *s)
+{
+	size_t n = mipart_topology_partition_count(s->topo);
+
+	s->rows = calloc(n ? n : 1, sizeof(*s->rows));
+	if (!s->rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const mipart_partition_info *p = mipart_topology_partition(s->topo, i);
+		const mipart_gpu_info *g = mipart_topology_gpu(s->topo, p->gpu);
+		const mipart_partition_reading *pr = mipart_readings_partition(s->readings, i);
+		struct monitor_row *row = &s->rows[s->n_rows++];
+		size_t ml = 0, al = 0;
+
+		row->part = p;
+		row->gpu = g;
+		row->reading = pr;
+		for (size_t k = 0; s->procs && k < mipart_procs_count(s->procs); k++) {
+			const mipart_proc_info *pi = mipart_procs_get(s->procs, k);
+
+			if (i < 64 && (pi->partitions >> i) & 1) {
+				if (row->n_pids < MONITOR_ROW_PIDS)
+					row->pids[row->n_pids] = pi;
+				row->n_pids++;
+			}
+		}
+		for (size_t a = 0; a < s->n_allocs; a++) {
+			const mipart_allocation *al_ = &s->allocs[a];
+
+			for (size_t b = 0; b < al_->n_bookings; b++) {
+				const mipart_booking *bk = &al_->bookings[b];
+
+				if (strcmp(bk->bdf, g->bdf) || p->xcp < 0 || bk->xcp != (unsigned)p->xcp)
+					continue;
+				row->booked_bytes += (int64_t)bk->bytes;
+				row->n_allocs++;
+				/* model names, comma-separated, each once */
+				if (!list_has(row->models, al_->model) && ml + strlen(al_->model) + 2 <
+									      sizeof(row->models))
+					ml += (size_t)snprintf(row->models + ml, sizeof(row->models) - ml,
+							       "%s%s", ml ? "," : "", al_->model);
+				if (al + strlen(al_->name) + 2 < sizeof(row->allocations))
+					al += (size_t)snprintf(row->allocations + al,
+							       sizeof(row->allocations) - al, "%s%s",
+							       al ? "," : "", al_->name);
+			}
+		}
+	}
+	return 0;
+}
+
+int monitor_collect(const mipart_host *host, monitor_snapshot **ret)
+{
+	struct monitor_snapshot *s = calloc(1, sizeof(*s));
+	double t0 = now_mono();
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->collected_at = now_real();
+	r = mipart_topology_load(host, &s->topo);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	for (size_t i = 0; i < mipart_topology_diag_count(s->topo); i++)
+		warn(s, "%s", mipart_topology_diag(s->topo, i));
+	r = mipart_readings_load(host, s->topo, &s->readings);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < mipart_readings_diag_count(s->readings); i++)
+		warn(s, "%s", mipart_readings_diag(s->readings, i));
+	r = mipart_procs_scan(host, s->topo, &s->procs);
+	if (r == -ENOMEM)
+		goto fail;
+	if (r < 0 && !(r == -ENOENT && mipart_host_root(host)[0]))
+		warn(s, "cannot list processes: %s", mipart_strerror(r));
+	else if (r == 0 && mipart_procs_hidden(s->procs))
+		warn(s, "%zu processes could not be inspected (run as root to see every GPU user)",
+		     mipart_procs_hidden(s->procs));
+	s->desired = calloc(mipart_topology_gpu_count(s->topo) + 1, sizeof(*s->desired));
+	if (!s->desired) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	load_ledger(s, host);
+	load_journal(s, host);
+	r = build_rows(s);
+	if (r < 0)
+		goto fail;
+	s->collect_seconds = now_mono() - t0;
+	*ret = s;
+	return 0;
+fail:
+	monitor_free(s);
+	return r;
+}
+
+monitor_snapshot *monitor_free(monitor_snapshot *s)
+{
+	if (!s)
+		return NULL;
+	mipart_topology_free(s->topo);
+	mipart_readings_free(s->readings);
+	mipart_procs_free(s->procs);
+	mipart_allocations_free(s->allocs, s->n_allocs);
+	mipart_journal_entry_release(&s->last);
+	for (size_t i = 0; i < s->n_warn; i++)
+		free(s->warn[i]);
+	free(s->desired);
+	free(s->rows);
+	free(s);
+	return NULL;
+}
+
+size_t monitor_warning_count(const monitor_snapshot *s)
+{
+	return s ? s->n_warn : 0;
+}
+
+const char *monitor_warning(const monitor_snapshot *s, size_t i)
+{
+	return s && i < s->n_warn ? s->warn[i] : NULL;
+}
+
+size_t monitor_row_count(const monitor_snapshot *s)
+{
+	return s ? s->n_rows : 0;
+}
+
+const struct monitor_row *monitor_row(const monitor_snapshot *s, size_t i)
+{
+	return s && i < s->n_rows ? &s->rows[i] : NULL;
+}
+
+const mipart_topology *monitor_topology(const monitor_snapshot *s)
+{
+	return s->topo;
+}
+
+const mipart_readings *monitor_readings(const monitor_snapshot *s)
+{
+	return s->readings;
+}
+
+double monitor_collected_at(const monitor_snapshot *s)
+{
+	return s->collected_at;
+}
+
+/* ---- Prometheus text exposition format 0.0.4 ---- */
+
+struct prom {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void prom_put(struct prom *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void prom_put(struct prom *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			p->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < p->cap - p->len) {
+			p->len += (size_t)n;
+			return;
+		}
+		if (p->cap >= PROM_MAX) {
+			p->err = -E2BIG;
+			return;
+		}
+		{
+			size_t cap = p->cap * 2 > PROM_MAX ? PROM_MAX : p->cap * 2;
+			char *b = realloc(p->buf, cap);
+
+			if (!b) {
+				p->err = -ENOMEM;
+				return;
+			}
+			p->buf = b;
+			p->cap = cap;
+		}
+	}
+}
+
+/* A label value: \ " and newline escaped; other bytes as they are (UTF-8 is the caller's). */
+static void prom_label(struct prom *p, const char *name, const char *value, bool first)
+{
+	prom_put(p, "%s%s=\"", first ? "" : ",", name);
+	for (const char *c = value; *c && !p->err; c++) {
+		if (*c == '\\')
+			prom_put(p, "\\\\");
+		else if (*c == '"')
+			prom_put(p, "\\\"");
+		else if (*c == '\n')
+			prom_put(p, "\\n");
+		else
+			prom_put(p, "%c", *c);
+	}
+	prom_put(p, "\"");
+}
+
+static void prom_family(struct prom *p, const char *name, const char *type, const char *help)
+{
+	prom_put(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_value(struct prom *p, double v)
+{
+	if (isnan(v))
+		prom_put(p, " NaN\n");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		prom_put(p, " %.0f\n", v);
+	else
+		prom_put(p, " %.9g\n", v);
+}
+
+static void gpu_labels(struct prom *p, const mipart_gpu_info *g, bool close)
+{
+	char idx[16];
+
+	snprintf(idx, sizeof(idx), "%u", g->index);
+	prom_put(p, "{");
+	prom_label(p, "gpu", idx, true);
+	prom_label(p, "bdf", g->bdf, false);
+	prom_label(p, "compute_partition", mipart_compute_mode_name(g->compute), false);
+	prom_label(p, "memory_partition", mipart_memory_mode_name(g->memory), false);
+	if (close)
+		prom_put(p, "}");
+}
+
+static void row_labels(struct prom *p, const struct monitor_row *r)
+{
+	char idx[16], xcp[16];
+
+	snprintf(idx, sizeof(idx), "%u", r->gpu->index);
+	snprintf(xcp, sizeof(xcp), "%d", r->part->xcp);
+	prom_put(p, "{");
+	prom_label(p, "gpu", idx, true);
+	prom_label(p, "bdf", r->gpu->bdf, false);
+	prom_label(p, "partition", xcp, false);
+	snprintf(idx, sizeof(idx), "%u", r->part->index);
+	prom_label(p, "index", idx, false);
+	prom_label(p, "compute_partition", mipart_compute_mode_name(r->gpu->compute), false);
+	prom_label(p, "memory_partition", mipart_memory_mode_name(r->gpu->memory), false);
+	prom_label(p, "model", r->models, false);
+	prom_put(p, "}");
+}
+
+/* Per-GPU metric families: the value of each for a GPU, NAN when unknown (no sample). */
+enum gpu_field {
+	GF_POWER, GF_TEMP_HOTSPOT, GF_TEMP_MEM, GF_GFX_ACT, GF_UMC_ACT, GF_GFXCLK, GF_UCLK,
+	GF_VRAM_USED, GF_VRAM_TOTAL, GF_PARTITIONS, GF_IN_SYNC,
+};
+
+static const struct {
+	enum gpu_field f;
+	const char *name, *type, *help;
+} gpu_families[] = {
+	{ GF_POWER, "mipart_gpu_power_watts", "gauge",
+	  "Socket power of the GPU (gpu_metrics curr_socket_power)." },
+	{ GF_TEMP_HOTSPOT, "mipart_gpu_temperature_hotspot_celsius", "gauge",
+	  "Hotspot (junction) temperature (gpu_metrics temperature_hotspot)." },
+	{ GF_TEMP_MEM, "mipart_gpu_temperature_memory_celsius", "gauge",
+	  "HBM temperature (gpu_metrics temperature_mem)." },
+	{ GF_GFX_ACT, "mipart_gpu_gfx_activity_percent", "gauge",
+	  "Graphics/compute engine activity of the whole GPU (gpu_metrics average_gfx_activity)." },
+	{ GF_UMC_ACT, "mipart_gpu_memory_activity_percent", "gauge",
+	  "Memory controller activity (gpu_metrics average_umc_activity)." },
+	{ GF_GFXCLK, "mipart_gpu_gfx_clock_hertz", "gauge",
+	  "Mean current gfx clock over the XCCs (gpu_metrics current_gfxclk)." },
+	{ GF_UCLK, "mipart_gpu_memory_clock_hertz", "gauge",
+	  "Current memory clock (gpu_metrics current_uclk)." },
+	{ GF_VRAM_USED, "mipart_gpu_vram_used_bytes", "gauge",
+	  "VRAM in use on the whole GPU (mem_info_vram_used)." },
+	{ GF_VRAM_TOTAL, "mipart_gpu_vram_total_bytes", "gauge",
+	  "VRAM of the whole GPU (mem_info_vram_total, else the sum of the partitions)." },
+	{ GF_PARTITIONS, "mipart_gpu_partitions", "gauge",
+	  "Logical devices (partitions) the GPU has now (KFD topology nodes)." },
+	{ GF_IN_SYNC, "mipart_gpu_config_in_sync", "gauge",
+	  "1 when the GPU's modes are those of the last change that finished, 0 when they drifted." },
+};
+
+static double gpu_value(const monitor_snapshot *s, const mipart_gpu_info *g, enum gpu_field f)
+{
+	const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, g->index);
+	long long v = -1;
+	bool known;
+
+	switch (f) {
+	case GF_POWER: v = r->power_w; break;
+	case GF_TEMP_HOTSPOT: v = r->temp_hotspot_c; break;
+	case GF_TEMP_MEM: v = r->temp_mem_c; break;
+	case GF_GFX_ACT: v = r->gfx_activity_pct; break;
+	case GF_UMC_ACT: v = r->umc_activity_pct; break;
+	case GF_GFXCLK: return r->gfxclk_mhz < 0 ? NAN : r->gfxclk_mhz * 1e6;
+	case GF_UCLK: return r->uclk_mhz < 0 ? NAN : r->uclk_mhz * 1e6;
+	case GF_VRAM_USED: v = r->vram_used_bytes; break;
+	case GF_VRAM_TOTAL: v = r->vram_total_bytes; break;
+	case GF_PARTITIONS: v = (long long)g->n_partitions; break;
+	case GF_IN_SYNC: {
+		bool in = monitor_gpu_in_sync(s, g->index, &known);
+
+		return known ? (in ? 1 : 0) : NAN;
+	}
+	}
+	return v < 0 ? NAN : (double)v;
+}
+
+enum part_field {
+	PF_INFO, PF_BUSY, PF_GFXCLK, PF_VRAM_USED, PF_VRAM_TOTAL, PF_BOOKED, PF_PROCS,
+	PF_ALLOCS, PF_CUS,
+};
+
+static const struct {
+	enum part_field f;
+	const char *name, *type, *help;
+} part_families[] = {
+	{ PF_INFO, "mipart_partition_info", "gauge",
+	  "A logical device (partition) of a GPU; the labels name it and its model." },
+	{ PF_BUSY, "mipart_partition_busy_percent", "gauge",
+	  "Gfx busy of the partition's XCCs (xcp_metrics gfx_busy_inst, else gpu_metrics xcp_stats)." },
+	{ PF_GFXCLK, "mipart_partition_gfx_clock_hertz", "gauge",
+	  "Mean current gfx clock of the partition's XCCs." },
+	{ PF_VRAM_USED, "mipart_partition_vram_used_bytes", "gauge",
+	  "VRAM the partition's processes hold (KFD per-process vram_<gpu_id>, summed)." },
+	{ PF_VRAM_TOTAL, "mipart_partition_vram_total_bytes", "gauge",
+	  "VRAM of the partition (KFD mem_banks size_in_bytes)." },
+	{ PF_BOOKED, "mipart_partition_vram_booked_bytes", "gauge",
+	  "VRAM the ledger's allocations booked on the partition." },
+	{ PF_PROCS, "mipart_partition_processes", "gauge",
+	  "Processes that use the partition (KFD or render node)." },
+	{ PF_ALLOCS, "mipart_partition_allocations", "gauge",
+	  "Allocations of the ledger on the partition." },
+	{ PF_CUS, "mipart_partition_compute_units", "gauge",
+	  "Compute units of the partition." },
+};
+
+static double part_value(const struct monitor_row *r, enum part_field f)
+{
+	const mipart_partition_reading *pr = r->reading;
+	long long v = -1;
+
+	switch (f) {
+	case PF_INFO: return 1;
+	case PF_BUSY: v = pr ? pr->busy_pct : -1; break;
+	case PF_GFXCLK: return pr && pr->gfxclk_mhz >= 0 ? pr->gfxclk_mhz * 1e6 : NAN;
+	case PF_VRAM_USED: v = pr ? pr->vram_used_bytes : -1; break;
+	case PF_VRAM_TOTAL: v = r->part->memory_bytes; break;
+	case PF_BOOKED: v = r->booked_bytes; break;
+	case PF_PROCS: v = (long long)r->n_pids; break;
+	case PF_ALLOCS: v = (long long)r->n_allocs; break;
+	case PF_CUS: v = r->part->compute_units; break;
+	}
+	return v < 0 ? NAN : (double)v;
+}
+
+int monitor_prometheus(const monitor_snapshot *s, char **ret_text, size_t *ret_len)
+{
+	struct prom p = { .cap = 16384 };
+	size_t n_gpus = mipart_topology_gpu_count(s->topo);
+	bool any_known = false, all_in = true;
+
+	p.buf = malloc(p.cap);
+	if (!p.buf)
+		return -ENOMEM;
+	prom_family(&p, "mipart_gpu_info", "gauge",
+		    "An AMD GPU; the labels give its modes, product and partition support.");
+	for (size_t i = 0; i < n_gpus; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(s->topo, i);
+		const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, i);
+
+		prom_put(&p, "mipart_gpu_info");
+		gpu_labels(&p, g, false);
+		prom_label(&p, "product", g->product, false);
+		prom_label(&p, "metrics", r && r->metrics[0] ? r->metrics : "", false);
+		prom_put(&p, "}");
+		prom_value(&p, 1);
+	}
+	for (size_t f = 0; f < ARRAY_SIZE(gpu_families); f++) {
+		bool header = false;
+
+		for (size_t i = 0; i < n_gpus; i++) {
+			const mipart_gpu_info *g = mipart_topology_gpu(s->topo, i);
+			double v = gpu_value(s, g, gpu_families[f].f);
+
+			if (isnan(v))
+				continue;
+			if (!header)
+				prom_family(&p, gpu_families[f].name, gpu_families[f].type,
+					    gpu_families[f].help);
+			header = true;
+			prom_put(&p, "%s", gpu_families[f].name);
+			gpu_labels(&p, g, true);
+			prom_value(&p, v);
+		}
+	}
+	for (size_t f = 0; f < ARRAY_SIZE(part_families); f++) {
+		bool header = false;
+
+		for (size_t i = 0; i < s->n_rows; i++) {
+			double v = part_value(&s->rows[i], part_families[f].f);
+
+			if (isnan(v))
+				continue;
+			if (!header)
+				prom_family(&p, part_families[f].name, part_families[f].type,
+					    part_families[f].help);
+			header = true;
+			prom_put(&p, "%s", part_families[f].name);
+			row_labels(&p, &s->rows[i]);
+			prom_value(&p, v);
+		}
+	}
+	for (size_t i = 0; i < n_gpus; i++) {
+		bool known, in = monitor_gpu_in_sync(s, i, &known);
+
+		any_known |= known;
+		all_in &= in;
+	}
+	prom_family(&p, "mipart_config_in_sync", "gauge",
+		    "1 when every GPU has the modes of the last change that finished, 0 when any drifted "
+		    "(NaN: no change recorded).");
+	prom_put(&p, "mipart_config_in_sync");
+	prom_value(&p, any_known ? (all_in ? 1 : 0) : NAN);
+	prom_family(&p, "mipart_change_in_progress", "gauge",
+		    "1 while a partition change runs, or one a crash interrupted waits for 'mipart recover'.");
+	prom_put(&p, "mipart_change_in_progress");
+	prom_value(&p, s->running ? 1 : 0);
+	if (s->have_last) {
+		double t = iso_seconds(s->last.finished_at);
+
+		prom_family(&p, "mipart_last_change_success", "gauge",
+			    "1 when the last partition change that finished ended 'done', 0 otherwise; "
+			    "the state label says how it ended.");
+		prom_put(&p, "mipart_last_change_success{");
+		prom_label(&p, "state", s->last.state ? s->last.state : "", true);
+		prom_put(&p, "}");
+		prom_value(&p, s->last.state && !strcmp(s->last.state, "done") ? 1 : 0);
+		if (t >= 0) {
+			prom_family(&p, "mipart_last_change_timestamp_seconds", "gauge",
+				    "When the last partition change finished (Unix time).");
+			prom_put(&p, "mipart_last_change_timestamp_seconds");
+			prom_value(&p, t);
+		}
+	}
+	prom_family(&p, "mipart_collect_warnings", "gauge",
+		    "Problems met while reading the host (files that did not parse, databases that "
+		    "could not be read); /api/v1/status lists them.");
+	prom_put(&p, "mipart_collect_warnings");
+	prom_value(&p, (double)s->n_warn);
+	prom_family(&p, "mipart_collect_duration_seconds", "gauge",
+		    "Time the last reading of the host took.");
+	prom_put(&p, "mipart_collect_duration_seconds");
+	prom_value(&p, s->collect_seconds);
+	if (p.err) {
+		free(p.buf);
+		return p.err;
+	}
+	*ret_text = p.buf;
+	*ret_len = p.len;
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static json_t *int_or_null(long long v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *gpu_reading_json(const monitor_snapshot *s, size_t i)
+{
+	const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, i);
+	bool known, in = monitor_gpu_in_sync(s, i, &known);
+
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:o}", "power_w",
+			 int_or_null(r->power_w), "temperature_hotspot_c",
+			 int_or_null(r->temp_hotspot_c), "temperature_memory_c",
+			 int_or_null(r->temp_mem_c), "gfx_activity_percent",
+			 int_or_null(r->gfx_activity_pct), "memory_activity_percent",
+			 int_or_null(r->umc_activity_pct), "gfx_clock_mhz", int_or_null(r->gfxclk_mhz),
+			 "memory_clock_mhz", int_or_null(r->uclk_mhz), "vram_used_bytes",
+			 int_or_null(r->vram_used_bytes), "vram_total_bytes",
+			 int_or_null(r->vram_total_bytes), "metrics",
+			 r->metrics[0] ? r->metrics : NULL, "config_in_sync",
+			 known ? json_boolean(in) : json_null());
+}
+
+json_t *monitor_row_json(const struct monitor_row *r)
+{
+	const mipart_partition_reading *pr = r->reading;
+	json_t *pids = json_array();
+
+	for (size_t k = 0; k < r->n_pids && k < MONITOR_ROW_PIDS; k++)
+		json_array_append_new(pids, json_pack("{s:i, s:o}", "pid", r->pids[k]->pid, "comm",
+						      cli_json_string(r->pids[k]->comm)));
+	return json_pack("{s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:o, "
+			 "s:s, s:s}",
+			 "index", (json_int_t)r->part->index, "gpu", (json_int_t)r->gpu->index,
+			 "partition", r->part->xcp, "bdf", r->gpu->bdf, "compute_partition",
+			 mipart_compute_mode_name(r->gpu->compute), "memory_partition",
+			 mipart_memory_mode_name(r->gpu->memory), "busy_percent",
+			 int_or_null(pr ? pr->busy_pct : -1), "busy_source",
+			 mipart_busy_source_name(pr ? pr->busy_source : MIPART_BUSY_NONE),
+			 "gfx_clock_mhz", int_or_null(pr ? pr->gfxclk_mhz : -1), "vram_used_bytes",
+			 int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
+			 int_or_null(r->part->memory_bytes), "vram_booked_bytes",
+			 (json_int_t)r->booked_bytes, "processes", (json_int_t)r->n_pids,
+			 "process_list", pids, "models", r->models, "allocations", r->allocations);
+}
+
+json_t *monitor_status_json(const monitor_snapshot *s)
+{
+	json_t *root = cli_topology_json(s->topo, s->procs), *gpus, *warn, *allocs = json_array();
+	json_t *last = json_null();
+	bool any_known = false, all_in = true;
+
+	if (!root || !allocs)
+		goto fail;
+	gpus = json_object_get(root, "gpus");
+	for (size_t i = 0; i < json_array_size(gpus); i++) {
+		json_t *g = json_array_get(gpus, i), *parts = json_object_get(g, "partitions");
+		const mipart_gpu_info *gi = mipart_topology_gpu(s->topo, i);
+		bool known, in = monitor_gpu_in_sync(s, i, &known);
+
+		any_known |= known;
+		all_in &= in;
+		json_object_set_new(g, "readings", gpu_reading_json(s, i));
+		if (known && s->desired[i].known)
+			json_object_set_new(g, "declared",
+					    json_pack("{s:s, s:s, s:I}", "compute_partition",
+						      mipart_compute_mode_name(s->desired[i].compute),
+						      "memory_partition",
+						      mipart_memory_mode_name(s->desired[i].memory),
+						      "change", (json_int_t)s->desired[i].change));
+		for (size_t j = 0; j < json_array_size(parts) && j < gi->n_partitions; j++) {
+			const mipart_partition_info *p = mipart_topology_gpu_partition(s->topo, gi, j);
+
+			size_t slot = p ? (size_t)(p - mipart_topology_partition(s->topo, 0)) : SIZE_MAX;
+
+			if (slot < s->n_rows)
+				json_object_set_new(json_array_get(parts, j), "readings",
+						    monitor_row_json(&s->rows[slot]));
+		}
+	}
+	warn = json_object_get(root, "warnings");
+	json_array_clear(warn);
+	for (size_t i = 0; i < s->n_warn; i++)
+		json_array_append_new(warn, json_string(s->warn[i]));
+	for (size_t a = 0; a < s->n_allocs; a++) {
+		const mipart_allocation *al = &s->allocs[a];
+		json_t *b = json_array();
+
+		for (size_t k = 0; k < al->n_bookings; k++)
+			json_array_append_new(b, json_pack("{s:s, s:I, s:I}", "bdf", al->bookings[k].bdf,
+							   "partition", (json_int_t)al->bookings[k].xcp,
+							   "bytes", (json_int_t)al->bookings[k].bytes));
+		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o}", "id",
+							(json_int_t)al->id, "name",
+							cli_json_string(al->name), "model",
+							cli_json_string(al->model), "created_at",
+							al->created_at, "bookings", b));
+	}
+	if (s->have_last)
+		last = json_pack("{s:I, s:s?, s:s?, s:s?, s:o}", "id", (json_int_t)s->last.id, "state",
+				 s->last.state, "finished_at", s->last.finished_at, "command",
+				 s->last.command, "message",
+				 s->last.message ? cli_json_string(s->last.message) : json_null());
+	json_object_set_new(root, "allocations", allocs);
+	json_object_set_new(root, "config_in_sync", any_known ? json_boolean(all_in) : json_null());
+	json_object_set_new(root, "change_in_progress", json_boolean(s->running));
+	json_object_set_new(root, "last_change", last ? last : json_null());
+	json_object_set_new(root, "collected_at", json_real(s->collected_at));
+	return root;
+fail:
+	json_decref(root);
+	json_decref(allocs);
+	return NULL;
+}

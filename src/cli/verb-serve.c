@@ -1,0 +1,1224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mipart serve: the monitoring daemon. An HTTP server (libmicrohttpd, internal epoll threads)
+ * answers /metrics (Prometheus text), /api/v1/status (the status JSON) and /healthz from one
+ * cached collection of the host (monitor.h): a collection is rendered once into refcounted
+ * libmicrohttpd responses, and every request within the cache interval queues those, so a
+ * burst of scrapes reads sysfs once and a cached scrape costs what a fixed response costs.
+ * Requests that find the cache stale while another is collecting wait for that collection
+ * (single flight). Every cap an attacker could push on is set: connections, connections per
+ * address, idle time, header bytes, header count; bodies are refused. The main thread only
+ * waits on a signalfd: SIGHUP re-reads the config file, SIGTERM/SIGINT stop the server. The
+ * service manager hears READY/RELOADING/STOPPING through mipart_notify (notify.h).
+ *
+ * libmicrohttpd is loaded with dlopen() when `serve` starts, not linked: Debian's library
+ * pulls in GnuTLS and eight more shared objects whose loading and constructors cost every
+ * other mipart command about 5 ms of start-up (docs/serve.md). See docs/serve.md.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "mipart/error.h"
+#include "mipart/notify.h"
+#include "cli.h"
+#include "monitor.h"
+#include "util.h"
+#include "banned.h"
+
+#define MHD_LIBRARY "libmicrohttpd.so.12"	/* Debian: libmicrohttpd12 */
+#define CONFIG_MAX_SIZE (64 * 1024)		/* bytes of a config file */
+#define CONFIG_MAX_EVENTS 256			/* YAML events of a config file */
+#define THREADS 2				/* libmicrohttpd worker threads */
+#define POOL_EXTRA 8192				/* per-connection memory beyond the header cap */
+#define LOG_BURST 20				/* libmicrohttpd messages per LOG_WINDOW ... */
+#define LOG_WINDOW 60.0				/* ... seconds; the rest are counted */
+#define WARNINGS_MAX 64				/* snapshot warnings remembered between collections */
+
+/* --- libmicrohttpd, loaded at run time ---------------------------------------------------- */
+
+static struct {
+	void *dl;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_get_connection_values) *get_connection_values;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_get_version) *get_version;
+} mhd;
+
+/* Load the library; reports and returns -ENOENT (not installed) or -ENOSYS (a symbol missing). */
+static int mhd_load(void)
+{
+	void *dl = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+
+	if (!dl) {
+		cli_error("cannot load '%s': %s (Debian package libmicrohttpd12)", MHD_LIBRARY,
+			  dlerror());
+		return -ENOENT;
+	}
+#define SYM(field, name)                                                                          \
+	do {                                                                                      \
+		*(void **)&mhd.field = dlsym(dl, #name);                                          \
+		if (!mhd.field) {                                                                 \
+			cli_error("cannot load '%s': no symbol '%s'", MHD_LIBRARY, #name);        \
+			dlclose(dl);                                                              \
+			return -ENOSYS;                                                           \
+		}                                                                                 \
+	} while (0)
+	SYM(start_daemon, MHD_start_daemon);
+	SYM(stop_daemon, MHD_stop_daemon);
+	SYM(create_response_from_buffer, MHD_create_response_from_buffer);
+	SYM(add_response_header, MHD_add_response_header);
+	SYM(queue_response, MHD_queue_response);
+	SYM(destroy_response, MHD_destroy_response);
+	SYM(get_connection_values, MHD_get_connection_values);
+	SYM(lookup_connection_value, MHD_lookup_connection_value);
+	SYM(get_version, MHD_get_version);
+#undef SYM
+	mhd.dl = dl;
+	return 0;
+}
+
+/* --- settings: defaults, config file, flags ------------------------------------------------ */
+
+enum key {
+	K_LISTEN,
+	K_ALLOW_REMOTE,
+	K_INTERVAL,
+	K_MAX_CONNECTIONS,
+	K_PER_IP,
+	K_TIMEOUT,
+	K_MAX_HEADER_BYTES,
+	K_MAX_HEADERS,
+	N_KEYS,
+};
+
+static const struct {
+	const char *name;
+	unsigned long min, max; /* whole numbers */
+	const char *expect;
+} keys[N_KEYS] = {
+	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:9400 or [::1]:9400" },
+	[K_ALLOW_REMOTE] = { "allow-remote", 0, 0, "true or false" },
+	[K_INTERVAL] = { "interval", 0, 86400, "seconds from 0 to 86400, such as 2 or 0.5" },
+	[K_MAX_CONNECTIONS] = { "max-connections", 2, 10000, NULL },
+	[K_PER_IP] = { "per-ip-connections", 0, 10000, NULL },
+	[K_TIMEOUT] = { "timeout", 1, 3600, NULL },
+	[K_MAX_HEADER_BYTES] = { "max-header-bytes", 1024, 1024 * 1024, NULL },
+	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
+};
+
+struct settings {
+	char listen[80];
+	bool allow_remote;
+	double interval;
+	unsigned long num[N_KEYS]; /* the whole-number keys */
+	unsigned set;		   /* bit per key given (flags, file) */
+};
+
+static void settings_defaults(struct settings *s)
+{
+	*s = (struct settings){ .listen = "127.0.0.1:9400", .interval = 2 };
+	s->num[K_MAX_CONNECTIONS] = 64;
+	s->num[K_PER_IP] = 16;
+	s->num[K_TIMEOUT] = 10;
+	s->num[K_MAX_HEADER_BYTES] = 16 * 1024;
+	s->num[K_MAX_HEADERS] = 64;
+}
+
+/* Copy into dst the keys src has set. */
+static void settings_merge(struct settings *dst, const struct settings *src)
+{
+	for (unsigned k = 0; k < N_KEYS; k++) {
+		if (!(src->set & (1u << k)))
+			continue;
+		if (k == K_LISTEN)
+			memcpy(dst->listen, src->listen, sizeof(dst->listen));
+		else if (k == K_ALLOW_REMOTE)
+			dst->allow_remote = src->allow_remote;
+		else if (k == K_INTERVAL)
+			dst->interval = src->interval;
+		else
+			dst->num[k] = src->num[k];
+		dst->set |= 1u << k;
+	}
+}
+
+/*
+ * "127.0.0.1:9400" or "[::1]:9400" into a socket address; port 0 lets the kernel choose.
+ * Numeric addresses only: a name would need the resolver at start and could change under us.
+ * 0 or -EINVAL.
+ */
+static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len,
+			bool *ret_loopback)
+{
+	char host[64];
+	const char *colon, *port_s;
+	uint64_t port;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(close - s - 1);
+		memcpy(host, s + 1, hl < sizeof(host) ? hl : 0);
+		port_s = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL; /* IPv6 without brackets */
+		hl = (size_t)(colon - s);
+		memcpy(host, s, hl < sizeof(host) ? hl : 0);
+		port_s = colon + 1;
+	}
+	if (hl == 0 || hl >= sizeof(host) || util_parse_u64(port_s, strlen(port_s), &port) < 0 ||
+	    port > 65535)
+		return -EINVAL;
+	host[hl] = '\0';
+	memset(ret, 0, sizeof(*ret));
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+				(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ret;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*ret_len = sizeof(*a);
+		*ret_loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127; /* 127.0.0.0/8 */
+	}
+	return 0;
+}
+
+/* Seconds with an optional fraction: "2", "0.5". No sign, exponent, hex, inf or nan. */
+static int parse_seconds(const char *v, double max, double *ret)
+{
+	size_t digits = 0, dots = 0;
+	char *end;
+	double d;
+
+	for (const char *p = v; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.' && !dots++)
+			continue;
+		else
+			return -EINVAL;
+	}
+	if (!digits)
+		return -EINVAL;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || *end || d > max)
+		return -EINVAL;
+	*ret = d;
+	return 0;
+}
+
+/*
+ * Set key k of s from the text v (a flag's argument or a config value). On -EINVAL, err says
+ * what was expected: "expected a whole number from 1 to 3600".
+ */
+static int settings_set(struct settings *s, enum key k, const char *v, char *err, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool lo;
+	uint64_t n;
+
+	switch (k) {
+	case K_LISTEN:
+		if (strlen(v) >= sizeof(s->listen) || parse_listen(v, &ss, &sl, &lo) < 0)
+			goto bad;
+		util_strlcpy(s->listen, v, sizeof(s->listen));
+		break;
+	case K_ALLOW_REMOTE:
+		if (strcmp(v, "true") && strcmp(v, "false"))
+			goto bad;
+		s->allow_remote = !strcmp(v, "true");
+		break;
+	case K_INTERVAL:
+		if (parse_seconds(v, (double)keys[k].max, &s->interval) < 0)
+			goto bad;
+		break;
+	default:
+		if (util_parse_u64(v, strlen(v), &n) < 0 || n < keys[k].min || n > keys[k].max)
+			goto bad;
+		s->num[k] = (unsigned long)n;
+		break;
+	}
+	s->set |= 1u << k;
+	return 0;
+bad:
+	if (keys[k].expect)
+		snprintf(err, size, "expected %s", keys[k].expect);
+	else
+		snprintf(err, size, "expected a whole number from %lu to %lu", keys[k].min,
+			 keys[k].max);
+	return -EINVAL;
+}
+
+/* The YAML reader's state; err gets "FILE:LINE:COL: message". */
+struct config_parser {
+	yaml_parser_t yaml;
+	yaml_event_t ev;
+	bool have_ev;
+	unsigned n_events;
+	const char *path;
+	char *err;
+	size_t err_size;
+};
+
+static int config_fail(struct config_parser *p, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int config_fail(struct config_parser *p, yaml_mark_t m, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(p->err, p->err_size, "%s:%zu:%zu: ", p->path, m.line + 1, m.column + 1);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < p->err_size)
+		vsnprintf(p->err + n, p->err_size - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Next event; refuses aliases, anchors and tags (a small file must not cost much). */
+static int config_next(struct config_parser *p)
+{
+	const char *anchor = NULL, *tag = NULL;
+
+	if (p->have_ev)
+		yaml_event_delete(&p->ev);
+	p->have_ev = false;
+	if (!yaml_parser_parse(&p->yaml, &p->ev)) {
+		if (p->yaml.error == YAML_MEMORY_ERROR)
+			return -ENOMEM;
+		return config_fail(p, p->yaml.problem_mark, "invalid YAML: %s",
+				   p->yaml.problem ? p->yaml.problem : "cannot be parsed");
+	}
+	p->have_ev = true;
+	if (++p->n_events > CONFIG_MAX_EVENTS)
+		return config_fail(p, p->ev.start_mark, "more than %d YAML nodes",
+				   CONFIG_MAX_EVENTS);
+	switch (p->ev.type) {
+	case YAML_ALIAS_EVENT:
+		return config_fail(p, p->ev.start_mark,
+				   "YAML aliases are not supported; write the value out");
+	case YAML_SCALAR_EVENT:
+		anchor = (const char *)p->ev.data.scalar.anchor;
+		tag = (const char *)p->ev.data.scalar.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		anchor = (const char *)p->ev.data.sequence_start.anchor;
+		tag = (const char *)p->ev.data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		anchor = (const char *)p->ev.data.mapping_start.anchor;
+		tag = (const char *)p->ev.data.mapping_start.tag;
+		break;
+	default:
+		break;
+	}
+	if (anchor)
+		return config_fail(p, p->ev.start_mark,
+				   "YAML anchors are not supported; write the value out");
+	if (tag)
+		return config_fail(p, p->ev.start_mark, "YAML tags are not supported");
+	return 0;
+}
+
+static const char *event_what(const yaml_event_t *ev)
+{
+	return ev->type == YAML_MAPPING_START_EVENT    ? "a mapping"
+	       : ev->type == YAML_SEQUENCE_START_EVENT ? "a list"
+						       : "nothing";
+}
+
+/*
+ * Read the config file at path into ret (only the keys it names are set in ret->set).
+ * Returns 0, or -errno with err set: a message naming the file, and line and column for
+ * what is wrong inside it.
+ */
+static int config_read(const char *path, struct settings *ret, char *err, size_t size)
+{
+	struct config_parser p = { .path = path, .err = err, .err_size = size };
+	struct settings s = { 0 };
+	char *buf = malloc(CONFIG_MAX_SIZE + 1), show[64], why[160];
+	ssize_t len;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	len = util_read_file(path, buf, CONFIG_MAX_SIZE);
+	if (len < 0) {
+		if (len == -EFBIG)
+			snprintf(err, size, "'%s' is larger than %d KiB; a config is far smaller", path,
+				 CONFIG_MAX_SIZE / 1024);
+		else
+			snprintf(err, size, "cannot read '%s': %s", path, strerror((int)-len));
+		free(buf);
+		return (int)len;
+	}
+	if (!yaml_parser_initialize(&p.yaml)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p.yaml, (const unsigned char *)buf, (size_t)len);
+
+	r = config_next(&p); /* stream start */
+	if (r == 0)
+		r = config_next(&p);
+	if (r < 0 || p.ev.type == YAML_STREAM_END_EVENT)
+		goto out; /* an empty file: no settings */
+	r = config_next(&p); /* document start -> its node */
+	if (r == 0 && p.ev.type != YAML_MAPPING_START_EVENT)
+		r = config_fail(&p, p.ev.start_mark,
+				"the file must be a mapping of settings (listen: ..., interval: ...)");
+	while (r == 0) {
+		enum key k;
+		yaml_mark_t at;
+
+		r = config_next(&p);
+		if (r < 0 || p.ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (p.ev.type != YAML_SCALAR_EVENT) {
+			r = config_fail(&p, p.ev.start_mark, "a key must be a word, not %s",
+					event_what(&p.ev));
+			break;
+		}
+		for (k = 0; k < N_KEYS; k++)
+			if (!strcmp((const char *)p.ev.data.scalar.value, keys[k].name))
+				break;
+		util_show((const char *)p.ev.data.scalar.value, p.ev.data.scalar.length, 40, show,
+			  sizeof(show));
+		if (k == N_KEYS) {
+			r = config_fail(&p, p.ev.start_mark,
+					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
+					"per-ip-connections, timeout, max-header-bytes, max-headers)",
+					show);
+			break;
+		}
+		if (s.set & (1u << k)) {
+			r = config_fail(&p, p.ev.start_mark, "'%s' is given twice", keys[k].name);
+			break;
+		}
+		r = config_next(&p);
+		if (r < 0)
+			break;
+		if (p.ev.type != YAML_SCALAR_EVENT) {
+			r = config_fail(&p, p.ev.start_mark, "'%s' takes one value, not %s%s",
+					keys[k].name, event_what(&p.ev),
+					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:9400\")" : "");
+			break;
+		}
+		at = p.ev.start_mark;
+		util_show((const char *)p.ev.data.scalar.value, p.ev.data.scalar.length, 40, show,
+			  sizeof(show));
+		if (strlen((const char *)p.ev.data.scalar.value) != p.ev.data.scalar.length ||
+		    settings_set(&s, k, (const char *)p.ev.data.scalar.value, why, sizeof(why)) < 0) {
+			if (strlen((const char *)p.ev.data.scalar.value) != p.ev.data.scalar.length)
+				util_strlcpy(why, "a NUL character", sizeof(why));
+			r = config_fail(&p, at, "invalid value '%s' for '%s': %s", show, keys[k].name,
+					why);
+		}
+	}
+	if (r == 0)
+		r = config_next(&p); /* document end */
+	if (r == 0)
+		r = config_next(&p);
+	if (r == 0 && p.ev.type != YAML_STREAM_END_EVENT)
+		r = config_fail(&p, p.ev.start_mark, "more than one YAML document");
+out:
+	if (p.have_ev)
+		yaml_event_delete(&p.ev);
+	yaml_parser_delete(&p.yaml);
+	free(buf);
+	if (r == -ENOMEM)
+		snprintf(err, size, "cannot read '%s': out of memory", path);
+	if (r == 0)
+		*ret = s;
+	return r;
+}
+
+/* --- the server ------------------------------------------------------------------------------ */
+
+enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, N_EP };
+
+static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz" };
+static const char *const ep_types[N_EP] = {
+	"text/plain; version=0.0.4; charset=utf-8",
+	"application/json",
+	"text/plain; charset=utf-8",
+};
+
+/* One collection rendered: per endpoint, the response for the request that collected it
+ * ("X-Mipart-Cache: miss") and the one for every later request ("hit"). */
+struct entry {
+	struct MHD_Response *resp[N_EP][2];
+	unsigned status[N_EP];
+	double started; /* CLOCK_MONOTONIC seconds; -INFINITY once dropped */
+};
+
+/* A fixed answer to a request that is refused. */
+struct refusal {
+	unsigned status;
+	const char *body;
+	struct MHD_Response *resp;
+};
+
+enum { R_NOT_FOUND, R_METHOD, R_BODY, R_HEADERS, R_NOMEM, N_REFUSALS };
+
+struct server {
+	struct cli *cli;
+	bool verbose;
+	const char *config_path;
+	struct settings flags;	 /* what the command line set */
+	struct settings running; /* defaults < file < flags, as in force */
+	unsigned long pool_header_bytes; /* max-header-bytes at start: sizes the MHD pool */
+	char where[96];			 /* "127.0.0.1:9400", the address bound */
+	struct MHD_Daemon *daemon;
+	struct refusal refusals[N_REFUSALS];
+
+	/* read per request, changed by a reload */
+	atomic_ulong max_headers, max_header_bytes;
+
+	pthread_mutex_t lock; /* entry, interval */
+	struct entry *entry;
+	double interval;
+
+	pthread_mutex_t collect_lock; /* one collection at a time; guards what follows */
+	unsigned long long collections, failures;
+	int last_error; /* 0 after a good collection */
+	char *warnings[WARNINGS_MAX];
+	size_t n_warnings;
+
+	pthread_mutex_t log_lock; /* libmicrohttpd's messages: a burst, then counted */
+	double log_window;
+	unsigned log_lines, log_dropped;
+};
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line on stderr ("level: ..." in git's style, no prefix when level is NULL), written with
+ * one call so that the lines of threads do not mix. */
+static void log_line(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_line(const char *level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n = level ? snprintf(line, sizeof(line), "%s: ", level) : 0;
+
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	line[n++] = '\n';
+	line[n] = '\0';
+	fputs(line, stderr);
+}
+
+/* libmicrohttpd's own messages (refused connections, bad requests, limits reached). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	struct server *s = cls;
+	char msg[512], show[600];
+	double now = now_mono();
+	unsigned dropped = 0;
+	bool print;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0'; /* its messages end in a newline */
+	pthread_mutex_lock(&s->log_lock);
+	if (now - s->log_window >= LOG_WINDOW) {
+		dropped = s->log_dropped;
+		s->log_window = now;
+		s->log_lines = 0;
+		s->log_dropped = 0;
+	}
+	print = s->log_lines++ < LOG_BURST;
+	if (!print)
+		s->log_dropped++;
+	pthread_mutex_unlock(&s->log_lock);
+	if (dropped)
+		log_line("warning", "http: %u more messages in the last %.0f s were not shown",
+			 dropped, LOG_WINDOW);
+	if (print && !s->cli->quiet)
+		log_line("warning", "http: %s", util_show(msg, strlen(msg), 400, show, sizeof(show)));
+}
+
+static struct MHD_Response *response_new(const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+					 const char *type, const char *cache)
+{
+	struct MHD_Response *r = mhd.create_response_from_buffer(len, (void *)body, mode);
+
+	if (!r)
+		return NULL;
+	if (mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+	    (cache && mhd.add_response_header(r, "X-Mipart-Cache", cache) != MHD_YES)) {
+		mhd.destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct entry *entry_free(struct entry *e)
+{
+	if (!e)
+		return NULL;
+	for (unsigned i = 0; i < N_EP; i++)
+		for (unsigned h = 0; h < 2; h++)
+			if (e->resp[i][h])
+				mhd.destroy_response(e->resp[i][h]); /* in-flight requests keep theirs */
+	free(e);
+	return NULL;
+}
+
+/* Log the snapshot's warnings that the previous collection did not have. */
+static void log_new_warnings(struct server *s, const monitor_snapshot *snap)
+{
+	char *now[WARNINGS_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; snap && i < monitor_warning_count(snap) && n < WARNINGS_MAX; i++) {
+		const char *w = monitor_warning(snap, i);
+		bool seen = false;
+
+		if (!w)
+			continue;
+		for (size_t k = 0; k < s->n_warnings && !seen; k++)
+			seen = !strcmp(s->warnings[k], w);
+		if (!seen && !s->cli->quiet)
+			log_line("warning", "%s", w);
+		now[n] = strdup(w);
+		if (now[n])
+			n++;
+	}
+	for (size_t k = 0; k < s->n_warnings; k++)
+		free(s->warnings[k]);
+	memcpy(s->warnings, now, n * sizeof(*now));
+	s->n_warnings = n;
+}
+
+/* The server's own metrics, appended to the monitor's: about the collection behind them. */
+static int exporter_metrics(struct server *s, bool ok, double seconds, double wall, double interval,
+			    char *buf, size_t size)
+{
+	return snprintf(buf, size,
+		"# HELP mipart_exporter_collections_total Collections of the host's state since the exporter started.\n"
+		"# TYPE mipart_exporter_collections_total counter\n"
+		"mipart_exporter_collections_total %llu\n"
+		"# HELP mipart_exporter_collection_failures_total Collections that could not read the host.\n"
+		"# TYPE mipart_exporter_collection_failures_total counter\n"
+		"mipart_exporter_collection_failures_total %llu\n"
+		"# HELP mipart_exporter_last_collect_success Whether the collection behind this response worked.\n"
+		"# TYPE mipart_exporter_last_collect_success gauge\n"
+		"mipart_exporter_last_collect_success %d\n"
+		"# HELP mipart_exporter_collect_seconds How long the collection behind this response took.\n"
+		"# TYPE mipart_exporter_collect_seconds gauge\n"
+		"mipart_exporter_collect_seconds %.6f\n"
+		"# HELP mipart_exporter_collected_timestamp_seconds When the collection behind this response started (Unix time).\n"
+		"# TYPE mipart_exporter_collected_timestamp_seconds gauge\n"
+		"mipart_exporter_collected_timestamp_seconds %.3f\n"
+		"# HELP mipart_exporter_cache_interval_seconds How long one collection answers requests (--interval).\n"
+		"# TYPE mipart_exporter_cache_interval_seconds gauge\n"
+		"mipart_exporter_cache_interval_seconds %g\n",
+		s->collections, s->failures, ok, seconds, wall, interval);
+}
+
+/*
+ * Collect the host once and render the three answers. Runs under collect_lock. NULL when
+ * memory ran out (the caller answers 500).
+ */
+static struct entry *collect(struct server *s, double interval)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	monitor_snapshot *snap = NULL;
+	char *text = NULL, *json = NULL, *metrics = NULL, health[512], extra[4096];
+	size_t len = 0, mlen = 0;
+	struct timespec wall;
+	double t0, seconds;
+	json_t *j = NULL;
+	bool complete = true;
+	int r, n;
+
+	if (!e)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	t0 = e->started = now_mono();
+	r = monitor_collect(s->cli->host, &snap);
+	if (r == 0)
+		r = monitor_prometheus(snap, &text, &len);
+	if (r == 0) {
+		j = monitor_status_json(snap);
+		json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (!json)
+			r = -ENOMEM;
+	}
+	seconds = now_mono() - t0;
+	s->collections++;
+	if (r < 0) {
+		s->failures++;
+		if (r != s->last_error)
+			log_line("error", "cannot collect the state of the host under '%s/': %s",
+				 mipart_host_root(s->cli->host), mipart_strerror(r));
+		free(text);
+		free(json);
+		text = json = NULL;
+		len = 0;
+	} else if (s->last_error) {
+		log_line(NULL, "collecting the state of the host works again");
+	}
+	s->last_error = r;
+	log_new_warnings(s, r == 0 ? snap : NULL);
+
+	/* /metrics: the monitor's text (empty after a failure), then the exporter's */
+	n = exporter_metrics(s, r == 0, seconds, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
+			     interval, extra, sizeof(extra));
+	if (n < 0 || (size_t)n >= sizeof(extra))
+		n = 0; /* never: the text is fixed but for a few numbers */
+	metrics = malloc(len + 1 + (size_t)n + 1);
+	if (metrics) {
+		mlen = len;
+		memcpy(metrics, text ? text : "", len);
+		if (mlen && metrics[mlen - 1] != '\n')
+			metrics[mlen++] = '\n';
+		memcpy(metrics + mlen, extra, (size_t)n + 1);
+		mlen += (size_t)n;
+	}
+	/* /api/v1/status: the document, or what went wrong */
+	if (r < 0) {
+		json_t *o = json_pack("{s:s, s:s}", "error", "cannot collect the state of the host",
+				      "reason", mipart_strerror(r));
+
+		json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	if (r == 0)
+		snprintf(health, sizeof(health), "ok\n");
+	else
+		snprintf(health, sizeof(health), "cannot collect the state of the host: %s\n",
+			 mipart_strerror(r));
+	e->status[EP_METRICS] = MHD_HTTP_OK;
+	e->status[EP_STATUS] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+	e->status[EP_HEALTH] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+	for (unsigned h = 0; metrics && json && h < 2; h++) {
+		const char *c = h ? "hit" : "miss";
+
+		e->resp[EP_METRICS][h] = response_new(metrics, mlen, MHD_RESPMEM_MUST_COPY,
+						      ep_types[EP_METRICS], c);
+		e->resp[EP_STATUS][h] = response_new(json, strlen(json), MHD_RESPMEM_MUST_COPY,
+						     ep_types[EP_STATUS], c);
+		e->resp[EP_HEALTH][h] = response_new(health, strlen(health), MHD_RESPMEM_MUST_COPY,
+						     ep_types[EP_HEALTH], c);
+	}
+	for (unsigned i = 0; i < N_EP; i++)
+		complete &= e->resp[i][0] && e->resp[i][1];
+	if (!complete)
+		e = entry_free(e);
+	free(metrics);
+	free(json);
+	free(text);
+	json_decref(j);
+	monitor_free(snap);
+	return e;
+}
+
+/* Whether the cached entry answers a request that arrived at `arrival`. Under s->lock. */
+static bool entry_usable(const struct server *s, double arrival)
+{
+	const struct entry *e = s->entry;
+
+	return e && (e->started >= arrival || arrival - e->started < s->interval);
+}
+
+static enum MHD_Result reply(struct server *s, struct MHD_Connection *c, const char *method,
+			     const char *url, unsigned status, struct MHD_Response *r, const char *how)
+{
+	char show[128];
+
+	if (s->verbose)
+		log_line(NULL, "%s %s %u%s%s", method,
+			 util_show(url, strlen(url), 100, show, sizeof(show)), status, how ? " " : "",
+			 how ? how : "");
+	return mhd.queue_response(c, status, r);
+}
+
+static enum MHD_Result refuse(struct server *s, struct MHD_Connection *c, const char *method,
+			      const char *url, unsigned which)
+{
+	const struct refusal *f = &s->refusals[which];
+
+	return reply(s, c, method, url, f->status, f->resp, NULL);
+}
+
+/* Answer ep from the cache, collecting first when it is stale (one collector at a time). */
+static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, enum endpoint ep,
+				    const char *method, const char *url)
+{
+	double arrival = now_mono(), interval;
+	struct entry *old = NULL, *e;
+	enum MHD_Result r;
+
+	pthread_mutex_lock(&s->lock);
+	if (entry_usable(s, arrival)) {
+		e = s->entry;
+		r = reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit");
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	pthread_mutex_unlock(&s->lock);
+
+	pthread_mutex_lock(&s->collect_lock);
+	pthread_mutex_lock(&s->lock);
+	if (entry_usable(s, arrival)) { /* collected while this request waited */
+		e = s->entry;
+		r = reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit");
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->collect_lock);
+		return r;
+	}
+	interval = s->interval;
+	pthread_mutex_unlock(&s->lock);
+
+	e = collect(s, interval);
+
+	pthread_mutex_lock(&s->lock);
+	if (e) {
+		old = s->entry;
+		s->entry = e;
+		r = reply(s, c, method, url, e->status[ep], e->resp[ep][0], "miss");
+	} else {
+		r = refuse(s, c, method, url, R_NOMEM);
+	}
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->collect_lock);
+	entry_free(old); /* unreachable now; MHD holds its own references while sending */
+	return r;
+}
+
+struct header_tally {
+	unsigned long n, bytes;
+};
+
+static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct header_tally *t = cls;
+
+	t->n++;
+	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **req_cls)
+{
+	struct server *s = cls;
+	struct header_tally t = { 0 };
+	const char *len, *te;
+
+	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+
+	/*
+	 * The first call comes when the headers are in. A response queued now makes libmicrohttpd
+	 * skip the body and close the connection afterwards (connection.c, MHD_queue_response:
+	 * "response was queued early"): right for what is refused over its headers or body, wrong
+	 * for the good requests of a scraper that keeps its connection; those are answered on the
+	 * second call, which comes at once when there is no body.
+	 */
+	if (!*req_cls) {
+		*req_cls = s;
+		mhd.get_connection_values(c, MHD_HEADER_KIND, tally_header, &t);
+		if (t.n > atomic_load_explicit(&s->max_headers, memory_order_relaxed) ||
+		    t.bytes + strlen(url) >
+			    atomic_load_explicit(&s->max_header_bytes, memory_order_relaxed))
+			return refuse(s, c, method, url, R_HEADERS);
+		len = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		te = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		if (te || (len && strcmp(len, "0")))
+			return refuse(s, c, method, url, get ? R_BODY : R_METHOD);
+		return MHD_YES;
+	}
+	if (*upload_size) { /* never: a body was refused above */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!get)
+		return refuse(s, c, method, url, R_METHOD);
+	for (unsigned ep = 0; ep < N_EP; ep++)
+		if (!strcmp(url, ep_paths[ep]))
+			return serve_cached(s, c, ep, method, url);
+	return refuse(s, c, method, url, R_NOT_FOUND);
+}
+
+static int refusals_init(struct server *s)
+{
+	static const struct {
+		unsigned status;
+		const char *body;
+	} fixed[N_REFUSALS] = {
+		[R_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "not found: try /metrics, /api/v1/status or /healthz\n" },
+		[R_METHOD] = { MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: only GET and HEAD\n" },
+		[R_BODY] = { MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted\n" },
+		[R_HEADERS] = { MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "too many or too large headers\n" },
+		[R_NOMEM] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n" },
+	};
+
+	for (unsigned i = 0; i < N_REFUSALS; i++) {
+		struct refusal *f = &s->refusals[i];
+
+		f->status = fixed[i].status;
+		f->body = fixed[i].body;
+		f->resp = response_new(f->body, strlen(f->body), MHD_RESPMEM_PERSISTENT,
+				       "text/plain; charset=utf-8", NULL);
+		if (!f->resp)
+			return -ENOMEM;
+		if (i == R_METHOD && mhd.add_response_header(f->resp, MHD_HTTP_HEADER_ALLOW,
+							     "GET, HEAD") != MHD_YES)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A listening TCP socket at addr; reports and returns -errno. */
+static int listen_on(const struct settings *st, char *where, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool lo;
+	char host[INET6_ADDRSTRLEN];
+	int fd, one = 1, r;
+
+	parse_listen(st->listen, &ss, &sl, &lo); /* checked before */
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		goto fail;
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(where, size, "[%s]:%u", host, ntohs(a->sin6_port));
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(where, size, "%s:%u", host, ntohs(a->sin_port));
+	}
+	return fd;
+fail:
+	r = -errno;
+	cli_error("cannot listen on '%s': %s", st->listen, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void notify(const char *state)
+{
+	int r = mipart_notify(state);
+
+	if (r < 0)
+		log_line("warning", "cannot notify the service manager at '%s': %s",
+			 getenv("NOTIFY_SOCKET"), strerror(-r));
+}
+
+/* SIGHUP: read the config file again; apply what can change live, say what needs a restart. */
+static void reload(struct server *s)
+{
+	struct settings n, file;
+	char err[512], state[128];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	notify(state);
+	settings_defaults(&n);
+	if (s->config_path) {
+		if (config_read(s->config_path, &file, err, sizeof(err)) < 0) {
+			log_line("error", "cannot reload: %s; the settings in force stay", err);
+			goto done;
+		}
+		settings_merge(&n, &file);
+	}
+	settings_merge(&n, &s->flags);
+	if (strcmp(n.listen, s->running.listen))
+		log_line("warning", "'listen' changed to '%s': takes effect after a restart", n.listen);
+	if (n.allow_remote != s->running.allow_remote)
+		log_line("warning", "'allow-remote' changed: takes effect after a restart");
+	for (unsigned k = K_MAX_CONNECTIONS; k <= K_TIMEOUT; k++)
+		if (n.num[k] != s->running.num[k])
+			log_line("warning", "'%s' changed to %lu: takes effect after a restart",
+				 keys[k].name, n.num[k]);
+	if (n.num[K_MAX_HEADER_BYTES] > s->pool_header_bytes)
+		log_line("warning", "'max-header-bytes' above %lu takes effect after a restart",
+			 s->pool_header_bytes);
+	/* live: the cache interval and the header caps */
+	atomic_store(&s->max_headers, n.num[K_MAX_HEADERS]);
+	atomic_store(&s->max_header_bytes, n.num[K_MAX_HEADER_BYTES]);
+	pthread_mutex_lock(&s->lock);
+	s->interval = n.interval;
+	pthread_mutex_unlock(&s->lock);
+	/* restart-only keys keep their running values, so the next reload compares to them */
+	s->running.interval = n.interval;
+	s->running.num[K_MAX_HEADERS] = n.num[K_MAX_HEADERS];
+	s->running.num[K_MAX_HEADER_BYTES] = n.num[K_MAX_HEADER_BYTES];
+	log_line(NULL, "reloaded%s%s: interval %g s, max-headers %lu, max-header-bytes %lu",
+		 s->config_path ? " " : "", s->config_path ? s->config_path : "", n.interval,
+		 n.num[K_MAX_HEADERS], n.num[K_MAX_HEADER_BYTES]);
+done:
+	pthread_mutex_lock(&s->lock);
+	if (s->entry)
+		s->entry->started = -INFINITY; /* the next request collects */
+	pthread_mutex_unlock(&s->lock);
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %s", s->where);
+	notify(state);
+}
+
+/* Wait for signals until SIGTERM or SIGINT. 0, or -errno when the signalfd fails. */
+static int signal_loop(struct server *s, int sfd)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si))
+			return n < 0 ? -errno : -EIO;
+		if (si.ssi_signo == SIGHUP) {
+			reload(s);
+			continue;
+		}
+		log_line(NULL, "stopping (%s)", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		return 0;
+	}
+}
+
+static int run(struct server *s)
+{
+	const struct settings *st = &s->running;
+	sigset_t mask, old;
+	int fd = -1, sfd = -1, r = EXIT_FAIL;
+	char state[160];
+	struct entry *e;
+
+	if (mhd_load() < 0)
+		return EXIT_FAIL;
+	/* the workers inherit the mask: signals reach the signalfd only */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_error("cannot create a signalfd: %s", strerror(errno));
+		goto out;
+	}
+	if (refusals_init(s) < 0) {
+		cli_error("cannot start: out of memory");
+		goto out;
+	}
+	fd = listen_on(st, s->where, sizeof(s->where));
+	if (fd < 0)
+		goto out;
+
+	/* the first collection: problems with the host show in the log at once */
+	e = collect(s, s->interval);
+	s->entry = e;
+
+	s->pool_header_bytes = st->num[K_MAX_HEADER_BYTES];
+	s->daemon = mhd.start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)st->num[K_MAX_CONNECTIONS],
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)st->num[K_PER_IP],
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)st->num[K_TIMEOUT],
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(st->num[K_MAX_HEADER_BYTES] + POOL_EXTRA),
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		cli_error("cannot start the HTTP server on '%s' (libmicrohttpd %s)", s->where,
+			  mhd.get_version());
+		goto out;
+	}
+	fd = -1; /* the daemon's now */
+	log_line(NULL, "listening on %s", s->where);
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %s", s->where);
+	notify(state);
+
+	r = signal_loop(s, sfd);
+	if (r < 0)
+		log_line("error", "cannot wait for signals: %s; stopping", strerror(-r));
+	notify("STOPPING=1");
+	r = r < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	if (s->daemon)
+		mhd.stop_daemon(s->daemon); /* waits for the requests in flight */
+	s->daemon = NULL;
+	if (fd >= 0)
+		close(fd);
+	if (sfd >= 0)
+		close(sfd);
+	s->entry = entry_free(s->entry);
+	for (unsigned i = 0; i < N_REFUSALS; i++)
+		if (s->refusals[i].resp)
+			mhd.destroy_response(s->refusals[i].resp);
+	for (size_t k = 0; k < s->n_warnings; k++)
+		free(s->warnings[k]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (mhd.dl)
+		dlclose(mhd.dl);
+	mhd.dl = NULL;
+	return r;
+}
+
+int verb_serve(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "allow-remote", no_argument, NULL, 'A' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "max-connections", required_argument, NULL, 'M' },
+		{ "per-ip-connections", required_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "max-header-bytes", required_argument, NULL, 'B' },
+		{ "max-headers", required_argument, NULL, 'H' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct {
+		int opt;
+		enum key key;
+	} flag_keys[] = {
+		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
+		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
+	};
+	struct server s = { .cli = cli };
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	char err[512];
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(flag_keys); i++) {
+			if (flag_keys[i].opt != c)
+				continue;
+			known = true;
+			if (settings_set(&s.flags, flag_keys[i].key, optarg, err, sizeof(err)) < 0)
+				return cli_usage_error(cli->verb, "invalid value '%s' for '--%s': %s",
+						       optarg, keys[flag_keys[i].key].name, err);
+		}
+		if (known)
+			continue;
+		switch (c) {
+		case 'A':
+			s.flags.allow_remote = true;
+			s.flags.set |= 1u << K_ALLOW_REMOTE;
+			break;
+		case 'c':
+			s.config_path = optarg;
+			break;
+		case 'v':
+			s.verbose = true;
+			break;
+		default:
+			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+
+	settings_defaults(&s.running);
+	if (s.config_path) {
+		struct settings file;
+
+		r = config_read(s.config_path, &file, err, sizeof(err));
+		if (r < 0) {
+			cli_error("%s", err);
+			return EXIT_FAIL;
+		}
+		settings_merge(&s.running, &file);
+	}
+	settings_merge(&s.running, &s.flags);
+	parse_listen(s.running.listen, &ss, &sl, &loopback);
+	if (!loopback && !s.running.allow_remote) {
+		cli_error("refusing to listen on '%s': not a loopback address, and the metrics show "
+			  "every process on the GPUs; pass --allow-remote (or 'allow-remote: true' in "
+			  "the config) to serve other hosts", s.running.listen);
+		return EXIT_USAGE;
+	}
+	s.interval = s.running.interval;
+	atomic_init(&s.max_headers, s.running.num[K_MAX_HEADERS]);
+	atomic_init(&s.max_header_bytes, s.running.num[K_MAX_HEADER_BYTES]);
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_mutex_init(&s.collect_lock, NULL);
+	pthread_mutex_init(&s.log_lock, NULL);
+	s.log_window = now_mono();
+	r = run(&s);
+	pthread_mutex_destroy(&s.lock);
+	pthread_mutex_destroy(&s.collect_lock);
+	pthread_mutex_destroy(&s.log_lock);
+	return r;
+}

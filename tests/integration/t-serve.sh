@@ -1,0 +1,422 @@
+#!/bin/bash
+# mipart serve over a simulated host: promcheck's own good and bad cases; the endpoints, content
+# types, HEAD and the refusals (405, 404, 413, 431); malformed, oversized and idle requests while
+# scrapes go on; the cache and single collection; SIGHUP reloads (good and broken config);
+# SIGTERM stops with exit 0; the loopback rule; config and flag errors. bash for /dev/tcp.
+. "$(dirname "$0")/lib.sh"
+: "${PROMCHECK:?PROMCHECK must name the promcheck binary}"
+
+# every server started here is stopped on exit, whatever happens
+PIDS=""
+eval "set -- $(trap -p EXIT)"
+LIB_EXIT=$3
+trap 'for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; '"$LIB_EXIT" EXIT
+
+H="$T_TMP/h"
+run mipart sim create "$H"
+is "$RC" 0 "create a simulated host"
+
+# --- promcheck: its own cases ----------------------------------------------------------------
+# pc INPUT: run promcheck on INPUT (printf format); PC_RC, PC_ERR
+pc() {
+	# shellcheck disable=SC2059 # the input is a printf format on purpose
+	printf "$1" | "$PROMCHECK" 2>"$T_TMP/pc.err"
+	PC_RC=$?
+	PC_ERR=$(cat "$T_TMP/pc.err")
+}
+good() { # good INPUT DESCRIPTION
+	pc "$1"
+	is "$PC_RC:$PC_ERR" "0:" "promcheck accepts $2"
+}
+bad() { # bad INPUT 'line N: reason glob' DESCRIPTION
+	pc "$1"
+	is "$PC_RC" 1 "promcheck rejects $3"
+	like "$PC_ERR" "$2" "  ... saying why: $3"
+}
+
+good '# HELP up Whether it works: \\\\ and \\n are escapes.\n# TYPE up gauge\nup 1\nup{a="x\\"y\\\\z\\n",b=""} 0 1700000000000\n' \
+	"HELP, TYPE, escapes and a timestamp"
+good 'a NaN\nb +Inf\nc -Inf\nd 0x1.8p1\ne -1.5e-3\nf Inf\ng infinity\nh nan\ni .5\nj 5.\n' "the float forms of Go's ParseFloat"
+good '# a comment\nx{a="1",} 1\n  y { a = "1" , b="2" }\t2 -5\n' "comments, a trailing comma, blanks and a negative timestamp"
+good '# TYPE h histogram\nh_bucket{le="0.5"} 1\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 3\nh_sum 1.5\nh_count 3\nh_bucket{x="b",le="+Inf"} 0\nh_count{x="b"} 0\n' \
+	"a histogram with two series"
+good '# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.99"} 2\ns_sum 10\ns_count 4\n' "a summary"
+good '' "empty input"
+
+bad 'a 1\n\nb 2\n' 'line 2: empty line' "an empty line"
+bad 'a 1' 'line 1: no newline at the end*' "a missing final newline"
+bad '1a 1\n' 'line 1: a sample must start with a metric name*' "a metric name starting with a digit"
+bad 'a-b 1\n' "line 1: invalid character '-' in metric name*" "a dash in a metric name"
+bad 'a{1x="y"} 1\n' 'line 1: expected a label name*' "a label name starting with a digit"
+bad 'a{x:y="1"} 1\n' "line 1: expected '=' after label name 'x'" "a colon in a label name"
+bad 'a{x="\\t"} 1\n' "line 1: invalid escape '\\\\t' in a label value*" "an escape other than \\\\ \\\" \\n"
+bad 'a{x="1} 1\n' "line 1: the value of label 'x' has no closing quote" "an unclosed label value"
+bad 'a{x=1} 1\n' "line 1: the value of label 'x' must be in double quotes" "an unquoted label value"
+bad 'a{x="1",x="2"} 1\n' "line 1: label 'x' twice in one sample" "a label twice"
+bad 'a{__name__="b"} 1\n' "line 1: label name '__name__' is reserved*" "a reserved label name"
+bad '# HELP a one\n# HELP a two\na 1\n' "line 2: second HELP line for 'a'" "HELP twice"
+bad '# TYPE a gauge\n# TYPE a gauge\na 1\n' "line 2: second TYPE line for 'a'" "TYPE twice"
+bad 'a 1\n# TYPE a gauge\n' "line 2: TYPE for 'a' after its samples" "TYPE after the samples"
+bad '# TYPE a bogus\na 1\n' "line 1: unknown type 'bogus' for 'a'*" "an unknown type"
+bad '# TYPE a COUNTER\na 1\n' "line 1: unknown type 'COUNTER' for 'a'*" "a type in capitals"
+bad '# HELP a x \\q\na 1\n' "line 1: invalid escape '\\\\q' in HELP text*" "a bad escape in HELP"
+bad '# HELP\n' "line 1: HELP needs a metric name*" "HELP without a name"
+bad 'a 1\nb 1\na{x="1"} 2\n' "line 3: the lines of 'a' are not together (its first is line 1)" "a family split in two"
+bad 'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n' 'line 2: series a{x="1",y="2"} twice (first on line 1)' "the same series twice"
+bad 'a 1,5\n' "line 1: invalid value '1,5'*" "a decimal comma"
+bad 'a 1_000\n' "line 1: invalid value '1_000'*" "digit underscores"
+bad 'a 1e400\n' "line 1: invalid value '1e400'*" "a value out of range"
+bad 'a 0x1\n' "line 1: invalid value '0x1'*" "a hex float without p exponent"
+bad 'a +NaN\n' "line 1: invalid value '+NaN'*" "a signed NaN"
+bad 'a 1 1.5\n' "line 1: invalid timestamp '1.5'*" "a fractional timestamp"
+bad 'a 1 2 3\n' "line 1: unexpected text after the timestamp" "text after the timestamp"
+bad 'a\n' "line 1: expected a blank and a value after 'a'" "a sample without a value"
+bad '# TYPE c counter\nc -1\n' "line 2: 'c' is negative*" "a negative counter"
+bad '# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n' 'line 2: histogram '"'h'"' series {} has no bucket le="+Inf"' "a histogram without +Inf"
+bad '# TYPE h histogram\nh_bucket 1\n' "line 2: bucket of histogram 'h' without an le label" "a bucket without le"
+bad '# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\n' 'line 3: bucket le="1" of '"'h'"' does not follow a smaller le' "buckets out of order"
+bad '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\n' 'line 3: bucket le="+Inf" of '"'h'"' counts less than the one before' "bucket counts going down"
+bad '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3\n' "line 2: histogram 'h' series {}: h_count 3 differs*" "_count unlike the +Inf bucket"
+bad '# TYPE h histogram\nh 1\n' "line 2: histogram 'h' has a sample without _bucket, _sum or _count" "a bare histogram sample"
+bad '# TYPE s summary\ns 1\n' "line 2: summary 's' sample without a quantile label" "a summary sample without quantile"
+bad '# TYPE s summary\ns{quantile="2"} 1\n' 'line 2: quantile "2" is not a number from 0 to 1' "a quantile above 1"
+bad 'a{x="\377"} 1\n' "line 1: not UTF-8" "bytes that are not UTF-8"
+bad 'a 1\r\n' "line 1: carriage return*" "CRLF line ends"
+
+# --- a server ----------------------------------------------------------------------------------
+# serve NAME ARGS...: start `mipart serve` on a free loopback port; PID, ADDR; log in NAME.log
+serve() {
+	local name=$1 i
+	shift
+	"$MIPART" --root "$H" serve --listen 127.0.0.1:0 "$@" 2>"$T_TMP/$name.log" &
+	PID=$!
+	PIDS="$PIDS $PID"
+	ADDR=
+	for i in $(seq 600); do
+		ADDR=$(sed -n 's/^listening on \(.*\)$/\1/p' "$T_TMP/$name.log")
+		[ -n "$ADDR" ] && return 0
+		kill -0 "$PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+stop() { # stop PID: SIGTERM, then its exit status in RC
+	kill -TERM "$1"
+	wait "$1"
+	RC=$?
+}
+# get PATH [CURL ARGS...]: CODE; the body in $T_TMP/body, the headers in $T_TMP/hdr
+get() {
+	local path=$1
+	shift
+	CODE=$(curl -s -g --max-time 30 -o "$T_TMP/body" -D "$T_TMP/hdr" -w '%{http_code}' "$@" \
+		"http://$ADDR$path")
+}
+header() { # header NAME: its value in the last response
+	tr -d '\r' <"$T_TMP/hdr" | awk -v n="$1" 'tolower($0) ~ "^" tolower(n) ": " { sub(/^[^:]*: /, ""); print; exit }'
+}
+metric() { # metric NAME: its value in the last body
+	awk -v n="$1" '$1 == n { print $2 }' "$T_TMP/body"
+}
+port() { echo "${ADDR##*:}"; }
+
+cat >"$T_TMP/serve.yaml" <<EOF
+# mipart serve settings for the test
+interval: 30
+max-connections: 128
+per-ip-connections: 0
+timeout: 2
+EOF
+serve main --config "$T_TMP/serve.yaml"
+ok $? "serve starts and says where it listens"
+MAIN=$PID
+like "$ADDR" "127.0.0.1:[1-9]*" "  ... on 127.0.0.1 with the port the kernel chose"
+
+get /metrics
+is "$CODE" 200 "GET /metrics: 200"
+is "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8" "  ... as Prometheus text 0.0.4"
+"$PROMCHECK" <"$T_TMP/body" 2>"$T_TMP/pc.err"
+is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... that promcheck accepts"
+METRICS_LEN=$(wc -c <"$T_TMP/body")
+like "$(metric mipart_exporter_collections_total)" "[1-9]*" "  ... with the exporter's own metrics"
+is "$(metric mipart_exporter_last_collect_success)" 1 "  ... and the collection worked"
+is "$(metric mipart_exporter_cache_interval_seconds)" 30 "  ... with the interval from the config file"
+
+get /api/v1/status
+is "$CODE" 200 "GET /api/v1/status: 200"
+is "$(header Content-Type)" "application/json" "  ... as application/json"
+is "$(jq -r '.gpus | length' "$T_TMP/body")" 8 "  ... the status document with the 8 GPUs"
+
+get /healthz
+is "$CODE:$(cat "$T_TMP/body")" "200:ok" "GET /healthz: 200 ok"
+
+(exec 3<>"/dev/tcp/127.0.0.1/${ADDR##*:}" &&
+	printf 'HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+	timeout 10 cat <&3) >"$T_TMP/head"
+like "$(head -n 1 "$T_TMP/head")" "HTTP/1.1 200 OK*" "HEAD /metrics: 200"
+is "$(tr -d '\r' <"$T_TMP/head" | sed -n 's/^Content-Length: //p')" "$METRICS_LEN" "  ... with the length of the GET body"
+is "$(sed -n '/^\r$/,$p' "$T_TMP/head" | wc -c)" 2 "  ... and nothing after the headers"
+
+get /metrics -X POST
+is "$CODE" 405 "POST: 405"
+is "$(header Allow)" "GET, HEAD" "  ... with Allow: GET, HEAD"
+get /metrics -X POST --data-binary hello
+is "$CODE" 405 "POST with a body: 405"
+get /metrics -X DELETE
+is "$CODE" 405 "DELETE: 405"
+get /metrics -X GET --data-binary hello
+is "$CODE" 413 "GET with a body: 413"
+get /metrics -X GET -H 'Transfer-Encoding: chunked' --data-binary hello
+is "$CODE" 413 "GET with a chunked body: 413"
+get /nothing
+is "$CODE" 404 "an unknown path: 404"
+get /metrics/
+is "$CODE" 404 "/metrics/: 404"
+get '/metrics?name[]=x&y=1'
+is "$CODE" 200 "a query string is ignored"
+
+# --- the cache ---------------------------------------------------------------------------------
+get /metrics
+n1=$(metric mipart_exporter_collections_total)
+get /metrics
+is "$(metric mipart_exporter_collections_total)" "$n1" "two scrapes within the interval: one collection"
+is "$(header X-Mipart-Cache)" hit "  ... the second says X-Mipart-Cache: hit"
+
+# single flight: 8 scrapes at once after a cache drop (SIGHUP) cause one collection
+kill -HUP "$MAIN"
+for i in $(seq 50); do grep -q '^reloaded' "$T_TMP/main.log" && break; sleep 0.05; done
+cpids=()
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s --max-time 30 -D "$T_TMP/par$i.hdr" -o "$T_TMP/par$i" "http://$ADDR/metrics" &
+	cpids+=($!)
+done
+wait "${cpids[@]}"
+misses=$(cat "$T_TMP"/par?.hdr | tr -d '\r' | grep -ci '^X-Mipart-Cache: miss')
+is "$misses" 1 "8 scrapes at once after the cache was dropped: one collects, seven wait for it"
+is "$(awk '$1 == "mipart_exporter_collections_total" { print $2 }' "$T_TMP"/par? | sort -u | wc -l)" 1 \
+	"  ... and all eight got the same collection"
+
+# --- malformed, oversized, slow ----------------------------------------------------------------
+big=$(head -c 102400 /dev/zero | tr '\0' a)
+get /metrics -H "X-Big: $big"
+like "$CODE" "4[0-9][0-9]" "a 100 KiB header: $CODE"
+hdrs=()
+for i in $(seq 200); do hdrs+=(-H "X-Header-$i: $i"); done
+get /metrics "${hdrs[@]}"
+is "$CODE" 431 "200 headers: 431"
+hdrs=()
+for i in $(seq 70); do hdrs+=(-H "X-H$i: 1"); done
+get /metrics "${hdrs[@]}"
+is "$CODE" 431 "70 headers (more than max-headers 64): 431"
+reply=$(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && printf 'GARBAGE\r\n\r\n' >&3 && timeout 10 cat <&3)
+case "$reply" in "" | "HTTP/1.1 400"*) ok 0 "a garbage request line: 400 or closed" ;; *) ok 1 "a garbage request line: got '$reply'" ;; esac
+reply=$(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && printf 'GET /metrics HTTP/1.1\r\n\r\n' >&3 && timeout 10 head -c 12 <&3)
+is "$reply" "HTTP/1.1 400" "HTTP/1.1 without Host: 400"
+reply=$(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n' >&3 && timeout 10 head -c 12 <&3)
+is "$reply" "HTTP/1.1 400" "a header line without a colon: 400"
+head -c 70000 /dev/urandom >"$T_TMP/noise"
+(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && cat "$T_TMP/noise" >&3 && timeout 10 cat <&3 >/dev/null) 2>/dev/null
+get /healthz
+is "$CODE" 200 "after 70 KB of random bytes the server still answers"
+
+# 60 idle connections (half never send a byte, half stop in the middle of their headers) while
+# 20 scrapes run: every scrape is answered; the 2 s timeout then closes the idle ones
+fds=()
+for i in $(seq 60); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$(port)" || break
+	fds+=("$fd")
+	[ $((i % 2)) -eq 0 ] && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&"$fd"
+done
+is "${#fds[@]}" 60 "60 idle connections are open"
+good=0
+for i in $(seq 20); do
+	get /metrics
+	[ "$CODE" = 200 ] && good=$((good + 1))
+done
+is "$good" 20 "  ... and 20 scrapes in a row are all answered"
+sleep 4
+closed=0
+for fd in "${fds[@]}"; do
+	timeout 2 cat <&"$fd" >/dev/null 2>&1 && closed=$((closed + 1))
+	exec {fd}>&-
+done
+is "$closed" 60 "  ... the idle connections are closed after the timeout"
+
+# all of it at once: scrapes in the background while bad clients come and go
+(for i in $(seq 30); do
+	curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' "http://$ADDR/metrics"
+done) >"$T_TMP/codes" &
+scraper=$!
+fds=()
+for i in $(seq 3); do
+	curl -s --max-time 30 -o /dev/null -H "X-Big: $big" "http://$ADDR/metrics"
+	curl -s --max-time 30 -o /dev/null "${hdrs[@]}" "http://$ADDR/metrics"
+	(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && printf 'GARBAGE\r\n\r\n' >&3 && timeout 10 cat <&3 >/dev/null)
+	(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && cat "$T_TMP/noise" >&3 && timeout 10 cat <&3 >/dev/null) 2>/dev/null
+	for k in $(seq 10); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$(port)" && fds+=("$fd")
+	done
+done
+wait "$scraper"
+is "$(grep -c '^200$' "$T_TMP/codes")" 30 "30 scrapes while bad clients come and go: all answered"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+
+# --- reload ------------------------------------------------------------------------------------
+cat >"$T_TMP/serve.yaml" <<EOF
+interval: 0
+max-connections: 100
+per-ip-connections: 0
+timeout: 2
+EOF
+kill -HUP "$MAIN"
+for i in $(seq 100); do [ "$(grep -c '^reloaded' "$T_TMP/main.log")" -ge 2 ] && break; sleep 0.05; done
+get /metrics
+n1=$(metric mipart_exporter_collections_total)
+is "$(metric mipart_exporter_cache_interval_seconds)" 0 "SIGHUP: the new interval is in force"
+get /metrics
+is "$(metric mipart_exporter_collections_total)" "$((n1 + 1))" "  ... interval 0: every scrape collects"
+is "$(header X-Mipart-Cache)" miss "  ... X-Mipart-Cache: miss"
+like "$(cat "$T_TMP/main.log")" "*warning: 'max-connections' changed to 100: takes effect after a restart*" \
+	"  ... a changed connection cap is logged as needing a restart"
+
+printf 'interval: 5\nbogus: 1\n' >"$T_TMP/serve.yaml"
+kill -HUP "$MAIN"
+for i in $(seq 100); do grep -q '^error: cannot reload' "$T_TMP/main.log" && break; sleep 0.05; done
+like "$(cat "$T_TMP/main.log")" "*error: cannot reload: $T_TMP/serve.yaml:2:1: unknown key 'bogus'*; the settings in force stay*" \
+	"SIGHUP with a broken config: the error names file:line:column"
+get /metrics
+is "$CODE:$(metric mipart_exporter_cache_interval_seconds)" "200:0" "  ... and the server goes on with the settings it had"
+
+stop "$MAIN"
+is "$RC" 0 "SIGTERM: exit 0"
+like "$(tail -n 1 "$T_TMP/main.log")" "stopping (SIGTERM)" "  ... saying so"
+is "$(grep '^error' "$T_TMP/main.log" | grep -vc 'cannot reload')" 0 "  ... and no other error in the log"
+
+# --- caps that refuse ---------------------------------------------------------------------------
+serve perip --per-ip-connections 2 --timeout 2
+ok $? "serve with 2 connections per address"
+exec {c1}<>"/dev/tcp/127.0.0.1/$(port)" {c2}<>"/dev/tcp/127.0.0.1/$(port)"
+sleep 0.3
+get /healthz
+is "$CODE" 000 "  ... a third connection from the same address is refused"
+exec {c1}>&- {c2}>&-
+sleep 0.3
+get /healthz
+is "$CODE" 200 "  ... and served once the others are gone"
+like "$(cat "$T_TMP/perip.log")" "*warning: http: *" "  ... the refusal is logged"
+stop "$PID"
+is "$RC" 0 "  ... exit 0"
+
+serve full --max-connections 4 --per-ip-connections 0 --timeout 2
+ok $? "serve with 4 connections"
+fds=()
+for i in 1 2 3 4; do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$(port)"
+	fds+=("$fd")
+done
+sleep 0.3
+start=$(date +%s%N)
+get /healthz
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$CODE" 200 "  ... all held by idle clients: a scrape still gets through"
+ok $((ms < 500 || ms > 6000)) "  ... after waiting for the 2 s timeout to reclaim a slot (${ms} ms)"
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+stop "$PID"
+is "$RC" 0 "  ... exit 0"
+
+# --- a host that cannot be read -----------------------------------------------------------------
+mkdir "$T_TMP/empty"
+H="$T_TMP/empty" serve empty
+ok $? "serve on a root without a host"
+get /healthz
+is "$CODE" 503 "  ... /healthz: 503"
+like "$(cat "$T_TMP/body")" "cannot collect the state of the host: *" "  ... with the reason"
+get /api/v1/status
+is "$CODE:$(jq -r .error "$T_TMP/body")" "503:cannot collect the state of the host" "  ... /api/v1/status: 503 with a JSON error"
+get /metrics
+is "$CODE:$(metric mipart_exporter_last_collect_success)" "200:0" "  ... /metrics: 200 with mipart_exporter_last_collect_success 0"
+"$PROMCHECK" <"$T_TMP/body" 2>"$T_TMP/pc.err"
+is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... valid exposition text"
+stop "$PID"
+is "$RC" 0 "  ... exit 0"
+is "$(grep -c '^error: cannot collect' "$T_TMP/empty.log")" 1 "  ... the failure is logged once"
+
+# --- IPv6 ---------------------------------------------------------------------------------------
+if grep -q ' lo$' /proc/net/if_inet6 2>/dev/null; then
+	serve v6 --listen '[::1]:0'
+	ok $? "serve on [::1]"
+	like "$ADDR" "\[::1\]:[1-9]*" "  ... says [::1]:PORT"
+	get /healthz
+	is "$CODE" 200 "  ... and answers there"
+	stop "$PID"
+	is "$RC" 0 "  ... exit 0"
+else
+	ok 0 "# SKIP no IPv6 loopback"
+fi
+
+# --- refusals at start ---------------------------------------------------------------------------
+run mipart --root "$H" serve --listen 0.0.0.0:0
+is "$RC" 2 "a non-loopback address without --allow-remote: exit 2"
+like "$ERR" "error: refusing to listen on '0.0.0.0:0': not a loopback address*--allow-remote*" "  ... saying what to pass"
+run mipart --root "$H" serve --listen '[::]:0'
+is "$RC" 2 "[::] without --allow-remote: exit 2"
+printf 'listen: 0.0.0.0:0\n' >"$T_TMP/remote.yaml"
+run mipart --root "$H" serve --config "$T_TMP/remote.yaml"
+is "$RC" 2 "a non-loopback address from the config file: exit 2"
+run mipart --root "$H" serve --listen localhost:9400
+is "$RC" 2 "a host name: exit 2"
+like "$ERR" "error: invalid value 'localhost:9400' for '--listen': expected ADDRESS:PORT with a numeric address*" "  ... numeric addresses only"
+run mipart --root "$H" serve --listen ::1:9400
+is "$RC" 2 "IPv6 without brackets: exit 2"
+run mipart --root "$H" serve --listen 127.0.0.1:65536
+is "$RC" 2 "port 65536: exit 2"
+run mipart --root "$H" serve --interval -1
+is "$RC" 2 "a negative interval: exit 2"
+run mipart --root "$H" serve --interval 1e3
+is "$RC" 2 "an interval with an exponent: exit 2"
+run mipart --root "$H" serve --timeout 0
+is "$RC" 2 "timeout 0: exit 2"
+like "$ERR" "*'--timeout': expected a whole number from 1 to 3600*" "  ... with the range"
+run mipart --root "$H" serve --frobnicate
+is "$RC" 2 "an unknown option: exit 2"
+run mipart --root "$H" serve extra
+is "$RC" 2 "an argument: exit 2"
+run mipart --root "$H" serve --config "$T_TMP/none.yaml"
+is "$RC" 1 "a missing config file: exit 1"
+like "$ERR" "error: cannot read '$T_TMP/none.yaml': *" "  ... naming it"
+printf 'interval: &a 2\ntimeout: *a\n' >"$T_TMP/alias.yaml"
+run mipart --root "$H" serve --config "$T_TMP/alias.yaml"
+is "$RC" 1 "anchors and aliases: exit 1"
+like "$ERR" "error: $T_TMP/alias.yaml:1:11: YAML anchors are not supported*" "  ... at the anchor"
+printf 'timeout: 5\ntimeout: 6\n' >"$T_TMP/twice.yaml"
+run mipart --root "$H" serve --config "$T_TMP/twice.yaml"
+like "$RC:$ERR" "1:error: $T_TMP/twice.yaml:2:1: 'timeout' is given twice" "a key twice: exit 1 at its line"
+printf 'listen: [::1]:9400\n' >"$T_TMP/v6.yaml"
+run mipart --root "$H" serve --config "$T_TMP/v6.yaml"
+like "$ERR" "*'listen' takes one value, not a list (quote an IPv6 address*" "an unquoted IPv6 address: the hint to quote it"
+printf 'interval: soon\n' >"$T_TMP/soon.yaml"
+run mipart --root "$H" serve --config "$T_TMP/soon.yaml"
+like "$RC:$ERR" "1:error: $T_TMP/soon.yaml:1:11: invalid value 'soon' for 'interval': expected seconds*" "a bad value: file:line:column"
+printf -- '- interval\n' >"$T_TMP/list.yaml"
+run mipart --root "$H" serve --config "$T_TMP/list.yaml"
+like "$ERR" "*list.yaml:1:1: the file must be a mapping of settings*" "a list instead of a mapping"
+head -c 70000 /dev/zero | tr '\0' '#' >"$T_TMP/huge.yaml"
+run mipart --root "$H" serve --config "$T_TMP/huge.yaml"
+like "$RC:$ERR" "1:*is larger than 64 KiB*" "a config file over 64 KiB: refused"
+: >"$T_TMP/emptyconf.yaml"
+printf 'interval: 1\n' >"$T_TMP/flags.yaml"
+serve flags --config "$T_TMP/flags.yaml" --interval 7
+get /metrics
+is "$(metric mipart_exporter_cache_interval_seconds)" 7 "flags override the config file"
+run mipart --root "$H" serve --listen "$ADDR"
+is "$RC" 1 "a port in use: exit 1"
+like "$ERR" "error: cannot listen on '$ADDR': Address already in use" "  ... saying so"
+kill -INT "$PID"
+wait "$PID"
+is "$?" 0 "SIGINT: exit 0"
+serve emptyconf --config "$T_TMP/emptyconf.yaml"
+ok $? "an empty config file: the defaults"
+get /metrics
+is "$(metric mipart_exporter_cache_interval_seconds)" 2 "  ... interval 2"
+stop "$PID"
+is "$RC" 0 "  ... exit 0"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * GPU selection as amd-smi takes it: "-g 0,2", "-g 0000:05:00.0", "-g all". Shared by every
- * verb that acts on GPUs.
+ * GPU selection as amd-smi takes it: "-g 0,2", "-g 0000:05:00.0", "-g all", and a partition
+ * named "G.X". Shared by every verb that acts on GPUs or partitions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,4 +59,42 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected)
 		}
 	}
 	return 0;
+}
+
+/* A decimal number of at most 3 digits at *s; advances *s. -1 when there is none. */
+static int small_number(const char **s)
+{
+	int v = 0, n = 0;
+
+	while (**s >= '0' && **s <= '9' && n < 3) {
+		v = v * 10 + (**s - '0');
+		(*s)++;
+		n++;
+	}
+	return n && !(**s >= '0' && **s <= '9') ? v : -1;
+}
+
+int cli_parse_gpu_xcp(const char *s, unsigned *ret_gpu, unsigned *ret_xcp)
+{
+	int g = small_number(&s), x;
+
+	if (g < 0 || *s++ != '.')
+		return -EINVAL;
+	x = small_number(&s);
+	/* MAX_XCP = 8 partition slots per GPU (amdgpu_xcp.h) */
+	if (x < 0 || x > 7 || *s)
+		return -EINVAL;
+	*ret_gpu = (unsigned)g;
+	*ret_xcp = (unsigned)x;
+	return 0;
+}
+
+const mipart_partition_info *cli_find_gpu_xcp(const mipart_topology *t, unsigned gpu, unsigned xcp)
+{
+	const mipart_gpu_info *gi = mipart_topology_gpu(t, gpu);
+
+	for (size_t j = 0; gi && j < gi->n_partitions; j++)
+		if (mipart_topology_gpu_partition(t, gi, j)->xcp == (int)xcp)
+			return mipart_topology_gpu_partition(t, gi, j);
+	return NULL;
 }

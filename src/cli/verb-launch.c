@@ -72,7 +72,6 @@ static int target_open(struct cli *cli, const char *name, struct target *tg)
 	char path[MIPART_PATH_MAX];
 	mipart_ledger *l = NULL;
 	unsigned g, x;
-	char tail;
 	int r;
 
 	memset(tg, 0, sizeof(*tg));
@@ -100,13 +99,8 @@ static int target_open(struct cli *cli, const char *name, struct target *tg)
 			return EXIT_OK;
 		}
 	}
-	if (sscanf(name, "%u.%u%c", &g, &x, &tail) == 2) {
-		const mipart_gpu_info *gi = mipart_topology_gpu(tg->t, g);
-
-		for (size_t j = 0; gi && j < gi->n_partitions; j++)
-			if (mipart_topology_gpu_partition(tg->t, gi, j)->xcp == (int)x)
-				tg->parts[tg->n_parts++] = mipart_topology_gpu_partition(tg->t, gi, j);
-	}
+	if (cli_parse_gpu_xcp(name, &g, &x) == 0 && cli_find_gpu_xcp(tg->t, g, x))
+		tg->parts[tg->n_parts++] = cli_find_gpu_xcp(tg->t, g, x);
 	if (!tg->n_parts) {
 		cli_error("no allocation or partition '%s' (an allocation name or id, or a partition as GPU.XCP such as 0.3)",
 			  name);

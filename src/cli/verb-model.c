@@ -179,14 +179,8 @@ static const mipart_partition_info *find_partition(const mipart_topology *t, con
 	unsigned g, x;
 	char tail;
 
-	if (sscanf(id, "%u.%u%c", &g, &x, &tail) == 2) {
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
-
-		for (size_t j = 0; gi && j < gi->n_partitions; j++)
-			if (mipart_topology_gpu_partition(t, gi, j)->xcp == (int)x)
-				return mipart_topology_gpu_partition(t, gi, j);
-		return NULL;
-	}
+	if (cli_parse_gpu_xcp(id, &g, &x) == 0)
+		return cli_find_gpu_xcp(t, g, x);
 	if (sscanf(id, "%u%c", &g, &tail) == 1)
 		for (size_t i = 0; i < mipart_topology_partition_count(t); i++)
 			if (mipart_topology_partition(t, i)->index == g)

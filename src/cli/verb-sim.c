@@ -18,7 +18,7 @@
 
 static int sim_create(struct cli *cli, int argc, char **argv);
 static int sim_hold(struct cli *cli, int argc, char **argv);
-static int parse_partition(const char *s, unsigned long *gpu, int *xcp);
+static int opt_partition(struct cli *cli, const char *arg, unsigned long *gpu, int *xcp);
 static int sim_load(struct cli *cli, int argc, char **argv);
 static int sim_release(struct cli *cli, int argc, char **argv);
 static int sim_fault(struct cli *cli, int argc, char **argv);
@@ -188,10 +188,8 @@ static int sim_hold(struct cli *cli, int argc, char **argv)
 			xcp = -1;
 			break;
 		case 'P':
-			if (parse_partition(optarg, &gpu, &xcp) < 0)
-				return cli_usage_error(cli->verb,
-						       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
-						       optarg);
+			if (opt_partition(cli, optarg, &gpu, &xcp) != EXIT_OK)
+				return EXIT_USAGE;
 			part = optarg;
 			have_gpu = true;
 			break;
@@ -229,23 +227,18 @@ static int sim_hold(struct cli *cli, int argc, char **argv)
 	return report(r, "start a simulated process", dir);
 }
 
-/* "G.X" -> gpu, xcp; -EINVAL */
-static int parse_partition(const char *s, unsigned long *gpu, int *xcp)
+/* --partition G.X: gpu, xcp, or a usage error */
+static int opt_partition(struct cli *cli, const char *arg, unsigned long *gpu, int *xcp)
 {
-	char *end;
-	unsigned long g, x;
+	unsigned g, x;
 
-	errno = 0;
-	g = strtoul(s, &end, 10);
-	if (end == s || *end != '.' || errno)
-		return -EINVAL;
-	s = end + 1;
-	x = strtoul(s, &end, 10);
-	if (end == s || *end || errno || g > 63 || x > 7)
-		return -EINVAL;
+	if (cli_parse_gpu_xcp(arg, &g, &x) < 0)
+		return cli_usage_error(cli->verb,
+				       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
+				       arg);
 	*gpu = g;
 	*xcp = (int)x;
-	return 0;
+	return EXIT_OK;
 }
 
 static int sim_load(struct cli *cli, int argc, char **argv)
@@ -269,10 +262,8 @@ static int sim_load(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
-			if (parse_partition(optarg, &gpu, &l.xcp) < 0)
-				return cli_usage_error(cli->verb,
-						       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
-						       optarg);
+			if (opt_partition(cli, optarg, &gpu, &l.xcp) != EXIT_OK)
+				return EXIT_USAGE;
 			part = optarg;
 			have_gpu = true;
 			break;

@@ -201,3 +201,11 @@ if command -v script >/dev/null 2>&1; then
 	like "$OUT" "*sort: index*sort: busy*" "'s' switches the sort to busy"
 	like "$OUT" "*$(printf '\033')[2J*" "frames are redrawn in place"
 fi
+
+# one parser for partition names "G.X" (sim, env, estimate)
+for bad in "+0.1" " 0.1" "0.-1" "0.8" "0.1x" "0." ".1" "0..1"; do
+	run mipart sim load "$H" --partition "$bad" --busy 1
+	is "$RC" 2 "sim load refuses the partition name '$bad'"
+done
+run mipart --root "$H" env "0.8"
+is "$RC" 2 "env refuses partition 0.8 (8 slots: 0..7)"

@@ -35,6 +35,9 @@ typedef struct mipart_journal_entry {
  * -EACCES, -ENOMEM.
  */
 int mipart_journal_open(const char *path, mipart_journal **ret);
+/* mipart_journal_open_reader - an existing database, for reading only: never takes the write
+ * lock, never waits more than 1 s (monitoring). -ENOENT when missing or not migrated yet. */
+int mipart_journal_open_reader(const char *path, mipart_journal **ret);
 mipart_journal *mipart_journal_free(mipart_journal *j);
 
 /* mipart_journal_begin - record a change that starts now; *ret_id its id. 0, -ETIMEDOUT (the

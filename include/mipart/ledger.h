@@ -37,6 +37,9 @@ typedef struct mipart_allocation {
 
 /* mipart_ledger_open - open the database at path (":memory:" for tests). 0 or -errno. */
 int mipart_ledger_open(const char *path, mipart_ledger **ret);
+/* mipart_ledger_open_reader - an existing database, for reading only: never takes the write
+ * lock, never waits more than 1 s (monitoring). -ENOENT when missing or not migrated yet. */
+int mipart_ledger_open_reader(const char *path, mipart_ledger **ret);
 mipart_ledger *mipart_ledger_free(mipart_ledger *l);
 
 /*

@@ -72,6 +72,10 @@ const mipart_partition_info *cli_find_gpu_xcp(const mipart_topology *t, unsigned
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 
+/* s as valid UTF-8 in buf (size >= 1): each byte that does not start a valid sequence becomes
+ * U+FFFD; cut (on a character) to fit. Returns buf. */
+const char *cli_utf8(const char *s, char *buf, size_t size);
+
 /* A JSON string of s; bytes that are not UTF-8 become U+FFFD (JSON cannot carry them). */
 json_t *cli_json_string(const char *s);
 

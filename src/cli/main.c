@@ -273,17 +273,13 @@ static int split_words(char *s, const char **words, size_t max)
 	return (int)n;
 }
 
-json_t *cli_json_string(const char *s)
+const char *cli_utf8(const char *s, char *buf, size_t size)
 {
-	char buf[4096];
-	size_t o = 0;
 	const unsigned char *p = (const unsigned char *)s;
-	json_t *j = json_string(s);
+	size_t o = 0;
 
-	if (j)
-		return j;
-	/* not UTF-8: each byte that does not start a valid sequence becomes U+FFFD */
-	while (*p && o + 4 < sizeof(buf)) {
+	/* each byte that does not start a valid sequence becomes U+FFFD */
+	while (*p && o + 4 < size) {
 		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
 		bool ok = n > 0;
 
@@ -308,8 +304,17 @@ json_t *cli_json_string(const char *s)
 			p++;
 		}
 	}
-	buf[o] = '\0';
-	return json_string(buf);
+	if (size)
+		buf[o] = '\0';
+	return buf;
+}
+
+json_t *cli_json_string(const char *s)
+{
+	char buf[4096];
+	json_t *j = json_string(s);
+
+	return j ? j : json_string(cli_utf8(s, buf, sizeof(buf)));
 }
 
 int cli_print_json(json_t *o)

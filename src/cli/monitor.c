@@ -118,7 +118,9 @@ static void load_journal(struct monitor_snapshot *s, const mipart_host *host)
 	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
 	    access(path, F_OK) < 0)
 		return;
-	r = mipart_journal_open(path, &j);
+	r = mipart_journal_open_reader(path, &j);
+	if (r == -ENOENT)
+		return; /* not migrated yet: no change recorded by this mipart */
 	if (r < 0) {
 		warn(s, "cannot open the journal '%s': %s", path, mipart_strerror(r));
 		return;
@@ -132,8 +134,6 @@ static void load_journal(struct monitor_snapshot *s, const mipart_host *host)
 	if (mipart_journal_running(j, &run) == 0)
 		s->running = true;
 	mipart_journal_entry_release(&run);
-	if (mipart_apply_in_progress(host, NULL, 0) == -EBUSY)
-		s->running = true;
 	for (size_t i = 0; i < n && !s->have_last; i++)
 		if (v[i].finished_at) {
 			/* moved out of the list; its target is read below when it is "done" */
@@ -189,10 +189,10 @@ static void load_ledger(struct monitor_snapshot *s, const mipart_host *host)
 	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
 	    access(path, F_OK) < 0)
 		return;
-	r = mipart_ledger_open(path, &l);
+	r = mipart_ledger_open_reader(path, &l);
 	if (r == 0)
 		r = mipart_ledger_list(l, &s->allocs, &s->n_allocs);
-	if (r < 0)
+	if (r < 0 && r != -ENOENT)
 		warn(s, "cannot read the allocations in '%s': %s", path, mipart_strerror(r));
 	mipart_ledger_free(l);
 }
@@ -316,6 +316,12 @@ int monitor_collect(const mipart_host *host, monitor_snapshot **ret)
 	}
 	load_ledger(s, host);
 	load_journal(s, host);
+	/* the host lock is held: a change runs now (or an allocation is being booked) */
+	if (mipart_apply_in_progress(host, NULL, 0) > 0)
+		s->running = true;
+	if (mipart_topology_partition_count(s->topo) > 64)
+		warn(s, "%zu partitions: processes are attributed to the first 64 only",
+		     mipart_topology_partition_count(s->topo));
 	r = build_rows(s);
 	if (r < 0)
 		goto fail;
@@ -425,9 +431,14 @@ static void prom_put(struct prom *p, const char *fmt, ...)
 	}
 }
 
-/* A label value: \ " and newline escaped; other bytes as they are (UTF-8 is the caller's). */
+/* A label value: valid UTF-8 (else U+FFFD), \ " and newline escaped. */
 static void prom_label(struct prom *p, const char *name, const char *value, bool first)
 {
+	char utf8[1024];
+
+	/* the format is UTF-8: a label value that is not (a directory name, say) would make the
+	 * whole scrape invalid */
+	value = cli_utf8(value, utf8, sizeof(utf8));
 	prom_put(p, "%s%s=\"", first ? "" : ",", name);
 	for (const char *c = value; *c && !p->err; c++) {
 		if (*c == '\\')
@@ -738,7 +749,7 @@ json_t *monitor_row_json(const struct monitor_row *r)
 		json_array_append_new(pids, json_pack("{s:i, s:o}", "pid", r->pids[k]->pid, "comm",
 						      cli_json_string(r->pids[k]->comm)));
 	return json_pack("{s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:o, "
-			 "s:s, s:s}",
+			 "s:o, s:o}",
 			 "index", (json_int_t)r->part->index, "gpu", (json_int_t)r->gpu->index,
 			 "partition", r->part->xcp, "bdf", r->gpu->bdf, "compute_partition",
 			 mipart_compute_mode_name(r->gpu->compute), "memory_partition",
@@ -749,7 +760,8 @@ json_t *monitor_row_json(const struct monitor_row *r)
 			 int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
 			 int_or_null(r->part->memory_bytes), "vram_booked_bytes",
 			 (json_int_t)r->booked_bytes, "processes", (json_int_t)r->n_pids,
-			 "process_list", pids, "models", r->models, "allocations", r->allocations);
+			 "process_list", pids, "models", cli_json_string(r->models), "allocations",
+			 cli_json_string(r->allocations));
 }
 
 json_t *monitor_status_json(const monitor_snapshot *s)
@@ -761,6 +773,8 @@ json_t *monitor_status_json(const monitor_snapshot *s)
 	if (!root || !allocs)
 		goto fail;
 	gpus = json_object_get(root, "gpus");
+	if (json_array_size(gpus) != mipart_topology_gpu_count(s->topo))
+		goto fail; /* a GPU object could not be made: readings would land on the wrong one */
 	for (size_t i = 0; i < json_array_size(gpus); i++) {
 		json_t *g = json_array_get(gpus, i), *parts = json_object_get(g, "partitions");
 		const mipart_gpu_info *gi = mipart_topology_gpu(s->topo, i);
@@ -776,7 +790,8 @@ json_t *monitor_status_json(const monitor_snapshot *s)
 						      "memory_partition",
 						      mipart_memory_mode_name(s->desired[i].memory),
 						      "change", (json_int_t)s->desired[i].change));
-		for (size_t j = 0; j < json_array_size(parts) && j < gi->n_partitions; j++) {
+		for (size_t j = 0; json_array_size(parts) == gi->n_partitions && j < gi->n_partitions;
+		     j++) {
 			const mipart_partition_info *p = mipart_topology_gpu_partition(s->topo, gi, j);
 
 			size_t slot = p ? (size_t)(p - mipart_topology_partition(s->topo, 0)) : SIZE_MAX;
@@ -805,9 +820,10 @@ json_t *monitor_status_json(const monitor_snapshot *s)
 							al->created_at, "bookings", b));
 	}
 	if (s->have_last)
-		last = json_pack("{s:I, s:s?, s:s?, s:s?, s:o}", "id", (json_int_t)s->last.id, "state",
+		last = json_pack("{s:I, s:s?, s:s?, s:o, s:o}", "id", (json_int_t)s->last.id, "state",
 				 s->last.state, "finished_at", s->last.finished_at, "command",
-				 s->last.command, "message",
+				 s->last.command ? cli_json_string(s->last.command) : json_null(),
+				 "message",
 				 s->last.message ? cli_json_string(s->last.message) : json_null());
 	json_object_set_new(root, "allocations", allocs);
 	json_object_set_new(root, "config_in_sync", any_known ? json_boolean(all_in) : json_null());

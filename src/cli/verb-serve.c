@@ -391,7 +391,7 @@ static int config_read(const char *path, struct settings *ret, char *err, size_t
 			snprintf(err, size, "'%s' is larger than %d KiB; a config is far smaller", path,
 				 CONFIG_MAX_SIZE / 1024);
 		else
-			snprintf(err, size, "cannot read '%s': %s", path, strerror((int)-len));
+			snprintf(err, size, "cannot read '%s': %s", path, mipart_strerror((int)len));
 		free(buf);
 		return (int)len;
 	}
@@ -959,6 +959,7 @@ static int listen_on(const struct settings *st, char *where, size_t size)
 	return fd;
 fail:
 	r = -errno;
+	/* strerror: mipart_strerror gives EADDRINUSE a ledger meaning (error.h) */
 	cli_error("cannot listen on '%s': %s", st->listen, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -971,7 +972,7 @@ static void notify(const char *state)
 
 	if (r < 0)
 		log_line("warning", "cannot notify the service manager at '%s': %s",
-			 getenv("NOTIFY_SOCKET"), strerror(-r));
+			 getenv("NOTIFY_SOCKET"), mipart_strerror(r));
 }
 
 /* SIGHUP: read the config file again; apply what can change live, say what needs a restart. */
@@ -1066,7 +1067,7 @@ static int run(struct server *s)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
-		cli_error("cannot create a signalfd: %s", strerror(errno));
+		cli_error("cannot create a signalfd: %s", mipart_strerror(-errno));
 		goto out;
 	}
 	if (refusals_init(s) < 0) {
@@ -1105,7 +1106,7 @@ static int run(struct server *s)
 
 	r = signal_loop(s, sfd);
 	if (r < 0)
-		log_line("error", "cannot wait for signals: %s; stopping", strerror(-r));
+		log_line("error", "cannot wait for signals: %s; stopping", mipart_strerror(r));
 	notify("STOPPING=1");
 	r = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
@@ -1122,6 +1123,14 @@ out:
 			mhd.destroy_response(s->refusals[i].resp);
 	for (size_t k = 0; k < s->n_warnings; k++)
 		free(s->warnings[k]);
+	{
+		/* a second Ctrl-C or SIGTERM during shutdown is taken here, not delivered with
+		 * its default action when the mask is restored: the exit code stays ours */
+		struct timespec zero = { 0, 0 };
+
+		while (sigtimedwait(&mask, NULL, &zero) > 0)
+			;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (mhd.dl)
 		dlclose(mhd.dl);

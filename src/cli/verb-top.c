@@ -2,8 +2,9 @@
 /*
  * `mipart top`: one row per partition (GPU, partition, mode, busy, VRAM used/total, processes,
  * model), refreshed on a terminal; `--once` prints one frame, `--json` one document for
- * scripts, `--prometheus` the /metrics text of `mipart serve` (for a node_exporter textfile). Sorted by --sort (or the 's' key), filtered by --gpu, --model and --active. The
- * readings come from monitor.c, the same snapshot `mipart serve` exports.
+ * scripts, `--prometheus` the /metrics text of `mipart serve` (a node_exporter textfile).
+ * Sorted by --sort (or the 's' key), filtered by --gpu, --model and --active. The readings come
+ * from monitor.c, the same snapshot `mipart serve` exports.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -126,8 +127,15 @@ static void num(char *buf, size_t size, long long v, const char *unit)
 		snprintf(buf, size, "%lld%s", v, unit);
 }
 
+/* s for a terminal: control characters (ESC, CR, ...) as '?' */
+static const char *show(const char *s, char *buf, size_t size)
+{
+	return util_show(s, strlen(s), size - 4, buf, size);
+}
+
 static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opts *o)
 {
+	char line[900];
 	const mipart_topology *t = monitor_topology(s);
 	const struct monitor_row **rows;
 	char when[32], a[32], b[32], c[32], d[32];
@@ -167,7 +175,7 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 	rows = select_rows(s, o, &n);
 	for (size_t i = 0; rows && i < n; i++) {
 		const struct monitor_row *r = rows[i];
-		char part[16], vram[64], u[24], tot[24], booked[24], procs[160];
+		char part[16], vram[64], u[24], tot[24], booked[24], procs[200], comm[80], models[300];
 		size_t pl;
 
 		snprintf(part, sizeof(part), "%u.%d", r->gpu->index, r->part->xcp);
@@ -177,19 +185,32 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 		snprintf(vram, sizeof(vram), "%s / %s", u, tot);
 		gib(booked, sizeof(booked), r->n_allocs ? r->booked_bytes : -1);
 		pl = (size_t)snprintf(procs, sizeof(procs), "%zu", r->n_pids);
+		/* names come from other users' processes and from files: no escape sequence
+		 * reaches the terminal */
 		for (size_t k = 0; k < r->n_pids && k < MONITOR_ROW_PIDS && pl < sizeof(procs); k++)
 			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d",
-					       k ? "," : " (", r->pids[k]->comm, r->pids[k]->pid);
+					       k ? "," : " (", show(r->pids[k]->comm, comm, sizeof(comm)),
+					       r->pids[k]->pid);
 		if (r->n_pids && pl < sizeof(procs))
 			snprintf(procs + pl, sizeof(procs) - pl, "%s)",
 				 r->n_pids > MONITOR_ROW_PIDS ? ",..." : "");
 		fprintf(f, "%-6s  %-5u  %-4s  %5s  %-20s  %-8s  %-5s  %s\n", part, r->part->index,
 			mipart_compute_mode_name(r->gpu->compute), a, vram, booked, procs,
-			r->models[0] ? r->models : "-");
+			r->models[0] ? show(r->models, models, sizeof(models)) : "-");
 	}
 	free(rows);
 	for (size_t i = 0; i < monitor_warning_count(s); i++)
-		fprintf(f, "warning: %s\n", monitor_warning(s, i));
+		fprintf(f, "warning: %s\n", show(monitor_warning(s, i), line, sizeof(line)));
+}
+
+static json_t *int_or_null(long long v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *mode_or_null(const char *name)
+{
+	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
 }
 
 static int print_json(const monitor_snapshot *s, const struct top_opts *o)
@@ -219,16 +240,17 @@ static int print_json(const monitor_snapshot *s, const struct top_opts *o)
 		if (o->gpu_filter && (i >= 64 || !o->gpus[i]))
 			continue;
 		json_array_append_new(
-			gpus, json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "gpu",
+			gpus, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "gpu",
 					(json_int_t)g->index, "bdf", g->bdf, "compute_partition",
-					mipart_compute_mode_name(g->compute), "memory_partition",
-					mipart_memory_mode_name(g->memory), "power_w",
-					(json_int_t)r->power_w, "temperature_hotspot_c",
-					(json_int_t)r->temp_hotspot_c, "gfx_activity_percent",
-					(json_int_t)r->gfx_activity_pct, "gfx_clock_mhz",
-					(json_int_t)r->gfxclk_mhz, "vram_used_bytes",
-					(json_int_t)r->vram_used_bytes, "vram_total_bytes",
-					(json_int_t)r->vram_total_bytes, "config_in_sync",
+					mode_or_null(mipart_compute_mode_name(g->compute)),
+					"memory_partition",
+					mode_or_null(mipart_memory_mode_name(g->memory)), "power_w",
+					int_or_null(r->power_w), "temperature_hotspot_c",
+					int_or_null(r->temp_hotspot_c), "gfx_activity_percent",
+					int_or_null(r->gfx_activity_pct), "gfx_clock_mhz",
+					int_or_null(r->gfxclk_mhz), "vram_used_bytes",
+					int_or_null(r->vram_used_bytes), "vram_total_bytes",
+					int_or_null(r->vram_total_bytes), "config_in_sync",
 					known ? json_boolean(in) : json_null()));
 	}
 	for (size_t i = 0; i < monitor_warning_count(s); i++)

@@ -137,6 +137,32 @@ static int open_readonly(const char *path, sqlite3 **ret)
 	return 0;
 }
 
+int db_open_reader(const char *path, unsigned timeout_ms, sqlite3 **ret)
+{
+	sqlite3 *db = NULL;
+	int r, version = 0;
+
+	/* a WAL reader: no write lock, no migration; never waits on a writer's transaction */
+	r = db_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL));
+	if (r == 0) {
+		sqlite3_busy_timeout(db, (int)timeout_ms);
+		r = user_version(db, &version);
+	}
+	if (r == 0 && version != DB_SCHEMA_VERSION)
+		r = version > DB_SCHEMA_VERSION ? -EPROTO : -ENOENT; /* nothing current to read */
+	if (r == -EACCES) {
+		/* no write access to the directory for the -shm file: read what was checkpointed */
+		sqlite3_close(db);
+		return open_readonly(path, ret);
+	}
+	if (r < 0) {
+		sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
 int db_open(const char *path, sqlite3 **ret)
 {
 	sqlite3 *db = NULL;

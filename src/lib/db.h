@@ -15,6 +15,15 @@
  */
 int db_open(const char *path, sqlite3 **ret);
 
+/*
+ * db_open_reader - open an existing database for reading only: a WAL reader that takes no write
+ * lock and does not migrate, with a busy timeout of timeout_ms (readers wait only while a
+ * checkpoint or recovery runs); when the directory is not writable, the immutable read of
+ * what was checkpointed. -ENOENT when the file is missing or its schema is older than this
+ * mipart's (a writer migrates it), -EPROTO when newer, -EACCES, -EIO.
+ */
+int db_open_reader(const char *path, unsigned timeout_ms, sqlite3 **ret);
+
 /* sqlite result code -> -errno (BUSY/LOCKED -> -ETIMEDOUT, CONSTRAINT -> -EEXIST). */
 int db_err(int rc);
 

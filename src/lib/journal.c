@@ -5,6 +5,7 @@
  * instead of failing half-way. The database and its schema: db.c.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,20 +27,30 @@ static int exec(mipart_journal *j, const char *sql)
 	return db_exec(j->db, sql);
 }
 
-int mipart_journal_open(const char *path, mipart_journal **ret)
+static int open_with(const char *path, bool reader, mipart_journal **ret)
 {
 	struct mipart_journal *j = calloc(1, sizeof(*j));
 	int r;
 
 	if (!j)
 		return -ENOMEM;
-	r = db_open(path, &j->db);
+	r = reader ? db_open_reader(path, 1000, &j->db) : db_open(path, &j->db);
 	if (r < 0) {
 		free(j);
 		return r;
 	}
 	*ret = j;
 	return 0;
+}
+
+int mipart_journal_open(const char *path, mipart_journal **ret)
+{
+	return open_with(path, false, ret);
+}
+
+int mipart_journal_open_reader(const char *path, mipart_journal **ret)
+{
+	return open_with(path, true, ret);
 }
 
 mipart_journal *mipart_journal_free(mipart_journal *j)

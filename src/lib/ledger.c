@@ -6,6 +6,7 @@
  * on a partition never exceeds its capacity however many allocate at once.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +21,30 @@ struct mipart_ledger {
 	sqlite3 *db;
 };
 
-int mipart_ledger_open(const char *path, mipart_ledger **ret)
+static int open_with(const char *path, bool reader, mipart_ledger **ret)
 {
 	struct mipart_ledger *l = calloc(1, sizeof(*l));
 	int r;
 
 	if (!l)
 		return -ENOMEM;
-	r = db_open(path, &l->db);
+	r = reader ? db_open_reader(path, 1000, &l->db) : db_open(path, &l->db);
 	if (r < 0) {
 		free(l);
 		return r;
 	}
 	*ret = l;
 	return 0;
+}
+
+int mipart_ledger_open(const char *path, mipart_ledger **ret)
+{
+	return open_with(path, false, ret);
+}
+
+int mipart_ledger_open_reader(const char *path, mipart_ledger **ret)
+{
+	return open_with(path, true, ret);
 }
 
 mipart_ledger *mipart_ledger_free(mipart_ledger *l)

@@ -63,10 +63,12 @@ static ssize_t read_host_file(const mipart_host *host, const char *abs, char *bu
 	return util_read_file(path, buf, METRICS_FILE_MAX);
 }
 
-static void parse_error(struct mipart_readings *r, const char *path, int err, const char *what)
+/* buf holds at least the 4-byte header when the decoder says -EPROTO */
+static void parse_error(struct mipart_readings *r, const char *path, int err, const char *what,
+			const unsigned char *buf)
 {
 	if (err == -EPROTO)
-		diag(r, "cannot parse '%s': %s revision not supported", path, what);
+		diag(r, "cannot parse '%s': %s v%u.%u not supported", path, what, buf[2], buf[3]);
 	else
 		diag(r, "cannot parse '%s': %s", path, mipart_strerror(err));
 }
@@ -137,7 +139,7 @@ static void read_gpu(struct mipart_readings *r, const mipart_host *host,
 	}
 	e = mipart_gpu_metrics_parse(buf, (size_t)n, &m);
 	if (e < 0) {
-		parse_error(r, path, e, "gpu_metrics");
+		parse_error(r, path, e, "gpu_metrics", (const unsigned char *)buf);
 		return;
 	}
 	snprintf(gr->metrics, sizeof(gr->metrics), "gpu_metrics v%u.%u", m.format_revision,
@@ -205,11 +207,14 @@ static void read_xcp(struct mipart_readings *r, const mipart_host *host,
 	}
 	e = mipart_xcp_metrics_parse(buf, (size_t)n, &m);
 	if (e < 0) {
-		parse_error(r, path, e, "xcp_metrics");
+		parse_error(r, path, e, "xcp_metrics", (const unsigned char *)buf);
 		return;
 	}
-	pr->busy_pct = mipart_xcp_metrics_busy(&m);
-	pr->busy_source = pr->busy_pct >= 0 ? MIPART_BUSY_XCP_METRICS : pr->busy_source;
+	/* a table without a valid figure leaves the GPU table's one */
+	if (mipart_xcp_metrics_busy(&m) >= 0) {
+		pr->busy_pct = mipart_xcp_metrics_busy(&m);
+		pr->busy_source = MIPART_BUSY_XCP_METRICS;
+	}
 	if (mean_valid(m.gfxclk_mhz, MIPART_METRICS_XCC_MAX) >= 0)
 		pr->gfxclk_mhz = mean_valid(m.gfxclk_mhz, MIPART_METRICS_XCC_MAX);
 }
@@ -252,7 +257,11 @@ static void read_kfd_procs(struct mipart_readings *r, const mipart_host *host,
 				const mipart_partition_info *p = mipart_topology_partition(t, i);
 
 				if (p && p->gpu_id >= 0 && (uint64_t)p->gpu_id == id) {
-					r->part[i].vram_used_bytes += (int64_t)(bytes > INT64_MAX / 2 ? 0 : bytes);
+					int64_t *sum = &r->part[i].vram_used_bytes;
+
+					/* saturate: the kernel's counter is 64 bits */
+					*sum = bytes > (uint64_t)(INT64_MAX - *sum) ? INT64_MAX
+										     : *sum + (int64_t)bytes;
 					r->part[i].processes++;
 					break;
 				}

@@ -167,7 +167,7 @@ run mipart --root "$HN" top --json
 is "$RC" 0 "no metrics files: still works"
 is "$(jqo '.partitions[0].busy_percent')" null "busy unknown"
 is "$(jqo '.partitions[0].busy_source')" none "from nowhere"
-is "$(jqo '.gpus[0].power_w')" -1 "power unknown (-1)"
+is "$(jqo '.gpus[0].power_w')" null "power unknown"
 is "$(jqo '.warnings | length')" 0 "missing files are not warnings"
 run mipart --root "$HN" top --prometheus
 unlike "$OUT" '*mipart_partition_busy_percent*' "no busy series when unknown"
@@ -209,3 +209,58 @@ for bad in "+0.1" " 0.1" "0.-1" "0.8" "0.1x" "0." ".1" "0..1"; do
 done
 run mipart --root "$H" env "0.8"
 is "$RC" 2 "env refuses partition 0.8 (8 slots: 0..7)"
+
+# hostile names: a model directory that is not UTF-8 and has quotes, an allocation name that is
+# not UTF-8, a process name with an escape sequence
+HX="$T_TMP/hx"
+mipart sim create "$HX" --gpus 1 --compute DPX 2>/dev/null
+ODD=$(printf '%s/we"ird\\x\377%s' "$T_TMP" "")
+mkdir -p "$ODD" && cp "$FIXTURES/hf/llama-3.1-8b/config.json" "$ODD/"
+run mipart --root "$HX" allocate "$ODD" --max-model-len 4096 --partition 0.0 --name "$(printf 'n\377')"
+is "$RC" 0 "an allocation of a model from an oddly named directory"
+run mipart --root "$HX" top --prometheus
+is "$RC" 0 "top --prometheus with it"
+if [ -n "${PROMCHECK:-}" ]; then
+	printf '%s\n' "$OUT" | "$PROMCHECK"
+	ok $? "the exposition stays valid (label values made UTF-8 and escaped)"
+fi
+run mipart --root "$HX" top --json
+is "$(jqo '.partitions | length')" 2 "top --json keeps the partition whose allocation name is not UTF-8"
+like "$(jqo '.partitions[0].allocations')" "n*" "its name, with U+FFFD for the bad byte"
+mipart sim hold "$HX" --partition 0.1 --pid 31337 --comm "$(printf 'evil\033[2Jx')" 2>/dev/null
+run mipart --root "$HX" top --once
+like "$OUT" "*evil?[2Jx:31337*" "a process name's escape sequence is shown as '?'"
+unlike "$OUT" "*$(printf '\033')*" "no escape byte reaches the terminal"
+mipart sim release "$HX" --pid 31337 2>/dev/null
+
+# a change running (the host lock held) shows as in progress
+if command -v flock >/dev/null 2>&1; then
+	mkdir -p "$HX/run/mipart"
+	# -o: sleep does not inherit the lock; flock holds it until sleep ends
+	flock -o "$HX/run/mipart/lock" sleep 30 </dev/null >/dev/null 2>&1 &
+	FLOCK_PID=$!
+	for _ in $(seq 50); do
+		mipart --root "$HX" top --prometheus | grep -q '^mipart_change_in_progress 1' && break
+		sleep 0.1
+	done
+	run mipart --root "$HX" top --prometheus
+	like "$OUT" '*mipart_change_in_progress 1*' "the host lock held: a change is in progress"
+	pkill -P "$FLOCK_PID" sleep 2>/dev/null
+	wait "$FLOCK_PID" 2>/dev/null
+	run mipart --root "$HX" top --prometheus
+	like "$OUT" '*mipart_change_in_progress 0*' "released: none"
+fi
+
+# a writer holding the database does not hold up a reading (WAL reader, no write lock)
+if command -v sqlite3 >/dev/null 2>&1; then
+	# the transaction stays open while sqlite3 runs sleep
+	sqlite3 "$HX/var/lib/mipart/mipart.db" "BEGIN IMMEDIATE;" "SELECT 1;" ".system sleep 20" \
+		"COMMIT;" </dev/null >/dev/null 2>&1 &
+	SQL_PID=$!
+	sleep 0.5
+	run mipart --root "$HX" top --json
+	is "$(jqo '.warnings | length')" 0 "no 'timed out' while another process writes"
+	is "$(jqo '[.partitions[] | select(.allocations != "")] | length')" 1 "the allocation is still read"
+	pkill -P "$SQL_PID" 2>/dev/null
+	wait "$SQL_PID" 2>/dev/null
+fi

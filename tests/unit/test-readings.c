@@ -79,6 +79,9 @@ static void write_file(const struct scratch_dir *f, const char *rel, const char 
 	char path[1024];
 
 	assert_true(util_pathf(path, sizeof(path), "%s/%s", f->dir, rel) > 0);
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(util_mkdir_p(path), 0);
+	path[strlen(path)] = '/';
 	assert_int_equal(util_write_file(path, data, n, 0444), 0);
 }
 
@@ -224,12 +227,60 @@ static void test_bad_tables(void **state)
 	snap_take(f, &s);
 	assert_int_equal(mipart_readings_diag_count(s.r), 2);
 	assert_non_null(strstr(mipart_readings_diag(s.r, 0), "0000:05:00.0/gpu_metrics"));
-	assert_non_null(strstr(mipart_readings_diag(s.r, 1), "revision not supported"));
+	assert_non_null(strstr(mipart_readings_diag(s.r, 1), "xcp_metrics v1.42 not supported"));
 	assert_null(mipart_readings_diag(s.r, 2));
 	assert_int_equal(part(&s, 0, 0)->busy_pct, -1);
 	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, -1);
 	assert_int_equal(part(&s, 1, 0)->busy_pct, 50);
 	assert_int_equal(mipart_readings_gpu(s.r, 1)->vram_used_bytes, (int64_t)GiB);
+	snap_drop(&s);
+}
+
+/* A partition table whose busy figures are "not available" keeps the GPU table's figure. */
+static void test_xcp_table_without_busy(void **state)
+{
+	struct scratch_dir *f = *state;
+	const char *rel = "sys/bus/pci/devices/0000:05:00.0/xcp/xcp_metrics";
+	char path[1024], buf[1024];
+	struct snap s = { 0 };
+	ssize_t n;
+
+	create(f, 1, MIPART_COMPUTE_DPX, 8);
+	load(f, 0, 0, 60, -1);
+	assert_true(util_pathf(path, sizeof(path), "%s/%s", f->dir, rel) > 0);
+	n = util_read_file(path, buf, sizeof(buf) - 1);
+	assert_int_equal(n, 488); /* amdgpu_partition_metrics_v1_0 */
+	/* gfx_busy_inst[8] at 48: header 4, current_gfxclk[8], socclk, vclk0, dclk0 [4], uclk,
+	 * padding (kgd_pp_interface.h) */
+	memset(buf + 48, 0xff, 32);
+	write_file(f, rel, buf, (size_t)n);
+	snap_take(f, &s);
+	assert_int_equal(part(&s, 0, 0)->busy_pct, 60);
+	assert_int_equal(part(&s, 0, 0)->busy_source, MIPART_BUSY_GPU_METRICS);
+	assert_int_equal(mipart_readings_diag_count(s.r), 0);
+	snap_drop(&s);
+}
+
+/* Per-process VRAM that adds up past 64 bits saturates instead of overflowing. */
+static void test_vram_saturates(void **state)
+{
+	struct scratch_dir *f = *state;
+	char rel[256];
+	struct snap s = { 0 };
+	uint64_t id;
+
+	create(f, 1, MIPART_COMPUTE_SPX, 8);
+	snap_take(f, &s);
+	id = (uint64_t)mipart_topology_partition(s.topo, 0)->gpu_id;
+	snap_drop(&s);
+	for (int pid = 1; pid <= 3; pid++) {
+		snprintf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/vram_%llu", pid,
+			 (unsigned long long)id);
+		write_file(f, rel, "4000000000000000000\n", 20);
+	}
+	snap_take(f, &s);
+	assert_int_equal(part(&s, 0, 0)->vram_used_bytes, INT64_MAX);
+	assert_int_equal(part(&s, 0, 0)->processes, 3);
 	snap_drop(&s);
 }
 
@@ -258,7 +309,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_busy_v18),    T(test_busy_v19),		     T(test_busy_from_gpu_metrics),
 		T(test_no_metrics),  T(test_vram),		     T(test_positions_after_switch),
-		T(test_bad_tables),  T(test_api_edges),
+		T(test_bad_tables),  T(test_api_edges),	     T(test_xcp_table_without_busy),
+		T(test_vram_saturates),
 	};
 #undef T
 

@@ -104,8 +104,13 @@ static void usage(FILE *f)
 
 void cli_print_verbs(FILE *f, const struct verb *vs)
 {
+	int w = 0;
+
 	for (const struct verb *v = vs; v->name; v++)
-		fprintf(f, "  %-10s %s\n", v->name, v->summary);
+		if ((int)strlen(v->name) > w)
+			w = (int)strlen(v->name);
+	for (const struct verb *v = vs; v->name; v++)
+		fprintf(f, "  %-*s  %s\n", w, v->name, v->summary);
 }
 
 static int verb_help(struct cli *cli, int argc, char **argv)

@@ -67,6 +67,7 @@ static struct {
 	__typeof__(MHD_get_connection_values) *get_connection_values;
 	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
 	__typeof__(MHD_get_version) *get_version;
+	__typeof__(MHD_get_connection_info) *get_connection_info;
 } mhd;
 
 /* Load the library; reports and returns -ENOENT (not installed) or -ENOSYS (a symbol missing). */
@@ -97,6 +98,7 @@ static int mhd_load(void)
 	SYM(get_connection_values, MHD_get_connection_values);
 	SYM(lookup_connection_value, MHD_lookup_connection_value);
 	SYM(get_version, MHD_get_version);
+	SYM(get_connection_info, MHD_get_connection_info);
 #undef SYM
 	mhd.dl = dl;
 	return 0;
@@ -113,6 +115,7 @@ enum key {
 	K_TIMEOUT,
 	K_MAX_HEADER_BYTES,
 	K_MAX_HEADERS,
+	K_MAX_CONNECTION_TIME,
 	N_KEYS,
 };
 
@@ -129,6 +132,7 @@ static const struct {
 	[K_TIMEOUT] = { "timeout", 1, 3600, NULL },
 	[K_MAX_HEADER_BYTES] = { "max-header-bytes", 1024, 1024 * 1024, NULL },
 	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
+	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
 };
 
 struct settings {
@@ -147,6 +151,7 @@ static void settings_defaults(struct settings *s)
 	s->num[K_TIMEOUT] = 10;
 	s->num[K_MAX_HEADER_BYTES] = 16 * 1024;
 	s->num[K_MAX_HEADERS] = 64;
+	s->num[K_MAX_CONNECTION_TIME] = 30;
 }
 
 /* Copy into dst the keys src has set. */
@@ -430,7 +435,8 @@ static int config_read(const char *path, struct settings *ret, char *err, size_t
 		if (k == N_KEYS) {
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
-					"per-ip-connections, timeout, max-header-bytes, max-headers)",
+					"per-ip-connections, timeout, max-header-bytes, max-headers, "
+					"max-connection-time)",
 					show);
 			break;
 		}
@@ -516,7 +522,16 @@ struct server {
 	struct refusal refusals[N_REFUSALS];
 
 	/* read per request, changed by a reload */
-	atomic_ulong max_headers, max_header_bytes;
+	atomic_ulong max_headers, max_header_bytes, max_connection_time;
+
+	/* every open connection, for the watchdog that ends those open too long (a request sent
+	 * or read a byte at a time never trips the idle timeout) */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_wake;
+	struct conn *conns;
+	bool watchdog_stop;
+	pthread_t watchdog;
+	bool watchdog_running;
 
 	pthread_mutex_t lock; /* entry, interval */
 	struct entry *entry;
@@ -855,6 +870,91 @@ static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
+/* --- connection age ------------------------------------------------------------------------ */
+
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	double start;
+	bool cut;
+};
+
+/* MHD_OPTION_NOTIFY_CONNECTION: keep the list of open connections. libmicrohttpd calls CLOSED
+ * before it closes the socket (connection.c: MHD_connection_close_), so a socket the watchdog
+ * finds in the list under the lock is still this connection's. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+	struct conn *k = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+			mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		k = calloc(1, sizeof(*k));
+		if (!k || !info) {
+			free(k); /* not watched: the idle timeout and the limits still hold */
+			return;
+		}
+		k->fd = info->connect_fd;
+		k->start = now_mono();
+		pthread_mutex_lock(&s->conns_lock);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = k;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED || !k)
+		return;
+	pthread_mutex_lock(&s->conns_lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		s->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	free(k);
+	*socket_context = NULL;
+}
+
+/* Once a second: shut down the sockets of connections open longer than max-connection-time;
+ * libmicrohttpd sees the end of the stream and closes them. A scraper reconnects. */
+static void *watchdog(void *arg)
+{
+	struct server *s = arg;
+	unsigned cut = 0;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->watchdog_stop) {
+		double now = now_mono(), max = (double)atomic_load(&s->max_connection_time);
+		struct timespec until;
+
+		for (struct conn *k = s->conns; k; k = k->next)
+			if (!k->cut && now - k->start > max) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->cut = true;
+				cut++;
+			}
+		if (cut) {
+			pthread_mutex_unlock(&s->conns_lock);
+			log_line("warning", "closed %u connection%s open longer than %g s (max-connection-time)",
+				 cut, cut == 1 ? "" : "s", max);
+			pthread_mutex_lock(&s->conns_lock);
+			cut = 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&s->conns_wake, &s->conns_lock, &until);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -1009,6 +1109,7 @@ static void reload(struct server *s)
 	/* live: the cache interval and the header caps */
 	atomic_store(&s->max_headers, n.num[K_MAX_HEADERS]);
 	atomic_store(&s->max_header_bytes, n.num[K_MAX_HEADER_BYTES]);
+	atomic_store(&s->max_connection_time, n.num[K_MAX_CONNECTION_TIME]);
 	pthread_mutex_lock(&s->lock);
 	s->interval = n.interval;
 	pthread_mutex_unlock(&s->lock);
@@ -1016,6 +1117,7 @@ static void reload(struct server *s)
 	s->running.interval = n.interval;
 	s->running.num[K_MAX_HEADERS] = n.num[K_MAX_HEADERS];
 	s->running.num[K_MAX_HEADER_BYTES] = n.num[K_MAX_HEADER_BYTES];
+	s->running.num[K_MAX_CONNECTION_TIME] = n.num[K_MAX_CONNECTION_TIME];
 	log_line(NULL, "reloaded%s%s: interval %g s, max-headers %lu, max-header-bytes %lu",
 		 s->config_path ? " " : "", s->config_path ? s->config_path : "", n.interval,
 		 n.num[K_MAX_HEADERS], n.num[K_MAX_HEADER_BYTES]);
@@ -1091,6 +1193,7 @@ static int run(struct server *s)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)st->num[K_MAX_CONNECTIONS],
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)st->num[K_PER_IP],
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)st->num[K_TIMEOUT],
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(st->num[K_MAX_HEADER_BYTES] + POOL_EXTRA),
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_END);
@@ -1100,6 +1203,9 @@ static int run(struct server *s)
 		goto out;
 	}
 	fd = -1; /* the daemon's now */
+	s->watchdog_running = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
+	if (!s->watchdog_running)
+		log_line("warning", "cannot start the connection watchdog: max-connection-time is not enforced");
 	log_line(NULL, "listening on %s", s->where);
 	snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %s", s->where);
 	notify(state);
@@ -1110,6 +1216,14 @@ static int run(struct server *s)
 	notify("STOPPING=1");
 	r = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
+	if (s->watchdog_running) {
+		pthread_mutex_lock(&s->conns_lock);
+		s->watchdog_stop = true;
+		pthread_cond_signal(&s->conns_wake);
+		pthread_mutex_unlock(&s->conns_lock);
+		pthread_join(s->watchdog, NULL);
+		s->watchdog_running = false;
+	}
 	if (s->daemon)
 		mhd.stop_daemon(s->daemon); /* waits for the requests in flight */
 	s->daemon = NULL;
@@ -1150,6 +1264,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-header-bytes", required_argument, NULL, 'B' },
 		{ "max-headers", required_argument, NULL, 'H' },
+		{ "max-connection-time", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1159,6 +1274,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	} flag_keys[] = {
 		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
 		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
+		{ 'T', K_MAX_CONNECTION_TIME },
 	};
 	struct server s = { .cli = cli };
 	struct sockaddr_storage ss;
@@ -1221,6 +1337,16 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	s.interval = s.running.interval;
 	atomic_init(&s.max_headers, s.running.num[K_MAX_HEADERS]);
 	atomic_init(&s.max_header_bytes, s.running.num[K_MAX_HEADER_BYTES]);
+	atomic_init(&s.max_connection_time, s.running.num[K_MAX_CONNECTION_TIME]);
+	pthread_mutex_init(&s.conns_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s.conns_wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_mutex_init(&s.collect_lock, NULL);
 	pthread_mutex_init(&s.log_lock, NULL);
@@ -1229,5 +1355,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	pthread_mutex_destroy(&s.lock);
 	pthread_mutex_destroy(&s.collect_lock);
 	pthread_mutex_destroy(&s.log_lock);
+	pthread_mutex_destroy(&s.conns_lock);
+	pthread_cond_destroy(&s.conns_wake);
 	return r;
 }

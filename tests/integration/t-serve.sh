@@ -127,6 +127,10 @@ max-connections: 128
 per-ip-connections: 0
 timeout: 2
 EOF
+# readings the simulated driver reports, to find again in what the server says
+mipart sim hold "$H" --gpu 2 --pid 4321 --comm vllm 2>/dev/null
+mipart sim load "$H" --partition 2.0 --busy 66 --vram 7GiB
+mipart sim load "$H" --gpu 2 --power 640 --temp 77
 serve main --config "$T_TMP/serve.yaml"
 ok $? "serve starts and says where it listens"
 MAIN=$PID
@@ -141,11 +145,18 @@ METRICS_LEN=$(wc -c <"$T_TMP/body")
 like "$(metric mipart_exporter_collections_total)" "[1-9]*" "  ... with the exporter's own metrics"
 is "$(metric mipart_exporter_last_collect_success)" 1 "  ... and the collection worked"
 is "$(metric mipart_exporter_cache_interval_seconds)" 30 "  ... with the interval from the config file"
+is "$(awk '/^mipart_partition_busy_percent\{gpu="2",/ { print $2 }' "$T_TMP/body")" 66 "  ... partition 2.0 busy as the driver says: 66"
+is "$(awk '/^mipart_partition_vram_used_bytes\{gpu="2",/ { print $2 }' "$T_TMP/body")" 7516192768 "  ... its VRAM used: 7 GiB in bytes"
+is "$(awk '/^mipart_partition_processes\{gpu="2",/ { print $2 }' "$T_TMP/body")" 1 "  ... one process on it"
+is "$(awk '/^mipart_gpu_power_watts\{gpu="2",/ { print $2 }' "$T_TMP/body")" 640 "  ... GPU 2 at 640 W"
+is "$(awk '/^mipart_gpu_temperature_hotspot_celsius\{gpu="2",/ { print $2 }' "$T_TMP/body")" 77 "  ... and 77 C"
 
 get /api/v1/status
 is "$CODE" 200 "GET /api/v1/status: 200"
 is "$(header Content-Type)" "application/json" "  ... as application/json"
 is "$(jq -r '.gpus | length' "$T_TMP/body")" 8 "  ... the status document with the 8 GPUs"
+is "$(jq -r '.gpus[2].partitions[0].readings.busy_percent' "$T_TMP/body")" 66 "  ... with the readings of each partition"
+is "$(jq -r '.gpus[2].readings.power_w' "$T_TMP/body")" 640 "  ... and of each GPU"
 
 get /healthz
 is "$CODE:$(cat "$T_TMP/body")" "200:ok" "GET /healthz: 200 ok"

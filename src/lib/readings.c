@@ -106,6 +106,55 @@ static int64_t read_u64_file(const mipart_host *host, const char *abs)
 	return (int64_t)v;
 }
 
+/* A number from a hwmon file of dir ("temp2_input"), divided by scale; -1 when missing. */
+static int hwmon_value(const mipart_host *host, const char *dir, const char *name, uint64_t scale)
+{
+	char abs[512];
+	int64_t v;
+
+	snprintf(abs, sizeof(abs), "%s/%s", dir, name);
+	v = read_u64_file(host, abs);
+	return v < 0 || (uint64_t)v / scale > INT32_MAX ? -1 : (int)((uint64_t)v / scale);
+}
+
+/*
+ * hwmon of the GPU, for what gpu_metrics did not give (kernels or products without the table):
+ * amdgpu_pm.c, amdgpu_hwmon_attributes, in the hwmon ABI's units. temp2 is the junction
+ * (hotspot) and temp3 the HBM temperature, in millidegrees; power1_input (MI300-class) or
+ * power1_average (older dGPUs) in microwatts; freq1 (sclk) and freq2 (mclk) in hertz.
+ */
+static void read_hwmon(const mipart_host *host, const mipart_gpu_info *g, mipart_gpu_reading *gr)
+{
+	char rel[128], path[MIPART_PATH_MAX], dir[256];
+	DIR *d;
+	int v;
+
+	snprintf(rel, sizeof(rel), SYSFS_PCI_DEVICES "/%s/hwmon", g->bdf);
+	if (mipart_host_path(host, rel, path, sizeof(path)) < 0 || !(d = opendir(path)))
+		return;
+	dir[0] = '\0';
+	for (struct dirent *de; (de = readdir(d));)
+		if (!strncmp(de->d_name, "hwmon", 5) && strlen(de->d_name) < 16) {
+			snprintf(dir, sizeof(dir), "%s/%s", rel, de->d_name);
+			break;
+		}
+	closedir(d);
+	if (!dir[0])
+		return;
+	if (gr->temp_hotspot_c < 0)
+		gr->temp_hotspot_c = hwmon_value(host, dir, "temp2_input", 1000);
+	if (gr->temp_mem_c < 0)
+		gr->temp_mem_c = hwmon_value(host, dir, "temp3_input", 1000);
+	if (gr->power_w < 0) {
+		v = hwmon_value(host, dir, "power1_input", 1000000);
+		gr->power_w = v >= 0 ? v : hwmon_value(host, dir, "power1_average", 1000000);
+	}
+	if (gr->gfxclk_mhz < 0)
+		gr->gfxclk_mhz = hwmon_value(host, dir, "freq1_input", 1000000);
+	if (gr->uclk_mhz < 0)
+		gr->uclk_mhz = hwmon_value(host, dir, "freq2_input", 1000000);
+}
+
 /* gpu_metrics of one GPU: amdgpu_pm.c, amdgpu_get_gpu_metrics (0444, the whole table). */
 static void read_gpu(struct mipart_readings *r, const mipart_host *host,
 		     const mipart_topology *t, const mipart_gpu_info *g, char *buf)
@@ -307,6 +356,7 @@ int mipart_readings_load(const mipart_host *host, const mipart_topology *t, mipa
 		if (!g || g->vendor_id != 0x1002 || !g->driver_bound)
 			continue;
 		read_gpu(r, host, t, g, buf);
+		read_hwmon(host, g, &r->gpu[g->index]);
 		for (size_t j = 0; j < g->n_partitions; j++) {
 			const mipart_partition_info *p = mipart_topology_gpu_partition(t, g, j);
 

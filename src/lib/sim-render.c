@@ -267,7 +267,7 @@ static const char *const driver_files[] = {
 	"driver", "drm", "current_compute_partition", "available_compute_partition",
 	"current_memory_partition", "available_memory_partition", "compute_partition_config",
 	"mem_info_vram_total", "mem_info_vram_used", "unique_id", "xgmi_hive_info", "xcp",
-	"gpu_metrics",
+	"gpu_metrics", "hwmon",
 };
 
 /* compute_partition_config/ for the selected xcp_config (amdgpu_xcp.c:
@@ -682,6 +682,61 @@ static int sim_gfxclk(const struct sim_state *s, const struct sim_gpu *g, unsign
 }
 
 /*
+ * hwmon of a GPU (amdgpu_pm.c: amdgpu_hwmon_attributes, hwmon_attributes_visible), in the
+ * hwmon ABI's units: millidegrees, microwatts, hertz. MI300-class parts (GC 9.4.3/9.4.4/9.5.0,
+ * several AIDs) hide temp1 (edge) and show temp2 (junction) and temp3 (mem), and report the
+ * socket power as power1_input; older dGPUs (MI210) have all three temperatures and
+ * power1_average. One hwmon device per GPU, numbered in GPU order here.
+ */
+static void render_hwmon(struct render *R, unsigned i, const char *dir)
+{
+	const struct sim_state *s = R->s;
+	const struct sim_gpu *g = &s->gpu[i];
+	bool multi_aid = s->product->partitioning;
+	unsigned n = sim_partitions(s, i), clk = 0;
+	char rel[512], target[512];
+
+	relf(rel, sizeof(rel), "sys/class/hwmon/hwmon%u", i);
+	rm(R, rel);
+	relf(rel, sizeof(rel), "%s/hwmon", dir);
+	rm(R, rel);
+	if (!s->loaded)
+		return;
+	for (unsigned x = 0; x < n; x++)
+		clk += (unsigned)sim_gfxclk(s, g, x);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/name", dir, i);
+	put(R, 0444, rel, "amdgpu\n");
+	if (!multi_aid) {
+		relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp1_input", dir, i);
+		put(R, 0444, rel, "%d\n", (g->temp_hotspot_c - 5) * 1000);
+		relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp1_label", dir, i);
+		put(R, 0444, rel, "edge\n");
+	}
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp2_input", dir, i);
+	put(R, 0444, rel, "%d\n", g->temp_hotspot_c * 1000);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp2_label", dir, i);
+	put(R, 0444, rel, "junction\n");
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp3_input", dir, i);
+	put(R, 0444, rel, "%d\n", g->temp_mem_c * 1000);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/temp3_label", dir, i);
+	put(R, 0444, rel, "mem\n");
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/%s", dir, i,
+	     multi_aid ? "power1_input" : "power1_average");
+	put(R, 0444, rel, "%llu\n", (unsigned long long)g->power_w * 1000000ull);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/freq1_input", dir, i);
+	put(R, 0444, rel, "%llu\n", (unsigned long long)(n ? clk / n : 140) * 1000000ull);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/freq1_label", dir, i);
+	put(R, 0444, rel, "sclk\n");
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/freq2_input", dir, i);
+	put(R, 0444, rel, "%llu\n", (unsigned long long)g->uclk_mhz * 1000000ull);
+	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/freq2_label", dir, i);
+	put(R, 0444, rel, "mclk\n");
+	relf(rel, sizeof(rel), "sys/class/hwmon/hwmon%u", i);
+	relf(target, sizeof(target), "../../%s/hwmon/hwmon%u", dir + 4, i);
+	link_to(R, rel, target);
+}
+
+/*
  * gpu_metrics of each GPU (amdgpu_pm.c: amdgpu_get_gpu_metrics; smu_v13_0_6_ppt.c:
  * smu_v13_0_6_get_gpu_metrics) and xcp/xcp_metrics of each valid partition (amdgpu_xcp.c:
  * xcp_metrics_show, visible only while the XCP is valid: amdgpu_xcp_attrs_is_visible), plus the
@@ -704,6 +759,7 @@ static void render_metrics(struct render *R)
 		pci_dir(dir, sizeof(dir), g);
 		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
 		rm(R, rel);
+		render_hwmon(R, i, dir);
 		for (unsigned x = 0; x < 8; x++) {
 			xcp_kobj_dir(dir, sizeof(dir), s, i, x);
 			relf(rel, sizeof(rel), "%s/xcp", dir);

@@ -143,6 +143,13 @@ mipart sim reload "$H" 2>/dev/null
 run mipart --root "$H" top --json
 is "$(jqo '[.partitions[].busy_percent] | add')" 0 "after a reload nothing is busy"
 
+# an MI210 (no partitions, no simulated gpu_metrics): power and temperatures from hwmon
+H2="$T_TMP/h210"
+mipart sim create "$H2" --gpus 1 --product mi210 2>/dev/null
+mipart sim load "$H2" --gpu 0 --power 300 --temp 65 --mem-temp 55
+run mipart --root "$H2" top --json
+is "$(jqo '.gpus[0].power_w'):$(jqo '.gpus[0].temperature_hotspot_c')" "300:65" "MI210: power1_average and temp2_input from hwmon"
+
 # gpu_metrics v1.9 with partition metrics v1.1 (self-describing tables)
 H9="$T_TMP/h9"
 mipart sim create "$H9" --gpus 1 --compute DPX --metrics 1.9 2>/dev/null
@@ -167,10 +174,15 @@ run mipart --root "$HN" top --json
 is "$RC" 0 "no metrics files: still works"
 is "$(jqo '.partitions[0].busy_percent')" null "busy unknown"
 is "$(jqo '.partitions[0].busy_source')" none "from nowhere"
-is "$(jqo '.gpus[0].power_w')" null "power unknown"
+is "$(jqo '.gpus[0].power_w')" 140 "power from hwmon (power1_input) when there is no gpu_metrics"
+is "$(jqo '.gpus[0].temperature_hotspot_c')" 40 "the hotspot temperature from hwmon (temp2_input)"
 is "$(jqo '.warnings | length')" 0 "missing files are not warnings"
 run mipart --root "$HN" top --prometheus
 unlike "$OUT" '*mipart_partition_busy_percent*' "no busy series when unknown"
+rm -rf "$HN"/sys/bus/pci/devices/*/hwmon
+run mipart --root "$HN" top --json
+is "$(jqo '.gpus[0].power_w')" null "no hwmon either: power unknown"
+run mipart --root "$HN" top --prometheus
 unlike "$OUT" '*mipart_gpu_power_watts*' "no power series when unknown"
 
 # a table that does not parse is a warning, not a failure

@@ -148,9 +148,25 @@ static void test_no_metrics(void **state)
 	snap_take(f, &s);
 	assert_int_equal(part(&s, 0, 1)->busy_pct, -1);
 	assert_int_equal(part(&s, 0, 1)->busy_source, MIPART_BUSY_NONE);
-	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, -1);
 	assert_string_equal(mipart_readings_gpu(s.r, 0)->metrics, "");
+	/* hwmon still gives the GPU's figures (microwatts, millidegrees, hertz) */
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, 140);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->temp_hotspot_c, 40);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->temp_mem_c, 38);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->gfxclk_mhz, 140);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->uclk_mhz, 900);
 	assert_int_equal(mipart_readings_diag_count(s.r), 0);
+	snap_drop(&s);
+	{
+		char path[1024];
+
+		assert_true(util_pathf(path, sizeof(path),
+				       "%s/sys/bus/pci/devices/0000:05:00.0/hwmon", f->dir) > 0);
+		scratch_remove(path);
+	}
+	snap_take(f, &s);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, -1);
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->gfxclk_mhz, -1);
 	snap_drop(&s);
 }
 
@@ -230,7 +246,8 @@ static void test_bad_tables(void **state)
 	assert_non_null(strstr(mipart_readings_diag(s.r, 1), "xcp_metrics v1.42 not supported"));
 	assert_null(mipart_readings_diag(s.r, 2));
 	assert_int_equal(part(&s, 0, 0)->busy_pct, -1);
-	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, -1);
+	/* the GPU's power still comes from hwmon */
+	assert_int_equal(mipart_readings_gpu(s.r, 0)->power_w, 140);
 	assert_int_equal(part(&s, 1, 0)->busy_pct, 50);
 	assert_int_equal(mipart_readings_gpu(s.r, 1)->vram_used_bytes, (int64_t)GiB);
 	snap_drop(&s);

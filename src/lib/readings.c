@@ -135,7 +135,7 @@ static void read_hwmon(const mipart_host *host, const mipart_gpu_info *g, mipart
 	dir[0] = '\0';
 	for (struct dirent *de; (de = readdir(d));)
 		if (!strncmp(de->d_name, "hwmon", 5) && strlen(de->d_name) < 16) {
-			snprintf(dir, sizeof(dir), "%s/%s", rel, de->d_name);
+			snprintf(dir, sizeof(dir), "%s/%.15s", rel, de->d_name);
 			break;
 		}
 	closedir(d);

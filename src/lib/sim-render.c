@@ -34,38 +34,9 @@ struct render {
 static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Write <dir>/<rel> with printf content; remembers the first error. */
-static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
-{
-	char path[4096], data[8192];
-	va_list ap;
-	int n, r;
-
-	if (R->err)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(data, sizeof(data), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(data) || util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0) {
-		R->err = -ENAMETOOLONG;
-		return;
-	}
-	r = util_write_file(path, data, (size_t)n, mode);
-	if (r == -ENOENT) {
-		char *slash = strrchr(path, '/');
-
-		*slash = '\0';
-		r = util_mkdir_p(path);
-		*slash = '/';
-		if (r == 0)
-			r = util_write_file(path, data, (size_t)n, mode);
-	}
-	if (r < 0)
-		R->err = r;
-}
-
-/* Write <dir>/<rel> with binary content (a metrics table); remembers the first error. */
-static void put_bytes(struct render *R, const char *rel, const void *data, size_t len)
+/* Write <dir>/<rel> (and its directory) with len bytes; remembers the first error. */
+static void put_bytes(struct render *R, unsigned mode, const char *rel, const void *data,
+		      size_t len)
 {
 	char path[4096];
 	int r;
@@ -76,7 +47,7 @@ static void put_bytes(struct render *R, const char *rel, const void *data, size_
 		R->err = -ENAMETOOLONG;
 		return;
 	}
-	r = util_write_file(path, data, len, 0444);
+	r = util_write_file(path, data, len, mode);
 	if (r == -ENOENT) {
 		char *slash = strrchr(path, '/');
 
@@ -84,10 +55,29 @@ static void put_bytes(struct render *R, const char *rel, const void *data, size_
 		r = util_mkdir_p(path);
 		*slash = '/';
 		if (r == 0)
-			r = util_write_file(path, data, len, 0444);
+			r = util_write_file(path, data, len, mode);
 	}
 	if (r < 0)
 		R->err = r;
+}
+
+/* Write <dir>/<rel> with printf content; remembers the first error. */
+static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
+{
+	char data[8192];
+	va_list ap;
+	int n;
+
+	if (R->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(data, sizeof(data), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(data)) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	put_bytes(R, mode, rel, data, (size_t)n);
 }
 
 static void mkdirs(struct render *R, const char *rel)
@@ -797,7 +787,7 @@ static void render_metrics(struct render *R)
 		}
 		pci_dir(dir, sizeof(dir), g);
 		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
-		put_bytes(R, rel, buf, (size_t)n);
+		put_bytes(R, 0444, rel, buf, (size_t)n);
 		for (unsigned x = 0; x < nparts; x++) {
 			mipart_xcp_metrics pm;
 
@@ -817,7 +807,7 @@ static void render_metrics(struct render *R)
 			}
 			xcp_kobj_dir(dir, sizeof(dir), s, i, x);
 			relf(rel, sizeof(rel), "%s/xcp/xcp_metrics", dir);
-			put_bytes(R, rel, buf, (size_t)n);
+			put_bytes(R, 0444, rel, buf, (size_t)n);
 		}
 	}
 	/* the device-wide usage files (render_kfd, render_pci_driver write the same values) */

@@ -84,6 +84,13 @@ json_t *cli_json_string(const char *s);
 struct mipart_procs;
 json_t *cli_topology_json(const mipart_topology *t, const struct mipart_procs *procs);
 
+/* An integer, or null when unknown (< 0). */
+json_t *cli_json_int_or_null(long long v);
+/* A mode name, or null for "UNKNOWN". */
+json_t *cli_json_mode(const char *name);
+/* bytes in GiB (2^30) with two decimals, no unit, for a table column; "-" when unknown (< 0). */
+void cli_gib(char *buf, size_t size, long long bytes);
+
 /* Print a JSON document on stdout (2-space indent) and release it. EXIT_OK or EXIT_FAIL. */
 int cli_print_json(json_t *o);
 

@@ -323,6 +323,24 @@ json_t *cli_json_string(const char *s)
 	return j ? j : json_string(cli_utf8(s, buf, sizeof(buf)));
 }
 
+json_t *cli_json_int_or_null(long long v)
+{
+	return v < 0 ? json_null() : json_integer(v);
+}
+
+json_t *cli_json_mode(const char *name)
+{
+	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
+}
+
+void cli_gib(char *buf, size_t size, long long bytes)
+{
+	if (bytes < 0)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
+}
+
 int cli_print_json(json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;

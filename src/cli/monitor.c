@@ -717,25 +717,20 @@ int monitor_prometheus(const monitor_snapshot *s, char **ret_text, size_t *ret_l
 
 /* ---- JSON ---- */
 
-static json_t *int_or_null(long long v)
-{
-	return v < 0 ? json_null() : json_integer(v);
-}
-
 static json_t *gpu_reading_json(const monitor_snapshot *s, size_t i)
 {
 	const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, i);
 	bool known, in = monitor_gpu_in_sync(s, i, &known);
 
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:o}", "power_w",
-			 int_or_null(r->power_w), "temperature_hotspot_c",
-			 int_or_null(r->temp_hotspot_c), "temperature_memory_c",
-			 int_or_null(r->temp_mem_c), "gfx_activity_percent",
-			 int_or_null(r->gfx_activity_pct), "memory_activity_percent",
-			 int_or_null(r->umc_activity_pct), "gfx_clock_mhz", int_or_null(r->gfxclk_mhz),
-			 "memory_clock_mhz", int_or_null(r->uclk_mhz), "vram_used_bytes",
-			 int_or_null(r->vram_used_bytes), "vram_total_bytes",
-			 int_or_null(r->vram_total_bytes), "metrics",
+			 cli_json_int_or_null(r->power_w), "temperature_hotspot_c",
+			 cli_json_int_or_null(r->temp_hotspot_c), "temperature_memory_c",
+			 cli_json_int_or_null(r->temp_mem_c), "gfx_activity_percent",
+			 cli_json_int_or_null(r->gfx_activity_pct), "memory_activity_percent",
+			 cli_json_int_or_null(r->umc_activity_pct), "gfx_clock_mhz", cli_json_int_or_null(r->gfxclk_mhz),
+			 "memory_clock_mhz", cli_json_int_or_null(r->uclk_mhz), "vram_used_bytes",
+			 cli_json_int_or_null(r->vram_used_bytes), "vram_total_bytes",
+			 cli_json_int_or_null(r->vram_total_bytes), "metrics",
 			 r->metrics[0] ? r->metrics : NULL, "config_in_sync",
 			 known ? json_boolean(in) : json_null());
 }
@@ -754,11 +749,11 @@ json_t *monitor_row_json(const struct monitor_row *r)
 			 "partition", r->part->xcp, "bdf", r->gpu->bdf, "compute_partition",
 			 mipart_compute_mode_name(r->gpu->compute), "memory_partition",
 			 mipart_memory_mode_name(r->gpu->memory), "busy_percent",
-			 int_or_null(pr ? pr->busy_pct : -1), "busy_source",
+			 cli_json_int_or_null(pr ? pr->busy_pct : -1), "busy_source",
 			 mipart_busy_source_name(pr ? pr->busy_source : MIPART_BUSY_NONE),
-			 "gfx_clock_mhz", int_or_null(pr ? pr->gfxclk_mhz : -1), "vram_used_bytes",
-			 int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
-			 int_or_null(r->part->memory_bytes), "vram_booked_bytes",
+			 "gfx_clock_mhz", cli_json_int_or_null(pr ? pr->gfxclk_mhz : -1), "vram_used_bytes",
+			 cli_json_int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
+			 cli_json_int_or_null(r->part->memory_bytes), "vram_booked_bytes",
 			 (json_int_t)r->booked_bytes, "processes", (json_int_t)r->n_pids,
 			 "process_list", pids, "models", cli_json_string(r->models), "allocations",
 			 cli_json_string(r->allocations));

@@ -20,11 +20,6 @@
 
 static const char *const mode_source_names[] = { "none", "sysfs", "inferred" };
 
-static json_t *int_or_null(long long v)
-{
-	return v < 0 ? json_null() : json_integer(v);
-}
-
 static json_t *modes_json(mipart_mode_set set, bool compute)
 {
 	json_t *a = json_array();
@@ -36,19 +31,14 @@ static json_t *modes_json(mipart_mode_set set, bool compute)
 	return a;
 }
 
-static json_t *mode_json(const char *name)
-{
-	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
-}
-
 static json_t *partition_json(const mipart_partition_info *p)
 {
 	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
-			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", int_or_null(p->xcp),
-			 "render_minor", int_or_null(p->render_minor), "kfd_node",
-			 int_or_null(p->kfd_node), "gpu_id", int_or_null(p->gpu_id), "num_xcc",
-			 int_or_null(p->num_xcc), "compute_units", int_or_null(p->compute_units),
-			 "memory_bytes", int_or_null(p->memory_bytes), "drm_device",
+			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", cli_json_int_or_null(p->xcp),
+			 "render_minor", cli_json_int_or_null(p->render_minor), "kfd_node",
+			 cli_json_int_or_null(p->kfd_node), "gpu_id", cli_json_int_or_null(p->gpu_id), "num_xcc",
+			 cli_json_int_or_null(p->num_xcc), "compute_units", cli_json_int_or_null(p->compute_units),
+			 "memory_bytes", cli_json_int_or_null(p->memory_bytes), "drm_device",
 			 p->drm_device[0] ? p->drm_device : NULL);
 }
 
@@ -89,23 +79,23 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
 		      "device_id", g->device_id < 0 ? NULL : dev,
 		      "gfx_target", g->gfx_target < 0 ? NULL : gfx,
-		      "gfx_target_version", int_or_null(g->gfx_target),
+		      "gfx_target_version", cli_json_int_or_null(g->gfx_target),
 		      "unique_id", g->unique_id[0] ? uid : NULL,
 		      "hive_id", g->hive_id > 0 ? hive : NULL,
 		      "partitioning_supported", g->partitioning,
-		      "compute_partition", mode_json(mipart_compute_mode_name(g->compute)),
-		      "memory_partition", mode_json(mipart_memory_mode_name(g->memory)),
+		      "compute_partition", cli_json_mode(mipart_compute_mode_name(g->compute)),
+		      "memory_partition", cli_json_mode(mipart_memory_mode_name(g->memory)),
 		      "available_compute_partitions", modes_json(g->compute_available, true),
 		      "supported_compute_partitions", modes_json(g->compute_supported, true),
 		      "available_memory_partitions", modes_json(g->memory_available, false),
 		      "compute_partition_writable", g->compute_writable,
 		      "memory_partition_writable", g->memory_writable,
 		      "mode_source", mode_source_names[g->mode_source],
-		      "memory_bytes", int_or_null(g->memory_bytes),
-		      "num_xcc", int_or_null(g->num_xcc),
-		      "compute_units", int_or_null(g->compute_units),
-		      "card_minor", int_or_null(g->card_minor),
-		      "numa_node", int_or_null(g->numa_node),
+		      "memory_bytes", cli_json_int_or_null(g->memory_bytes),
+		      "num_xcc", cli_json_int_or_null(g->num_xcc),
+		      "compute_units", cli_json_int_or_null(g->compute_units),
+		      "card_minor", cli_json_int_or_null(g->card_minor),
+		      "numa_node", cli_json_int_or_null(g->numa_node),
 		      "driver_bound", g->driver_bound,
 		      "partitions", parts);
 	if (o)
@@ -141,14 +131,6 @@ static int parse_json_flag(struct cli *cli, int argc, char **argv, bool *json)
 		*json = true;
 	}
 	return cli_check_args(cli, argc - optind);
-}
-
-static void gib(char *buf, size_t size, long long bytes)
-{
-	if (bytes < 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
 }
 
 /* A change a crash left running: say so wherever the host is looked at. */
@@ -272,7 +254,7 @@ int verb_status(struct cli *cli, int argc, char **argv)
 			if (!ma[0])
 				snprintf(ma, sizeof(ma), "-");
 		}
-		gib(size, sizeof(size), same ? p0->memory_bytes : -1);
+		cli_gib(size, sizeof(size), same ? p0->memory_bytes : -1);
 		if (g->n_partitions == 0)
 			snprintf(parts, sizeof(parts), "-");
 		else if (same)
@@ -324,7 +306,7 @@ int verb_list(struct cli *cli, int argc, char **argv)
 				snprintf(render, sizeof(render), "renderD%d", p->render_minor);
 			else
 				snprintf(render, sizeof(render), "-");
-			gib(mem, sizeof(mem), p->memory_bytes);
+			cli_gib(mem, sizeof(mem), p->memory_bytes);
 			printf("%-5u  %-3u  %-3d  %-12s  %-14s  %-11s  %-4d  %-6lld  %-3d  %-4d  %s\n",
 			       p->index, p->gpu, p->xcp, g->bdf, p->drm_device[0] ? p->drm_device : "-",
 			       render, p->kfd_node, (long long)p->gpu_id, p->num_xcc, p->compute_units,

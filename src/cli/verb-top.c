@@ -111,14 +111,6 @@ static const struct monitor_row **select_rows(const monitor_snapshot *s, const s
 	return v;
 }
 
-static void gib(char *buf, size_t size, long long bytes)
-{
-	if (bytes < 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.2f", (double)bytes / (double)(1ull << 30));
-}
-
 static void num(char *buf, size_t size, long long v, const char *unit)
 {
 	if (v < 0)
@@ -164,8 +156,8 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 		num(b, sizeof(b), r->temp_hotspot_c, " C");
 		num(c, sizeof(c), r->gfx_activity_pct, "%");
 		num(d, sizeof(d), r->gfxclk_mhz, "");
-		gib(vram, sizeof(vram) / 2, r->vram_used_bytes);
-		gib(vram + 24, sizeof(vram) / 2, r->vram_total_bytes);
+		cli_gib(vram, sizeof(vram) / 2, r->vram_used_bytes);
+		cli_gib(vram + 24, sizeof(vram) / 2, r->vram_total_bytes);
 		snprintf(both, sizeof(both), "%s / %s", vram, vram + 24);
 		fprintf(f, "%-3u  %-12s  %-8s  %6s  %6s  %6s  %6s  %-22s  %s\n", g->index, g->bdf,
 			modes, a, b, c, d, both, known ? (in ? "yes" : "NO (drifted)") : "-");
@@ -180,10 +172,10 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 
 		snprintf(part, sizeof(part), "%u.%d", r->gpu->index, r->part->xcp);
 		num(a, sizeof(a), busy_of(r), "%");
-		gib(u, sizeof(u), vram_of(r));
-		gib(tot, sizeof(tot), r->part->memory_bytes);
+		cli_gib(u, sizeof(u), vram_of(r));
+		cli_gib(tot, sizeof(tot), r->part->memory_bytes);
 		snprintf(vram, sizeof(vram), "%s / %s", u, tot);
-		gib(booked, sizeof(booked), r->n_allocs ? r->booked_bytes : -1);
+		cli_gib(booked, sizeof(booked), r->n_allocs ? r->booked_bytes : -1);
 		pl = (size_t)snprintf(procs, sizeof(procs), "%zu", r->n_pids);
 		/* names come from other users' processes and from files: no escape sequence
 		 * reaches the terminal */
@@ -201,16 +193,6 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 	free(rows);
 	for (size_t i = 0; i < monitor_warning_count(s); i++)
 		fprintf(f, "warning: %s\n", show(monitor_warning(s, i), line, sizeof(line)));
-}
-
-static json_t *int_or_null(long long v)
-{
-	return v < 0 ? json_null() : json_integer(v);
-}
-
-static json_t *mode_or_null(const char *name)
-{
-	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
 }
 
 static int print_json(const monitor_snapshot *s, const struct top_opts *o)
@@ -242,15 +224,15 @@ static int print_json(const monitor_snapshot *s, const struct top_opts *o)
 		json_array_append_new(
 			gpus, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "gpu",
 					(json_int_t)g->index, "bdf", g->bdf, "compute_partition",
-					mode_or_null(mipart_compute_mode_name(g->compute)),
+					cli_json_mode(mipart_compute_mode_name(g->compute)),
 					"memory_partition",
-					mode_or_null(mipart_memory_mode_name(g->memory)), "power_w",
-					int_or_null(r->power_w), "temperature_hotspot_c",
-					int_or_null(r->temp_hotspot_c), "gfx_activity_percent",
-					int_or_null(r->gfx_activity_pct), "gfx_clock_mhz",
-					int_or_null(r->gfxclk_mhz), "vram_used_bytes",
-					int_or_null(r->vram_used_bytes), "vram_total_bytes",
-					int_or_null(r->vram_total_bytes), "config_in_sync",
+					cli_json_mode(mipart_memory_mode_name(g->memory)), "power_w",
+					cli_json_int_or_null(r->power_w), "temperature_hotspot_c",
+					cli_json_int_or_null(r->temp_hotspot_c), "gfx_activity_percent",
+					cli_json_int_or_null(r->gfx_activity_pct), "gfx_clock_mhz",
+					cli_json_int_or_null(r->gfxclk_mhz), "vram_used_bytes",
+					cli_json_int_or_null(r->vram_used_bytes), "vram_total_bytes",
+					cli_json_int_or_null(r->vram_total_bytes), "config_in_sync",
 					known ? json_boolean(in) : json_null()));
 	}
 	for (size_t i = 0; i < monitor_warning_count(s); i++)

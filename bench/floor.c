@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * floor ROOT: the lower bound for the filesystem work of `mipart list --json`: discovery
- * (src/lib/discover.c: mipart_topology_load) and the process scan (src/lib/procs.c:
+ * (src/lib/discover/discover.c: mipart_topology_load) and the process scan (src/lib/discover/procs.c:
  * mipart_procs_scan). It lists and reads the same directories, files and links under ROOT in the
  * simplest way: one read() per file, no diagnostics, no topology, no output document. It parses
  * only what it needs to know what to read next (vendor and class of a PCI device; gpu_id,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * plan [-s SEED] [-r RUNS] [-i INSTANCES]: the layout planner (src/lib/planner.c) on 1,000 MI300X
+ * plan [-s SEED] [-r RUNS] [-i INSTANCES]: the layout planner (src/lib/models/planner.c) on 1,000 MI300X
  * GPUs in XGMI hives of 8 and 10,000 instances of 20 models (needs from about 10 GiB to about
  * 180 GiB, a few with tp 2), drawn with a fixed seed; then the same with 3,000 instances, where
  * demand is close to capacity and the larger layouts come into play. Prints the wall time of

@@ -7,7 +7,7 @@
  * must parse back to the same modes.
  *
  *   clang -fsanitize=fuzzer,address -Iinclude -Isrc/lib -Ibuild tests/fuzz/fuzz-config.c \
- *	src/lib/config.c src/lib/util.c src/lib/mode.c -lyaml
+ *	src/lib/control/config.c src/lib/core/util.c src/lib/discover/mode.c -lyaml
  */
 #include <errno.h>
 #include <stdint.h>

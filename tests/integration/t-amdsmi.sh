@@ -1,5 +1,5 @@
 #!/bin/sh
-# The amd-smi backend (src/lib/backend-amdsmi.c) end to end over a simulated host, with
+# The amd-smi backend (src/lib/control/backend-amdsmi.c) end to end over a simulated host, with
 # tests/fixtures/amd-smi/amd-smi standing in for amd-smi and .../modprobe for modprobe: the
 # commands it runs (amd-smi numbers logical devices, so a GPU's index moves with the modes of
 # the GPUs before it), changes with and without a driver reload, amd-smi's refusals as errors

@@ -76,6 +76,10 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
  * U+FFFD; cut (on a character) to fit. Returns buf. */
 const char *cli_utf8(const char *s, char *buf, size_t size);
 
+/* s for a terminal (a process or allocation name, a journal line): control characters and
+ * bytes that are not UTF-8 as '?', cut (with "...") to fit size (>= 5). Returns buf. */
+const char *cli_show(const char *s, char *buf, size_t size);
+
 /* A JSON string of s; bytes that are not UTF-8 become U+FFFD (JSON cannot carry them). */
 json_t *cli_json_string(const char *s);
 
@@ -121,6 +125,12 @@ void cli_cdi_after_change(struct cli *cli);
 /* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
+
+/* --vllm-version X.Y and --platform rocm|cuda into the estimator's options (verb-model.c);
+ * 0, or an exit code after a usage message. */
+struct mipart_estimate_options;
+int cli_parse_vllm_version(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+int cli_parse_platform(struct cli *cli, const char *s, struct mipart_estimate_options *o);
 
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);

@@ -253,7 +253,10 @@ static char *state_json(const mipart_sriov *s, const char *pf_bdf, int count)
 							   ? count
 							   : (int)pf->num_vfs));
 	}
-	text = json_dumps(json_pack("{s:o}", "sriov", a), JSON_COMPACT);
+	json_t *o = json_pack("{s:o}", "sriov", a);
+
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
 	return text;
 }
 

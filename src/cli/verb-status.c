@@ -33,13 +33,17 @@ static json_t *modes_json(mipart_mode_set set, bool compute)
 
 static json_t *partition_json(const mipart_partition_info *p)
 {
-	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
+	char uid[32];
+
+	snprintf(uid, sizeof(uid), "0x%s", p->unique_id);
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s?}", "index",
 			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", cli_json_int_or_null(p->xcp),
 			 "render_minor", cli_json_int_or_null(p->render_minor), "kfd_node",
 			 cli_json_int_or_null(p->kfd_node), "gpu_id", cli_json_int_or_null(p->gpu_id), "num_xcc",
 			 cli_json_int_or_null(p->num_xcc), "compute_units", cli_json_int_or_null(p->compute_units),
 			 "memory_bytes", cli_json_int_or_null(p->memory_bytes), "drm_device",
-			 p->drm_device[0] ? p->drm_device : NULL);
+			 p->drm_device[0] ? p->drm_device : NULL, "unique_id",
+			 p->unique_id[0] ? uid : NULL);
 }
 
 static json_t *procs_json(const mipart_procs *procs, unsigned gpu)

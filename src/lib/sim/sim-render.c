@@ -470,7 +470,11 @@ static void gpu_node_values(const struct sim_state *s, unsigned gpu, unsigned xc
 	v[KFD_CAPABILITY] = 671588992;
 	v[KFD_DEBUG_PROP] = 1495;
 	v[KFD_SDMA_FW_VERSION] = 22;
-	v[KFD_UNIQUE_ID] = g->unique_id;
+	/* kfd_topology.c: node_show prints xcp->unique_id, which amdgpu_xcp.c:
+	 * __amdgpu_xcp_set_unique_id takes from the XCD id table outside SPX (HARDWARE.md 8.1):
+	 * the id of the partition's first XCD here; in SPX the GPU's own id */
+	v[KFD_UNIQUE_ID] = nparts > 1 ? util_hash64(g->bdf, g->unique_id ^ (uint64_t)(xcp * xcc + 1))
+				      : g->unique_id;
 	v[KFD_NUM_XCC] = xcc;
 	v[KFD_MAX_ENGINE_CLK_CCOMPUTE] = 3700;
 }

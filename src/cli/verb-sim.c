@@ -98,7 +98,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint(cli, "--gpus", optarg, 1, 8, &v) < 0)
+			if (cli_parse_uint(cli, "--gpus", optarg, 1, 16, &v) < 0)
 				return EXIT_USAGE;
 			o.gpus = (unsigned)v;
 			break;

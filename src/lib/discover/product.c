@@ -86,6 +86,33 @@ uint64_t mipart_partition_bytes(uint64_t vram, unsigned xcps, unsigned nmp)
 	return per_mp / (xcps / nmp) / PAGE_SIZE * PAGE_SIZE;
 }
 
+uint64_t product_partition_bytes(const struct product *p, unsigned xcps, unsigned nmp,
+				 unsigned xcp, bool alloc_all)
+{
+	uint64_t range, vram = product_vram(p);
+	unsigned per_mp, mem_id;
+
+	if (!xcps || xcp >= xcps)
+		return 0;
+	/* an APU has one range, the TTM limit (amdgpu_amdkfd_xcp_memory_size) */
+	if (p->apu || nmp <= 1)
+		nmp = 1;
+	if (nmp > xcps)
+		nmp = xcps;
+	per_mp = xcps / nmp;
+	/* aqua_vanjaram.c: __aqua_vanjaram_get_xcp_mem_id: XCPs fill memory partitions in order */
+	mem_id = xcp / per_mp;
+	/* amdgpu_gmc.c: amdgpu_gmc_init_sw_mem_ranges: nmp ranges of HBM/nmp each, and "Adjust
+	 * the last one" to real_vram_size (HARDWARE.md 8.3) */
+	range = nmp == 1 ? vram : p->hbm_bytes / nmp;
+	if (nmp > 1 && mem_id == nmp - 1)
+		range = vram - (uint64_t)(nmp - 1) * (p->hbm_bytes / nmp);
+	range = range / PAGE_SIZE * PAGE_SIZE;
+	/* compute_partition_mem_alloc_mode: CAPPING shares the range among its XCPs, ALL lets
+	 * each see the whole range (amdgpu_gfx.c; amdgpu_amdkfd_xcp_memory_size; 8.8) */
+	return alloc_all ? range : range / per_mp / PAGE_SIZE * PAGE_SIZE;
+}
+
 uint64_t product_vram(const struct product *p)
 {
 	/* an APU's partitions share the TTM limit, half of system memory by default

@@ -69,6 +69,8 @@ typedef struct mipart_gpu_info {
 	mipart_mode_set memory_available;  /* available_memory_partition */
 	bool compute_writable;
 	bool memory_writable;
+	int mem_alloc_all;	/* compute_partition_mem_alloc_mode: 1 ALL (each partition sees its
+				 * whole memory range), 0 CAPPING (a share), -1 unknown/absent */
 	mipart_mode_source mode_source;
 	bool driver_bound;	/* bound to amdgpu */
 

@@ -78,7 +78,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
 	for (size_t j = 0; j < g->n_partitions; j++)
 		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
-	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
+	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:s?, s:b, s:b, "
 		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
 		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
 		      "device_id", g->device_id < 0 ? NULL : dev,
@@ -92,6 +92,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "available_compute_partitions", modes_json(g->compute_available, true),
 		      "supported_compute_partitions", modes_json(g->compute_supported, true),
 		      "available_memory_partitions", modes_json(g->memory_available, false),
+		      "memory_alloc_mode", g->mem_alloc_all < 0 ? NULL : g->mem_alloc_all ? "ALL" : "CAPPING",
 		      "compute_partition_writable", g->compute_writable,
 		      "memory_partition_writable", g->memory_writable,
 		      "mode_source", mode_source_names[g->mode_source],

@@ -69,3 +69,80 @@ is "$(jqo '[.gpus[].partitions[] | "\(.xcp):\(.render_minor)"] | join(",")')" \
 	"location-partition-nibble: the XCP from bits 31:28 matches the render minor"
 is "$(jqo '[.gpus[].partitions[].memory_bytes] | unique | join(",")')" 25767706624 \
 	"location-partition-nibble: memory of each partition"
+
+# --- exact sizes (8.3) and the allocation mode (8.8) ------------------------------------------
+H="$T_TMP/sizes"
+run mipart sim create "$H" --gpus 2 --compute CPX --memory NPS4
+is "$RC" 0 "sim create --compute CPX --memory NPS4"
+run mipart --root "$H" list --json
+is "$(jqo '[.gpus[0].partitions[].memory_bytes] | join(",")')" \
+	"25769803776,25769803776,25769803776,25769803776,25769803776,25769803776,25761415168,25761415168" \
+	"MI300X CPX/NPS4: 6 x 25769803776 and 2 x 25761415168 bytes (ranges of HBM/4, only the last trimmed)"
+is "$(jqo '.gpus[0].memory_bytes')" 206141652992 "the GPU's VRAM is mem_info_vram_total, 192 GiB - 16 MiB"
+is "$(jqo '.gpus[0].memory_alloc_mode')" CAPPING "compute_partition_mem_alloc_mode reads CAPPING by default"
+run mipart sim write "$H" 0 compute_partition_mem_alloc_mode all
+is "$RC" 0 "the allocation mode takes 'all' (case-insensitive)"
+run mipart sim write "$H" 0 compute_partition_mem_alloc_mode most
+is "$RC" 1 "and refuses anything else"
+run mipart --root "$H" set -g 0 --compute QPX
+run mipart --root "$H" set -g 0 --compute CPX
+is "$RC" 0 "a switch re-creates the KFD nodes"
+run mipart --root "$H" list --json
+is "$(jqo '.gpus[0].memory_alloc_mode')" ALL "memory_alloc_mode ALL"
+is "$(jqo '[.gpus[0].partitions[].memory_bytes] | join(",")')" \
+	"51539607552,51539607552,51539607552,51539607552,51539607552,51539607552,51522830336,51522830336" \
+	"ALL: each CPX partition sees its whole memory range, not a share"
+is "$(jqo '[.gpus[1].partitions[].memory_bytes] | unique | join(",")')" "25761415168,25769803776" \
+	"the other GPU keeps CAPPING"
+
+# --- xcp_config (8.5), UNKNOWN (8.6), SDMA and generation_id (8.11) ---------------------------
+H="$T_TMP/modes"
+mipart sim create "$H" --gpus 2 >/dev/null 2>&1
+cfg="$H/sys/bus/pci/devices/0000:05:00.0/compute_partition_config/xcp_config"
+is "$(cat "$cfg")" SPX "xcp_config starts as the mode at load"
+mipart --root "$H" set -g 0 --compute CPX >/dev/null 2>&1
+is "$(cat "$cfg")" SPX "a compute switch leaves xcp_config alone"
+props() { # props NODE KEY
+	awk -v k="$2" '$1 == k { print $2 }' "$H/sys/class/kfd/kfd/topology/nodes/$1/properties"
+}
+is "$(props 2 num_sdma_engines)/$(props 2 num_sdma_xgmi_engines)" 2/14 \
+	"SPX in an XGMI hive: 2 PCIe SDMA engines, the other 14 XGMI (kfd_get_num_sdma_engines)"
+is "$(props 3 num_sdma_engines)/$(props 3 num_sdma_xgmi_engines)" 2/0 "CPX: 2 and 0, as captured"
+mipart sim create "$T_TMP/nohive" --gpus 1 >/dev/null 2>&1
+is "$(awk '$1 == "num_sdma_engines" { print $2 }' "$T_TMP/nohive/sys/class/kfd/kfd/topology/nodes/2/properties")" 16 \
+	"without XGMI all 16 SDMA engines are PCIe"
+is "$(cat "$T_TMP/nohive/sys/class/kfd/kfd/topology/generation_id")" 4 \
+	"generation_id: 3 nodes added at load plus kfd_topology_init's bump"
+printf 'UNKNOWN\n' >"$H/sys/bus/pci/devices/0000:26:00.0/current_compute_partition"
+run mipart --root "$H" list --json
+is "$RC" 0 "UNKNOWN in current_compute_partition: list exits 0"
+is "$(jqo '.gpus[1].compute_partition')" null "and shows the compute mode as unknown"
+is "$(sys_warnings)" 0 "not as a file it cannot parse"
+
+# --- more than 64 logical devices (8.12) ------------------------------------------------------
+H="$T_TMP/big"
+run mipart sim create "$H" --gpus 16 --compute CPX
+is "$RC" 0 "sim create --gpus 16 --compute CPX"
+run mipart --root "$H" list --json
+is "$RC" 0 "list exits 0"
+is "$(jqo '[(.gpus | length), ([.gpus[].partitions[]] | length)] | join(",")')" 16,128 \
+	"16 GPUs, 128 logical devices"
+is "$(jqo '[.gpus[].partitions[].render_minor] | unique | length')" 128 "every partition has its own render minor"
+is "$(jqo '[.gpus[8].partitions[].render_minor] | join(",")')" 192,194,196,198,200,202,204,206 \
+	"past 191 the extended range is shared with the card minors (drm_minor_alloc)"
+is "$(jqo '[.gpus[15].partitions[] | .drm_device] | .[1]')" amdgpu_xcp_105 \
+	"the partitions of GPU 15 are its amdgpu_xcp devices"
+is "$(jqo '[.gpus[].partitions[].index] | sort | join(",")')" "$(seq -s, 0 127)" "global indices 0..127"
+run mipart --root "$H" set -g 15 --compute SPX
+is "$RC" 0 "a switch on GPU 15 works"
+is "$(mipart --root "$H" list --json | jq '[.gpus[].partitions[]] | length')" 121 "121 logical devices after"
+
+# --- MI300A: one PCI domain per socket (8.9) --------------------------------------------------
+H="$T_TMP/apu"
+run mipart sim create "$H" --product mi300a
+is "$RC" 0 "an MI300A node"
+run mipart --root "$H" list --json
+is "$(jqo '[.gpus[].bdf] | join(",")')" 0000:01:00.0,0001:01:00.0,0002:01:00.0,0003:01:00.0 \
+	"four sockets, each in its own PCI domain"
+is "$(jqo '[.gpus[].partitions[].memory_bytes] | unique | join(",")')" 68719476736 \
+	"each socket's partition gets the TTM limit over the NUMA nodes: 512 GiB / 2 / 4"

@@ -167,6 +167,7 @@ static void gpu_init(struct mipart_gpu_info *g, const char *bdf)
 	g->numa_node = -1;
 	g->compute = MIPART_COMPUTE_UNKNOWN;
 	g->memory = MIPART_MEMORY_UNKNOWN;
+	g->mem_alloc_all = -1;
 }
 
 /* The amdgpu partition attribute files of one GPU (amdgpu_gfx.c, amdgpu_gmc.c, amdgpu_xcp.c). */
@@ -199,6 +200,19 @@ static void gpu_read_modes(struct mipart_topology *t, struct mipart_gpu_info *g,
 	if (n >= 0 && (r = attr_parse_compute_list(buf, (size_t)n, &g->compute_supported)) < 0)
 		bad_format(t, dir, ATTR_SUPPORTED_XCP, r);
 
+	/* DKMS amdgpu_gfx.c: compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n"
+	 * (HARDWARE.md 1.1, 8.8) */
+	n = read_attr(t, dirfd, dir, "compute_partition_mem_alloc_mode", buf);
+	if (n >= 0) {
+		ssize_t len = util_line_len(buf, (size_t)n);
+
+		if (len == 7 && !memcmp(buf, "CAPPING", 7))
+			g->mem_alloc_all = 0;
+		else if (len == 3 && !memcmp(buf, "ALL", 3))
+			g->mem_alloc_all = 1;
+		else
+			bad_format(t, dir, "compute_partition_mem_alloc_mode", -EBADMSG);
+	}
 	n = read_attr(t, dirfd, dir, ATTR_CURRENT_MEMORY, buf);
 	if (n >= 0) {
 		r = attr_parse_memory_mode(buf, (size_t)n, &g->memory);

@@ -51,6 +51,7 @@ typedef struct mipart_gpu_info {
 	const char *product;	/* "MI300X", ..., or "unknown"; static string */
 	bool partitioning;	/* the product (or driver) supports partition modes */
 	bool is_apu;
+	bool is_vf;		/* an SR-IOV virtual function (PCI id): modes are read-only */
 	int64_t gfx_target;	/* KFD gfx_target_version, e.g. 90402 */
 	char unique_id[24];	/* hex, the PCI device's unique_id attribute (stable across mode
 				 * changes); KFD's only when that is absent and all nodes agree */

@@ -78,7 +78,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
 	for (size_t j = 0; j < g->n_partitions; j++)
 		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
-	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:s?, s:b, s:b, "
+	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:s?, s:b, s:b, "
 		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
 		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
 		      "device_id", g->device_id < 0 ? NULL : dev,
@@ -87,6 +87,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "unique_id", g->unique_id[0] ? uid : NULL,
 		      "hive_id", g->hive_id > 0 ? hive : NULL,
 		      "partitioning_supported", g->partitioning,
+		      "virtual_function", g->is_vf,
 		      "compute_partition", cli_json_mode(mipart_compute_mode_name(g->compute)),
 		      "memory_partition", cli_json_mode(mipart_memory_mode_name(g->memory)),
 		      "available_compute_partitions", modes_json(g->compute_available, true),

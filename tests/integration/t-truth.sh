@@ -146,3 +146,25 @@ is "$(jqo '[.gpus[].bdf] | join(",")')" 0000:01:00.0,0001:01:00.0,0002:01:00.0,0
 	"four sockets, each in its own PCI domain"
 is "$(jqo '[.gpus[].partitions[].memory_bytes] | unique | join(",")')" 68719476736 \
 	"each socket's partition gets the TTM limit over the NUMA nodes: 512 GiB / 2 / 4"
+
+# --- more PCI ids (8.10): MI300X HF, and VFs listed read-only ---------------------------------
+H="$T_TMP/hf"
+run mipart sim create "$H" --gpus 1 --product mi300x-hf --compute DPX
+is "$RC" 0 "an MI300X HF (74a9)"
+run mipart --root "$H" list --json
+is "$(jqo '.gpus[0] | "\(.product) \(.device_id) \(.virtual_function) \(.partitions | length)"')" \
+	"MI300X-HF 0x74a9 false 2" "named from its PCI id, partitions as an MI300X"
+for vf in mi300x-vf:0x74b5 mi325x-vf:0x74b9; do
+	H="$T_TMP/${vf%%:*}"
+	run mipart sim create "$H" --gpus 2 --product "${vf%%:*}" --compute CPX
+	is "$RC" 0 "${vf%%:*}: sim create"
+	run mipart --root "$H" list --json
+	is "$RC" 0 "${vf%%:*}: listed"
+	is "$(jqo '[.gpus[] | "\(.device_id) \(.virtual_function) \(.compute_partition_writable) \(.memory_partition_writable) \(.partitions | length)"] | unique | join(",")')" \
+		"${vf#*:} true false false 8" "${vf%%:*}: a VF, read-only, its partitions listed"
+	run mipart --root "$H" set -g 0 --compute SPX
+	is "$RC" 1 "${vf%%:*}: a change is refused"
+	like "$ERR" "*read-only (an SR-IOV VF*" "${vf%%:*}: saying why"
+done
+run mipart sim write "$H" 0 current_compute_partition SPX
+like "$ERR" "*permission denied*" "the VF's own file refuses a write (0444)"

@@ -795,6 +795,10 @@ static void finish_gpus(struct mipart_topology *t)
 		if (p) {
 			g->product = p->name;
 			g->is_apu = p->apu;
+			g->is_vf = p->vf;
+			/* a VF cannot switch (HARDWARE.md 6): whatever the file modes say */
+			if (p->vf)
+				g->compute_writable = g->memory_writable = false;
 			if (p->partitioning)
 				g->partitioning = true;
 		}

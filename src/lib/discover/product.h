@@ -22,6 +22,7 @@ struct product {
 	bool apu;
 	bool partitioning;	/* has the XCP manager (GC 9.4.3, 9.5.0) */
 	unsigned clk_fcompute;	/* MHz, KFD max_engine_clk_fcompute */
+	bool vf;		/* an SR-IOV virtual function: partition modes read-only */
 };
 
 /* The product with this PCI device id, or NULL. */

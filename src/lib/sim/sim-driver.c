@@ -391,6 +391,10 @@ static int step_write(struct sim_state *s, void *arg)
 
 	if (i < 0 || !s->loaded || !s->product->partitioning)
 		return -ENOENT; /* no such attribute file */
+	/* a VF's partition files are 0444: opening them for writing fails (kernfs_fop_open) */
+	if (s->product->vf && (!strcmp(w->attr, "current_compute_partition") ||
+			       !strcmp(w->attr, "current_memory_partition")))
+		return -EACCES;
 	if (!strcmp(w->attr, "current_compute_partition"))
 		return write_compute(s, (unsigned)i, w->value);
 	if (!strcmp(w->attr, "current_memory_partition"))

@@ -355,7 +355,9 @@ static void render_pci_modes(struct render *R, unsigned i)
 	rm(R, rel);
 	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
 	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
-	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	/* a VF has no switch_partition_mode hook: 0444 and no available_compute_partition
+	 * (amdgpu_gfx.c: amdgpu_gfx_sysfs_xcp_init) */
+	put(R, p->vf ? 0444 : 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
 	/* amdgpu_gfx.c (DKMS): compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n" */
 	relf(rel, sizeof(rel), "%s/compute_partition_mem_alloc_mode", dir);
 	put(R, 0644, rel, "%s\n", g->alloc_all ? "ALL" : "CAPPING");
@@ -369,7 +371,8 @@ static void render_pci_modes(struct render *R, unsigned i)
 		mipart_compute_modes_format(avail, list, sizeof(list));
 		/* amdgpu_gfx_get_available_compute_partition: "Not supported" when empty */
 		relf(rel, sizeof(rel), "%s/available_compute_partition", dir);
-		put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
+		if (!p->vf)
+			put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
 	}
 	/* amdgpu_gmc.c: current_memory_partition_show; 0644 only with more than one NPS mode,
 	 * available_memory_partition only then (amdgpu_gmc_sysfs_init) */

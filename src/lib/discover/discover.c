@@ -258,12 +258,16 @@ static void gpu_read_pci(struct mipart_topology *t, struct mipart_gpu_info *g, i
 		link[n] = '\0';
 		base = strrchr(link, '/');
 		g->driver_bound = !strcmp(base ? base + 1 : link, "amdgpu");
+		util_strlcpy(g->driver, base ? base + 1 : link, sizeof(g->driver));
 	}
 	/* amdgpu_pm.c: unique_id_show, "%016llx\n": the GPU's own id, the same whatever the
 	 * compute mode (KFD's unique_id is per partition outside SPX: kfd_topology.c node_show
 	 * prints xcp->unique_id, amdgpu_xcp.c __amdgpu_xcp_set_unique_id; HARDWARE.md 8.1) */
 	if (read_u64_attr(t, dirfd, dir, "unique_id", true, &v) == 0)
 		snprintf(g->unique_id, sizeof(g->unique_id), "%016llx", (unsigned long long)v);
+	/* drivers/pci/iov.c: sriov_numvfs exists on every SR-IOV capable PF */
+	if (read_u64_attr(t, dirfd, dir, "sriov_numvfs", false, &v) == 0 && v <= 1u << 16)
+		g->sriov_vfs = (unsigned)v;
 	read_drm_minors(t, dirfd, &g->card_minor, &g->render_minor);
 	gpu_read_modes(t, g, dirfd, dir);
 }

@@ -76,6 +76,7 @@ static const struct verb verbs[] = {
 	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
+	  "                  [--series mipart|amd|both]\n"
 	  "                  (docs/serve.md)" },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },

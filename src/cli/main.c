@@ -131,13 +131,32 @@ static int verb_help(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* A message on stderr: what a library or a user put in it (process and allocation names,
+ * file contents) may hold escape sequences, so each control character but the newlines
+ * between lines is shown as '?' (util_show). */
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[8192];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n, k;
+
+	fputs(prefix, stderr);
+	for (size_t i = 0; i < len; i += k) {
+		if (msg[i] != '\n' && util_is_control(msg + i, len - i, &k))
+			fputc('?', stderr);
+		else {
+			k = msg[i] == '\n' ? 1 : k;
+			fwrite(msg + i, 1, k, stderr);
+		}
+	}
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("error: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -148,9 +167,8 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 
 	if (cli->quiet)
 		return;
-	fputs("warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("warning: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -159,12 +177,16 @@ int cli_usage_error(const struct verb *v, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("error: ", fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nusage: mipart %s\n", v->usage);
 	return EXIT_USAGE;
+}
+
+const char *cli_show(const char *s, char *buf, size_t size)
+{
+	return util_show(s ? s : "", s ? strlen(s) : 0, size - 4, buf, size);
 }
 
 int cli_parse_uint(struct cli *cli, const char *flag, const char *s, unsigned long min,

@@ -112,9 +112,12 @@ static void used_by(const mipart_procs *procs, unsigned gpu, char *buf, size_t s
 
 		if (gpu >= 64 || !((p->gpus >> gpu) & 1))
 			continue;
-		if (n++ < 2 && len < size)
+		if (n++ < 2 && len < size) {
+			char comm[64];
+
 			len += (size_t)snprintf(buf + len, size - len, "%s%d %s", len ? ", " : "",
-						p->pid, p->comm);
+						p->pid, cli_show(p->comm, comm, sizeof(comm)));
+		}
 	}
 	if (n > 2 && len < size)
 		snprintf(buf + len, size - len, " +%zu", n - 2);

@@ -84,6 +84,22 @@ is "$(q 'gpu_gfx_busy_instantaneous{gpu_id="11"}')" 40 "  ... and AMD's series f
 is "$(q 'gpu_used_vram{gpu_id="11"}')" 3072 "  ... 3072 MB used"
 is "$(q 'mipart_config_in_sync')" 1 "the node is in sync with the last change"
 
+# AMD's dashboards (ROCm/device-metrics-exporter grafana/dashboard_gpu.json, dashboard_overview.json),
+# their queries with ${g_metrics_prefix} empty and the variables filled in for logical device 11
+UUID=$(curl -s --max-time 5 -G "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=gpu_total_vram{gpu_id="11"}' |
+	jq -r '.data.result[0].metric.gpu_uuid')
+HOST=$(curl -s --max-time 5 -G "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=gpu_nodes_total' |
+	jq -r '.data.result[0].metric.hostname')
+like "$UUID" "03ff74a1-0000-1000-80*" "AMD's gpu_uuid label: one per logical device, amd-smi's shape"
+is "$(q "sum(gpu_used_vram{gpu_uuid=\"$UUID\"})")" 3072 "AMD dashboard 'VRAM Usage' (used): 3072 MB"
+is "$(q "sum(gpu_total_vram{gpu_uuid=\"$UUID\"})")" 24574 "  ... (total): 24574 MB, a CPX partition"
+is "$(q "avg(gpu_gfx_busy_instantaneous{gpu_uuid=\"$UUID\", card_model!~\"102-D65208-0C|102-D67305-00|102-D65209-0C\", gpu_id=\"11\"})")" 40 \
+	"AMD dashboard 'GPU Usage' on a partitioned GPU: 40"
+is "$(q "gpu_package_power{hostname=\"$HOST\", gpu_id=\"8\"}")" 140 "AMD dashboard 'GPU Power Usage' (primary partition of GPU 1): 140 W"
+is "$(q 'sum(gpu_nodes_total{cluster_name=""})')" 16 "AMD overview 'GPUs': 16"
+is "$(q 'sum(gpu_package_power{cluster_name=""}) or vector(0)')" 280 "AMD overview 'Total Power Usage': 280 W (2 sockets, not 16)"
+is "$(q 'count(gpu_junction_temperature)')" 2 "AMD's junction temperature once per socket"
+
 # the values follow the simulated driver
 mipart sim load "$H" --partition 1.3 --busy 85 >/dev/null
 wait_for 'mipart_partition_busy_percent{gpu="1",partition="3"}' 85

@@ -122,7 +122,7 @@ is "$(awk '/^gpu_gfx_busy_instantaneous\{.*gpu_id="2",/ { print $2 }' "$T_TMP/bo
 is "$(awk '/^gpu_used_vram\{.*gpu_id="2",/ { print $2 }' "$T_TMP/body")" 7168 "  ... AMD's gpu_used_vram in MB: 7168"
 is "$(awk '/^gpu_package_power\{.*gpu_id="2",/ { print $2 }' "$T_TMP/body")" 640 "  ... AMD's gpu_package_power on the primary partition: 640"
 is "$(awk '/^gpu_junction_temperature\{/ { n++ } END { print n }' "$T_TMP/body")" 8 "  ... AMD's junction temperature once per GPU (primary partitions)"
-like "$(grep '^gpu_total_vram{.*gpu_id="2"' "$T_TMP/body")" '*gpu_compute_partition_type="spx",*gpu_memory_partition_type="nps1",gpu_partition_id="0",hostname="*",serial_number="SIM*' "  ... with AMD's labels"
+like "$(grep '^gpu_total_vram{.*gpu_id="2"' "$T_TMP/body")" '*gpu_compute_partition_type="spx",*gpu_memory_partition_type="nps1",gpu_partition_id="0",gpu_uuid="*",hostname="*",serial_number="SIM*' "  ... with AMD's labels"
 
 get /api/v1/status
 is "$CODE" 200 "GET /api/v1/status: 200"

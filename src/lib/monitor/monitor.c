@@ -45,6 +45,8 @@ struct mipart_monitor {
 	mipart_procs *procs;
 	mipart_allocation *allocs;
 	size_t n_allocs;
+	bool *orphaned;			/* per allocation: books a partition the host lacks */
+	size_t n_orphaned;
 	struct desired *desired;	/* per GPU */
 	mipart_monitor_row *rows;
 	size_t n_rows;
@@ -232,6 +234,33 @@ static bool list_has(const char *list, const char *item)
 
 /* One row per partition, in the topology's partition order (by GPU), with what the ledger
  * booked on it. */
+/* Allocations that book a partition the host does not have now (a layout changed under them,
+ * or a driver reload left fewer partitions): their workloads lost their devices. */
+static int find_orphans(struct mipart_monitor *s)
+{
+	s->orphaned = calloc(s->n_allocs ? s->n_allocs : 1, sizeof(*s->orphaned));
+	if (!s->orphaned)
+		return -ENOMEM;
+	for (size_t a = 0; a < s->n_allocs; a++) {
+		const mipart_allocation *al = &s->allocs[a];
+
+		for (size_t b = 0; b < al->n_bookings && !s->orphaned[a]; b++) {
+			bool found = false;
+
+			for (size_t i = 0; i < mipart_topology_partition_count(s->topo) && !found; i++) {
+				const mipart_partition_info *p = mipart_topology_partition(s->topo, i);
+				const mipart_gpu_info *g = mipart_topology_gpu(s->topo, p->gpu);
+
+				found = p->xcp >= 0 && (unsigned)p->xcp == al->bookings[b].xcp &&
+					!strcmp(g->bdf, al->bookings[b].bdf);
+			}
+			s->orphaned[a] = !found;
+		}
+		s->n_orphaned += s->orphaned[a];
+	}
+	return 0;
+}
+
 static int build_rows(struct mipart_monitor *s)
 {
 	size_t n = mipart_topology_partition_count(s->topo);
@@ -361,6 +390,8 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		warn(s, "%zu partitions: processes are attributed to the first 64 only",
 		     mipart_topology_partition_count(s->topo));
 	r = build_rows(s);
+	if (r == 0)
+		r = find_orphans(s);
 	if (r < 0)
 		goto fail;
 	s->collect_seconds = now_mono() - t0;
@@ -384,6 +415,7 @@ mipart_monitor *mipart_monitor_free(mipart_monitor *s)
 		free(s->warn[i]);
 	free(s->desired);
 	free(s->serial);
+	free(s->orphaned);
 	free(s->rows);
 	free(s);
 	return NULL;
@@ -690,12 +722,24 @@ static const char *amd_lower(const char *mode, char *buf, size_t size)
 }
 
 /* {card_model,[clock_index,clock_type,]gpu_compute_partition_type,gpu_id,
- *  gpu_memory_partition_type,gpu_partition_id,hostname,serial_number} */
+ *  gpu_memory_partition_type,gpu_partition_id,gpu_uuid,hostname,serial_number}
+ * gpu_uuid is not one of the exporter's mandatory labels, but its dashboards select on it
+ * (grafana/dashboard_gpu.json: gpu_uuid="$g_gpu_uuid"). It is shaped like amd-smi's
+ * ("..ff<device id>-0000-1000-80..-<12 hex>", one per logical device) from the board's unique
+ * id and the XCP; stable, but not byte for byte the one amd-smi prints. */
 static void amd_labels(struct prom *p, const mipart_monitor *s, const mipart_monitor_row *r,
 		       const char *clock_index, const char *clock_type)
 {
-	char cm[16], mm[16], id[16], xcp[16];
+	char cm[16], mm[16], id[16], xcp[16], uuid[48];
 	const char *serial = s->serial ? s->serial[r->gpu->index] : "";
+	uint64_t uid = 0;
+
+	if (util_parse_hex_u64(r->gpu->unique_id, strlen(r->gpu->unique_id), &uid) < 0)
+		uid = util_hash64(r->gpu->bdf, 0);
+	snprintf(uuid, sizeof(uuid), "%02xff%04x-0000-1000-80%02x-%012llx",
+		 (unsigned)(r->part->xcp < 0 ? 0 : r->part->xcp),
+		 (unsigned)(r->gpu->device_id < 0 ? 0 : r->gpu->device_id) & 0xffff,
+		 (unsigned)(uid >> 48) & 0xff, (unsigned long long)(uid & 0xffffffffffffull));
 
 	snprintf(id, sizeof(id), "%u", r->part->index);
 	snprintf(xcp, sizeof(xcp), "%d", r->part->xcp < 0 ? 0 : r->part->xcp);
@@ -711,6 +755,7 @@ static void amd_labels(struct prom *p, const mipart_monitor *s, const mipart_mon
 	prom_label(p, "gpu_memory_partition_type",
 		   amd_lower(mipart_memory_mode_name(r->gpu->memory), mm, sizeof(mm)), false);
 	prom_label(p, "gpu_partition_id", xcp, false);
+	prom_label(p, "gpu_uuid", uuid, false);
 	prom_label(p, "hostname", s->hostname, false);
 	prom_label(p, "serial_number", serial, false);
 	prom_put(p, "}");
@@ -878,6 +923,11 @@ static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 		    "1 while a partition change runs, or one a crash interrupted waits for 'mipart recover'.");
 	prom_put(&p, "mipart_change_in_progress");
 	prom_value(&p, s->running ? 1 : 0);
+	prom_family(&p, "mipart_allocations_orphaned", "gauge",
+		    "Allocations of the ledger that book a partition the host does not have now "
+		    "(`mipart allocations` lists them).");
+	prom_put(&p, "mipart_allocations_orphaned");
+	prom_value(&p, (double)s->n_orphaned);
 	if (s->have_last) {
 		double t = iso_seconds(s->last.finished_at);
 
@@ -1120,11 +1170,12 @@ json_t *monitor_status_json(const mipart_monitor *s)
 			json_array_append_new(b, json_pack("{s:s, s:I, s:I}", "bdf", al->bookings[k].bdf,
 							   "partition", (json_int_t)al->bookings[k].xcp,
 							   "bytes", (json_int_t)al->bookings[k].bytes));
-		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o}", "id",
+		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o, s:b}", "id",
 							(json_int_t)al->id, "name",
 							util_json_string(al->name), "model",
 							util_json_string(al->model), "created_at",
-							al->created_at, "bookings", b));
+							al->created_at, "bookings", b, "orphaned",
+							s->orphaned && s->orphaned[a]));
 	}
 	if (s->have_last)
 		last = json_pack("{s:I, s:s?, s:s?, s:o, s:o}", "id", (json_int_t)s->last.id, "state",
@@ -1135,6 +1186,7 @@ json_t *monitor_status_json(const mipart_monitor *s)
 	json_object_set_new(root, "allocations", allocs);
 	json_object_set_new(root, "config_in_sync", any_known ? json_boolean(all_in) : json_null());
 	json_object_set_new(root, "change_in_progress", json_boolean(s->running));
+	json_object_set_new(root, "allocations_orphaned", json_integer((json_int_t)s->n_orphaned));
 	json_object_set_new(root, "last_change", last ? last : json_null());
 	json_object_set_new(root, "collected_at", json_real(s->collected_at));
 	return root;

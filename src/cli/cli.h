@@ -115,6 +115,10 @@ void cli_cdi_after_change(struct cli *cli);
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
 
+/* Finish or roll back a change a crash left running (as 'mipart recover'); quiet when there is
+ * none. Returns an exit code. (verb-set.c) */
+int cli_recover_if_needed(struct cli *cli);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);
@@ -123,6 +127,7 @@ int verb_reset(struct cli *cli, int argc, char **argv);
 int verb_recover(struct cli *cli, int argc, char **argv);
 int verb_history(struct cli *cli, int argc, char **argv);
 int verb_apply(struct cli *cli, int argc, char **argv);
+int verb_boot(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);

@@ -31,7 +31,10 @@ static const struct verb verbs[] = {
 	{ "reset", 0, 0, verb_reset, "put GPUs back to the driver default (SPX/NPS1)",
 	  "reset -g GPUS [--dry-run] [--json]" },
 	{ "apply", 0, 0, verb_apply, "bring the GPUs to a named config of a layout file",
-	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]" },
+	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]\n"
+	  "                  [--persist]   (--persist: the host's declared state, applied at boot)" },
+	{ "boot", 0, 0, verb_boot, "apply the declared state (mipart-boot.service), journaled",
+	  "boot [--dry-run] [--json] [--settle-timeout S]" },
 	{ "assert", 0, 0, verb_assert, "exit 0 when the GPUs match a named config, 1 with the differences",
 	  "assert -f FILE [-c NAME] [--json]" },
 	{ "export", 0, 0, verb_export, "print the GPUs' modes as a layout file that apply accepts",

@@ -51,6 +51,13 @@ const mipart_config *mipart_declared_layout(const mipart_declared *d);
 const char *mipart_declared_source(const mipart_declared *d);
 const char *mipart_declared_time(const mipart_declared *d);
 
+/*
+ * mipart_declared_in_sync - whether every GPU the declared config selects is in its modes on
+ * topo. Returns 1, 0, -EINVAL (the config does not resolve on this host).
+ */
+struct mipart_topology;
+int mipart_declared_in_sync(const mipart_declared *d, const struct mipart_topology *topo);
+
 /* Frees d; accepts NULL; returns NULL. */
 mipart_declared *mipart_declared_free(mipart_declared *d);
 

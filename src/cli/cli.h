@@ -119,6 +119,12 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
  * none. Returns an exit code. (verb-set.c) */
 int cli_recover_if_needed(struct cli *cli);
 
+/* The node labels of this host (verb-labels.c); reports and returns an exit code. */
+struct mipart_label;
+int cli_labels(struct cli *cli, const mipart_topology *t, struct mipart_label *labels, size_t *ret_n);
+/* Write them as an NFD feature file at path. 0 or -errno. */
+int cli_labels_write(const struct mipart_label *labels, size_t n, const char *path);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);
@@ -128,6 +134,7 @@ int verb_recover(struct cli *cli, int argc, char **argv);
 int verb_history(struct cli *cli, int argc, char **argv);
 int verb_apply(struct cli *cli, int argc, char **argv);
 int verb_boot(struct cli *cli, int argc, char **argv);
+int verb_labels(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);

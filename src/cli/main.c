@@ -65,6 +65,9 @@ static const struct verb verbs[] = {
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
 	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
+	  "labels [--output FILE | --stdout | --json]\n"
+	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
 	{ "top", 0, 0, verb_top, "show each partition: busy, VRAM, processes, model (refreshing)",
 	  "top [--once] [--json] [--interval S] [--sort index|busy|vram|procs|model]\n"
 	  "           [--gpu SEL] [--model NAME] [--active] | top --prometheus" },

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mipart/declared.h"
+#include "mipart/layout.h"
 #include "db.h"
 #include "util.h"
 #include "banned.h"
@@ -193,6 +194,32 @@ const char *mipart_declared_source(const mipart_declared *d)
 const char *mipart_declared_time(const mipart_declared *d)
 {
 	return d->time;
+}
+
+int mipart_declared_in_sync(const mipart_declared *d, const mipart_topology *topo)
+{
+	size_t n = mipart_topology_gpu_count(topo);
+	mipart_target *t = calloc(n + 1, sizeof(*t));
+	unsigned line, col;
+	char msg[256];
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	r = mipart_layout_resolve(d->set, topo, t, n, &line, &col, msg, sizeof(msg));
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(topo, i);
+
+		if (!t[i].selected)
+			continue;
+		if ((t[i].compute != MIPART_COMPUTE_UNKNOWN && t[i].compute != g->compute) ||
+		    (t[i].memory != MIPART_MEMORY_UNKNOWN && t[i].memory != g->memory)) {
+			free(t);
+			return 0;
+		}
+	}
+	free(t);
+	return r < 0 ? -EINVAL : 1;
 }
 
 mipart_declared *mipart_declared_free(mipart_declared *d)

@@ -37,6 +37,10 @@ int mipart_label_key_valid(const char *key);
 /* mipart_label_value_valid - 0 when value is a valid label value (may be empty), else -EINVAL. */
 int mipart_label_value_valid(const char *value);
 
+/* mipart_k8s_name_valid - 0 when name is a DNS-1123 subdomain (how Kubernetes names a Node,
+ * validation.go IsDNS1123Subdomain), else -EINVAL. */
+int mipart_k8s_name_valid(const char *name);
+
 typedef struct mipart_labels_input {
 	const mipart_topology *topo;
 	mipart_ledger *ledger;		/* bookings, for free memory; NULL: nothing booked */

@@ -125,6 +125,17 @@ int cli_labels(struct cli *cli, const mipart_topology *t, struct mipart_label *l
 /* Write them as an NFD feature file at path. 0 or -errno. */
 int cli_labels_write(const struct mipart_label *labels, size_t n, const char *path);
 
+/* The fleet planner's options (verb-plan.c parses, verb-fleet.c runs). */
+struct fleet_args {
+	size_t nodes;
+	unsigned long gpus_per_node;
+	const char *product, *inventory, *output, *label_key;
+	bool json;
+};
+struct mipart_plan_item;
+int cli_plan_fleet(struct cli *cli, const struct fleet_args *fa, const struct mipart_plan_item *items,
+		   size_t n_items);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);

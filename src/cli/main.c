@@ -49,7 +49,9 @@ static const struct verb verbs[] = {
 	  "       MODEL: a catalog id or alias ('mipart models'), or a directory with config.json" },
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
 	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
-	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--json]" },
+	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--json]\n"
+	  "       plan -m ... --nodes N --gpus-per-node G --product P | --inventory NODES.json\n"
+	  "                  [--label-key KEY] [--output FILE] [--json]   (a fleet: docs/kubernetes.md)" },
 	{ "allocate", 0, 1, verb_allocate, "book memory for a model instance on a partition",
 	  "allocate MODEL [--partition ID|auto] [--name NAME] [estimate options] [--json]\n"
 	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },

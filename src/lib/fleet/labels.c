@@ -80,6 +80,11 @@ int mipart_label_key_valid(const char *key)
 	return check_name(slash + 1, strlen(slash + 1), MIPART_LABEL_NAME_MAX);
 }
 
+int mipart_k8s_name_valid(const char *name)
+{
+	return name ? check_prefix(name, strlen(name)) : -EINVAL;
+}
+
 int mipart_label_value_valid(const char *value)
 {
 	if (!value)

@@ -71,4 +71,10 @@ int mipart_labels_for_host(const mipart_host *host, const mipart_topology *topo,
  */
 int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret);
 
+/*
+ * mipart_labels_write - the NFD feature file of labels at path (as given), durably; its
+ * directory is created. Returns 0, -EINVAL (a label is not valid), -ENOMEM, or -errno.
+ */
+int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
+
 #endif

@@ -126,8 +126,6 @@ int cli_recover_if_needed(struct cli *cli);
 /* The node labels of this host (verb-labels.c); reports and returns an exit code. */
 struct mipart_label;
 int cli_labels(struct cli *cli, const mipart_topology *t, struct mipart_label *labels, size_t *ret_n);
-/* Write them as an NFD feature file at path. 0 or -errno. */
-int cli_labels_write(const struct mipart_label *labels, size_t n, const char *path);
 
 /* The fleet planner's options (verb-plan.c parses, verb-fleet.c runs). */
 struct fleet_args {

@@ -32,26 +32,6 @@ int cli_labels(struct cli *cli, const mipart_topology *t, mipart_label *labels, 
 	return EXIT_OK;
 }
 
-/* Write the NFD feature file at path (as given), creating its directory. 0 or -errno. */
-int cli_labels_write(const mipart_label *labels, size_t n, const char *path)
-{
-	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
-	int r = mipart_labels_format_nfd(labels, n, &text);
-
-	if (r < 0)
-		return r;
-	util_strlcpy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = util_mkdir_p(dir);
-	}
-	if (r == 0)
-		r = util_write_file_durable(path, text, strlen(text), 0644);
-	free(text);
-	return r;
-}
-
 int verb_labels(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -110,7 +90,7 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		r = cli_labels_write(labels, n, output ? output : path);
+		r = mipart_labels_write(labels, n, output ? output : path);
 		if (r < 0) {
 			cli_error("cannot write '%s': %s", output ? output : path, mipart_strerror(r));
 			rc = EXIT_FAIL;

@@ -318,3 +318,25 @@ int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret)
 	*ret = text;
 	return 0;
 }
+
+int mipart_labels_write(const mipart_label *labels, size_t n, const char *path)
+{
+	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
+	int r = mipart_labels_format_nfd(labels, n, &text);
+
+	if (r < 0)
+		return r;
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		free(text);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = util_mkdir_p(dir);
+	}
+	if (r == 0)
+		r = util_write_file_durable(path, text, strlen(text), 0644);
+	free(text);
+	return r;
+}

@@ -138,6 +138,12 @@ struct mipart_plan_item;
 int cli_plan_fleet(struct cli *cli, const struct fleet_args *fa, const struct mipart_plan_item *items,
 		   size_t n_items);
 
+/* --vllm-version X.Y and --platform rocm|cuda into the estimator's options (verb-model.c);
+ * 0, or an exit code after a usage message. */
+struct mipart_estimate_options;
+int cli_parse_vllm_version(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+int cli_parse_platform(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/apply.h"
 #include "mipart/config.h"
 #include "mipart/declared.h"
 #include "mipart/error.h"
@@ -206,12 +207,12 @@ static int layout_open(struct cli *cli, const struct layout_args *a, const char 
 
 /* Apply L's config through the engine, with the layout's hook units. */
 static int layout_apply(struct cli *cli, struct layout_ctx *L, bool dry, bool json,
-			unsigned long lock_s, unsigned long settle_s, int argc, char **argv)
+			unsigned long lock_s, unsigned long settle_s, int argc, char **argv, int lockfd)
 {
 	const char *units[MIPART_CONFIG_MAX_UNITS];
 	size_t n_units = mipart_config_unit_count(L->cfg);
 	struct change_opts co = { .dry = dry, .json = json, .lock_s = lock_s, .settle_s = settle_s,
-				  .units = units, .argc = argc, .argv = argv };
+				  .units = units, .argc = argc, .argv = argv, .lock_fd = lockfd };
 
 	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
 		units[co.n_units++] = mipart_config_unit(L->cfg, i);
@@ -245,16 +246,22 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 	struct layout_ctx L;
 	char *text = NULL, abs[PATH_MAX];
 	size_t len = 0;
-	int rc = parse_layout_args(cli, argc, argv, true, &a);
+	int rc = parse_layout_args(cli, argc, argv, true, &a), lockfd = -1;
 
 	if (rc != EXIT_OK)
 		return rc;
 	if (a.persist && (rc = read_layout_text(a.file, &text, &len)) != EXIT_OK)
 		return rc;
+	lockfd = cli_change_lock(cli, a.dry, a.lock_s, argc, argv);
+	if (lockfd == -2) {
+		rc = EXIT_FAIL;
+		lockfd = -1;
+		goto out;
+	}
 	rc = layout_open(cli, &a, text, len, &L);
 	if (rc != EXIT_OK)
 		goto out;
-	rc = layout_apply(cli, &L, a.dry, a.json, a.lock_s, a.settle_s, argc, argv);
+	rc = layout_apply(cli, &L, a.dry, a.json, a.lock_s, a.settle_s, argc, argv, lockfd);
 	if (rc == EXIT_OK && a.persist) {
 		mipart_config_error err = { 0 };
 		const char *name = mipart_config_set_name(L.set);
@@ -273,6 +280,7 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 	}
 	layout_close(&L);
 out:
+	mipart_host_unlock(lockfd);
 	free(text);
 	return rc;
 }
@@ -291,7 +299,7 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 	unsigned long settle_s = 300;
 	bool dry = false, json = false;
 	char path[MIPART_PATH_MAX];
-	int c, r, rc;
+	int c, r, rc, lockfd = -1;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
@@ -333,6 +341,12 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 	 * so the declared change starts from a host in a known state */
 	if (!dry && (rc = cli_recover_if_needed(cli)) != EXIT_OK)
 		goto out;
+	lockfd = cli_change_lock(cli, dry, 120, argc, argv);
+	if (lockfd == -2) {
+		rc = EXIT_FAIL;
+		lockfd = -1;
+		goto out;
+	}
 	L.set = mipart_declared_set(d);
 	rc = layout_resolve(cli, path, &L);
 	if (rc != EXIT_OK)
@@ -343,7 +357,7 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 		const mipart_config *cfg = mipart_declared_layout(d);
 		struct change_opts co = { .dry = dry, .json = json, .lock_s = 120,
 					  .settle_s = settle_s, .units = units, .argc = argc,
-					  .argv = argv };
+					  .argv = argv, .lock_fd = lockfd };
 
 		for (size_t i = 0; i < mipart_config_unit_count(cfg) && i < MIPART_CONFIG_MAX_UNITS; i++)
 			units[co.n_units++] = mipart_config_unit(cfg, i);
@@ -351,6 +365,7 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 	}
 	layout_close(&L);
 out:
+	mipart_host_unlock(lockfd);
 	mipart_declared_free(d);
 	return rc;
 }

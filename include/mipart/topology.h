@@ -68,6 +68,8 @@ typedef struct mipart_gpu_info {
 	bool memory_writable;
 	mipart_mode_source mode_source;
 	bool driver_bound;	/* bound to amdgpu */
+	char driver[16];	/* the bound driver ("amdgpu", "gim" on an SR-IOV host), "" if none */
+	unsigned sriov_vfs;	/* SR-IOV virtual functions enabled (sriov_numvfs), 0 if none */
 
 	size_t first_partition;	/* index into the topology's partition array */
 	size_t n_partitions;

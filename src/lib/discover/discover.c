@@ -244,7 +244,11 @@ static void gpu_read_pci(struct mipart_topology *t, struct mipart_gpu_info *g, i
 		link[n] = '\0';
 		base = strrchr(link, '/');
 		g->driver_bound = !strcmp(base ? base + 1 : link, "amdgpu");
+		util_strlcpy(g->driver, base ? base + 1 : link, sizeof(g->driver));
 	}
+	/* drivers/pci/iov.c: sriov_numvfs exists on every SR-IOV capable PF */
+	if (read_u64_attr(t, dirfd, dir, "sriov_numvfs", false, &v) == 0 && v <= 1u << 16)
+		g->sriov_vfs = (unsigned)v;
 	read_drm_minors(t, dirfd, &g->card_minor, &g->render_minor);
 	gpu_read_modes(t, g, dirfd, dir);
 }

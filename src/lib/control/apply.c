@@ -906,6 +906,37 @@ static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, 
 	}
 }
 
+/* After a recovery: allocations whose partitions the host no longer has are named (and
+ * `mipart allocations` shows them orphaned); they were booked before the change or while it
+ * ran, and the recovery may not keep them. */
+static void orphans_say(struct ctx *c)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_ledger *l = NULL;
+	mipart_allocation *v = NULL;
+	mipart_topology *t = NULL;
+	size_t n = 0, count = 0;
+
+	if (c->o->journal_path)
+		util_strlcpy(path, c->o->journal_path, sizeof(path));
+	else if (mipart_host_path(c->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return;
+	if (mipart_ledger_open(path, &l) < 0 || mipart_ledger_list(l, &v, &n) < 0 ||
+	    mipart_topology_load(c->host, &t) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!mipart_allocation_orphaned(&v[i], t, NULL))
+			continue;
+		say_more(c, "%s'%s'", count ? ", " : "; allocations on partitions the host no longer has (shown orphaned by 'mipart allocations'; release them): ",
+			 v[i].name);
+		count++;
+	}
+out:
+	mipart_allocations_free(v, n);
+	mipart_ledger_free(l);
+	mipart_topology_free(t);
+}
+
 /* Drop the NPS requests the driver holds and no change is waiting for: reload (they apply),
  * then request the modes the GPUs have now and reload again, as a journalled change. */
 static int resolve_pending(struct ctx *c)
@@ -1088,6 +1119,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 			 r == 0 ? "finished to the change's target modes instead"
 				: "the target modes could not be reached either: resolve by hand");
 	}
+	orphans_say(&c);
 	if (failed)
 		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
 	else

@@ -45,3 +45,26 @@ is "$RC" 0 "the ConfigMap's layout is valid"
 # each hostPath volume has a comment on the line(s) right above its "- name:"
 awk '/^ *#/ {c=1; next} /- name: .*/ {n=$0; getline; if ($0 ~ /hostPath/) { if (!c) { print "unjustified: " n; bad=1 } } c=0; next} {c=0} END {exit bad}' "$D/daemonset.yaml"
 ok $? "each hostPath is justified in a comment"
+
+# mipart k8s-pod: pinned to its node; CDI, or the device plugin's resource when the kubelet has
+# one registered (its device manager checkpoint, the shape of
+# pkg/kubelet/cm/devicemanager/checkpoint/checkpoint.go: {"Data": {"PodDeviceEntries", "RegisteredDevices"}, "Checksum"})
+H="$T_TMP/h"
+mipart sim create "$H" --gpus 2 --compute CPX >/dev/null 2>&1
+run mipart --root "$H" k8s-pod 1.3 --node gpu-node-1
+is "$RC" 0 "k8s-pod with --node"
+cp "$T_TMP/out" "$T_TMP/pod1.yaml"
+run python3 -c 'import sys, yaml; p = yaml.safe_load(sys.stdin); print(p["spec"]["nodeName"], p["metadata"]["annotations"]["cdi.k8s.io/mipart"], "resources" in p["spec"]["containers"][0])' <"$T_TMP/pod1.yaml"
+is "$OUT" "gpu-node-1 amd.com/gpu=1.3 False" "nodeName, and the partition by CDI (no device plugin here)"
+NODE_NAME=gpu-node-2 mipart --root "$H" k8s-pod 0.0 >"$T_TMP/pod.yaml" 2>/dev/null
+grep -q '^  nodeName: gpu-node-2$' "$T_TMP/pod.yaml"; ok $? "NODE_NAME names the node"
+mkdir -p "$H/var/lib/kubelet/device-plugins"
+printf '{"Data": {"PodDeviceEntries": null, "RegisteredDevices": {"amd.com/cpx_nps1": ["0", "1"]}}, "Checksum": 1}' \
+	>"$H/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint"
+mipart --root "$H" k8s-pod 1.3 --node gpu-node-1 >"$T_TMP/pod2.yaml" 2>/dev/null
+run python3 -c 'import sys, yaml; p = yaml.safe_load(sys.stdin); c = p["spec"]["containers"][0]; print(c["resources"]["limits"], "annotations" in p["metadata"], [e["name"] for e in c["env"]])' <"$T_TMP/pod2.yaml"
+is "$OUT" "{'amd.com/cpx_nps1': 1} False ['MIPART_PARTITION_MEMORY_BYTES']" "with the plugin (mixed naming): its resource, no CDI, no partition variables"
+run mipart --root "$H" k8s-pod 1.3 --node gpu-node-1 --via cdi
+like "$OUT" "*cdi.k8s.io/mipart*" "--via cdi still names the partition"
+run mipart --root "$H" k8s-pod 1.3 --node Bad_Name
+is "$RC" 2 "a node name that is no DNS name is refused"

@@ -105,6 +105,8 @@ struct change_opts {
 	size_t n_units;
 	int argc; /* the verb's command line, for the journal */
 	char **argv;
+	char *message; /* when not NULL: what went wrong, for the caller (slurm helper) */
+	size_t message_size;
 };
 
 /* After a partition change: rewrite the CDI spec when the host has one (or is simulated); a
@@ -138,6 +140,7 @@ int verb_docker_args(struct cli *cli, int argc, char **argv);
 int verb_vllm(struct cli *cli, int argc, char **argv);
 int verb_run(struct cli *cli, int argc, char **argv);
 int verb_k8s_pod(struct cli *cli, int argc, char **argv);
+int verb_slurm(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
 

@@ -76,6 +76,8 @@ static const struct verb verbs[] = {
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
 	  "                  (docs/serve.md)" },
+	{ "slurm", 1, -1, verb_slurm, "Slurm: modes as node features, partitions as GRES",
+	  "slurm helper|helpers-conf|gres ... (docs/slurm.md)", true },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },
@@ -394,7 +396,30 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { .root = getenv("MIPART_ROOT") };
 	int c, r, first;
+	const char *base = strrchr(argv[0], '/');
+	char *hargv[8] = { "slurm", "helper" };
 
+	/* installed as mipart-slurm-helper, it is the program helpers.conf names: Slurm runs it
+	 * with no argument or with the feature (node_features_helpers.c), nothing else */
+	base = base ? base + 1 : argv[0];
+	if (!strcmp(base, "mipart-slurm-helper")) {
+		if (argc > 6) {
+			cli_error("mipart-slurm-helper takes at most a feature and options");
+			return EXIT_USAGE;
+		}
+		for (int i = 1; i < argc; i++)
+			hargv[i + 1] = argv[i];
+		if (cli.root && !*cli.root)
+			cli.root = NULL;
+		r = mipart_host_new(cli.root, &cli.host);
+		if (r < 0) {
+			cli_error("invalid root '%s': %s", cli.root, mipart_strerror(r));
+			return EXIT_USAGE;
+		}
+		r = cli_run_verb(&cli, verbs, "verb", argc + 1, hargv);
+		mipart_host_free(cli.host);
+		return r;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qhV", opts, NULL)) != -1) {
 		switch (c) {

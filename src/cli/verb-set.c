@@ -407,6 +407,14 @@ static int engine_hook(void *userdata, const char *action)
 	return run_hooks(hc->cli, hc->co, action);
 }
 
+/* A post-change action (postchange.h) that failed: the change itself stands. */
+static void engine_post_change_report(void *userdata, const char *name, int err, const char *msg)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_warn(hc->cli, "after the change, %s: %s", name, msg[0] ? msg : mipart_strerror(err));
+}
+
 static void engine_after_change(void *userdata)
 {
 	const struct hook_ctx *hc = userdata;
@@ -443,6 +451,9 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		}
 		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
 			cli_error("%s", mipart_change_problem_get(plan, i)->message);
+		if (co->message && mipart_change_problem_count(plan))
+			snprintf(co->message, co->message_size, "%s",
+				 mipart_change_problem_get(plan, 0)->message);
 		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
@@ -469,6 +480,7 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
 			.hook = co->n_units ? engine_hook : NULL,
 			.after_change = engine_after_change,
+			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
 		};
 
@@ -488,6 +500,9 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
 		cli_print_json(o);
 	}
+	if (r < 0 && co->message)
+		snprintf(co->message, co->message_size, "%s",
+			 res.message[0] ? res.message : mipart_strerror(r));
 	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
 		print_blockers(stderr, res.blockers);
@@ -530,7 +545,7 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 	struct hook_ctx hc = { cli, NULL };
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
-				   .userdata = &hc };
+				   .post_change_report = engine_post_change_report, .userdata = &hc };
 	int r;
 
 	optind = 1;

@@ -23,6 +23,7 @@
 #include "mipart/error.h"
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
+#include "mipart/postchange.h"
 #include "lock.h"
 #include "util.h"
 #include "banned.h"
@@ -463,6 +464,16 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 	return 0;
 }
 
+/* What follows a change that left the host in a known state: the post-change actions
+ * (postchange.h), then the caller's own. */
+static void after_change(const mipart_host *host, const mipart_apply_options *o)
+{
+	if (!o->no_post_change)
+		mipart_post_change_run(host, o->post_change_report, o->userdata);
+	if (o->after_change)
+		o->after_change(o->userdata);
+}
+
 int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n,
 		 const mipart_apply_options *o, mipart_apply_result *res)
 {
@@ -549,8 +560,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	if (r == 0) {
 		res->state = "done";
 		mipart_journal_finish(c.j, c.id, "done", after, NULL);
-		if (o->after_change)
-			o->after_change(o->userdata);
+		after_change(host, o);
 		goto out;
 	}
 	free(after);
@@ -558,8 +568,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
 	/* a reload may have happened even when rolled back: the partitions are new objects */
-	if (o->after_change)
-		o->after_change(o->userdata);
+	after_change(host, o);
 out:
 	if (hooks_stopped)
 		o->hook(o->userdata, "start");
@@ -672,8 +681,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	r = restore(&c, bc, bm, n, &after);
 	res->state = r == 0 ? "recovered" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
-	if (o->after_change)
-		o->after_change(o->userdata);
+	after_change(host, o);
 out:
 	mipart_journal_entry_release(&e);
 	free(bc);

@@ -129,8 +129,9 @@ int mipart_slurm_settings_load(const mipart_host *host, mipart_slurm_settings *r
 /*
  * mipart_slurm_set_node_gres - in the text of a slurm.conf, give the line of node_name
  * (a "NodeName=" line naming exactly that node) the Gres= value gres (replacing the one it has).
- * Returns 0 and *ret_text (free()), -ENOENT (no such line), -EINVAL (the node is on a line with
- * others, "NodeName=n[1-4]": mipart does not split lines), -ENOMEM.
+ * Returns 0 and *ret_text (free()), -ENOENT (no such line), -EINVAL (no line of its own, and a
+ * line names a host list or range, "NodeName=n[1-4]", that may hold it: mipart does not split
+ * lines), -ENOMEM.
  */
 int mipart_slurm_set_node_gres(const char *conf, const char *node_name, const char *gres,
 			       char **ret_text);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/auxv.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -396,12 +397,19 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { .root = getenv("MIPART_ROOT") };
 	int c, r, first;
-	const char *base = strrchr(argv[0], '/');
+	/* Slurm 22.05 runs the helper for its state with no argv at all (run_command with
+	 * script_argv NULL): Linux then passes one empty argument (fs/exec.c: do_execveat_common,
+	 * since 5.18) or none; the name is the path the kernel executed (AT_EXECFN) */
+	const char *name = argc > 0 && argv[0] && argv[0][0] ? argv[0]
+							  : (const char *)getauxval(AT_EXECFN);
+	const char *base = name ? strrchr(name, '/') : NULL;
 	char *hargv[8] = { "slurm", "helper" };
 
 	/* installed as mipart-slurm-helper, it is the program helpers.conf names: Slurm runs it
 	 * with no argument or with the feature (node_features_helpers.c), nothing else */
-	base = base ? base + 1 : argv[0];
+	base = base ? base + 1 : name ? name : "";
+	if (argc < 1)
+		argc = 1;
 	if (!strcmp(base, "mipart-slurm-helper")) {
 		if (argc > 6) {
 			cli_error("mipart-slurm-helper takes at most a feature and options");

@@ -656,7 +656,8 @@ int mipart_slurm_set_node_gres(const char *conf, const char *node_name, const ch
 			addf(&t, " Gres=%s", gres);
 			found = true;
 		} else {
-			if (v && vlen > nlen && memmem(v, vlen, node_name, nlen) && strpbrk(v, ",["))
+			/* a host list or range may hold the node (mipart does not expand them) */
+			if (v && (memchr(v, ',', vlen) || memchr(v, '[', vlen)))
 				listed = true;
 			addf(&t, "%.*s", (int)llen, p);
 		}

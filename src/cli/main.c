@@ -54,11 +54,13 @@ static const struct verb verbs[] = {
 	{ "release", 1, 1, verb_release, "release an allocation", "release ID|NAME" },
 	{ "allocations", 0, 0, verb_allocations, "list the allocations", "allocations [--json]" },
 	{ "env", 0, 1, verb_env, "the environment that runs a workload on an allocation or partition",
-	  "env TARGET [--format sh|dotenv|json|systemd] [--container]   (TARGET: allocation, or 0.3)" },
+	  "env [TARGET] [--format sh|dotenv|json|systemd] [--container]   (TARGET: allocation, or 0.3;\n"
+	  "           none in a Slurm step: the step's partitions)" },
 	{ "docker-args", 0, 1, verb_docker_args, "container flags for an allocation or partition",
 	  "docker-args TARGET [--engine docker|podman] [--json]" },
 	{ "vllm", 0, -1, verb_vllm, "the vllm serve command for an allocation, sized so that it starts",
-	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [-- VLLM ARGS...]" },
+	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [-- VLLM ARGS...]\n"
+	  "       vllm --slurm MODEL [--max-model-len N] [...]   (in a Slurm step)" },
 	{ "run", 0, -1, verb_run, "run a command with an allocation's environment (no shell)",
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",

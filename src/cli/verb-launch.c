@@ -27,6 +27,7 @@
 #include "mipart/ledger.h"
 #include "mipart/slurm.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -251,13 +252,18 @@ int verb_env(struct cli *cli, int argc, char **argv)
 			json_object_set_new(o, v[i].name, cli_json_string(v[i].value));
 		rc = cli_print_json(o);
 	} else {
-		for (size_t i = 0; i < n; i++) {
+		/* the whole file is built first: a failure prints nothing of it */
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		for (size_t i = 0; f && i < n; i++) {
 			if (!strcmp(format, "sh")) {
-				printf("export %s=", v[i].name);
-				print_sh_quoted(stdout, v[i].value);
-				putchar('\n');
+				fprintf(f, "export %s=", v[i].name);
+				print_sh_quoted(f, v[i].value);
+				fputc('\n', f);
 			} else if (!strcmp(format, "systemd")) {
-				print_systemd(stdout, &v[i]);
+				print_systemd(f, &v[i]);
 			} else if (strchr(v[i].value, '\n')) {
 				/* docker --env-file takes the rest of the line, unquoted */
 				cli_error("the value of %s holds a newline, which a dotenv file cannot carry; use --format json or sh",
@@ -265,9 +271,17 @@ int verb_env(struct cli *cli, int argc, char **argv)
 				rc = EXIT_FAIL;
 				break;
 			} else {
-				printf("%s=%s\n", v[i].name, v[i].value);
+				fprintf(f, "%s=%s\n", v[i].name, v[i].value);
 			}
 		}
+		if (!f || fclose(f) != 0) {
+			cli_error("cannot build the environment: %s", mipart_strerror(-ENOMEM));
+			rc = EXIT_FAIL;
+		} else if (rc == EXIT_OK && (fwrite(text, 1, len, stdout) != len || fflush(stdout))) {
+			cli_error("cannot write the environment: %s", mipart_strerror(-errno));
+			rc = EXIT_FAIL;
+		}
+		free(text);
 	}
 	target_release(&tg);
 	return rc;
@@ -370,20 +384,33 @@ int verb_run(struct cli *cli, int argc, char **argv)
 }
 
 /* A YAML double-quoted scalar: every byte kept, quotes, backslashes and controls escaped. */
-static void print_yaml_quoted(FILE *f, const char *s)
+/* A YAML double-quoted scalar (YAML 1.2 §7.3.1): '"' and '\\' escaped, control characters
+ * (C0, DEL, C1) as \xNN, a byte that is not UTF-8 as \xNN of itself (the nearest YAML can say).
+ * dollars: each '$' as "$$", for Kubernetes env values, where "$(VAR)" expands and "$$" is a
+ * '$' (Kubernetes api/core/v1 EnvVar.value; third_party/forked/golang/expansion/expand.go). */
+static void print_yaml_quoted_env(FILE *f, const char *s, bool dollars)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t len = strlen(s), k;
 
-		if (ch == '"' || ch == '\\')
+	fputc('"', f);
+	for (size_t i = 0; i < len; i += k) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (util_is_control(s + i, len - i, &k))
+			fprintf(f, "\\x%02x", k == 2 ? (unsigned char)s[i + 1] : ch);
+		else if (ch == '"' || ch == '\\')
 			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
+		else if (ch == '$' && dollars)
+			fputs("$$", f);
 		else
-			fputc(ch, f);
+			fwrite(s + i, 1, k, f);
 	}
 	fputc('"', f);
+}
+
+static void print_yaml_quoted(FILE *f, const char *s)
+{
+	print_yaml_quoted_env(f, s, false);
 }
 
 struct vllm_plan {
@@ -392,7 +419,9 @@ struct vllm_plan {
 	unsigned max_model_len, max_num_seqs, tp;
 	uint64_t capacity, needed, margin;
 	const char *precision;
-	bool kv_fp8;
+	bool kv_fp8, enforce_eager;
+	mipart_estimate_options over;	/* --vllm-version / --platform given to the verb */
+	bool version_set, platform_set;
 };
 
 static const char *spec_str(json_t *spec, const char *key, const char *def)
@@ -421,7 +450,6 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 	uint64_t booked = tg->alloc.bookings[0].bytes;
 	int r;
 
-	memset(vp, 0, sizeof(*vp));
 	vp->capacity = tg->parts[0]->memory_bytes > 0 ? (uint64_t)tg->parts[0]->memory_bytes : 0;
 	if (!vp->capacity) {
 		cli_error("the memory of partition %u.%d is unknown", tg->parts[0]->gpu, tg->parts[0]->xcp);
@@ -431,6 +459,7 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 		 spec_str(tg->spec, "model_source", tg->alloc.model));
 	vp->precision = spec_str(tg->spec, "precision", "auto");
 	vp->kv_fp8 = json_is_true(json_object_get(tg->spec, "kv_cache_fp8"));
+	vp->enforce_eager = json_is_true(json_object_get(tg->spec, "enforce_eager"));
 	vp->tp = (unsigned)spec_int(tg->spec, "tensor_parallel_size", 1);
 	vp->max_model_len = (unsigned)spec_int(tg->spec, "max_model_len", 0);
 	vp->max_num_seqs = (unsigned)spec_int(tg->spec, "max_num_seqs", 256);
@@ -450,6 +479,13 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 		return EXIT_OK;
 	}
 	mipart_precision_parse(vp->precision, &o.precision);
+	/* the vLLM the allocation was sized for (older allocations: the newest modelled) */
+	if (vp->version_set)
+		o.vllm_version = vp->over.vllm_version;
+	else if (mipart_vllm_version_parse(spec_str(tg->spec, "vllm_version", ""), &o.vllm_version) < 0)
+		o.vllm_version = 0;
+	o.cuda = vp->platform_set ? vp->over.cuda : !strcmp(spec_str(tg->spec, "platform", "rocm"), "cuda");
+	o.enforce_eager = vp->enforce_eager;
 	o.kv_fp8 = vp->kv_fp8;
 	o.tensor_parallel = vp->tp;
 	o.max_model_len = vp->max_model_len;
@@ -464,8 +500,8 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 			  vp->capacity / GIB);
 		return EXIT_FAIL;
 	}
-	vp->needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes +
-		     (uint64_t)e.kv_bytes_per_token * vp->max_model_len;
+	vp->needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes + e.cuda_graph_bytes +
+		     (uint64_t)e.kv_bytes_per_token * e.max_model_len;
 	vp->margin = e.usable_bytes > vp->needed ? e.usable_bytes - vp->needed : 0;
 	return EXIT_OK;
 }
@@ -502,6 +538,8 @@ static size_t vllm_argv(const struct vllm_plan *vp, int argc, char **argv, int e
 		snprintf(out[n++], 600, "--kv-cache-dtype");
 		snprintf(out[n++], 600, "fp8");
 	}
+	if (vp->enforce_eager)
+		snprintf(out[n++], 600, "--enforce-eager");
 	for (int i = extra; i > 0 && i < argc && n < max; i++)
 		snprintf(out[n++], 600, "%s", argv[i]);
 	return n;
@@ -511,6 +549,8 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
 					      { "image", required_argument, NULL, 'i' },
+					      { "vllm-version", required_argument, NULL, 'V' },
+					      { "platform", required_argument, NULL, 'F' },
 					      { "slurm", no_argument, NULL, 's' },
 					      { "max-model-len", required_argument, NULL, 'm' },
 					      { NULL, 0, NULL, 0 } };
@@ -519,7 +559,7 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	unsigned long max_len = 0;
 	char words[64][600], dwords[40][600];
 	struct target tg;
-	struct vllm_plan vp;
+	struct vllm_plan vp = { 0 };
 	struct var v[MAX_VARS];
 	size_t n, nd, nv;
 	int c, rc, extra = 0, all = argc;
@@ -536,6 +576,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			format = optarg;
 		else if (c == 'i')
 			image = optarg;
+		else if (c == 'V' && cli_parse_vllm_version(cli, optarg, &vp.over) == 0)
+			vp.version_set = true;
+		else if (c == 'F' && cli_parse_platform(cli, optarg, &vp.over) == 0)
+			vp.platform_set = true;
+		else if (c == 'V' || c == 'F')
+			return EXIT_USAGE;
 		else if (c == 's')
 			slurm = true;
 		else if (c == 'm') {
@@ -637,7 +683,9 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 	const char *image = "rocm/vllm:latest";
 	struct target tg;
 	struct var v[MAX_VARS];
-	char pod[64];
+	char pod[64], *text = NULL;
+	size_t text_len = 0;
+	FILE *out = NULL;
 	size_t nv, k = 0;
 	int c, rc;
 
@@ -665,10 +713,17 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		k--;
 	snprintf(pod + k, sizeof(pod) - k, "%s", k ? "" : "mipart");
 	nv = target_vars(&tg, true, v);
-	printf("# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
+	/* the whole pod is built first, then written */
+	out = open_memstream(&text, &text_len);
+	if (!out) {
+		cli_error("cannot build the pod: %s", mipart_strerror(-ENOMEM));
+		target_release(&tg);
+		return EXIT_FAIL;
+	}
+	fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
 	       "# the spec from 'mipart cdi generate' in /etc/cdi\n");
-	printf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
-	printf("    cdi.k8s.io/mipart: ");
+	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
+	fprintf(out, "    cdi.k8s.io/mipart: ");
 	{
 		char devs[256];
 		size_t len = 0;
@@ -677,16 +732,25 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < tg.n_parts && len < sizeof(devs); i++)
 			len += (size_t)snprintf(devs + len, sizeof(devs) - len, "%samd.com/gpu=%u.%d",
 						i ? "," : "", tg.parts[i]->gpu, tg.parts[i]->xcp);
-		print_yaml_quoted(stdout, devs);
+		print_yaml_quoted(out, devs);
 	}
-	printf("\nspec:\n  containers:\n    - name: server\n      image: ");
-	print_yaml_quoted(stdout, image);
-	printf("\n      env:\n");
+	fprintf(out, "\nspec:\n  containers:\n    - name: server\n      image: ");
+	print_yaml_quoted(out, image);
+	fprintf(out, "\n      env:\n");
 	for (size_t i = 0; i < nv; i++) {
-		printf("        - name: %s\n          value: ", v[i].name);
-		print_yaml_quoted(stdout, v[i].value);
-		putchar('\n');
+		fprintf(out, "        - name: %s\n          value: ", v[i].name);
+		print_yaml_quoted_env(out, v[i].value, true);
+		fputc('\n', out);
 	}
+	rc = EXIT_OK;
+	if (fclose(out) != 0) {
+		cli_error("cannot build the pod: %s", mipart_strerror(-ENOMEM));
+		rc = EXIT_FAIL;
+	} else if (fwrite(text, 1, text_len, stdout) != text_len || fflush(stdout)) {
+		cli_error("cannot write the pod: %s", mipart_strerror(-errno));
+		rc = EXIT_FAIL;
+	}
+	free(text);
 	target_release(&tg);
-	return EXIT_OK;
+	return rc;
 }

@@ -187,8 +187,11 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "vllm-version", required_argument, NULL, 'V' },
+		{ "platform", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
+	mipart_estimate_options vo = { 0 };
 	const char *specs[PLAN_MAX_MODELS], *product = NULL, *output = NULL, *name = "plan";
 	struct plan_model *pm = NULL;
 	mipart_plan_gpu *gpus = NULL;
@@ -226,6 +229,14 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'V':
+			if (cli_parse_vllm_version(cli, optarg, &vo) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'F':
+			if (cli_parse_platform(cli, optarg, &vo) != 0)
+				return EXIT_USAGE;
+			break;
 		default:
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
 					       argv[optind - 1]);
@@ -254,6 +265,8 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		if (rc != EXIT_OK)
 			goto out;
 		rc = EXIT_FAIL;
+		pm[i].o.vllm_version = vo.vllm_version;
+		pm[i].o.cuda = vo.cuda;
 		r = mipart_estimate_model(&pm[i].m, &pm[i].o, &pm[i].e);
 		if (r < 0) {
 			cli_error("cannot estimate '%s': %s", specs[i],
@@ -392,9 +405,12 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "layout", json_string(yaml));
 		cli_print_json(o);
 	} else {
+		char show[MIPART_MODEL_ID_MAX + 8];
+
 		printf("models (memory each instance needs per partition, GiB = 2^30 bytes):\n");
 		for (size_t i = 0; i < n_specs; i++)
-			printf("  %-48s x%-4u %s, max-model-len %u%s: %.2f GiB\n", pm[i].m.id, pm[i].count,
+			printf("  %-48s x%-4u %s, max-model-len %u%s: %.2f GiB\n",
+			       cli_show(pm[i].m.id, show, sizeof(show)), pm[i].count,
 			       pm[i].e.precision_name, pm[i].e.max_model_len,
 			       items[i].tp > 1 ? ", tp>1" : "", items[i].need_bytes / GIB);
 		printf("\nlayout per GPU:\n");
@@ -408,7 +424,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 				if (res.places[k].gpu == i)
 					len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%u:%s",
 								len ? " " : "", res.places[k].first_partition,
-								pm[res.places[k].item].m.id);
+								cli_show(pm[res.places[k].item].m.id, show, sizeof(show)));
 			printf("  GPU %-3u %s/%s %u x %6.2f GiB  %s\n", gpus[i].index,
 			       mipart_compute_mode_name(l->compute), mipart_memory_mode_name(l->memory),
 			       l->partitions, l->partition_bytes / GIB, used[0] ? used : "(idle)");
@@ -420,7 +436,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 				char why[160];
 
 				printf("not placed: %s instance %u (needs %.2f GiB on %u partition%s): %s\n",
-				       pm[res.places[k].item].label, res.places[k].instance,
+				       cli_show(pm[res.places[k].item].label, show, sizeof(show)), res.places[k].instance,
 				       items[res.places[k].item].need_bytes / GIB, items[res.places[k].item].tp,
 				       items[res.places[k].item].tp > 1 ? "s of one GPU" : "",
 				       unplaced_reason(gpus, n_gpus, &items[res.places[k].item], why, sizeof(why)));

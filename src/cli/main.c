@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "mipart/error.h"
+#include "mipart/journal.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "util.h"
@@ -244,6 +245,16 @@ int cli_load_topology(struct cli *cli, mipart_topology **ret)
 	}
 	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
 		cli_warn(cli, "%s", mipart_topology_diag(t, i));
+	{
+		/* NPS requests the driver holds, as the journal knows them */
+		char path[MIPART_PATH_MAX];
+		mipart_journal *j = NULL;
+
+		if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) >= 0 &&
+		    mipart_journal_open_reader(path, &j) == 0)
+			mipart_journal_annotate_pending(j, t);
+		mipart_journal_free(j);
+	}
 	*ret = t;
 	return EXIT_OK;
 }

@@ -88,14 +88,18 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 			json_array_append_new(writes, json_pack("{s:s, s:s}", "attribute", attrs[k],
 								 "value", values[k]));
 		json_array_append_new(
-			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o}", "gpu",
+			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o, s:o}", "gpu",
 					(int)gc->gpu, "bdf", gc->bdf, "from", "compute",
 					mipart_compute_mode_name(gc->from_compute), "memory",
 					mipart_memory_mode_name(gc->from_memory), "to", "compute",
 					mipart_compute_mode_name(gc->to_compute), "memory",
 					mipart_memory_mode_name(gc->to_memory), "partitions",
 					(int)gc->to_partitions, "disruption",
-					mipart_disruption_name(gc->disruption), "writes", writes));
+					mipart_disruption_name(gc->disruption), "writes", writes,
+					"pending_memory",
+					gc->pending_memory != MIPART_MEMORY_UNKNOWN
+						? json_string(mipart_memory_mode_name(gc->pending_memory))
+						: json_null()));
 	}
 	for (size_t i = 0; i < mipart_change_problem_count(plan); i++) {
 		const mipart_change_problem *p = mipart_change_problem_get(plan, i);
@@ -104,7 +108,8 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 							  p->gpu >= 0 ? json_integer(p->gpu) : json_null(),
 							  "message", p->message));
 	}
-	return json_pack("{s:b, s:o, s:o}", "reload", reload, "gpus", gpus, "problems", problems);
+	return json_pack("{s:b, s:b, s:o, s:o}", "reload", reload, "flush",
+			 mipart_change_needs_flush(plan), "gpus", gpus, "problems", problems);
 }
 
 static void print_blockers(FILE *f, const mipart_procs *blockers)
@@ -173,6 +178,8 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 			}
 		}
 		printf(" (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n");
+		if (mipart_change_needs_flush(plan))
+			printf("the driver holds a pending NPS request the target drops: reload once to apply it, then request the target and reload again\n");
 	}
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");

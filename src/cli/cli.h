@@ -110,6 +110,8 @@ struct change_opts {
 	int argc; /* the verb's command line, for the journal */
 	char **argv;
 	int lock_fd; /* the host lock taken by cli_change_lock, or -1 (a dry-run without it) */
+	char *message; /* when not NULL: what went wrong, for the caller (slurm helper) */
+	size_t message_size;
 };
 
 /* Take the host lock before reading the host for a change, so that discovery and planning
@@ -182,6 +184,7 @@ int verb_docker_args(struct cli *cli, int argc, char **argv);
 int verb_vllm(struct cli *cli, int argc, char **argv);
 int verb_run(struct cli *cli, int argc, char **argv);
 int verb_k8s_pod(struct cli *cli, int argc, char **argv);
+int verb_slurm(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
 int verb_vf(struct cli *cli, int argc, char **argv);

@@ -365,6 +365,11 @@ static int open_backend(struct cli *cli, mipart_backend **ret)
 	return r;
 }
 
+int cli_open_backend(struct cli *cli, mipart_backend **ret)
+{
+	return open_backend(cli, ret);
+}
+
 /* What the tool behind the backend (amd-smi) printed when it last failed, indented. */
 static void print_backend_output(const mipart_backend *b)
 {
@@ -388,6 +393,14 @@ struct hook_ctx {
 	struct cli *cli;
 	const struct change_opts *co;
 };
+
+/* A post-change action (postchange.h) that failed: the change itself stands. */
+static void engine_post_change_report(void *userdata, const char *name, int err, const char *msg)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_warn(hc->cli, "after the change, %s: %s", name, msg[0] ? msg : mipart_strerror(err));
+}
 
 static void engine_after_change(void *userdata)
 {
@@ -463,6 +476,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		}
 		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
 			cli_error("%s", mipart_change_problem_get(plan, i)->message);
+		if (co->message && mipart_change_problem_count(plan))
+			snprintf(co->message, co->message_size, "%s",
+				 mipart_change_problem_get(plan, 0)->message);
 		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
@@ -492,6 +508,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			.n_units = co->n_units,
 			.systemctl = systemctl_path(),
 			.after_change = engine_after_change,
+			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
 		};
 
@@ -511,6 +528,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
 		cli_print_json(o);
 	}
+	if (r < 0 && co->message)
+		snprintf(co->message, co->message_size, "%s",
+			 res.message[0] ? res.message : mipart_strerror(r));
 	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
 		print_blockers(stderr, res.blockers);
@@ -557,6 +577,7 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 	struct hook_ctx hc = { cli, NULL };
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = command,
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
+				   .post_change_report = engine_post_change_report,
 				   .userdata = &hc, .systemctl = systemctl_path() };
 	int r;
 

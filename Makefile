@@ -10,7 +10,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson
 
-.PHONY: all deps build demo test test-plain test-asan bench fuzz clean print-packages
+.PHONY: all deps build demo test test-plain test-asan bench fuzz soak clean print-packages
 
 all: build
 
@@ -55,6 +55,12 @@ test: build
 	$(MAKE) --no-print-directory test-asan || rc=1; \
 	tests/tap-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
 	exit $$rc
+
+# The fault soak (tests/soak/soak.py): random set/apply/allocate/release/recover from several
+# processes, random driver faults and kill -9, invariants checked after every round.
+SECONDS ?= 60
+soak: build
+	python3 tests/soak/soak.py --mipart $(BUILD)/src/cli/mipart --seconds $(SECONDS)
 
 bench: build
 	bench/run.sh $(BUILD)

@@ -99,7 +99,7 @@ is "$(last hooks | jq -c '[.stop, .restarted]')" '[["vllm-a.service"],true]' "jo
 
 # kill -9 after the hooks stopped the units: recover starts exactly those
 rm -f "$T_TMP/hooks.log"
-mipart sim fault "$H" --gpu 1 --on compute-write --delay 3000 --times 1
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 8000 --times 1
 "$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
 pid=$!
 i=0
@@ -204,29 +204,18 @@ like "$OUT" "*recovered*" "is not taken as done: the logical devices are counted
 is "$(cat "$Q/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" SPX "the mode before is written back"
 
 # --- allocations and a recovery that takes their partitions away ----------------------------
+# a change to CPX on both GPUs was interrupted once GPU 0 had switched (the row is what a
+# kill -9 leaves); an older mipart booked partition 0.5 meanwhile
 A="$T_TMP/alloc"
 mipart sim create "$A" --gpus 2 2>/dev/null
-mipart sim fault "$A" --gpu 1 --on compute-write --delay 3000 --times 1
-"$MIPART" --root "$A" set -g all --compute CPX >/dev/null 2>&1 &
-w=$!
-i=0
-while [ $i -lt 100 ]; do
-	s=$(mipart --root "$A" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-	case "$s" in "compute-write 0000:26"*) break ;; esac
-	sleep 0.1
-	i=$((i + 1))
-done
-# allocate waits for the host lock, then finds the change unfinished
-"$MIPART" --root "$A" allocate llama-3.1-8b --max-model-len 4096 --partition 0.5 --name mid2 >"$T_TMP/alloc.out" 2>&1 &
-al=$!
-# an older mipart booked partition 0.5 (GPU 0 is CPX already) while the change ran
-sqlite3 "$A/var/lib/mipart/mipart.db" "INSERT INTO allocations (name, model, spec, created_at, uid) VALUES ('mid', 'llama-3.1-8b', '{}', '2026-01-01T00:00:00Z', 0); INSERT INTO bookings (allocation, bdf, xcp, bytes, capacity) VALUES (last_insert_rowid(), '0000:05:00.0', 5, 1073741824, 25767706624);"
-kill -9 $w 2>/dev/null
-wait $w 2>/dev/null
-wait $al
-is "$?" 1 "allocate during an unfinished change is refused"
-like "$(cat "$T_TMP/alloc.out")" "*did not finish*mipart recover*" "saying why"
-mipart sim fault "$A" --clear
+mipart --root "$A" set -g 0 --compute CPX >/dev/null 2>&1
+before='[{"gpu":0,"bdf":"0000:05:00.0","compute":"SPX","memory":"NPS1","partitions":1},{"gpu":1,"bdf":"0000:26:00.0","compute":"SPX","memory":"NPS1","partitions":1}]'
+target='[{"gpu":0,"bdf":"0000:05:00.0","compute":"CPX","memory":"NPS1","partitions":8},{"gpu":1,"bdf":"0000:26:00.0","compute":"CPX","memory":"NPS1","partitions":8}]'
+sqlite3 "$A/var/lib/mipart/mipart.db" "INSERT INTO changes (started_at, uid, command, before, target, state, step) VALUES ('2026-01-01T00:00:00Z', 0, 'mipart set -g all --compute CPX', '$before', '$target', 'running', 'compute-write 0000:26:00.0 CPX');" \
+	"INSERT INTO allocations (name, model, spec, created_at, uid) VALUES ('mid', 'llama-3.1-8b', '{}', '2026-01-01T00:00:00Z', 0); INSERT INTO bookings (allocation, bdf, xcp, bytes, capacity) VALUES (last_insert_rowid(), '0000:05:00.0', 5, 1073741824, 25767706624);"
+run mipart --root "$A" allocate llama-3.1-8b --max-model-len 4096 --partition 0.5 --name mid2
+is "$RC" 1 "allocate during an unfinished change is refused"
+like "$ERR" "*did not finish*mipart recover*" "saying why"
 run mipart --root "$A" recover
 is "$RC" 0 "recover restores the modes before the change"
 like "$OUT" "*recovered*orphaned*'mid'*" "and names the allocation whose partition it took away"

@@ -510,14 +510,21 @@ out:
 
 /* --- the server ------------------------------------------------------------------------------ */
 
-enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, N_EP };
+enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, EP_PAGE, N_EP };
 
-static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz" };
+static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz", "/" };
 static const char *const ep_types[N_EP] = {
 	"text/plain; version=0.0.4; charset=utf-8",
 	"application/json",
 	"text/plain; charset=utf-8",
+	"text/html; charset=utf-8",
 };
+
+/* The status page runs only its own inline script and style and talks only to this server;
+ * nothing else loads, even if a name slipped through escaping. */
+#define PAGE_CSP                                                                                  \
+	"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "            \
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* One collection rendered: per endpoint, the response for the request that collected it
  * ("X-Mipart-Cache: miss") and the one for every later request ("hit"). */
@@ -713,15 +720,15 @@ static int exporter_metrics(struct server *s, bool ok, double seconds, double wa
 }
 
 /*
- * Collect the host once and render the three answers. Runs under collect_lock. NULL when
+ * Collect the host once and render the four answers. Runs under collect_lock. NULL when
  * memory ran out (the caller answers 500).
  */
 static struct entry *collect(struct server *s, double interval)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	mipart_monitor *snap = NULL;
-	char *text = NULL, *json = NULL, *metrics = NULL, health[512], extra[4096];
-	size_t len = 0, mlen = 0;
+	char *text = NULL, *json = NULL, *metrics = NULL, *html = NULL, health[512], extra[4096];
+	size_t len = 0, mlen = 0, hlen = 0;
 	struct timespec wall;
 	double t0, seconds;
 	json_t *j = NULL;
@@ -741,6 +748,8 @@ static struct entry *collect(struct server *s, double interval)
 		if (!json)
 			r = -ENOMEM;
 	}
+	if (r == 0)
+		r = mipart_monitor_html(snap, &html, &hlen);
 	seconds = now_mono() - t0;
 	s->collections++;
 	if (r < 0) {
@@ -750,7 +759,8 @@ static struct entry *collect(struct server *s, double interval)
 				 mipart_host_root(s->cli->host), mipart_strerror(r));
 		free(text);
 		free(json);
-		text = json = NULL;
+		free(html);
+		text = json = html = NULL;
 		len = 0;
 	} else if (s->last_error) {
 		log_line(NULL, "collecting the state of the host works again");
@@ -780,6 +790,17 @@ static struct entry *collect(struct server *s, double interval)
 		json = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 	}
+	if (r < 0) {
+		char page[1024];
+		int n2 = snprintf(page, sizeof(page),
+				  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+				  "<title>mipart</title></head><body><h1>mipart</h1><p role=\"alert\">"
+				  "cannot collect the state of the host: %s</p></body></html>\n",
+				  mipart_strerror(r));
+
+		html = n2 > 0 ? strdup(page) : NULL;
+		hlen = html ? strlen(html) : 0;
+	}
 	if (r == 0)
 		snprintf(health, sizeof(health), "ok\n");
 	else
@@ -788,7 +809,8 @@ static struct entry *collect(struct server *s, double interval)
 	e->status[EP_METRICS] = MHD_HTTP_OK;
 	e->status[EP_STATUS] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 	e->status[EP_HEALTH] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-	for (unsigned h = 0; metrics && json && h < 2; h++) {
+	e->status[EP_PAGE] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+	for (unsigned h = 0; metrics && json && html && h < 2; h++) {
 		const char *c = h ? "hit" : "miss";
 
 		e->resp[EP_METRICS][h] = response_new(metrics, mlen, MHD_RESPMEM_MUST_COPY,
@@ -797,6 +819,16 @@ static struct entry *collect(struct server *s, double interval)
 						     ep_types[EP_STATUS], c);
 		e->resp[EP_HEALTH][h] = response_new(health, strlen(health), MHD_RESPMEM_MUST_COPY,
 						     ep_types[EP_HEALTH], c);
+		e->resp[EP_PAGE][h] = response_new(html, hlen, MHD_RESPMEM_MUST_COPY,
+						   ep_types[EP_PAGE], c);
+		if (e->resp[EP_PAGE][h] &&
+		    (mhd.add_response_header(e->resp[EP_PAGE][h], "Content-Security-Policy",
+					     PAGE_CSP) != MHD_YES ||
+		     mhd.add_response_header(e->resp[EP_PAGE][h], "X-Content-Type-Options",
+					     "nosniff") != MHD_YES)) {
+			mhd.destroy_response(e->resp[EP_PAGE][h]);
+			e->resp[EP_PAGE][h] = NULL;
+		}
 	}
 	for (unsigned i = 0; i < N_EP; i++)
 		complete &= e->resp[i][0] && e->resp[i][1];
@@ -804,6 +836,7 @@ static struct entry *collect(struct server *s, double interval)
 		e = entry_free(e);
 	free(metrics);
 	free(json);
+	free(html);
 	free(text);
 	json_decref(j);
 	mipart_monitor_free(snap);
@@ -1031,7 +1064,7 @@ static int refusals_init(struct server *s)
 		unsigned status;
 		const char *body;
 	} fixed[N_REFUSALS] = {
-		[R_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "not found: try /metrics, /api/v1/status or /healthz\n" },
+		[R_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "not found: try /, /metrics, /api/v1/status or /healthz\n" },
 		[R_METHOD] = { MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: only GET and HEAD\n" },
 		[R_BODY] = { MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted\n" },
 		[R_HEADERS] = { MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "too many or too large headers\n" },

@@ -133,6 +133,12 @@ is "$(jq -r '.gpus[2].readings.power_w' "$T_TMP/body")" 640 "  ... and of each G
 
 get /healthz
 is "$CODE:$(cat "$T_TMP/body")" "200:ok" "GET /healthz: 200 ok"
+get /
+is "$CODE" 200 "GET /: 200, the status page"
+is "$(header Content-Type)" "text/html; charset=utf-8" "  ... as HTML"
+like "$(header Content-Security-Policy)" "default-src 'none'; script-src 'unsafe-inline';*connect-src 'self'*" "  ... that may load nothing from elsewhere"
+is "$(header X-Content-Type-Options)" nosniff "  ... and is not sniffed"
+is "$(grep -o 'data-partition="[0-9.]*"' "$T_TMP/body" | wc -l)" 8 "  ... a tile per partition (8 GPUs in SPX)"
 
 (exec 3<>"/dev/tcp/127.0.0.1/${ADDR##*:}" &&
 	printf 'HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&

@@ -471,6 +471,31 @@ bool mipart_monitor_change_in_progress(const mipart_monitor *s)
 	return s->running;
 }
 
+size_t mipart_monitor_allocations_orphaned(const mipart_monitor *s)
+{
+	return s->n_orphaned;
+}
+
+const char *monitor_hostname(const mipart_monitor *s)
+{
+	return s->hostname;
+}
+
+const mipart_journal_entry *monitor_last_change(const mipart_monitor *s)
+{
+	return s->have_last ? &s->last : NULL;
+}
+
+bool monitor_declared(const mipart_monitor *s, size_t gpu, mipart_compute_mode *ret_compute,
+		      mipart_memory_mode *ret_memory)
+{
+	if (gpu >= mipart_topology_gpu_count(s->topo) || !s->desired[gpu].known)
+		return false;
+	*ret_compute = s->desired[gpu].compute;
+	*ret_memory = s->desired[gpu].memory;
+	return true;
+}
+
 /* ---- Prometheus text exposition format 0.0.4 ---- */
 
 struct prom {

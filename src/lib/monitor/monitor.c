@@ -549,19 +549,17 @@ static void prom_label(struct prom *p, const char *name, const char *value, bool
 
 	/* the format is UTF-8: a label value that is not (a directory name, say) would make the
 	 * whole scrape invalid */
+	char esc[2 * sizeof(utf8) + 1];
+	size_t o = 0;
+
 	value = util_utf8(value, utf8, sizeof(utf8));
-	prom_put(p, "%s%s=\"", first ? "" : ",", name);
-	for (const char *c = value; *c && !p->err; c++) {
-		if (*c == '\\')
-			prom_put(p, "\\\\");
-		else if (*c == '"')
-			prom_put(p, "\\\"");
-		else if (*c == '\n')
-			prom_put(p, "\\n");
-		else
-			prom_put(p, "%c", *c);
+	for (const char *c = value; *c; c++) { /* one put per label, not per byte */
+		if (*c == '\\' || *c == '"' || *c == '\n')
+			esc[o++] = '\\';
+		esc[o++] = *c == '\n' ? 'n' : *c;
 	}
-	prom_put(p, "\"");
+	esc[o] = '\0';
+	prom_put(p, "%s%s=\"%s\"", first ? "" : ",", name, esc);
 }
 
 static void prom_family(struct prom *p, const char *name, const char *type, const char *help)

@@ -76,16 +76,22 @@ static void text(struct page *p, const char *s, size_t max)
 
 	util_show(s ? s : "", s ? strlen(s) : 0, max < sizeof(shown) - 8 ? max : sizeof(shown) - 8,
 		  shown, sizeof(shown));
-	for (const char *c = shown; *c && !p->err; c++) {
-		switch (*c) {
-		case '&': put(p, "&amp;"); break;
-		case '<': put(p, "&lt;"); break;
-		case '>': put(p, "&gt;"); break;
-		case '"': put(p, "&quot;"); break;
-		case '\'': put(p, "&#39;"); break;
-		default: put(p, "%c", *c); break;
+	char esc[6 * sizeof(shown)];
+	size_t o = 0;
+
+	for (const char *c = shown; *c; c++) { /* one put per text, not per byte */
+		const char *e = *c == '&' ? "&amp;" : *c == '<' ? "&lt;" : *c == '>' ? "&gt;" :
+				*c == '"' ? "&quot;" : *c == '\'' ? "&#39;" : NULL;
+
+		if (e) {
+			memcpy(esc + o, e, strlen(e));
+			o += strlen(e);
+		} else {
+			esc[o++] = *c;
 		}
 	}
+	esc[o] = '\0';
+	put(p, "%s", esc);
 }
 
 static void gib(struct page *p, long long bytes)

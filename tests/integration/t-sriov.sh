@@ -137,3 +137,8 @@ is "$RC" 2 "MI325X: GIM offers one VF only"
 run mipart sim create "$T_TMP/h4" --sriov --product mi355x --vfs 2 --gpus 1
 is "$RC" 0 "MI355X with 2 VFs (DPX/NPS2)"
 is "$(mipart --root "$T_TMP/h4" vf list --json | jq -r '.physical_functions[0].vfs[0].xcds')" 4 "each VF of 2 owns 4 XCDs"
+
+# --- status on the host says what it is -------------------------------------------------------
+run mipart --root "$H" status
+is "$RC" 0 "status on a GIM host"
+like "$OUT" "*SR-IOV host: GPU * is driven by gim with 8 virtual functions*" "status points at the VFs"

@@ -79,6 +79,7 @@ static const struct verb verbs[] = {
 	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
+	  "                  [--series mipart|amd|both]\n"
 	  "                  (docs/serve.md)" },
 	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",
 	  "vf <verb> ...", true },

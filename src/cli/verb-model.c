@@ -614,6 +614,16 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
+	{
+		/* a booking on a host in no whole state would name partitions that go away */
+		char msg[512];
+
+		if (mipart_apply_unresolved(cli->host, NULL, msg, sizeof(msg)) < 0) {
+			cli_error("%s", msg);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	}
 	rc = cli_load_topology(cli, &t);
 	if (rc != EXIT_OK)
 		goto out;

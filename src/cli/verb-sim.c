@@ -27,7 +27,7 @@ static int sim_reload(struct cli *cli, int argc, char **argv);
 
 static const struct verb sim_verbs[] = {
 	{ "create", 0, 1, sim_create, "write a simulated host (default 8 x MI300X, SPX/NPS1)",
-	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210]\n"
+	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210|mi300x-hf|mi300x-vf|mi325x-vf]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
 	  "                  [--legacy-xcp-names] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
 	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)" },
@@ -107,7 +107,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint(cli, "--gpus", optarg, 1, 8, &v) < 0)
+			if (cli_parse_uint(cli, "--gpus", optarg, 1, 16, &v) < 0)
 				return EXIT_USAGE;
 			o.gpus = (unsigned)v;
 			break;

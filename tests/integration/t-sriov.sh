@@ -142,3 +142,30 @@ is "$(mipart --root "$T_TMP/h4" vf list --json | jq -r '.physical_functions[0].v
 run mipart --root "$H" status
 is "$RC" 0 "status on a GIM host"
 like "$OUT" "*SR-IOV host: GPU * is driven by gim with 8 virtual functions*" "status points at the VFs"
+
+# --- a guest: a VM that was handed one VF -------------------------------------------------------
+G="$T_TMP/guest"
+run mipart sim create "$G" --guest --vfs 8
+is "$RC" 0 "a guest with one of 8 MI300X VFs"
+run mipart --root "$G" list --json
+is "$(jqo '.gpus[0].product')" "MI300X-VF" "product from the VF's PCI id"
+is "$(jqo '.gpus[0].virtual_function')" "true" "marked as a virtual function"
+is "$(jqo '.gpus[0].compute_partition')" "CPX" "a one-XCD VF reads CPX (the driver derives it)"
+is "$(jqo '.gpus[0].compute_partition_writable')" "false" "its mode is read-only"
+is "$(jqo '.gpus[0].partitions | length')" 1 "one logical device"
+is "$(jqo '.gpus[0].partitions[0].memory_bytes')" 25769803776 "24 GiB, in bytes"
+run mipart --root "$G" status
+like "$OUT" "*GPU 0 is an SR-IOV virtual function*cannot be changed here*" "status says it is a VF"
+run mipart --root "$G" set -g 0 --compute SPX
+is "$RC" 1 "a mode change in a guest is refused"
+like "$ERR" "*read-only*" "as read-only"
+run mipart --root "$G" allocate llama-3.1-8b --partition 0.0 --max-model-len 4096 --name a
+is "$RC" 0 "a model is allocated on the VF"
+run mipart --root "$G" env a --format json
+is "$(jqo .ROCR_VISIBLE_DEVICES)" 0 "its environment"
+run mipart --root "$G" top --once --json
+is "$RC" 0 "top reads the VF"
+run mipart sim create "$T_TMP/guest1" --guest --product mi300x --vfs 1
+is "$(mipart --root "$T_TMP/guest1" list --json | jq -r '.gpus[0].compute_partition')" "SPX" "the VF of a whole GPU reads SPX"
+run mipart sim create "$T_TMP/guest3" --guest --vfs 3
+is "$RC" 2 "no guest of a VF count GIM does not offer"

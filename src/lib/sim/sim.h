@@ -74,6 +74,9 @@ struct sim_state {
 #define SIM_RENDER_PROCS 8u	/* /proc entries of simulated processes */
 #define SIM_RENDER_METRICS 16u	/* gpu_metrics, xcp_metrics, VRAM usage files */
 
+/* sim-driver.c: the compute mode a virtual function reads */
+mipart_compute_mode sim_vf_mode(const struct product *p);
+
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
 int sim_state_save(const char *dir, const struct sim_state *s);

@@ -119,9 +119,22 @@ is "$(jqo '.changes[0].state')" "failed" "journaled as failed (the rollback's lo
 run M vf list --json
 is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "0,0" "GIM is not loaded: no VFs"
 run M vf enable -g 1 --count 8
-is "$RC" 0 "with GIM loadable again, the change goes through from the unloaded state"
+is "$RC" 1 "no new change while the failed one is unresolved"
+like "$ERR" "*is unresolved; run 'mipart recover' first*" "points at recover"
+run M set -g 0000:15:00.0 --compute SPX
+is "$RC" 1 "nor a partition change"
+run M recover
+is "$RC" 0 "recover resolves the failed VF change"
+like "$OUT$ERR" "*the host shows the VF counts from before it*" "GIM loaded again with the old config"
 run M vf list --json
-is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,8" "both PFs have their VFs again (PF 0 from its config)"
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,1" "the counts from before the failed change"
+is "$(M history --json | jq -r '.changes[0].state')" "recovered" "journaled as recovered"
+run M recover
+like "$OUT$ERR" "*no unfinished change*" "nothing left to recover"
+run M vf enable -g 1 --count 8
+is "$RC" 0 "the change goes through now"
+run M vf list --json
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,8" "both PFs have 8 VFs"
 
 # --- a PF whose driver is not GIM: sriov_numvfs, which GIM's kernel answers with ENOENT -------
 run mipart sim create "$T_TMP/plain" --sriov --gpus 1 --vfs 1

@@ -127,10 +127,11 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 			r = -EINVAL;
 			goto out;
 		}
-		if (s.product->vf) {
-			/* a VF's mode is derived, not chosen (sim_vf_mode) */
+		if (s.product->vf && (mode == MIPART_COMPUTE_UNKNOWN || s.product->num_xcc == 1)) {
+			/* the host set a VF's XCPs; by default one XCP of all its XCCs (GIM's
+			 * modes per VF count), read as the driver derives it (sim_vf_mode) */
 			if (mode != MIPART_COMPUTE_UNKNOWN && mode != sim_vf_mode(s.product)) {
-				why = "a virtual function's compute mode follows its XCDs";
+				why = "a one-XCD virtual function reads CPX";
 				r = -EINVAL;
 				goto out;
 			}
@@ -138,7 +139,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 		} else if (mode == MIPART_COMPUTE_UNKNOWN) {
 			mode = mipart_compute_mode_auto(nps, s.product->num_xcc, s.product->apu);
 		}
-		if (!s.product->vf &&
+		if (!(s.product->vf && s.product->num_xcc == 1) &&
 		    !mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
 			why = "compute mode not valid with this memory mode on this product";
 			r = -EINVAL;
@@ -496,9 +497,10 @@ static int sim_load_module(struct sim_state *s)
 
 		if (!s->product->partitioning)
 			continue;
-		g->compute = s->product->vf ? sim_vf_mode(s->product)
-					    : mipart_compute_mode_auto(g->memory, s->product->num_xcc,
-								       s->product->apu);
+		/* a VF's XCPs are the host's (GIM's) business: a guest's reload keeps them */
+		if (!s->product->vf)
+			g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc,
+							      s->product->apu);
 		g->xcp_config = g->compute;
 		/* the attribute lives in the driver: back to the default, CAPPING */
 		g->alloc_all = g->alloc_all_kfd = false;

@@ -25,6 +25,7 @@
 #include "mipart/estimate.h"
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
+#include "mipart/slurm.h"
 #include "cli.h"
 #include "util.h"
 #include "banned.h"
@@ -108,6 +109,33 @@ static int target_open(struct cli *cli, const char *name, struct target *tg)
 		target_release(tg);
 		return EXIT_USAGE;
 	}
+	return EXIT_OK;
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* The partitions Slurm gave the running step (mipart_slurm_step_partitions, docs/slurm.md). */
+static int target_open_slurm(struct cli *cli, struct target *tg)
+{
+	size_t idx[MIPART_LEDGER_MAX_BOOKINGS];
+	char msg[256];
+	int n;
+
+	memset(tg, 0, sizeof(*tg));
+	if (cli_load_topology(cli, &tg->t) != EXIT_OK)
+		return EXIT_FAIL;
+	n = mipart_slurm_step_partitions(tg->t, env_get, idx, MIPART_LEDGER_MAX_BOOKINGS, msg,
+					 sizeof(msg));
+	if (n <= 0) {
+		cli_error("%s", n == 0 ? "the Slurm step has no GPU" : msg);
+		target_release(tg);
+		return n == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++)
+		tg->parts[tg->n_parts++] = mipart_topology_partition(tg->t, idx[i]);
 	return EXIT_OK;
 }
 
@@ -211,9 +239,9 @@ int verb_env(struct cli *cli, int argc, char **argv)
 	if (strcmp(format, "sh") && strcmp(format, "dotenv") && strcmp(format, "json") &&
 	    strcmp(format, "systemd"))
 		return cli_usage_error(cli->verb, "invalid '--format' '%s': sh, dotenv, json or systemd", format);
-	if (argc - optind != 1)
-		return cli_usage_error(cli->verb, "give one TARGET (an allocation, or a partition such as 0.3)");
-	rc = target_open(cli, argv[optind], &tg);
+	if (argc - optind > 1)
+		return cli_usage_error(cli->verb, "give one TARGET (an allocation, or a partition such as 0.3), or none in a Slurm step");
+	rc = argc - optind == 1 ? target_open(cli, argv[optind], &tg) : target_open_slurm(cli, &tg);
 	if (rc != EXIT_OK)
 		return rc;
 	n = target_vars(&tg, container, v);
@@ -523,8 +551,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 					      { "image", required_argument, NULL, 'i' },
 					      { "vllm-version", required_argument, NULL, 'V' },
 					      { "platform", required_argument, NULL, 'F' },
+					      { "slurm", no_argument, NULL, 's' },
+					      { "max-model-len", required_argument, NULL, 'm' },
 					      { NULL, 0, NULL, 0 } };
 	const char *format = "cmd", *image = "rocm/vllm:latest";
+	bool slurm = false;
+	unsigned long max_len = 0;
 	char words[64][600], dwords[40][600];
 	struct target tg;
 	struct vllm_plan vp = { 0 };
@@ -550,18 +582,36 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			vp.platform_set = true;
 		else if (c == 'V' || c == 'F')
 			return EXIT_USAGE;
-		else
+		else if (c == 's')
+			slurm = true;
+		else if (c == 'm') {
+			if (cli_parse_uint(cli, "--max-model-len", optarg, 1, 1u << 24, &max_len) < 0)
+				return EXIT_USAGE;
+		} else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
 	}
 	if (strcmp(format, "cmd") && strcmp(format, "docker") && strcmp(format, "podman") &&
 	    strcmp(format, "json"))
 		return cli_usage_error(cli->verb, "invalid '--format' '%s': cmd, docker, podman or json", format);
 	if (argc - optind != 1)
-		return cli_usage_error(cli->verb, "give one allocation (mipart allocate makes one)");
-	rc = target_open(cli, argv[optind], &tg);
+		return cli_usage_error(cli->verb, slurm ? "give one MODEL (with --slurm)"
+						       : "give one allocation (mipart allocate makes one)");
+	if (max_len && !slurm)
+		return cli_usage_error(cli->verb, "'--max-model-len' goes with '--slurm' (an allocation has its own)");
+	rc = slurm ? target_open_slurm(cli, &tg) : target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
-	if (!tg.has_alloc) {
+	if (slurm) {
+		/* the step owns its partitions: vLLM's own default share, 0.9
+		 * (vllm/engine/arg_utils.py: gpu_memory_utilization), checked by the estimator */
+		snprintf(tg.alloc.name, sizeof(tg.alloc.name), "slurm step");
+		snprintf(tg.alloc.model, sizeof(tg.alloc.model), "%s", argv[optind]);
+		tg.alloc.n_bookings = 1;
+		tg.alloc.bookings[0].bytes = tg.parts[0]->memory_bytes > 0 ?
+						     (uint64_t)((double)tg.parts[0]->memory_bytes * 0.9) : 0;
+		tg.spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_len,
+				    "tensor_parallel_size", (json_int_t)tg.n_parts);
+	} else if (!tg.has_alloc) {
 		cli_error("'%s' is a partition, not an allocation: 'mipart allocate MODEL --partition %s' first",
 			  argv[optind], argv[optind]);
 		target_release(&tg);

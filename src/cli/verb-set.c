@@ -88,14 +88,18 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 			json_array_append_new(writes, json_pack("{s:s, s:s}", "attribute", attrs[k],
 								 "value", values[k]));
 		json_array_append_new(
-			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o}", "gpu",
+			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o, s:o}", "gpu",
 					(int)gc->gpu, "bdf", gc->bdf, "from", "compute",
 					mipart_compute_mode_name(gc->from_compute), "memory",
 					mipart_memory_mode_name(gc->from_memory), "to", "compute",
 					mipart_compute_mode_name(gc->to_compute), "memory",
 					mipart_memory_mode_name(gc->to_memory), "partitions",
 					(int)gc->to_partitions, "disruption",
-					mipart_disruption_name(gc->disruption), "writes", writes));
+					mipart_disruption_name(gc->disruption), "writes", writes,
+					"pending_memory",
+					gc->pending_memory != MIPART_MEMORY_UNKNOWN
+						? json_string(mipart_memory_mode_name(gc->pending_memory))
+						: json_null()));
 	}
 	for (size_t i = 0; i < mipart_change_problem_count(plan); i++) {
 		const mipart_change_problem *p = mipart_change_problem_get(plan, i);
@@ -104,7 +108,8 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 							  p->gpu >= 0 ? json_integer(p->gpu) : json_null(),
 							  "message", p->message));
 	}
-	return json_pack("{s:b, s:o, s:o}", "reload", reload, "gpus", gpus, "problems", problems);
+	return json_pack("{s:b, s:b, s:o, s:o}", "reload", reload, "flush",
+			 mipart_change_needs_flush(plan), "gpus", gpus, "problems", problems);
 }
 
 static void print_blockers(FILE *f, const mipart_procs *blockers)
@@ -173,6 +178,8 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 			}
 		}
 		printf(" (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n");
+		if (mipart_change_needs_flush(plan))
+			printf("the driver holds a pending NPS request the target drops: reload once to apply it, then request the target and reload again\n");
 	}
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");
@@ -382,6 +389,14 @@ struct hook_ctx {
 	const struct change_opts *co;
 };
 
+/* A post-change action (postchange.h) that failed: the change itself stands. */
+static void engine_post_change_report(void *userdata, const char *name, int err, const char *msg)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_warn(hc->cli, "after the change, %s: %s", name, msg[0] ? msg : mipart_strerror(err));
+}
+
 static void engine_after_change(void *userdata)
 {
 	const struct hook_ctx *hc = userdata;
@@ -456,6 +471,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		}
 		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
 			cli_error("%s", mipart_change_problem_get(plan, i)->message);
+		if (co->message && mipart_change_problem_count(plan))
+			snprintf(co->message, co->message_size, "%s",
+				 mipart_change_problem_get(plan, 0)->message);
 		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
@@ -485,6 +503,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			.n_units = co->n_units,
 			.systemctl = systemctl_path(),
 			.after_change = engine_after_change,
+			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
 		};
 
@@ -504,6 +523,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
 		cli_print_json(o);
 	}
+	if (r < 0 && co->message)
+		snprintf(co->message, co->message_size, "%s",
+			 res.message[0] ? res.message : mipart_strerror(r));
 	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
 		print_blockers(stderr, res.blockers);
@@ -541,35 +563,50 @@ int verb_reset(struct cli *cli, int argc, char **argv)
 	return do_set(cli, argc, argv, true);
 }
 
-int verb_recover(struct cli *cli, int argc, char **argv)
+/* mipart_recover with the CLI's backend and reports; quiet_nothing: say nothing when there
+ * was nothing to recover. Returns an exit code. */
+static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 {
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
 	struct hook_ctx hc = { cli, NULL };
-	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
+	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = command,
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
+				   .post_change_report = engine_post_change_report,
 				   .userdata = &hc, .systemctl = systemctl_path() };
 	int r;
 
-	optind = 1;
-	if (cli_check_args(cli, argc - 1) != EXIT_OK)
-		return EXIT_USAGE;
 	if (open_backend(cli, &backend) < 0)
 		return EXIT_FAIL;
 	o.backend = backend;
 	o.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL;
 	r = mipart_recover(cli->host, &o, &res);
-	if (r == 0 && !strcmp(res.state, "nothing"))
-		printf("nothing to recover: no unfinished change in the journal\n");
-	else if (r < 0)
+	if (r == 0 && !strcmp(res.state, "nothing")) {
+		if (!quiet_nothing)
+			printf("nothing to recover: no unfinished change in the journal\n");
+	} else if (r < 0) {
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
-	else
+	} else {
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
+	}
 	if (res.warning[0])
 		cli_warn(cli, "%s", res.warning);
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cli_recover_if_needed(struct cli *cli)
+{
+	return run_recover(cli, "mipart boot (recover)", true);
+}
+
+int verb_recover(struct cli *cli, int argc, char **argv)
+{
+	optind = 1;
+	if (cli_check_args(cli, argc - 1) != EXIT_OK)
+		return EXIT_USAGE;
+	return run_recover(cli, "mipart recover", false);
 }
 
 int verb_history(struct cli *cli, int argc, char **argv)

@@ -30,6 +30,9 @@ typedef struct mipart_alloc_request {
 	mipart_estimate_options options; /* device_bytes is ignored: the partition decides */
 	const char *partition;		/* NULL or "auto": best fit; "N" (logical index) or "G.X" */
 	const char *name;		/* NULL: "<model basename>-<id>" */
+	int fit_context;		/* with a named partition and max_model_len 0: the longest
+					 * context that fits the partition's free memory (at most the
+					 * model's own) instead of the model's maximum */
 } mipart_alloc_request;
 
 typedef struct mipart_alloc_partition {

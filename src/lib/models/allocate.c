@@ -299,6 +299,31 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 		return -EINVAL;
 	}
 	tp = o.tensor_parallel ? o.tensor_parallel : 1;
+	if (req->partition && strcmp(req->partition, "auto")) {
+		if (tp > 1) {
+			diag_set(diag, 1, "--partition takes one partition; with --tensor-parallel-size use 'auto'");
+			return -EINVAL;
+		}
+		parts[0] = mipart_partition_find(t, req->partition, 1);
+		if (!parts[0]) {
+			diag_set(diag, 1, "no partition '%s' ('mipart list' shows them)", req->partition);
+			return -ENOENT;
+		}
+		if (req->fit_context && !o.max_model_len && parts[0]->memory_bytes > 0) {
+			/* the longest sequence the free memory holds at this utilization: its booking
+			 * (needed x 1.05) stays below free x utilization x 1.05 < free */
+			uint64_t booked = 0, cap = (uint64_t)parts[0]->memory_bytes;
+			mipart_estimate_options fo = o;
+
+			if (mipart_ledger_booked(l, mipart_topology_gpu(t, parts[0]->gpu)->bdf,
+						 (unsigned)parts[0]->xcp, &booked) == 0 && booked < cap) {
+				fo.device_bytes = cap - booked;
+				if (mipart_estimate_model(&m, &fo, &e) == 0 && e.max_model_len_fit > 0 &&
+				    e.max_model_len_fit < e.max_model_len)
+					o.max_model_len = (unsigned)e.max_model_len_fit;
+			}
+		}
+	}
 	r = mipart_estimate_model(&m, &o, &e);
 	if (r < 0) {
 		diag_set(diag, 0, "cannot estimate %s: %s", m.id,
@@ -316,16 +341,6 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 				 tp > 1 ? ", on each of its partitions" : "");
 			suggest(l, t, need, diag);
 			return -ENOSPC;
-		}
-	} else {
-		if (tp > 1) {
-			diag_set(diag, 1, "--partition takes one partition; with --tensor-parallel-size use 'auto'");
-			return -EINVAL;
-		}
-		parts[0] = mipart_partition_find(t, req->partition, 1);
-		if (!parts[0]) {
-			diag_set(diag, 1, "no partition '%s' ('mipart list' shows them)", req->partition);
-			return -ENOENT;
 		}
 	}
 	snprintf(al.model, sizeof(al.model), "%s", m.id);

@@ -61,3 +61,27 @@ done
 is "$undeclared" "" "every exported symbol is declared in include/mipart/"
 nm -D --defined-only "$so" | grep -q 'util_read_file'
 is $? 1 "internal functions (util_read_file) are not exported"
+
+# the rest of `meson install`: the tool, catalog, man pages, completion, units, Python module
+for f in bin/mipart share/mipart/models.json share/man/man1/mipart.1 share/man/man5/mipart-layout.5 \
+	share/bash-completion/completions/mipart include/mipart/topology.h; do
+	[ -n "$(find "$D" -path "*/$f" | head -n 1)" ]
+	ok $? "installed: $f"
+done
+for u in "$SOURCE_ROOT"/deploy/*.service "$SOURCE_ROOT"/deploy/*.timer "$SOURCE_ROOT"/deploy/*.socket; do
+	[ -e "$u" ] || continue
+	[ -n "$(find "$D" -path "*/systemd/system/$(basename "$u")" | head -n 1)" ]
+	ok $? "installed: the systemd unit $(basename "$u") of deploy/"
+done
+if command -v man >/dev/null 2>&1; then
+	page=$(find "$D" -path '*/man1/mipart.1' | head -n 1)
+	run env MANWIDTH=100 man -l "$page"
+	like "$OUT" "*mipart - manage the partitions of AMD Instinct GPUs*" "man mipart renders from the installed tree"
+fi
+pyinit=$(find "$D" -path '*/mipart/__init__.py' | head -n 1)
+if [ -n "$pyinit" ] && { [ -z "${SANITIZE:-}" ] || [ "$SANITIZE" = none ]; }; then
+	pydir=$(dirname "$(dirname "$pyinit")")
+	run env PYTHONPATH="$pydir" PYTHONDONTWRITEBYTECODE=1 LD_LIBRARY_PATH="$(dirname "$so")" MIPART_ROOT="$H" \
+		/usr/bin/python3 -c 'import mipart, rocm_partitioner_real; print(len(mipart.topology().partitions))'
+	is "$OUT" 16 "the installed Python module reads the simulated host"
+fi

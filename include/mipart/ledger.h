@@ -43,11 +43,19 @@ int mipart_ledger_open_reader(const char *path, mipart_ledger **ret);
 mipart_ledger *mipart_ledger_free(mipart_ledger *l);
 
 /*
+ * mipart_ledger_name_check - whether name may name a new allocation: 1 to
+ * MIPART_LEDGER_NAME_MAX - 1 bytes, not all digits (a number means an id): else -EINVAL; no
+ * control character (C0, DEL, C1) and only UTF-8: else -EILSEQ. Returns 0 when it may.
+ */
+int mipart_ledger_name_check(const char *name);
+
+/*
  * mipart_ledger_allocate - record a (name, model, spec, uid, bookings) in one transaction after
  * checking, for every booking, that the bytes already booked on that partition plus its bytes
  * stay within its capacity. Returns 0 with the new id in *ret_id (and the name, when a->name is
  * empty, generated as "<model basename>-<id>" into a->name), -ENOSPC (which booking in
- * *ret_bad, what is free there in *ret_free), -EEXIST (the name is taken), -EINVAL, -ETIMEDOUT
+ * *ret_bad, what is free there in *ret_free), -EEXIST (the name is taken), -EINVAL (also a
+ * name mipart_ledger_name_check refuses), -ETIMEDOUT
  * (the database stayed locked), -EIO.
  */
 int mipart_ledger_allocate(mipart_ledger *l, mipart_allocation *a, int64_t *ret_id,

@@ -76,6 +76,10 @@ void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
  * U+FFFD; cut (on a character) to fit. Returns buf. */
 const char *cli_utf8(const char *s, char *buf, size_t size);
 
+/* s for a terminal (a process or allocation name, a journal line): control characters and
+ * bytes that are not UTF-8 as '?', cut (with "...") to fit size (>= 5). Returns buf. */
+const char *cli_show(const char *s, char *buf, size_t size);
+
 /* A JSON string of s; bytes that are not UTF-8 become U+FFFD (JSON cannot carry them). */
 json_t *cli_json_string(const char *s);
 

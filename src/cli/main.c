@@ -16,6 +16,7 @@
 #include "config.h"
 #include "mipart/error.h"
 #include "cli.h"
+#include "jsonutil.h"
 #include "util.h"
 #include "banned.h"
 
@@ -129,13 +130,32 @@ static int verb_help(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* A message on stderr: what a library or a user put in it (process and allocation names,
+ * file contents) may hold escape sequences, so each control character but the newlines
+ * between lines is shown as '?' (util_show). */
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char msg[8192];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n >= sizeof(msg) ? sizeof(msg) - 1 : (size_t)n, k;
+
+	fputs(prefix, stderr);
+	for (size_t i = 0; i < len; i += k) {
+		if (msg[i] != '\n' && util_is_control(msg + i, len - i, &k))
+			fputc('?', stderr);
+		else {
+			k = msg[i] == '\n' ? 1 : k;
+			fwrite(msg + i, 1, k, stderr);
+		}
+	}
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("error: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -146,9 +166,8 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 
 	if (cli->quiet)
 		return;
-	fputs("warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("warning: ", fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -157,12 +176,16 @@ int cli_usage_error(const struct verb *v, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("error: ", fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nusage: mipart %s\n", v->usage);
 	return EXIT_USAGE;
+}
+
+const char *cli_show(const char *s, char *buf, size_t size)
+{
+	return util_show(s ? s : "", s ? strlen(s) : 0, size - 4, buf, size);
 }
 
 int cli_parse_uint(struct cli *cli, const char *flag, const char *s, unsigned long min,
@@ -281,56 +304,22 @@ static int split_words(char *s, const char **words, size_t max)
 
 const char *cli_utf8(const char *s, char *buf, size_t size)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-
-	/* each byte that does not start a valid sequence becomes U+FFFD */
-	while (*p && o + 4 < size) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = n > 0;
-
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (p[k] & 0xc0) == 0x80;
-		if (ok && n > 1) {
-			char one[5] = { 0 };
-			json_t *t;
-
-			memcpy(one, p, n);
-			t = json_string(one); /* refuses overlong forms and surrogates */
-			ok = t != NULL;
-			json_decref(t);
-		}
-		if (ok) {
-			memcpy(buf + o, p, n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
-		}
-	}
-	if (size)
-		buf[o] = '\0';
-	return buf;
+	return util_utf8(s, buf, size);
 }
 
 json_t *cli_json_string(const char *s)
 {
-	char buf[4096];
-	json_t *j = json_string(s);
-
-	return j ? j : json_string(cli_utf8(s, buf, sizeof(buf)));
+	return util_json_string(s);
 }
 
 json_t *cli_json_int_or_null(long long v)
 {
-	return v < 0 ? json_null() : json_integer(v);
+	return util_json_int_or_null(v);
 }
 
 json_t *cli_json_mode(const char *name)
 {
-	return strcmp(name, "UNKNOWN") ? json_string(name) : json_null();
+	return util_json_mode(name);
 }
 
 void cli_gib(char *buf, size_t size, long long bytes)

@@ -23,6 +23,7 @@
 #include "mipart/launch.h"
 #include "mipart/ledger.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -142,13 +143,18 @@ int verb_env(struct cli *cli, int argc, char **argv)
 			json_object_set_new(o, v[i].name, cli_json_string(v[i].value));
 		rc = cli_print_json(o);
 	} else {
-		for (size_t i = 0; i < n; i++) {
+		/* the whole file is built first: a failure prints nothing of it */
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		for (size_t i = 0; f && i < n; i++) {
 			if (!strcmp(format, "sh")) {
-				printf("export %s=", v[i].name);
-				print_sh_quoted(stdout, v[i].value);
-				putchar('\n');
+				fprintf(f, "export %s=", v[i].name);
+				print_sh_quoted(f, v[i].value);
+				fputc('\n', f);
 			} else if (!strcmp(format, "systemd")) {
-				print_systemd(stdout, &v[i]);
+				print_systemd(f, &v[i]);
 			} else if (strchr(v[i].value, '\n')) {
 				/* docker --env-file takes the rest of the line, unquoted */
 				cli_error("the value of %s holds a newline, which a dotenv file cannot carry; use --format json or sh",
@@ -156,9 +162,17 @@ int verb_env(struct cli *cli, int argc, char **argv)
 				rc = EXIT_FAIL;
 				break;
 			} else {
-				printf("%s=%s\n", v[i].name, v[i].value);
+				fprintf(f, "%s=%s\n", v[i].name, v[i].value);
 			}
 		}
+		if (!f || fclose(f) != 0) {
+			cli_error("cannot build the environment: %s", mipart_strerror(-ENOMEM));
+			rc = EXIT_FAIL;
+		} else if (rc == EXIT_OK && (fwrite(text, 1, len, stdout) != len || fflush(stdout))) {
+			cli_error("cannot write the environment: %s", mipart_strerror(-errno));
+			rc = EXIT_FAIL;
+		}
+		free(text);
 	}
 	target_release(&tg);
 	return rc;
@@ -261,20 +275,33 @@ int verb_run(struct cli *cli, int argc, char **argv)
 }
 
 /* A YAML double-quoted scalar: every byte kept, quotes, backslashes and controls escaped. */
-static void print_yaml_quoted(FILE *f, const char *s)
+/* A YAML double-quoted scalar (YAML 1.2 §7.3.1): '"' and '\\' escaped, control characters
+ * (C0, DEL, C1) as \xNN, a byte that is not UTF-8 as \xNN of itself (the nearest YAML can say).
+ * dollars: each '$' as "$$", for Kubernetes env values, where "$(VAR)" expands and "$$" is a
+ * '$' (Kubernetes api/core/v1 EnvVar.value; third_party/forked/golang/expansion/expand.go). */
+static void print_yaml_quoted_env(FILE *f, const char *s, bool dollars)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t len = strlen(s), k;
 
-		if (ch == '"' || ch == '\\')
+	fputc('"', f);
+	for (size_t i = 0; i < len; i += k) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (util_is_control(s + i, len - i, &k))
+			fprintf(f, "\\x%02x", k == 2 ? (unsigned char)s[i + 1] : ch);
+		else if (ch == '"' || ch == '\\')
 			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
+		else if (ch == '$' && dollars)
+			fputs("$$", f);
 		else
-			fputc(ch, f);
+			fwrite(s + i, 1, k, f);
 	}
 	fputc('"', f);
+}
+
+static void print_yaml_quoted(FILE *f, const char *s)
+{
+	print_yaml_quoted_env(f, s, false);
 }
 
 int verb_vllm(struct cli *cli, int argc, char **argv)
@@ -382,7 +409,9 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 	const char *image = "rocm/vllm:latest";
 	struct target tg;
 	struct var v[MAX_VARS];
-	char pod[64];
+	char pod[64], *text = NULL;
+	size_t text_len = 0;
+	FILE *out = NULL;
 	size_t nv, k = 0;
 	int c, rc;
 
@@ -410,10 +439,17 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		k--;
 	snprintf(pod + k, sizeof(pod) - k, "%s", k ? "" : "mipart");
 	nv = target_vars(&tg, true, v);
-	printf("# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
+	/* the whole pod is built first, then written */
+	out = open_memstream(&text, &text_len);
+	if (!out) {
+		cli_error("cannot build the pod: %s", mipart_strerror(-ENOMEM));
+		target_release(&tg);
+		return EXIT_FAIL;
+	}
+	fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
 	       "# the spec from 'mipart cdi generate' in /etc/cdi\n");
-	printf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
-	printf("    cdi.k8s.io/mipart: ");
+	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
+	fprintf(out, "    cdi.k8s.io/mipart: ");
 	{
 		char devs[256];
 		size_t len = 0;
@@ -422,16 +458,25 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < tg.n_parts && len < sizeof(devs); i++)
 			len += (size_t)snprintf(devs + len, sizeof(devs) - len, "%samd.com/gpu=%u.%d",
 						i ? "," : "", tg.parts[i]->gpu, tg.parts[i]->xcp);
-		print_yaml_quoted(stdout, devs);
+		print_yaml_quoted(out, devs);
 	}
-	printf("\nspec:\n  containers:\n    - name: server\n      image: ");
-	print_yaml_quoted(stdout, image);
-	printf("\n      env:\n");
+	fprintf(out, "\nspec:\n  containers:\n    - name: server\n      image: ");
+	print_yaml_quoted(out, image);
+	fprintf(out, "\n      env:\n");
 	for (size_t i = 0; i < nv; i++) {
-		printf("        - name: %s\n          value: ", v[i].name);
-		print_yaml_quoted(stdout, v[i].value);
-		putchar('\n');
+		fprintf(out, "        - name: %s\n          value: ", v[i].name);
+		print_yaml_quoted_env(out, v[i].value, true);
+		fputc('\n', out);
 	}
+	rc = EXIT_OK;
+	if (fclose(out) != 0) {
+		cli_error("cannot build the pod: %s", mipart_strerror(-ENOMEM));
+		rc = EXIT_FAIL;
+	} else if (fwrite(text, 1, text_len, stdout) != text_len || fflush(stdout)) {
+		cli_error("cannot write the pod: %s", mipart_strerror(-errno));
+		rc = EXIT_FAIL;
+	}
+	free(text);
 	target_release(&tg);
-	return EXIT_OK;
+	return rc;
 }

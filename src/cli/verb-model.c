@@ -130,8 +130,10 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 			a->partition = optarg;
 			break;
 		case 'n':
-			if (!allocate || !*optarg || strlen(optarg) >= MIPART_LEDGER_NAME_MAX ||
-			    strspn(optarg, "0123456789") == strlen(optarg))
+			if (allocate && mipart_ledger_name_check(optarg) == -EILSEQ)
+				return cli_usage_error(cli->verb,
+						       "invalid '--name': it holds a control character or bytes that are not UTF-8");
+			if (!allocate || mipart_ledger_name_check(optarg) < 0)
 				return cli_usage_error(cli->verb,
 						       "invalid '--name': 1 to %d characters, not all digits (a number means an allocation id)",
 						       MIPART_LEDGER_NAME_MAX - 1);
@@ -374,7 +376,10 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 							    (json_int_t)res.partitions[k].capacity_bytes));
 		cli_print_json(o);
 	} else {
-		printf("allocation %lld '%s': %s on partition", (long long)res.id, res.name, res.model);
+		char name[sizeof(res.name) + 4], mid[sizeof(res.model) + 4];
+
+		printf("allocation %lld '%s': %s on partition", (long long)res.id,
+		       cli_show(res.name, name, sizeof(name)), cli_show(res.model, mid, sizeof(mid)));
 		for (size_t k = 0; k < res.n_partitions; k++)
 			printf("%s %u.%u", k ? "," : "", res.partitions[k].gpu, res.partitions[k].xcp);
 		printf(" (%.2f GiB booked of %.2f GiB%s)\n", gib(res.booked_bytes),
@@ -405,7 +410,10 @@ int verb_release(struct cli *cli, int argc, char **argv)
 	else if (r < 0)
 		cli_error("cannot release '%s': %s", argv[1], mipart_strerror(r));
 	else {
-		printf("released allocation %lld '%s' (%s)\n", (long long)a.id, a.name, a.model);
+		char name[sizeof(a.name) + 4], model[sizeof(a.model) + 4];
+
+		printf("released allocation %lld '%s' (%s)\n", (long long)a.id,
+		       cli_show(a.name, name, sizeof(name)), cli_show(a.model, model, sizeof(model)));
 		mipart_allocation_release(&a);
 	}
 	mipart_ledger_free(l);
@@ -473,8 +481,11 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 				len += (size_t)snprintf(where + len, sizeof(where) - len, "%s%s/%u",
 							b ? "," : "", v[i].bookings[b].bdf,
 							v[i].bookings[b].xcp);
+			char name[sizeof(v[i].name) + 4], model[sizeof(v[i].model) + 4];
+
 			printf("%-4lld  %-24s  %-40s  %-20s  %.2f of %.2f\n", (long long)v[i].id,
-			       v[i].name, v[i].model, where, gib(v[i].bookings[0].bytes),
+			       cli_show(v[i].name, name, sizeof(name)),
+			       cli_show(v[i].model, model, sizeof(model)), where, gib(v[i].bookings[0].bytes),
 			       gib(v[i].bookings[0].capacity));
 		}
 	}

@@ -392,9 +392,12 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "layout", json_string(yaml));
 		cli_print_json(o);
 	} else {
+		char show[MIPART_MODEL_ID_MAX + 8];
+
 		printf("models (memory each instance needs per partition, GiB = 2^30 bytes):\n");
 		for (size_t i = 0; i < n_specs; i++)
-			printf("  %-48s x%-4u %s, max-model-len %u%s: %.2f GiB\n", pm[i].m.id, pm[i].count,
+			printf("  %-48s x%-4u %s, max-model-len %u%s: %.2f GiB\n",
+			       cli_show(pm[i].m.id, show, sizeof(show)), pm[i].count,
 			       pm[i].e.precision_name, pm[i].e.max_model_len,
 			       items[i].tp > 1 ? ", tp>1" : "", items[i].need_bytes / GIB);
 		printf("\nlayout per GPU:\n");
@@ -408,7 +411,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 				if (res.places[k].gpu == i)
 					len += (size_t)snprintf(used + len, sizeof(used) - len, "%s%u:%s",
 								len ? " " : "", res.places[k].first_partition,
-								pm[res.places[k].item].m.id);
+								cli_show(pm[res.places[k].item].m.id, show, sizeof(show)));
 			printf("  GPU %-3u %s/%s %u x %6.2f GiB  %s\n", gpus[i].index,
 			       mipart_compute_mode_name(l->compute), mipart_memory_mode_name(l->memory),
 			       l->partitions, l->partition_bytes / GIB, used[0] ? used : "(idle)");
@@ -420,7 +423,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 				char why[160];
 
 				printf("not placed: %s instance %u (needs %.2f GiB on %u partition%s): %s\n",
-				       pm[res.places[k].item].label, res.places[k].instance,
+				       cli_show(pm[res.places[k].item].label, show, sizeof(show)), res.places[k].instance,
 				       items[res.places[k].item].need_bytes / GIB, items[res.places[k].item].tp,
 				       items[res.places[k].item].tp > 1 ? "s of one GPU" : "",
 				       unplaced_reason(gpus, n_gpus, &items[res.places[k].item], why, sizeof(why)));

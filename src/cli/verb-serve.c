@@ -41,6 +41,7 @@
 #include "mipart/error.h"
 #include "mipart/notify.h"
 #include "cli.h"
+#include "mipart/monitor.h"
 #include "monitor.h"
 #include "util.h"
 #include "banned.h"
@@ -634,13 +635,13 @@ static struct entry *entry_free(struct entry *e)
 }
 
 /* Log the snapshot's warnings that the previous collection did not have. */
-static void log_new_warnings(struct server *s, const monitor_snapshot *snap)
+static void log_new_warnings(struct server *s, const mipart_monitor *snap)
 {
 	char *now[WARNINGS_MAX];
 	size_t n = 0;
 
-	for (size_t i = 0; snap && i < monitor_warning_count(snap) && n < WARNINGS_MAX; i++) {
-		const char *w = monitor_warning(snap, i);
+	for (size_t i = 0; snap && i < mipart_monitor_warning_count(snap) && n < WARNINGS_MAX; i++) {
+		const char *w = mipart_monitor_warning(snap, i);
 		bool seen = false;
 
 		if (!w)
@@ -692,7 +693,7 @@ static int exporter_metrics(struct server *s, bool ok, double seconds, double wa
 static struct entry *collect(struct server *s, double interval)
 {
 	struct entry *e = calloc(1, sizeof(*e));
-	monitor_snapshot *snap = NULL;
+	mipart_monitor *snap = NULL;
 	char *text = NULL, *json = NULL, *metrics = NULL, health[512], extra[4096];
 	size_t len = 0, mlen = 0;
 	struct timespec wall;
@@ -705,9 +706,9 @@ static struct entry *collect(struct server *s, double interval)
 		return NULL;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	t0 = e->started = now_mono();
-	r = monitor_collect(s->cli->host, &snap);
+	r = mipart_monitor_collect(s->cli->host, &snap);
 	if (r == 0)
-		r = monitor_prometheus(snap, &text, &len);
+		r = mipart_monitor_prometheus(snap, MIPART_MONITOR_SERIES_MIPART, &text, &len);
 	if (r == 0) {
 		j = monitor_status_json(snap);
 		json = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -779,7 +780,7 @@ static struct entry *collect(struct server *s, double interval)
 	free(json);
 	free(text);
 	json_decref(j);
-	monitor_free(snap);
+	mipart_monitor_free(snap);
 	return e;
 }
 

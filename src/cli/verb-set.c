@@ -111,7 +111,7 @@ static void print_blockers(FILE *f, const mipart_procs *blockers)
 {
 	for (size_t i = 0; blockers && i < mipart_procs_count(blockers); i++) {
 		const mipart_proc_info *p = mipart_procs_get(blockers, i);
-		char gpus[128];
+		char gpus[128], comm[64], container[160];
 		size_t len = 0;
 
 		gpus[0] = '\0';
@@ -119,8 +119,9 @@ static void print_blockers(FILE *f, const mipart_procs *blockers)
 			if ((p->gpus >> g) & 1)
 				len += (size_t)snprintf(gpus + len, sizeof(gpus) - len, "%s%u",
 							len ? "," : "", g);
-		fprintf(f, "  pid %d '%s'%s%s%s on GPU %s%s\n", p->pid, p->comm,
-			p->container[0] ? " (container " : "", p->container, p->container[0] ? ")" : "",
+		fprintf(f, "  pid %d '%s'%s%s%s on GPU %s%s\n", p->pid,
+			cli_show(p->comm, comm, sizeof(comm)), p->container[0] ? " (container " : "",
+			cli_show(p->container, container, sizeof(container)), p->container[0] ? ")" : "",
 			gpus, p->gpus_unknown ? " (which GPUs is unknown: counted on all)" : "");
 	}
 }
@@ -616,10 +617,14 @@ int verb_history(struct cli *cli, int argc, char **argv)
 	} else {
 		printf("%-4s  %-20s  %-11s  %-5s  %s\n", "ID", "STARTED (UTC)", "STATE", "UID", "COMMAND");
 		for (size_t i = 0; i < n; i++) {
-			printf("%-4lld  %-20s  %-11s  %-5lld  %s\n", (long long)v[i].id, v[i].started_at,
-			       v[i].state, (long long)v[i].uid, v[i].command);
+			char cmd[1024], started[32], state[32], msg[1024];
+
+			printf("%-4lld  %-20s  %-11s  %-5lld  %s\n", (long long)v[i].id,
+			       cli_show(v[i].started_at, started, sizeof(started)),
+			       cli_show(v[i].state, state, sizeof(state)), (long long)v[i].uid,
+			       cli_show(v[i].command, cmd, sizeof(cmd)));
 			if (v[i].message)
-				printf("      %s\n", v[i].message);
+				printf("      %s\n", cli_show(v[i].message, msg, sizeof(msg)));
 		}
 		if (!n)
 			printf("no changes recorded yet\n");

@@ -16,102 +16,12 @@
 #include "mipart/journal.h"
 #include "mipart/procs.h"
 #include "cli.h"
+#include "monitor.h"
 #include "banned.h"
-
-static const char *const mode_source_names[] = { "none", "sysfs", "inferred" };
-
-static json_t *modes_json(mipart_mode_set set, bool compute)
-{
-	json_t *a = json_array();
-
-	for (unsigned m = 0; m < 16 && a; m++)
-		if (set & MIPART_MODE_BIT(m))
-			json_array_append_new(a, json_string(compute ? mipart_compute_mode_name((mipart_compute_mode)m)
-								     : mipart_memory_mode_name((mipart_memory_mode)m)));
-	return a;
-}
-
-static json_t *partition_json(const mipart_partition_info *p)
-{
-	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
-			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", cli_json_int_or_null(p->xcp),
-			 "render_minor", cli_json_int_or_null(p->render_minor), "kfd_node",
-			 cli_json_int_or_null(p->kfd_node), "gpu_id", cli_json_int_or_null(p->gpu_id), "num_xcc",
-			 cli_json_int_or_null(p->num_xcc), "compute_units", cli_json_int_or_null(p->compute_units),
-			 "memory_bytes", cli_json_int_or_null(p->memory_bytes), "drm_device",
-			 p->drm_device[0] ? p->drm_device : NULL);
-}
-
-static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; procs && i < mipart_procs_count(procs); i++) {
-		const mipart_proc_info *p = mipart_procs_get(procs, i);
-
-		if (gpu < 64 && (p->gpus >> gpu) & 1)
-			json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b}", "pid", p->pid,
-							   "comm", cli_json_string(p->comm), "container",
-							   p->container[0] ? cli_json_string(p->container) : NULL,
-							   "kfd", p->kfd));
-	}
-	return a;
-}
-
-static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
-			const mipart_gpu_info *g)
-{
-	char dev[16], gfx[48], hive[24], uid[32];
-	json_t *o, *parts = json_array();
-
-	snprintf(dev, sizeof(dev), "0x%04x", g->device_id < 0 ? 0 : (unsigned)g->device_id);
-	/* gfx_target_version = major * 10000 + minor * 100 + stepping; the name prints minor and
-	 * stepping in hex (90402 -> gfx942, 90010 -> gfx90a) */
-	snprintf(gfx, sizeof(gfx), "gfx%lld%llx%llx", (long long)(g->gfx_target / 10000),
-		 (unsigned long long)((g->gfx_target / 100) % 100),
-		 (unsigned long long)(g->gfx_target % 100));
-	snprintf(hive, sizeof(hive), "0x%016llx", (unsigned long long)g->hive_id);
-	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
-	for (size_t j = 0; j < g->n_partitions; j++)
-		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
-	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
-		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
-		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
-		      "device_id", g->device_id < 0 ? NULL : dev,
-		      "gfx_target", g->gfx_target < 0 ? NULL : gfx,
-		      "gfx_target_version", cli_json_int_or_null(g->gfx_target),
-		      "unique_id", g->unique_id[0] ? uid : NULL,
-		      "hive_id", g->hive_id > 0 ? hive : NULL,
-		      "partitioning_supported", g->partitioning,
-		      "compute_partition", cli_json_mode(mipart_compute_mode_name(g->compute)),
-		      "memory_partition", cli_json_mode(mipart_memory_mode_name(g->memory)),
-		      "available_compute_partitions", modes_json(g->compute_available, true),
-		      "supported_compute_partitions", modes_json(g->compute_supported, true),
-		      "available_memory_partitions", modes_json(g->memory_available, false),
-		      "compute_partition_writable", g->compute_writable,
-		      "memory_partition_writable", g->memory_writable,
-		      "mode_source", mode_source_names[g->mode_source],
-		      "memory_bytes", cli_json_int_or_null(g->memory_bytes),
-		      "num_xcc", cli_json_int_or_null(g->num_xcc),
-		      "compute_units", cli_json_int_or_null(g->compute_units),
-		      "card_minor", cli_json_int_or_null(g->card_minor),
-		      "numa_node", cli_json_int_or_null(g->numa_node),
-		      "driver_bound", g->driver_bound,
-		      "partitions", parts);
-	if (o)
-		json_object_set_new(o, "processes", procs_json(procs, g->index));
-	return o;
-}
 
 json_t *cli_topology_json(const mipart_topology *t, const mipart_procs *procs)
 {
-	json_t *gpus = json_array(), *warn = json_array();
-
-	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
-		json_array_append_new(gpus, gpu_json(t, procs, mipart_topology_gpu(t, i)));
-	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
-		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
-	return json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
+	return monitor_topology_json(t, procs);
 }
 
 static int print_json(const mipart_topology *t, const mipart_procs *procs)
@@ -202,9 +112,12 @@ static void used_by(const mipart_procs *procs, unsigned gpu, char *buf, size_t s
 
 		if (gpu >= 64 || !((p->gpus >> gpu) & 1))
 			continue;
-		if (n++ < 2 && len < size)
+		if (n++ < 2 && len < size) {
+			char comm[64];
+
 			len += (size_t)snprintf(buf + len, size - len, "%s%d %s", len ? ", " : "",
-						p->pid, p->comm);
+						p->pid, cli_show(p->comm, comm, sizeof(comm)));
+		}
 	}
 	if (n > 2 && len < size)
 		snprintf(buf + len, size - len, " +%zu", n - 2);

@@ -19,6 +19,7 @@
 
 #include "mipart/error.h"
 #include "cli.h"
+#include "mipart/monitor.h"
 #include "monitor.h"
 #include "util.h"
 #include "banned.h"
@@ -44,12 +45,12 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static long long busy_of(const struct monitor_row *r)
+static long long busy_of(const mipart_monitor_row *r)
 {
 	return r->reading ? r->reading->busy_pct : -1;
 }
 
-static long long vram_of(const struct monitor_row *r)
+static long long vram_of(const mipart_monitor_row *r)
 {
 	return r->reading ? r->reading->vram_used_bytes : -1;
 }
@@ -59,8 +60,8 @@ static enum sort_key cmp_key;
 /* busy, VRAM and processes: most first; model: by name, empty last; ties by index */
 static int cmp_rows(const void *a, const void *b)
 {
-	const struct monitor_row *x = *(const struct monitor_row *const *)a;
-	const struct monitor_row *y = *(const struct monitor_row *const *)b;
+	const mipart_monitor_row *x = *(const mipart_monitor_row *const *)a;
+	const mipart_monitor_row *y = *(const mipart_monitor_row *const *)b;
 	long long kx = 0, ky = 0;
 	int c;
 
@@ -82,7 +83,7 @@ static int cmp_rows(const void *a, const void *b)
 	return x->part->index < y->part->index ? -1 : x->part->index > y->part->index;
 }
 
-static bool keep(const struct top_opts *o, const struct monitor_row *r)
+static bool keep(const struct top_opts *o, const mipart_monitor_row *r)
 {
 	if (o->gpu_filter && (r->gpu->index >= 64 || !o->gpus[r->gpu->index]))
 		return false;
@@ -94,17 +95,17 @@ static bool keep(const struct top_opts *o, const struct monitor_row *r)
 }
 
 /* The rows to show, sorted; a new array of pointers into s (free()); NULL on -ENOMEM. */
-static const struct monitor_row **select_rows(const monitor_snapshot *s, const struct top_opts *o,
+static const mipart_monitor_row **select_rows(const mipart_monitor *s, const struct top_opts *o,
 					      size_t *ret_n)
 {
-	size_t n = monitor_row_count(s), k = 0;
-	const struct monitor_row **v = calloc(n ? n : 1, sizeof(*v));
+	size_t n = mipart_monitor_row_count(s), k = 0;
+	const mipart_monitor_row **v = calloc(n ? n : 1, sizeof(*v));
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (keep(o, monitor_row(s, i)))
-			v[k++] = monitor_row(s, i);
+		if (keep(o, mipart_monitor_row_get(s, i)))
+			v[k++] = mipart_monitor_row_get(s, i);
 	cmp_key = o->sort;
 	qsort(v, k, sizeof(*v), cmp_rows);
 	*ret_n = k;
@@ -125,13 +126,13 @@ static const char *show(const char *s, char *buf, size_t size)
 	return util_show(s, strlen(s), size - 4, buf, size);
 }
 
-static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opts *o)
+static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts *o)
 {
 	char line[900];
-	const mipart_topology *t = monitor_topology(s);
-	const struct monitor_row **rows;
+	const mipart_topology *t = mipart_monitor_topology(s);
+	const mipart_monitor_row **rows;
 	char when[32], a[32], b[32], c[32], d[32];
-	time_t now = (time_t)monitor_collected_at(s);
+	time_t now = (time_t)mipart_monitor_collected_at(s);
 	struct tm tm;
 	size_t n = 0;
 
@@ -144,9 +145,9 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 		"POWER", "TEMP", "BUSY", "CLOCK", "VRAM USED/TOTAL (GiB)", "IN SYNC");
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-		const mipart_gpu_reading *r = mipart_readings_gpu(monitor_readings(s), i);
+		const mipart_gpu_reading *r = mipart_readings_gpu(mipart_monitor_readings(s), i);
 		char modes[24], vram[48], both[112];
-		bool known, in = monitor_gpu_in_sync(s, i, &known);
+		bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 
 		if (o->gpu_filter && (i >= 64 || !o->gpus[i]))
 			continue;
@@ -166,7 +167,7 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 		"VRAM USED/TOTAL (GiB)", "BOOKED", "PROCS", "MODEL");
 	rows = select_rows(s, o, &n);
 	for (size_t i = 0; rows && i < n; i++) {
-		const struct monitor_row *r = rows[i];
+		const mipart_monitor_row *r = rows[i];
 		char part[16], vram[64], u[24], tot[24], booked[24], procs[200], comm[80], models[300];
 		size_t pl;
 
@@ -179,27 +180,27 @@ static void print_frame(FILE *f, const monitor_snapshot *s, const struct top_opt
 		pl = (size_t)snprintf(procs, sizeof(procs), "%zu", r->n_pids);
 		/* names come from other users' processes and from files: no escape sequence
 		 * reaches the terminal */
-		for (size_t k = 0; k < r->n_pids && k < MONITOR_ROW_PIDS && pl < sizeof(procs); k++)
+		for (size_t k = 0; k < r->n_pids && k < MIPART_MONITOR_ROW_PIDS && pl < sizeof(procs); k++)
 			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d",
 					       k ? "," : " (", show(r->pids[k]->comm, comm, sizeof(comm)),
 					       r->pids[k]->pid);
 		if (r->n_pids && pl < sizeof(procs))
 			snprintf(procs + pl, sizeof(procs) - pl, "%s)",
-				 r->n_pids > MONITOR_ROW_PIDS ? ",..." : "");
+				 r->n_pids > MIPART_MONITOR_ROW_PIDS ? ",..." : "");
 		fprintf(f, "%-6s  %-5u  %-4s  %5s  %-20s  %-8s  %-5s  %s\n", part, r->part->index,
 			mipart_compute_mode_name(r->gpu->compute), a, vram, booked, procs,
 			r->models[0] ? show(r->models, models, sizeof(models)) : "-");
 	}
 	free(rows);
-	for (size_t i = 0; i < monitor_warning_count(s); i++)
-		fprintf(f, "warning: %s\n", show(monitor_warning(s, i), line, sizeof(line)));
+	for (size_t i = 0; i < mipart_monitor_warning_count(s); i++)
+		fprintf(f, "warning: %s\n", show(mipart_monitor_warning(s, i), line, sizeof(line)));
 }
 
-static int print_json(const monitor_snapshot *s, const struct top_opts *o)
+static int print_json(const mipart_monitor *s, const struct top_opts *o)
 {
-	const mipart_topology *t = monitor_topology(s);
+	const mipart_topology *t = mipart_monitor_topology(s);
 	json_t *root, *parts = json_array(), *gpus = json_array(), *warn = json_array();
-	const struct monitor_row **rows;
+	const mipart_monitor_row **rows;
 	size_t n = 0;
 
 	rows = select_rows(s, o, &n);
@@ -216,8 +217,8 @@ static int print_json(const monitor_snapshot *s, const struct top_opts *o)
 	free(rows);
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-		const mipart_gpu_reading *r = mipart_readings_gpu(monitor_readings(s), i);
-		bool known, in = monitor_gpu_in_sync(s, i, &known);
+		const mipart_gpu_reading *r = mipart_readings_gpu(mipart_monitor_readings(s), i);
+		bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 
 		if (o->gpu_filter && (i >= 64 || !o->gpus[i]))
 			continue;
@@ -235,9 +236,9 @@ static int print_json(const monitor_snapshot *s, const struct top_opts *o)
 					cli_json_int_or_null(r->vram_total_bytes), "config_in_sync",
 					known ? json_boolean(in) : json_null()));
 	}
-	for (size_t i = 0; i < monitor_warning_count(s); i++)
-		json_array_append_new(warn, json_string(monitor_warning(s, i)));
-	root = json_pack("{s:f, s:s, s:o, s:o, s:o}", "collected_at", monitor_collected_at(s), "sort",
+	for (size_t i = 0; i < mipart_monitor_warning_count(s); i++)
+		json_array_append_new(warn, json_string(mipart_monitor_warning(s, i)));
+	root = json_pack("{s:f, s:s, s:o, s:o, s:o}", "collected_at", mipart_monitor_collected_at(s), "sort",
 			 sort_names[o->sort], "gpus", gpus, "partitions", parts, "warnings", warn);
 	return cli_print_json(root);
 }
@@ -365,10 +366,10 @@ int verb_top(struct cli *cli, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	for (;;) {
-		monitor_snapshot *s = NULL;
+		mipart_monitor *s = NULL;
 		int key;
 
-		r = monitor_collect(cli->host, &s);
+		r = mipart_monitor_collect(cli->host, &s);
 		if (r < 0) {
 			cli_error("cannot read the host under '%s': %s", mipart_host_root(cli->host),
 				  mipart_strerror(r));
@@ -377,14 +378,14 @@ int verb_top(struct cli *cli, int argc, char **argv)
 		}
 		if (o.json) {
 			r = print_json(s, &o);
-			monitor_free(s);
+			mipart_monitor_free(s);
 			break;
 		}
 		if (o.prometheus) {
 			char *text = NULL;
 			size_t len = 0;
 
-			r = monitor_prometheus(s, &text, &len);
+			r = mipart_monitor_prometheus(s, MIPART_MONITOR_SERIES_MIPART, &text, &len);
 			if (r == 0 && fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0) {
 				r = EXIT_OK;
 			} else {
@@ -392,14 +393,14 @@ int verb_top(struct cli *cli, int argc, char **argv)
 				r = EXIT_FAIL;
 			}
 			free(text);
-			monitor_free(s);
+			mipart_monitor_free(s);
 			break;
 		}
 		if (!o.once)
 			fputs("\033[H\033[2J", stdout);
 		print_frame(stdout, s, &o);
 		fflush(stdout);
-		monitor_free(s);
+		mipart_monitor_free(s);
 		r = EXIT_OK;
 		if (o.once || stop)
 			break;

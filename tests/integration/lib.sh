@@ -73,3 +73,15 @@ unlike() { # unlike GOT GLOB DESCRIPTION: GOT does not match the shell pattern G
 	esac
 }
 
+
+# hexof STRING: the bytes of STRING as hex digits (for SQL X'' literals)
+hexof() {
+	printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+# legacy_alloc_name HOST OLD NEW: rename an allocation in the database directly, as a mipart
+# that accepted any name would have left it (new names with control characters are refused)
+legacy_alloc_name() {
+	sqlite3 "$1/var/lib/mipart/mipart.db" \
+		"UPDATE allocations SET name = CAST(X'$(hexof "$3")' AS TEXT) WHERE name = '$2'"
+}

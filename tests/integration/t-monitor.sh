@@ -228,8 +228,9 @@ HX="$T_TMP/hx"
 mipart sim create "$HX" --gpus 1 --compute DPX 2>/dev/null
 ODD=$(printf '%s/we"ird\\x\377%s' "$T_TMP" "")
 mkdir -p "$ODD" && cp "$FIXTURES/hf/llama-3.1-8b/config.json" "$ODD/"
-run mipart --root "$HX" allocate "$ODD" --max-model-len 4096 --partition 0.0 --name "$(printf 'n\377')"
+run mipart --root "$HX" allocate "$ODD" --max-model-len 4096 --partition 0.0 --name odd
 is "$RC" 0 "an allocation of a model from an oddly named directory"
+legacy_alloc_name "$HX" odd "$(printf 'n\377')"
 run mipart --root "$HX" top --prometheus
 is "$RC" 0 "top --prometheus with it"
 if [ -n "${PROMCHECK:-}" ]; then

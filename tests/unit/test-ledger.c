@@ -75,6 +75,30 @@ static void test_capacity(void **state)
 	mipart_ledger_free(l);
 }
 
+/* a name with a control character or a byte that is not UTF-8 is refused: it would reach a
+ * terminal (allocations, top) and env files */
+static void test_name_controls(void **state)
+{
+	mipart_ledger *l = NULL;
+	mipart_allocation a;
+	int64_t id = 0;
+	size_t bad = 0;
+	uint64_t free_b = 0;
+
+	assert_int_equal(mipart_ledger_name_check("x\033[2J"), -EILSEQ);
+	assert_int_equal(mipart_ledger_name_check("x\xc2\x9b"), -EILSEQ);
+	assert_int_equal(mipart_ledger_name_check("x\xff"), -EILSEQ);
+	assert_int_equal(mipart_ledger_name_check("123"), -EINVAL);
+	assert_int_equal(mipart_ledger_name_check(""), -EINVAL);
+	assert_int_equal(mipart_ledger_name_check("caf\xc3\xa9-$(x)"), 0);
+	assert_int_equal(mipart_ledger_open(":memory:", &l), 0);
+	a = alloc_on("evil\r", "0000:05:00.0", 0, GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), -EINVAL);
+	a = alloc_on("fine", "0000:05:00.0", 0, GIB, 24 * GIB);
+	assert_int_equal(mipart_ledger_allocate(l, &a, &id, &bad, &free_b), 0);
+	mipart_ledger_free(l);
+}
+
 static void test_tensor_parallel_all_or_nothing(void **state)
 {
 	mipart_ledger *l = NULL;
@@ -201,7 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capacity), cmocka_unit_test(test_tensor_parallel_all_or_nothing),
-		cmocka_unit_test(test_names),	 cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_names), cmocka_unit_test(test_name_controls),	 cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_migration),
 	};
 

@@ -588,6 +588,20 @@ static void test_rm_rf(void **state)
 	assert_int_equal(lstat(p, &st), -1);
 }
 
+/* control characters (C0, DEL, C1) and bytes that are not UTF-8 show as '?'; other UTF-8 stays */
+static void test_show_controls(void **state)
+{
+	char buf[64];
+	const char *in = "a\033[2J\xc2\x9b" "b\xc3\xa9\xff\x7f\xe2\x82";
+
+	(void)state;
+	assert_string_equal(util_show(in, strlen(in), 60, buf, sizeof(buf)), "a?[2J?b\xc3\xa9????");
+	assert_true(util_has_control("x\ty"));
+	assert_true(util_has_control("\xed\xa0\x80")); /* a surrogate */
+	assert_true(util_has_control("\xc0\xaf"));	    /* overlong '/' */
+	assert_false(util_has_control("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\x1b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +620,7 @@ int main(void)
 	    cmocka_unit_test(test_strlcpy),
 	    cmocka_unit_test(test_pathf),
 	    cmocka_unit_test(test_format_gib),
+	    cmocka_unit_test(test_show_controls),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
 	};

@@ -383,9 +383,48 @@ DIR *util_opendirat(int dirfd, const char *name)
 	return d;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when s[0] does not start
+ * one: wrong continuation bytes, overlong forms, surrogates, above U+10FFFF (RFC 3629 §4). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t k = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+		   s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	if (k == 0 || k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return k;
+}
+
+bool util_is_control(const char *s, size_t len, size_t *ret_n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t k = utf8_seq(u, len);
+
+	*ret_n = k ? k : 1;
+	/* C0, DEL, C1 (U+0080..U+009F: 8-bit CSI and OSC for some terminals), and bytes that
+	 * are not UTF-8 (a lone 0x9b is CSI to a terminal in an 8-bit locale) */
+	return k == 0 || u[0] < 0x20 || u[0] == 0x7f || (k == 2 && u[0] == 0xc2 && u[1] < 0xa0);
+}
+
+bool util_has_control(const char *s)
+{
+	size_t len = strlen(s), n;
+
+	for (size_t i = 0; i < len; i += n)
+		if (util_is_control(s + i, len - i, &n))
+			return true;
+	return false;
+}
+
 const char *util_show(const char *s, size_t len, size_t max, char *buf, size_t size)
 {
-	size_t n = len, o = 0;
+	size_t n = len, o = 0, k;
 	bool cut = false;
 
 	if (n > max) {
@@ -394,10 +433,15 @@ const char *util_show(const char *s, size_t len, size_t max, char *buf, size_t s
 			n--;
 		cut = true;
 	}
-	for (size_t i = 0; i < n && o + 4 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		buf[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	for (size_t i = 0; i < n && o + 4 < size; i += k) {
+		if (util_is_control(s + i, n - i, &k)) {
+			buf[o++] = '?';
+			continue;
+		}
+		if (o + k + 4 >= size)
+			break;
+		memcpy(buf + o, s + i, k);
+		o += k;
 	}
 	if (cut && o + 4 < size) {
 		memcpy(buf + o, "...", 3);

@@ -81,8 +81,16 @@ uint64_t util_hash64(const char *str, uint64_t seed);
 DIR *util_opendirat(int dirfd, const char *name);
 
 /* util_show - up to max bytes of s (cut on a UTF-8 boundary, "..." when cut) with control
- * characters as '?', for quoting input in an error message. Returns buf. */
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 as '?', for quoting input in an error
+ * message or showing a name a person reads. Returns buf. */
 const char *util_show(const char *s, size_t len, size_t max, char *buf, size_t size);
+
+/* util_is_control - whether the character at s (len bytes left) is a control character (C0,
+ * DEL, C1 U+0080..U+009F) or a byte that does not start valid UTF-8; its length in *ret_n. */
+bool util_is_control(const char *s, size_t len, size_t *ret_n);
+
+/* util_has_control - whether the string holds any such character. */
+bool util_has_control(const char *s);
 
 /* Format a size in GiB for people: "23.99 GiB". */
 void util_format_gib(char *buf, size_t size, int64_t bytes);

@@ -282,10 +282,12 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 	diag_reset(diag);
 	if (!l || !t || !req || !ret)
 		return -EINVAL;
-	if (req->name && (!*req->name || strlen(req->name) >= MIPART_LEDGER_NAME_MAX ||
-			  strspn(req->name, "0123456789") == strlen(req->name))) {
-		diag_set(diag, 1, "invalid '--name': 1 to %d characters, not all digits (a number means an allocation id)",
-			 MIPART_LEDGER_NAME_MAX - 1);
+	if (req->name && (r = mipart_ledger_name_check(req->name)) < 0) {
+		if (r == -EILSEQ)
+			diag_set(diag, 1, "invalid '--name': it holds a control character or bytes that are not UTF-8");
+		else
+			diag_set(diag, 1, "invalid '--name': 1 to %d characters, not all digits (a number means an allocation id)",
+				 MIPART_LEDGER_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	r = mipart_model_lookup(req->model, &m, diag);

@@ -151,12 +151,25 @@ static int insert(mipart_ledger *l, mipart_allocation *a, int64_t *ret_id)
 	return r;
 }
 
+int mipart_ledger_name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* a name reaches terminals (allocations, top), env files and manifests: no control
+	 * characters, no bytes that are not UTF-8; all digits would read as an id */
+	if (!len || len >= MIPART_LEDGER_NAME_MAX || strspn(name, "0123456789") == len)
+		return -EINVAL;
+	return util_has_control(name) ? -EILSEQ : 0;
+}
+
 int mipart_ledger_allocate(mipart_ledger *l, mipart_allocation *a, int64_t *ret_id,
 			   size_t *ret_bad, uint64_t *ret_free)
 {
 	int64_t id = 0;
 	int r;
 
+	if (a->name[0] && mipart_ledger_name_check(a->name) < 0)
+		return -EINVAL;
 	if (!a->model[0] || a->n_bookings == 0 || a->n_bookings > MIPART_LEDGER_MAX_BOOKINGS)
 		return -EINVAL;
 	for (size_t i = 0; i < a->n_bookings; i++)

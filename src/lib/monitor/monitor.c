@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Monitoring documents (monitor.h): one snapshot of the host read at once (topology, readings,
+ * Monitoring snapshots (mipart/monitor.h): one snapshot of the host read at once (topology, readings,
  * processes, the ledger's allocations, the journal's last changes), one row per partition, and
  * the two renderings of it: Prometheus text exposition 0.0.4 and the status JSON. Drift is the
  * difference between each GPU's modes now and the target of the last change that finished
  * ("done"): that is what the operator last declared. See docs/monitoring.md.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 #include "mipart/procs.h"
 #include "mipart/readings.h"
 #include "mipart/topology.h"
-#include "cli.h"
+#include "jsonutil.h"
 #include "monitor.h"
 #include "util.h"
 #include "banned.h"
@@ -38,14 +39,14 @@ struct desired {
 	int64_t change;
 };
 
-struct monitor_snapshot {
+struct mipart_monitor {
 	mipart_topology *topo;
 	mipart_readings *readings;
 	mipart_procs *procs;
 	mipart_allocation *allocs;
 	size_t n_allocs;
 	struct desired *desired;	/* per GPU */
-	struct monitor_row *rows;
+	mipart_monitor_row *rows;
 	size_t n_rows;
 	bool have_last;
 	mipart_journal_entry last;	/* the newest finished change */
@@ -56,8 +57,8 @@ struct monitor_snapshot {
 	size_t n_warn;
 };
 
-static void warn(struct monitor_snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct monitor_snapshot *s, const char *fmt, ...)
+static void warn(struct mipart_monitor *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct mipart_monitor *s, const char *fmt, ...)
 {
 	char buf[768];
 	va_list ap;
@@ -107,7 +108,7 @@ static double iso_seconds(const char *iso)
 }
 
 /* The target of the newest change that finished "done" names what every GPU should be. */
-static void load_journal(struct monitor_snapshot *s, const mipart_host *host)
+static void load_journal(struct mipart_monitor *s, const mipart_host *host)
 {
 	char path[MIPART_PATH_MAX];
 	mipart_journal *j = NULL;
@@ -180,7 +181,7 @@ static void load_journal(struct monitor_snapshot *s, const mipart_host *host)
 	mipart_journal_free(j);
 }
 
-static void load_ledger(struct monitor_snapshot *s, const mipart_host *host)
+static void load_ledger(struct mipart_monitor *s, const mipart_host *host)
 {
 	char path[MIPART_PATH_MAX];
 	mipart_ledger *l = NULL;
@@ -197,7 +198,7 @@ static void load_ledger(struct monitor_snapshot *s, const mipart_host *host)
 	mipart_ledger_free(l);
 }
 
-bool monitor_gpu_in_sync(const monitor_snapshot *s, size_t gpu, bool *ret_known)
+bool mipart_monitor_gpu_in_sync(const mipart_monitor *s, size_t gpu, bool *ret_known)
 {
 	const mipart_gpu_info *g = mipart_topology_gpu(s->topo, gpu);
 	const struct desired *d = g ? &s->desired[gpu] : NULL;
@@ -229,7 +230,7 @@ static bool list_has(const char *list, const char *item)
 
 /* One row per partition, in the topology's partition order (by GPU), with what the ledger
  * booked on it. */
-static int build_rows(struct monitor_snapshot *s)
+static int build_rows(struct mipart_monitor *s)
 {
 	size_t n = mipart_topology_partition_count(s->topo);
 
@@ -240,7 +241,7 @@ static int build_rows(struct monitor_snapshot *s)
 		const mipart_partition_info *p = mipart_topology_partition(s->topo, i);
 		const mipart_gpu_info *g = mipart_topology_gpu(s->topo, p->gpu);
 		const mipart_partition_reading *pr = mipart_readings_partition(s->readings, i);
-		struct monitor_row *row = &s->rows[s->n_rows++];
+		mipart_monitor_row *row = &s->rows[s->n_rows++];
 		size_t ml = 0, al = 0;
 
 		row->part = p;
@@ -250,7 +251,7 @@ static int build_rows(struct monitor_snapshot *s)
 			const mipart_proc_info *pi = mipart_procs_get(s->procs, k);
 
 			if (i < 64 && (pi->partitions >> i) & 1) {
-				if (row->n_pids < MONITOR_ROW_PIDS)
+				if (row->n_pids < MIPART_MONITOR_ROW_PIDS)
 					row->pids[row->n_pids] = pi;
 				row->n_pids++;
 			}
@@ -280,9 +281,9 @@ static int build_rows(struct monitor_snapshot *s)
 	return 0;
 }
 
-int monitor_collect(const mipart_host *host, monitor_snapshot **ret)
+int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 {
-	struct monitor_snapshot *s = calloc(1, sizeof(*s));
+	struct mipart_monitor *s = calloc(1, sizeof(*s));
 	double t0 = now_mono();
 	int r;
 
@@ -329,11 +330,11 @@ int monitor_collect(const mipart_host *host, monitor_snapshot **ret)
 	*ret = s;
 	return 0;
 fail:
-	monitor_free(s);
+	mipart_monitor_free(s);
 	return r;
 }
 
-monitor_snapshot *monitor_free(monitor_snapshot *s)
+mipart_monitor *mipart_monitor_free(mipart_monitor *s)
 {
 	if (!s)
 		return NULL;
@@ -350,39 +351,54 @@ monitor_snapshot *monitor_free(monitor_snapshot *s)
 	return NULL;
 }
 
-size_t monitor_warning_count(const monitor_snapshot *s)
+size_t mipart_monitor_warning_count(const mipart_monitor *s)
 {
 	return s ? s->n_warn : 0;
 }
 
-const char *monitor_warning(const monitor_snapshot *s, size_t i)
+const char *mipart_monitor_warning(const mipart_monitor *s, size_t i)
 {
 	return s && i < s->n_warn ? s->warn[i] : NULL;
 }
 
-size_t monitor_row_count(const monitor_snapshot *s)
+size_t mipart_monitor_row_count(const mipart_monitor *s)
 {
 	return s ? s->n_rows : 0;
 }
 
-const struct monitor_row *monitor_row(const monitor_snapshot *s, size_t i)
+const mipart_monitor_row *mipart_monitor_row_get(const mipart_monitor *s, size_t i)
 {
 	return s && i < s->n_rows ? &s->rows[i] : NULL;
 }
 
-const mipart_topology *monitor_topology(const monitor_snapshot *s)
+const mipart_topology *mipart_monitor_topology(const mipart_monitor *s)
 {
 	return s->topo;
 }
 
-const mipart_readings *monitor_readings(const monitor_snapshot *s)
+const mipart_readings *mipart_monitor_readings(const mipart_monitor *s)
 {
 	return s->readings;
 }
 
-double monitor_collected_at(const monitor_snapshot *s)
+double mipart_monitor_collected_at(const mipart_monitor *s)
 {
 	return s->collected_at;
+}
+
+double mipart_monitor_collect_seconds(const mipart_monitor *s)
+{
+	return s->collect_seconds;
+}
+
+const mipart_procs *mipart_monitor_procs(const mipart_monitor *s)
+{
+	return s->procs;
+}
+
+bool mipart_monitor_change_in_progress(const mipart_monitor *s)
+{
+	return s->running;
 }
 
 /* ---- Prometheus text exposition format 0.0.4 ---- */
@@ -438,7 +454,7 @@ static void prom_label(struct prom *p, const char *name, const char *value, bool
 
 	/* the format is UTF-8: a label value that is not (a directory name, say) would make the
 	 * whole scrape invalid */
-	value = cli_utf8(value, utf8, sizeof(utf8));
+	value = util_utf8(value, utf8, sizeof(utf8));
 	prom_put(p, "%s%s=\"", first ? "" : ",", name);
 	for (const char *c = value; *c && !p->err; c++) {
 		if (*c == '\\')
@@ -482,7 +498,7 @@ static void gpu_labels(struct prom *p, const mipart_gpu_info *g, bool close)
 		prom_put(p, "}");
 }
 
-static void row_labels(struct prom *p, const struct monitor_row *r)
+static void row_labels(struct prom *p, const mipart_monitor_row *r)
 {
 	char idx[16], xcp[16];
 
@@ -534,7 +550,7 @@ static const struct {
 	  "1 when the GPU's modes are those of the last change that finished, 0 when they drifted." },
 };
 
-static double gpu_value(const monitor_snapshot *s, const mipart_gpu_info *g, enum gpu_field f)
+static double gpu_value(const mipart_monitor *s, const mipart_gpu_info *g, enum gpu_field f)
 {
 	const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, g->index);
 	long long v = -1;
@@ -552,7 +568,7 @@ static double gpu_value(const monitor_snapshot *s, const mipart_gpu_info *g, enu
 	case GF_VRAM_TOTAL: v = r->vram_total_bytes; break;
 	case GF_PARTITIONS: v = (long long)g->n_partitions; break;
 	case GF_IN_SYNC: {
-		bool in = monitor_gpu_in_sync(s, g->index, &known);
+		bool in = mipart_monitor_gpu_in_sync(s, g->index, &known);
 
 		return known ? (in ? 1 : 0) : NAN;
 	}
@@ -589,7 +605,7 @@ static const struct {
 	  "Compute units of the partition." },
 };
 
-static double part_value(const struct monitor_row *r, enum part_field f)
+static double part_value(const mipart_monitor_row *r, enum part_field f)
 {
 	const mipart_partition_reading *pr = r->reading;
 	long long v = -1;
@@ -608,12 +624,14 @@ static double part_value(const struct monitor_row *r, enum part_field f)
 	return v < 0 ? NAN : (double)v;
 }
 
-int monitor_prometheus(const monitor_snapshot *s, char **ret_text, size_t *ret_len)
+int mipart_monitor_prometheus(const mipart_monitor *s, unsigned series, char **ret_text,
+			      size_t *ret_len)
 {
 	struct prom p = { .cap = 16384 };
 	size_t n_gpus = mipart_topology_gpu_count(s->topo);
 	bool any_known = false, all_in = true;
 
+	(void)series; /* only the mipart families so far */
 	p.buf = malloc(p.cap);
 	if (!p.buf)
 		return -ENOMEM;
@@ -666,7 +684,7 @@ int monitor_prometheus(const monitor_snapshot *s, char **ret_text, size_t *ret_l
 		}
 	}
 	for (size_t i = 0; i < n_gpus; i++) {
-		bool known, in = monitor_gpu_in_sync(s, i, &known);
+		bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 
 		any_known |= known;
 		all_in &= in;
@@ -717,51 +735,148 @@ int monitor_prometheus(const monitor_snapshot *s, char **ret_text, size_t *ret_l
 
 /* ---- JSON ---- */
 
-static json_t *gpu_reading_json(const monitor_snapshot *s, size_t i)
+static const char *const mode_source_names[] = { "none", "sysfs", "inferred" };
+
+static json_t *modes_json(mipart_mode_set set, bool compute)
+{
+	json_t *a = json_array();
+
+	for (unsigned m = 0; m < 16 && a; m++)
+		if (set & MIPART_MODE_BIT(m))
+			json_array_append_new(a, json_string(compute ? mipart_compute_mode_name((mipart_compute_mode)m)
+								     : mipart_memory_mode_name((mipart_memory_mode)m)));
+	return a;
+}
+
+static json_t *partition_json(const mipart_partition_info *p)
+{
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
+			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", util_json_int_or_null(p->xcp),
+			 "render_minor", util_json_int_or_null(p->render_minor), "kfd_node",
+			 util_json_int_or_null(p->kfd_node), "gpu_id", util_json_int_or_null(p->gpu_id), "num_xcc",
+			 util_json_int_or_null(p->num_xcc), "compute_units", util_json_int_or_null(p->compute_units),
+			 "memory_bytes", util_json_int_or_null(p->memory_bytes), "drm_device",
+			 p->drm_device[0] ? p->drm_device : NULL);
+}
+
+static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; procs && i < mipart_procs_count(procs); i++) {
+		const mipart_proc_info *p = mipart_procs_get(procs, i);
+
+		if (gpu < 64 && (p->gpus >> gpu) & 1)
+			json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b}", "pid", p->pid,
+							   "comm", util_json_string(p->comm), "container",
+							   p->container[0] ? util_json_string(p->container) : NULL,
+							   "kfd", p->kfd));
+	}
+	return a;
+}
+
+static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
+			const mipart_gpu_info *g)
+{
+	char dev[16], gfx[48], hive[24], uid[32];
+	json_t *o, *parts = json_array();
+
+	snprintf(dev, sizeof(dev), "0x%04x", g->device_id < 0 ? 0 : (unsigned)g->device_id);
+	/* gfx_target_version = major * 10000 + minor * 100 + stepping; the name prints minor and
+	 * stepping in hex (90402 -> gfx942, 90010 -> gfx90a) */
+	snprintf(gfx, sizeof(gfx), "gfx%lld%llx%llx", (long long)(g->gfx_target / 10000),
+		 (unsigned long long)((g->gfx_target / 100) % 100),
+		 (unsigned long long)(g->gfx_target % 100));
+	snprintf(hive, sizeof(hive), "0x%016llx", (unsigned long long)g->hive_id);
+	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
+	for (size_t j = 0; j < g->n_partitions; j++)
+		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
+	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
+		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
+		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
+		      "device_id", g->device_id < 0 ? NULL : dev,
+		      "gfx_target", g->gfx_target < 0 ? NULL : gfx,
+		      "gfx_target_version", util_json_int_or_null(g->gfx_target),
+		      "unique_id", g->unique_id[0] ? uid : NULL,
+		      "hive_id", g->hive_id > 0 ? hive : NULL,
+		      "partitioning_supported", g->partitioning,
+		      "compute_partition", util_json_mode(mipart_compute_mode_name(g->compute)),
+		      "memory_partition", util_json_mode(mipart_memory_mode_name(g->memory)),
+		      "available_compute_partitions", modes_json(g->compute_available, true),
+		      "supported_compute_partitions", modes_json(g->compute_supported, true),
+		      "available_memory_partitions", modes_json(g->memory_available, false),
+		      "compute_partition_writable", g->compute_writable,
+		      "memory_partition_writable", g->memory_writable,
+		      "mode_source", mode_source_names[g->mode_source],
+		      "memory_bytes", util_json_int_or_null(g->memory_bytes),
+		      "num_xcc", util_json_int_or_null(g->num_xcc),
+		      "compute_units", util_json_int_or_null(g->compute_units),
+		      "card_minor", util_json_int_or_null(g->card_minor),
+		      "numa_node", util_json_int_or_null(g->numa_node),
+		      "driver_bound", g->driver_bound,
+		      "partitions", parts);
+	if (o)
+		json_object_set_new(o, "processes", procs_json(procs, g->index));
+	return o;
+}
+
+json_t *monitor_topology_json(const mipart_topology *t, const mipart_procs *procs)
+{
+	json_t *gpus = json_array(), *warn = json_array();
+
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++)
+		json_array_append_new(gpus, gpu_json(t, procs, mipart_topology_gpu(t, i)));
+	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
+		json_array_append_new(warn, json_string(mipart_topology_diag(t, i)));
+	return json_pack("{s:o, s:o}", "gpus", gpus, "warnings", warn);
+}
+
+
+static json_t *gpu_reading_json(const mipart_monitor *s, size_t i)
 {
 	const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, i);
-	bool known, in = monitor_gpu_in_sync(s, i, &known);
+	bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:o}", "power_w",
-			 cli_json_int_or_null(r->power_w), "temperature_hotspot_c",
-			 cli_json_int_or_null(r->temp_hotspot_c), "temperature_memory_c",
-			 cli_json_int_or_null(r->temp_mem_c), "gfx_activity_percent",
-			 cli_json_int_or_null(r->gfx_activity_pct), "memory_activity_percent",
-			 cli_json_int_or_null(r->umc_activity_pct), "gfx_clock_mhz", cli_json_int_or_null(r->gfxclk_mhz),
-			 "memory_clock_mhz", cli_json_int_or_null(r->uclk_mhz), "vram_used_bytes",
-			 cli_json_int_or_null(r->vram_used_bytes), "vram_total_bytes",
-			 cli_json_int_or_null(r->vram_total_bytes), "metrics",
+			 util_json_int_or_null(r->power_w), "temperature_hotspot_c",
+			 util_json_int_or_null(r->temp_hotspot_c), "temperature_memory_c",
+			 util_json_int_or_null(r->temp_mem_c), "gfx_activity_percent",
+			 util_json_int_or_null(r->gfx_activity_pct), "memory_activity_percent",
+			 util_json_int_or_null(r->umc_activity_pct), "gfx_clock_mhz", util_json_int_or_null(r->gfxclk_mhz),
+			 "memory_clock_mhz", util_json_int_or_null(r->uclk_mhz), "vram_used_bytes",
+			 util_json_int_or_null(r->vram_used_bytes), "vram_total_bytes",
+			 util_json_int_or_null(r->vram_total_bytes), "metrics",
 			 r->metrics[0] ? r->metrics : NULL, "config_in_sync",
 			 known ? json_boolean(in) : json_null());
 }
 
-json_t *monitor_row_json(const struct monitor_row *r)
+json_t *monitor_row_json(const mipart_monitor_row *r)
 {
 	const mipart_partition_reading *pr = r->reading;
 	json_t *pids = json_array();
 
-	for (size_t k = 0; k < r->n_pids && k < MONITOR_ROW_PIDS; k++)
+	for (size_t k = 0; k < r->n_pids && k < MIPART_MONITOR_ROW_PIDS; k++)
 		json_array_append_new(pids, json_pack("{s:i, s:o}", "pid", r->pids[k]->pid, "comm",
-						      cli_json_string(r->pids[k]->comm)));
+						      util_json_string(r->pids[k]->comm)));
 	return json_pack("{s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:o, "
 			 "s:o, s:o}",
 			 "index", (json_int_t)r->part->index, "gpu", (json_int_t)r->gpu->index,
 			 "partition", r->part->xcp, "bdf", r->gpu->bdf, "compute_partition",
 			 mipart_compute_mode_name(r->gpu->compute), "memory_partition",
 			 mipart_memory_mode_name(r->gpu->memory), "busy_percent",
-			 cli_json_int_or_null(pr ? pr->busy_pct : -1), "busy_source",
+			 util_json_int_or_null(pr ? pr->busy_pct : -1), "busy_source",
 			 mipart_busy_source_name(pr ? pr->busy_source : MIPART_BUSY_NONE),
-			 "gfx_clock_mhz", cli_json_int_or_null(pr ? pr->gfxclk_mhz : -1), "vram_used_bytes",
-			 cli_json_int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
-			 cli_json_int_or_null(r->part->memory_bytes), "vram_booked_bytes",
+			 "gfx_clock_mhz", util_json_int_or_null(pr ? pr->gfxclk_mhz : -1), "vram_used_bytes",
+			 util_json_int_or_null(pr ? pr->vram_used_bytes : -1), "vram_total_bytes",
+			 util_json_int_or_null(r->part->memory_bytes), "vram_booked_bytes",
 			 (json_int_t)r->booked_bytes, "processes", (json_int_t)r->n_pids,
-			 "process_list", pids, "models", cli_json_string(r->models), "allocations",
-			 cli_json_string(r->allocations));
+			 "process_list", pids, "models", util_json_string(r->models), "allocations",
+			 util_json_string(r->allocations));
 }
 
-json_t *monitor_status_json(const monitor_snapshot *s)
+json_t *monitor_status_json(const mipart_monitor *s)
 {
-	json_t *root = cli_topology_json(s->topo, s->procs), *gpus, *warn, *allocs = json_array();
+	json_t *root = monitor_topology_json(s->topo, s->procs), *gpus, *warn, *allocs = json_array();
 	json_t *last = json_null();
 	bool any_known = false, all_in = true;
 
@@ -773,7 +888,7 @@ json_t *monitor_status_json(const monitor_snapshot *s)
 	for (size_t i = 0; i < json_array_size(gpus); i++) {
 		json_t *g = json_array_get(gpus, i), *parts = json_object_get(g, "partitions");
 		const mipart_gpu_info *gi = mipart_topology_gpu(s->topo, i);
-		bool known, in = monitor_gpu_in_sync(s, i, &known);
+		bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 
 		any_known |= known;
 		all_in &= in;
@@ -810,16 +925,16 @@ json_t *monitor_status_json(const monitor_snapshot *s)
 							   "bytes", (json_int_t)al->bookings[k].bytes));
 		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o}", "id",
 							(json_int_t)al->id, "name",
-							cli_json_string(al->name), "model",
-							cli_json_string(al->model), "created_at",
+							util_json_string(al->name), "model",
+							util_json_string(al->model), "created_at",
 							al->created_at, "bookings", b));
 	}
 	if (s->have_last)
 		last = json_pack("{s:I, s:s?, s:s?, s:o, s:o}", "id", (json_int_t)s->last.id, "state",
 				 s->last.state, "finished_at", s->last.finished_at, "command",
-				 s->last.command ? cli_json_string(s->last.command) : json_null(),
+				 s->last.command ? util_json_string(s->last.command) : json_null(),
 				 "message",
-				 s->last.message ? cli_json_string(s->last.message) : json_null());
+				 s->last.message ? util_json_string(s->last.message) : json_null());
 	json_object_set_new(root, "allocations", allocs);
 	json_object_set_new(root, "config_in_sync", any_known ? json_boolean(all_in) : json_null());
 	json_object_set_new(root, "change_in_progress", json_boolean(s->running));
@@ -830,4 +945,36 @@ fail:
 	json_decref(root);
 	json_decref(allocs);
 	return NULL;
+}
+
+/* ---- the public API's text forms ---- */
+
+static int dump(json_t *o, char **ret_text, size_t *ret_len)
+{
+	char *text;
+
+	if (!o)
+		return -ENOMEM;
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	if (ret_len)
+		*ret_len = strlen(text);
+	*ret_text = text;
+	return 0;
+}
+
+int mipart_monitor_status_json(const mipart_monitor *s, char **ret_text, size_t *ret_len)
+{
+	return dump(monitor_status_json(s), ret_text, ret_len);
+}
+
+int mipart_monitor_row_json(const mipart_monitor *s, size_t i, char **ret_text)
+{
+	const mipart_monitor_row *r = mipart_monitor_row_get(s, i);
+
+	if (!r)
+		return -ENOENT;
+	return dump(monitor_row_json(r), ret_text, NULL);
 }

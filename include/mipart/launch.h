@@ -38,10 +38,19 @@ typedef struct mipart_vllm_plan {
 	unsigned max_num_seqs;
 	unsigned tp;			/* --tensor-parallel-size */
 	int kv_fp8;			/* --kv-cache-dtype fp8 */
+	int enforce_eager;		/* --enforce-eager (the allocation was sized without graphs) */
 	uint64_t capacity;		/* bytes of the (first) partition */
 	uint64_t needed;		/* bytes vLLM needs for max_model_len; 0 when not estimated */
 	uint64_t margin;		/* usable - needed */
 } mipart_vllm_plan;
+
+/* What the caller says about the vLLM that will run, over what the allocation recorded. */
+typedef struct mipart_vllm_overrides {
+	int version_set;
+	unsigned vllm_version;		/* MIPART_VLLM_VERSION(0, 11) */
+	int platform_set;
+	int cuda;			/* 1: NVIDIA, 0: ROCm */
+} mipart_vllm_overrides;
 
 /*
  * mipart_launch_open - the target named by name in topology t (borrowed: it must outlive the
@@ -75,12 +84,15 @@ const mipart_allocation *mipart_launch_allocation(const mipart_launch *ln);
 size_t mipart_launch_env(const mipart_launch *ln, int container, mipart_env_var *v, size_t max);
 
 /*
- * mipart_launch_vllm - the vllm serve settings of an allocation. Returns 0 and *ret; -EINVAL
+ * mipart_launch_vllm - the vllm serve settings of an allocation, checked with the estimator for
+ * the vLLM version and platform it was allocated for (over, when not NULL, overrides them; an
+ * allocation that recorded none is checked for the newest version modelled). Returns 0 and *ret; -EINVAL
  * with diag (usage) when the target is a partition, not an allocation; -ENOSPC with diag when
  * the booking is too small to start vLLM at its context length, or the partition's memory is
  * unknown.
  */
-int mipart_launch_vllm(const mipart_launch *ln, mipart_vllm_plan *ret, mipart_diag *diag);
+int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *over,
+		       mipart_vllm_plan *ret, mipart_diag *diag);
 
 /*
  * mipart_vllm_args - the words of "vllm serve MODEL --gpu-memory-utilization U ..." for vp

@@ -749,7 +749,7 @@ static PyObject *py_vllm(PyObject *self, PyObject *args)
 		return NULL;
 	if (open_target(root, target, &h, &t, &ln) < 0)
 		goto out;
-	r = mipart_launch_vllm(ln, &vp, &d);
+	r = mipart_launch_vllm(ln, NULL, &vp, &d);
 	if (r < 0) {
 		raise_diag(r, &d);
 		goto out;

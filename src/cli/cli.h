@@ -119,6 +119,12 @@ void cli_cdi_after_change(struct cli *cli);
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
 
+/* --vllm-version X.Y and --platform rocm|cuda into the estimator's options (verb-model.c);
+ * 0, or an exit code after a usage message. */
+struct mipart_estimate_options;
+int cli_parse_vllm_version(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+int cli_parse_platform(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
 int verb_sim(struct cli *cli, int argc, char **argv);

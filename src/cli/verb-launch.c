@@ -308,11 +308,15 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
 					      { "image", required_argument, NULL, 'i' },
+					      { "vllm-version", required_argument, NULL, 'V' },
+					      { "platform", required_argument, NULL, 'F' },
 					      { NULL, 0, NULL, 0 } };
 	const char *format = "cmd", *image = "rocm/vllm:latest";
 	char words[64][MIPART_LAUNCH_ARG_MAX], dwords[40][600];
 	struct target tg;
 	mipart_vllm_plan vp;
+	mipart_vllm_overrides over = { 0 };
+	mipart_estimate_options eo = { 0 };
 	mipart_diag dg;
 	struct var v[MAX_VARS];
 	size_t n, nd, nv;
@@ -330,6 +334,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			format = optarg;
 		else if (c == 'i')
 			image = optarg;
+		else if (c == 'V' && cli_parse_vllm_version(cli, optarg, &eo) == 0)
+			over.version_set = 1, over.vllm_version = eo.vllm_version;
+		else if (c == 'F' && cli_parse_platform(cli, optarg, &eo) == 0)
+			over.platform_set = 1, over.cuda = eo.cuda;
+		else if (c == 'V' || c == 'F')
+			return EXIT_USAGE;
 		else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
 	}
@@ -341,7 +351,7 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	rc = target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
-	if (mipart_launch_vllm(tg.ln, &vp, &dg) < 0) {
+	if (mipart_launch_vllm(tg.ln, &over, &vp, &dg) < 0) {
 		cli_error("%s", dg.message);
 		target_release(&tg);
 		return dg.usage ? EXIT_USAGE : EXIT_FAIL;

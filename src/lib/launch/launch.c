@@ -215,7 +215,8 @@ static long long spec_int(json_t *spec, const char *key, long long def)
 	return json_is_integer(v) ? json_integer_value(v) : def;
 }
 
-int mipart_launch_vllm(const mipart_launch *ln, mipart_vllm_plan *ret, mipart_diag *diag)
+int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *over,
+		       mipart_vllm_plan *ret, mipart_diag *diag)
 {
 	char err[256] = "";
 	mipart_catalog *cat = NULL;
@@ -244,6 +245,7 @@ int mipart_launch_vllm(const mipart_launch *ln, mipart_vllm_plan *ret, mipart_di
 	snprintf(vp.model_arg, sizeof(vp.model_arg), "%s", spec_str(ln->spec, "model_source", ln->alloc.model));
 	snprintf(vp.precision, sizeof(vp.precision), "%s", spec_str(ln->spec, "precision", "auto"));
 	vp.kv_fp8 = json_is_true(json_object_get(ln->spec, "kv_cache_fp8"));
+	vp.enforce_eager = json_is_true(json_object_get(ln->spec, "enforce_eager"));
 	vp.tp = (unsigned)spec_int(ln->spec, "tensor_parallel_size", 1);
 	vp.max_model_len = (unsigned)spec_int(ln->spec, "max_model_len", 0);
 	vp.max_num_seqs = (unsigned)spec_int(ln->spec, "max_num_seqs", 256);
@@ -264,6 +266,14 @@ int mipart_launch_vllm(const mipart_launch *ln, mipart_vllm_plan *ret, mipart_di
 		return 0;
 	}
 	mipart_precision_parse(vp.precision, &o.precision);
+	/* the vLLM the allocation was sized for (older allocations: the newest modelled) */
+	if (over && over->version_set)
+		o.vllm_version = over->vllm_version;
+	else if (mipart_vllm_version_parse(spec_str(ln->spec, "vllm_version", ""), &o.vllm_version) < 0)
+		o.vllm_version = 0;
+	o.cuda = over && over->platform_set ? over->cuda != 0
+					    : !strcmp(spec_str(ln->spec, "platform", "rocm"), "cuda");
+	o.enforce_eager = vp.enforce_eager;
 	o.kv_fp8 = vp.kv_fp8;
 	o.tensor_parallel = vp.tp;
 	o.max_model_len = vp.max_model_len;
@@ -278,8 +288,8 @@ int mipart_launch_vllm(const mipart_launch *ln, mipart_vllm_plan *ret, mipart_di
 			 vp.capacity / GIB);
 		return -ENOSPC;
 	}
-	vp.needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes +
-		    (uint64_t)e.kv_bytes_per_token * vp.max_model_len;
+	vp.needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes + e.cuda_graph_bytes +
+		    (uint64_t)e.kv_bytes_per_token * e.max_model_len;
 	vp.margin = e.usable_bytes > vp.needed ? e.usable_bytes - vp.needed : 0;
 	*ret = vp;
 	return 0;
@@ -321,6 +331,8 @@ size_t mipart_vllm_args(const mipart_vllm_plan *vp, char out[][MIPART_LAUNCH_ARG
 		ARG("--kv-cache-dtype");
 		ARG("fp8");
 	}
+	if (vp->enforce_eager)
+		ARG("--enforce-eager");
 #undef ARG
 	return n;
 }

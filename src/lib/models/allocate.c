@@ -371,6 +371,16 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
 					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
 
+		if (spec) {
+			char ver[16];
+
+			/* the vLLM and platform the booking was sized for (mipart vllm reads them) */
+			json_object_set_new(spec, "vllm_version",
+					    json_string(mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver))));
+			json_object_set_new(spec, "platform", json_string(o.cuda ? "cuda" : "rocm"));
+			if (o.enforce_eager)
+				json_object_set_new(spec, "enforce_eager", json_true());
+		}
 		al.spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(spec);
 		if (!al.spec) {

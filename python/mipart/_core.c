@@ -38,9 +38,13 @@ static PyObject *Error;
 /* Raise Error(message) with .errno (negative), .usage and .hint; returns NULL. */
 static PyObject *raise_error(int err, const char *message, const char *hint, int usage)
 {
+	const char *text = message && *message ? message : mipart_strerror(err);
 	PyObject *exc, *v;
 
-	exc = PyObject_CallFunction(Error, "s", message && *message ? message : mipart_strerror(err));
+	/* a path or name in the message need not be UTF-8: such bytes become U+FFFD */
+	v = PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace");
+	exc = v ? PyObject_CallOneArg(Error, v) : NULL;
+	Py_XDECREF(v);
 	if (!exc)
 		return NULL;
 	v = PyLong_FromLong(err);

@@ -5,14 +5,31 @@ Every test runs against a simulated host written by libmipart into a scratch dir
 mipart tool ($MIPART) is only used to compare its messages with the binding's.
 """
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 import mipart
 
 _tap = {"n": 0, "failed": 0}
+_scratch = []
+
+
+def pytest_configure(config):
+    # simulated hosts are thousands of small files and the ledger fsyncs: tmpfs makes them fast
+    # where /tmp is a disk (as tests/integration/lib.sh does); one private directory per run
+    if not config.option.basetemp and not os.environ.get("TMPDIR") and os.access("/dev/shm", os.W_OK):
+        d = tempfile.mkdtemp(prefix="mipart-pytest.", dir="/dev/shm")
+        _scratch.append(d)
+        config.option.basetemp = os.path.join(d, "t")
+
+
+def pytest_unconfigure(config):
+    for d in _scratch:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def pytest_runtest_logreport(report):

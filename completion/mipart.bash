@@ -34,9 +34,14 @@ _mipart_flag_values() {
 		cut -d' ' -f2 | tr '|' '\n'
 }
 
+# a verb that groups verbs of its own (sim, vf): its usage reads "mipart VERB <verb> ..."
+_mipart_is_group() {
+	_mipart_run "$1" --help | grep -q "^usage: mipart $1 <verb>"
+}
+
 # 'mipart sim' without a verb prints its verbs (on stderr, with an error)
-_mipart_sim_verbs() {
-	"${_mipart_exe:-mipart}" sim 2>&1 | awk '/^sim verbs:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'
+_mipart_group_verbs() {
+	"${_mipart_exe:-mipart}" "$1" 2>&1 | awk -v g="$1" '$0 == g " verbs:" { f = 1; next } f && /^  [a-z]/ { print $1 }'
 }
 
 _mipart_gpus() {
@@ -78,7 +83,7 @@ _mipart() {
 		esac
 		if [[ -z $verb && ${COMP_WORDS[i]} != -* ]]; then
 			verb=${COMP_WORDS[i]}
-		elif [[ $verb == sim && -z $sub && ${COMP_WORDS[i]} != -* ]]; then
+		elif [[ -z $sub && ${COMP_WORDS[i]} != -* ]] && _mipart_is_group "$verb"; then
 			sub=${COMP_WORDS[i]}
 		fi
 	done
@@ -108,7 +113,7 @@ _mipart() {
 		COMPREPLY=($(compgen -W "$(_mipart_models)" -- "$cur")); return ;;
 	--*)
 		if [[ -n $verb ]]; then
-			if [[ -n $sub ]]; then words=$(_mipart_flag_values "$prev" sim "$sub")
+			if [[ -n $sub ]]; then words=$(_mipart_flag_values "$prev" "$verb" "$sub")
 			else words=$(_mipart_flag_values "$prev" "$verb"); fi
 			if [[ -n $words ]]; then
 				COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -128,7 +133,7 @@ _mipart() {
 	fi
 	if [[ $cur == -* ]]; then
 		if [[ -n $sub ]]; then
-			COMPREPLY=($(compgen -W "$(_mipart_flags sim "$sub")" -- "$cur"))
+			COMPREPLY=($(compgen -W "$(_mipart_flags "$verb" "$sub")" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(_mipart_flags "$verb")" -- "$cur"))
 		fi
@@ -142,10 +147,10 @@ _mipart() {
 	env | docker-args | run | k8s-pod)
 		COMPREPLY=($(compgen -W "$(_mipart_allocations) $(_mipart_partitions)" -- "$cur")) ;;
 	cdi) COMPREPLY=($(compgen -W "generate" -- "$cur")) ;;
-	sim)
-		if [[ -z $sub ]]; then
-			COMPREPLY=($(compgen -W "$(_mipart_sim_verbs)" -- "$cur"))
-		else
+	*)
+		if [[ -z $sub ]] && _mipart_is_group "$verb"; then
+			COMPREPLY=($(compgen -W "$(_mipart_group_verbs "$verb")" -- "$cur"))
+		elif [[ $verb == sim ]]; then
 			COMPREPLY=($(compgen -d -- "$cur"))
 		fi
 		;;

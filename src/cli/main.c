@@ -80,6 +80,8 @@ static const struct verb verbs[] = {
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
 	  "                  (docs/serve.md)" },
+	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",
+	  "vf <verb> ...", true },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },

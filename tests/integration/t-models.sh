@@ -25,7 +25,7 @@ is "$(jqo '.model')" meta-llama/Llama-3.1-8B-Instruct "aliases are case-insensit
 run mipart estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --root-ignored 2>/dev/null
 is "$RC" 2 "unknown options are usage errors"
 run mipart --root "$H" estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --json
-is "$(jqo '.device_bytes')" 25767706624 "--partition takes the partition's memory from the host"
+is "$(jqo '.device_bytes')" 25769803776 "--partition takes the partition's memory from the host"
 run mipart estimate llama-3.1-8b --max-model-len 999999
 is "$RC" 1 "a context longer than the model allows is refused"
 like "$ERR" "*longer than*131072*" "with the model's limit"
@@ -64,13 +64,14 @@ is "$(jqo '.models | length >= 35')" true "the catalog lists at least 35 models"
 # allocate
 run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --name chat --json
 is "$RC" 0 "allocate exits 0"
-is "$(jqo '.partitions[0].gpu').$(jqo '.partitions[0].xcp')" 0.0 "best fit: the first partition"
+# NPS4 trims only the last memory range (HARDWARE.md 8.3): XCPs 6 and 7 are 8 MiB smaller
+is "$(jqo '.partitions[0].gpu').$(jqo '.partitions[0].xcp')" 0.6 "best fit: the smallest partition that fits, in the trimmed last range"
 run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --name chat
 is "$RC" 2 "a taken name is refused"
-run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 0.0
+run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 0.6
 is "$RC" 1 "a second 8B does not fit the same 24 GiB partition"
-like "$ERR" "*needs 18.*GiB on partition 0.0*5.* GiB are free*" "the refusal gives needed and free GiB"
-like "$ERR" "*hint: partition 0.1 has 24.00 GiB free*" "and names a partition with room"
+like "$ERR" "*needs 18.*GiB on partition 0.6*5.* GiB are free*" "the refusal gives needed and free GiB"
+like "$ERR" "*hint: partition 0.0 has 24.00 GiB free*" "and names a partition with room"
 run mipart --root "$H" allocate meta-llama/Llama-3.1-70B-Instruct --precision fp8 --max-model-len 8192
 is "$RC" 1 "a 70B fp8 fits no 24 GiB partition"
 like "$ERR" "*hint: GPU 1 in DPX/NPS1*mipart set -g all --compute DPX --memory NPS1*" "the hint names a layout that would fit, for the whole hive"

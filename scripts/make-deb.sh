@@ -21,7 +21,7 @@ else
 	(cd "$top" && tar --exclude='./build*' --exclude=./.git -cf - .) | tar -xf - -C "$out/src/mipart-$version"
 fi
 echo "building mipart $version for $arch (log: $out/build.log)"
-if ! (cd "$out/src/mipart-$version" && DEB_BUILD_OPTIONS="parallel=2 nocheck" \
+if ! (cd "$out/src/mipart-$version" && DEB_BUILD_OPTIONS="parallel=2 nocheck noautodbgsym" \
 	dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
 	tail -n 30 "$out/build.log"
 	echo "make deb: dpkg-buildpackage failed (log: $out/build.log)" >&2

@@ -35,8 +35,11 @@ run "$MIPART" --root "$H" status --json
 is "$RC" 0 "mipart status runs from the package"
 is "$(jqo '[.gpus[].partitions | length] | add')" 16 "and sees 2 GPUs x 8 partitions"
 is "$(jqo '.gpus[0].compute_partition')" CPX "in CPX"
-run "$MIPART" --root "$H" allocate meta-llama/Llama-3.1-8B-Instruct --partition 0.0 --max-model-len 8192
-is "$RC" 0 "the packaged catalog (/usr/share/mipart/models.json) serves allocate"
+[ -f "$R1/usr/share/mipart/models.json" ]
+ok $? "the catalog is in /usr/share/mipart"
+run env MIPART_CATALOG="$R1/usr/share/mipart/models.json" "$MIPART" --root "$H" allocate \
+	meta-llama/Llama-3.1-8B-Instruct --partition 0.0 --max-model-len 8192
+is "$RC" 0 "the packaged catalog serves allocate"
 if command -v man >/dev/null 2>&1; then
 	run env MANWIDTH=100 man -l "$R1/usr/share/man/man1/mipart.1.gz"
 	like "$OUT" "*mipart - manage the partitions of AMD Instinct GPUs*" "man mipart renders from the package"

@@ -56,10 +56,10 @@ typedef struct mipart_alloc_result {
 
 /*
  * mipart_model_lookup - a model by catalog id or alias (mipart_catalog_default_path()), or,
- * when name is a directory, from its config.json and safetensors headers. Returns 0 and the
- * model in *ret; on failure a negative errno with diag filled: -ENOENT with diag->usage set
- * (not in the catalog and not a directory), or the errors of mipart_catalog_load and
- * mipart_hf_load_dir.
+ * when name is a directory, from its config.json and safetensors headers, else, for a Hugging
+ * Face id (org/name), from the Hub cache or the Hub (hub.h). Returns 0 and the model in *ret;
+ * on failure a negative errno with diag filled: -ENOENT with diag->usage set (none of these),
+ * or the errors of mipart_catalog_load, mipart_hf_load_dir and mipart_hub_load.
  */
 int mipart_model_lookup(const char *name, mipart_model *ret, mipart_diag *diag);
 
@@ -84,8 +84,9 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 /*
  * mipart_allocate - mipart_alloc_place on host: takes the host lock (30 s at most), loads the
  * topology, opens the ledger at MIPART_JOURNAL_PATH under the root. Returns what
- * mipart_alloc_place returns, and -ETIMEDOUT when a partition change holds the lock, -ENOENT
- * when no GPU can be read.
+ * mipart_alloc_place returns, and -ETIMEDOUT when a partition change holds the lock, the error
+ * of mipart_apply_unresolved when an earlier change awaits 'mipart recover', -ENOENT when no
+ * GPU can be read.
  */
 int mipart_allocate(const mipart_host *host, const mipart_alloc_request *req,
 		    mipart_alloc_result *ret, mipart_diag *diag);

@@ -82,6 +82,12 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 int mipart_sim_reload(const char *dir);
 
 /*
+ * mipart_sim_load_driver - `modprobe amdgpu` on the simulated host: loads the module when it is out
+ * (a load that failed earlier), else does nothing. A reload fault other than EBUSY fails it.
+ */
+int mipart_sim_load_driver(const char *dir);
+
+/*
  * mipart_sim_hold - a simulated process pid (command comm, optional container id) opens
  * /dev/kfd and the render nodes of GPU gpu. Returns 0, -ENOENT (no such GPU), -EINVAL.
  */

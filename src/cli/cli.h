@@ -109,7 +109,14 @@ struct change_opts {
 	size_t n_units;
 	int argc; /* the verb's command line, for the journal */
 	char **argv;
+	int lock_fd; /* the host lock taken by cli_change_lock, or -1 (a dry-run without it) */
 };
+
+/* Take the host lock before reading the host for a change, so that discovery and planning
+ * never see another writer's reload half-way: waits lock_s seconds. A dry-run goes on without
+ * it when it may not take it (a user who is not root). Returns the fd, -1 for a dry-run
+ * without the lock, or -2 after reporting why it could not be taken. */
+int cli_change_lock(struct cli *cli, bool dry, unsigned long lock_s, int argc, char **argv);
 
 /* After a partition change: rewrite the CDI spec when the host has one (or is simulated); a
  * failure is a warning (verb-cdi.c, docs/cdi.md). */

@@ -39,13 +39,15 @@ static const struct verb verbs[] = {
 	  "export [--name NAME]" },
 	{ "validate", 0, 0, verb_validate, "check a layout file (schema, names, values)",
 	  "validate -f FILE [-c NAME] [--json]" },
-	{ "models", 0, 0, verb_models, "list the built-in model catalog", "models [--json]" },
+	{ "models", 0, -1, verb_models, "list the built-in model catalog, or read models from the Hub again",
+	  "models [--json] | models --refresh ORG/NAME... [--json]" },
 	{ "estimate", 0, 1, verb_estimate, "what a model needs in memory, and which partitions serve it",
 	  "estimate MODEL [--precision P] [--kv-cache-dtype auto|fp8] [--tensor-parallel-size N]\n"
 	  "                  [--max-model-len N] [--max-num-seqs S] [--max-num-batched-tokens T]\n"
 	  "                  [--device-memory 24GiB|DEVICE | --partition ID] [--gpu-memory-utilization U]\n"
 	  "                  [--vllm-version X.Y] [--platform rocm|cuda] [--enforce-eager] [--block-size N] [--json]\n"
-	  "       MODEL: a catalog id or alias ('mipart models'), or a directory with config.json" },
+	  "       MODEL: a catalog id or alias ('mipart models'), a directory with config.json, or a\n"
+	  "       Hugging Face id (org/name: the cache, then the Hub; HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE)" },
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
 	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
 	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--vllm-version X.Y]\n"
@@ -79,6 +81,7 @@ static const struct verb verbs[] = {
 	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
+	  "                  [--series mipart|amd|both]\n"
 	  "                  (docs/serve.md)" },
 	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",
 	  "vf <verb> ...", true },

@@ -54,6 +54,15 @@
 #define LOG_BURST 20				/* libmicrohttpd messages per LOG_WINDOW ... */
 #define LOG_WINDOW 60.0				/* ... seconds; the rest are counted */
 #define WARNINGS_MAX 64				/* snapshot warnings remembered between collections */
+/*
+ * The default port. Not AMD's device-metrics-exporter (5000, its ServerPort default), not
+ * NVIDIA's dcgm-exporter (9400), not Prometheus (9090), Alertmanager (9093), Pushgateway (9091),
+ * node_exporter (9100) or Grafana (3000), and not the kubelet/kube-proxy/controller ports
+ * (10248-10259): a node running those next to mipart must not see a clash. The exporter range
+ * 9100-9999 of Prometheus's port registry is fully allocated (wiki "Default port
+ * allocations"), so any port there belongs to some other exporter; 10400 is outside it.
+ */
+#define SERVE_DEFAULT_PORT "10400"
 
 /* --- libmicrohttpd, loaded at run time ---------------------------------------------------- */
 
@@ -117,6 +126,7 @@ enum key {
 	K_MAX_HEADER_BYTES,
 	K_MAX_HEADERS,
 	K_MAX_CONNECTION_TIME,
+	K_SERIES,
 	N_KEYS,
 };
 
@@ -125,7 +135,7 @@ static const struct {
 	unsigned long min, max; /* whole numbers */
 	const char *expect;
 } keys[N_KEYS] = {
-	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:9400 or [::1]:9400" },
+	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:" SERVE_DEFAULT_PORT " or [::1]:" SERVE_DEFAULT_PORT "" },
 	[K_ALLOW_REMOTE] = { "allow-remote", 0, 0, "true or false" },
 	[K_INTERVAL] = { "interval", 0, 86400, "seconds from 0 to 86400, such as 2 or 0.5" },
 	[K_MAX_CONNECTIONS] = { "max-connections", 2, 10000, NULL },
@@ -134,19 +144,22 @@ static const struct {
 	[K_MAX_HEADER_BYTES] = { "max-header-bytes", 1024, 1024 * 1024, NULL },
 	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
 	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
+	[K_SERIES] = { "series", 0, 0, "mipart, amd or both" },
 };
 
 struct settings {
 	char listen[80];
 	bool allow_remote;
 	double interval;
+	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
 	unsigned long num[N_KEYS]; /* the whole-number keys */
 	unsigned set;		   /* bit per key given (flags, file) */
 };
 
 static void settings_defaults(struct settings *s)
 {
-	*s = (struct settings){ .listen = "127.0.0.1:9400", .interval = 2 };
+	*s = (struct settings){ .listen = "127.0.0.1:" SERVE_DEFAULT_PORT, .interval = 2,
+				.series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD };
 	s->num[K_MAX_CONNECTIONS] = 64;
 	s->num[K_PER_IP] = 16;
 	s->num[K_TIMEOUT] = 10;
@@ -167,6 +180,8 @@ static void settings_merge(struct settings *dst, const struct settings *src)
 			dst->allow_remote = src->allow_remote;
 		else if (k == K_INTERVAL)
 			dst->interval = src->interval;
+		else if (k == K_SERIES)
+			dst->series = src->series;
 		else
 			dst->num[k] = src->num[k];
 		dst->set |= 1u << k;
@@ -174,7 +189,7 @@ static void settings_merge(struct settings *dst, const struct settings *src)
 }
 
 /*
- * "127.0.0.1:9400" or "[::1]:9400" into a socket address; port 0 lets the kernel choose.
+ * "127.0.0.1:10400" or "[::1]:10400" into a socket address; port 0 lets the kernel choose.
  * Numeric addresses only: a name would need the resolver at start and could change under us.
  * 0 or -EINVAL.
  */
@@ -279,6 +294,16 @@ static int settings_set(struct settings *s, enum key k, const char *v, char *err
 		break;
 	case K_INTERVAL:
 		if (parse_seconds(v, (double)keys[k].max, &s->interval) < 0)
+			goto bad;
+		break;
+	case K_SERIES:
+		if (!strcmp(v, "mipart"))
+			s->series = MIPART_MONITOR_SERIES_MIPART;
+		else if (!strcmp(v, "amd"))
+			s->series = MIPART_MONITOR_SERIES_AMD;
+		else if (!strcmp(v, "both"))
+			s->series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD;
+		else
 			goto bad;
 		break;
 	default:
@@ -437,7 +462,7 @@ static int config_read(const char *path, struct settings *ret, char *err, size_t
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
 					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time)",
+					"max-connection-time, series)",
 					show);
 			break;
 		}
@@ -451,7 +476,7 @@ static int config_read(const char *path, struct settings *ret, char *err, size_t
 		if (p.ev.type != YAML_SCALAR_EVENT) {
 			r = config_fail(&p, p.ev.start_mark, "'%s' takes one value, not %s%s",
 					keys[k].name, event_what(&p.ev),
-					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:9400\")" : "");
+					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:" SERVE_DEFAULT_PORT "\")" : "");
 			break;
 		}
 		at = p.ev.start_mark;
@@ -518,12 +543,13 @@ struct server {
 	struct settings flags;	 /* what the command line set */
 	struct settings running; /* defaults < file < flags, as in force */
 	unsigned long pool_header_bytes; /* max-header-bytes at start: sizes the MHD pool */
-	char where[96];			 /* "127.0.0.1:9400", the address bound */
+	char where[96];			 /* "127.0.0.1:10400", the address bound */
 	struct MHD_Daemon *daemon;
 	struct refusal refusals[N_REFUSALS];
 
 	/* read per request, changed by a reload */
 	atomic_ulong max_headers, max_header_bytes, max_connection_time;
+	atomic_uint series; /* the families /metrics serves */
 
 	/* every open connection, for the watchdog that ends those open too long (a request sent
 	 * or read a byte at a time never trips the idle timeout) */
@@ -708,7 +734,7 @@ static struct entry *collect(struct server *s, double interval)
 	t0 = e->started = now_mono();
 	r = mipart_monitor_collect(s->cli->host, &snap);
 	if (r == 0)
-		r = mipart_monitor_prometheus(snap, MIPART_MONITOR_SERIES_MIPART, &text, &len);
+		r = mipart_monitor_prometheus(snap, atomic_load(&s->series), &text, &len);
 	if (r == 0) {
 		j = monitor_status_json(snap);
 		json = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -1111,6 +1137,7 @@ static void reload(struct server *s)
 	atomic_store(&s->max_headers, n.num[K_MAX_HEADERS]);
 	atomic_store(&s->max_header_bytes, n.num[K_MAX_HEADER_BYTES]);
 	atomic_store(&s->max_connection_time, n.num[K_MAX_CONNECTION_TIME]);
+	atomic_store(&s->series, n.series);
 	pthread_mutex_lock(&s->lock);
 	s->interval = n.interval;
 	pthread_mutex_unlock(&s->lock);
@@ -1119,6 +1146,7 @@ static void reload(struct server *s)
 	s->running.num[K_MAX_HEADERS] = n.num[K_MAX_HEADERS];
 	s->running.num[K_MAX_HEADER_BYTES] = n.num[K_MAX_HEADER_BYTES];
 	s->running.num[K_MAX_CONNECTION_TIME] = n.num[K_MAX_CONNECTION_TIME];
+	s->running.series = n.series;
 	log_line(NULL, "reloaded%s%s: interval %g s, max-headers %lu, max-header-bytes %lu",
 		 s->config_path ? " " : "", s->config_path ? s->config_path : "", n.interval,
 		 n.num[K_MAX_HEADERS], n.num[K_MAX_HEADER_BYTES]);
@@ -1266,6 +1294,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ "max-header-bytes", required_argument, NULL, 'B' },
 		{ "max-headers", required_argument, NULL, 'H' },
 		{ "max-connection-time", required_argument, NULL, 'T' },
+		{ "series", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1275,7 +1304,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	} flag_keys[] = {
 		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
 		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
-		{ 'T', K_MAX_CONNECTION_TIME },
+		{ 'T', K_MAX_CONNECTION_TIME }, { 'S', K_SERIES },
 	};
 	struct server s = { .cli = cli };
 	struct sockaddr_storage ss;
@@ -1339,6 +1368,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	atomic_init(&s.max_headers, s.running.num[K_MAX_HEADERS]);
 	atomic_init(&s.max_header_bytes, s.running.num[K_MAX_HEADER_BYTES]);
 	atomic_init(&s.max_connection_time, s.running.num[K_MAX_CONNECTION_TIME]);
+	atomic_init(&s.series, s.running.series);
 	pthread_mutex_init(&s.conns_lock, NULL);
 	{
 		pthread_condattr_t ca;

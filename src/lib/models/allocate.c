@@ -21,6 +21,7 @@
 #include "mipart/apply.h"
 #include "mipart/catalog.h"
 #include "mipart/hfmodel.h"
+#include "mipart/hub.h"
 #include "mipart/journal.h"
 #include "mipart/product.h"
 #include "banned.h"
@@ -71,7 +72,7 @@ static bool is_dir(const char *path)
 
 int mipart_model_lookup(const char *name, mipart_model *ret, mipart_diag *diag)
 {
-	char err[256] = "";
+	char err[512] = "";
 	mipart_catalog *cat = NULL;
 	const mipart_model *m = NULL;
 	const char *path;
@@ -99,12 +100,23 @@ int mipart_model_lookup(const char *name, mipart_model *ret, mipart_diag *diag)
 	r = mipart_catalog_find(cat, name, &m);
 	if (r == 0)
 		*ret = *m;
-	else
-		diag_set(diag, 1,
-			 "unknown model '%s': not in the catalog ('mipart models' lists it) and not a directory with a config.json",
-			 name);
 	mipart_catalog_free(cat);
-	return r == 0 ? 0 : -ENOENT;
+	if (r == 0)
+		return 0;
+	if (!mipart_hub_id_ok(name)) {
+		diag_set(diag, 1,
+			 "unknown model '%s': not in the catalog ('mipart models' lists it), not a directory with a config.json and not a Hugging Face id (org/name)",
+			 name);
+		return -ENOENT;
+	}
+	/* a Hugging Face repository: the cache, then the Hub (hub.h) */
+	r = mipart_hub_load(name, NULL, ret, NULL, err, sizeof(err));
+	if (r < 0) {
+		diag_set(diag, r == -EINVAL, "cannot read '%s' from the Hugging Face Hub: %s", name,
+			 err[0] ? err : mipart_strerror(r));
+		return r;
+	}
+	return 0;
 }
 
 /* A decimal number of at most 3 digits at *s; advances *s. -1 when there is none. */
@@ -441,6 +453,11 @@ int mipart_allocate(const mipart_host *host, const mipart_alloc_request *req,
 			diag_set(diag, 0, "cannot take the host lock: %s", mipart_strerror(lockfd));
 		return lockfd;
 	}
+	/* a booking on a host in no whole state would name partitions that go away */
+	r = mipart_apply_unresolved(host, NULL, diag ? diag->message : holder,
+				    diag ? sizeof(diag->message) : sizeof(holder));
+	if (r < 0)
+		goto out;
 	r = mipart_topology_load(host, &t);
 	if (r < 0) {
 		diag_set(diag, 0, "cannot read GPUs under '%s/sys': %s", mipart_host_root(host),

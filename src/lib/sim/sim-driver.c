@@ -416,6 +416,8 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 	return with_state(dir, step_write, &w);
 }
 
+static int sim_load_module(struct sim_state *s);
+
 static int step_reload(struct sim_state *s, void *arg)
 {
 	int f;
@@ -440,6 +442,36 @@ static int step_reload(struct sim_state *s, void *arg)
 	}
 	if (f > 0 && f != MIPART_SIM_SILENT)
 		return -f; /* unloaded, but the load failed: the driver stays out */
+	return sim_load_module(s);
+}
+
+int mipart_sim_reload(const char *dir)
+{
+	return with_state(dir, step_reload, NULL);
+}
+
+static int step_load_only(struct sim_state *s, void *arg)
+{
+	int f;
+
+	/* modprobe of a loaded module does nothing and succeeds */
+	if (s->loaded)
+		return 0;
+	/* the load half of a reload: a reload fault other than EBUSY (which refuses the
+	 * unload) fails the load too */
+	f = fire_fault(s, MIPART_SIM_FAULT_RELOAD, -1);
+	if (f > 0 && f != MIPART_SIM_SILENT && f != EBUSY)
+		return -f;
+	return sim_load_module(s);
+}
+
+int mipart_sim_load_driver(const char *dir)
+{
+	return with_state(dir, step_load_only, NULL);
+}
+
+static int sim_load_module(struct sim_state *s)
+{
 	/* load: the cached mode starts UNKNOWN, so user_partt_mode (AUTO by default) decides the
 	 * compute mode from the NPS mode (gfx_v9_4_3.c: gfx_v9_4_3_cp_resume) */
 	for (unsigned i = 0; i < s->n_gpus; i++) {
@@ -459,11 +491,6 @@ static int step_reload(struct sim_state *s, void *arg)
 	state_loaded_fresh(s);
 	s->render = SIM_RENDER_ALL;
 	return 0;
-}
-
-int mipart_sim_reload(const char *dir)
-{
-	return with_state(dir, step_reload, NULL);
 }
 
 struct hold_req {

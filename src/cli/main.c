@@ -32,7 +32,10 @@ static const struct verb verbs[] = {
 	{ "reset", 0, 0, verb_reset, "put GPUs back to the driver default (SPX/NPS1)",
 	  "reset -g GPUS [--dry-run] [--json]" },
 	{ "apply", 0, 0, verb_apply, "bring the GPUs to a named config of a layout file",
-	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]" },
+	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]\n"
+	  "                  [--persist]   (--persist: the host's declared state, applied at boot)" },
+	{ "boot", 0, 0, verb_boot, "apply the declared state (mipart-boot.service), journaled",
+	  "boot [--dry-run] [--json] [--settle-timeout S]" },
 	{ "assert", 0, 0, verb_assert, "exit 0 when the GPUs match a named config, 1 with the differences",
 	  "assert -f FILE [-c NAME] [--json]" },
 	{ "export", 0, 0, verb_export, "print the GPUs' modes as a layout file that apply accepts",
@@ -51,7 +54,9 @@ static const struct verb verbs[] = {
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
 	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
 	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--vllm-version X.Y]\n"
-	  "                  [--platform rocm|cuda] [--json]" },
+	  "                  [--platform rocm|cuda] [--json]\n"
+	  "       plan -m ... --nodes N --gpus-per-node G --product P | --inventory NODES.json\n"
+	  "                  [--label-key KEY] [--output FILE] [--json]   (a fleet: docs/kubernetes.md)" },
 	{ "allocate", 0, 1, verb_allocate, "book memory for a model instance on a partition",
 	  "allocate MODEL [--partition ID|auto] [--name NAME] [estimate options] [--json]\n"
 	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },
@@ -68,6 +73,9 @@ static const struct verb verbs[] = {
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
 	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
+	  "labels [--output FILE | --stdout | --json]\n"
+	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
 	{ "top", 0, 0, verb_top, "show each partition: busy, VRAM, processes, model (refreshing)",
 	  "top [--once] [--json] [--interval S] [--sort index|busy|vram|procs|model]\n"
 	  "           [--gpu SEL] [--model NAME] [--active] | top --prometheus" },

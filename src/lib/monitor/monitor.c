@@ -18,7 +18,9 @@
 
 #include "mipart/apply.h"
 #include "mipart/error.h"
+#include "mipart/declared.h"
 #include "mipart/journal.h"
+#include "mipart/layout.h"
 #include "mipart/ledger.h"
 #include "mipart/procs.h"
 #include "mipart/readings.h"
@@ -34,6 +36,7 @@
 
 struct desired {
 	bool known;
+	bool declared;	/* from the declared state (mipart apply --persist), not the journal */
 	mipart_compute_mode compute;
 	mipart_memory_mode memory;
 	int64_t change;
@@ -183,6 +186,40 @@ static void load_journal(struct mipart_monitor *s, const mipart_host *host)
 	}
 	mipart_journal_entries_free(v, n);
 	mipart_journal_free(j);
+}
+
+/* The declared state (/etc/mipart/declared.json, `mipart apply --persist`) names what every
+ * GPU it selects should be, also on a host whose journal is empty; it outranks the journal. */
+static void load_declared(struct mipart_monitor *s, const mipart_host *host)
+{
+	mipart_config_error err = { 0 };
+	mipart_declared *d = NULL;
+	mipart_target *t = NULL;
+	size_t n = mipart_topology_gpu_count(s->topo);
+	unsigned line = 0, col = 0;
+	char msg[320];
+	int r = mipart_declared_load(host, &d, &err);
+
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		warn(s, "cannot read the declared state: %s", err.message[0] ? err.message : mipart_strerror(r));
+		return;
+	}
+	t = calloc(n + 1, sizeof(*t));
+	r = t ? mipart_layout_resolve(mipart_declared_set(d), s->topo, t, n, &line, &col, msg, sizeof(msg))
+	      : -ENOMEM;
+	if (r < 0)
+		warn(s, "the declared config '%s' does not fit this host: %s",
+		     mipart_declared_config_name(d), t ? msg : mipart_strerror(r));
+	for (size_t g = 0; r == 0 && g < n; g++) {
+		if (!t[g].selected)
+			continue;
+		s->desired[g] = (struct desired){ .known = true, .declared = true,
+						  .compute = t[g].compute, .memory = t[g].memory };
+	}
+	free(t);
+	mipart_declared_free(d);
 }
 
 static void load_ledger(struct mipart_monitor *s, const mipart_host *host)
@@ -382,6 +419,7 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		goto fail;
 	}
 	load_ledger(s, host);
+	load_declared(s, host);
 	load_journal(s, host);
 	/* the host lock is held: a change runs now (or an allocation is being booked) */
 	if (mipart_apply_in_progress(host, NULL, 0) > 0)
@@ -617,7 +655,7 @@ static const struct {
 	{ GF_PARTITIONS, "mipart_gpu_partitions", "gauge",
 	  "Logical devices (partitions) the GPU has now (KFD topology nodes)." },
 	{ GF_IN_SYNC, "mipart_gpu_config_in_sync", "gauge",
-	  "1 when the GPU's modes are those of the last change that finished, 0 when they drifted." },
+	  "1 when the GPU's modes are those of the declared state (apply --persist), else of the last change that finished; 0 when they drifted." },
 };
 
 static double gpu_value(const mipart_monitor *s, const mipart_gpu_info *g, enum gpu_field f)
@@ -915,8 +953,8 @@ static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 		all_in &= in;
 	}
 	prom_family(&p, "mipart_config_in_sync", "gauge",
-		    "1 when every GPU has the modes of the last change that finished, 0 when any drifted "
-		    "(NaN: no change recorded).");
+		    "1 when every GPU has the modes of the declared state (apply --persist), else of the "
+		    "last change that finished; 0 when any drifted (NaN: nothing declared or recorded).");
 	prom_put(&p, "mipart_config_in_sync");
 	prom_value(&p, any_known ? (all_in ? 1 : 0) : NAN);
 	prom_family(&p, "mipart_change_in_progress", "gauge",
@@ -1149,11 +1187,12 @@ json_t *monitor_status_json(const mipart_monitor *s)
 		json_object_set_new(g, "readings", gpu_reading_json(s, i));
 		if (known && s->desired[i].known)
 			json_object_set_new(g, "declared",
-					    json_pack("{s:s, s:s, s:I}", "compute_partition",
+					    json_pack("{s:s, s:s, s:I, s:s}", "compute_partition",
 						      mipart_compute_mode_name(s->desired[i].compute),
 						      "memory_partition",
 						      mipart_memory_mode_name(s->desired[i].memory),
-						      "change", (json_int_t)s->desired[i].change));
+						      "change", (json_int_t)s->desired[i].change,
+						      "source", s->desired[i].declared ? "declared" : "journal"));
 		for (size_t j = 0; json_array_size(parts) == gi->n_partitions && j < gi->n_partitions;
 		     j++) {
 			const mipart_partition_info *p = mipart_topology_gpu_partition(s->topo, gi, j);

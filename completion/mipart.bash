@@ -34,14 +34,21 @@ _mipart_flag_values() {
 		cut -d' ' -f2 | tr '|' '\n'
 }
 
-# a verb that groups verbs of its own (sim, vf): its usage reads "mipart VERB <verb> ..."
+# a verb that groups verbs of its own: its usage reads "mipart VERB <verb> ..." (sim, vf) or
+# "mipart VERB a|b|c ..." (slurm)
 _mipart_is_group() {
-	_mipart_run "$1" --help | grep -q "^usage: mipart $1 <verb>"
+	_mipart_run "$1" --help | grep -q "^usage: mipart $1 \(<verb>\|[a-z-]*|[a-z|-]*\) "
 }
 
-# 'mipart sim' without a verb prints its verbs (on stderr, with an error)
+# the verbs of a group: 'mipart sim' without a verb lists them (on stderr, with an error; only
+# asked of a "<verb>" group, which runs nothing), else the alternatives of its usage line
 _mipart_group_verbs() {
-	"${_mipart_exe:-mipart}" "$1" 2>&1 | awk -v g="$1" '$0 == g " verbs:" { f = 1; next } f && /^  [a-z]/ { print $1 }'
+	if _mipart_run "$1" --help | grep -q "^usage: mipart $1 <verb>"; then
+		"${_mipart_exe:-mipart}" "$1" 2>&1 |
+			awk -v g="$1" '$0 == g " verbs:" { f = 1; next } f && /^  [a-z]/ { print $1 }'
+	else
+		_mipart_run "$1" --help | sed -n "s/^usage: mipart $1 \([a-z|-]*\) .*/\1/p" | tr '|' '\n'
+	fi
 }
 
 _mipart_gpus() {

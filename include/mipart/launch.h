@@ -63,6 +63,18 @@ typedef struct mipart_vllm_overrides {
 int mipart_launch_open(const mipart_host *host, const mipart_topology *t, const char *name,
 		       mipart_launch **ret, mipart_diag *diag);
 
+/*
+ * mipart_launch_open_step - a target of the partitions at positions idx[0..n) of t (borrowed),
+ * such as a Slurm step's (mipart_slurm_step_partitions). With model (a catalog id, directory or
+ * Hub id), mipart_launch_vllm sizes vllm serve for it as the step's own: vLLM's default share
+ * 0.9 of the first partition (vllm/engine/arg_utils.py: gpu_memory_utilization), tensor
+ * parallel size n, max_model_len (0: the model's). The target has no allocation. Returns 0 and
+ * *ret, -EINVAL (n is 0 or larger than MIPART_LEDGER_MAX_BOOKINGS, a position out of range),
+ * -ENOMEM.
+ */
+int mipart_launch_open_step(const mipart_topology *t, const size_t *idx, size_t n, const char *model,
+			    unsigned max_model_len, mipart_launch **ret);
+
 /* mipart_launch_free - accepts NULL, returns NULL. */
 mipart_launch *mipart_launch_free(mipart_launch *ln);
 

@@ -62,11 +62,16 @@ is "$(complete_words estimate meta-llama/Llama-3.1-8 | tr '\n' ' ')" "meta-llama
 is "$(complete_words --root "$H" allocate llama-3.1-8b --partition "" | tr '\n' ' ')" "0.0 1.0 auto " "--partition: partitions and auto"
 like "$(complete_words sim "" | tr '\n' ' ')" "*create *reload *" "sim verbs"
 like "$(complete_words sim create "$T_TMP/x" --product "" | tr '\n' ' ')" "*mi300x *mi355x*" "sim create --product values"
-# every verb that groups verbs (usage "mipart VERB <verb> ...") completes them
+# every verb that groups verbs (usage "mipart VERB <verb> ..." or "mipart VERB a|b ...")
+# completes them
 for v in $verbs; do
-	mipart "$v" --help 2>/dev/null | grep -q "^usage: mipart $v <verb>" || continue
-	want=$(mipart "$v" 2>&1 | awk -v g="$v" '$0 == g " verbs:" { f = 1; next } f && /^  [a-z]/ { print $1 }' | sort | tr '\n' ' ')
-	is "$(complete_words "$v" "" | tr '\n' ' ')" "$want" "the verbs of '$v' complete"
+	if mipart "$v" --help 2>/dev/null | grep -q "^usage: mipart $v <verb>"; then
+		want=$(mipart "$v" 2>&1 | awk -v g="$v" '$0 == g " verbs:" { f = 1; next } f && /^  [a-z]/ { print $1 }')
+	else
+		want=$(mipart "$v" --help 2>/dev/null | sed -n "s/^usage: mipart $v \([a-z-]*|[a-z|-]*\) .*/\1/p" | tr '|' '\n')
+	fi
+	[ -n "$want" ] || continue
+	is "$(complete_words "$v" "" | tr '\n' ' ')" "$(printf '%s\n' $want | sort | tr '\n' ' ')" "the verbs of '$v' complete"
 done
 MIPART_ROOT="$H"
 export MIPART_ROOT

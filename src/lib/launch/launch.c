@@ -34,6 +34,7 @@ struct mipart_launch {
 	const mipart_partition_info *parts[MIPART_LEDGER_MAX_BOOKINGS];
 	size_t n_parts;
 	int has_alloc;
+	int step_model;	/* mipart_launch_open_step with a model: alloc describes it, not booked */
 	mipart_allocation alloc;
 	json_t *spec;	/* the allocation's spec, or NULL */
 };
@@ -121,6 +122,42 @@ int mipart_launch_open(const mipart_host *host, const mipart_topology *t, const 
 		return -ENOENT;
 	}
 	ln->parts[ln->n_parts++] = p;
+	*ret = ln;
+	return 0;
+}
+
+int mipart_launch_open_step(const mipart_topology *t, const size_t *idx, size_t n, const char *model,
+			    unsigned max_model_len, mipart_launch **ret)
+{
+	mipart_launch *ln;
+
+	if (!t || !idx || !ret || !n || n > MIPART_LEDGER_MAX_BOOKINGS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!mipart_topology_partition(t, idx[i]))
+			return -EINVAL;
+	ln = calloc(1, sizeof(*ln));
+	if (!ln)
+		return -ENOMEM;
+	ln->t = t;
+	for (size_t i = 0; i < n; i++)
+		ln->parts[ln->n_parts++] = mipart_topology_partition(t, idx[i]);
+	if (model) {
+		ln->step_model = 1;
+		snprintf(ln->alloc.name, sizeof(ln->alloc.name), "slurm step");
+		snprintf(ln->alloc.model, sizeof(ln->alloc.model), "%s", model);
+		ln->alloc.n_bookings = 1;
+		/* the step owns its partitions: vLLM's own default share, checked by the estimator */
+		ln->alloc.bookings[0].bytes = ln->parts[0]->memory_bytes > 0
+						      ? (uint64_t)((double)ln->parts[0]->memory_bytes * 0.9)
+						      : 0;
+		ln->spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_model_len,
+				     "tensor_parallel_size", (json_int_t)n);
+		if (!ln->spec) {
+			free(ln);
+			return -ENOMEM;
+		}
+	}
 	*ret = ln;
 	return 0;
 }
@@ -231,7 +268,7 @@ int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *ove
 		memset(diag, 0, sizeof(*diag));
 	if (!ln || !ret)
 		return -EINVAL;
-	if (!ln->has_alloc) {
+	if (!ln->has_alloc && !ln->step_model) {
 		diag_set(diag, 1, "partition %u.%d is not an allocation: 'mipart allocate MODEL --partition %u.%d' first",
 			 ln->parts[0]->gpu, ln->parts[0]->xcp, ln->parts[0]->gpu, ln->parts[0]->xcp);
 		return -EINVAL;

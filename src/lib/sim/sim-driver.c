@@ -149,6 +149,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 
 	s.hive_id = o->no_hive || s.n_gpus < 2 ? 0 : util_hash64("xgmi-hive", s.n_gpus) >> 1;
 	s.legacy_names = o->legacy_xcp_names;
+	s.device_nodes = o->device_nodes;
 	s.loaded = true;
 	for (unsigned i = 0; i < s.n_gpus; i++) {
 		struct sim_gpu *g = &s.gpu[i];

@@ -610,7 +610,7 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		/* with the plugin, which partitions the container sees is the plugin's choice: the
 		 * partition-specific variables would name others */
 		if (use_plugin && (!strcmp(v[i].name, "ROCR_VISIBLE_DEVICES") || !strcmp(v[i].name, "MIPART_PARTITION") ||
-				   !strcmp(v[i].name, "MIPART_GPU_BDF")))
+				   !strcmp(v[i].name, "MIPART_GPU_BDF") || !strcmp(v[i].name, "AIM_PARTITION_ID")))
 			continue;
 		fprintf(out, "        - name: %s\n          value: ", v[i].name);
 		print_yaml_quoted_env(out, v[i].value, true);

@@ -99,4 +99,8 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
+step "9. Slurm: the modes as node features, the partitions as GRES (docs/slurm.md)"
+show M slurm helpers-conf --helper /usr/bin/mipart-slurm-helper | sed -n '1,4p;/MutuallyExclusive/p;/ExecTime/p'
+show M slurm gres | sed -n '1,3p;$p'
+
 printf '\nEvery step of the story is built.\n'

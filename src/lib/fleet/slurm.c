@@ -741,7 +741,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 		snprintf(msg, msg_size,
 			 "'%s' lists node '%s' with others on one NodeName line: give it a line of its own",
 			 path, node);
-	else if (r == 0 && strcmp(out, buf) && (r = util_write_file(path, out, strlen(out), 0644)) < 0)
+	else if (r == 0 && strcmp(out, buf) && (r = util_write_file_durable(path, out, strlen(out), 0644)) < 0)
 		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
 	free(out);
 	free(buf);
@@ -765,7 +765,7 @@ int mipart_slurm_after_change(const mipart_host *host, char *msg, size_t msg_siz
 		goto out;
 	}
 	r = mipart_host_path(host, s.gres_conf, path, sizeof(path));
-	if (r >= 0 && (r = util_write_file(path, text, strlen(text), 0644)) < 0)
+	if (r >= 0 && (r = util_write_file_durable(path, text, strlen(text), 0644)) < 0)
 		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
 	if (r >= 0 && s.slurm_conf[0] && s.node_name[0]) {
 		r = mipart_host_path(host, s.slurm_conf, path, sizeof(path));

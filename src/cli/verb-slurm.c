@@ -287,6 +287,11 @@ static int slurm_gres(struct cli *cli, int argc, char **argv)
 			  mipart_host_root(cli->host));
 		goto out;
 	}
+	if (r == -EINVAL) {
+		cli_error("cannot make gres.conf: a render node path under '%s' holds white space or '#', which gres.conf cannot hold",
+			  mipart_host_root(cli->host));
+		goto out;
+	}
 	if (r < 0) {
 		cli_error("cannot make gres.conf: %s", mipart_strerror(r));
 		goto out;

@@ -440,6 +440,11 @@ int mipart_slurm_gres(const mipart_topology *topo, const mipart_host *host, char
 		r = mipart_host_path(host, rel, file, sizeof(file));
 		if (r < 0)
 			goto out;
+		/* gres.conf words end at white space; '#' starts a comment (parse_config.c) */
+		if (strpbrk(file, " \t\r\n#")) {
+			r = -EINVAL;
+			goto out;
+		}
 		numa_cpus(host, g->numa_node, cores, sizeof(cores));
 		/* Flags=amd_gpu_env: only ROCR_VISIBLE_DEVICES, not also CUDA_VISIBLE_DEVICES,
 		 * which ROCm would apply a second time (gres.conf(5), Slurm 22.05) */

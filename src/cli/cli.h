@@ -128,6 +128,11 @@ void cli_cdi_after_change(struct cli *cli);
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
 
+/* The partition backend of --backend/--amd-smi/--unload-command (verb-set.c); reports and
+ * returns -errno. */
+struct mipart_backend;
+int cli_open_backend(struct cli *cli, struct mipart_backend **ret);
+
 /* Finish or roll back a change a crash left running (as 'mipart recover'); quiet when there is
  * none. Returns an exit code. (verb-set.c) */
 int cli_recover_if_needed(struct cli *cli);
@@ -163,6 +168,7 @@ int verb_history(struct cli *cli, int argc, char **argv);
 int verb_apply(struct cli *cli, int argc, char **argv);
 int verb_boot(struct cli *cli, int argc, char **argv);
 int verb_labels(struct cli *cli, int argc, char **argv);
+int verb_agent(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);

@@ -75,8 +75,12 @@ static const struct verb verbs[] = {
 	  "       vllm --slurm MODEL [--max-model-len N] [...]   (in a Slurm step)" },
 	{ "run", 0, -1, verb_run, "run a command with an allocation's environment (no shell)",
 	  "run TARGET -- COMMAND [ARGS...]" },
-	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
-	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod pinned to this node, on the partition",
+	  "k8s-pod TARGET [--image IMAGE] [--node NAME] [--via auto|cdi|device-plugin]" },
+	{ "agent", 0, 0, verb_agent, "the Kubernetes node agent: apply the config a node label names",
+	  "agent --config FILE [--node NAME] [--once] [--api-server URL --token-file F [--ca-file F]]\n"
+	  "                  [--label-key K] [--state-key K] [--plugin-namespace NS] [--plugin-selector SEL]\n"
+	  "                  [--labels-file FILE] [--drain-timeout S] [--settle-timeout S]   (docs/kubernetes.md)" },
 	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
 	  "labels [--output FILE | --stdout | --json]\n"
 	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },

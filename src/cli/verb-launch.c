@@ -24,6 +24,7 @@
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/journal.h"
+#include "mipart/labels.h"
 #include "mipart/ledger.h"
 #include "mipart/slurm.h"
 #include "cli.h"
@@ -676,30 +677,100 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The device plugin's resource for the partitions of tg on this node, from the kubelet's device
+ * manager checkpoint (pkg/kubelet/cm/devicemanager/checkpoint/checkpoint.go: Data.
+ * RegisteredDevices, resource name -> device ids, written by the kubelet for every registered
+ * plugin): "amd.com/gpu" (AMD's plugin, resource_naming_strategy single), else the resource of
+ * the partitions' modes "amd.com/<compute>_<memory>" (strategy mixed, e.g. amd.com/cpx_nps4:
+ * ROCm/k8s-device-plugin docs, "resource naming strategy"). Returns 1 with the name, 0 when no
+ * AMD resource is registered (or no checkpoint).
+ */
+static int plugin_resource(struct cli *cli, const struct target *tg, char *buf, size_t size)
+{
+	char path[MIPART_PATH_MAX], want[64] = "";
+	char *text = malloc((4u << 20) + 1);
+	json_t *doc, *reg;
+	ssize_t n;
+	int found = 0;
+
+	if (!text)
+		return 0;
+	if (mipart_host_path(cli->host, "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint", path,
+			     sizeof(path)) < 0 ||
+	    (n = util_read_file(path, text, 4u << 20)) < 0) {
+		free(text);
+		return 0;
+	}
+	doc = json_loadb(text, (size_t)n, 0, NULL);
+	free(text);
+	reg = json_object_get(json_object_get(doc, "Data"), "RegisteredDevices");
+	if (tg->n_parts) {
+		const mipart_gpu_info *g = mipart_topology_gpu(tg->t, tg->parts[0]->gpu);
+
+		snprintf(want, sizeof(want), "amd.com/%s_%s", mipart_compute_mode_name(g->compute),
+			 mipart_memory_mode_name(g->memory));
+		for (char *c = want; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
+	if (json_object_get(reg, "amd.com/gpu")) {
+		util_strlcpy(buf, "amd.com/gpu", size);
+		found = 1;
+	} else if (want[0] && json_object_get(reg, want)) {
+		util_strlcpy(buf, want, size);
+		found = 1;
+	}
+	json_decref(doc);
+	return found;
+}
+
 int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "image", required_argument, NULL, 'i' },
+					      { "node", required_argument, NULL, 'n' },
+					      { "via", required_argument, NULL, 'v' },
 					      { NULL, 0, NULL, 0 } };
-	const char *image = "rocm/vllm:latest";
+	const char *image = "rocm/vllm:latest", *node = NULL, *via = "auto";
 	struct target tg;
 	struct var v[MAX_VARS];
-	char pod[64], *text = NULL;
+	char pod[64], *text = NULL, resource[128] = "", host[256] = "";
 	size_t text_len = 0;
 	FILE *out = NULL;
 	size_t nv, k = 0;
+	bool use_plugin;
 	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'i')
+		if (c == 'i')
+			image = optarg;
+		else if (c == 'n')
+			node = optarg;
+		else if (c == 'v')
+			via = optarg;
+		else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
-		image = optarg;
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli->verb, "give one TARGET");
+	if (strcmp(via, "auto") && strcmp(via, "cdi") && strcmp(via, "device-plugin"))
+		return cli_usage_error(cli->verb, "'--via' takes auto, cdi or device-plugin");
+	/* the pod stays on this node: its name (--node, NODE_NAME) as nodeName, else the host name
+	 * as the kubernetes.io/hostname label the kubelet sets by default */
+	if (!node && getenv("NODE_NAME") && *getenv("NODE_NAME"))
+		node = getenv("NODE_NAME");
+	if (node && mipart_k8s_name_valid(node) < 0)
+		return cli_usage_error(cli->verb, "'%s' is not a Kubernetes node name", node);
+	if (!node && (gethostname(host, sizeof(host) - 1) < 0 || mipart_label_value_valid(host) < 0 || !host[0]))
+		return cli_usage_error(cli->verb, "the host name is no label value: give '--node NAME'");
 	rc = target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
+	use_plugin = !strcmp(via, "device-plugin") ||
+		     (!strcmp(via, "auto") && plugin_resource(cli, &tg, resource, sizeof(resource)));
+	if (use_plugin && !resource[0] && !plugin_resource(cli, &tg, resource, sizeof(resource)))
+		util_strlcpy(resource, "amd.com/gpu", sizeof(resource));
 	/* a DNS-1123 name from the allocation name */
 	for (const char *s = tg.has_alloc ? tg.alloc.name : "mipart"; *s && k < 50; s++) {
 		char ch = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
@@ -720,24 +791,41 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		target_release(&tg);
 		return EXIT_FAIL;
 	}
-	fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
-	       "# the spec from 'mipart cdi generate' in /etc/cdi\n");
-	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
-	fprintf(out, "    cdi.k8s.io/mipart: ");
-	{
+	if (use_plugin)
+		fprintf(out, "# the device plugin's resource %s: the plugin chooses which partition (of the\n"
+			     "# node's current layout) the pod gets; '--via cdi' names this one\n", resource);
+	else
+		fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
+			     "# the spec from 'mipart cdi generate' in /etc/cdi\n");
+	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n", pod);
+	if (!use_plugin) {
 		char devs[256];
 		size_t len = 0;
 
+		fprintf(out, "  annotations:\n    cdi.k8s.io/mipart: ");
 		devs[0] = '\0';
 		for (size_t i = 0; i < tg.n_parts && len < sizeof(devs); i++)
 			len += (size_t)snprintf(devs + len, sizeof(devs) - len, "%samd.com/gpu=%u.%d",
 						i ? "," : "", tg.parts[i]->gpu, tg.parts[i]->xcp);
 		print_yaml_quoted(out, devs);
+		fputc('\n', out);
 	}
-	fprintf(out, "\nspec:\n  containers:\n    - name: server\n      image: ");
+	fprintf(out, "spec:\n");
+	if (node)
+		fprintf(out, "  nodeName: %s\n", node);
+	else
+		fprintf(out, "  nodeSelector:\n    kubernetes.io/hostname: %s\n", host);
+	fprintf(out, "  containers:\n    - name: server\n      image: ");
 	print_yaml_quoted(out, image);
+	if (use_plugin)
+		fprintf(out, "\n      resources:\n        limits:\n          %s: %zu", resource, tg.n_parts ? tg.n_parts : 1);
 	fprintf(out, "\n      env:\n");
 	for (size_t i = 0; i < nv; i++) {
+		/* with the plugin, which partitions the container sees is the plugin's choice: the
+		 * partition-specific variables would name others */
+		if (use_plugin && (!strcmp(v[i].name, "ROCR_VISIBLE_DEVICES") || !strcmp(v[i].name, "MIPART_PARTITION") ||
+				   !strcmp(v[i].name, "MIPART_GPU_BDF")))
+			continue;
 		fprintf(out, "        - name: %s\n          value: ", v[i].name);
 		print_yaml_quoted_env(out, v[i].value, true);
 		fputc('\n', out);

@@ -365,6 +365,11 @@ static int open_backend(struct cli *cli, mipart_backend **ret)
 	return r;
 }
 
+int cli_open_backend(struct cli *cli, mipart_backend **ret)
+{
+	return open_backend(cli, ret);
+}
+
 /* What the tool behind the backend (amd-smi) printed when it last failed, indented. */
 static void print_backend_output(const mipart_backend *b)
 {

@@ -139,4 +139,8 @@ else
 	echo "(the Python package was not built: python3-dev missing)"
 fi
 
+step "14. Slurm: the modes as node features, the partitions as GRES (docs/slurm.md)"
+show M slurm helpers-conf --helper /usr/bin/mipart-slurm-helper | sed -n '1,4p;/MutuallyExclusive/p;/ExecTime/p'
+show M slurm gres | sed -n '1,3p;$p'
+
 printf '\nEvery step of the story is built.\n'

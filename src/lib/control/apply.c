@@ -25,6 +25,7 @@
 #include "mipart/ledger.h"
 #include "lock.h"
 #include "util.h"
+#include "apply-state.h"
 #include "banned.h"
 
 struct ctx {
@@ -709,4 +710,9 @@ int mipart_host_lock(const mipart_host *host, unsigned timeout_ms, const char *w
 void mipart_host_unlock(int fd)
 {
 	lock_release(fd);
+}
+
+int apply_parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm)
+{
+	return parse_state(json, n, cm, mm);
 }

@@ -83,6 +83,23 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 	return best_len;
 }
 
+size_t procs_parse_comm(const char *buf, size_t len, char *out, size_t size)
+{
+	ssize_t l = util_line_len(buf, len);
+
+	if (size)
+		out[0] = '\0';
+	if (l <= 0 || !size)
+		return 0;
+	/* the kernel writes task->comm and "\n" (fs/proc/base.c: comm_show, "%s\n"): 15 bytes
+	 * at most (TASK_COMM_LEN 16), any byte but NUL, set by the process (prctl PR_SET_NAME) */
+	if ((size_t)l >= size)
+		l = (ssize_t)size - 1;
+	memcpy(out, buf, (size_t)l);
+	out[l] = '\0';
+	return strlen(out);
+}
+
 /* Position (mipart_topology_partition order) of the partition with a render minor / a KFD
  * gpu_id, or -1 */
 static int part_of_minor(const mipart_topology *t, long minor)
@@ -231,14 +248,8 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 				pi.gpus |= UINT64_C(1) << g;
 		}
 		n = util_read_fileat(pidfd, "comm", buf, UTIL_ATTR_MAX);
-		if (n > 0) {
-			ssize_t l = util_line_len(buf, (size_t)n);
-
-			if (l > 0) {
-				buf[l] = '\0';
-				util_strlcpy(pi.comm, buf, sizeof(pi.comm));
-			}
-		}
+		if (n > 0)
+			procs_parse_comm(buf, (size_t)n, pi.comm, sizeof(pi.comm));
 		n = util_read_fileat(pidfd, "cgroup", buf, UTIL_ATTR_MAX);
 		if (n > 0)
 			mipart_procs_container_id(buf, (size_t)n, pi.container, sizeof(pi.container));

@@ -144,5 +144,6 @@ int verb_run(struct cli *cli, int argc, char **argv);
 int verb_k8s_pod(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
+int verb_doctor(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -77,6 +77,8 @@ static const struct verb verbs[] = {
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
 	  "                  (docs/serve.md)" },
+	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
+	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },

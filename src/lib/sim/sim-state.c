@@ -59,7 +59,8 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	faults = json_array();
 	order = json_array();
 	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
-	root = json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o}", "version", 1,
+	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o}",
+			 "version", 1, "user_partt_mode", s->user_partt_mode,
 			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
 			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "metrics",
 			 (int)s->metrics, "generation",
@@ -137,7 +138,7 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	char *buf = NULL;
 	ssize_t n;
 	size_t i;
-	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8;
+	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8, partt = -2;
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
 		return -ENAMETOOLONG;
@@ -153,13 +154,16 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	free(buf);
 	if (!root)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s:o, s:o, s:o, s:o}",
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o}",
 			"product", &product, "cpu_nodes", &cpu_nodes, "hive_id", &hive,
 			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
-			"generation", &generation, "reloads", &reloads, "gpus", &gpus, "kfd_order",
-			&order, "processes", &procs, "faults", &faults) < 0 ||
-	    (metrics != 0 && metrics != 8 && metrics != 9))
+			"generation", &generation, "reloads", &reloads, "user_partt_mode", &partt,
+			"gpus", &gpus, "kfd_order", &order, "processes", &procs, "faults",
+			&faults) < 0 ||
+	    (metrics != 0 && metrics != 8 && metrics != 9) || partt < -2 || partt > 4 ||
+	    partt == -1)
 		goto out;
+	s.user_partt_mode = partt;
 	s.metrics = (unsigned)metrics;
 	s.product = product_by_key(product);
 	if (!s.product || parse_hex(hive, &s.hive_id) < 0 || cpu_nodes < 1 || cpu_nodes > 8 ||

@@ -553,8 +553,18 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 		/* a model directory is what vllm serve must be given; a catalog model goes by its id */
 		struct stat st;
 		bool is_dir = stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode);
-		json_t *spec = json_pack("{s:o?, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
-					 "model_source", is_dir ? cli_json_string(argv[optind]) : NULL, "precision",
+		char visible[128] = "";
+		size_t vlen = 0;
+		json_t *spec;
+
+		/* the logical indices now, so that doctor can tell when they shift (KFD re-adds a
+		 * switched GPU's nodes at the tail: HARDWARE.md 8.14) */
+		for (unsigned k = 0; k < tp && vlen < sizeof(visible); k++)
+			vlen += (size_t)snprintf(visible + vlen, sizeof(visible) - vlen, "%s%u",
+						 k ? "," : "", parts[k]->index);
+		spec = json_pack("{s:o?, s:s, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
+					 "model_source", is_dir ? cli_json_string(argv[optind]) : NULL,
+					 "rocr_visible_devices", visible, "precision",
 					 e.precision_name, "kv_cache_fp8", a.o.kv_fp8, "tensor_parallel_size",
 					 (int)tp, "max_model_len", (int)e.max_model_len, "max_num_seqs",
 					 (int)(a.o.max_num_seqs ? a.o.max_num_seqs : 256),

@@ -27,14 +27,20 @@ typedef struct mipart_apply_options {
 	const char *command;		/* the command line, for the journal */
 	int64_t uid;
 	unsigned lock_timeout_ms;	/* how long to wait for another writer; 0: not at all */
+	bool lock_held;			/* the caller holds the host lock (mipart_host_lock),
+					 * taken before it read the host and planned */
 	unsigned settle_timeout_ms;	/* wait for the devices after a reload; 0: 120 s */
 	const char *journal_path;	/* NULL: MIPART_JOURNAL_PATH under the root */
 	mipart_apply_progress progress;
 	void *userdata;
-	/* called with "stop" under the lock once the change is known to be doable and disruptive,
-	 * before the busy check; then with "start" at the end whatever happened (also when "stop"
-	 * failed part-way). A negative return from "stop" cancels the change. NULL: no hooks. */
-	int (*hook)(void *userdata, const char *action);
+	/* hook units (systemd services that hold the GPUs): under the lock, once the change is
+	 * known to be doable and disruptive and before the busy check, the engine asks which of
+	 * them run (`systemctl is-active`), journals that, stops those, and starts exactly those
+	 * again at the end whatever happened; recover starts them after a crash. A failing stop
+	 * cancels the change. */
+	const char *const *units;
+	size_t n_units;
+	const char *systemctl;		/* the program; NULL: "systemctl" from PATH */
 	/* called under the lock after a change (or a recovery) left the host in a known state,
 	 * before the "start" hook: for what must follow the partitions, such as the CDI spec.
 	 * Its failure is the caller's to report. NULL: none. */
@@ -45,6 +51,8 @@ typedef struct mipart_apply_result {
 	int64_t journal_id;	/* 0 when nothing was recorded */
 	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused" */
 	char message[512];	/* what went wrong, for people */
+	char warning[256];	/* "" or what went wrong after the change (a hook unit that
+				 * would not start again) */
 	mipart_change *plan;	/* the plan carried out (owned; mipart_apply_result_release) */
 	mipart_procs *blockers;	/* with -EBUSY: the processes in the way (owned) */
 	uint64_t blocked_gpus;	/* with -EBUSY: GPUs that had to be idle */
@@ -62,14 +70,27 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		 const mipart_apply_options *opts, mipart_apply_result *ret);
 
 /*
- * mipart_recover - finish a change a crash left 'running' in the journal: if the host is in
- * the target state, mark it done; else restore the modes recorded before it. Returns 0 with
- * state "done"/"recovered", state "nothing" when nothing is running, or an error.
+ * mipart_recover - resolve the change that blocks others (mipart_journal_unresolved): one a
+ * crash left 'running', or one that ended 'failed'. Loads the driver when it is out (the
+ * backend's load command), then: a running change whose target the host reached is marked
+ * done; otherwise the modes before it are restored (state "recovered"), or where they cannot
+ * be, the target's (state "done", the message says so). Starts the hook units the change
+ * stopped. Returns 0 with state "done"/"recovered", state "nothing" when nothing is
+ * unresolved, or an error (state "failed" when neither state could be reached).
  */
 int mipart_recover(const mipart_host *host, const mipart_apply_options *opts,
 		   mipart_apply_result *ret);
 
 void mipart_apply_result_release(mipart_apply_result *r);
+
+/*
+ * mipart_apply_unresolved - whether an earlier change must be resolved ('mipart recover')
+ * before another change or an allocation: -EINPROGRESS with msg naming it and the command,
+ * 0 when none (or no journal yet), or -errno when the journal cannot be read (msg says so).
+ * journal_path NULL: MIPART_JOURNAL_PATH under the root.
+ */
+int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, char *msg,
+			    size_t size);
 
 /*
  * mipart_host_lock / mipart_host_unlock - the host lock writers take (apply, recover, and the

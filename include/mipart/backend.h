@@ -58,6 +58,13 @@ int mipart_backend_request_memory(mipart_backend *b, const char *bdf, mipart_mem
 int mipart_backend_reload(mipart_backend *b, char **ret_output);
 
 /*
+ * mipart_backend_load - load the amdgpu driver when it is out (`modprobe amdgpu`, the
+ * configured load command; loading a loaded module does nothing). Returns as reload, and
+ * -EOPNOTSUPP for a captured tree without a configured load command.
+ */
+int mipart_backend_load(mipart_backend *b, char **ret_output);
+
+/*
  * mipart_backend_last_output - what the tool behind b printed when its last command failed
  * (amd-smi, at most 64 KiB), or NULL (none failed, or the backend runs no tool). Owned by b;
  * valid until the next call on b.

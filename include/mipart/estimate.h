@@ -8,6 +8,7 @@
 #define MIPART_ESTIMATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -25,32 +26,76 @@ typedef enum mipart_precision {
 	MIPART_PREC_MXFP4,
 } mipart_precision;
 
+/* vLLM versions are numbered major * 100 + minor: 0.10 is 10, 1.2 is 102. */
+#define MIPART_VLLM_VERSION(major, minor) ((major) * 100 + (minor))
+/* The newest vLLM whose accounting is modelled (the default), and the oldest. */
+#define MIPART_VLLM_NEWEST MIPART_VLLM_VERSION(0, 21)
+#define MIPART_VLLM_OLDEST MIPART_VLLM_VERSION(0, 5)
+
+typedef enum mipart_vllm_engine {
+	MIPART_ENGINE_AUTO = 0,	/* the version's default: V0 before 0.8, V1 from 0.8 */
+	MIPART_ENGINE_V0,	/* VLLM_USE_V1=0 (0.8 to 0.10 still had it) */
+	MIPART_ENGINE_V1,
+} mipart_vllm_engine;
+
 typedef struct mipart_estimate_options {
 	mipart_precision precision;
 	bool kv_fp8;			/* --kv-cache-dtype fp8 (else the model dtype, 2 bytes) */
 	unsigned tensor_parallel;	/* 0 or 1: one GPU */
 	unsigned max_model_len;		/* 0: the model's max_position */
-	unsigned max_num_seqs;		/* 0: vLLM's default, 256 */
-	unsigned max_num_batched_tokens; /* 0: vLLM's default for the engine (see docs) */
+	unsigned max_num_seqs;		/* 0: vLLM's default for the version and device */
+	unsigned max_num_batched_tokens; /* 0: vLLM's default for the version and device */
 	uint64_t device_bytes;		/* memory of one GPU or partition; 0: not known */
 	double gpu_memory_utilization;	/* 0: 0.9 */
-	bool cuda;			/* NVIDIA runtime constants (for comparing with CUDA logs);
-					 * default: ROCm */
+	bool cuda;			/* NVIDIA runtime (CUDA) constants; default: ROCm */
+	unsigned vllm_version;		/* MIPART_VLLM_VERSION(0, 11); 0: MIPART_VLLM_NEWEST */
+	mipart_vllm_engine engine;	/* V0 or V1; AUTO: the version's default */
+	const char *device_name;	/* "MI300X", "H100", "A100-80GB", ... or NULL: picks vLLM's
+					 * batch defaults (an A100 never gets the large ones) and the
+					 * interconnect for tensor parallel; NULL = a partition of an
+					 * AMD Instinct GPU (XGMI) */
+	bool enforce_eager;		/* --enforce-eager: no CUDA/HIP graphs */
+	unsigned block_size;		/* --block-size; 0: 16 */
+	uint64_t kv_cache_memory_bytes;	/* --kv-cache-memory-bytes (vLLM >= 0.11): the KV cache's
+					 * size, no profiling; 0: from the budget */
 } mipart_estimate_options;
 
 typedef struct mipart_estimate {
 	uint64_t params;		/* parameters of the whole model */
-	uint64_t weights_bytes;		/* per GPU */
-	uint64_t kv_bytes_per_token;	/* per GPU, averaged over the layers at max_model_len */
-	uint64_t activation_bytes;	/* peak activation of the profile run, per GPU */
-	uint64_t non_torch_bytes;	/* runtime, graphs, communication buffers, per GPU */
+	uint64_t weights_bytes;		/* per GPU: vLLM's "Model loading took" */
+	uint64_t kv_bytes_per_token;	/* per GPU: KV bytes one sequence of max_model_len needs,
+					 * divided by max_model_len (sliding windows, chunks and
+					 * vLLM's group padding included) */
+	uint64_t kv_page_bytes;		/* one block of one layer: block x per-layer-token bytes */
+	uint64_t activation_bytes;	/* peak activation of the profile run, per GPU: the max
+					 * of forward_bytes and sampler_bytes */
+	uint64_t forward_bytes;		/* the dummy forward of max_num_batched_tokens */
+	uint64_t sampler_bytes;		/* the dummy sampler run over max_num_seqs x vocab */
+	uint64_t non_torch_bytes;	/* runtime, allocator, communication buffers, per GPU */
+	uint64_t cuda_graph_bytes;	/* graph memory subtracted before the KV cache (vLLM >= 0.21
+					 * without --enforce-eager), else 0 */
 	uint64_t usable_bytes;		/* device_bytes x utilization */
-	int64_t kv_cache_bytes;		/* usable - weights - activation - non_torch; < 0: no fit */
-	uint64_t kv_cache_tokens;	/* tokens the KV cache holds */
+	int64_t kv_cache_bytes;		/* usable - weights - activation - non_torch - graphs;
+					 * < 0: no fit. vLLM's "Available KV cache memory" */
+	uint64_t kv_blocks;		/* blocks of the KV cache (num_gpu_blocks) */
+	uint64_t kv_cache_tokens;	/* "GPU KV cache size: N tokens" exactly as this vLLM
+					 * version logs it (see docs/estimator.md) */
+	uint64_t kv_cache_tokens_full; /* tokens if every layer kept the whole context */
+	double max_concurrency;		/* "Maximum concurrency for L tokens per request": requests
+					 * of max_model_len tokens that fit at once (windows and
+					 * chunks counted) */
+	unsigned kv_groups;		/* KV cache groups of vLLM's hybrid manager (1: uniform) */
+	unsigned kv_group_layers;	/* layers per group, padding included */
+	unsigned kv_layer_slots;	/* kv_groups x kv_group_layers (>= layers when padded) */
 	uint64_t max_model_len_fit;	/* longest context one sequence can have */
 	uint64_t min_device_bytes;	/* smallest device that serves max_model_len once */
 	bool fits;			/* the KV cache holds one sequence of max_model_len */
 	unsigned max_model_len;		/* the length used */
+	unsigned max_num_seqs;		/* the S used (given or the version's default) */
+	unsigned max_num_batched_tokens; /* the B used */
+	unsigned vllm_version;		/* the version modelled */
+	mipart_vllm_engine engine;	/* V0 or V1 */
+	bool hybrid_groups;		/* vLLM groups the layers by attention type (V1 >= 0.10) */
 	const char *precision_name;	/* "bf16", "fp8", ... */
 } mipart_estimate;
 
@@ -69,5 +114,27 @@ const char *mipart_precision_name(mipart_precision p);
 /* Parse a size: "24GiB", "24 GiB", "1.5TiB", "25769803776" (bytes); "GB" is refused as
  * ambiguous. 0 or -EINVAL / -ERANGE. */
 int mipart_size_parse(const char *s, uint64_t *ret);
+
+/* Parse a vLLM version "0.11", "0.8.5", "v0.10.1rc1" into MIPART_VLLM_VERSION(major, minor).
+ * 0, -EINVAL (not a version), -ERANGE (older than MIPART_VLLM_OLDEST or newer than
+ * MIPART_VLLM_NEWEST: not modelled). */
+int mipart_vllm_version_parse(const char *s, unsigned *ret);
+
+/* A device as vLLM sees it: the memory torch reports as the total, the platform, whether
+ * tensor parallel ranks talk over NVLink/XGMI. */
+typedef struct mipart_device_info {
+	const char *name;		/* canonical name, "H100-80GB" */
+	uint64_t total_bytes;		/* torch.cuda.mem_get_info()[1] */
+	bool cuda;			/* NVIDIA (else AMD, ROCm) */
+	bool fast_link;			/* NVLink / XGMI between GPUs of one node */
+	const char *source;		/* where total_bytes comes from */
+} mipart_device_info;
+
+/* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),
+ * case-insensitive, spaces and dashes ignored. *ret points to static data. 0 or -ENOENT. */
+int mipart_device_lookup(const char *name, const mipart_device_info **ret);
+
+/* The version as "0.11". buf of at least 16 bytes; returns buf. */
+const char *mipart_vllm_version_str(unsigned v, char *buf, size_t size);
 
 #endif

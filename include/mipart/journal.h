@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "mode.h"
+
 typedef struct mipart_journal mipart_journal;
 
 #define MIPART_JOURNAL_PATH "/var/lib/mipart/mipart.db"
@@ -27,7 +29,17 @@ typedef struct mipart_journal_entry {
 	char *state;		/* running, done, rolled-back, failed, recovered */
 	char *step;
 	char *message;		/* NULL or what went wrong */
+	char *hooks;		/* NULL, or JSON {"units": [{"name", "was"}], "stop": [names],
+				 * "restarted": bool}: the hook units the change stopped */
 } mipart_journal_entry;
+
+/* An NPS request recorded in the driver that no reload has applied yet. */
+typedef struct mipart_nps_request {
+	char bdf[16];
+	mipart_memory_mode mode;
+	int64_t change;		/* the change that wrote it */
+	char requested_at[32];	/* ISO 8601 UTC */
+} mipart_nps_request;
 
 /*
  * mipart_journal_open - open (and create, with its directory) the database at path; ":memory:"
@@ -55,6 +67,33 @@ int mipart_journal_finish(mipart_journal *j, int64_t id, const char *state, cons
 /* mipart_journal_running - the oldest change still 'running', or -ENOENT. Free with
  * mipart_journal_entry_release. */
 int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret);
+
+/* mipart_journal_unresolved - the change that must be resolved before another may start: the
+ * oldest one still 'running', else the newest change when it ended 'failed'. -ENOENT: none. */
+int mipart_journal_unresolved(mipart_journal *j, mipart_journal_entry *ret);
+
+/* mipart_journal_set_hooks - record (JSON, see mipart_journal_entry) which hook units change id
+ * stopped, before they are stopped. */
+int mipart_journal_set_hooks(mipart_journal *j, int64_t id, const char *hooks);
+
+/* mipart_journal_discard - remove a change still 'running' that was refused before it touched
+ * the GPUs (refusals are not journalled). */
+int mipart_journal_discard(mipart_journal *j, int64_t id);
+
+/* mipart_journal_resolve - close a change recover finished: like finish, but message is added
+ * to the one the change ended with. */
+int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, const char *after,
+			   const char *message);
+
+/*
+ * NPS requests the driver holds: _request records that change wrote mode to bdf;
+ * _applied forgets every request (a driver unload sent them to the firmware); _pending lists
+ * them (at most 64; free *ret). 0 or the errors of mipart_journal_begin.
+ */
+int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *mode,
+			       int64_t change);
+int mipart_journal_nps_applied(mipart_journal *j);
+int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size_t *ret_n);
 
 /*
  * mipart_journal_list - the last `limit` changes, newest first, in a new array (*ret, *ret_n;

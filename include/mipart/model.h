@@ -14,7 +14,8 @@
 
 typedef enum mipart_attention {
 	MIPART_ATTN_FULL = 0,	/* every layer attends to the whole context (GQA/MHA/MQA) */
-	MIPART_ATTN_HYBRID,	/* some layers use a sliding window (Gemma 2/3, GPT-OSS, Mistral v0.1) */
+	MIPART_ATTN_HYBRID,	/* some layers use a sliding window (Gemma 2/3, GPT-OSS, Mistral v0.1) or
+				 * chunked local attention (Llama 4) */
 	MIPART_ATTN_MLA,	/* multi-head latent attention (DeepSeek-V2/V3/R1): one latent per token */
 } mipart_attention;
 
@@ -41,6 +42,9 @@ typedef struct mipart_model {
 	mipart_attention attention;
 	unsigned sliding_window;	/* tokens, for MIPART_ATTN_HYBRID */
 	unsigned sliding_layers;	/* how many of the layers use the window */
+	unsigned attention_chunk;	/* tokens of a chunk, for chunked local attention (Llama 4
+					 * attention_chunk_size); 0 when none */
+	unsigned chunked_layers;	/* how many of the layers use chunked attention */
 
 	/* MLA (DeepSeek): latent cache per token and layer = kv_lora_rank + qk_rope_head_dim */
 	unsigned q_lora_rank;

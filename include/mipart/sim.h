@@ -15,7 +15,7 @@
 
 typedef struct mipart_sim_options {
 	const char *product;		/* key: "mi300x" (default), "mi308x", ... */
-	unsigned gpus;			/* 1..8; 0 means 8 */
+	unsigned gpus;			/* 1..16 (MI300A: 1..4); 0 means 8 */
 	mipart_compute_mode compute;	/* MIPART_COMPUTE_UNKNOWN: what the driver picks at load
 					 * (AUTO); SPX is 0, so a zeroed struct asks for SPX */
 	mipart_memory_mode memory;	/* UNKNOWN: NPS1 */
@@ -63,7 +63,7 @@ typedef struct mipart_sim_fault {
 /*
  * mipart_sim_create - write a complete simulated host under dir (created if missing; must be
  * empty or absent). Returns 0, -EEXIST (dir not empty), -EINVAL (unknown product, GPU count
- * out of 1..8, or a mode pair the driver refuses, with the reason in *ret_why when not NULL:
+ * out of 1..16, or a mode pair the driver refuses, with the reason in *ret_why when not NULL:
  * a static string), or -errno of the file system.
  */
 int mipart_sim_create(const char *dir, const mipart_sim_options *opts, const char **ret_why);
@@ -82,6 +82,12 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
  * any simulated process uses a GPU (module refcount); an injected fault returns its error.
  */
 int mipart_sim_reload(const char *dir);
+
+/*
+ * mipart_sim_load_driver - `modprobe amdgpu` on the simulated host: loads the module when it is out
+ * (a load that failed earlier), else does nothing. A reload fault other than EBUSY fails it.
+ */
+int mipart_sim_load_driver(const char *dir);
 
 /*
  * mipart_sim_hold - a simulated process pid (command comm, optional container id) opens

@@ -38,6 +38,8 @@ typedef struct mipart_partition_info {
 	int compute_units;
 	int64_t memory_bytes;	/* KFD mem_banks size_in_bytes (VRAM of this partition) */
 	char drm_device[64];	/* "0000:05:00.0" for XCP 0, "amdgpu_xcp_3" for a secondary one */
+	char unique_id[24];	/* KFD unique_id of this node, hex; per partition outside SPX on
+				 * current drivers, so it changes with the compute mode; "" if unknown */
 } mipart_partition_info;
 
 /* One physical GPU. Unknown numbers are -1, unknown strings "". */
@@ -49,8 +51,10 @@ typedef struct mipart_gpu_info {
 	const char *product;	/* "MI300X", ..., or "unknown"; static string */
 	bool partitioning;	/* the product (or driver) supports partition modes */
 	bool is_apu;
+	bool is_vf;		/* an SR-IOV virtual function (PCI id): modes are read-only */
 	int64_t gfx_target;	/* KFD gfx_target_version, e.g. 90402 */
-	char unique_id[24];	/* hex, as amdgpu's unique_id attribute; "" if unknown */
+	char unique_id[24];	/* hex, the PCI device's unique_id attribute (stable across mode
+				 * changes); KFD's only when that is absent and all nodes agree */
 	uint64_t hive_id;	/* XGMI hive id; 0 when not in a hive or unknown */
 	int num_xcc;		/* XCCs of the whole GPU */
 	int compute_units;	/* CUs of the whole GPU */
@@ -66,8 +70,12 @@ typedef struct mipart_gpu_info {
 	mipart_mode_set memory_available;  /* available_memory_partition */
 	bool compute_writable;
 	bool memory_writable;
+	int mem_alloc_all;	/* compute_partition_mem_alloc_mode: 1 ALL (each partition sees its
+				 * whole memory range), 0 CAPPING (a share), -1 unknown/absent */
 	mipart_mode_source mode_source;
 	bool driver_bound;	/* bound to amdgpu */
+	char driver[16];	/* the bound driver ("amdgpu", "gim" on an SR-IOV host), "" if none */
+	unsigned sriov_vfs;	/* SR-IOV virtual functions enabled (sriov_numvfs), 0 if none */
 
 	size_t first_partition;	/* index into the topology's partition array */
 	size_t n_partitions;

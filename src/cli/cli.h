@@ -109,7 +109,14 @@ struct change_opts {
 	size_t n_units;
 	int argc; /* the verb's command line, for the journal */
 	char **argv;
+	int lock_fd; /* the host lock taken by cli_change_lock, or -1 (a dry-run without it) */
 };
+
+/* Take the host lock before reading the host for a change, so that discovery and planning
+ * never see another writer's reload half-way: waits lock_s seconds. A dry-run goes on without
+ * it when it may not take it (a user who is not root). Returns the fd, -1 for a dry-run
+ * without the lock, or -2 after reporting why it could not be taken. */
+int cli_change_lock(struct cli *cli, bool dry, unsigned long lock_s, int argc, char **argv);
 
 /* After a partition change: rewrite the CDI spec when the host has one (or is simulated); a
  * failure is a warning (verb-cdi.c, docs/cdi.md). */
@@ -118,6 +125,12 @@ void cli_cdi_after_change(struct cli *cli);
 /* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
+
+/* --vllm-version X.Y and --platform rocm|cuda into the estimator's options (verb-model.c);
+ * 0, or an exit code after a usage message. */
+struct mipart_estimate_options;
+int cli_parse_vllm_version(struct cli *cli, const char *s, struct mipart_estimate_options *o);
+int cli_parse_platform(struct cli *cli, const char *s, struct mipart_estimate_options *o);
 
 int verb_status(struct cli *cli, int argc, char **argv);
 int verb_list(struct cli *cli, int argc, char **argv);
@@ -145,5 +158,11 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
 int verb_doctor(struct cli *cli, int argc, char **argv);
+int verb_vf(struct cli *cli, int argc, char **argv);
+/* verb-vf.c: the simulator's SR-IOV host */
+int cli_sim_create_sriov(struct cli *cli, const char *dir, const char *product, unsigned gpus,
+			 unsigned vfs);
+int cli_sim_vf_hold(struct cli *cli, int argc, char **argv);
+int cli_sim_vf_release(struct cli *cli, int argc, char **argv);
 
 #endif

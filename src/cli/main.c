@@ -43,11 +43,13 @@ static const struct verb verbs[] = {
 	{ "estimate", 0, 1, verb_estimate, "what a model needs in memory, and which partitions serve it",
 	  "estimate MODEL [--precision P] [--kv-cache-dtype auto|fp8] [--tensor-parallel-size N]\n"
 	  "                  [--max-model-len N] [--max-num-seqs S] [--max-num-batched-tokens T]\n"
-	  "                  [--device-memory 24GiB | --partition ID] [--gpu-memory-utilization U] [--json]\n"
+	  "                  [--device-memory 24GiB|DEVICE | --partition ID] [--gpu-memory-utilization U]\n"
+	  "                  [--vllm-version X.Y] [--platform rocm|cuda] [--enforce-eager] [--block-size N] [--json]\n"
 	  "       MODEL: a catalog id or alias ('mipart models'), or a directory with config.json" },
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
 	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
-	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--json]" },
+	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--vllm-version X.Y]\n"
+	  "                  [--platform rocm|cuda] [--json]" },
 	{ "allocate", 0, 1, verb_allocate, "book memory for a model instance on a partition",
 	  "allocate MODEL [--partition ID|auto] [--name NAME] [estimate options] [--json]\n"
 	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },
@@ -58,7 +60,8 @@ static const struct verb verbs[] = {
 	{ "docker-args", 0, 1, verb_docker_args, "container flags for an allocation or partition",
 	  "docker-args TARGET [--engine docker|podman] [--json]" },
 	{ "vllm", 0, -1, verb_vllm, "the vllm serve command for an allocation, sized so that it starts",
-	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [-- VLLM ARGS...]" },
+	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [--vllm-version X.Y]\n"
+	  "                  [--platform rocm|cuda] [-- VLLM ARGS...]" },
 	{ "run", 0, -1, verb_run, "run a command with an allocation's environment (no shell)",
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
@@ -79,6 +82,8 @@ static const struct verb verbs[] = {
 	  "                  (docs/serve.md)" },
 	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
 	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },
+	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",
+	  "vf <verb> ...", true },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
 	{ "help", 0, 1, verb_help, "show this help, or a verb's", "help [verb]" },
 	{ NULL },

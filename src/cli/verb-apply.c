@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/apply.h"
 #include "mipart/config.h"
 #include "mipart/error.h"
 #include "mipart/layout.h"
@@ -190,24 +191,31 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 	struct layout_ctx L;
 	const char *units[MIPART_CONFIG_MAX_UNITS];
 	size_t n_units;
-	int rc = parse_layout_args(cli, argc, argv, true, &a);
+	int rc = parse_layout_args(cli, argc, argv, true, &a), lockfd;
 
 	if (rc != EXIT_OK)
 		return rc;
+	lockfd = cli_change_lock(cli, a.dry, a.lock_s, argc, argv);
+	if (lockfd == -2)
+		return EXIT_FAIL;
 	rc = layout_open(cli, &a, &L);
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		mipart_host_unlock(lockfd);
 		return rc;
+	}
 	n_units = mipart_config_unit_count(L.cfg);
 	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
 		units[i] = mipart_config_unit(L.cfg, i);
 	{
 		struct change_opts co = { .dry = a.dry, .json = a.json, .lock_s = a.lock_s,
 					  .settle_s = a.settle_s, .units = units,
-					  .n_units = n_units, .argc = argc, .argv = argv };
+					  .n_units = n_units, .argc = argc, .argv = argv,
+					  .lock_fd = lockfd };
 
 		rc = cli_run_change(cli, L.t, L.targets, L.n, &co);
 	}
 	layout_close(&L);
+	mipart_host_unlock(lockfd);
 	return rc;
 }
 

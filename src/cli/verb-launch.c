@@ -391,7 +391,9 @@ struct vllm_plan {
 	unsigned max_model_len, max_num_seqs, tp;
 	uint64_t capacity, needed, margin;
 	const char *precision;
-	bool kv_fp8;
+	bool kv_fp8, enforce_eager;
+	mipart_estimate_options over;	/* --vllm-version / --platform given to the verb */
+	bool version_set, platform_set;
 };
 
 static const char *spec_str(json_t *spec, const char *key, const char *def)
@@ -420,7 +422,6 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 	uint64_t booked = tg->alloc.bookings[0].bytes;
 	int r;
 
-	memset(vp, 0, sizeof(*vp));
 	vp->capacity = tg->parts[0]->memory_bytes > 0 ? (uint64_t)tg->parts[0]->memory_bytes : 0;
 	if (!vp->capacity) {
 		cli_error("the memory of partition %u.%d is unknown", tg->parts[0]->gpu, tg->parts[0]->xcp);
@@ -430,6 +431,7 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 		 spec_str(tg->spec, "model_source", tg->alloc.model));
 	vp->precision = spec_str(tg->spec, "precision", "auto");
 	vp->kv_fp8 = json_is_true(json_object_get(tg->spec, "kv_cache_fp8"));
+	vp->enforce_eager = json_is_true(json_object_get(tg->spec, "enforce_eager"));
 	vp->tp = (unsigned)spec_int(tg->spec, "tensor_parallel_size", 1);
 	vp->max_model_len = (unsigned)spec_int(tg->spec, "max_model_len", 0);
 	vp->max_num_seqs = (unsigned)spec_int(tg->spec, "max_num_seqs", 256);
@@ -449,6 +451,13 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 		return EXIT_OK;
 	}
 	mipart_precision_parse(vp->precision, &o.precision);
+	/* the vLLM the allocation was sized for (older allocations: the newest modelled) */
+	if (vp->version_set)
+		o.vllm_version = vp->over.vllm_version;
+	else if (mipart_vllm_version_parse(spec_str(tg->spec, "vllm_version", ""), &o.vllm_version) < 0)
+		o.vllm_version = 0;
+	o.cuda = vp->platform_set ? vp->over.cuda : !strcmp(spec_str(tg->spec, "platform", "rocm"), "cuda");
+	o.enforce_eager = vp->enforce_eager;
 	o.kv_fp8 = vp->kv_fp8;
 	o.tensor_parallel = vp->tp;
 	o.max_model_len = vp->max_model_len;
@@ -463,8 +472,8 @@ static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
 			  vp->capacity / GIB);
 		return EXIT_FAIL;
 	}
-	vp->needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes +
-		     (uint64_t)e.kv_bytes_per_token * vp->max_model_len;
+	vp->needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes + e.cuda_graph_bytes +
+		     (uint64_t)e.kv_bytes_per_token * e.max_model_len;
 	vp->margin = e.usable_bytes > vp->needed ? e.usable_bytes - vp->needed : 0;
 	return EXIT_OK;
 }
@@ -501,6 +510,8 @@ static size_t vllm_argv(const struct vllm_plan *vp, int argc, char **argv, int e
 		snprintf(out[n++], 600, "--kv-cache-dtype");
 		snprintf(out[n++], 600, "fp8");
 	}
+	if (vp->enforce_eager)
+		snprintf(out[n++], 600, "--enforce-eager");
 	for (int i = extra; i > 0 && i < argc && n < max; i++)
 		snprintf(out[n++], 600, "%s", argv[i]);
 	return n;
@@ -510,11 +521,13 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
 					      { "image", required_argument, NULL, 'i' },
+					      { "vllm-version", required_argument, NULL, 'V' },
+					      { "platform", required_argument, NULL, 'F' },
 					      { NULL, 0, NULL, 0 } };
 	const char *format = "cmd", *image = "rocm/vllm:latest";
 	char words[64][600], dwords[40][600];
 	struct target tg;
-	struct vllm_plan vp;
+	struct vllm_plan vp = { 0 };
 	struct var v[MAX_VARS];
 	size_t n, nd, nv;
 	int c, rc, extra = 0, all = argc;
@@ -531,6 +544,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			format = optarg;
 		else if (c == 'i')
 			image = optarg;
+		else if (c == 'V' && cli_parse_vllm_version(cli, optarg, &vp.over) == 0)
+			vp.version_set = true;
+		else if (c == 'F' && cli_parse_platform(cli, optarg, &vp.over) == 0)
+			vp.platform_set = true;
+		else if (c == 'V' || c == 'F')
+			return EXIT_USAGE;
 		else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
 	}

@@ -73,7 +73,8 @@ struct est_args {
 	mipart_estimate_options o;
 	const char *partition;	/* "auto", "N", "G.X"; NULL */
 	const char *name;
-	bool json, kv_set;
+	bool json, kv_set, platform_set;
+	int device_cuda;	/* --device-memory named a device: 1 NVIDIA, 0 AMD; -1 a size */
 };
 
 /* Parse the estimator options shared by estimate and allocate. Returns an exit code. */
@@ -93,12 +94,17 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 		{ "partition", required_argument, NULL, 'P' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "vllm-version", required_argument, NULL, 'V' },
+		{ "platform", required_argument, NULL, 'F' },
+		{ "enforce-eager", no_argument, NULL, 'E' },
+		{ "block-size", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	a->device_cuda = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -134,11 +140,38 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 				return EXIT_USAGE;
 			a->o.max_num_batched_tokens = (unsigned)v;
 			break;
-		case 'd':
+		case 'd': {
+			const mipart_device_info *dev;
+
+			if (!allocate && mipart_device_lookup(optarg, &dev) == 0) {
+				/* a device name: its memory as torch reports it, its platform */
+				a->o.device_bytes = dev->total_bytes;
+				a->o.device_name = dev->name;
+				a->device_cuda = dev->cuda ? 1 : 0;
+				break;
+			}
 			if (allocate || mipart_size_parse(optarg, &a->o.device_bytes) < 0 || !a->o.device_bytes)
 				return cli_usage_error(cli->verb,
-						       "invalid '--device-memory' '%s': a size such as 24GiB or 192GiB (GiB = 2^30 bytes; 'GB' is ambiguous)",
+						       "invalid '--device-memory' '%s': a size such as 24GiB or 192GiB (GiB = 2^30 bytes; 'GB' is ambiguous) or a device (MI300X, MI325X, H100, H200, A100-80GB, A100-40GB, L40S, L4, A10, RTX 3090, RTX 4090)",
 						       optarg);
+			break;
+		}
+		case 'V':
+			if (cli_parse_vllm_version(cli, optarg, &a->o) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'F':
+			if (cli_parse_platform(cli, optarg, &a->o) != 0)
+				return EXIT_USAGE;
+			a->platform_set = true;
+			break;
+		case 'E':
+			a->o.enforce_eager = true;
+			break;
+		case 'B':
+			if (cli_parse_uint(cli, "--block-size", optarg, 1, 1024, &v) < 0)
+				return EXIT_USAGE;
+			a->o.block_size = (unsigned)v;
 			break;
 		case 'u': {
 			char *end;
@@ -172,7 +205,38 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 					       argv[optind - 1]);
 		}
 	}
+	if (a->device_cuda >= 0) {
+		if (a->platform_set && a->o.cuda != (a->device_cuda == 1))
+			return cli_usage_error(cli->verb, "'--platform %s' contradicts '--device-memory %s'",
+					       a->o.cuda ? "cuda" : "rocm", a->o.device_name);
+		a->o.cuda = a->device_cuda == 1;
+	}
 	return cli_check_args(cli, argc - optind);
+}
+
+int cli_parse_vllm_version(struct cli *cli, const char *s, mipart_estimate_options *o)
+{
+	char lo[16], hi[16];
+	int r = mipart_vllm_version_parse(s, &o->vllm_version);
+
+	if (r == -ERANGE)
+		return cli_usage_error(cli->verb, "'--vllm-version %s' is not modelled: %s to %s are",
+				       s, mipart_vllm_version_str(MIPART_VLLM_OLDEST, lo, sizeof(lo)),
+				       mipart_vllm_version_str(MIPART_VLLM_NEWEST, hi, sizeof(hi)));
+	if (r < 0)
+		return cli_usage_error(cli->verb, "invalid '--vllm-version' '%s': expected X.Y such as 0.11", s);
+	return 0;
+}
+
+int cli_parse_platform(struct cli *cli, const char *s, mipart_estimate_options *o)
+{
+	if (!strcmp(s, "rocm"))
+		o->cuda = false;
+	else if (!strcmp(s, "cuda"))
+		o->cuda = true;
+	else
+		return cli_usage_error(cli->verb, "invalid '--platform' '%s': rocm or cuda", s);
+	return 0;
 }
 
 /* A partition by "N" (global index) or "G.X" (GPU index, XCP). NULL when there is none. */
@@ -193,7 +257,9 @@ static const mipart_partition_info *find_partition(const mipart_topology *t, con
 static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 			     const mipart_estimate_options *o)
 {
-	return json_pack("{s:s, s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:b}",
+	bool dev = o->device_bytes || o->kv_cache_memory_bytes;
+	char ver[16];
+	json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:b}",
 			 "model", m->id, "precision", e->precision_name, "params", (json_int_t)e->params,
 			 "tensor_parallel_size", (int)(o->tensor_parallel ? o->tensor_parallel : 1),
 			 "max_model_len", (int)e->max_model_len,
@@ -202,12 +268,31 @@ static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 			 "activation_bytes", (json_int_t)e->activation_bytes,
 			 "non_torch_bytes", (json_int_t)e->non_torch_bytes,
 			 "usable_bytes", (json_int_t)e->usable_bytes,
-			 "kv_cache_bytes", o->device_bytes ? json_integer(e->kv_cache_bytes) : json_null(),
-			 "kv_cache_tokens", o->device_bytes ? json_integer((json_int_t)e->kv_cache_tokens) : json_null(),
-			 "max_model_len_fit", o->device_bytes ? json_integer((json_int_t)e->max_model_len_fit) : json_null(),
+			 "kv_cache_bytes", dev ? json_integer(e->kv_cache_bytes) : json_null(),
+			 "kv_cache_tokens", dev ? json_integer((json_int_t)e->kv_cache_tokens) : json_null(),
+			 "max_model_len_fit", dev ? json_integer((json_int_t)e->max_model_len_fit) : json_null(),
 			 "device_bytes", o->device_bytes ? json_integer((json_int_t)o->device_bytes) : json_null(),
 			 "min_device_bytes", (json_int_t)e->min_device_bytes,
-			 "fits", o->device_bytes ? e->fits : false);
+			 "fits", dev ? e->fits : false);
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "vllm_version", json_string(mipart_vllm_version_str(e->vllm_version, ver, sizeof(ver))));
+	json_object_set_new(j, "engine", json_string(e->engine == MIPART_ENGINE_V0 ? "v0" : "v1"));
+	json_object_set_new(j, "platform", json_string(o->cuda ? "cuda" : "rocm"));
+	json_object_set_new(j, "device", o->device_name ? cli_json_string(o->device_name) : json_null());
+	json_object_set_new(j, "max_num_seqs", json_integer(e->max_num_seqs));
+	json_object_set_new(j, "max_num_batched_tokens", json_integer(e->max_num_batched_tokens));
+	json_object_set_new(j, "forward_bytes", json_integer((json_int_t)e->forward_bytes));
+	json_object_set_new(j, "sampler_bytes", json_integer((json_int_t)e->sampler_bytes));
+	json_object_set_new(j, "cuda_graph_bytes", json_integer((json_int_t)e->cuda_graph_bytes));
+	json_object_set_new(j, "kv_page_bytes", json_integer((json_int_t)e->kv_page_bytes));
+	json_object_set_new(j, "kv_groups", json_integer(e->kv_groups));
+	json_object_set_new(j, "kv_group_layers", json_integer(e->kv_group_layers));
+	json_object_set_new(j, "kv_blocks", dev ? json_integer((json_int_t)e->kv_blocks) : json_null());
+	json_object_set_new(j, "kv_cache_tokens_full", dev ? json_integer((json_int_t)e->kv_cache_tokens_full) : json_null());
+	json_object_set_new(j, "max_concurrency", dev ? json_real(e->max_concurrency) : json_null());
+	return j;
 }
 
 int verb_estimate(struct cli *cli, int argc, char **argv)
@@ -260,6 +345,8 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 		mipart_estimate pe;
 
 		o.device_bytes = lay[i].partition_bytes;
+		o.device_name = lay[i].product; /* an AMD partition: ROCm, XGMI */
+		o.cuda = false;
 		if (mipart_estimate_model(&m, &o, &pe) == 0 && pe.fits)
 			json_array_append_new(sizes, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",
 				"product", lay[i].product, "compute", mipart_compute_mode_name(lay[i].compute),
@@ -274,24 +361,39 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "fits_on", sizes);
 		return cli_print_json(o);
 	}
-	printf("%s, %s, tensor parallel %u, max-model-len %u (sizes per GPU, GiB = 2^30 bytes)\n", m.id,
-	       e.precision_name, a.o.tensor_parallel ? a.o.tensor_parallel : 1, e.max_model_len);
+	{
+		char ver[16];
+
+		printf("%s, %s, tensor parallel %u, max-model-len %u, vLLM %s (%s engine) on %s (sizes per GPU, GiB = 2^30 bytes)\n",
+		       m.id, e.precision_name, a.o.tensor_parallel ? a.o.tensor_parallel : 1,
+		       e.max_model_len, mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver)),
+		       e.engine == MIPART_ENGINE_V0 ? "V0" : "V1", a.o.cuda ? "CUDA" : "ROCm");
+	}
 	printf("  parameters          %.2f B\n", (double)e.params / 1e9);
 	printf("  weights             %8.2f GiB\n", gib(e.weights_bytes));
 	printf("  KV cache per token  %8.1f KiB (%s)\n", (double)e.kv_bytes_per_token / 1024.0,
 	       a.o.kv_fp8 ? "fp8" : "16-bit");
-	printf("  activation peak     %8.2f GiB\n", gib(e.activation_bytes));
+	printf("  activation peak     %8.2f GiB (max of forward %.2f over %u tokens, sampler %.2f over %u sequences)\n",
+	       gib(e.activation_bytes), gib(e.forward_bytes), e.max_num_batched_tokens,
+	       gib(e.sampler_bytes), e.max_num_seqs);
 	printf("  runtime (non-torch) %8.2f GiB\n", gib(e.non_torch_bytes));
+	if (e.cuda_graph_bytes)
+		printf("  graphs (estimate)   %8.2f GiB\n", gib(e.cuda_graph_bytes));
 	printf("  smallest device for one %u-token sequence: %.2f GiB\n", e.max_model_len,
 	       gib(e.min_device_bytes));
 	if (a.o.device_bytes) {
 		printf("  on %.2f GiB x %.2f = %.2f GiB usable: ", gib(a.o.device_bytes),
 		       a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9, gib(e.usable_bytes));
-		if (e.kv_cache_bytes > 0)
-			printf("KV cache %.2f GiB = %llu tokens, longest context %llu%s\n",
+		if (e.kv_cache_bytes > 0) {
+			printf("KV cache %.2f GiB = %llu tokens as vLLM logs it, %.2fx concurrency at %u tokens, longest context %llu%s\n",
 			       e.kv_cache_bytes / GIB, (unsigned long long)e.kv_cache_tokens,
-			       (unsigned long long)e.max_model_len_fit, e.fits ? "" : " (does not fit)");
-		else
+			       e.max_concurrency, e.max_model_len, (unsigned long long)e.max_model_len_fit,
+			       e.fits ? "" : " (does not fit)");
+			if (e.hybrid_groups)
+				printf("  hybrid: vLLM counts %u layer slots in %u groups of %u as full attention for the logged tokens; sliding/chunked layers keep only their window, so %.2f requests of %u tokens fit (%.0f tokens)\n",
+				       e.kv_layer_slots, e.kv_groups, e.kv_group_layers, e.max_concurrency,
+				       e.max_model_len, e.max_concurrency * e.max_model_len);
+		} else
 			printf("does not fit: %.2f GiB short before any KV cache\n", -e.kv_cache_bytes / GIB);
 	}
 	printf("  fits on (partition size: modes, KV cache tokens):\n");
@@ -512,6 +614,16 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
+	{
+		/* a booking on a host in no whole state would name partitions that go away */
+		char msg[512];
+
+		if (mipart_apply_unresolved(cli->host, NULL, msg, sizeof(msg)) < 0) {
+			cli_error("%s", msg);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	}
 	rc = cli_load_topology(cli, &t);
 	if (rc != EXIT_OK)
 		goto out;
@@ -573,6 +685,15 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
 					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
 
+		if (spec) {
+			char ver[16];
+
+			json_object_set_new(spec, "vllm_version",
+					    json_string(mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver))));
+			json_object_set_new(spec, "platform", json_string(a.o.cuda ? "cuda" : "rocm"));
+			if (a.o.enforce_eager)
+				json_object_set_new(spec, "enforce_eager", json_true());
+		}
 		al.spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		json_decref(spec);
 		if (!al.spec) {

@@ -157,8 +157,11 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "vllm-version", required_argument, NULL, 'V' },
+		{ "platform", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
+	mipart_estimate_options vo = { 0 };
 	const char *specs[PLAN_MAX_MODELS], *product = NULL, *output = NULL, *name = "plan";
 	struct plan_model *pm = NULL;
 	mipart_plan_gpu *gpus = NULL;
@@ -196,6 +199,14 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'V':
+			if (cli_parse_vllm_version(cli, optarg, &vo) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'F':
+			if (cli_parse_platform(cli, optarg, &vo) != 0)
+				return EXIT_USAGE;
+			break;
 		default:
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
 					       argv[optind - 1]);
@@ -224,6 +235,8 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		if (rc != EXIT_OK)
 			goto out;
 		rc = EXIT_FAIL;
+		pm[i].o.vllm_version = vo.vllm_version;
+		pm[i].o.cuda = vo.cuda;
 		r = mipart_estimate_model(&pm[i].m, &pm[i].o, &pm[i].e);
 		if (r < 0) {
 			cli_error("cannot estimate '%s': %s", specs[i],

@@ -222,7 +222,7 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	mipart_target *targets = NULL;
 	bool *sel = NULL;
 	size_t n;
-	int c, rc = EXIT_FAIL;
+	int c, rc = EXIT_FAIL, lockfd;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "g:c:m:n", opts, NULL)) != -1) {
@@ -270,8 +270,11 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 	if (compute == MIPART_COMPUTE_UNKNOWN && memory == MIPART_MEMORY_UNKNOWN)
 		return cli_usage_error(cli->verb, "give '--compute', '--memory' or both");
 
-	if (cli_load_topology(cli, &t) != EXIT_OK)
+	lockfd = cli_change_lock(cli, dry, lock_s, argc, argv);
+	if (lockfd == -2)
 		return EXIT_FAIL;
+	if (cli_load_topology(cli, &t) != EXIT_OK)
+		goto out;
 	n = mipart_topology_gpu_count(t);
 	sel = calloc(n + 1, sizeof(*sel));
 	targets = calloc(n + 1, sizeof(*targets));
@@ -292,7 +295,8 @@ static int do_set(struct cli *cli, int argc, char **argv, bool reset)
 					      sel[i] ? memory : MIPART_MEMORY_UNKNOWN };
 	{
 		struct change_opts co = { .dry = dry, .json = json, .lock_s = lock_s,
-					  .settle_s = settle_s, .argc = argc, .argv = argv };
+					  .settle_s = settle_s, .argc = argc, .argv = argv,
+					  .lock_fd = lockfd };
 
 		rc = cli_run_change(cli, t, targets, n, &co);
 	}
@@ -300,8 +304,12 @@ out:
 	free(targets);
 	free(sel);
 	mipart_topology_free(t);
+	mipart_host_unlock(lockfd);
 	return rc;
 }
+
+static int run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
+		      size_t n, const struct change_opts *co);
 
 static const char *systemctl_path(void)
 {
@@ -316,32 +324,6 @@ static void print_hooks(const struct change_opts *co)
 	for (size_t i = 0; i < co->n_units; i++)
 		printf(" '%s'", co->units[i]);
 	printf(" before the change, 'start' after it\n");
-}
-
-/* systemctl stop/start the hook units: argv, timeout, output cap (subprocess rules). The
- * command is $MIPART_SYSTEMCTL when set (tests), else systemctl. */
-static int run_hooks(struct cli *cli, const struct change_opts *co, const char *action)
-{
-	const char *argv[MIPART_CONFIG_MAX_UNITS + 3];
-	char *out = NULL;
-	int status = 0, r;
-	size_t k = 0;
-
-	argv[k++] = systemctl_path();
-	argv[k++] = action;
-	for (size_t i = 0; i < co->n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
-		argv[k++] = co->units[i];
-	argv[k] = NULL;
-	r = mipart_run(argv, 120000, &status, &out);
-	if (r < 0 || status != 0) {
-		cli_error("hook '%s %s' failed: %s%s%s", argv[0], action,
-			  r < 0 ? mipart_strerror(r) : "exit status ", r < 0 ? "" : "non-zero: ",
-			  out ? out : "");
-		free(out);
-		return r < 0 ? r : -EIO;
-	}
-	free(out);
-	return 0;
 }
 
 /* The backend of --backend and --amd-smi; $MIPART_BACKEND_TIMEOUT_MS (tests) bounds each
@@ -400,14 +382,6 @@ struct hook_ctx {
 	const struct change_opts *co;
 };
 
-/* The engine calls this under the host lock: stop before the change, start after it. */
-static int engine_hook(void *userdata, const char *action)
-{
-	const struct hook_ctx *hc = userdata;
-
-	return run_hooks(hc->cli, hc->co, action);
-}
-
 static void engine_after_change(void *userdata)
 {
 	const struct hook_ctx *hc = userdata;
@@ -415,8 +389,46 @@ static void engine_after_change(void *userdata)
 	cli_cdi_after_change(hc->cli);
 }
 
+int cli_change_lock(struct cli *cli, bool dry, unsigned long lock_s, int argc, char **argv)
+{
+	char cmdline[1024], holder[256] = "";
+	int fd;
+
+	cli_quote_argv(argc, argv, cmdline, sizeof(cmdline));
+	fd = mipart_host_lock(cli->host, (unsigned)lock_s * 1000, cmdline, holder, sizeof(holder));
+	if (fd >= 0)
+		return fd;
+	if (dry && (fd == -EPERM || fd == -EACCES))
+		return -1; /* reading is allowed; changing is not, and is refused later */
+	if (fd == -ETIMEDOUT)
+		cli_error("another mipart is changing partitions (%s); try again when it is done", holder);
+	else if (fd == -EPERM || fd == -EACCES)
+		cli_error("cannot take the lock '%s/run/mipart/lock': %s (changing partition modes needs root)",
+			  mipart_host_root(cli->host), mipart_strerror(fd));
+	else
+		cli_error("cannot take the lock '%s/run/mipart/lock': %s", mipart_host_root(cli->host),
+			  mipart_strerror(fd));
+	return -2;
+}
+
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co)
+{
+	char unresolved[512];
+
+	/* an earlier change left the host in no whole state: recover first */
+	if (mipart_apply_unresolved(cli->host, NULL, unresolved, sizeof(unresolved)) == -EINPROGRESS) {
+		if (!co->dry) {
+			cli_error("%s", unresolved);
+			return EXIT_FAIL;
+		}
+		cli_warn(cli, "%s", unresolved);
+	}
+	return run_change(cli, t, targets, n, co);
+}
+
+static int run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
+		      size_t n, const struct change_opts *co)
 {
 	mipart_change *plan = NULL;
 	mipart_procs *blockers = NULL;
@@ -466,9 +478,12 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			.uid = (int64_t)getuid(),
 			.command = cmdline,
 			.lock_timeout_ms = (unsigned)co->lock_s * 1000,
+			.lock_held = co->lock_fd >= 0,
 			.settle_timeout_ms = (unsigned)co->settle_s * 1000,
 			.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL,
-			.hook = co->n_units ? engine_hook : NULL,
+			.units = co->units,
+			.n_units = co->n_units,
+			.systemctl = systemctl_path(),
 			.after_change = engine_after_change,
 			.userdata = &hc,
 		};
@@ -499,6 +514,8 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 			fprintf(stderr, "journal: change %lld, state %s ('mipart history')\n",
 				(long long)res.journal_id, res.state);
 	} else if (!co->json) {
+		if (res.warning[0])
+			cli_warn(cli, "%s", res.warning);
 		if (!strcmp(res.state, "noop"))
 			printf("nothing to change: the GPUs are in the requested modes\n");
 		else
@@ -531,7 +548,7 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 	struct hook_ctx hc = { cli, NULL };
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
-				   .userdata = &hc };
+				   .userdata = &hc, .systemctl = systemctl_path() };
 	int r;
 
 	optind = 1;
@@ -548,6 +565,8 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
 	else
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
+	if (res.warning[0])
+		cli_warn(cli, "%s", res.warning);
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
@@ -603,15 +622,18 @@ int verb_history(struct cli *cli, int argc, char **argv)
 			json_t *target = json_loads(v[i].target, 0, NULL);
 			json_t *after = v[i].after ? json_loads(v[i].after, 0, NULL) : NULL;
 
+			json_t *hooks = v[i].hooks ? json_loads(v[i].hooks, 0, NULL) : NULL;
+
 			json_array_append_new(
-				a, json_pack("{s:I, s:s, s:s?, s:I, s:o, s:s, s:o, s:o?, s:o, s:o, s:o}",
+				a, json_pack("{s:I, s:s, s:s?, s:I, s:o, s:s, s:o, s:o?, s:o, s:o, s:o, s:o}",
 					     "id", (json_int_t)v[i].id, "started_at", v[i].started_at,
 					     "finished_at", v[i].finished_at, "uid", (json_int_t)v[i].uid,
 					     "command", cli_json_string(v[i].command), "state", v[i].state,
 					     "step", cli_json_string(v[i].step),
 					     "message", v[i].message ? cli_json_string(v[i].message) : NULL, "before", before ? before : json_null(),
 					     "target", target ? target : json_null(), "after",
-					     after ? after : json_null()));
+					     after ? after : json_null(), "hooks",
+					     hooks ? hooks : json_null()));
 		}
 		cli_print_json(json_pack("{s:o}", "changes", a));
 	} else {

@@ -28,10 +28,11 @@ static int sim_reload(struct cli *cli, int argc, char **argv);
 
 static const struct verb sim_verbs[] = {
 	{ "create", 0, 1, sim_create, "write a simulated host (default 8 x MI300X, SPX/NPS1)",
-	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210]\n"
+	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210|mi300x-hf|mi300x-vf|mi325x-vf]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
 	  "                  [--legacy-xcp-names] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
-	  "                  [--user-partt-mode AUTO|SPX|DPX|TPX|QPX|CPX]" },
+	  "                  [--user-partt-mode AUTO|SPX|DPX|TPX|QPX|CPX]\n"
+	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)" },
 	{ "load", 0, 1, sim_load, "script the readings a GPU or partition shows (busy, VRAM, power)",
 	  "sim load DIR (--partition G.X [--busy PCT] [--vram SIZE] | --gpu G) [--power W]\n"
 	  "                 [--temp C] [--mem-temp C] [--gfxclk MHZ]" },
@@ -46,6 +47,10 @@ static const struct verb sim_verbs[] = {
 	  "sim write [DIR] GPU ATTRIBUTE VALUE   (GPU: index or BDF)" },
 	{ "reload", 0, 1, sim_reload, "unload and load the simulated amdgpu module",
 	  "sim reload DIR" },
+	{ "vf-hold", 0, 1, cli_sim_vf_hold, "start a simulated VM process that holds a VF",
+	  "sim vf-hold DIR --vf BDF --pid PID [--comm NAME] [--vm NAME]" },
+	{ "vf-release", 0, 1, cli_sim_vf_release, "end a simulated VM process",
+	  "sim vf-release DIR --pid PID" },
 	{ NULL },
 };
 
@@ -90,8 +95,12 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		{ "cpu-nodes", required_argument, NULL, 'n' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "user-partt-mode", required_argument, NULL, 'U' },
+		{ "sriov", no_argument, NULL, 'S' },
+		{ "vfs", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool sriov = false;
+	unsigned long vfs = 0;
 	mipart_sim_options o = { .compute = MIPART_COMPUTE_UNKNOWN, .memory = MIPART_MEMORY_UNKNOWN };
 	const char *dir, *why = NULL;
 	unsigned long v;
@@ -101,7 +110,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (cli_parse_uint(cli, "--gpus", optarg, 1, 8, &v) < 0)
+			if (cli_parse_uint(cli, "--gpus", optarg, 1, 16, &v) < 0)
 				return EXIT_USAGE;
 			o.gpus = (unsigned)v;
 			break;
@@ -160,6 +169,13 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 						       "invalid value '%s' for '--metrics': expected 1.8, 1.9 or none",
 						       optarg);
 			break;
+		case 'S':
+			sriov = true;
+			break;
+		case 'V':
+			if (cli_parse_uint(cli, "--vfs", optarg, 1, 31, &vfs) < 0)
+				return EXIT_USAGE;
+			break;
 		default:
 			return unknown_option(cli, argc, argv);
 		}
@@ -169,6 +185,10 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_check_args(cli, argc - optind + 1) != EXIT_OK)
 		return EXIT_USAGE;
+	if (vfs && !sriov)
+		return cli_usage_error(cli->verb, "'--vfs' goes with '--sriov'");
+	if (sriov)
+		return cli_sim_create_sriov(cli, dir, o.product, o.gpus, (unsigned)vfs);
 	r = mipart_sim_create(dir, &o, &why);
 	if (r == -EINVAL) {
 		cli_error("cannot create a simulated %s host (%s/%s): %s", o.product ? o.product : "mi300x",

@@ -53,8 +53,10 @@ static void warn_unfinished(struct cli *cli)
 	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
 	    access(path, F_OK) < 0 || mipart_journal_open(path, &j) < 0)
 		return;
-	if (mipart_journal_running(j, &e) == 0 &&
-	    mipart_apply_in_progress(cli->host, NULL, 0) == 0)
+	if (mipart_journal_unresolved(j, &e) == 0 && !strcmp(e.state, "failed"))
+		cli_warn(cli, "change %lld ('%s') failed and left the host in neither its old nor its new state; run 'mipart recover'",
+			 (long long)e.id, e.command);
+	else if (e.state && mipart_apply_in_progress(cli->host, NULL, 0) == 0)
 		cli_warn(cli, "change %lld ('%s') did not finish (step '%s'); run 'mipart recover'",
 			 (long long)e.id, e.command, e.step);
 	mipart_journal_entry_release(&e);

@@ -101,7 +101,7 @@ usage_error "sim fault with neither --error nor --delay" sim fault "$h" --on rel
 usage_error "sim write with too few args" sim write "$h" 0 current_compute_partition
 # BUG: a bad number (cli_parse_uint in main.c) and an unknown verb (cli_run_verb) exit 2 with
 # an error but print no 'usage:' line
-exit2 "sim create --gpus 9" sim create "$T_TMP/c4" --gpus 9
+exit2 "sim create --gpus 17" sim create "$T_TMP/c4" --gpus 17
 exit2 "sim create --gpus 0" sim create "$T_TMP/c4" --gpus 0
 exit2 "sim create --gpus abc" sim create "$T_TMP/c4" --gpus abc
 exit2 "sim create --gpus -1" sim create "$T_TMP/c4" --gpus -1

@@ -52,7 +52,7 @@ is "$(jqo '.differences[2] | .field + ":" + .current + "->" + .wanted')" "comput
 run mipart --root "$H" apply -f "$T_TMP/plan.yaml" -c mixed
 is "$RC" 0 "apply exits 0"
 is "$(modes)" "QPX/NPS1,QPX/NPS1,DPX/NPS1,DPX/NPS1" "the host follows the config"
-is "$(cat "$T_TMP/hooks.log" | tr '\n' '|')" "stop vllm-a.service vllm-b.service SPX|start vllm-a.service vllm-b.service QPX|" \
+is "$(cat "$T_TMP/hooks.log" | tr '\n' '|')" "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service vllm-b.service SPX|start vllm-a.service vllm-b.service QPX|" \
 	"the hook units were stopped before the change and started after it"
 run mipart --root "$H" assert -f "$T_TMP/plan.yaml" -c mixed
 is "$RC" 0 "assert exits 0 after the change"

@@ -25,7 +25,7 @@ is "$(jqo '.model')" meta-llama/Llama-3.1-8B-Instruct "aliases are case-insensit
 run mipart estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --root-ignored 2>/dev/null
 is "$RC" 2 "unknown options are usage errors"
 run mipart --root "$H" estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --json
-is "$(jqo '.device_bytes')" 25767706624 "--partition takes the partition's memory from the host"
+is "$(jqo '.device_bytes')" 25769803776 "--partition takes the partition's memory from the host"
 run mipart estimate llama-3.1-8b --max-model-len 999999
 is "$RC" 1 "a context longer than the model allows is refused"
 like "$ERR" "*longer than*131072*" "with the model's limit"
@@ -34,19 +34,44 @@ is "$RC" 2 "an unknown model is a usage error"
 like "$ERR" "*unknown model 'no-such-model'*mipart models*" "pointing at the catalog"
 run mipart estimate llama-3.1-8b --device-memory 24GB
 is "$RC" 2 "'GB' is refused as ambiguous"
+
+# vLLM's accounting by version and platform
+run mipart estimate gemma-3-27b --device-memory H100 --max-model-len 32768 --vllm-version 0.19 --json
+is "$RC" 0 "estimate with a device name and a vLLM version"
+is "$(jqo .platform)" cuda "a CUDA device name implies cuda"
+is "$(jqo .vllm_version)" 0.19 "the version modelled is reported"
+is "$(jqo .kv_groups)" 7 "gemma-3-27b: 7 KV cache groups (1 full + 6 sliding of 10 layers)"
+is "$(jqo '.kv_cache_tokens == (.kv_blocks / 7 | floor) * 16')" true "0.19 logs blocks // groups x 16"
+is "$(jqo '.kv_cache_tokens < .kv_cache_tokens_full')" true "the logged tokens count padding layers as full attention"
+is "$(jqo '.max_concurrency * 32768 > .kv_cache_tokens')" true "windows pay off in the concurrency"
+run mipart estimate gemma-3-27b --device-memory H100 --max-model-len 32768 --json
+is "$(jqo '.kv_cache_tokens == (.max_concurrency * 32768 | floor)')" true "the newest logs concurrency x max-model-len"
+run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory 192GiB --json
+is "$(jqo .platform)" rocm "a size alone: ROCm"
+is "$(jqo .max_num_batched_tokens)" 8192 "a 192 GiB device gets the large batch default"
+run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory 24GiB --json
+is "$(jqo .max_num_batched_tokens)" 2048 "a 24 GiB partition gets the small one"
+run mipart estimate llama-3.1-8b --device-memory H100 --platform rocm
+is "$RC" 2 "a platform that contradicts the device is a usage error"
+run mipart estimate llama-3.1-8b --vllm-version 0.3
+is "$RC" 2 "an unmodelled version is a usage error"
+like "$ERR" "*not modelled*0.5 to 0.21*" "and says which are"
+run mipart estimate gemma-3-27b --device-memory H100 --max-model-len 32768
+like "$OUT" "*hybrid: vLLM counts 70 layer slots in 7 groups of 10*" "the text explains the hybrid difference"
 run mipart models --json
 is "$(jqo '.models | length >= 35')" true "the catalog lists at least 35 models"
 
 # allocate
 run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --name chat --json
 is "$RC" 0 "allocate exits 0"
-is "$(jqo '.partitions[0].gpu').$(jqo '.partitions[0].xcp')" 0.0 "best fit: the first partition"
+# NPS4 trims only the last memory range (HARDWARE.md 8.3): XCPs 6 and 7 are 8 MiB smaller
+is "$(jqo '.partitions[0].gpu').$(jqo '.partitions[0].xcp')" 0.6 "best fit: the smallest partition that fits, in the trimmed last range"
 run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --name chat
 is "$RC" 2 "a taken name is refused"
-run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 0.0
+run mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 0.6
 is "$RC" 1 "a second 8B does not fit the same 24 GiB partition"
-like "$ERR" "*needs 18.*GiB on partition 0.0*5.7* GiB are free*" "the refusal gives needed and free GiB"
-like "$ERR" "*hint: partition 0.1 has 24.00 GiB free*" "and names a partition with room"
+like "$ERR" "*needs 18.*GiB on partition 0.6*5.* GiB are free*" "the refusal gives needed and free GiB"
+like "$ERR" "*hint: partition 0.0 has 24.00 GiB free*" "and names a partition with room"
 run mipart --root "$H" allocate meta-llama/Llama-3.1-70B-Instruct --precision fp8 --max-model-len 8192
 is "$RC" 1 "a 70B fp8 fits no 24 GiB partition"
 like "$ERR" "*hint: GPU 1 in DPX/NPS1*mipart set -g all --compute DPX --memory NPS1*" "the hint names a layout that would fit, for the whole hive"

@@ -128,15 +128,15 @@ combo mi300x SPX NPS1 4 1 206141652992 8 304 $S4 $S4 NPS1,NPS4
 combo mi300x DPX NPS1 4 2 103070826496 4 152 $S4 $S4 NPS1,NPS4
 combo mi300x QPX NPS1 4 4 51535413248 2 76 $S4 $S4 NPS1,NPS4
 combo mi300x CPX NPS1 8 8 25767706624 1 38 $S4 $S4 NPS1,NPS4
-combo mi300x QPX NPS4 4 4 51535413248 2 76 QPX,CPX $S4 NPS1,NPS4
-combo mi300x CPX NPS4 4 8 25767706624 1 38 QPX,CPX $S4 NPS1,NPS4
+combo mi300x QPX NPS4 4 4 51522830336,51539607552 2 76 QPX,CPX $S4 NPS1,NPS4
+combo mi300x CPX NPS4 4 8 25761415168,25769803776 1 38 QPX,CPX $S4 NPS1,NPS4
 
 combo mi325x SPX NPS1 2 1 274861129728 8 304 $S4 $S4 NPS1,NPS4
 combo mi325x DPX NPS1 2 2 137430564864 4 152 $S4 $S4 NPS1,NPS4
 combo mi325x QPX NPS1 2 4 68715282432 2 76 $S4 $S4 NPS1,NPS4
 combo mi325x CPX NPS1 2 8 34357641216 1 38 $S4 $S4 NPS1,NPS4
-combo mi325x QPX NPS4 2 4 68715282432 2 76 QPX,CPX $S4 NPS1,NPS4
-combo mi325x CPX NPS4 2 8 34357641216 1 38 QPX,CPX $S4 NPS1,NPS4
+combo mi325x QPX NPS4 2 4 68702699520,68719476736 2 76 QPX,CPX $S4 NPS1,NPS4
+combo mi325x CPX NPS4 2 8 34351349760,34359738368 1 38 QPX,CPX $S4 NPS1,NPS4
 
 combo mi308x SPX NPS1 4 1 206158430208 4 80 $S308 $S308 NPS1,NPS4
 combo mi308x DPX NPS1 4 2 103079215104 2 40 $S308 $S308 NPS1,NPS4
@@ -152,21 +152,17 @@ for p in mi350x mi355x; do
 	combo "$p" DPX NPS1 2 2 154610434048 4 128 $S4 $S4 NPS1,NPS2
 	combo "$p" QPX NPS1 2 4 77305217024 2 64 $S4 $S4 NPS1,NPS2
 	combo "$p" CPX NPS1 2 8 38652608512 1 32 $S4 $S4 NPS1,NPS2
-	combo "$p" DPX NPS2 2 2 154610434048 4 128 DPX,QPX,CPX $S4 NPS1,NPS2
-	combo "$p" QPX NPS2 2 4 77305217024 2 64 DPX,QPX,CPX $S4 NPS1,NPS2
-	combo "$p" CPX NPS2 2 8 38652608512 1 32 DPX,QPX,CPX $S4 NPS1,NPS2
+	combo "$p" DPX NPS2 2 2 154602045440,154618822656 4 128 DPX,QPX,CPX $S4 NPS1,NPS2
+	combo "$p" QPX NPS2 2 4 77301022720,77309411328 2 64 DPX,QPX,CPX $S4 NPS1,NPS2
+	combo "$p" CPX NPS2 2 8 38650511360,38654705664 1 32 DPX,QPX,CPX $S4 NPS1,NPS2
 done
 
-# CPX gives each partition the same memory in NPS1 and NPS4 (HARDWARE.md 3.4): the memory
-# partition is a quarter, shared by a quarter of the XCPs
-for p in mi300x mi325x mi308x; do
-	a='' b=''
-	eval "a=\${bytes_${p}_CPX_NPS1:-} b=\${bytes_${p}_CPX_NPS4:-}"
-	like "$a" '[1-9]*' "$p CPX/NPS1: partitions have a memory size"
-	is "$b" "$a" "$p: CPX partitions get the same memory in NPS4 as in NPS1"
-done
-is "${bytes_mi300x_QPX_NPS4:-}" "${bytes_mi300x_QPX_NPS1:-none}" "mi300x: QPX partitions get the same memory in NPS4 as in NPS1"
-is "${bytes_mi350x_CPX_NPS2:-}" "${bytes_mi350x_CPX_NPS1:-none}" "mi350x: CPX partitions get the same memory in NPS2 as in NPS1"
+# NPS4 (NPS2) splits HBM into ranges of HBM/4 (HBM/2) and trims only the last one to the usable
+# VRAM (amdgpu_gmc.c: amdgpu_gmc_init_sw_mem_ranges, HARDWARE.md 8.3): the partitions of the
+# last range are smaller, the others get exactly their share of the HBM; a product that keeps
+# no VRAM back (MI308X) has one size, the same as in NPS1
+is "${bytes_mi300x_CPX_NPS4:-}" "25761415168,25769803776" "mi300x CPX/NPS4: HBM/8 and, in the last range, 8 MiB less"
+is "${bytes_mi308x_CPX_NPS4:-}" "${bytes_mi308x_CPX_NPS1:-none}" "mi308x: CPX partitions get the same memory in NPS4 as in NPS1"
 
 # the mode the driver picks at load when no compute mode is given (AUTO, HARDWARE.md 4.2)
 auto() { # auto PRODUCT MEMORY WANT

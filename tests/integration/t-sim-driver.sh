@@ -81,8 +81,8 @@ is "$(jqo '[.gpus[1,2].partitions[].index] | join(",")')" 0,1 "GPUs 1 and 2 move
 is "$(jqo '[.gpus[0].partitions[].kfd_node] | join(",")')" 4,5,6,7,8,9,10,11 \
 	"GPU 0's KFD nodes come after the other GPUs' (2 CPU nodes first)"
 is "$(jqo '[.gpus[0].partitions[].xcp] | join(",")')" 0,1,2,3,4,5,6,7 "its XCPs are still 0..7"
-is "$(cat "$h/sys/class/kfd/kfd/topology/generation_id")" 14 \
-	"generation_id counts 5 adds at load, 1 remove and 8 adds for the switch"
+is "$(cat "$h/sys/class/kfd/kfd/topology/generation_id")" 15 \
+	"generation_id counts 5 adds at load, kfd_topology_init's bump, 1 remove and 8 adds for the switch"
 
 # NPS: the write only records the request; a reload applies it to the whole hive
 h="$T_TMP/hive"
@@ -227,12 +227,13 @@ is "$(state "$h")" SPX/NPS1,QPX/NPS1 "the BDF picked GPU 1"
 run mipart sim write "$h" 0000:99:00.0 current_compute_partition QPX
 is "$RC" 1 "a BDF that is no GPU exits 1"
 
-# an APU cannot change its NPS mode from the OS (amdgpu_gmc_request_memory_partition: -EOPNOTSUPP)
+# an APU cannot change its NPS mode from the OS: its current_memory_partition is 0444 and opening
+# it for writing fails with EACCES (amdgpu_gmc_sysfs_init, kernfs_fop_open; HARDWARE.md 8.4)
 h="$T_TMP/apu"
 mipart sim create "$h" --gpus 1 --product mi300a 2>/dev/null
 run mipart sim write "$h" 0 current_memory_partition NPS4
 is "$RC" 1 "MI300A: an NPS write is refused"
-like "$ERR" "*not supported*" "MI300A: with 'not supported'"
+like "$ERR" "*current_memory_partition*permission denied*" "MI300A: permission denied (EACCES)"
 run mipart sim write "$h" 0 current_compute_partition TPX
 is "$RC" 0 "MI300A: TPX is accepted"
 is "$(state "$h")" TPX/NPS1 "MI300A: now TPX"

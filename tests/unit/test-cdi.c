@@ -168,6 +168,20 @@ static void set_unique_ids(const struct fixture *f, const char *value)
 		assert_int_equal(util_write_file(path, out, len, 0444), 0);
 	}
 	closedir(d);
+	/* and the GPU's own id, which names the GPU (amdgpu_pm.c: unique_id_show, "%016llx\n") */
+	assert_true(util_pathf(dir, sizeof(dir), "%s/sys/bus/pci/devices", f->dir) > 0);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		assert_true(util_pathf(path, sizeof(path), "%s/%s/unique_id", dir, de->d_name) > 0);
+		len = (size_t)snprintf(out, sizeof(out), "%016llx\n", strtoull(value, NULL, 10));
+		assert_int_equal(util_write_file(path, out, len, 0444), 0);
+	}
+	closedir(d);
 }
 
 static void test_name_valid(void **state)

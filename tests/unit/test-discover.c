@@ -260,20 +260,25 @@ static void test_modes_and_memory(void **state)
 		mipart_memory_mode m;
 		unsigned parts, xcc, cu;
 		int64_t part_bytes, gpu_bytes;
+		/* NPS4: ranges of HBM/4, only the last trimmed to the VRAM (amdgpu_gmc.c:
+		 * amdgpu_gmc_init_sw_mem_ranges; HARDWARE.md 8.3): partitions from last_from on
+		 * have last_bytes */
+		unsigned last_from;
+		int64_t last_bytes;
 	} cases[] = {
-	    {"mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1, 8, 304, MI300X_VRAM, MI300X_VRAM},
+	    {"mi300x", MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, 1, 8, 304, MI300X_VRAM, MI300X_VRAM, 1, 0},
 	    {"mi300x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 4, 152, MI300X_DPX_PART,
-	     MI300X_VRAM},
+	     MI300X_VRAM, 2, 0},
 	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS1, 4, 2, 76, MI300X_QPX_PART,
-	     MI300X_VRAM},
-	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4, 2, 76, MI300X_QPX_PART,
-	     MI300X_VRAM},
-	    {"mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8, 1, 38, MI300X_CPX_PART,
-	     MI300X_VRAM},
+	     MI300X_VRAM, 4, 0},
+	    {"mi300x", MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 4, 2, 76, INT64_C(51539607552),
+	     MI300X_VRAM, 3, INT64_C(51522830336)},
+	    {"mi300x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, 8, 1, 38, INT64_C(25769803776),
+	     MI300X_VRAM, 6, INT64_C(25761415168)},
 	    {"mi308x", MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS1, 4, 1, 20, MI308X_CPX_PART,
-	     MI308X_VRAM},
+	     MI308X_VRAM, 4, 0},
 	    {"mi308x", MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1, 2, 2, 40, MI308X_VRAM / 2,
-	     MI308X_VRAM},
+	     MI308X_VRAM, 2, 0},
 	};
 
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
@@ -301,7 +306,9 @@ static void test_modes_and_memory(void **state)
 				assert_int_equal(p->xcp, j);
 				assert_int_equal(p->num_xcc, cases[c].xcc);
 				assert_int_equal(p->compute_units, cases[c].cu);
-				assert_int_equal(p->memory_bytes, cases[c].part_bytes);
+				assert_int_equal(p->memory_bytes, j < cases[c].last_from
+								      ? cases[c].part_bytes
+								      : cases[c].last_bytes);
 				/* render minors do not depend on the mode: 8 per GPU
 				 * (HARDWARE.md 2.2) */
 				assert_int_equal(p->render_minor, 128 + 8 * i + j);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "mipart/estimate.h"
@@ -92,12 +93,17 @@ static void test_mla(void **state)
 	/* 671B within 0.1% */
 	assert_true(p > 670300000000ull && p < 671700000000ull);
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
-	/* one latent of 512 + 64 = 576, padded to 640 elements, x 2 bytes x 61 layers */
-	assert_int_equal(e.kv_bytes_per_token, 61 * 640 * 2);
+	/* V1 (MLAAttentionSpec): one latent of 512 + 64 = 576 elements x 2 bytes x 61 layers */
+	assert_int_equal(e.kv_bytes_per_token, 61 * 576 * 2);
 	/* the latent is the same on every tensor-parallel rank */
 	o.tensor_parallel = 8;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
-	assert_int_equal(e.kv_bytes_per_token, 61 * 640 * 2);
+	assert_int_equal(e.kv_bytes_per_token, 61 * 576 * 2);
+	/* V0's CacheEngine aligns the entry to 256 bytes: 1152 -> 1280 */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.engine, MIPART_ENGINE_V0);
+	assert_int_equal(e.kv_bytes_per_token, 61 * 1280);
 }
 
 static void test_sliding_window(void **state)
@@ -112,12 +118,22 @@ static void test_sliding_window(void **state)
 	uint64_t per_layer_token = 2 * 8 * 256 * 2;
 
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
-	/* (21 x 8192 + 21 x 4096) x 8192 bytes / 8192 tokens */
-	assert_int_equal(e.kv_bytes_per_token, per_layer_token * (21 * 8192 + 21 * 4096) / 8192);
-	/* within the window every layer holds every token */
+	/* V1: two groups of 21 layers; a request of 8192 tokens holds 512 blocks of the full
+	 * group and cdiv(min(4095 + B 2048, 8192), 16) + 1 = 385 of the sliding one */
+	assert_int_equal(e.kv_groups, 2);
+	assert_int_equal(e.kv_group_layers, 21);
+	assert_true(e.hybrid_groups);
+	assert_int_equal(e.kv_bytes_per_token, (21 * 16 * per_layer_token * (512 + 385) + 8191) / 8192);
+	/* within the window the sliding layers hold every token, plus one block */
 	o.max_model_len = 4096;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.kv_bytes_per_token, (21 * 16 * per_layer_token * (256 + 257) + 4095) / 4096);
+	/* V0 keeps every layer whole */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 6);
+	o.max_model_len = 8192;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.kv_bytes_per_token, per_layer_token * 42);
+	assert_false(e.hybrid_groups);
 }
 
 static void test_moe_and_quantized_weights(void **state)
@@ -164,9 +180,184 @@ static void test_fit_boundary(void **state)
 	o.device_bytes = 24ull << 30;
 	assert_int_equal(mipart_estimate_model(&m, &o, &at), 0);
 	assert_true((uint64_t)at.kv_cache_bytes + at.weights_bytes + at.activation_bytes +
-			    at.non_torch_bytes <= at.usable_bytes + 2);
+			    at.non_torch_bytes + at.cuda_graph_bytes <= at.usable_bytes + 2);
 	assert_true((uint64_t)at.kv_cache_bytes + at.weights_bytes + at.activation_bytes +
-			    at.non_torch_bytes + 2 >= at.usable_bytes);
+			    at.non_torch_bytes + at.cuda_graph_bytes + 2 >= at.usable_bytes);
+	/* the peak activation is the larger of forward and sampler, not their sum */
+	assert_int_equal(at.activation_bytes, at.forward_bytes > at.sampler_bytes ? at.forward_bytes
+										   : at.sampler_bytes);
+}
+
+
+/* google/gemma-3-27b-it: 62 layers, 52 sliding over 1024, 10 full; 16 KV heads x 128 */
+static mipart_model gemma3_27b(void)
+{
+	mipart_model m = { .layers = 62, .hidden = 5376, .heads = 32, .kv_heads = 16, .head_dim = 128,
+			   .intermediate = 21504, .vocab = 262208, .max_position = 131072,
+			   .tied_embeddings = true, .attention = MIPART_ATTN_HYBRID,
+			   .sliding_window = 1024, .sliding_layers = 52 };
+
+	strcpy(m.id, "google/gemma-3-27b-it");
+	strcpy(m.dtype, "bfloat16");
+	return m;
+}
+
+static void test_hybrid_groups_and_logged_tokens(void **state)
+{
+	mipart_model m = gemma3_27b();
+	uint64_t page = 16 * 2 * 16 * 128 * 2; /* 131072 bytes per block and layer */
+	mipart_estimate_options o = { .max_model_len = 32768, .kv_cache_memory_bytes = 70 * page * 1000,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	mipart_estimate e;
+	/* full: cdiv(32768, 16) = 2048 blocks; sliding: cdiv(min(1023 + 2048, 32768), 16) + 1 = 193 */
+	uint64_t per_req = 1 * 2048 + 6 * 193;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	/* groups of the smaller kind's 10 layers: 1 full + cdiv(52, 10) = 6 sliding = 7 groups,
+	 * 70 layer slots (8 padding layers) */
+	assert_int_equal(e.kv_page_bytes, page);
+	assert_int_equal(e.kv_groups, 7);
+	assert_int_equal(e.kv_group_layers, 10);
+	assert_int_equal(e.kv_layer_slots, 70);
+	/* get_num_blocks: available // page // 10 = 7000 */
+	assert_int_equal(e.kv_blocks, 7000);
+	/* up to 0.19 the line says blocks // groups x 16: fewer tokens than if every one of the
+	 * 62 layers were full attention */
+	assert_int_equal(e.kv_cache_tokens, 7000 / 7 * 16);
+	assert_true(e.kv_cache_tokens < e.kv_cache_tokens_full);
+	assert_true(fabs(e.max_concurrency - 7000.0 / per_req) < 1e-9);
+	/* from 0.20 the line is max_concurrency x max_model_len */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 20);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.kv_cache_tokens, (uint64_t)(7000.0 / per_req * 32768));
+	/* before the hybrid manager (0.9) every layer is one full-attention group */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 9);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.kv_groups, 1);
+	assert_int_equal(e.kv_blocks, 70 * 1000 / 62);
+	assert_int_equal(e.kv_cache_tokens, 70 * 1000 / 62 * 16);
+}
+
+static void test_chunked_attention(void **state)
+{
+	/* meta-llama/Llama-4-Scout-17B-16E: 48 layers, every 4th full (no rope), 36 chunked
+	 * over 8192 tokens; 8 KV heads x 128 */
+	mipart_model m = { .layers = 48, .hidden = 5120, .heads = 40, .kv_heads = 8, .head_dim = 128,
+			   .intermediate = 16384, .vocab = 202048, .max_position = 10485760,
+			   .experts = 16, .experts_per_token = 1, .moe_intermediate = 8192,
+			   .shared_experts = 1, .attention = MIPART_ATTN_HYBRID,
+			   .attention_chunk = 8192, .chunked_layers = 36 };
+	mipart_estimate_options o = { .max_model_len = 65536, .kv_cache_memory_bytes = 40ull << 30 };
+	mipart_estimate e;
+	uint64_t page = 16 * 2 * 8 * 128 * 2;
+	/* chunked: cdiv(min(8192 + 2048, 65536), 16) = 640 blocks; full: 4096 */
+	uint64_t per_req = 4096 + 3 * 640, blocks = (40ull << 30) / page / 12;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.kv_groups, 4);
+	assert_int_equal(e.kv_group_layers, 12);
+	assert_int_equal(e.kv_blocks, blocks);
+	assert_true(fabs(e.max_concurrency - (double)blocks / per_req) < 1e-9);
+	assert_true(e.fits);
+}
+
+static void test_batch_defaults(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 192ull << 30,
+				      .device_name = "MI300X" };
+	mipart_estimate e;
+
+	/* >= 70 GiB, not an A100: B 8192, S 1024 (vLLM >= 0.9) */
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	assert_int_equal(e.max_num_seqs, 1024);
+	/* a CPX partition of 24 GiB: the small defaults */
+	o.device_bytes = 24ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	assert_int_equal(e.max_num_seqs, 256);
+	/* an A100 never gets the large ones */
+	o.device_bytes = 80ull << 30;
+	o.device_name = "A100-80GB";
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	/* 0.8: by name, H100/H200 only */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 8);
+	o.device_name = "MI300X";
+	o.device_bytes = 192ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	o.device_name = "H100-80GB";
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	/* V0: max(max_model_len, 2048), 256 sequences; the user's values win */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 6);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	assert_int_equal(e.max_num_seqs, 256);
+	assert_int_equal(e.kv_cache_tokens % 16, 0);
+	o.max_num_seqs = 8;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_seqs, 8);
+	/* V0 on a version without it */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 11);
+	o.engine = MIPART_ENGINE_V0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), -EINVAL);
+}
+
+static void test_graphs_and_platform(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 80ull << 30 };
+	mipart_estimate rocm, cuda, tp2;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &rocm), 0);
+	o.cuda = true;
+	assert_int_equal(mipart_estimate_model(&m, &o, &cuda), 0);
+	/* the ROCm runtime takes more than CUDA's */
+	assert_true(rocm.non_torch_bytes > cuda.non_torch_bytes);
+	/* the newest modelled version subtracts graphs; 0.20 and --enforce-eager do not */
+	assert_true(cuda.cuda_graph_bytes > 0);
+	o.enforce_eager = true;
+	assert_int_equal(mipart_estimate_model(&m, &o, &cuda), 0);
+	assert_int_equal(cuda.cuda_graph_bytes, 0);
+	o.enforce_eager = false;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 20);
+	assert_int_equal(mipart_estimate_model(&m, &o, &cuda), 0);
+	assert_int_equal(cuda.cuda_graph_bytes, 0);
+	/* tensor parallel adds communication buffers, more over PCIe than on one GPU */
+	o.tensor_parallel = 2;
+	o.device_name = "L40S";
+	assert_int_equal(mipart_estimate_model(&m, &o, &tp2), 0);
+	assert_true(tp2.non_torch_bytes > cuda.non_torch_bytes);
+}
+
+static void test_versions_and_devices(void **state)
+{
+	const mipart_device_info *d;
+	unsigned v = 0;
+	char buf[16];
+
+	assert_int_equal(mipart_vllm_version_parse("0.11", &v), 0);
+	assert_int_equal(v, 11);
+	assert_int_equal(mipart_vllm_version_parse("v0.8.5", &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(mipart_vllm_version_parse("0.10.1rc1", &v), 0);
+	assert_int_equal(v, 10);
+	assert_string_equal(mipart_vllm_version_str(v, buf, sizeof(buf)), "0.10");
+	assert_int_equal(mipart_vllm_version_parse("0.4", &v), -ERANGE);
+	assert_int_equal(mipart_vllm_version_parse("9.0", &v), -ERANGE);
+	assert_int_equal(mipart_vllm_version_parse("latest", &v), -EINVAL);
+	assert_int_equal(mipart_vllm_version_parse("1", &v), -EINVAL);
+	assert_int_equal(mipart_device_lookup("h100", &d), 0);
+	assert_true(d->cuda);
+	assert_int_equal(mipart_device_lookup("rtx-3090", &d), 0);
+	assert_false(d->fast_link);
+	assert_int_equal(mipart_device_lookup("MI300X", &d), 0);
+	assert_false(d->cuda);
+	assert_int_equal(d->total_bytes, 192ull << 30);
+	assert_int_equal(mipart_device_lookup("TPU v5e", &d), -ENOENT);
 }
 
 static void test_parsers(void **state)
@@ -198,6 +389,9 @@ int main(void)
 		cmocka_unit_test(test_dense_gqa),	  cmocka_unit_test(test_mha_and_tensor_parallel),
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
+		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_batch_defaults),
+		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices),
 		cmocka_unit_test(test_parsers),
 	};
 

@@ -28,6 +28,8 @@
 
 #define GPU0 "0000:05:00.0"
 #define GPU1 "0000:26:00.0"
+#define APU0 "0000:01:00.0"
+#define APU1 "0001:01:00.0"
 #define COMPUTE "current_compute_partition"
 #define MEMORY "current_memory_partition"
 #define TOPOLOGY "sys/class/kfd/kfd/topology"
@@ -160,8 +162,9 @@ static void test_create_refusals(void **state)
 	} bad[] = {
 	    {{.product = "mi999"}, "unknown product"},
 	    {{.product = ""}, "unknown product"},
-	    {{.gpus = 9}, "at most 8 GPUs"},
-	    {{.gpus = 1000}, "at most 8 GPUs"},
+	    {{.gpus = 17}, "at most 16 GPUs"},
+	    {{.gpus = 1000}, "at most 16 GPUs"},
+	    {{.product = "mi300a", .gpus = 5}, "at most 4 MI300A sockets"},
 	    {{.cpu_nodes = 9}, "CPU nodes"},
 	    /* SPX needs NPS1 (HARDWARE.md 4.2) */
 	    {{.compute = MIPART_COMPUTE_SPX, .memory = MIPART_MEMORY_NPS4}, "not valid"},
@@ -232,9 +235,10 @@ static void test_create_auto(void **state)
 	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0 "/available_memory_partition"),
 			    "NPS1, NPS4\n");
 	assert_string_equal(readf(f, "sys/module/amdgpu/parameters/user_partt_mode"), "-2\n");
-	/* 2 CPU nodes + 2 x 8 partitions; the generation counts every node added */
+	/* 2 CPU nodes + 2 x 8 partitions; the generation counts every node added, plus one
+	 * for kfd_topology_init (HARDWARE.md 8.11) */
 	assert_int_equal(kfd_nodes(f), 18);
-	assert_int_equal(generation(f), 18);
+	assert_int_equal(generation(f), 19);
 }
 
 static void test_compute_write_refusals(void **state)
@@ -326,23 +330,23 @@ static void test_generation(void **state)
 	struct scratch_dir *f = *state;
 
 	create(f, "mi300x", 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1, false);
-	assert_int_equal(generation(f), 2 + 2); /* 2 CPU nodes, 2 GPU nodes added */
+	assert_int_equal(generation(f), 2 + 2 + 1); /* 2 CPU nodes, 2 GPU nodes added, init */
 	/* SPX -> CPX: 1 removed, 8 added */
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "CPX"), 0);
-	assert_int_equal(generation(f), 4 + 1 + 8);
+	assert_int_equal(generation(f), 5 + 1 + 8);
 	/* CPX -> DPX: 8 removed, 2 added */
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "DPX"), 0);
-	assert_int_equal(generation(f), 13 + 8 + 2);
+	assert_int_equal(generation(f), 14 + 8 + 2);
 	/* GPU 1 SPX -> QPX: 1 + 4 */
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU1, COMPUTE, "QPX"), 0);
-	assert_int_equal(generation(f), 23 + 1 + 4);
+	assert_int_equal(generation(f), 24 + 1 + 4);
 	assert_int_equal(kfd_nodes(f), 2 + 2 + 4);
 	/* a refused write changes nothing */
 	assert_int_equal(mipart_sim_write_attr(f->dir, GPU1, COMPUTE, "TPX"), -EINVAL);
-	assert_int_equal(generation(f), 28);
+	assert_int_equal(generation(f), 29);
 	/* a reload starts afresh: AUTO gives SPX with NPS1 */
 	assert_int_equal(mipart_sim_reload(f->dir), 0);
-	assert_int_equal(generation(f), 4);
+	assert_int_equal(generation(f), 5);
 }
 
 static void test_busy(void **state)
@@ -460,14 +464,24 @@ static void test_memory_write_unsupported(void **state)
 {
 	struct scratch_dir *f = *state;
 
-	/* an APU cannot switch NPS from the OS (amdgpu_gmc_request_memory_partition) */
+	/* an APU cannot switch NPS from the OS: its memory file is 0444, so opening it for
+	 * writing fails with EACCES (amdgpu_gmc_sysfs_init; kernfs_fop_open; HARDWARE.md 8.4); each
+	 * MI300A socket is in its own PCI domain (8.9) */
+	create(f, "mi300a", 2, MIPART_COMPUTE_UNKNOWN, MIPART_MEMORY_UNKNOWN, false);
+	assert_compute(f, APU0, "SPX");
+	assert_compute(f, APU1, "SPX");
+	assert_int_equal(mipart_sim_write_attr(f->dir, APU0, MEMORY, "NPS1"), -EACCES);
+	assert_int_equal(mipart_sim_write_attr(f->dir, APU0, COMPUTE, "DPX"), -EINVAL); /* 6 XCC */
+	assert_int_equal(mipart_sim_write_attr(f->dir, APU0, COMPUTE, "TPX"), 0);
+	assert_compute(f, APU0, "TPX");
+	assert_non_null(strstr(readf(f, TOPOLOGY "/nodes/2/properties"), "\ndomain 1\n"));
+	assert_int_equal(kfd_nodes(f), 2 + 1 + 3);
+	scratch_teardown(state);
+	assert_int_equal(scratch_setup(state), 0);
+	f = *state;
 	create(f, "mi300a", 1, MIPART_COMPUTE_UNKNOWN, MIPART_MEMORY_UNKNOWN, false);
-	assert_compute(f, GPU0, "SPX");
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, MEMORY, "NPS1"), -EOPNOTSUPP);
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "DPX"), -EINVAL); /* 6 XCC */
-	assert_int_equal(mipart_sim_write_attr(f->dir, GPU0, COMPUTE, "TPX"), 0);
-	assert_compute(f, GPU0, "TPX");
-	assert_int_equal(kfd_nodes(f), 2 + 3);
+	assert_int_equal(mipart_sim_write_attr(f->dir, APU0, COMPUTE, "TPX"), 0);
+	assert_int_equal(kfd_nodes(f), 1 + 3); /* one socket, one NUMA node */
 	/* a product without partitioning has no attribute to write */
 	scratch_teardown(state);
 	assert_int_equal(scratch_setup(state), 0);

@@ -23,6 +23,7 @@
 #include "mipart/error.h"
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
+#include "hooks.h"
 #include "lock.h"
 #include "util.h"
 #include "apply-state.h"
@@ -36,6 +37,10 @@ struct ctx {
 	int64_t id;
 	struct timespec start;
 	bool pending; /* an NPS request was written and no reload has applied it yet */
+	bool still_pending; /* a reload meant to flush it was refused (EBUSY): it stays */
+	json_t *hooks; /* what the journal says about the hook units (owned) */
+	const char *stop[HOOKS_MAX_UNITS]; /* the units this run stopped, to start again */
+	size_t n_stop;
 };
 
 static long elapsed_ms(const struct ctx *c)
@@ -59,6 +64,20 @@ static void say(struct ctx *c, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(c->res->message, sizeof(c->res->message), fmt, ap);
+	va_end(ap);
+}
+
+/* Add to the message (truncated at its size). */
+static void say_more(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say_more(struct ctx *c, const char *fmt, ...)
+{
+	size_t len = strlen(c->res->message);
+	va_list ap;
+
+	if (len + 1 >= sizeof(c->res->message))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->res->message + len, sizeof(c->res->message) - len, fmt, ap);
 	va_end(ap);
 }
 
@@ -108,6 +127,22 @@ static char *plan_target(const mipart_change *p)
 	s = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	return s;
+}
+
+/* A driver reload. An unload sends every recorded NPS request to the firmware
+ * (amdgpu_gmc_prepare_nps_mode_change), so the journal forgets them; a refused unload (EBUSY,
+ * the module is in use) changes nothing and they stay recorded. A load that failed after the
+ * unload happened leaves them applied. */
+static int do_reload(struct ctx *c, char **ret_output)
+{
+	int r = mipart_backend_reload(c->o->backend, ret_output);
+
+	if (r != -EBUSY && c->j)
+		mipart_journal_nps_applied(c->j);
+	/* after a failed load the driver is out: the rollback's reload must still run */
+	if (r == 0)
+		c->pending = false;
+	return r;
 }
 
 /* Wait until every GPU that the change touches is back: bound, with KFD nodes and readable
@@ -172,10 +207,13 @@ static int execute(struct ctx *c, const mipart_change *plan)
 				return r;
 			}
 			c->pending = true;
+			if (c->j && c->id)
+				mipart_journal_nps_request(c->j, gc->bdf,
+							   mipart_memory_mode_name(gc->to_memory), c->id);
 		}
 		jstep(c, "reload");
 		progress(c, -1, "driver reload", false, 0);
-		r = mipart_backend_reload(c->o->backend, &out);
+		r = do_reload(c, &out);
 		progress(c, -1, "driver reload", true, r);
 		if (r < 0) {
 			size_t len = out ? strlen(out) : 0;
@@ -187,7 +225,6 @@ static int execute(struct ctx *c, const mipart_change *plan)
 			free(out);
 			return r;
 		}
-		c->pending = false;
 		jstep(c, "settle");
 		progress(c, -1, "waiting for the devices", false, 0);
 		r = settle(c, plan, &t);
@@ -286,14 +323,19 @@ static int restore(struct ctx *c, const mipart_compute_mode *bc, const mipart_me
 
 		/* flush the request that cannot be withdrawn, then undo it below */
 		progress(c, -1, "rollback: driver reload", false, 0);
-		r = mipart_backend_reload(c->o->backend, &out);
-		if (r < 0) /* a load that failed once may work the second time */
-			r = mipart_backend_reload(c->o->backend, NULL);
+		r = do_reload(c, &out);
+		if (r < 0 && r != -EBUSY) /* a load that failed once may work the second time */
+			r = do_reload(c, NULL);
 		free(out);
 		progress(c, -1, "rollback: driver reload", true, r);
+		if (r == -EBUSY) {
+			/* the unload was refused: nothing was applied, the GPUs keep the modes
+			 * before, and the request stays recorded in the driver (journalled) */
+			c->still_pending = true;
+			r = 0;
+		}
 		if (r < 0)
 			goto out;
-		c->pending = false;
 	}
 	r = mipart_topology_load(c->host, &t);
 	if (r < 0)
@@ -330,9 +372,13 @@ out:
 		mipart_topology_free(now);
 	}
 	/* keep the first failure as the message; add whether the rollback worked */
-	snprintf(c->res->message, sizeof(c->res->message), "%s; %s", saved,
+	say(c, "%s", saved);
+	say_more(c, "; %s%s",
 		 r == 0 ? "rolled back to the modes before the change"
-			: "ROLLBACK FAILED: the host is in neither the old nor the new state");
+			: "ROLLBACK FAILED: the host is in neither the old nor the new state",
+		 r == 0 && c->still_pending
+			 ? "; the NPS request stays recorded in the driver (the unload was refused) and would apply at the next driver reload: 'mipart recover' resolves it"
+			 : "");
 	mipart_change_free(plan);
 	free(targets);
 	mipart_topology_free(t);
@@ -428,10 +474,106 @@ static int begin(struct ctx *c, int *ret_lockfd)
 	memset(c->res, 0, sizeof(*c->res));
 	c->res->state = "refused";
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	r = take_lock(c, ret_lockfd);
+	if (!c->o->lock_held) {
+		r = take_lock(c, ret_lockfd);
+		if (r < 0)
+			return r;
+	}
+	return open_journal(c);
+}
+
+/* Record in the journal which hook units run now and which will be stopped, then stop those
+ * (only the running ones: a unit an operator stopped stays stopped). A crash after this leaves
+ * the list for `mipart recover`. */
+static int hooks_stop(struct ctx *c)
+{
+	const mipart_apply_options *o = c->o;
+	bool running[HOOKS_MAX_UNITS];
+	json_t *units, *stop;
+	char *text;
+	int r;
+
+	if (!o->n_units)
+		return 0;
+	if (o->n_units > HOOKS_MAX_UNITS) {
+		say(c, "too many hook units (%zu, at most %d)", o->n_units, HOOKS_MAX_UNITS);
+		return -E2BIG;
+	}
+	r = hooks_query(o->systemctl, o->units, o->n_units, running, c->res->message,
+			sizeof(c->res->message));
 	if (r < 0)
 		return r;
-	return open_journal(c);
+	units = json_array();
+	stop = json_array();
+	for (size_t i = 0; i < o->n_units; i++) {
+		json_array_append_new(units, json_pack("{s:s, s:s}", "name", o->units[i], "was",
+						       running[i] ? "running" : "stopped"));
+		if (running[i]) {
+			json_array_append_new(stop, json_string(o->units[i]));
+			c->stop[c->n_stop++] = o->units[i];
+		}
+	}
+	c->hooks = json_pack("{s:o, s:o, s:b}", "units", units, "stop", stop, "restarted", false);
+	text = c->hooks ? json_dumps(c->hooks, JSON_COMPACT) : NULL;
+	r = text ? mipart_journal_set_hooks(c->j, c->id, text) : -ENOMEM;
+	free(text);
+	if (r < 0) {
+		c->n_stop = 0;
+		say(c, "cannot journal the hook units: %s; nothing was changed", mipart_strerror(r));
+		return r;
+	}
+	r = hooks_run(o->systemctl, "stop", c->stop, c->n_stop, c->res->message,
+		      sizeof(c->res->message));
+	if (r < 0) {
+		size_t len = strlen(c->res->message);
+
+		snprintf(c->res->message + len, sizeof(c->res->message) - len, "; nothing was changed");
+	}
+	return r;
+}
+
+/* Start exactly the units hooks_stop stopped (also after a stop that failed part-way), and
+ * journal that they were. */
+static void hooks_start(struct ctx *c)
+{
+	char err[256] = "";
+	char *text;
+
+	if (!c->n_stop)
+		return;
+	if (hooks_run(c->o->systemctl, "start", c->stop, c->n_stop, err, sizeof(err)) < 0) {
+		util_strlcpy(c->res->warning, err, sizeof(c->res->warning));
+		return;
+	}
+	c->n_stop = 0;
+	if (!c->hooks || !c->id)
+		return;
+	json_object_set_new(c->hooks, "restarted", json_true());
+	text = json_dumps(c->hooks, JSON_COMPACT);
+	if (text)
+		mipart_journal_set_hooks(c->j, c->id, text);
+	free(text);
+}
+
+/* Recover: start the units a change stopped and never started again. */
+static void hooks_recover(struct ctx *c, const char *hooks)
+{
+	json_t *h = hooks ? json_loads(hooks, 0, NULL) : NULL;
+	json_t *stop = json_object_get(h, "stop"), *v;
+	size_t i;
+
+	if (!h || json_is_true(json_object_get(h, "restarted")) || !json_is_array(stop)) {
+		json_decref(h);
+		return;
+	}
+	json_array_foreach(stop, i, v) {
+		if (json_is_string(v) && c->n_stop < HOOKS_MAX_UNITS)
+			c->stop[c->n_stop++] = json_string_value(v);
+	}
+	c->hooks = h;
+	hooks_start(c);
+	/* the names point into h: forget them before h goes */
+	c->n_stop = 0;
 }
 
 /* Which GPUs must be idle, and who is in the way. */
@@ -464,27 +606,73 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 	return 0;
 }
 
+static int unresolved(mipart_journal *j, char *msg, size_t size)
+{
+	mipart_journal_entry e = { 0 };
+	int r = mipart_journal_unresolved(j, &e);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		snprintf(msg, size, "cannot read the journal: %s", mipart_strerror(r));
+		return r;
+	}
+	if (!strcmp(e.state, "running"))
+		snprintf(msg, size, "change %lld (%s) did not finish (step '%s'); run 'mipart recover' first",
+			 (long long)e.id, e.command, e.step);
+	else
+		snprintf(msg, size,
+			 "change %lld (%s) failed and left the host in neither its old nor its new state; run 'mipart recover' first",
+			 (long long)e.id, e.command);
+	mipart_journal_entry_release(&e);
+	return -EINPROGRESS;
+}
+
+/* An earlier change that must be resolved first: say which and how. */
+static int check_unresolved(struct ctx *c)
+{
+	return unresolved(c->j, c->res->message, sizeof(c->res->message));
+}
+
+int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, char *msg,
+			    size_t size)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_journal *j = NULL;
+	int r;
+
+	if (journal_path)
+		util_strlcpy(path, journal_path, sizeof(path));
+	else if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	r = mipart_journal_open_reader(path, &j);
+	if (r == -ENOENT)
+		return 0; /* no journal yet, nothing recorded */
+	if (r < 0) {
+		snprintf(msg, size, "cannot read the journal '%s': %s", path, mipart_strerror(r));
+		return r;
+	}
+	r = unresolved(j, msg, size);
+	mipart_journal_free(j);
+	return r;
+}
+
 int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n,
 		 const mipart_apply_options *o, mipart_apply_result *res)
 {
 	struct ctx c = { .host = host, .o = o, .res = res };
 	mipart_topology *t = NULL;
-	mipart_journal_entry running = { 0 };
 	mipart_compute_mode *bc = NULL;
 	mipart_memory_mode *bm = NULL;
 	char *before = NULL, *target = NULL, *after = NULL;
-	bool hooks_stopped = false;
 	int lockfd = -1, r;
 
 	r = begin(&c, &lockfd);
 	if (r < 0)
 		goto out;
-	if (mipart_journal_running(c.j, &running) == 0) {
-		say(&c, "change %lld (%s) did not finish (step '%s'); run 'mipart recover' first",
-		    (long long)running.id, running.command, running.step);
-		r = -EINPROGRESS;
+	r = check_unresolved(&c);
+	if (r < 0)
 		goto out;
-	}
 	r = mipart_topology_load(host, &t);
 	if (r < 0) {
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));
@@ -511,19 +699,6 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	r = check_allocations(&c, res->plan);
 	if (r < 0)
 		goto out;
-	/* the services named as hooks are what holds the GPUs: stop them under the lock, after the
-	 * plan is known to be doable, and start them again whatever happens next */
-	if (o->hook) {
-		hooks_stopped = true;
-		r = o->hook(o->userdata, "stop");
-		if (r < 0) {
-			say(&c, "the hook that stops the services failed; nothing was changed");
-			goto out;
-		}
-	}
-	r = check_busy(&c, t, res->plan);
-	if (r < 0)
-		goto out;
 
 	bc = calloc(n, sizeof(*bc));
 	bm = calloc(n, sizeof(*bm));
@@ -537,10 +712,23 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		bc[i] = mipart_topology_gpu(t, i)->compute;
 		bm[i] = mipart_topology_gpu(t, i)->memory;
 	}
+	/* journalled before the hooks stop anything, so a crash from here on leaves a row
+	 * that recover finishes; a refusal below removes it again */
 	r = mipart_journal_begin(c.j, o->uid, o->command ? o->command : "mipart", before, target,
 				 &c.id);
 	if (r < 0) {
 		say(&c, "cannot write the journal: %s", mipart_strerror(r));
+		goto out;
+	}
+	/* the services named as hooks are what holds the GPUs: stop them under the lock, after the
+	 * plan is known to be doable, and start them again whatever happens next */
+	r = hooks_stop(&c);
+	if (r == 0)
+		r = check_busy(&c, t, res->plan);
+	if (r < 0) {
+		hooks_start(&c);
+		mipart_journal_discard(c.j, c.id);
+		c.id = 0;
 		goto out;
 	}
 	res->journal_id = c.id;
@@ -562,9 +750,8 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	if (o->after_change)
 		o->after_change(o->userdata);
 out:
-	if (hooks_stopped)
-		o->hook(o->userdata, "start");
-	mipart_journal_entry_release(&running);
+	hooks_start(&c);
+	json_decref(c.hooks);
 	free(bc);
 	free(bm);
 	free(before);
@@ -576,7 +763,9 @@ out:
 	return r;
 }
 
-static int parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm)
+/* The per-GPU modes (and logical devices, -1 when not recorded) of a journalled state. */
+static int parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm,
+		       int *parts)
 {
 	json_t *a = json_loads(json, 0, NULL);
 	size_t i;
@@ -589,11 +778,13 @@ static int parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipa
 	}
 	json_array_foreach(a, i, v) {
 		const char *c = NULL, *m = NULL;
+		json_t *p = json_object_get(v, "partitions");
 
 		if (json_unpack(v, "{s:s, s:s}", "compute", &c, "memory", &m) < 0) {
 			r = -EBADMSG;
 			continue;
 		}
+		parts[i] = json_is_integer(p) ? (int)json_integer_value(p) : -1;
 		/* a GPU whose modes were unknown (unbound, no partitioning) was not touched */
 		if (mipart_compute_mode_parse(c, &cm[i]) < 0)
 			cm[i] = MIPART_COMPUTE_UNKNOWN;
@@ -607,6 +798,88 @@ static int parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipa
 	return r;
 }
 
+/* Whether the host is in the journalled state: modes, and logical devices counted as verify
+ * counts them (a GPU in the right modes whose partitions did not appear is not there yet). */
+static bool host_at(const mipart_topology *t, const mipart_compute_mode *cm,
+		    const mipart_memory_mode *mm, const int *parts, const bool *touched, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		if (!touched[i])
+			continue;
+		if (!g || !g->driver_bound || (cm[i] != MIPART_COMPUTE_UNKNOWN && g->compute != cm[i]) ||
+		    (mm[i] != MIPART_MEMORY_UNKNOWN && g->memory != mm[i]) ||
+		    (parts[i] >= 0 && g->n_partitions != (size_t)parts[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Load the driver when a GPU the change touched is not bound (a load that failed), then wait
+ * for the GPUs. Returns 0 (also when nothing was needed), or the load's error. */
+static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, size_t n)
+{
+	unsigned timeout = c->o->settle_timeout_ms ? c->o->settle_timeout_ms : 120000;
+	long deadline;
+	bool need = false;
+	char *out = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(*t, i);
+
+		if (touched[i] && (!g->driver_bound || g->n_partitions == 0))
+			need = true;
+	}
+	if (!need)
+		return 0;
+	jstep(c, "load");
+	progress(c, -1, "driver load", false, 0);
+	r = mipart_backend_load(c->o->backend, &out);
+	progress(c, -1, "driver load", true, r);
+	if (r < 0) {
+		size_t len = out ? strlen(out) : 0;
+
+		while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+			out[--len] = '\0';
+		say(c, "cannot load the driver: %s%s%s", mipart_strerror(r), len ? ": " : "",
+		    len ? out : "");
+		free(out);
+		return r;
+	}
+	free(out);
+	/* a load applies what an unload sent to the firmware: nothing stays requested */
+	c->pending = false;
+	mipart_journal_nps_applied(c->j);
+	deadline = elapsed_ms(c) + (long)timeout;
+	for (;;) {
+		mipart_topology *nt = NULL;
+		bool ready = true;
+
+		if (mipart_topology_load(c->host, &nt) == 0 && mipart_topology_gpu_count(nt) == n) {
+			for (size_t i = 0; i < n; i++) {
+				const mipart_gpu_info *g = mipart_topology_gpu(nt, i);
+
+				if (touched[i] && (!g->driver_bound || g->n_partitions == 0 ||
+						   g->mode_source != MIPART_MODE_SOURCE_SYSFS))
+					ready = false;
+			}
+			if (ready) {
+				mipart_topology_free(*t);
+				*t = nt;
+				return 0;
+			}
+		}
+		mipart_topology_free(nt);
+		if (elapsed_ms(c) > deadline) {
+			say(c, "the GPUs did not come back within the settle timeout after the driver load");
+			return -ETIMEDOUT;
+		}
+		usleep(100000);
+	}
+}
+
 int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipart_apply_result *res)
 {
 	struct ctx c = { .host = host, .o = o, .res = res };
@@ -614,73 +887,123 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	mipart_topology *t = NULL;
 	mipart_compute_mode *bc = NULL, *tc = NULL;
 	mipart_memory_mode *bm = NULL, *tm = NULL;
-	char *after = NULL;
-	bool at_target = true;
+	mipart_nps_request *pend = NULL;
+	size_t n_pend = 0;
+	int *bp = NULL, *tp = NULL;
+	bool *touched = NULL;
+	char *after = NULL, first[512];
+	bool failed;
 	size_t n;
 	int lockfd = -1, r;
 
 	r = begin(&c, &lockfd);
 	if (r < 0)
 		goto out;
-	r = mipart_journal_running(c.j, &e);
+	r = mipart_journal_unresolved(c.j, &e);
 	if (r == -ENOENT) {
 		res->state = "nothing";
 		say(&c, "no unfinished change in the journal");
 		r = 0;
 		goto out;
 	}
-	if (r < 0)
+	if (r < 0) {
+		say(&c, "cannot read the journal: %s", mipart_strerror(r));
 		goto out;
+	}
+	failed = !strcmp(e.state, "failed");
 	c.id = res->journal_id = e.id;
 	r = mipart_topology_load(host, &t);
-	if (r < 0)
+	if (r < 0) {
+		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));
 		goto out;
+	}
 	n = mipart_topology_gpu_count(t);
 	bc = calloc(n + 1, sizeof(*bc));
 	tc = calloc(n + 1, sizeof(*tc));
 	bm = calloc(n + 1, sizeof(*bm));
 	tm = calloc(n + 1, sizeof(*tm));
-	if (!bc || !tc || !bm || !tm) {
+	bp = calloc(n + 1, sizeof(*bp));
+	tp = calloc(n + 1, sizeof(*tp));
+	touched = calloc(n + 1, sizeof(*touched));
+	if (!bc || !tc || !bm || !tm || !bp || !tp || !touched) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (parse_state(e.before, n, bc, bm) < 0 || parse_state(e.target, n, tc, tm) < 0) {
+	if (parse_state(e.before, n, bc, bm, bp) < 0 || parse_state(e.target, n, tc, tm, tp) < 0) {
 		say(&c, "change %lld does not match this host's GPUs; resolve by hand", (long long)e.id);
 		r = -EBADMSG;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-		if ((tc[i] != MIPART_COMPUTE_UNKNOWN && g->compute != tc[i]) ||
-		    (tm[i] != MIPART_MEMORY_UNKNOWN && g->memory != tm[i]) ||
-		    ((tc[i] != MIPART_COMPUTE_UNKNOWN || tm[i] != MIPART_MEMORY_UNKNOWN) &&
-		     !g->driver_bound))
-			at_target = false;
-	}
-	if (at_target) {
+	/* the GPUs the change meant to alter */
+	for (size_t i = 0; i < n; i++)
+		touched[i] = (tc[i] != MIPART_COMPUTE_UNKNOWN || tm[i] != MIPART_MEMORY_UNKNOWN) &&
+			     (tc[i] != bc[i] || tm[i] != bm[i]);
+	/* a driver that stayed out after a failed load: load it with its configured command */
+	r = load_driver(&c, &t, touched, n);
+	if (r < 0)
+		goto hooks;
+	if (!failed && host_at(t, tc, tm, tp, touched, n)) {
 		after = topology_state(t);
 		res->state = "done";
 		say(&c, "change %lld had reached its target before it was interrupted (step '%s')",
 		    (long long)e.id, e.step);
 		mipart_journal_finish(c.j, c.id, "done", after, res->message);
-		goto out;
+		goto hooks;
 	}
+	/* an NPS request the journal knows the driver holds (written, no unload since) */
+	if (mipart_journal_nps_pending(c.j, &pend, &n_pend) == 0 && n_pend)
+		c.pending = true;
 	/* from the memory-write step on, an NPS request may be pending */
-	c.pending = strncmp(e.step, "start", 5) != 0 && strncmp(e.step, "compute-write", 13) != 0 &&
-		    strcmp(e.step, "verify") != 0 && strcmp(e.step, "settle") != 0;
-	say(&c, "change %lld was interrupted at step '%s'", (long long)e.id, e.step);
+	if (!failed)
+		c.pending |= strncmp(e.step, "start", 5) != 0 &&
+			     strncmp(e.step, "compute-write", 13) != 0 && strcmp(e.step, "verify") != 0 &&
+			     strcmp(e.step, "settle") != 0 && strncmp(e.step, "hooks", 5) != 0;
+	if (failed)
+		say(&c, "change %lld had failed (%s)", (long long)e.id, e.step);
+	else
+		say(&c, "change %lld was interrupted at step '%s'", (long long)e.id, e.step);
+	util_strlcpy(first, res->message, sizeof(first));
 	r = restore(&c, bc, bm, n, &after);
-	res->state = r == 0 ? "recovered" : "failed";
-	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
+	if (r == 0) {
+		res->state = "recovered";
+		say(&c, "%s", first);
+		say_more(&c, "; restored the modes before it%s",
+			 c.still_pending ? "; an NPS request stays recorded in the driver (the unload was refused): stop what uses the GPUs and run 'mipart recover' again" : "");
+	} else {
+		char why[128];
+
+		/* the old modes cannot be had: finish to the new ones, and say so */
+		util_strlcpy(why, mipart_strerror(r), sizeof(why));
+		free(after);
+		after = NULL;
+		c.still_pending = false;
+		r = restore(&c, tc, tm, n, &after);
+		res->state = r == 0 ? "done" : "failed";
+		say(&c, "%s", first);
+		say_more(&c, "; the modes before it could not be restored (%s); %s", why,
+			 r == 0 ? "finished to the change's target modes instead"
+				: "the target modes could not be reached either: resolve by hand");
+	}
+	if (failed)
+		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
+	else
+		mipart_journal_finish(c.j, c.id, res->state, after, res->message);
 	if (o->after_change)
 		o->after_change(o->userdata);
+hooks:
+	/* the units the change stopped and never started again */
+	hooks_recover(&c, e.hooks);
 out:
 	mipart_journal_entry_release(&e);
+	json_decref(c.hooks);
+	free(pend);
 	free(bc);
 	free(tc);
 	free(bm);
 	free(tm);
+	free(bp);
+	free(tp);
+	free(touched);
 	free(after);
 	mipart_topology_free(t);
 	mipart_journal_free(c.j);
@@ -712,7 +1035,8 @@ void mipart_host_unlock(int fd)
 	lock_release(fd);
 }
 
-int apply_parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm)
+int apply_parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm,
+		      int *parts)
 {
-	return parse_state(json, n, cm, mm);
+	return parse_state(json, n, cm, mm, parts);
 }

@@ -262,6 +262,14 @@ static int amdsmi_reload(struct mipart_backend *b, char **ret_output)
 	return backend_reload_modprobe(b, ret_output);
 }
 
+static int amdsmi_load(struct mipart_backend *b, char **ret_output)
+{
+	struct amdsmi_state *st = b->priv;
+
+	st->listed = false;
+	return backend_load_modprobe(b, ret_output);
+}
+
 static void amdsmi_release(struct mipart_backend *b)
 {
 	struct amdsmi_state *st = b->priv;
@@ -277,6 +285,7 @@ const struct backend_ops backend_amdsmi_ops = {
 	.name = "amd-smi",
 	.write_attr = amdsmi_write_attr,
 	.reload = amdsmi_reload,
+	.load = amdsmi_load,
 	.release = amdsmi_release,
 };
 

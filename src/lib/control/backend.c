@@ -85,11 +85,19 @@ int backend_reload_modprobe(struct mipart_backend *b, char **ret_output)
 	return run_reload_cmd(b, b->load, ret_output);
 }
 
+int backend_load_modprobe(struct mipart_backend *b, char **ret_output)
+{
+	if (b->default_reload && mipart_host_root(b->host)[0] && !mipart_host_is_simulated(b->host))
+		return -EOPNOTSUPP;
+	return run_reload_cmd(b, b->load, ret_output);
+}
+
 static const struct backend_ops sysfs_ops = {
 	.version = BACKEND_OPS_VERSION,
 	.name = "sysfs",
 	.write_attr = sysfs_write_attr,
 	.reload = backend_reload_modprobe,
+	.load = backend_load_modprobe,
 };
 
 static int sim_write(struct mipart_backend *b, const char *bdf, const char *attr, const char *value)
@@ -102,11 +110,17 @@ static int sim_reload(struct mipart_backend *b, char **ret_output)
 	return mipart_sim_reload(mipart_host_root(b->host));
 }
 
+static int sim_load(struct mipart_backend *b, char **ret_output)
+{
+	return mipart_sim_load_driver(mipart_host_root(b->host));
+}
+
 static const struct backend_ops sim_ops = {
 	.version = BACKEND_OPS_VERSION,
 	.name = "sim",
 	.write_attr = sim_write,
 	.reload = sim_reload,
+	.load = sim_load,
 };
 
 static int copy_argv(const char **dst, const char *const *src, const char *const *def)
@@ -203,6 +217,11 @@ int mipart_backend_request_memory(mipart_backend *b, const char *bdf, mipart_mem
 int mipart_backend_reload(mipart_backend *b, char **ret_output)
 {
 	return b->ops->reload(b, ret_output);
+}
+
+int mipart_backend_load(mipart_backend *b, char **ret_output)
+{
+	return b->ops->load ? b->ops->load(b, ret_output) : -EOPNOTSUPP;
 }
 
 const char *mipart_backend_last_output(const mipart_backend *b)

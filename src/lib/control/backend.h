@@ -13,6 +13,8 @@ struct backend_ops {
 	int (*write_attr)(struct mipart_backend *b, const char *bdf, const char *attr,
 			  const char *value);
 	int (*reload)(struct mipart_backend *b, char **ret_output);
+	/* load the driver when it is out (modprobe amdgpu); NULL: not supported */
+	int (*load)(struct mipart_backend *b, char **ret_output);
 	void (*release)(struct mipart_backend *b);	/* frees b->priv; NULL: nothing to free */
 };
 
@@ -36,6 +38,8 @@ extern const struct backend_ops backend_amdsmi_ops;
  * caller).
  */
 int backend_reload_modprobe(struct mipart_backend *b, char **ret_output);
+/* backend_load_modprobe - run the load command only. Returns as backend_reload_modprobe. */
+int backend_load_modprobe(struct mipart_backend *b, char **ret_output);
 
 /*
  * backend_amdsmi_init - set up the amd-smi backend of b: path is the program (NULL: "amd-smi"

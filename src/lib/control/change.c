@@ -86,6 +86,15 @@ static void check_gpu(struct mipart_change *c, const mipart_gpu_info *g, const m
 		problem(c, (int)g->index, "'%s %s' does not support partitioning", g->product, g->bdf);
 		return;
 	}
+	if (g->sriov_vfs) {
+		/* The host driver (GIM) sets the partition modes per VF count, and the VFs' memory
+		 * and XCDs are handed to guests: no partition write while VFs exist (docs/sriov.md). */
+		problem(c, (int)g->index,
+			"'%s %s' has %u SR-IOV virtual functions (driver %s); partition changes are "
+			"refused while VFs exist: change them with 'mipart vf enable -g %s --count N'",
+			g->product, g->bdf, g->sriov_vfs, g->driver[0] ? g->driver : "none", g->bdf);
+		return;
+	}
 	if (!g->driver_bound || g->n_partitions == 0) {
 		problem(c, (int)g->index,
 			"'%s %s' is not bound to amdgpu or has no KFD nodes; load the driver first",

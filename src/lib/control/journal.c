@@ -156,6 +156,7 @@ static int read_entry(sqlite3_stmt *st, mipart_journal_entry *e)
 	e->state = col_dup(st, 8);
 	e->step = col_dup(st, 9);
 	e->message = col_dup(st, 10);
+	e->hooks = col_dup(st, 11);
 	if (!e->started_at || !e->command || !e->before || !e->target || !e->state || !e->step) {
 		mipart_journal_entry_release(e);
 		return -ENOMEM;
@@ -163,7 +164,8 @@ static int read_entry(sqlite3_stmt *st, mipart_journal_entry *e)
 	return 0;
 }
 
-#define COLUMNS "id, started_at, finished_at, uid, command, before, target, after, state, step, message"
+#define COLUMNS \
+	"id, started_at, finished_at, uid, command, before, target, after, state, step, message, hooks"
 
 int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret)
 {
@@ -183,6 +185,114 @@ int mipart_journal_running(mipart_journal *j, mipart_journal_entry *ret)
 		r = rc == SQLITE_DONE ? -ENOENT : db_err(rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+int mipart_journal_unresolved(mipart_journal *j, mipart_journal_entry *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = mipart_journal_running(j, ret);
+	if (r != -ENOENT)
+		return r;
+	/* a failed change stays unresolved until recover finishes it, or a later change
+	 * (which recover made possible) follows it */
+	r = db_err(sqlite3_prepare_v2(j->db,
+				       "SELECT " COLUMNS " FROM changes ORDER BY id DESC LIMIT 1", -1,
+				       &st, NULL));
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 8), "failed"))
+		r = read_entry(st, ret);
+	else
+		r = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : db_err(rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int mipart_journal_set_hooks(mipart_journal *j, int64_t id, const char *hooks)
+{
+	return write_stmt(j, "UPDATE changes SET hooks = ?1 WHERE id = ?2", "si", NULL, hooks, id);
+}
+
+int mipart_journal_discard(mipart_journal *j, int64_t id)
+{
+	return write_stmt(j, "DELETE FROM changes WHERE id = ?1 AND state = 'running'", "i", NULL, id);
+}
+
+int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, const char *after,
+			   const char *message)
+{
+	char now[32];
+
+	db_now(now, sizeof(now));
+	/* keep what the change said when it failed; add how it was resolved */
+	return write_stmt(j,
+			  "UPDATE changes SET state = ?1, after = ?2, finished_at = ?4, message = "
+			  "CASE WHEN message IS NULL THEN ?3 ELSE message || ' | ' || ?3 END "
+			  "WHERE id = ?5",
+			  "ssssi", NULL, state, after, message, now, id);
+}
+
+int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change)
+{
+	char now[32];
+
+	db_now(now, sizeof(now));
+	return write_stmt(j,
+			  "INSERT INTO nps_requests (bdf, mode, change, requested_at) VALUES (?1, ?2, ?3, ?4) "
+			  "ON CONFLICT (bdf) DO UPDATE SET mode = ?2, change = ?3, requested_at = ?4",
+			  "ssis", NULL, bdf, mode, change, now);
+}
+
+int mipart_journal_nps_applied(mipart_journal *j)
+{
+	return write_stmt(j, "DELETE FROM nps_requests", "", NULL);
+}
+
+int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	mipart_nps_request *v = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	r = db_err(sqlite3_prepare_v2(j->db,
+				       "SELECT bdf, mode, change, requested_at FROM nps_requests "
+				       "ORDER BY bdf LIMIT 64",
+				       -1, &st, NULL));
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mipart_nps_request *nv = realloc(v, (n + 1) * sizeof(*v));
+		const char *bdf = (const char *)sqlite3_column_text(st, 0);
+		const char *mode = (const char *)sqlite3_column_text(st, 1);
+		const char *at = (const char *)sqlite3_column_text(st, 3);
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		util_strlcpy(v[n].bdf, bdf ? bdf : "", sizeof(v[n].bdf));
+		if (!mode || mipart_memory_mode_parse(mode, &v[n].mode) < 0)
+			continue; /* not a mode this mipart knows: skip the row */
+		v[n].change = sqlite3_column_int64(st, 2);
+		util_strlcpy(v[n].requested_at, at ? at : "", sizeof(v[n].requested_at));
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_err(rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int mipart_journal_list(mipart_journal *j, size_t limit, mipart_journal_entry **ret, size_t *ret_n)
@@ -236,6 +346,7 @@ void mipart_journal_entry_release(mipart_journal_entry *e)
 	free(e->state);
 	free(e->step);
 	free(e->message);
+	free(e->hooks);
 	memset(e, 0, sizeof(*e));
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "util.h"
@@ -50,6 +51,16 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	" PRIMARY KEY (allocation, bdf, xcp)"
 	") STRICT;"
 	"CREATE INDEX bookings_partition ON bookings (bdf, xcp);",
+	/* 3: which hook units a change stopped (JSON), and the NPS requests recorded in the
+	 * driver that no reload has applied yet (current_memory_partition_store only records
+	 * them; the driver shows the old mode until the next unload) */
+	"ALTER TABLE changes ADD COLUMN hooks TEXT;"
+	"CREATE TABLE nps_requests ("
+	" bdf TEXT PRIMARY KEY,"
+	" mode TEXT NOT NULL,"
+	" change INTEGER NOT NULL,"
+	" requested_at TEXT NOT NULL"
+	") STRICT;",
 };
 
 int db_err(int rc)
@@ -142,6 +153,8 @@ int db_open_reader(const char *path, unsigned timeout_ms, sqlite3 **ret)
 	sqlite3 *db = NULL;
 	int r, version = 0;
 
+	if (access(path, F_OK) < 0)
+		return errno == ENOENT ? -ENOENT : -errno; /* nothing recorded yet */
 	/* a WAL reader: no write lock, no migration; never waits on a writer's transaction */
 	r = db_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL));
 	if (r == 0) {

@@ -47,7 +47,15 @@ int attr_parse_compute_mode(const char *buf, size_t len, mipart_compute_mode *re
 	ssize_t n = util_line_len(buf, len);
 	int m;
 
-	if (n < 0 || compute_word(buf, (size_t)n, &m) < 0)
+	if (n < 0)
+		return -EBADMSG;
+	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition prints "UNKNOWN" for
+	 * AMDGPU_UNKNOWN_COMPUTE_PARTITION_MODE (a VF, or after a failed switch; HARDWARE.md 8.6) */
+	if (n == 7 && !memcmp(buf, "UNKNOWN", 7)) {
+		*ret = MIPART_COMPUTE_UNKNOWN;
+		return 0;
+	}
+	if (compute_word(buf, (size_t)n, &m) < 0)
 		return -EBADMSG;
 	*ret = (mipart_compute_mode)m;
 	return 0;

@@ -167,6 +167,7 @@ static void gpu_init(struct mipart_gpu_info *g, const char *bdf)
 	g->numa_node = -1;
 	g->compute = MIPART_COMPUTE_UNKNOWN;
 	g->memory = MIPART_MEMORY_UNKNOWN;
+	g->mem_alloc_all = -1;
 }
 
 /* The amdgpu partition attribute files of one GPU (amdgpu_gfx.c, amdgpu_gmc.c, amdgpu_xcp.c). */
@@ -199,6 +200,19 @@ static void gpu_read_modes(struct mipart_topology *t, struct mipart_gpu_info *g,
 	if (n >= 0 && (r = attr_parse_compute_list(buf, (size_t)n, &g->compute_supported)) < 0)
 		bad_format(t, dir, ATTR_SUPPORTED_XCP, r);
 
+	/* DKMS amdgpu_gfx.c: compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n"
+	 * (HARDWARE.md 1.1, 8.8) */
+	n = read_attr(t, dirfd, dir, "compute_partition_mem_alloc_mode", buf);
+	if (n >= 0) {
+		ssize_t len = util_line_len(buf, (size_t)n);
+
+		if (len == 7 && !memcmp(buf, "CAPPING", 7))
+			g->mem_alloc_all = 0;
+		else if (len == 3 && !memcmp(buf, "ALL", 3))
+			g->mem_alloc_all = 1;
+		else
+			bad_format(t, dir, "compute_partition_mem_alloc_mode", -EBADMSG);
+	}
 	n = read_attr(t, dirfd, dir, ATTR_CURRENT_MEMORY, buf);
 	if (n >= 0) {
 		r = attr_parse_memory_mode(buf, (size_t)n, &g->memory);
@@ -244,7 +258,16 @@ static void gpu_read_pci(struct mipart_topology *t, struct mipart_gpu_info *g, i
 		link[n] = '\0';
 		base = strrchr(link, '/');
 		g->driver_bound = !strcmp(base ? base + 1 : link, "amdgpu");
+		util_strlcpy(g->driver, base ? base + 1 : link, sizeof(g->driver));
 	}
+	/* amdgpu_pm.c: unique_id_show, "%016llx\n": the GPU's own id, the same whatever the
+	 * compute mode (KFD's unique_id is per partition outside SPX: kfd_topology.c node_show
+	 * prints xcp->unique_id, amdgpu_xcp.c __amdgpu_xcp_set_unique_id; HARDWARE.md 8.1) */
+	if (read_u64_attr(t, dirfd, dir, "unique_id", true, &v) == 0)
+		snprintf(g->unique_id, sizeof(g->unique_id), "%016llx", (unsigned long long)v);
+	/* drivers/pci/iov.c: sriov_numvfs exists on every SR-IOV capable PF */
+	if (read_u64_attr(t, dirfd, dir, "sriov_numvfs", false, &v) == 0 && v <= 1u << 16)
+		g->sriov_vfs = (unsigned)v;
 	read_drm_minors(t, dirfd, &g->card_minor, &g->render_minor);
 	gpu_read_modes(t, g, dirfd, dir);
 }
@@ -369,16 +392,19 @@ static int64_t node_memory(struct mipart_topology *t, int nodefd, const char *di
 	return total;
 }
 
-/* One KFD node; returns 1 for a GPU node kept, 0 for a CPU or unreadable node. */
+/* One KFD node; returns 1 for a GPU node kept, 0 for a CPU or unreadable node. A GPU node whose
+ * gpu_id file is missing (trees captured by other tools) or unreadable is still taken from its
+ * properties: simd_count > 0 marks a GPU (kfd_topology.c: node_show prints simd_count 0 for
+ * CPU nodes), with a warning naming the file. */
 static int read_node(struct mipart_topology *t, int topofd, const char *topodir, unsigned node,
 		     struct kfd_node *ret)
 {
 	static const unsigned required[] = { KFD_LOCATION_ID, KFD_DOMAIN };
 	char name[32], dir[MIPART_PATH_MAX], buf[UTIL_ATTR_MAX + 1];
 	struct kfd_parse_error err;
-	uint64_t gpu_id;
+	uint64_t gpu_id = 0;
 	ssize_t n;
-	int fd, r = 0;
+	int fd, r = 0, rid;
 
 	snprintf(name, sizeof(name), "nodes/%u", node);
 	if (util_pathf(dir, sizeof(dir), "%s/%s", topodir, name) < 0)
@@ -390,10 +416,13 @@ static int read_node(struct mipart_topology *t, int topofd, const char *topodir,
 	ret->node = node;
 	ret->gpu = -1;
 	ret->xcp = -1;
+	ret->gpu_id = -1;
 	/* kfd_topology.c: gpuid_show, "%u\n"; 0 for CPU nodes */
-	if (read_u64_attr(t, fd, dir, "gpu_id", false, &gpu_id) < 0 || gpu_id == 0)
+	rid = read_u64_attr(t, fd, dir, "gpu_id", false, &gpu_id);
+	if (rid == 0 && gpu_id == 0)
 		goto out;
-	ret->gpu_id = (int64_t)gpu_id;
+	if (rid == 0)
+		ret->gpu_id = (int64_t)gpu_id;
 	n = read_attr(t, fd, dir, "properties", buf);
 	if (n < 0)
 		goto out;
@@ -401,6 +430,16 @@ static int read_node(struct mipart_topology *t, int topofd, const char *topodir,
 				 &err) < 0) {
 		diag(t, "cannot parse '%s/properties': line %u: %s", dir, err.line, err.msg);
 		goto out;
+	}
+	if (rid < 0) {
+		if (!kfd_has(&ret->props, KFD_SIMD_COUNT) || ret->props.v[KFD_SIMD_COUNT] == 0)
+			goto out; /* a CPU node, or nothing says it is a GPU */
+		if (rid == -ENOENT)
+			diag(t, "no '%s/gpu_id'; taking the node as a GPU from its properties (simd_count %llu)",
+			     dir, (unsigned long long)ret->props.v[KFD_SIMD_COUNT]);
+		else
+			diag(t, "'%s': no usable gpu_id; taking the node as a GPU from its properties (simd_count %llu)",
+			     dir, (unsigned long long)ret->props.v[KFD_SIMD_COUNT]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
 		if (!kfd_has(&ret->props, required[i])) {
@@ -466,12 +505,25 @@ static int scan_kfd(struct mipart_topology *t)
 /*
  * kfd_topology.c: kfd_topology_add_device sets location_id = pci_dev_id(pdev) =
  * (bus << 8) | devfn and ORs in the node (XCP) id when the GPU has more than one KFD node.
- * So the device number (bits 7:3) and bus identify the GPU; bits 2:0 may hold the XCP.
+ * So the device number (bits 7:3) and bus identify the GPU; bits 2:0 may hold the XCP. A
+ * patch of Feb 2024 (amd-gfx "Add partition id field to location_id", reverted Apr 2024) put
+ * the partition id in bits 31:28 instead, and drivers in the field still report it (amd-smi
+ * decodes [31:28] first: rocm-systems amdsmi docs/conceptual/partition.md; HARDWARE.md 8.2):
+ * both are masked off before matching.
  */
+#define LOC_PART_SHIFT 28
+#define LOC_PCI_MASK 0xffffu
+
+static uint64_t node_key(const struct kfd_node *k)
+{
+	uint64_t loc = k->props.v[KFD_LOCATION_ID] & LOC_PCI_MASK, dom = k->props.v[KFD_DOMAIN];
+
+	return (dom << 13) | (loc >> 3);
+}
+
 static struct mipart_gpu_info *gpu_for_node(struct mipart_topology *t, const struct kfd_node *k)
 {
-	uint64_t loc = k->props.v[KFD_LOCATION_ID], dom = k->props.v[KFD_DOMAIN];
-	uint64_t key = (dom << 13) | (loc >> 3);
+	uint64_t key = node_key(k);
 
 	for (size_t i = 0; i < t->n_gpus; i++)
 		if (t->gpu_key[i] == key)
@@ -499,6 +551,7 @@ static int gpu_from_node(struct mipart_topology *t, const struct kfd_node *k,
 	char bdf[16];
 	int r;
 
+	loc &= LOC_PCI_MASK;
 	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.0", (unsigned)(k->props.v[KFD_DOMAIN] & 0xffff),
 		 (unsigned)((loc >> 8) & 0xff), (unsigned)((loc >> 3) & 0x1f));
 	r = add_gpu(t, bdf, ret);
@@ -623,8 +676,21 @@ static int build_partitions(struct mipart_topology *t)
 		for (size_t i = 0; i < t->n_nodes; i++)
 			if (t->nodes[i].gpu == (int)gi)
 				mine[cnt++] = &t->nodes[i];
+		/* the partition id: bits 31:28 when any node of the GPU carries them, else the
+		 * function bits 2:0 (see gpu_for_node) */
+		bool nibble = false;
+
+		for (unsigned k = 0; k < cnt; k++)
+			nibble |= (mine[k]->props.v[KFD_LOCATION_ID] >> LOC_PART_SHIFT) != 0;
 		for (unsigned k = 0; k < cnt; k++) {
-			unsigned x = cnt > 1 ? (unsigned)(mine[k]->props.v[KFD_LOCATION_ID] & 7) : 0;
+			uint64_t loc = mine[k]->props.v[KFD_LOCATION_ID];
+			unsigned x = cnt <= 1 ? 0
+				     : nibble ? (unsigned)((loc >> LOC_PART_SHIFT) & 0xf)
+					      : (unsigned)(loc & 7);
+
+			if (x > 7)
+				dup = true;
+			x &= 7;
 
 			if (seen & (1u << x))
 				dup = true;
@@ -659,6 +725,9 @@ static int build_partitions(struct mipart_topology *t)
 					(int)(p->v[KFD_SIMD_COUNT] / p->v[KFD_SIMD_PER_CU]);
 			pi->memory_bytes = mine[k]->mem_bytes;
 			render_owner(t, pi->render_minor, pi->drm_device, sizeof(pi->drm_device));
+			if (kfd_has(p, KFD_UNIQUE_ID))
+				snprintf(pi->unique_id, sizeof(pi->unique_id), "%016llx",
+					 (unsigned long long)p->v[KFD_UNIQUE_ID]);
 
 			if (pi->num_xcc < 0)
 				xcc_known = false;
@@ -678,10 +747,20 @@ static int build_partitions(struct mipart_topology *t)
 					g->gfx_target = (int64_t)p->v[KFD_GFX_TARGET_VERSION];
 				if (kfd_has(p, KFD_HIVE_ID))
 					g->hive_id = p->v[KFD_HIVE_ID];
-				if (kfd_has(p, KFD_UNIQUE_ID))
-					snprintf(g->unique_id, sizeof(g->unique_id), "%016llx",
-						 (unsigned long long)p->v[KFD_UNIQUE_ID]);
 			}
+		}
+		/* no PCI unique_id: KFD's stands for the GPU only when one node has it or all
+		 * nodes agree (ROCm 6.x kernels print adev->unique_id on every node; newer ones a
+		 * per-partition id that changes with the mode, HARDWARE.md 8.1) */
+		if (!g->unique_id[0] && cnt) {
+			bool same = true;
+
+			for (unsigned k = 1; k < cnt; k++)
+				same &= !strcmp(t->parts[g->first_partition + k].unique_id,
+						t->parts[g->first_partition].unique_id);
+			if (same)
+				util_strlcpy(g->unique_id, t->parts[g->first_partition].unique_id,
+					     sizeof(g->unique_id));
 		}
 		if (cnt) {
 			g->num_xcc = xcc_known ? (int)xcc_total : -1;
@@ -720,6 +799,10 @@ static void finish_gpus(struct mipart_topology *t)
 		if (p) {
 			g->product = p->name;
 			g->is_apu = p->apu;
+			g->is_vf = p->vf;
+			/* a VF cannot switch (HARDWARE.md 6): whatever the file modes say */
+			if (p->vf)
+				g->compute_writable = g->memory_writable = false;
 			if (p->partitioning)
 				g->partitioning = true;
 		}

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 #include "mipart/product.h"
@@ -28,6 +29,21 @@ static const struct product products[] = {
 	 * docs/simulator.md. */
 	{ "MI300X", "mi300x", 0x74a1, 0x120000, 90402, 8, 38, 192 * GIB, 16 * MIB, NPS(1) | NPS(4),
 	  false, true, 2100 },
+	/* 74a9 and 74bd, "Aqua Vanjaram [Instinct MI300X HF]" (pci.ids; HARDWARE.md 8.10): the
+	 * MI300X die, taken to have its sizes (UNCONFIRMED). */
+	{ "MI300X-HF", "mi300x-hf", 0x74a9, 0x120000, 90402, 8, 38, 192 * GIB, 16 * MIB,
+	  NPS(1) | NPS(4), false, true, 2100 },
+	{ "MI300X-HF", "mi300x-hf-74bd", 0x74bd, 0x120000, 90402, 8, 38, 192 * GIB, 16 * MIB,
+	  NPS(1) | NPS(4), false, true, 2100 },
+	/* SR-IOV VFs: 74b5 MI300X VF, 74b9 MI325X VF (pci.ids; AMD MxGPU/GIM release notes;
+	 * HARDWARE.md 8.10). On a VF the driver has no switch_partition_mode hook, so
+	 * current_compute_partition is 0444 and available_compute_partition absent
+	 * (aqua_vanjaram.c: aqua_vanjaram_xcp_mgr_init; amdgpu_gfx_sysfs_xcp_init), and NPS
+	 * requests return -EOPNOTSUPP (amdgpu_gmc_request_memory_partition): listed, read-only. */
+	{ "MI300X-VF", "mi300x-vf", 0x74b5, 0x120000, 90402, 8, 38, 192 * GIB, 16 * MIB, NPS(1),
+	  false, true, 2100, true },
+	{ "MI325X-VF", "mi325x-vf", 0x74b9, 0x120000, 90402, 8, 38, 256 * GIB, 16 * MIB, NPS(1),
+	  false, true, 2100, true },
 	/* 74a2, 4 XCC x 20 CU, 48 GiB exactly per CPX partition: real KFD topology. */
 	{ "MI308X", "mi308x", 0x74a2, 0x120000, 90402, 4, 20, 192 * GIB, 0, NPS(1) | NPS(4), false,
 	  true, 1420 },
@@ -86,6 +102,33 @@ uint64_t mipart_partition_bytes(uint64_t vram, unsigned xcps, unsigned nmp)
 	return per_mp / (xcps / nmp) / PAGE_SIZE * PAGE_SIZE;
 }
 
+uint64_t product_partition_bytes(const struct product *p, unsigned xcps, unsigned nmp,
+				 unsigned xcp, bool alloc_all)
+{
+	uint64_t range, vram = product_vram(p);
+	unsigned per_mp, mem_id;
+
+	if (!xcps || xcp >= xcps)
+		return 0;
+	/* an APU has one range, the TTM limit (amdgpu_amdkfd_xcp_memory_size) */
+	if (p->apu || nmp <= 1)
+		nmp = 1;
+	if (nmp > xcps)
+		nmp = xcps;
+	per_mp = xcps / nmp;
+	/* aqua_vanjaram.c: __aqua_vanjaram_get_xcp_mem_id: XCPs fill memory partitions in order */
+	mem_id = xcp / per_mp;
+	/* amdgpu_gmc.c: amdgpu_gmc_init_sw_mem_ranges: nmp ranges of HBM/nmp each, and "Adjust
+	 * the last one" to real_vram_size (HARDWARE.md 8.3) */
+	range = nmp == 1 ? vram : p->hbm_bytes / nmp;
+	if (nmp > 1 && mem_id == nmp - 1)
+		range = vram - (uint64_t)(nmp - 1) * (p->hbm_bytes / nmp);
+	range = range / PAGE_SIZE * PAGE_SIZE;
+	/* compute_partition_mem_alloc_mode: CAPPING shares the range among its XCPs, ALL lets
+	 * each see the whole range (amdgpu_gfx.c; amdgpu_amdkfd_xcp_memory_size; 8.8) */
+	return alloc_all ? range : range / per_mp / PAGE_SIZE * PAGE_SIZE;
+}
+
 uint64_t product_vram(const struct product *p)
 {
 	/* an APU's partitions share the TTM limit, half of system memory by default
@@ -113,7 +156,8 @@ int mipart_product_layouts(const char *name, mipart_product_layout *out, size_t 
 		if (name && strcasecmp(name, p->key) && strcasecmp(name, p->name))
 			continue;
 		found = true;
-		if (!p->partitioning)
+		/* a VF cannot change its modes; a second PCI id of one product adds nothing */
+		if (!p->partitioning || p->vf || (i && !strcmp(products[i - 1].name, p->name)))
 			continue;
 		for (int m = MIPART_MEMORY_NPS1; m <= MIPART_MEMORY_NPS8; m++) {
 			if (!(nps & MIPART_MODE_BIT(m)))

@@ -22,6 +22,7 @@ struct product {
 	bool apu;
 	bool partitioning;	/* has the XCP manager (GC 9.4.3, 9.5.0) */
 	unsigned clk_fcompute;	/* MHz, KFD max_engine_clk_fcompute */
+	bool vf;		/* an SR-IOV virtual function: partition modes read-only */
 };
 
 /* The product with this PCI device id, or NULL. */
@@ -32,6 +33,15 @@ const struct product *product_by_key(const char *key);
 
 /* Usable VRAM of one GPU (HBM less what the driver keeps; an APU's TTM limit). */
 uint64_t product_vram(const struct product *p);
+
+/*
+ * Memory of partition xcp of xcps on this product with nmp memory partitions, as the driver
+ * computes it: ranges of HBM/nmp with only the last trimmed to the usable VRAM, shared by the
+ * XCPs of the range (CAPPING) or whole to each (alloc_all, mem_alloc_mode ALL). 0 if xcp is out
+ * of range.
+ */
+uint64_t product_partition_bytes(const struct product *p, unsigned xcps, unsigned nmp,
+				 unsigned xcp, bool alloc_all);
 
 /* Products in table order; NULL past the end. */
 const struct product *product_at(unsigned i);

@@ -88,6 +88,8 @@ static const struct key keys[] = {
 	{ "attention",         K_ATTENTION, OFF(attention),         0,                  false },
 	{ "sliding_window",    K_UINT,      OFF(sliding_window),    0,                  false },
 	{ "sliding_layers",    K_UINT,      OFF(sliding_layers),    0,                  false },
+	{ "attention_chunk",   K_UINT,      OFF(attention_chunk),   0,                  false },
+	{ "chunked_layers",    K_UINT,      OFF(chunked_layers),    0,                  false },
 	{ "q_lora_rank",       K_UINT,      OFF(q_lora_rank),       0,                  false },
 	{ "kv_lora_rank",      K_UINT,      OFF(kv_lora_rank),      0,                  false },
 	{ "qk_rope_head_dim",  K_UINT,      OFF(qk_rope_head_dim),  0,                  false },
@@ -317,16 +319,29 @@ static int check_model(const mipart_model *m, uint64_t seen, const char *who, ch
 	}
 
 	if (hybrid) {
-		if (!m->sliding_window)
+		/* sliding windows (Gemma, GPT-OSS), chunked local attention (Llama 4), or both */
+		if (!m->sliding_window && !m->attention_chunk)
 			return BAD("sliding_window",
-				   "must be greater than 0 with \"hybrid\" attention", who);
-		if (!m->sliding_layers || m->sliding_layers > m->layers)
+				   "must be greater than 0 with \"hybrid\" attention (or attention_chunk)", who);
+		if (m->sliding_window && (!m->sliding_layers || m->sliding_layers > m->layers))
 			return BAD("sliding_layers", "%u is not between 1 and layers (%u)", who,
 				   m->sliding_layers, m->layers);
+		if (!m->sliding_window && m->sliding_layers)
+			return BAD("sliding_layers", "set without sliding_window", who);
+		if (m->attention_chunk &&
+		    (!m->chunked_layers || m->chunked_layers > m->layers - m->sliding_layers))
+			return BAD("chunked_layers", "%u is not between 1 and the layers that do not slide (%u)",
+				   who, m->chunked_layers, m->layers - m->sliding_layers);
+		if (!m->attention_chunk && m->chunked_layers)
+			return BAD("chunked_layers", "set without attention_chunk", who);
 	} else if (m->sliding_window) {
 		return BAD("sliding_window", "only for \"hybrid\" attention", who);
 	} else if (m->sliding_layers) {
 		return BAD("sliding_layers", "only for \"hybrid\" attention", who);
+	} else if (m->attention_chunk) {
+		return BAD("attention_chunk", "only for \"hybrid\" attention", who);
+	} else if (m->chunked_layers) {
+		return BAD("chunked_layers", "only for \"hybrid\" attention", who);
 	}
 
 	if (mla) {

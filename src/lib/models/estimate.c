@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * The memory estimator (include/mipart/estimate.h), after vLLM's own accounting
- * (vllm/v1/worker/gpu_worker.py: determine_available_memory; vllm/utils: memory_profiling):
+ * The memory estimator (include/mipart/estimate.h): what vLLM will log when it starts a model on
+ * one GPU or partition, version by version, after vLLM's own accounting:
  *
- *   usable    = device memory x gpu_memory_utilization
- *   kv_cache  = usable - weights - peak activation (profile run) - non-torch memory
- *   tokens    = kv_cache / KV bytes per token
+ *   budget    vllm/v1/worker/gpu_worker.py: determine_available_memory (V0:
+ *             vllm/worker/worker.py: determine_num_available_blocks), vllm/utils: memory_profiling:
+ *             available = total x utilization - weights - peak activation of the profile run
+ *                         - non-torch memory [- CUDA graph estimate, from 0.21]
+ *   pages     vllm/v1/kv_cache_interface.py: AttentionSpec.page_size_bytes, MLAAttentionSpec
+ *             (V0: vllm/worker/cache_engine.py: CacheEngine.get_cache_block_size)
+ *   groups    vllm/v1/core/kv_cache_utils.py: _get_kv_cache_groups_uniform_page_size,
+ *             get_kv_cache_config_from_groups, get_num_blocks, _report_kv_cache_config,
+ *             get_max_concurrency_for_kv_cache_config, _max_memory_usage_bytes_from_groups
  *
  * Weights come from the checkpoint's exact tensor bytes when known (safetensors), else from the
- * parameter count split into quantizable linear layers and 16-bit rest (model.c). KV bytes per
- * token: 2 (K and V) x layers x KV heads on this GPU x head_dim x element size; MLA caches one
- * latent of kv_lora_rank + qk_rope_head_dim per layer, the same on every TP rank; layers with a
- * sliding window hold at most the window. Every constant and its source: docs/estimator.md.
+ * parameter count split into quantizable linear layers and 16-bit rest (model.c). Every constant,
+ * its source and the versions it holds for: docs/estimator.md.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,25 +30,70 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
-/* vLLM defaults (vllm/config.py, vllm/engine/arg_utils.py): */
+#define V(major, minor) MIPART_VLLM_VERSION(major, minor)
+
+/* vLLM defaults (vllm/config.py CacheConfig, vllm/engine/arg_utils.py): */
 #define DEFAULT_UTILIZATION 0.9
-#define DEFAULT_MAX_NUM_SEQS 256
-#define DEFAULT_BATCHED_TOKENS 8192 /* V1 engine, `vllm serve` with chunked prefill */
+#define DEFAULT_BLOCK_SIZE 16
+/*
+ * max_num_batched_tokens B and max_num_seqs S of `vllm serve` (UsageContext.OPENAI_API_SERVER),
+ * vllm/engine/arg_utils.py:
+ *  - V0 (EngineArgs._set_default_args_v0 / SchedulerConfig): S = 256; B = max(max_model_len,
+ *    2048) without chunked prefill; chunked prefill is switched on for contexts over 32K, and
+ *    then B = 2048.
+ *  - V1 0.8 (_set_default_args_v1): B = 8192, S = 1024 when the device name has "h100" or
+ *    "h200", else B = 2048, S = 256.
+ *  - V1 from 0.9 (get_batch_defaults, PR #17885): B = 8192, S = 1024 when the device has 70 GiB
+ *    or more and its name is not an A100's; else B = 2048, S = 256. The device's memory is what
+ *    torch reports, so a partition of an MI300X smaller than 70 GiB gets the small defaults.
+ */
+#define V0_MIN_BATCHED 2048
+#define V0_CHUNKED_ABOVE 32768
+#define SMALL_BATCHED 2048
+#define SMALL_SEQS 256
+#define LARGE_BATCHED 8192
+#define LARGE_SEQS 1024
+#define LARGE_DEVICE_BYTES (70.0 * GIB)
 
 /*
- * Calibrated against tests/fixtures/vllm-reference.csv (bench/estimator): vLLM's
- * "non_torch_memory" does not grow with the model: 0.03-0.16 GiB on one NVIDIA GPU, 0.20-0.35
- * with TP > 1 (NCCL buffers, custom all-reduce), 0.53 GiB on the ROCm row.
+ * Non-torch memory (memory_profiling's non_torch_increase: the CUDA/HIP context's growth,
+ * allocator pools outside torch, NCCL/RCCL and custom all-reduce buffers). Measured, not derived;
+ * fitted on the calibration rows of tests/fixtures/vllm-reference.csv (docs/estimator.md):
+ * one NVIDIA GPU 0.03-0.16 GiB, the ROCm rows 0.53 GiB; tensor parallel over PCIe adds 0.20-0.35,
+ * over NVLink/XGMI the communicators reserve more (VLLM-MEMORY.md: about 1.8 GiB on H100 rows).
  */
 #define NON_TORCH_CUDA (0.15 * GIB)
 #define NON_TORCH_ROCM (0.55 * GIB)
-#define NON_TORCH_TP (0.25 * GIB) /* added when TP > 1 */
-/* The profile run's activation peak per token is about 1.8 x the MLP's gate/up product
- * (reference rows: Llama-3.1-8B 2.07 GiB at 20k tokens, 2.99 at 29k; Qwen2.5-32B TP 2) */
-#define ACTIVATION_FACTOR 1.8
-/* MLA caches are padded: the reference MLA rows store 1280 bytes per layer and token for
- * kv_lora_rank 512 + rope 64 = 576 elements in 16 bits, i.e. 640 elements */
-#define MLA_ALIGN 128
+#define NON_TORCH_TP_PCIE (0.25 * GIB)
+#define NON_TORCH_TP_FAST (1.0 * GIB)
+/*
+ * Peak activation of the profile run (gpu_model_runner.py: profile_run): the max, not the sum,
+ * of the dummy forward over B tokens (_dummy_run; dominated by the MLP's gate/up output,
+ * B x 2 x intermediate / tp elements, FORWARD_FACTOR covers SiluAndMul, attention and the
+ * residual) and the sampler warm-up (_dummy_sampler_run: min(S, B) rows of the whole vocabulary
+ * in fp32, sorted for top-p/top-k: about SAMPLER_BYTES bytes per row and vocabulary entry; the
+ * logits are gathered, so the vocabulary is not divided by tp).
+ */
+#define FORWARD_FACTOR 1.8
+#define SAMPLER_BYTES 18.0
+/* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
+ * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
+#define CUDA_GRAPH_FROM V(0, 21)
+#define CUDA_GRAPH_BYTES (0.5 * GIB)
+/* V0's CacheEngine aligns an MLA cache entry (kv_lora_rank + rope elements) to 256 bytes:
+ * the V0 MLA row logs 1280 bytes per layer and token for 576 x 2 bytes. V1's MLAAttentionSpec
+ * stores 576 elements unpadded. */
+#define V0_MLA_ALIGN 256
+/* vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE */
+#define VOCAB_PADDING 64
+
+/* Version thresholds (docs/estimator.md says which PR each comes from). */
+#define V1_DEFAULT_FROM V(0, 8)		/* VLLM_USE_V1=1 by default */
+#define V1_ONLY_FROM V(0, 11)		/* V0 removed */
+#define LARGE_DEFAULTS_BY_MEMORY V(0, 9) /* PR #17885: >= 70 GiB and not A100 */
+#define HYBRID_GROUPS_FROM V(0, 10)	/* hybrid KV cache manager (sliding/chunked groups) */
+#define GROUP_MAX_RULE_FROM V(0, 11)	/* group size = max when max < 1.5 x min */
+#define TOKENS_FROM_CONCURRENCY V(0, 20) /* PRs 38364, 40694: logged tokens = concurrency x L */
 
 static const char *const prec_names[] = {
 	[MIPART_PREC_AUTO] = "auto", [MIPART_PREC_FP32] = "fp32", [MIPART_PREC_BF16] = "bf16",
@@ -108,6 +158,104 @@ int mipart_size_parse(const char *s, uint64_t *ret)
 	return -EINVAL; /* "GB", "G", "24GiB/s": say what is meant */
 }
 
+
+/*
+ * Devices by name: the total memory torch reports (what vLLM logs as total_gpu_memory), the
+ * platform and the link between GPUs. Sources: the rows of tests/fixtures/vllm-reference.csv
+ * where a log prints the total; AMD Instinct totals from product.c (the amdgpu VRAM size).
+ */
+static const mipart_device_info devices[] = {
+	{ "MI300X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI350X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
+	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB" },
+	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)" },
+	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)" },
+	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB" },
+	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB" },
+	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB" },
+	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)" },
+	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)" },
+	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB" },
+	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)" },
+};
+
+/* Compare names ignoring case, spaces, dashes and underscores. */
+static bool same_name(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ' || *a == '-' || *a == '_')
+			a++;
+		while (*b == ' ' || *b == '-' || *b == '_')
+			b++;
+		if (!*a || !*b)
+			return !*a && !*b;
+		if ((*a | 0x20) != (*b | 0x20))
+			return false;
+		a++;
+		b++;
+	}
+}
+
+int mipart_device_lookup(const char *name, const mipart_device_info **ret)
+{
+	static const struct {
+		const char *alias, *name;
+	} aliases[] = { { "H100", "H100-80GB" }, { "H100 SXM", "H100-80GB" }, { "H100 80GB HBM3", "H100-80GB" },
+			{ "A100", "A100-80GB" }, { "A100 SXM4 80GB", "A100-80GB" }, { "A100 40GB", "A100-40GB" },
+			{ "3090", "RTX 3090" }, { "4090", "RTX 4090" }, { "H200 141GB", "H200" },
+			{ "A10G", "A10" } };
+
+	if (!name)
+		return -ENOENT;
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (same_name(name, aliases[i].alias))
+			name = aliases[i].name;
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++)
+		if (same_name(name, devices[i].name)) {
+			*ret = &devices[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int mipart_vllm_version_parse(const char *s, unsigned *ret)
+{
+	unsigned long major, minor;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (*s == 'v' || *s == 'V')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	major = strtoul(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return -EINVAL;
+	minor = strtoul(end + 1, &end, 10);
+	/* a patch level or a pre-release suffix may follow: 0.8.5, 0.10.1rc1, 0.9.0+rocm */
+	if (*end && *end != '.' && *end != '+' && *end != '-' && !(*end >= 'a' && *end <= 'z'))
+		return -EINVAL;
+	if (major > 99 || minor > 99)
+		return -ERANGE;
+	if (V(major, minor) < MIPART_VLLM_OLDEST || V(major, minor) > MIPART_VLLM_NEWEST)
+		return -ERANGE;
+	*ret = (unsigned)V(major, minor);
+	return 0;
+}
+
+const char *mipart_vllm_version_str(unsigned v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%u.%u", v / 100, v % 100);
+	return buf;
+}
+
 /* The precision vLLM runs the checkpoint in when the user does not say. */
 static mipart_precision auto_precision(const mipart_model *m)
 {
@@ -153,6 +301,7 @@ static double linear_bytes(mipart_precision p, unsigned group)
 	}
 }
 
+
 static uint64_t expert_params(const mipart_model *m)
 {
 	unsigned moe_layers = m->layers > m->dense_layers ? m->layers - m->dense_layers : 0;
@@ -160,34 +309,154 @@ static uint64_t expert_params(const mipart_model *m)
 	return (uint64_t)moe_layers * m->experts * 3 * m->hidden * m->moe_intermediate;
 }
 
-/* Bytes of KV cache one sequence of len tokens needs on one GPU. */
-static double kv_bytes_for(const mipart_model *m, unsigned tp, double elem, double len)
+static uint64_t ceil_div(uint64_t a, uint64_t b)
 {
-	if (m->attention == MIPART_ATTN_MLA) {
-		unsigned latent = m->kv_lora_rank + m->qk_rope_head_dim;
+	return (a + b - 1) / b;
+}
 
-		latent = (latent + MLA_ALIGN - 1) / MLA_ALIGN * MLA_ALIGN;
-		return len * m->layers * (double)latent * elem;
+/* Layers of one attention kind and what a request of len tokens keeps of them. */
+enum { KIND_FULL, KIND_SLIDING, KIND_CHUNKED };
+
+struct kv_kind {
+	unsigned layers;
+	int kind;
+	unsigned tokens;	/* window or chunk */
+};
+
+struct kv_plan {
+	struct kv_kind kinds[3];
+	unsigned n_kinds;
+	unsigned group_layers;	/* G */
+	unsigned groups[3];	/* groups of each kind */
+	unsigned n_groups;
+	unsigned block;		/* tokens per block */
+	uint64_t layer_token;	/* bytes of one layer for one token on this GPU */
+	uint64_t page;		/* block x layer_token */
+	unsigned batched;	/* B: the sliding and chunked specs keep a chunk of B in flight */
+	bool v0;
+};
+
+/* Blocks one layer of kind k holds for a request of len tokens (vllm/v1/kv_cache_interface.py
+ * max_memory_usage_bytes: FullAttentionSpec cdiv(len, block); SlidingWindowSpec
+ * cdiv(min(window - 1 + B, len), block) + 1; ChunkedLocalAttentionSpec
+ * cdiv(min(chunk + B, len), block)). V0 keeps every layer whole. */
+static uint64_t blocks_for(const struct kv_plan *p, const struct kv_kind *k, uint64_t len)
+{
+	uint64_t n;
+
+	if (p->v0 || k->kind == KIND_FULL)
+		return ceil_div(len, p->block);
+	if (k->kind == KIND_SLIDING) {
+		n = (uint64_t)k->tokens - 1 + p->batched;
+		return ceil_div(n < len ? n : len, p->block) + 1;
 	}
-	{
-		unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
-		double per_gpu = kvh >= tp ? (double)kvh / tp : 1; /* fewer KV heads than ranks: replicated */
-		unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
-		double per_layer_token = 2.0 * per_gpu * hd * elem;
-		unsigned sliding = m->attention == MIPART_ATTN_HYBRID ? m->sliding_layers : 0;
-		double window = m->sliding_window && m->sliding_window < len ? m->sliding_window : len;
+	n = (uint64_t)k->tokens + p->batched;
+	return ceil_div(n < len ? n : len, p->block);
+}
 
+/* Blocks (of G layers each) one request of len tokens needs: the denominator of
+ * get_max_concurrency_for_kv_cache_config. */
+static uint64_t request_blocks(const struct kv_plan *p, uint64_t len)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < p->n_kinds; i++)
+		sum += (uint64_t)p->groups[i] * blocks_for(p, &p->kinds[i], len);
+	return sum;
+}
+
+/* Bytes of KV cache one request of len tokens takes (_max_memory_usage_bytes_from_groups:
+ * group layers x page x blocks; padding layers count). */
+static double request_bytes(const struct kv_plan *p, uint64_t len)
+{
+	return (double)p->group_layers * (double)p->page * (double)request_blocks(p, len);
+}
+
+/* How vLLM lays the KV cache out for model m (docs/estimator.md, "KV cache"). */
+static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned version, bool v0,
+		    unsigned block, unsigned batched, struct kv_plan *p)
+{
+	unsigned sliding = 0, chunked = 0, full, lo = UINT32_MAX, hi = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->block = block;
+	p->batched = batched;
+	p->v0 = v0;
+	if (m->attention == MIPART_ATTN_MLA) {
+		uint64_t bytes = (uint64_t)((m->kv_lora_rank + m->qk_rope_head_dim) * elem);
+
+		if (v0)
+			bytes = ceil_div(bytes, V0_MLA_ALIGN) * V0_MLA_ALIGN;
+		p->layer_token = bytes;
+	} else {
+		unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
+		/* vllm/config.py ModelConfig.get_num_kv_heads: max(1, kv_heads // tp) */
+		unsigned per_gpu = kvh / tp ? kvh / tp : 1;
+		unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
+
+		p->layer_token = (uint64_t)(2.0 * per_gpu * hd * elem);
+	}
+	p->page = p->layer_token * block;
+	if (m->attention == MIPART_ATTN_HYBRID) {
+		sliding = m->sliding_window ? m->sliding_layers : 0;
+		chunked = m->attention_chunk ? m->chunked_layers : 0;
 		if (sliding > m->layers)
 			sliding = m->layers;
-		return per_layer_token * ((double)(m->layers - sliding) * len + (double)sliding * window);
+		if (chunked > m->layers - sliding)
+			chunked = m->layers - sliding;
+	}
+	full = m->layers - sliding - chunked;
+	/* V0 (ModelConfig drops the window of interleaved models) and V1 before the hybrid
+	 * manager (unify_hybrid_kv_cache_specs) keep a mixed model's layers whole; a model whose
+	 * layers all slide keeps its one kind */
+	if (v0 || (version < HYBRID_GROUPS_FROM && full)) {
+		full = m->layers;
+		sliding = chunked = 0;
+	}
+	if (full)
+		p->kinds[p->n_kinds++] = (struct kv_kind){ full, KIND_FULL, 0 };
+	if (sliding)
+		p->kinds[p->n_kinds++] = (struct kv_kind){ sliding, KIND_SLIDING, m->sliding_window };
+	if (chunked)
+		p->kinds[p->n_kinds++] = (struct kv_kind){ chunked, KIND_CHUNKED, m->attention_chunk };
+	for (unsigned i = 0; i < p->n_kinds; i++) {
+		lo = p->kinds[i].layers < lo ? p->kinds[i].layers : lo;
+		hi = p->kinds[i].layers > hi ? p->kinds[i].layers : hi;
+	}
+	/* _get_kv_cache_groups_uniform_page_size: groups of the smallest kind's layer count;
+	 * from 0.11 the largest when it is under 1.5 x the smallest (fewer padding layers) */
+	p->group_layers = lo;
+	if (p->n_kinds > 1 && version >= GROUP_MAX_RULE_FROM && hi < 1.5 * lo)
+		p->group_layers = hi;
+	for (unsigned i = 0; i < p->n_kinds; i++) {
+		p->groups[i] = (p->kinds[i].layers + p->group_layers - 1) / p->group_layers;
+		p->n_groups += p->groups[i];
 	}
 }
 
-/* Peak activation of vLLM's profile run: a forward pass over max_num_batched_tokens tokens,
- * dominated by the MLP's gate/up product (or the fused-MoE intermediate of the routed tokens),
- * plus the sampler's fp32 logits for max_num_seqs sequences. */
-static double activation_bytes(const mipart_model *m, unsigned tp, double tokens, double seqs,
-			       double elem)
+/* The defaults of B and S for this version on this device (see the top of the file). */
+static void batch_defaults(const mipart_estimate_options *o, unsigned version, bool v0, unsigned len,
+			   unsigned *ret_b, unsigned *ret_s)
+{
+	const char *name = o->device_name ? o->device_name : "";
+	bool large;
+
+	if (v0) {
+		*ret_s = SMALL_SEQS;
+		*ret_b = len > V0_CHUNKED_ABOVE ? SMALL_BATCHED : (len > V0_MIN_BATCHED ? len : V0_MIN_BATCHED);
+		return;
+	}
+	if (version < LARGE_DEFAULTS_BY_MEMORY)
+		large = strcasestr(name, "h100") || strcasestr(name, "h200");
+	else
+		large = (double)o->device_bytes >= LARGE_DEVICE_BYTES && !strcasestr(name, "a100");
+	*ret_b = large ? LARGE_BATCHED : SMALL_BATCHED;
+	*ret_s = large ? LARGE_SEQS : SMALL_SEQS;
+}
+
+/* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
+static void activation(const mipart_model *m, unsigned tp, double batched, double seqs, double elem,
+		       uint64_t *ret_fwd, uint64_t *ret_sampler)
 {
 	double ffn;
 
@@ -195,7 +464,47 @@ static double activation_bytes(const mipart_model *m, unsigned tp, double tokens
 		ffn = (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp;
 	else
 		ffn = 2.0 * m->intermediate / tp;
-	return tokens * ffn * elem * ACTIVATION_FACTOR + seqs * (double)m->vocab * 4.0 / tp;
+	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
+	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab * SAMPLER_BYTES);
+}
+
+/* Weights on one GPU. */
+static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
+			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp)
+{
+	double w, elem16 = p == MIPART_PREC_FP32 ? 4 : 2;
+	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
+	unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
+	uint64_t padded = ceil_div(m->vocab, VOCAB_PADDING) * VOCAB_PADDING;
+
+	if (from_checkpoint) {
+		w = (double)m->weight_bytes;
+	} else {
+		/* scale the shape's split to the published total; MXFP4 checkpoints quantize the
+		 * experts only (gpt-oss: attention stays bf16) */
+		double scale = params ? (double)total / params : 1;
+		double lin = linear * scale, rest = (double)total - lin;
+
+		if (p == MIPART_PREC_MXFP4) {
+			double ex = expert_params(m) * scale;
+
+			w = ex * linear_bytes(p, 0) + (lin - ex) * 2 + rest * elem16;
+		} else {
+			w = lin * linear_bytes(p, m->quant_group) + rest * elem16;
+		}
+	}
+	/* VocabParallelEmbedding / ParallelLMHead pad the vocabulary to a multiple of 64 */
+	w += (double)(padded - m->vocab) * m->hidden * elem16 * (m->tied_embeddings ? 1 : 2);
+	w /= tp;
+	/* QKVParallelLinear replicates the KV heads when there are fewer than ranks: each rank
+	 * holds one whole head instead of kv_heads / tp of them */
+	if (m->attention != MIPART_ATTN_MLA && kvh < tp) {
+		double per_head = 2.0 * m->layers * (double)m->hidden * hd *
+				  (p == MIPART_PREC_FP8 || p == MIPART_PREC_INT8 ? 1 : elem16);
+
+		w += per_head * (1.0 - (double)kvh / tp);
+	}
+	return w;
 }
 
 int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *o,
@@ -204,75 +513,114 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	mipart_estimate e = { 0 };
 	mipart_precision p = o->precision == MIPART_PREC_AUTO ? auto_precision(m) : o->precision;
 	unsigned tp = o->tensor_parallel ? o->tensor_parallel : 1;
+	unsigned version = o->vllm_version ? o->vllm_version : MIPART_VLLM_NEWEST;
+	unsigned block = o->block_size ? o->block_size : DEFAULT_BLOCK_SIZE;
 	double util = o->gpu_memory_utilization > 0 ? o->gpu_memory_utilization : DEFAULT_UTILIZATION;
-	double seqs = o->max_num_seqs ? o->max_num_seqs : DEFAULT_MAX_NUM_SEQS;
-	double batched = o->max_num_batched_tokens ? o->max_num_batched_tokens
-						   : DEFAULT_BATCHED_TOKENS;
 	double kv_elem = o->kv_fp8 ? 1 : (p == MIPART_PREC_FP32 ? 4 : 2);
 	double act_elem = p == MIPART_PREC_FP32 ? 4 : 2;
 	uint64_t linear = 0, params;
-	double weights, need_len, kv_avail, fixed;
-	unsigned len;
+	double weights, need_len, fixed;
+	const mipart_device_info *dev = NULL;
+	bool v0, fast_link = true;
+	struct kv_plan kp;
+	unsigned len, b, s;
 
 	if (!m->layers || !m->hidden || !m->heads || !m->vocab)
 		return -EINVAL;
 	if (util <= 0 || util > 1 || tp > 64 || (m->attention != MIPART_ATTN_MLA && m->heads % tp))
 		return -EINVAL;
+	if (version < MIPART_VLLM_OLDEST || version > MIPART_VLLM_NEWEST || block > 1024 || !block)
+		return -EINVAL;
+	if (o->engine == MIPART_ENGINE_V0 && version >= V1_ONLY_FROM)
+		return -EINVAL;
+	if (o->engine == MIPART_ENGINE_V1 && version < V(0, 7)) /* VLLM_USE_V1 came in 0.7 */
+		return -EINVAL;
 	len = o->max_model_len ? o->max_model_len : m->max_position;
 	if (!len || (m->max_position && len > m->max_position))
 		return -E2BIG;
+	v0 = o->engine == MIPART_ENGINE_V0 || (o->engine == MIPART_ENGINE_AUTO && version < V1_DEFAULT_FROM);
+	if (mipart_device_lookup(o->device_name, &dev) == 0)
+		fast_link = dev->fast_link;
+
+	batch_defaults(o, version, v0, len, &b, &s);
+	if (o->max_num_batched_tokens)
+		b = o->max_num_batched_tokens;
+	if (o->max_num_seqs)
+		s = o->max_num_seqs;
 
 	params = mipart_model_params(m, &linear);
 	e.params = m->params ? m->params : params;
-	if (o->precision == MIPART_PREC_AUTO && m->weight_bytes) {
-		weights = (double)m->weight_bytes;
-	} else {
-		/* scale the shape's split to the published total; MXFP4 checkpoints quantize the
-		 * experts only (gpt-oss: attention stays bf16) */
-		double scale = params ? (double)e.params / params : 1;
-		double lin = linear * scale, rest = (double)e.params - lin;
-		double rest_elem = p == MIPART_PREC_FP32 ? 4 : 2;
-
-		if (p == MIPART_PREC_MXFP4) {
-			double ex = expert_params(m) * scale;
-
-			weights = ex * linear_bytes(p, 0) + (lin - ex) * 2 + rest * rest_elem;
-		} else {
-			weights = lin * linear_bytes(p, m->quant_group) + rest * rest_elem;
-		}
-	}
-	weights /= tp;
+	weights = weights_per_gpu(m, p, o->precision == MIPART_PREC_AUTO && m->weight_bytes, params,
+				  linear, e.params, tp);
 
 	e.precision_name = mipart_precision_name(p);
 	e.max_model_len = len;
+	e.max_num_seqs = s;
+	e.max_num_batched_tokens = b;
+	e.vllm_version = version;
+	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 	e.weights_bytes = (uint64_t)weights;
-	e.activation_bytes = (uint64_t)activation_bytes(m, tp, batched, seqs, act_elem);
+	activation(m, tp, b, s, act_elem, &e.forward_bytes, &e.sampler_bytes);
+	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
 	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
-				       (tp > 1 ? NON_TORCH_TP : 0));
-	need_len = kv_bytes_for(m, tp, kv_elem, len);
+				       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST : NON_TORCH_TP_PCIE) : 0));
+	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager)
+		e.cuda_graph_bytes = (uint64_t)CUDA_GRAPH_BYTES;
+
+	plan_kv(m, tp, kv_elem, version, v0, block, b, &kp);
+	e.kv_page_bytes = kp.page;
+	e.kv_groups = kp.n_groups;
+	e.kv_group_layers = kp.group_layers;
+	e.kv_layer_slots = kp.n_groups * kp.group_layers;
+	e.hybrid_groups = kp.n_kinds > 1;
+	need_len = request_bytes(&kp, len);
 	e.kv_bytes_per_token = (uint64_t)ceil(need_len / len);
-	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes;
+	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes +
+		(double)e.cuda_graph_bytes;
 	e.min_device_bytes = (uint64_t)ceil((fixed + need_len) / util);
-	if (o->device_bytes) {
+	if (o->device_bytes || o->kv_cache_memory_bytes) {
+		double avail;
+		uint64_t per_req;
+
 		e.usable_bytes = (uint64_t)((double)o->device_bytes * util);
-		kv_avail = (double)e.usable_bytes - fixed;
-		e.kv_cache_bytes = (int64_t)kv_avail;
-		if (kv_avail > 0) {
-			double lo = 0, hi = m->max_position ? m->max_position : 1e9;
+		/* gpu_worker.py: kv_cache_memory_bytes replaces the profiled budget */
+		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
+						 : (double)e.usable_bytes - fixed;
+		e.kv_cache_bytes = (int64_t)avail;
+		if (avail > 0) {
+			uint64_t lo = 0, hi = m->max_position ? m->max_position : (1u << 24);
 
-			e.kv_cache_tokens = (uint64_t)(kv_avail / (need_len / len));
-			/* longest context one sequence can have: bisect kv_bytes_for(L) <= avail */
-			for (int i = 0; i < 64 && hi - lo > 0.5; i++) {
-				double mid = (lo + hi) / 2;
-
-				if (kv_bytes_for(m, tp, kv_elem, mid) <= kv_avail)
-					lo = mid;
+			/* get_num_blocks: available // page // group layers */
+			e.kv_blocks = (uint64_t)(avail / (double)kp.page) / kp.group_layers;
+			e.kv_cache_tokens_full = (uint64_t)(avail / ((double)kp.layer_token * m->layers));
+			per_req = request_blocks(&kp, len);
+			if (v0) {
+				/* V0: "# GPU blocks: N"; N x block tokens; concurrency = tokens / L */
+				e.kv_cache_tokens = e.kv_blocks * block;
+				e.max_concurrency = (double)e.kv_cache_tokens / len;
+				e.max_model_len_fit = e.kv_cache_tokens < hi ? e.kv_cache_tokens : hi;
+				e.fits = e.kv_cache_tokens >= len;
+			} else {
+				e.max_concurrency = (double)e.kv_blocks / (double)per_req;
+				/* _report_kv_cache_config: num_blocks // groups x block up to 0.19;
+				 * after, the tokens that max_concurrency requests hold */
+				if (version < TOKENS_FROM_CONCURRENCY)
+					e.kv_cache_tokens = e.kv_blocks / kp.n_groups * block;
 				else
-					hi = mid;
+					e.kv_cache_tokens = (uint64_t)(e.max_concurrency * len);
+				/* estimate_max_model_len: the longest request whose bytes fit */
+				while (lo < hi) {
+					uint64_t mid = lo + (hi - lo + 1) / 2;
+
+					if (request_bytes(&kp, mid) <= avail)
+						lo = mid;
+					else
+						hi = mid - 1;
+				}
+				e.max_model_len_fit = lo;
+				e.fits = need_len <= avail;
 			}
-			e.max_model_len_fit = (uint64_t)lo;
 		}
-		e.fits = kv_avail >= need_len;
 	}
 	*ret = e;
 	return 0;

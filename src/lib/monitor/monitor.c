@@ -750,13 +750,18 @@ static json_t *modes_json(mipart_mode_set set, bool compute)
 
 static json_t *partition_json(const mipart_partition_info *p)
 {
-	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}", "index",
+	char uid[32];
+
+	/* the partition's own KFD unique_id (per partition outside SPX, HARDWARE.md 8.1) */
+	snprintf(uid, sizeof(uid), "0x%s", p->unique_id);
+	return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s?}", "index",
 			 (json_int_t)p->index, "gpu", (json_int_t)p->gpu, "xcp", util_json_int_or_null(p->xcp),
 			 "render_minor", util_json_int_or_null(p->render_minor), "kfd_node",
 			 util_json_int_or_null(p->kfd_node), "gpu_id", util_json_int_or_null(p->gpu_id), "num_xcc",
 			 util_json_int_or_null(p->num_xcc), "compute_units", util_json_int_or_null(p->compute_units),
 			 "memory_bytes", util_json_int_or_null(p->memory_bytes), "drm_device",
-			 p->drm_device[0] ? p->drm_device : NULL);
+			 p->drm_device[0] ? p->drm_device : NULL, "unique_id",
+			 p->unique_id[0] ? uid : NULL);
 }
 
 static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
@@ -791,7 +796,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 	snprintf(uid, sizeof(uid), "0x%s", g->unique_id);
 	for (size_t j = 0; j < g->n_partitions; j++)
 		json_array_append_new(parts, partition_json(mipart_topology_gpu_partition(t, g, j)));
-	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:o, s:o, s:o, s:o, s:o, s:b, s:b, "
+	o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:s?, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:s?, s:b, s:b, "
 		      "s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o}",
 		      "index", (json_int_t)g->index, "bdf", g->bdf, "product", g->product,
 		      "device_id", g->device_id < 0 ? NULL : dev,
@@ -800,11 +805,13 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "unique_id", g->unique_id[0] ? uid : NULL,
 		      "hive_id", g->hive_id > 0 ? hive : NULL,
 		      "partitioning_supported", g->partitioning,
+		      "virtual_function", g->is_vf,
 		      "compute_partition", util_json_mode(mipart_compute_mode_name(g->compute)),
 		      "memory_partition", util_json_mode(mipart_memory_mode_name(g->memory)),
 		      "available_compute_partitions", modes_json(g->compute_available, true),
 		      "supported_compute_partitions", modes_json(g->compute_supported, true),
 		      "available_memory_partitions", modes_json(g->memory_available, false),
+		      "memory_alloc_mode", g->mem_alloc_all < 0 ? NULL : g->mem_alloc_all ? "ALL" : "CAPPING",
 		      "compute_partition_writable", g->compute_writable,
 		      "memory_partition_writable", g->memory_writable,
 		      "mode_source", mode_source_names[g->mode_source],

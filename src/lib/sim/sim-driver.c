@@ -21,10 +21,28 @@
 #include "banned.h"
 
 /* Typical PCI addresses of an 8-GPU MI300X platform (one GPU per root port). */
-static const char *const sim_bdfs[SIM_MAX_GPUS] = {
+static const char *const sim_bdfs[8] = {
 	"0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
 	"0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
 };
+
+/* A larger host (more than 8 GPUs): two per root port, still in address order. */
+static const char *const sim_bdfs_large[SIM_MAX_GPUS] = {
+	"0000:05:00.0", "0000:0c:00.0", "0000:26:00.0", "0000:2c:00.0",
+	"0000:46:00.0", "0000:4c:00.0", "0000:65:00.0", "0000:6c:00.0",
+	"0000:85:00.0", "0000:8c:00.0", "0000:a6:00.0", "0000:ac:00.0",
+	"0000:c6:00.0", "0000:cc:00.0", "0000:e5:00.0", "0000:ec:00.0",
+};
+
+/* The PCI address of GPU i: an MI300A host puts each socket in its own PCI domain (amd-smi
+ * docs: 0000:01:00.0 ... 0003:01:00.0; HARDWARE.md 8.9). */
+static void sim_bdf(const struct sim_state *s, unsigned i, char *buf, size_t size)
+{
+	if (s->product->apu)
+		snprintf(buf, size, "%04x:01:00.0", i);
+	else
+		util_strlcpy(buf, s->n_gpus > 8 ? sim_bdfs_large[i] : sim_bdfs[i], size);
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -42,8 +60,9 @@ static void state_loaded_fresh(struct sim_state *s)
 		s->kfd_order[i] = i;
 		nodes += sim_partitions(s, i);
 	}
-	/* kfd_topology.c: topology_generation counts node adds since the module loaded */
-	s->generation = nodes;
+	/* kfd_topology.c: the generation counts node adds since the module loaded, and
+	 * kfd_topology_init bumps it once more (HARDWARE.md 8.11) */
+	s->generation = nodes + 1;
 }
 
 int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char **ret_why)
@@ -56,16 +75,26 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	int r;
 
 	s.product = product_by_key(o->product ? o->product : "mi300x");
-	s.n_gpus = o->gpus ? o->gpus : SIM_MAX_GPUS;
+	s.n_gpus = o->gpus ? o->gpus : 8;
 	s.cpu_nodes = o->cpu_nodes ? o->cpu_nodes : 2;
 	if (!s.product) {
 		why = "unknown product";
 		r = -EINVAL;
 		goto out;
 	}
+	if (!o->gpus && s.product->apu)
+		s.n_gpus = 4; /* a 4-socket MI300A node */
+	/* an APU socket is a NUMA node: the TTM limit it shares is system memory / 2 /
+	 * num_online_nodes (amdgpu_amdkfd_xcp_memory_size; HARDWARE.md 8.9) */
+	if (!o->cpu_nodes && s.product->apu)
+		s.cpu_nodes = s.n_gpus;
 	if (s.n_gpus > SIM_MAX_GPUS) {
-		/* legacy DRM minor space: 64 render nodes = 8 GPUs x 8 partition nodes */
-		why = "at most 8 GPUs: the DRM render-minor space holds 64 nodes, 8 per GPU";
+		why = "at most 16 GPUs";
+		r = -EINVAL;
+		goto out;
+	}
+	if (s.product->apu && s.n_gpus > 4) {
+		why = "at most 4 MI300A sockets";
 		r = -EINVAL;
 		goto out;
 	}
@@ -130,7 +159,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	for (unsigned i = 0; i < s.n_gpus; i++) {
 		struct sim_gpu *g = &s.gpu[i];
 
-		util_strlcpy(g->bdf, sim_bdfs[i], sizeof(g->bdf));
+		sim_bdf(&s, i, g->bdf, sizeof(g->bdf));
 		g->compute = s.product->partitioning ? mode : MIPART_COMPUTE_UNKNOWN;
 		g->memory = nps;
 		g->requested = MIPART_MEMORY_UNKNOWN;
@@ -278,7 +307,10 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 	if (gpu_busy(s, i))
 		return -EBUSY;
 	g->compute = mode;
-	g->xcp_config = mode;
+	/* xcp_config is left alone: only sysfs init and a write of it set it (amdgpu_xcp.c:
+	 * amdgpu_xcp_cfg_sysfs_init, __amdgpu_xcp_switch_partition_mode; HARDWARE.md 8.5) */
+	/* the new KFD nodes take their size with the memory allocation mode in force now */
+	g->alloc_all_kfd = g->alloc_all;
 	/* no KFD process was left on the GPU, and the partitions are new: idle */
 	sim_gpu_idle(g);
 	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS;
@@ -300,9 +332,11 @@ static int write_memory(struct sim_state *s, unsigned i, const char *value)
 	mipart_memory_mode mode = MIPART_MEMORY_UNKNOWN;
 	int f;
 
-	/* amdgpu_gmc.c: amdgpu_gmc_request_memory_partition: -EOPNOTSUPP on APUs and VFs */
+	/* one NPS mode or an APU (which reports none): the file is 0444 and opening it for
+	 * writing fails with EACCES before any store function runs (amdgpu_gmc.c:
+	 * amdgpu_gmc_sysfs_init; fs/kernfs/file.c: kernfs_fop_open; HARDWARE.md 8.4) */
 	if (p->apu || __builtin_popcount(p->memory_modes) < 2)
-		return -EOPNOTSUPP;
+		return -EACCES;
 	/* current_memory_partition_store: prefix match against the supported modes only */
 	for (int m = MIPART_MEMORY_NPS1; m <= MIPART_MEMORY_NPS8; m++) {
 		const char *name = mipart_memory_mode_name((mipart_memory_mode)m);
@@ -340,6 +374,22 @@ static int write_xcp_config(struct sim_state *s, unsigned i, const char *value)
 	return 0;
 }
 
+/* amdgpu_gfx.c (DKMS): compute_partition_mem_alloc_mode_store: "CAPPING" or "ALL",
+ * case-insensitive prefix, else -EINVAL. KFD reports sizes when it adds the nodes, so the
+ * partitions show the new mode from the next switch (modelled; the stricter reading). */
+static int write_alloc_mode(struct sim_state *s, unsigned i, const char *value)
+{
+	if (!strncasecmp(value, "CAPPING", 7))
+		s->gpu[i].alloc_all = false;
+	else if (!strncasecmp(value, "ALL", 3))
+		s->gpu[i].alloc_all = true;
+	else
+		return -EINVAL;
+	s->render |= SIM_RENDER_MODES;
+	s->render_gpus |= 1u << i;
+	return 0;
+}
+
 static int step_write(struct sim_state *s, void *arg)
 {
 	const struct write_req *w = arg;
@@ -347,12 +397,18 @@ static int step_write(struct sim_state *s, void *arg)
 
 	if (i < 0 || !s->loaded || !s->product->partitioning)
 		return -ENOENT; /* no such attribute file */
+	/* a VF's partition files are 0444: opening them for writing fails (kernfs_fop_open) */
+	if (s->product->vf && (!strcmp(w->attr, "current_compute_partition") ||
+			       !strcmp(w->attr, "current_memory_partition")))
+		return -EACCES;
 	if (!strcmp(w->attr, "current_compute_partition"))
 		return write_compute(s, (unsigned)i, w->value);
 	if (!strcmp(w->attr, "current_memory_partition"))
 		return write_memory(s, (unsigned)i, w->value);
 	if (!strcmp(w->attr, "compute_partition_config/xcp_config"))
 		return write_xcp_config(s, (unsigned)i, w->value);
+	if (!strcmp(w->attr, "compute_partition_mem_alloc_mode"))
+		return write_alloc_mode(s, (unsigned)i, w->value);
 	if (!strcmp(w->attr, "available_compute_partition") ||
 	    !strcmp(w->attr, "available_memory_partition"))
 		return -EACCES; /* 0444 */
@@ -365,6 +421,8 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 
 	return with_state(dir, step_write, &w);
 }
+
+static int sim_load_module(struct sim_state *s);
 
 static int step_reload(struct sim_state *s, void *arg)
 {
@@ -390,6 +448,36 @@ static int step_reload(struct sim_state *s, void *arg)
 	}
 	if (f > 0 && f != MIPART_SIM_SILENT)
 		return -f; /* unloaded, but the load failed: the driver stays out */
+	return sim_load_module(s);
+}
+
+int mipart_sim_reload(const char *dir)
+{
+	return with_state(dir, step_reload, NULL);
+}
+
+static int step_load_only(struct sim_state *s, void *arg)
+{
+	int f;
+
+	/* modprobe of a loaded module does nothing and succeeds */
+	if (s->loaded)
+		return 0;
+	/* the load half of a reload: a reload fault other than EBUSY (which refuses the
+	 * unload) fails the load too */
+	f = fire_fault(s, MIPART_SIM_FAULT_RELOAD, -1);
+	if (f > 0 && f != MIPART_SIM_SILENT && f != EBUSY)
+		return -f;
+	return sim_load_module(s);
+}
+
+int mipart_sim_load_driver(const char *dir)
+{
+	return with_state(dir, step_load_only, NULL);
+}
+
+static int sim_load_module(struct sim_state *s)
+{
 	/* load: the cached mode starts UNKNOWN, so user_partt_mode (AUTO by default) decides the
 	 * compute mode from the NPS mode (gfx_v9_4_3.c: gfx_v9_4_3_cp_resume) */
 	for (unsigned i = 0; i < s->n_gpus; i++) {
@@ -410,6 +498,8 @@ static int step_reload(struct sim_state *s, void *arg)
 					     ? (mipart_compute_mode)s->user_partt_mode
 					     : MIPART_COMPUTE_UNKNOWN;
 		g->xcp_config = g->compute == MIPART_COMPUTE_UNKNOWN ? MIPART_COMPUTE_SPX : g->compute;
+		/* the attribute lives in the driver: back to the default, CAPPING */
+		g->alloc_all = g->alloc_all_kfd = false;
 	}
 	for (unsigned i = 0; i < s->n_gpus; i++)
 		sim_gpu_idle(&s->gpu[i]);
@@ -418,11 +508,6 @@ static int step_reload(struct sim_state *s, void *arg)
 	state_loaded_fresh(s);
 	s->render = SIM_RENDER_ALL;
 	return 0;
-}
-
-int mipart_sim_reload(const char *dir)
-{
-	return with_state(dir, step_reload, NULL);
 }
 
 struct hold_req {
@@ -543,7 +628,7 @@ static int step_load(struct sim_state *s, void *arg)
 	if (l->xcp >= 0 && (unsigned)l->xcp >= sim_partitions(s, l->gpu))
 		return -ENOENT;
 	if ((l->busy >= 0 && (l->xcp < 0 || l->busy > 100)) ||
-	    (l->vram >= 0 && (l->xcp < 0 || (uint64_t)l->vram > sim_partition_memory(s, l->gpu))) ||
+	    (l->vram >= 0 && (l->xcp < 0 || (uint64_t)l->vram > sim_partition_memory(s, l->gpu, (unsigned)l->xcp))) ||
 	    l->power_w > 2000 || l->temp_c > 200 || l->mem_temp_c > 200 || l->gfxclk_mhz > 10000)
 		return -ERANGE;
 	if (l->busy >= 0)

@@ -151,12 +151,19 @@ static unsigned bus_of(const char *bdf)
 	return sscanf(bdf, "%x:%x:%x.%x", &d, &b, &dev, &fn) == 4 ? b : 0;
 }
 
+static unsigned domain_of(const char *bdf)
+{
+	unsigned d, b, dev, fn;
+
+	return sscanf(bdf, "%x:%x:%x.%x", &d, &b, &dev, &fn) == 4 ? d : 0;
+}
+
 /* sysfs directory of a GPU's PCI device, relative to the root */
 static void pci_dir(char *buf, size_t size, const struct sim_gpu *g)
 {
-	unsigned bus = bus_of(g->bdf), rb = bus & ~0x1fu;
+	unsigned bus = bus_of(g->bdf), rb = bus & ~0x1fu, dom = domain_of(g->bdf);
 
-	relf(buf, size, "sys/devices/pci0000:%02x/0000:%02x:01.1/%s", rb, rb, g->bdf);
+	relf(buf, size, "sys/devices/pci%04x:%02x/%04x:%02x:01.1/%s", dom, rb, dom, rb, g->bdf);
 }
 
 unsigned sim_partitions(const struct sim_state *s, unsigned i)
@@ -174,12 +181,29 @@ unsigned sim_partitions(const struct sim_state *s, unsigned i)
  * divided by the XCPs that share it, aligned down to a page. An APU in NPS1 uses the TTM page
  * limit (half of system memory by default) instead of the HBM size.
  */
-uint64_t sim_partition_memory(const struct sim_state *s, unsigned i)
+uint64_t sim_partition_memory(const struct sim_state *s, unsigned i, unsigned x)
 {
 	const struct product *p = s->product;
 	unsigned nmp = p->apu ? 1 : mipart_memory_mode_partitions(s->gpu[i].memory, false);
 
-	return mipart_partition_bytes(product_vram(p), sim_partitions(s, i), nmp ? nmp : 1);
+	return product_partition_bytes(p, sim_partitions(s, i), nmp ? nmp : 1, x,
+				       s->gpu[i].alloc_all_kfd);
+}
+
+/*
+ * drm_drv.c: drm_minor_alloc: the legacy ranges first (primary 0..63, render 128..191), then,
+ * once a range is full, the extended range from DRM_EXTENDED_MINOR_LIMIT (192) shared by all
+ * minor types, handed out in allocation order (render before primary in drm_dev_init), so
+ * hosts with more than 64 DRM devices get render minors past 191 (HARDWARE.md 8.12).
+ */
+unsigned sim_render_minor(unsigned d)
+{
+	return d < 64 ? 128 + d : 192 + 2 * (d - 64);
+}
+
+unsigned sim_card_minor(unsigned d)
+{
+	return d < 64 ? d : 192 + 2 * (d - 64) + 1;
 }
 
 /* Render minor numbering: DRM minors are handed out in probe order, the PCI device first, then
@@ -192,7 +216,12 @@ static unsigned minors_per_gpu(const struct sim_state *s)
 
 static unsigned render_minor(const struct sim_state *s, unsigned gpu, unsigned xcp)
 {
-	return 128 + gpu * minors_per_gpu(s) + xcp;
+	return sim_render_minor(gpu * minors_per_gpu(s) + xcp);
+}
+
+static unsigned card_minor(const struct sim_state *s, unsigned gpu, unsigned xcp)
+{
+	return sim_card_minor(gpu * minors_per_gpu(s) + xcp);
 }
 
 static void xcp_name(char *buf, size_t size, const struct sim_state *s, unsigned gpu, unsigned xcp)
@@ -256,6 +285,7 @@ static void render_pci_static(struct render *R, unsigned i)
 static const char *const driver_files[] = {
 	"driver", "drm", "current_compute_partition", "available_compute_partition",
 	"current_memory_partition", "available_memory_partition", "compute_partition_config",
+	"compute_partition_mem_alloc_mode",
 	"mem_info_vram_total", "mem_info_vram_used", "unique_id", "xgmi_hive_info", "xcp",
 	"gpu_metrics", "hwmon",
 };
@@ -325,7 +355,12 @@ static void render_pci_modes(struct render *R, unsigned i)
 	rm(R, rel);
 	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
 	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
-	put(R, 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	/* a VF has no switch_partition_mode hook: 0444 and no available_compute_partition
+	 * (amdgpu_gfx.c: amdgpu_gfx_sysfs_xcp_init) */
+	put(R, p->vf ? 0444 : 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	/* amdgpu_gfx.c (DKMS): compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n" */
+	relf(rel, sizeof(rel), "%s/compute_partition_mem_alloc_mode", dir);
+	put(R, 0644, rel, "%s\n", g->alloc_all ? "ALL" : "CAPPING");
 	{
 		mipart_mode_set avail = 0;
 
@@ -336,7 +371,8 @@ static void render_pci_modes(struct render *R, unsigned i)
 		mipart_compute_modes_format(avail, list, sizeof(list));
 		/* amdgpu_gfx_get_available_compute_partition: "Not supported" when empty */
 		relf(rel, sizeof(rel), "%s/available_compute_partition", dir);
-		put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
+		if (!p->vf)
+			put(R, 0444, rel, "%s\n", avail ? list : "Not supported");
 	}
 	/* amdgpu_gmc.c: current_memory_partition_show; 0644 only with more than one NPS mode,
 	 * available_memory_partition only then (amdgpu_gmc_sysfs_init) */
@@ -384,11 +420,16 @@ static void render_pci_driver(struct render *R, unsigned i)
 		relf(target, sizeof(target), "../../../../%s", dir + 4);
 		link_to(R, rel, target);
 	}
-	render_drm_node(R, dir, "card", i * minors_per_gpu(s));
+	render_drm_node(R, dir, "card", card_minor(s, i, 0));
 	render_drm_node(R, dir, "renderD", render_minor(s, i, 0));
 
-	for (unsigned x = 0; x < sim_partitions(s, i); x++)
-		vram += sim_partition_memory(s, i);
+	/* amdgpu_vram_mgr.c: amdgpu_mem_info_vram_total_show: real_vram_size; an APU's
+	 * partitions share the TTM limit (their sum here: unconfirmed, HARDWARE.md 8) */
+	if (s->product->apu)
+		for (unsigned x = 0; x < sim_partitions(s, i); x++)
+			vram += sim_partition_memory(s, i, x);
+	else
+		vram = product_vram(s->product);
 	relf(rel, sizeof(rel), "%s/mem_info_vram_total", dir);
 	put(R, 0444, rel, "%llu\n", (unsigned long long)vram);
 	relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
@@ -420,7 +461,7 @@ static void render_platform(struct render *R)
 		for (unsigned x = 1; x < 8; x++) {
 			xcp_name(name, sizeof(name), s, i, x);
 			relf(rel, sizeof(rel), "sys/devices/platform/%s", name);
-			render_drm_node(R, rel, "card", i * 8 + x);
+			render_drm_node(R, rel, "card", card_minor(s, i, x));
 			render_drm_node(R, rel, "renderD", render_minor(s, i, x));
 			relf(rel, sizeof(rel), "sys/devices/platform/%s/uevent", name);
 			put(R, 0644, rel, "DRIVER=amdgpu_xcp_drv\nMODALIAS=platform:%s\n", name);
@@ -459,10 +500,18 @@ static void gpu_node_values(const struct sim_state *s, unsigned gpu, unsigned xc
 	v[KFD_DEVICE_ID] = p->device_id;
 	/* kfd_topology_add_device: pci_dev_id(pdev), | node_id when the GPU has several nodes */
 	v[KFD_LOCATION_ID] = (bus << 8) | devfn | (nparts > 1 ? xcp : 0);
-	v[KFD_DOMAIN] = 0;
+	v[KFD_DOMAIN] = domain_of(g->bdf);
 	v[KFD_DRM_RENDER_MINOR] = render_minor(s, gpu, xcp);
 	v[KFD_HIVE_ID] = s->hive_id;
-	v[KFD_NUM_SDMA_ENGINES] = p->partitioning ? 2u * p->num_xcc / nparts : 2;
+	/* kfd_topology.c: kfd_get_num_sdma_engines: with XGMI at most 2 engines are PCIe, the
+	 * rest XGMI (kfd_get_num_xgmi_sdma_engines); 16 SDMA on MI300X shared by the partitions
+	 * (HARDWARE.md 8.11; the CPX captures show 2 / 0) */
+	{
+		unsigned sdma = p->partitioning ? 2u * p->num_xcc / nparts : 2;
+
+		v[KFD_NUM_SDMA_ENGINES] = s->hive_id && sdma > 2 ? 2 : sdma;
+		v[KFD_NUM_SDMA_XGMI_ENGINES] = sdma - v[KFD_NUM_SDMA_ENGINES];
+	}
 	v[KFD_NUM_SDMA_QUEUES_PER_ENGINE] = 8;
 	v[KFD_NUM_CP_QUEUES] = 24u * xcc;
 	v[KFD_MAX_ENGINE_CLK_FCOMPUTE] = p->clk_fcompute;
@@ -470,7 +519,11 @@ static void gpu_node_values(const struct sim_state *s, unsigned gpu, unsigned xc
 	v[KFD_CAPABILITY] = 671588992;
 	v[KFD_DEBUG_PROP] = 1495;
 	v[KFD_SDMA_FW_VERSION] = 22;
-	v[KFD_UNIQUE_ID] = g->unique_id;
+	/* kfd_topology.c: node_show prints xcp->unique_id, which amdgpu_xcp.c:
+	 * __amdgpu_xcp_set_unique_id takes from the XCD id table outside SPX (HARDWARE.md 8.1):
+	 * the id of the partition's first XCD here; in SPX the GPU's own id */
+	v[KFD_UNIQUE_ID] = nparts > 1 ? util_hash64(g->bdf, g->unique_id ^ (uint64_t)(xcp * xcc + 1))
+				      : g->unique_id;
 	v[KFD_NUM_XCC] = xcc;
 	v[KFD_MAX_ENGINE_CLK_CCOMPUTE] = 3700;
 }
@@ -533,7 +586,7 @@ static void render_kfd(struct render *R)
 		for (unsigned x = 0; x < sim_partitions(s, gpu); x++, node++) {
 			const char *base = "sys/devices/virtual/kfd/kfd/topology/nodes";
 			uint64_t m[KFD_MEM_KEY_COUNT] = { KFD_HEAP_FB_PUBLIC,
-							  sim_partition_memory(s, gpu), 0,
+							  sim_partition_memory(s, gpu, x), 0,
 							  8192 / sim_partitions(s, gpu), 1300 };
 			uint64_t l[13] = { 2, 0, 0, node, (unsigned)s->gpu[gpu].numa % s->cpu_nodes,
 					   20, 0, 0, 312, 64000, 0, 0, 1 };

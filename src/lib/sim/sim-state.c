@@ -79,14 +79,15 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 				break;
 		snprintf(uid, sizeof(uid), "%016llx", (unsigned long long)g->unique_id);
 		if (json_array_append_new(
-			    gpus, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:{s:i, s:i, s:i, s:i, "
+			    gpus, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:{s:i, s:i, s:i, s:i, "
 					    "s:i, s:o, s:o}}",
 					    "bdf", g->bdf,
 					    "compute", mipart_compute_mode_name(g->compute), "memory",
 					    mipart_memory_mode_name(g->memory), "requested_memory",
 					    mipart_memory_mode_name(g->requested), "xcp_config",
 					    mipart_compute_mode_name(g->xcp_config), "numa_node", g->numa,
-					    "unique_id", uid, "load", "power_w", g->power_w,
+					    "unique_id", uid, "mem_alloc_all", g->alloc_all,
+					    "mem_alloc_all_kfd", g->alloc_all_kfd, "load", "power_w", g->power_w,
 					    "temp_c", g->temp_hotspot_c, "mem_temp_c", g->temp_mem_c,
 					    "gfxclk_mhz", g->gfxclk_mhz, "uclk_mhz", g->uclk_mhz, "busy",
 					    busy, "vram", vram)) < 0)
@@ -181,12 +182,15 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		struct sim_gpu *g = &s.gpu[i];
 		const char *bdf, *compute, *memory, *req, *xcp, *uid;
 		json_t *load = NULL, *busy = NULL, *vram = NULL;
-		int numa;
+		int numa, all = 0, all_kfd = 0;
 
-		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?o}", "bdf", &bdf, "compute",
-				&compute, "memory", &memory, "requested_memory", &req, "xcp_config",
-				&xcp, "numa_node", &numa, "unique_id", &uid, "load", &load) < 0)
+		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?b, s?b, s?o}", "bdf", &bdf,
+				"compute", &compute, "memory", &memory, "requested_memory", &req,
+				"xcp_config", &xcp, "numa_node", &numa, "unique_id", &uid,
+				"mem_alloc_all", &all, "mem_alloc_all_kfd", &all_kfd, "load", &load) < 0)
 			goto out;
+		g->alloc_all = all;
+		g->alloc_all_kfd = all_kfd;
 		sim_gpu_idle(g);
 		if (load) {
 			if (json_unpack(load, "{s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "power_w",

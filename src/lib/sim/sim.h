@@ -10,7 +10,7 @@
 /* The marker and state of a simulated host, at the top of its root. */
 #define SIM_STATE_FILE "mipart-sim.json"
 #define SIM_LOCK_FILE "mipart-sim.lock"
-#define SIM_MAX_GPUS 8
+#define SIM_MAX_GPUS 16
 #define SIM_MAX_PROCS 64
 #define SIM_MAX_FAULTS 32
 #define SIM_STATE_MAX (256 * 1024)
@@ -21,6 +21,8 @@ struct sim_gpu {
 	mipart_memory_mode memory;
 	mipart_memory_mode requested; /* pending NPS request, UNKNOWN if none */
 	mipart_compute_mode xcp_config; /* compute_partition_config/xcp_config selection */
+	bool alloc_all;		/* compute_partition_mem_alloc_mode reads ALL (else CAPPING) */
+	bool alloc_all_kfd;	/* the mode the KFD nodes were created with (next switch) */
 	int numa;
 	uint64_t unique_id;
 	/* scripted readings (mipart sim load): whole GPU, then per XCP slot */
@@ -83,7 +85,11 @@ int sim_lock(const char *dir);
 int sim_render(const char *dir, const struct sim_state *s);
 /* how many partitions GPU i has now, and each one's memory */
 unsigned sim_partitions(const struct sim_state *s, unsigned i);
-uint64_t sim_partition_memory(const struct sim_state *s, unsigned i);
+uint64_t sim_partition_memory(const struct sim_state *s, unsigned i, unsigned x);
+/* the DRM minors of DRM device d of the host (probe order: GPU g's PCI device is 8g, its
+ * amdgpu_xcp devices 8g+1..8g+7) */
+unsigned sim_render_minor(unsigned d);
+unsigned sim_card_minor(unsigned d);
 /* the readings a GPU shows after a load, a mode switch or a driver reload: idle */
 void sim_gpu_idle(struct sim_gpu *g);
 

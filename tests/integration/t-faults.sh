@@ -1,0 +1,124 @@
+#!/bin/sh
+# Whole states under faults: a change that ended 'failed' (the driver would not load) and how
+# recover finishes it; hook units a change stopped, journalled and started again exactly.
+. "$(dirname "$0")/lib.sh"
+
+H="$T_TMP/h"
+mipart sim create "$H" --gpus 4 2>/dev/null
+modes() {
+	mipart --root "$H" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'
+}
+last() { # last FIELD: a field of the newest journal row
+	mipart --root "$H" history --json | jq -r ".changes[0].$1"
+}
+
+# --- a failed rollback: the driver will not load ---------------------------------------------
+mipart sim fault "$H" --on reload --error EIO
+run mipart --root "$H" set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a change whose reloads all fail fails"
+like "$ERR" "*ROLLBACK FAILED*" "and says the rollback failed"
+is "$(last state)" failed "journal: failed"
+id=$(last id)
+run mipart --root "$H" status
+like "$ERR" "*change $id (*) failed*run 'mipart recover'*" "status names the failed change and the command that resolves it"
+mipart sim fault "$H" --clear
+run mipart --root "$H" set -g all --compute DPX
+is "$RC" 1 "a new change is refused while one is failed"
+like "$ERR" "*change $id*failed*mipart recover*" "saying which and what to run"
+run mipart --root "$H" allocate llama-3.1-8b --max-model-len 4096 --name early
+is "$RC" 1 "an allocation is refused while a change is failed"
+like "$ERR" "*change $id*failed*mipart recover*" "naming the change"
+run mipart --root "$H" recover
+is "$RC" 0 "recover finishes the failed change once the driver loads"
+like "$OUT" "*change $id: recovered*restored the modes before it*" "back to the modes before it"
+is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the host is in the old modes"
+is "$(last state)" recovered "journal: recovered"
+like "$(last message)" "*ROLLBACK FAILED*restored the modes before it*" "journal keeps the failure and adds the recovery"
+run mipart --root "$H" status
+unlike "$ERR" "*failed*" "status no longer warns"
+run mipart --root "$H" recover
+like "$OUT" "*nothing to recover*" "a second recover has nothing to do"
+run mipart --root "$H" set -g all --compute DPX
+is "$RC" 0 "changes are taken again"
+mipart --root "$H" reset -g all >/dev/null 2>&1
+
+# the old modes cannot be had (every NPS request fails), the new ones can: finish there
+mipart sim fault "$H" --on reload --error EIO
+run mipart --root "$H" set -g all --compute CPX --memory NPS4
+is "$(last state)" failed "a second failed change"
+mipart sim fault "$H" --clear
+mipart sim fault "$H" --on memory-write --error EIO
+run mipart --root "$H" recover
+is "$RC" 0 "recover finishes to the target when the old modes cannot be had"
+like "$OUT" "*change *: done*could not be restored*finished to the change's target*" "and says so"
+is "$(modes)" "CPX/NPS4,CPX/NPS4,CPX/NPS4,CPX/NPS4" "the host is in the target modes"
+is "$(last state)" done "journal: done"
+mipart sim fault "$H" --clear
+mipart --root "$H" reset -g all >/dev/null 2>&1
+
+# --- hook units: only the running ones are stopped, exactly those started again -------------
+# a systemctl that keeps each unit's state in a file and answers as systemctl(1) does:
+# `is-active U...` prints one state per unit, exit 0 when one is active, else 3
+mkdir -p "$T_TMP/units"
+echo active >"$T_TMP/units/vllm-a.service"
+echo inactive >"$T_TMP/units/vllm-b.service"
+cat >"$T_TMP/systemctl" <<SH
+#!/bin/sh
+echo "\$*" >>"$T_TMP/hooks.log"
+act=\$1; shift
+rc=3
+for u in "\$@"; do
+	case \$act in
+	is-active) s=\$(cat "$T_TMP/units/\$u" 2>/dev/null || echo inactive); echo "\$s"; [ "\$s" = active ] && rc=0 ;;
+	stop) echo inactive >"$T_TMP/units/\$u"; rc=0 ;;
+	start) echo active >"$T_TMP/units/\$u"; rc=0 ;;
+	esac
+done
+exit \$rc
+SH
+chmod +x "$T_TMP/systemctl"
+export MIPART_SYSTEMCTL="$T_TMP/systemctl"
+cat >"$T_TMP/layout.yaml" <<'YAML'
+version: v1
+partition-configs:
+  dpx:
+    - devices: all
+      compute: DPX
+  qpx:
+    - devices: all
+      compute: QPX
+hooks:
+  units: [vllm-a.service, vllm-b.service]
+YAML
+run mipart --root "$H" apply -f "$T_TMP/layout.yaml" -c dpx
+is "$RC" 0 "apply with hooks"
+is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "is-active vllm-a.service vllm-b.service|stop vllm-a.service|start vllm-a.service|" \
+	"only the running unit is stopped, and only it is started again"
+is "$(cat "$T_TMP/units/vllm-b.service")" inactive "the unit that was stopped before stays stopped"
+is "$(last hooks | jq -c '[.stop, .restarted]')" '[["vllm-a.service"],true]' "journal: which units were stopped, and that they were started"
+
+# kill -9 after the hooks stopped the units: recover starts exactly those
+rm -f "$T_TMP/hooks.log"
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 3000 --times 1
+"$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 100 ]; do
+	s=$(mipart --root "$H" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
+	case "$s" in compute-write*) break ;; esac
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.3
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+is "$(cat "$T_TMP/units/vllm-a.service")" inactive "kill -9 mid-change leaves the unit stopped"
+is "$(last hooks | jq -c '.stop')" '["vllm-a.service"]' "and the journal says which units were stopped"
+mipart sim fault "$H" --clear
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" recover
+is "$RC" 0 "recover exits 0"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "recover started the unit the change stopped"
+is "$(cat "$T_TMP/units/vllm-b.service")" inactive "and not the one that was stopped before"
+is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "exactly one start, of exactly that unit"
+is "$(last hooks | jq -c '.restarted')" true "journal: restarted"

@@ -1,0 +1,139 @@
+#!/bin/sh
+# SR-IOV on a simulated GIM host (docs/sriov.md): vf list (JSON and table), counts GIM offers,
+# enable through /etc/gim_config and a GIM reload (journaled), refusals while a VM holds a VF,
+# bind to vfio-pci (driver_override, drivers_probe), the libvirt XML and QEMU argument, partition
+# changes refused on a PF with VFs, a failed GIM load rolled back, hostile VM names escaped.
+. "$(dirname "$0")/lib.sh"
+
+H="$T_TMP/h"
+run mipart sim create "$H" --sriov --gpus 2 --vfs 8
+is "$RC" 0 "create a 2-GPU MI300X GIM host with 8 VFs each"
+M() { mipart --root "$H" "$@"; }
+
+run M vf list --json
+is "$RC" 0 "vf list --json"
+is "$(jqo '.physical_functions | length')" 2 "two PFs"
+is "$(jqo '[.physical_functions[].driver] | join(",")')" "gim,gim" "both PFs driven by gim"
+is "$(jqo '[.physical_functions[].gim_index] | join(",")')" "0,1" "GIM numbers the PFs in PCI order"
+is "$(jqo '.physical_functions[0].num_vfs')" 8 "PF 0 has 8 VFs"
+is "$(jqo '.physical_functions[0].vfs | length')" 8 "8 VFs listed through virtfnN"
+is "$(jqo '.physical_functions[0].vfs[3].bdf')" "0000:05:02.3" "VF 3's address from its virtfn link"
+is "$(jqo '.physical_functions[0].vfs[3].device_id')" "74b5" "a VF has the MI300X VF device id"
+is "$(jqo '.physical_functions[0].vfs[3].driver')" "null" "a new VF is unbound"
+is "$(jqo '.physical_functions[0].vfs[3].iommu_group')" 103 "the VF's IOMMU group"
+is "$(jqo '.physical_functions[0].vfs[3].xcds')" 1 "8 VFs of an MI300X: one XCD each"
+is "$(jqo '[.physical_functions[0].allowed[].vfs] | join(",")')" "1,8" "MI300X: GIM offers 1 or 8 VFs"
+is "$(jqo '.physical_functions[0].allowed[1].modes')" "CPX/NPS4" "8 VFs means CPX/NPS4"
+is "$(cat "$H/etc/gim_config" | head -1)" "vf_num=8,8" "GIM wrote its config"
+
+# --- counts and refusals -------------------------------------------------------------------
+run M vf enable -g 0 --count 3
+is "$RC" 2 "3 VFs is not offered: usage error"
+like "$ERR" "*3 VFs is not offered; counts offered: 1 (SPX/NPS1), 8 (CPX/NPS4)*" "the refusal lists the offered counts"
+run M vf disable -g 0
+is "$RC" 2 "GIM cannot go below one VF"
+like "$ERR" "*GIM keeps at least one VF on every GPU it drives*" "says why and what to do instead"
+run M vf enable -g 0000:99:00.0 --count 1
+is "$RC" 2 "an unknown PF"
+like "$ERR" "*no SR-IOV physical function '0000:99:00.0'*" "names the PF"
+run M vf enable -g 0 --count 8
+is "$RC" 0 "the count it has: nothing to do"
+like "$OUT" "*already has 8 VFs*" "says so"
+
+# --- bind and the VM -----------------------------------------------------------------------
+run M vf bind 0.1 --dry-run
+is "$RC" 0 "bind dry-run"
+like "$OUT" "*would write 'vfio-pci' to driver_override of 0000:05:02.1*" "dry-run shows the write"
+is "$(M vf list --json | jq -r '.physical_functions[0].vfs[1].driver')" "null" "dry-run changed nothing"
+run M vf bind 0.1
+is "$RC" 0 "bind VF 0.1 to vfio-pci"
+is "$(M vf list --json | jq -r '.physical_functions[0].vfs[1].driver')" "vfio-pci" "VF 0.1 is bound to vfio-pci"
+is "$(cat "$H/sys/bus/pci/devices/0000:05:02.1/driver_override")" "vfio-pci" "through driver_override"
+test -e "$H/dev/vfio/101"
+ok $? "vfio-pci made /dev/vfio/101"
+run M vf bind 0.2 --driver nouveau
+is "$RC" 1 "a driver that does not take the VF"
+like "$ERR" "*0000:05:02.2*" "names the VF"
+
+run mipart sim vf-hold "$H" --vf 0000:05:02.1 --pid 4242 --vm "$(printf 'web\0331')"
+is "$RC" 0 "a VM holds VF 0.1"
+run M vf list --json
+is "$(jqo '.physical_functions[0].vfs[1].user.pid')" 4242 "the VM's QEMU holds the VF's vfio group"
+is "$(jqo '.physical_functions[0].vfs[1].user.vm')" "$(printf 'web\0331')" "the VM name from QEMU's -name guest="
+run M vf list
+unlike "$OUT" "*$(printf '\033')*" "no escape byte of a VM name reaches the terminal"
+like "$OUT" "*web?1*" "the VM name shown with the control byte escaped"
+run M vf enable -g 1 --count 1
+is "$RC" 1 "a GIM reload while a VM holds a VF of another GPU is refused"
+like "$ERR" "*a GIM reload destroys every VF of the host and pid 4242*holds VF 0000:05:02.1*" "names the VM and the VF"
+is "$(M vf list --json | jq -r '.physical_functions[1].num_vfs')" 8 "nothing changed"
+run M vf bind 0.1 --driver amdgpu
+is "$RC" 1 "rebinding a VF in use is refused"
+
+run M vf libvirt 0.1
+is "$RC" 0 "libvirt XML"
+like "$OUT" "*<address domain='0x0000' bus='0x05' slot='0x02' function='0x1'/>*" "the VF's address"
+like "$OUT" "<hostdev mode='subsystem' type='pci' managed='yes'>*" "a managed PCI hostdev"
+if command -v xmllint >/dev/null 2>&1; then
+	printf '%s\n' "$OUT" | xmllint --noout - 2>/dev/null
+	ok $? "the XML is well formed"
+fi
+run M vf libvirt 0000:05:02.1 --format qemu
+is "$OUT" "vfio-pci,host=0000:05:02.1" "QEMU's -device argument"
+run M vf libvirt 0.2
+like "$ERR" "*not bound to vfio-pci*" "warns about an unbound VF"
+run M vf libvirt 7.7
+is "$RC" 2 "an unknown VF"
+
+# --- partition changes are refused while VFs exist ------------------------------------------
+run M set -g 0000:15:00.0 --compute SPX --dry-run
+is "$RC" 1 "set on a PF with VFs is refused"
+like "$ERR" "*has 8 SR-IOV virtual functions (driver gim); partition changes are refused while VFs exist*" "says why"
+
+# --- a change: config + reload, journaled ---------------------------------------------------
+run mipart sim vf-release "$H" --pid 4242
+is "$RC" 0 "the VM stops"
+run M vf enable -g 1 --count 1 --dry-run --json
+is "$RC" 0 "enable dry-run"
+like "$(jqo .message)" "*vf_num for GIM GPU 1 = 1 (SPX/NPS1)*" "the dry-run names GIM's GPU and the mode"
+is "$(head -1 "$H/etc/gim_config")" "vf_num=8,8" "the dry-run wrote nothing"
+run M vf enable -g 1 --count 1
+is "$RC" 0 "PF 1 to one VF"
+is "$(head -1 "$H/etc/gim_config")" "vf_num=8,1" "only GPU 1's entry changed"
+run M vf list --json
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,1" "PF 1 has one VF, PF 0 still 8"
+is "$(jqo '.physical_functions[0].vfs[1].driver')" "null" "the reload recreated PF 0's VFs unbound"
+is "$(jqo '.physical_functions[1].vfs[0].xcds')" 8 "one VF owns all 8 XCDs"
+run M history --json
+is "$(jqo '.changes[0].state')" "done" "journaled as done"
+is "$(jqo '.changes[0].command')" "mipart vf enable -g 1 --count 1" "with its command"
+is "$(jqo '.changes[0].after.sriov[1].vfs')" 1 "and the VF counts after"
+
+# --- a GIM that does not come back: rolled back -----------------------------------------------
+run mipart --root "$H" --load-command false vf enable -g 1 --count 8
+is "$RC" 1 "a failing GIM load fails the change"
+like "$ERR" "*'false' exited with 1*" "says which command failed"
+is "$(head -1 "$H/etc/gim_config")" "vf_num=8,1" "the config is back to what it was"
+run M history --json
+is "$(jqo '.changes[0].state')" "failed" "journaled as failed (the rollback's load failed too)"
+run M vf list --json
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "0,0" "GIM is not loaded: no VFs"
+run M vf enable -g 1 --count 8
+is "$RC" 0 "with GIM loadable again, the change goes through from the unloaded state"
+run M vf list --json
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,8" "both PFs have their VFs again (PF 0 from its config)"
+
+# --- a PF whose driver is not GIM: sriov_numvfs, which GIM's kernel answers with ENOENT -------
+run mipart sim create "$T_TMP/plain" --sriov --gpus 1 --vfs 1
+rm "$T_TMP/plain/etc/gim_config" "$T_TMP/plain/sys/devices/pci0000:00/0000:05:00.0/driver"
+run mipart --root "$T_TMP/plain" vf enable -g 0 --count 8
+is "$RC" 1 "no GIM: the sriov_numvfs write is refused"
+like "$ERR" "*does not create VFs through sriov_numvfs; nothing was changed*" "says the driver cannot and that nothing changed"
+is "$(mipart --root "$T_TMP/plain" history --json | jq -r '.changes[0].state')" "rolled-back" "journaled: nothing left half done"
+run mipart sim create "$T_TMP/h2" --sriov --product mi210
+is "$RC" 2 "GIM offers no SR-IOV simulation of an MI210"
+run mipart sim create "$T_TMP/h3" --sriov --product mi325x --vfs 8
+is "$RC" 2 "MI325X: GIM offers one VF only"
+run mipart sim create "$T_TMP/h4" --sriov --product mi355x --vfs 2 --gpus 1
+is "$RC" 0 "MI355X with 2 VFs (DPX/NPS2)"
+is "$(mipart --root "$T_TMP/h4" vf list --json | jq -r '.physical_functions[0].vfs[0].xcds')" 4 "each VF of 2 owns 4 XCDs"

@@ -49,7 +49,8 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 			if (memcmp(s, prefixes[i], plen))
 				continue;
 			id = s + plen;
-			for (e = id; e < cg + len && *e != '.' && *e != '/' && *e != '\n'; e++)
+			/* a NUL ends it too: the id is a C string (fuzz-procs) */
+			for (e = id; e < cg + len && *e && *e != '.' && *e != '/' && *e != '\n'; e++)
 				;
 			if (e > id) {
 				best = id;
@@ -66,11 +67,15 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 				k = s;
 		if (k) {
 			const char *e = memchr(k, '\n', (size_t)(cg + len - k));
-			const char *end = e ? e : cg + len, *slash = end;
+			const char *end = e ? e : cg + len, *slash = end, *h;
 
 			while (slash > k && slash[-1] != '/')
 				slash--;
-			if (end - slash >= 12) {
+			h = slash;
+			/* only the hex id: a unit name ("x.scope") or odd bytes are not one */
+			while (h < end && ((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				h++;
+			if (end - slash >= 12 && h == end) {
 				best = slash;
 				best_len = (size_t)(end - slash);
 			}

@@ -4,7 +4,8 @@
 #   make bench  build with optimisation and print the benchmark figures
 
 PACKAGES := meson ninja-build pkgconf gcc libjansson-dev libyaml-dev libsqlite3-dev sqlite3 \
-	libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev jq curl
+	libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev jq curl prometheus chromium python3-yaml \
+	python3
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mipart/fleet.h"
 #include "mipart/planner.h"
 #include "banned.h"
 
@@ -134,6 +135,53 @@ static void naive(const mipart_plan_item *items, size_t n_items, size_t fixed, s
 }
 
 /* Plan n_instances instances drawn with `seed`; print the figures. Returns 0 or -errno. */
+/*
+ * The fleet planner (src/lib/fleet/fleet.c) on the same GPUs as 125 Kubernetes nodes of 8
+ * MI300X (one hive each) and the same items: the time of mipart_fleet_plan_make() (the planner,
+ * the per-node read-back, the configs) against mipart_plan() alone measured above, the gap and
+ * the number of distinct node layouts (named configs).
+ */
+static int fleet(const mipart_plan_item *items, unsigned long runs, const mipart_plan_result *ref)
+{
+	static mipart_fleet_node nodes[N_GPUS / HIVE];
+	static char names[N_GPUS / HIVE][16];
+	mipart_fleet_plan p = { 0 };
+	long long *ns = calloc(runs, sizeof(*ns));
+	int r = 0;
+
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < N_GPUS / HIVE; i++) {
+		snprintf(names[i], sizeof(names[i]), "node-%03zu", i + 1);
+		nodes[i] = (mipart_fleet_node){ names[i], "mi300x", HIVE };
+	}
+	for (unsigned long i = 0; i < runs; i++) {
+		long long t0 = now_ns();
+
+		mipart_fleet_plan_release(&p);
+		r = mipart_fleet_plan_make(nodes, N_GPUS / HIVE, items, N_MODELS, &p, NULL);
+		ns[i] = now_ns() - t0;
+		if (r < 0)
+			goto out;
+	}
+	qsort(ns, runs, sizeof(*ns), cmp_ll);
+	printf("  fleet: %d nodes of %d MI300X (mipart_fleet_plan_make, the catalog's MI300X sizes)\n",
+	       N_GPUS / HIVE, HIVE);
+	printf("    time       median %.2f ms  (min %.2f, max %.2f; %lu runs)\n",
+	       (double)ns[runs / 2] / 1e6, (double)ns[0] / 1e6, (double)ns[runs - 1] / 1e6, runs);
+	printf("    placed     %zu of %zu (mipart_plan above: %zu)\n", p.placed, p.n_places, ref->placed);
+	printf("    gap        %.4f%% of total memory (mipart_plan above: %.4f%%)\n", 100.0 * p.gap,
+	       100.0 * ref->gap);
+	printf("    configs    %zu distinct node layouts:", p.n_configs);
+	for (size_t c = 0; c < p.n_configs; c++)
+		printf(" %s x%zu", p.configs[c].name, p.configs[c].n_nodes);
+	printf("\n\n");
+out:
+	mipart_fleet_plan_release(&p);
+	free(ns);
+	return r;
+}
+
 static int scenario(unsigned n_instances, unsigned long seed, unsigned long runs)
 {
 	static mipart_plan_gpu gpus[N_GPUS];
@@ -243,6 +291,7 @@ static int scenario(unsigned n_instances, unsigned long seed, unsigned long runs
 	       mipart_compute_mode_name(mi300x[best_fixed].compute), best_placed,
 	       (double)best_idle / GIB / 1024, (ssize_t)res.placed - (ssize_t)best_placed,
 	       ((double)best_idle - (double)res.idle_bytes) / GIB / 1024);
+	r = fleet(items, runs, &res);
 out:
 	mipart_plan_result_release(&res);
 	free(ns);

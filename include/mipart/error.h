@@ -24,6 +24,8 @@
  *   -EADDRINUSE the ledger books memory on a partition a change would remove
  *   -EINPROGRESS an earlier change did not finish (mipart recover)
  *   -E2BIG      a context longer than the model allows
+ *   -EAGAIN     a server asked to retry later (the Hugging Face Hub's rate limit)
+ *   -EHOSTUNREACH, -ECONNREFUSED  a server cannot be reached (no network)
  */
 #ifndef MIPART_ERROR_H
 #define MIPART_ERROR_H

@@ -126,6 +126,25 @@ void cli_cdi_after_change(struct cli *cli);
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
 
+/* Finish or roll back a change a crash left running (as 'mipart recover'); quiet when there is
+ * none. Returns an exit code. (verb-set.c) */
+int cli_recover_if_needed(struct cli *cli);
+
+/* The node labels of this host (verb-labels.c); reports and returns an exit code. */
+struct mipart_label;
+int cli_labels(struct cli *cli, const mipart_topology *t, struct mipart_label *labels, size_t *ret_n);
+
+/* The fleet planner's options (verb-plan.c parses, verb-fleet.c runs). */
+struct fleet_args {
+	size_t nodes;
+	unsigned long gpus_per_node;
+	const char *product, *inventory, *output, *label_key;
+	bool json;
+};
+struct mipart_plan_item;
+int cli_plan_fleet(struct cli *cli, const struct fleet_args *fa, const struct mipart_plan_item *items,
+		   size_t n_items);
+
 /* --vllm-version X.Y and --platform rocm|cuda into the estimator's options (verb-model.c);
  * 0, or an exit code after a usage message. */
 struct mipart_estimate_options;
@@ -140,6 +159,8 @@ int verb_reset(struct cli *cli, int argc, char **argv);
 int verb_recover(struct cli *cli, int argc, char **argv);
 int verb_history(struct cli *cli, int argc, char **argv);
 int verb_apply(struct cli *cli, int argc, char **argv);
+int verb_boot(struct cli *cli, int argc, char **argv);
+int verb_labels(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);

@@ -32,24 +32,31 @@ static const struct verb verbs[] = {
 	{ "reset", 0, 0, verb_reset, "put GPUs back to the driver default (SPX/NPS1)",
 	  "reset -g GPUS [--dry-run] [--json]" },
 	{ "apply", 0, 0, verb_apply, "bring the GPUs to a named config of a layout file",
-	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]" },
+	  "apply -f FILE [-c NAME] [--dry-run] [--json] [--lock-timeout S] [--settle-timeout S]\n"
+	  "                  [--persist]   (--persist: the host's declared state, applied at boot)" },
+	{ "boot", 0, 0, verb_boot, "apply the declared state (mipart-boot.service), journaled",
+	  "boot [--dry-run] [--json] [--settle-timeout S]" },
 	{ "assert", 0, 0, verb_assert, "exit 0 when the GPUs match a named config, 1 with the differences",
 	  "assert -f FILE [-c NAME] [--json]" },
 	{ "export", 0, 0, verb_export, "print the GPUs' modes as a layout file that apply accepts",
 	  "export [--name NAME]" },
 	{ "validate", 0, 0, verb_validate, "check a layout file (schema, names, values)",
 	  "validate -f FILE [-c NAME] [--json]" },
-	{ "models", 0, 0, verb_models, "list the built-in model catalog", "models [--json]" },
+	{ "models", 0, -1, verb_models, "list the built-in model catalog, or read models from the Hub again",
+	  "models [--json] | models --refresh ORG/NAME... [--json]" },
 	{ "estimate", 0, 1, verb_estimate, "what a model needs in memory, and which partitions serve it",
 	  "estimate MODEL [--precision P] [--kv-cache-dtype auto|fp8] [--tensor-parallel-size N]\n"
 	  "                  [--max-model-len N] [--max-num-seqs S] [--max-num-batched-tokens T]\n"
 	  "                  [--device-memory 24GiB|DEVICE | --partition ID] [--gpu-memory-utilization U]\n"
 	  "                  [--vllm-version X.Y] [--platform rocm|cuda] [--enforce-eager] [--block-size N] [--json]\n"
-	  "       MODEL: a catalog id or alias ('mipart models'), or a directory with config.json" },
+	  "       MODEL: a catalog id or alias ('mipart models'), a directory with config.json, or a\n"
+	  "       Hugging Face id (org/name: the cache, then the Hub; HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE)" },
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",
 	  "plan -m MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] ...\n"
 	  "                  [--gpus N --product P] [--output FILE] [--name NAME] [--vllm-version X.Y]\n"
-	  "                  [--platform rocm|cuda] [--json]" },
+	  "                  [--platform rocm|cuda] [--json]\n"
+	  "       plan -m ... --nodes N --gpus-per-node G --product P | --inventory NODES.json\n"
+	  "                  [--label-key KEY] [--output FILE] [--json]   (a fleet: docs/kubernetes.md)" },
 	{ "allocate", 0, 1, verb_allocate, "book memory for a model instance on a partition",
 	  "allocate MODEL [--partition ID|auto] [--name NAME] [estimate options] [--json]\n"
 	  "       ID: a logical index ('mipart list') or GPU.XCP such as 0.3" },
@@ -66,6 +73,9 @@ static const struct verb verbs[] = {
 	  "run TARGET -- COMMAND [ARGS...]" },
 	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
 	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
+	  "labels [--output FILE | --stdout | --json]\n"
+	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
 	{ "top", 0, 0, verb_top, "show each partition: busy, VRAM, processes, model (refreshing)",
 	  "top [--once] [--json] [--interval S] [--sort index|busy|vram|procs|model]\n"
 	  "           [--gpu SEL] [--model NAME] [--active] | top --prometheus" },
@@ -79,6 +89,7 @@ static const struct verb verbs[] = {
 	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
+	  "                  [--series mipart|amd|both]\n"
 	  "                  (docs/serve.md)" },
 	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
 	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },

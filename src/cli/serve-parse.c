@@ -15,12 +15,13 @@
 #include <yaml.h>
 
 #include "mipart/error.h"
+#include "mipart/monitor.h"
 #include "serve-parse.h"
 #include "util.h"
 #include "banned.h"
 
 const struct serve_key serve_keys[N_KEYS] = {
-	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:9400 or [::1]:9400" },
+	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:" SERVE_DEFAULT_PORT " or [::1]:" SERVE_DEFAULT_PORT "" },
 	[K_ALLOW_REMOTE] = { "allow-remote", 0, 0, "true or false" },
 	[K_INTERVAL] = { "interval", 0, 86400, "seconds from 0 to 86400, such as 2 or 0.5" },
 	[K_MAX_CONNECTIONS] = { "max-connections", 2, 10000, NULL },
@@ -29,11 +30,13 @@ const struct serve_key serve_keys[N_KEYS] = {
 	[K_MAX_HEADER_BYTES] = { "max-header-bytes", 1024, 1024 * 1024, NULL },
 	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
 	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
+	[K_SERIES] = { "series", 0, 0, "mipart, amd or both" },
 };
 
 void serve_settings_defaults(struct settings *s)
 {
-	*s = (struct settings){ .listen = "127.0.0.1:9400", .interval = 2 };
+	*s = (struct settings){ .listen = "127.0.0.1:" SERVE_DEFAULT_PORT, .interval = 2,
+				.series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD };
 	s->num[K_MAX_CONNECTIONS] = 64;
 	s->num[K_PER_IP] = 16;
 	s->num[K_TIMEOUT] = 10;
@@ -54,6 +57,8 @@ void serve_settings_merge(struct settings *dst, const struct settings *src)
 			dst->allow_remote = src->allow_remote;
 		else if (k == K_INTERVAL)
 			dst->interval = src->interval;
+		else if (k == K_SERIES)
+			dst->series = src->series;
 		else
 			dst->num[k] = src->num[k];
 		dst->set |= 1u << k;
@@ -61,7 +66,7 @@ void serve_settings_merge(struct settings *dst, const struct settings *src)
 }
 
 /*
- * "127.0.0.1:9400" or "[::1]:9400" into a socket address; port 0 lets the kernel choose.
+ * "127.0.0.1:10400" or "[::1]:10400" into a socket address; port 0 lets the kernel choose.
  * Numeric addresses only: a name would need the resolver at start and could change under us.
  * 0 or -EINVAL.
  */
@@ -166,6 +171,16 @@ int serve_settings_set(struct settings *s, enum key k, const char *v, char *err,
 		break;
 	case K_INTERVAL:
 		if (parse_seconds(v, (double)serve_keys[k].max, &s->interval) < 0)
+			goto bad;
+		break;
+	case K_SERIES:
+		if (!strcmp(v, "mipart"))
+			s->series = MIPART_MONITOR_SERIES_MIPART;
+		else if (!strcmp(v, "amd"))
+			s->series = MIPART_MONITOR_SERIES_AMD;
+		else if (!strcmp(v, "both"))
+			s->series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD;
+		else
 			goto bad;
 		break;
 	default:
@@ -315,7 +330,7 @@ int serve_config_parse(const char *buf, size_t len, const char *path, struct set
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
 					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time)",
+					"max-connection-time, series)",
 					show);
 			break;
 		}
@@ -329,7 +344,7 @@ int serve_config_parse(const char *buf, size_t len, const char *path, struct set
 		if (p.ev.type != YAML_SCALAR_EVENT) {
 			r = config_fail(&p, p.ev.start_mark, "'%s' takes one value, not %s%s",
 					serve_keys[k].name, event_what(&p.ev),
-					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:9400\")" : "");
+					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:" SERVE_DEFAULT_PORT "\")" : "");
 			break;
 		}
 		at = p.ev.start_mark;

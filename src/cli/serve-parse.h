@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+/*
+ * The default port. Not AMD's device-metrics-exporter (5000, its ServerPort default), not
+ * NVIDIA's dcgm-exporter (9400), not Prometheus (9090), Alertmanager (9093), Pushgateway (9091),
+ * node_exporter (9100) or Grafana (3000), and not the kubelet/kube-proxy/controller ports
+ * (10248-10259): a node running those next to mipart must not see a clash. The exporter range
+ * 9100-9999 of Prometheus's port registry is fully allocated (wiki "Default port
+ * allocations"), so any port there belongs to some other exporter; 10400 is outside it.
+ */
+#define SERVE_DEFAULT_PORT "10400"
 #define CONFIG_MAX_SIZE (64 * 1024)		/* bytes of a config file */
 #define CONFIG_MAX_EVENTS 256			/* YAML events of a config file */
 
@@ -24,6 +33,7 @@ enum key {
 	K_MAX_HEADER_BYTES,
 	K_MAX_HEADERS,
 	K_MAX_CONNECTION_TIME,
+	K_SERIES,
 	N_KEYS,
 };
 
@@ -38,6 +48,7 @@ struct settings {
 	char listen[80];
 	bool allow_remote;
 	double interval;
+	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
 	unsigned long num[N_KEYS]; /* the whole-number keys */
 	unsigned set;		   /* bit per key given (flags, file) */
 };
@@ -45,7 +56,7 @@ struct settings {
 void serve_settings_defaults(struct settings *s);
 /* Copy into dst the keys src has set. */
 void serve_settings_merge(struct settings *dst, const struct settings *src);
-/* "127.0.0.1:9400" or "[::1]:9400" into a socket address (numeric only). 0 or -EINVAL. */
+/* "127.0.0.1:10400" or "[::1]:10400" into a socket address (numeric only). 0 or -EINVAL. */
 int serve_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len,
 		       bool *ret_loopback);
 /* Set key k of s from the text v; on -EINVAL err says what was expected. */

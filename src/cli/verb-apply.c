@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,11 @@
 
 #include "mipart/apply.h"
 #include "mipart/config.h"
+#include "mipart/declared.h"
 #include "mipart/error.h"
 #include "mipart/layout.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 static void config_error(const char *path, int r, const mipart_config_error *e)
@@ -28,13 +31,15 @@ static void config_error(const char *path, int r, const mipart_config_error *e)
 		cli_error("cannot read '%s': %s", path, mipart_strerror(r));
 }
 
-/* Load FILE and pick config NAME (or the only one). Returns an exit code. */
-static int load_set(const char *path, const char *name, mipart_config **ret_cfg,
-		    const mipart_config_set **ret_set)
+/* Load FILE (or parse text, its contents, when not NULL) and pick config NAME (or the only
+ * one). Returns an exit code. */
+static int load_set(const char *path, const char *text, size_t len, const char *name,
+		    mipart_config **ret_cfg, const mipart_config_set **ret_set)
 {
 	mipart_config_error err = { 0 };
 	mipart_config *cfg = NULL;
-	int r = mipart_config_load(path, &cfg, &err);
+	int r = text ? mipart_config_parse(text, len, path, &cfg, &err)
+		     : mipart_config_load(path, &cfg, &err);
 
 	if (r < 0) {
 		config_error(path, r, &err);
@@ -44,11 +49,11 @@ static int load_set(const char *path, const char *name, mipart_config **ret_cfg,
 		*ret_set = mipart_config_get(cfg, 0);
 	} else if (!name || mipart_config_find(cfg, name, ret_set) < 0) {
 		char names[512];
-		size_t len = 0;
+		size_t nl = 0;
 
 		names[0] = '\0';
-		for (size_t i = 0; i < mipart_config_count(cfg) && len < sizeof(names); i++)
-			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
+		for (size_t i = 0; i < mipart_config_count(cfg) && nl < sizeof(names); i++)
+			nl += (size_t)snprintf(names + nl, sizeof(names) - nl, "%s%s", i ? ", " : "",
 						mipart_config_set_name(mipart_config_get(cfg, i)));
 		if (name)
 			cli_error("no config '%s' in '%s' (it has: %s)", name, path, names);
@@ -81,7 +86,7 @@ static int resolve(const char *path, const mipart_config_set *set, const mipart_
 
 struct layout_args {
 	const char *file, *name;
-	bool dry, json;
+	bool dry, json, persist;
 	unsigned long lock_s, settle_s;
 };
 
@@ -95,6 +100,7 @@ static int parse_layout_args(struct cli *cli, int argc, char **argv, bool change
 		{ "json", no_argument, NULL, 'j' },
 		{ "lock-timeout", required_argument, NULL, 'L' },
 		{ "settle-timeout", required_argument, NULL, 'S' },
+		{ "persist", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -115,10 +121,13 @@ static int parse_layout_args(struct cli *cli, int argc, char **argv, bool change
 		case 'n':
 		case 'L':
 		case 'S':
+		case 'P':
 			if (!changes)
 				return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
 			if (c == 'n')
 				a->dry = true;
+			else if (c == 'P')
+				a->persist = true;
 			else if (cli_parse_uint(cli, c == 'L' ? "--lock-timeout" : "--settle-timeout",
 						optarg, c == 'L' ? 0 : 1, 3600,
 						c == 'L' ? &a->lock_s : &a->settle_s) < 0)
@@ -133,6 +142,8 @@ static int parse_layout_args(struct cli *cli, int argc, char **argv, bool change
 		return EXIT_USAGE;
 	if (!a->file)
 		return cli_usage_error(cli->verb, "'-f FILE' is required");
+	if (a->persist && a->dry)
+		return cli_usage_error(cli->verb, "'--persist' records what was applied: not with '--dry-run'");
 	return EXIT_OK;
 }
 
@@ -153,17 +164,12 @@ static void layout_close(struct layout_ctx *L)
 	memset(L, 0, sizeof(*L));
 }
 
-/* Load the file, pick the config, read the host, resolve. Returns an exit code; on failure
- * everything is released. */
-static int layout_open(struct cli *cli, const struct layout_args *a, struct layout_ctx *L)
+/* Read the host and resolve L->set on it. Returns an exit code; on failure everything is
+ * released. */
+static int layout_resolve(struct cli *cli, const char *file, struct layout_ctx *L)
 {
-	int rc;
+	int rc = cli_load_topology(cli, &L->t);
 
-	memset(L, 0, sizeof(*L));
-	rc = load_set(a->file, a->name, &L->cfg, &L->set);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = cli_load_topology(cli, &L->t);
 	if (rc != EXIT_OK)
 		goto fail;
 	L->n = mipart_topology_gpu_count(L->t);
@@ -177,7 +183,7 @@ static int layout_open(struct cli *cli, const struct layout_args *a, struct layo
 		cli_error("out of memory");
 		goto fail;
 	}
-	rc = resolve(a->file, L->set, L->t, L->targets, L->n);
+	rc = resolve(file, L->set, L->t, L->targets, L->n);
 	if (rc == EXIT_OK)
 		return EXIT_OK;
 fail:
@@ -185,37 +191,182 @@ fail:
 	return rc;
 }
 
+/* Load the file (or its text), pick the config, read the host, resolve. Returns an exit code;
+ * on failure everything is released. */
+static int layout_open(struct cli *cli, const struct layout_args *a, const char *text, size_t len,
+		       struct layout_ctx *L)
+{
+	int rc;
+
+	memset(L, 0, sizeof(*L));
+	rc = load_set(a->file, text, len, a->name, &L->cfg, &L->set);
+	if (rc != EXIT_OK)
+		return rc;
+	return layout_resolve(cli, a->file, L);
+}
+
+/* Apply L's config through the engine, with the layout's hook units. */
+static int layout_apply(struct cli *cli, struct layout_ctx *L, bool dry, bool json,
+			unsigned long lock_s, unsigned long settle_s, int argc, char **argv, int lockfd)
+{
+	const char *units[MIPART_CONFIG_MAX_UNITS];
+	size_t n_units = mipart_config_unit_count(L->cfg);
+	struct change_opts co = { .dry = dry, .json = json, .lock_s = lock_s, .settle_s = settle_s,
+				  .units = units, .argc = argc, .argv = argv, .lock_fd = lockfd };
+
+	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
+		units[co.n_units++] = mipart_config_unit(L->cfg, i);
+	return cli_run_change(cli, L->t, L->targets, L->n, &co);
+}
+
+/* With --persist the file is read once: the text applied is the text recorded. */
+static int read_layout_text(const char *path, char **ret, size_t *ret_len)
+{
+	char *buf = malloc(MIPART_CONFIG_MAX_SIZE + 1);
+	ssize_t n;
+
+	if (!buf) {
+		cli_error("out of memory");
+		return EXIT_FAIL;
+	}
+	n = util_read_file(path, buf, MIPART_CONFIG_MAX_SIZE);
+	if (n < 0) {
+		cli_error("cannot read '%s': %s", path, n == -EFBIG ? "larger than 1 MiB" : mipart_strerror((int)n));
+		free(buf);
+		return EXIT_FAIL;
+	}
+	*ret = buf;
+	*ret_len = (size_t)n;
+	return EXIT_OK;
+}
+
 int verb_apply(struct cli *cli, int argc, char **argv)
 {
 	struct layout_args a;
 	struct layout_ctx L;
-	const char *units[MIPART_CONFIG_MAX_UNITS];
-	size_t n_units;
-	int rc = parse_layout_args(cli, argc, argv, true, &a), lockfd;
+	char *text = NULL, abs[PATH_MAX];
+	size_t len = 0;
+	int rc = parse_layout_args(cli, argc, argv, true, &a), lockfd = -1;
 
 	if (rc != EXIT_OK)
 		return rc;
-	lockfd = cli_change_lock(cli, a.dry, a.lock_s, argc, argv);
-	if (lockfd == -2)
-		return EXIT_FAIL;
-	rc = layout_open(cli, &a, &L);
-	if (rc != EXIT_OK) {
-		mipart_host_unlock(lockfd);
+	if (a.persist && (rc = read_layout_text(a.file, &text, &len)) != EXIT_OK)
 		return rc;
+	lockfd = cli_change_lock(cli, a.dry, a.lock_s, argc, argv);
+	if (lockfd == -2) {
+		rc = EXIT_FAIL;
+		lockfd = -1;
+		goto out;
 	}
-	n_units = mipart_config_unit_count(L.cfg);
-	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++)
-		units[i] = mipart_config_unit(L.cfg, i);
-	{
-		struct change_opts co = { .dry = a.dry, .json = a.json, .lock_s = a.lock_s,
-					  .settle_s = a.settle_s, .units = units,
-					  .n_units = n_units, .argc = argc, .argv = argv,
-					  .lock_fd = lockfd };
+	rc = layout_open(cli, &a, text, len, &L);
+	if (rc != EXIT_OK)
+		goto out;
+	rc = layout_apply(cli, &L, a.dry, a.json, a.lock_s, a.settle_s, argc, argv, lockfd);
+	if (rc == EXIT_OK && a.persist) {
+		mipart_config_error err = { 0 };
+		const char *name = mipart_config_set_name(L.set);
+		int r = mipart_declared_write(cli->host, text, len, name,
+					      realpath(a.file, abs) ? abs : a.file, &err);
 
+		if (r < 0) {
+			cli_error("applied, but cannot record '%s' as the declared state in '%s%s': %s",
+				  name, mipart_host_root(cli->host), MIPART_DECLARED_PATH,
+				  err.message[0] ? err.message : mipart_strerror(r));
+			rc = EXIT_FAIL;
+		} else if (!a.json && !cli->quiet) {
+			fprintf(stderr, "declared: '%s' of '%s' is applied at boot (mipart-boot.service) and drift is measured against it\n",
+				name, a.file);
+		}
+	}
+	layout_close(&L);
+out:
+	mipart_host_unlock(lockfd);
+	free(text);
+	return rc;
+}
+
+int verb_boot(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "settle-timeout", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	mipart_config_error err = { 0 };
+	mipart_declared *d = NULL;
+	struct layout_ctx L = { 0 };
+	unsigned long settle_s = 300;
+	bool dry = false, json = false;
+	char path[MIPART_PATH_MAX];
+	int c, r, rc, lockfd = -1;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+		if (c == 'n')
+			dry = true;
+		else if (c == 'j')
+			json = true;
+		else if (c == 'S') {
+			if (cli_parse_uint(cli, "--settle-timeout", optarg, 1, 3600, &settle_s) < 0)
+				return EXIT_USAGE;
+		} else
+			return cli_usage_error(cli->verb, "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+	}
+	if (cli_check_args(cli, argc - optind) != EXIT_OK)
+		return EXIT_USAGE;
+	if (mipart_host_path(cli->host, MIPART_DECLARED_PATH, path, sizeof(path)) < 0)
+		path[0] = '\0';
+	r = mipart_declared_load(cli->host, &d, &err);
+	if (r == -ENOENT) {
+		if (json)
+			return cli_print_json(json_pack("{s:n, s:s}", "declared", "state", "nothing-declared"));
+		printf("nothing declared in '%s' ('mipart apply --persist -f FILE -c NAME'): nothing to do\n",
+		       path);
+		return EXIT_OK;
+	}
+	if (r < 0) {
+		if (err.line)
+			cli_error("%s:%u:%u: %s", err.file, err.line, err.column, err.message);
+		else
+			cli_error("cannot read the declared state '%s': %s", path,
+				  err.message[0] ? err.message : mipart_strerror(r));
+		return EXIT_FAIL;
+	}
+	if (!json && !cli->quiet)
+		fprintf(stderr, "declared: '%s' (from '%s', recorded %s)\n", mipart_declared_config_name(d),
+			mipart_declared_source(d), mipart_declared_time(d));
+	/* a change a crash (or the power cut) left running is finished or rolled back first,
+	 * so the declared change starts from a host in a known state */
+	if (!dry && (rc = cli_recover_if_needed(cli)) != EXIT_OK)
+		goto out;
+	lockfd = cli_change_lock(cli, dry, 120, argc, argv);
+	if (lockfd == -2) {
+		rc = EXIT_FAIL;
+		lockfd = -1;
+		goto out;
+	}
+	L.set = mipart_declared_set(d);
+	rc = layout_resolve(cli, path, &L);
+	if (rc != EXIT_OK)
+		goto out;
+	{
+		/* layout_apply takes the hook units from L.cfg; the declared layout owns them */
+		const char *units[MIPART_CONFIG_MAX_UNITS];
+		const mipart_config *cfg = mipart_declared_layout(d);
+		struct change_opts co = { .dry = dry, .json = json, .lock_s = 120,
+					  .settle_s = settle_s, .units = units, .argc = argc,
+					  .argv = argv, .lock_fd = lockfd };
+
+		for (size_t i = 0; i < mipart_config_unit_count(cfg) && i < MIPART_CONFIG_MAX_UNITS; i++)
+			units[co.n_units++] = mipart_config_unit(cfg, i);
 		rc = cli_run_change(cli, L.t, L.targets, L.n, &co);
 	}
 	layout_close(&L);
+out:
 	mipart_host_unlock(lockfd);
+	mipart_declared_free(d);
 	return rc;
 }
 
@@ -229,7 +380,7 @@ int verb_assert(struct cli *cli, int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	rc = layout_open(cli, &a, &L);
+	rc = layout_open(cli, &a, NULL, 0, &L);
 	if (rc != EXIT_OK)
 		return rc;
 	diffs = json_array();

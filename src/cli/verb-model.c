@@ -19,6 +19,7 @@
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/hfmodel.h"
+#include "mipart/hub.h"
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
 #include "mipart/product.h"
@@ -35,10 +36,17 @@ static double gib(uint64_t b)
 	return (double)b / GIB;
 }
 
-/* Catalog id or alias, else a model directory. Returns an exit code. */
+/* Exit code for a Hub error. */
+static int hub_exit(int r)
+{
+	return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
+/* Catalog id or alias, else a model directory, else a Hugging Face repository (the cache, then
+ * the Hub). Returns an exit code. */
 static int load_model(const char *name, mipart_model *ret)
 {
-	char err[256] = "";
+	char err[512] = "";
 	struct stat st;
 	mipart_catalog *cat = NULL;
 	const mipart_model *m = NULL;
@@ -62,11 +70,21 @@ static int load_model(const char *name, mipart_model *ret)
 	r = mipart_catalog_find(cat, name, &m);
 	if (r == 0)
 		*ret = *m;
-	else
-		cli_error("unknown model '%s': not in the catalog ('mipart models' lists it) and not a directory with a config.json",
-			  name);
 	mipart_catalog_free(cat);
-	return r == 0 ? EXIT_OK : EXIT_USAGE;
+	if (r == 0)
+		return EXIT_OK;
+	if (!mipart_hub_id_ok(name)) {
+		cli_error("unknown model '%s': not in the catalog ('mipart models' lists it), not a directory with a config.json and not a Hugging Face id (org/name)",
+			  name);
+		return EXIT_USAGE;
+	}
+	r = mipart_hub_load(name, NULL, ret, NULL, err, sizeof(err));
+	if (r < 0) {
+		cli_error("cannot read '%s' from the Hugging Face Hub: %s", name,
+			  err[0] ? err : mipart_strerror(r));
+		return hub_exit(r);
+	}
+	return EXIT_OK;
 }
 
 struct est_args {
@@ -850,21 +868,83 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* `mipart models --refresh ID...`: read each id from the Hub again into the cache, and say how
+ * it compares with the catalog's entry. */
+static int refresh_models(struct cli *cli, int argc, char **argv, bool json)
+{
+	mipart_hub_options ho = { .refresh = true };
+	mipart_catalog *cat = NULL;
+	json_t *arr = json_array();
+	char err[512] = "";
+	int rc = EXIT_OK;
+
+	if (argc <= 0) {
+		json_decref(arr);
+		return cli_usage_error(cli->verb, "'--refresh' takes Hugging Face ids (org/name)");
+	}
+	mipart_catalog_load(mipart_catalog_default_path(), &cat, err, sizeof(err));
+	for (int i = 0; i < argc; i++) {
+		const mipart_model *c = NULL;
+		mipart_model m;
+		int r;
+
+		if (cat && mipart_catalog_find(cat, argv[i], &c) == 0 && !mipart_hub_id_ok(argv[i]))
+			argv[i] = (char *)c->id; /* an alias: refresh the id it names */
+		r = mipart_hub_load(argv[i], &ho, &m, NULL, err, sizeof(err));
+		if (r < 0) {
+			cli_error("cannot refresh '%s': %s", argv[i], err[0] ? err : mipart_strerror(r));
+			rc = hub_exit(r) > rc ? hub_exit(r) : rc;
+			continue;
+		}
+		c = NULL;
+		if (cat)
+			mipart_catalog_find(cat, m.id, &c);
+		if (json) {
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:b}", "id", m.id,
+							     "arch", m.arch, "layers", (int)m.layers,
+							     "params", (json_int_t)m.params, "weight_bytes",
+							     (json_int_t)m.weight_bytes, "quant_method",
+							     m.quant_method, "in_catalog", c != NULL));
+		} else {
+			printf("%-48s  %-12s  %3u layers  %8.1fB  %8.2f GiB%s%s\n", m.id, m.arch, m.layers,
+			       (double)m.params / 1e9, gib(m.weight_bytes),
+			       m.quant_method[0] ? "  " : "", m.quant_method);
+			if (c && (c->layers != m.layers || c->hidden != m.hidden || c->vocab != m.vocab ||
+				  c->kv_heads != m.kv_heads))
+				printf("  differs from the catalog's entry (layers %u, hidden %u, KV heads %u, vocab %u)\n",
+				       c->layers, c->hidden, c->kv_heads, c->vocab);
+		}
+	}
+	mipart_catalog_free(cat);
+	if (json)
+		cli_print_json(json_pack("{s:o}", "refreshed", arr));
+	else
+		json_decref(arr);
+	return rc;
+}
+
 int verb_models(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { "refresh", no_argument, NULL, 'r' },
+					      { NULL, 0, NULL, 0 } };
 	char err[256] = "";
 	mipart_catalog *cat = NULL;
 	const char *path = mipart_catalog_default_path();
-	bool json = false;
+	bool json = false, refresh = false;
 	int c, r;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
+		if (c == 'j')
+			json = true;
+		else if (c == 'r')
+			refresh = true;
+		else
 			return cli_usage_error(cli->verb, "unknown option '%s'", argv[optind - 1]);
-		json = true;
 	}
+	if (refresh)
+		return refresh_models(cli, argc - optind, argv + optind, json);
 	if (cli_check_args(cli, argc - optind) != EXIT_OK)
 		return EXIT_USAGE;
 	r = mipart_catalog_load(path, &cat, err, sizeof(err));

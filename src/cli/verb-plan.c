@@ -20,6 +20,7 @@
 #include "mipart/estimate.h"
 #include "mipart/planner.h"
 #include "mipart/spec.h"
+#include "mipart/fleet.h"
 #include "mipart/product.h"
 #include "cli.h"
 #include "banned.h"
@@ -157,10 +158,16 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "gpus-per-node", required_argument, NULL, 'G' },
+		{ "inventory", required_argument, NULL, 'I' },
+		{ "label-key", required_argument, NULL, 'K' },
 		{ "vllm-version", required_argument, NULL, 'V' },
 		{ "platform", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct fleet_args fa = { .label_key = "dcm.amd.com/gpu-config-profile" };
+	unsigned long fleet_nodes = 0;
 	mipart_estimate_options vo = { 0 };
 	const char *specs[PLAN_MAX_MODELS], *product = NULL, *output = NULL, *name = "plan";
 	struct plan_model *pm = NULL;
@@ -199,6 +206,21 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'n':
+			if (cli_parse_uint(cli, "--nodes", optarg, 1, MIPART_FLEET_MAX_NODES, &fleet_nodes) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'G':
+			if (cli_parse_uint(cli, "--gpus-per-node", optarg, 1, MIPART_FLEET_MAX_GPUS_PER_NODE,
+					   &fa.gpus_per_node) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'I':
+			fa.inventory = optarg;
+			break;
+		case 'K':
+			fa.label_key = optarg;
+			break;
 		case 'V':
 			if (cli_parse_vllm_version(cli, optarg, &vo) != 0)
 				return EXIT_USAGE;
@@ -216,7 +238,23 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (!n_specs)
 		return cli_usage_error(cli->verb, "give at least one '-m MODEL[:COUNT][@PRECISION]'");
-	if (!want_gpus != !product)
+	if (fleet_nodes || fa.gpus_per_node || fa.inventory) {
+		if (fa.inventory ? (fleet_nodes || fa.gpus_per_node || product)
+				 : (!fleet_nodes || !fa.gpus_per_node || !product))
+			return cli_usage_error(cli->verb, "a fleet is '--nodes N --gpus-per-node G --product P' or '--inventory FILE'");
+		if (want_gpus)
+			return cli_usage_error(cli->verb, "'--gpus' plans one host; a fleet takes '--gpus-per-node'");
+		if (strcmp(name, "plan"))
+			return cli_usage_error(cli->verb, "a fleet plan names its configs after their layouts: no '--name'");
+		fa.nodes = fleet_nodes;
+		fa.product = product;
+		fa.output = output;
+		fa.json = json;
+		product = NULL;
+	} else if (fa.label_key && strcmp(fa.label_key, "dcm.amd.com/gpu-config-profile")) {
+		return cli_usage_error(cli->verb, "'--label-key' goes with a fleet ('--nodes' or '--inventory')");
+	}
+	if (!fa.nodes && !fa.inventory && !want_gpus != !product)
 		return cli_usage_error(cli->verb, "'--gpus' and '--product' go together (or neither: this host)");
 
 	r = mipart_catalog_load(mipart_catalog_default_path(), &cat, err, sizeof(err));
@@ -247,6 +285,10 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 			pm[i].label, pm[i].count, pm[i].o.tensor_parallel ? pm[i].o.tensor_parallel : 1,
 			(uint64_t)ceil((double)pm[i].e.min_device_bytes * 0.9 * (1 + BOOKING_MARGIN)),
 		};
+	}
+	if (fa.nodes || fa.inventory) {
+		rc = cli_plan_fleet(cli, &fa, items, n_specs);
+		goto out;
 	}
 	if (product) {
 		rc = gpus_from_product(cli, product, (unsigned)want_gpus, gpus);

@@ -140,12 +140,13 @@ struct server {
 	struct settings flags;	 /* what the command line set */
 	struct settings running; /* defaults < file < flags, as in force */
 	unsigned long pool_header_bytes; /* max-header-bytes at start: sizes the MHD pool */
-	char where[96];			 /* "127.0.0.1:9400", the address bound */
+	char where[96];			 /* "127.0.0.1:10400", the address bound */
 	struct MHD_Daemon *daemon;
 	struct refusal refusals[N_REFUSALS];
 
 	/* read per request, changed by a reload */
 	atomic_ulong max_headers, max_header_bytes, max_connection_time;
+	atomic_uint series; /* the families /metrics serves */
 
 	/* every open connection, for the watchdog that ends those open too long (a request sent
 	 * or read a byte at a time never trips the idle timeout) */
@@ -330,7 +331,7 @@ static struct entry *collect(struct server *s, double interval)
 	t0 = e->started = now_mono();
 	r = mipart_monitor_collect(s->cli->host, &snap);
 	if (r == 0)
-		r = mipart_monitor_prometheus(snap, MIPART_MONITOR_SERIES_MIPART, &text, &len);
+		r = mipart_monitor_prometheus(snap, atomic_load(&s->series), &text, &len);
 	if (r == 0) {
 		j = monitor_status_json(snap);
 		json = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -739,6 +740,7 @@ static void reload(struct server *s)
 	atomic_store(&s->max_headers, n.num[K_MAX_HEADERS]);
 	atomic_store(&s->max_header_bytes, n.num[K_MAX_HEADER_BYTES]);
 	atomic_store(&s->max_connection_time, n.num[K_MAX_CONNECTION_TIME]);
+	atomic_store(&s->series, n.series);
 	pthread_mutex_lock(&s->lock);
 	s->interval = n.interval;
 	pthread_mutex_unlock(&s->lock);
@@ -747,6 +749,7 @@ static void reload(struct server *s)
 	s->running.num[K_MAX_HEADERS] = n.num[K_MAX_HEADERS];
 	s->running.num[K_MAX_HEADER_BYTES] = n.num[K_MAX_HEADER_BYTES];
 	s->running.num[K_MAX_CONNECTION_TIME] = n.num[K_MAX_CONNECTION_TIME];
+	s->running.series = n.series;
 	log_line(NULL, "reloaded%s%s: interval %g s, max-headers %lu, max-header-bytes %lu",
 		 s->config_path ? " " : "", s->config_path ? s->config_path : "", n.interval,
 		 n.num[K_MAX_HEADERS], n.num[K_MAX_HEADER_BYTES]);
@@ -894,6 +897,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ "max-header-bytes", required_argument, NULL, 'B' },
 		{ "max-headers", required_argument, NULL, 'H' },
 		{ "max-connection-time", required_argument, NULL, 'T' },
+		{ "series", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -903,7 +907,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	} flag_keys[] = {
 		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
 		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
-		{ 'T', K_MAX_CONNECTION_TIME },
+		{ 'T', K_MAX_CONNECTION_TIME }, { 'S', K_SERIES },
 	};
 	struct server s = { .cli = cli };
 	struct sockaddr_storage ss;
@@ -967,6 +971,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	atomic_init(&s.max_headers, s.running.num[K_MAX_HEADERS]);
 	atomic_init(&s.max_header_bytes, s.running.num[K_MAX_HEADER_BYTES]);
 	atomic_init(&s.max_connection_time, s.running.num[K_MAX_CONNECTION_TIME]);
+	atomic_init(&s.series, s.running.series);
 	pthread_mutex_init(&s.conns_lock, NULL);
 	{
 		pthread_condattr_t ca;

@@ -541,35 +541,49 @@ int verb_reset(struct cli *cli, int argc, char **argv)
 	return do_set(cli, argc, argv, true);
 }
 
-int verb_recover(struct cli *cli, int argc, char **argv)
+/* mipart_recover with the CLI's backend and reports; quiet_nothing: say nothing when there
+ * was nothing to recover. Returns an exit code. */
+static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 {
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
 	struct hook_ctx hc = { cli, NULL };
-	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = "mipart recover",
+	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = command,
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
 				   .userdata = &hc, .systemctl = systemctl_path() };
 	int r;
 
-	optind = 1;
-	if (cli_check_args(cli, argc - 1) != EXIT_OK)
-		return EXIT_USAGE;
 	if (open_backend(cli, &backend) < 0)
 		return EXIT_FAIL;
 	o.backend = backend;
 	o.progress = (!cli->quiet && isatty(2)) ? on_progress : NULL;
 	r = mipart_recover(cli->host, &o, &res);
-	if (r == 0 && !strcmp(res.state, "nothing"))
-		printf("nothing to recover: no unfinished change in the journal\n");
-	else if (r < 0)
+	if (r == 0 && !strcmp(res.state, "nothing")) {
+		if (!quiet_nothing)
+			printf("nothing to recover: no unfinished change in the journal\n");
+	} else if (r < 0) {
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
-	else
+	} else {
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
+	}
 	if (res.warning[0])
 		cli_warn(cli, "%s", res.warning);
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int cli_recover_if_needed(struct cli *cli)
+{
+	return run_recover(cli, "mipart boot (recover)", true);
+}
+
+int verb_recover(struct cli *cli, int argc, char **argv)
+{
+	optind = 1;
+	if (cli_check_args(cli, argc - 1) != EXIT_OK)
+		return EXIT_USAGE;
+	return run_recover(cli, "mipart recover", false);
 }
 
 int verb_history(struct cli *cli, int argc, char **argv)

@@ -50,13 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      serve_parse_listen(s.listen, &ss, &sl, &lo) == 0);
 	if (s.set & (1u << K_INTERVAL))
 		CHECK(s.interval >= 0 && s.interval <= 86400);
-	for (unsigned k = K_MAX_CONNECTIONS; k < N_KEYS; k++)
+	for (unsigned k = K_MAX_CONNECTIONS; k <= K_MAX_CONNECTION_TIME; k++)
 		if (s.set & (1u << k))
 			CHECK(s.num[k] >= serve_keys[k].min && s.num[k] <= serve_keys[k].max);
 	serve_settings_defaults(&defaults);
 	merged = defaults;
 	serve_settings_merge(&merged, &s);
-	for (unsigned k = K_MAX_CONNECTIONS; k < N_KEYS; k++)
+	for (unsigned k = K_MAX_CONNECTIONS; k <= K_MAX_CONNECTION_TIME; k++)
 		CHECK(merged.num[k] == ((s.set & (1u << k)) ? s.num[k] : defaults.num[k]));
 	return 0;
 }

@@ -16,7 +16,7 @@ H="$T_TMP/h"
 run mipart sim create "$H"
 is "$RC" 0 "create a simulated host"
 
-# --- promcheck: its own cases ----------------------------------------------------------------
+# --- promcheck (promtool check metrics): its own cases ----------------------------------------
 # pc INPUT: run promcheck on INPUT (printf format); PC_RC, PC_ERR
 pc() {
 	# shellcheck disable=SC2059 # the input is a printf format on purpose
@@ -28,7 +28,7 @@ good() { # good INPUT DESCRIPTION
 	pc "$1"
 	is "$PC_RC:$PC_ERR" "0:" "promcheck accepts $2"
 }
-bad() { # bad INPUT 'line N: reason glob' DESCRIPTION
+bad() { # bad INPUT 'reason glob' DESCRIPTION
 	pc "$1"
 	is "$PC_RC" 1 "promcheck rejects $3"
 	like "$PC_ERR" "$2" "  ... saying why: $3"
@@ -36,52 +36,19 @@ bad() { # bad INPUT 'line N: reason glob' DESCRIPTION
 
 good '# HELP up Whether it works: \\\\ and \\n are escapes.\n# TYPE up gauge\nup 1\nup{a="x\\"y\\\\z\\n",b=""} 0 1700000000000\n' \
 	"HELP, TYPE, escapes and a timestamp"
-good 'a NaN\nb +Inf\nc -Inf\nd 0x1.8p1\ne -1.5e-3\nf Inf\ng infinity\nh nan\ni .5\nj 5.\n' "the float forms of Go's ParseFloat"
-good '# a comment\nx{a="1",} 1\n  y { a = "1" , b="2" }\t2 -5\n' "comments, a trailing comma, blanks and a negative timestamp"
-good '# TYPE h histogram\nh_bucket{le="0.5"} 1\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 3\nh_sum 1.5\nh_count 3\nh_bucket{x="b",le="+Inf"} 0\nh_count{x="b"} 0\n' \
-	"a histogram with two series"
-good '# TYPE s summary\ns{quantile="0.5"} 1\ns{quantile="0.99"} 2\ns_sum 10\ns_count 4\n' "a summary"
+good '# HELP gpu_nodes_total Number of GPUs in the node\n# TYPE gpu_nodes_total gauge\ngpu_nodes_total 8\n' \
+	"AMD's gauge named gpu_nodes_total (the one lint finding accepted)"
 good '' "empty input"
 
-bad 'a 1\n\nb 2\n' 'line 2: empty line' "an empty line"
-bad 'a 1' 'line 1: no newline at the end*' "a missing final newline"
-bad '1a 1\n' 'line 1: a sample must start with a metric name*' "a metric name starting with a digit"
-bad 'a-b 1\n' "line 1: invalid character '-' in metric name*" "a dash in a metric name"
-bad 'a{1x="y"} 1\n' 'line 1: expected a label name*' "a label name starting with a digit"
-bad 'a{x:y="1"} 1\n' "line 1: expected '=' after label name 'x'" "a colon in a label name"
-bad 'a{x="\\t"} 1\n' "line 1: invalid escape '\\\\t' in a label value*" "an escape other than \\\\ \\\" \\n"
-bad 'a{x="1} 1\n' "line 1: the value of label 'x' has no closing quote" "an unclosed label value"
-bad 'a{x=1} 1\n' "line 1: the value of label 'x' must be in double quotes" "an unquoted label value"
-bad 'a{x="1",x="2"} 1\n' "line 1: label 'x' twice in one sample" "a label twice"
-bad 'a{__name__="b"} 1\n' "line 1: label name '__name__' is reserved*" "a reserved label name"
-bad '# HELP a one\n# HELP a two\na 1\n' "line 2: second HELP line for 'a'" "HELP twice"
-bad '# TYPE a gauge\n# TYPE a gauge\na 1\n' "line 2: second TYPE line for 'a'" "TYPE twice"
-bad 'a 1\n# TYPE a gauge\n' "line 2: TYPE for 'a' after its samples" "TYPE after the samples"
-bad '# TYPE a bogus\na 1\n' "line 1: unknown type 'bogus' for 'a'*" "an unknown type"
-bad '# TYPE a COUNTER\na 1\n' "line 1: unknown type 'COUNTER' for 'a'*" "a type in capitals"
-bad '# HELP a x \\q\na 1\n' "line 1: invalid escape '\\\\q' in HELP text*" "a bad escape in HELP"
-bad '# HELP\n' "line 1: HELP needs a metric name*" "HELP without a name"
-bad 'a 1\nb 1\na{x="1"} 2\n' "line 3: the lines of 'a' are not together (its first is line 1)" "a family split in two"
-bad 'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n' 'line 2: series a{x="1",y="2"} twice (first on line 1)' "the same series twice"
-bad 'a 1,5\n' "line 1: invalid value '1,5'*" "a decimal comma"
-bad 'a 1_000\n' "line 1: invalid value '1_000'*" "digit underscores"
-bad 'a 1e400\n' "line 1: invalid value '1e400'*" "a value out of range"
-bad 'a 0x1\n' "line 1: invalid value '0x1'*" "a hex float without p exponent"
-bad 'a +NaN\n' "line 1: invalid value '+NaN'*" "a signed NaN"
-bad 'a 1 1.5\n' "line 1: invalid timestamp '1.5'*" "a fractional timestamp"
-bad 'a 1 2 3\n' "line 1: unexpected text after the timestamp" "text after the timestamp"
-bad 'a\n' "line 1: expected a blank and a value after 'a'" "a sample without a value"
-bad '# TYPE c counter\nc -1\n' "line 2: 'c' is negative*" "a negative counter"
-bad '# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n' 'line 2: histogram '"'h'"' series {} has no bucket le="+Inf"' "a histogram without +Inf"
-bad '# TYPE h histogram\nh_bucket 1\n' "line 2: bucket of histogram 'h' without an le label" "a bucket without le"
-bad '# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\n' 'line 3: bucket le="1" of '"'h'"' does not follow a smaller le' "buckets out of order"
-bad '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\n' 'line 3: bucket le="+Inf" of '"'h'"' counts less than the one before' "bucket counts going down"
-bad '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3\n' "line 2: histogram 'h' series {}: h_count 3 differs*" "_count unlike the +Inf bucket"
-bad '# TYPE h histogram\nh 1\n' "line 2: histogram 'h' has a sample without _bucket, _sum or _count" "a bare histogram sample"
-bad '# TYPE s summary\ns 1\n' "line 2: summary 's' sample without a quantile label" "a summary sample without quantile"
-bad '# TYPE s summary\ns{quantile="2"} 1\n' 'line 2: quantile "2" is not a number from 0 to 1' "a quantile above 1"
-bad 'a{x="\377"} 1\n' "line 1: not UTF-8" "bytes that are not UTF-8"
-bad 'a 1\r\n' "line 1: carriage return*" "CRLF line ends"
+bad 'a 1' '*unexpected end of input stream*' "a missing final newline"
+bad '# HELP a x\n# TYPE a gauge\na-b 1\n' '*expected float as value*' "a dash in a metric name"
+bad '# HELP a x\n# TYPE a gauge\na{x="\\t"} 1\n' "*invalid escape sequence*" "an escape other than \\\\ \\\" \\n"
+bad '# HELP a x\n# TYPE a gauge\na{x="1",x="2"} 1\n' "*duplicate label names*" "a label twice"
+bad '# HELP a x\n# TYPE a gauge\na 1\n# TYPE a gauge\n' "*TYPE reported after samples*" "TYPE after the samples"
+bad '# HELP a x\n# TYPE a gauge\na{x="\xff"} 1\n' '*invalid label value*' "a label value that is not UTF-8"
+bad 'a 1\n' '*no help text*' "a family without HELP (promtool's linter)"
+bad '# HELP c x\n# TYPE c counter\nc 1\n' '*counter metrics should have "_total" suffix*' "a counter without _total (promtool's linter)"
+bad '# HELP a x\n# TYPE a gauge\na{x="1"} 1\na{x="1"} 2\n' 'series given twice: a{x="1"}*' "a series twice"
 
 # --- a server ----------------------------------------------------------------------------------
 # serve NAME ARGS...: start `mipart serve` on a free loopback port; PID, ADDR; log in NAME.log
@@ -140,7 +107,7 @@ get /metrics
 is "$CODE" 200 "GET /metrics: 200"
 is "$(header Content-Type)" "text/plain; version=0.0.4; charset=utf-8" "  ... as Prometheus text 0.0.4"
 "$PROMCHECK" <"$T_TMP/body" 2>"$T_TMP/pc.err"
-is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... that promcheck accepts"
+is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... that promtool accepts"
 METRICS_LEN=$(wc -c <"$T_TMP/body")
 like "$(metric mipart_exporter_collections_total)" "[1-9]*" "  ... with the exporter's own metrics"
 is "$(metric mipart_exporter_last_collect_success)" 1 "  ... and the collection worked"
@@ -150,6 +117,12 @@ is "$(awk '/^mipart_partition_vram_used_bytes\{gpu="2",/ { print $2 }' "$T_TMP/b
 is "$(awk '/^mipart_partition_processes\{gpu="2",/ { print $2 }' "$T_TMP/body")" 1 "  ... one process on it"
 is "$(awk '/^mipart_gpu_power_watts\{gpu="2",/ { print $2 }' "$T_TMP/body")" 640 "  ... GPU 2 at 640 W"
 is "$(awk '/^mipart_gpu_temperature_hotspot_celsius\{gpu="2",/ { print $2 }' "$T_TMP/body")" 77 "  ... and 77 C"
+# AMD device-metrics-exporter's names (default: both sets): GPU 2 (SPX) is logical device 2
+is "$(awk '/^gpu_gfx_busy_instantaneous\{.*gpu_id="2",/ { print $2 }' "$T_TMP/body")" 66 "  ... AMD's gpu_gfx_busy_instantaneous for gpu_id 2 (2.0, SPX): 66"
+is "$(awk '/^gpu_used_vram\{.*gpu_id="2",/ { print $2 }' "$T_TMP/body")" 7168 "  ... AMD's gpu_used_vram in MB: 7168"
+is "$(awk '/^gpu_package_power\{.*gpu_id="2",/ { print $2 }' "$T_TMP/body")" 640 "  ... AMD's gpu_package_power on the primary partition: 640"
+is "$(awk '/^gpu_junction_temperature\{/ { n++ } END { print n }' "$T_TMP/body")" 8 "  ... AMD's junction temperature once per GPU (primary partitions)"
+like "$(grep '^gpu_total_vram{.*gpu_id="2"' "$T_TMP/body")" '*gpu_compute_partition_type="spx",*gpu_memory_partition_type="nps1",gpu_partition_id="0",gpu_uuid="*",hostname="*",serial_number="SIM*' "  ... with AMD's labels"
 
 get /api/v1/status
 is "$CODE" 200 "GET /api/v1/status: 200"
@@ -437,6 +410,19 @@ like "$ERR" "error: cannot listen on '$ADDR': Address already in use" "  ... say
 kill -INT "$PID"
 wait "$PID"
 is "$?" 0 "SIGINT: exit 0"
+serve mipartonly --series mipart
+get /metrics
+is "$(grep -c '^gpu_' "$T_TMP/body"):$(grep -c '^mipart_partition_info' "$T_TMP/body")" "0:8" "--series mipart: no AMD series"
+stop "$PID"
+printf 'series: amd\n' >"$T_TMP/amd.yaml"
+serve amdonly --config "$T_TMP/amd.yaml"
+get /metrics
+is "$(grep -c '^mipart_partition' "$T_TMP/body"):$(grep -c '^gpu_total_vram' "$T_TMP/body")" "0:8" "'series: amd': AMD's series only"
+"$PROMCHECK" <"$T_TMP/body" 2>"$T_TMP/pc.err"
+is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... that promtool accepts"
+stop "$PID"
+run mipart --root "$H" serve --series nvidia
+like "$RC:$ERR" "2:error: invalid value 'nvidia' for '--series': expected mipart, amd or both*" "--series nvidia: usage error"
 serve emptyconf --config "$T_TMP/emptyconf.yaml"
 ok $? "an empty config file: the defaults"
 get /metrics

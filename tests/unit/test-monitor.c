@@ -136,6 +136,54 @@ static void test_prometheus(void **state)
 	mipart_host_free(h);
 }
 
+/* AMD device-metrics-exporter's series: one per logical device with its labels, socket-wide
+ * readings on the primary partition only (power 0 on the others), VRAM per partition in MiB. */
+static void test_prometheus_amd(void **state)
+{
+	struct scratch_dir *f = *state;
+	mipart_host *h = NULL;
+	mipart_monitor *m;
+	char *text = NULL, want[512];
+	size_t len = 0;
+
+	create_cpx_with_load(f);
+	m = collect(f, &h);
+	assert_int_equal(mipart_monitor_prometheus(m, MIPART_MONITOR_SERIES_AMD, &text, &len), 0);
+	assert_int_equal(count(text, "\nmipart_"), 0);
+	assert_int_equal(count(text, "\ngpu_total_vram{"), 16);
+	assert_int_equal(count(text, "\ngpu_used_vram{"), 16);
+	assert_int_equal(count(text, "\ngpu_gfx_busy_instantaneous{"), 16);
+	assert_int_equal(count(text, "\ngpu_junction_temperature{"), 2);
+	assert_int_equal(count(text, "\ngpu_package_power{"), 16);
+	assert_int_equal(count(text, "# TYPE gpu_clock gauge"), 1);
+	assert_non_null(strstr(text, "\ngpu_nodes_total{hostname=\""));
+	/* partition 3 of GPU 1 is logical device 11, busy 77 */
+	assert_non_null(strstr(text, "gpu_gfx_busy_instantaneous{card_model=\"MI300X\","
+				     "gpu_compute_partition_type=\"cpx\",gpu_id=\"11\","
+				     "gpu_memory_partition_type=\"nps1\",gpu_partition_id=\"3\","));
+	/* the primary partition carries the socket's power, the others 0 */
+	snprintf(want, sizeof(want), "gpu_id=\"9\",gpu_memory_partition_type=\"nps1\","
+		 "gpu_partition_id=\"1\"");
+	{
+		const char *c = strstr(text, "\ngpu_package_power{");
+
+		assert_non_null(c);
+		c = strstr(c, want);
+		assert_non_null(c);
+		c = strchr(c, '}');
+		assert_int_equal(strncmp(c, "} 0\n", 4), 0);
+	}
+	assert_non_null(strstr(text, "serial_number=\"SIM"));
+	free(text);
+	assert_int_equal(mipart_monitor_prometheus(m, MIPART_MONITOR_SERIES_AMD |
+						       MIPART_MONITOR_SERIES_MIPART, &text, &len), 0);
+	assert_int_equal(count(text, "\nmipart_partition_info{"), 16);
+	assert_int_equal(count(text, "\ngpu_total_vram{"), 16);
+	free(text);
+	mipart_monitor_free(m);
+	mipart_host_free(h);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -149,6 +197,7 @@ int main(void)
 		T(test_rows),
 		T(test_status_json),
 		T(test_prometheus),
+		T(test_prometheus_amd),
 		cmocka_unit_test(test_free_null),
 	};
 

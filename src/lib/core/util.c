@@ -58,7 +58,7 @@ ssize_t util_read_file(const char *path, char *buf, size_t cap)
 	return util_read_fileat(AT_FDCWD, path, buf, cap);
 }
 
-int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
+static int write_file(const char *path, const char *data, size_t len, mode_t mode, bool durable)
 {
 	char tmp[PATH_MAX];
 	size_t off = 0;
@@ -94,7 +94,7 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
 		}
 		off += (size_t)n;
 	}
-	if (fchmod(fd, mode) < 0) {
+	if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
 		r = -errno;
 		goto fail;
 	}
@@ -108,12 +108,39 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
 		r = -errno;
 		goto fail;
 	}
+	if (durable) {
+		/* the rename is on disk once the directory is: fsync(2) "does not necessarily ensure
+		 * that the entry in the directory containing the file has also reached disk" */
+		const char *slash = strrchr(path, '/');
+		int dfd;
+
+		r = util_pathf(tmp, sizeof(tmp), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+			       slash ? path : ".");
+		if (r < 0)
+			return r;
+		dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -errno;
+		r = fsync(dfd) < 0 ? -errno : 0;
+		close(dfd);
+		return r;
+	}
 	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	return r;
+}
+
+int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_file(path, data, len, mode, false);
+}
+
+int util_write_file_durable(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_file(path, data, len, mode, true);
 }
 
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)

@@ -30,6 +30,10 @@ ssize_t util_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
  */
 int util_write_file(const char *path, const char *data, size_t len, mode_t mode);
 
+/* util_write_file_durable - the same, and on disk when it returns: the file is fsync'd before
+ * the rename and its directory after it. Returns 0 or -errno. */
+int util_write_file_durable(const char *path, const char *data, size_t len, mode_t mode);
+
 /* util_write_filef - util_write_file with printf formatting (output capped at 64 KiB). */
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

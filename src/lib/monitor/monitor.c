@@ -18,7 +18,9 @@
 
 #include "mipart/apply.h"
 #include "mipart/error.h"
+#include "mipart/declared.h"
 #include "mipart/journal.h"
+#include "mipart/layout.h"
 #include "mipart/ledger.h"
 #include "mipart/procs.h"
 #include "mipart/readings.h"
@@ -34,6 +36,7 @@
 
 struct desired {
 	bool known;
+	bool declared;	/* from the declared state (mipart apply --persist), not the journal */
 	mipart_compute_mode compute;
 	mipart_memory_mode memory;
 	int64_t change;
@@ -45,12 +48,16 @@ struct mipart_monitor {
 	mipart_procs *procs;
 	mipart_allocation *allocs;
 	size_t n_allocs;
+	bool *orphaned;			/* per allocation: books a partition the host lacks */
+	size_t n_orphaned;
 	struct desired *desired;	/* per GPU */
 	mipart_monitor_row *rows;
 	size_t n_rows;
 	bool have_last;
 	mipart_journal_entry last;	/* the newest finished change */
 	bool running;			/* a change is in progress (or was left by a crash) */
+	char hostname[256];		/* for AMD's hostname label */
+	char (*serial)[64];		/* per GPU: the board serial (sysfs serial_number), "" unknown */
 	double collected_at;		/* Unix time */
 	double collect_seconds;
 	char *warn[WARN_MAX];
@@ -181,6 +188,40 @@ static void load_journal(struct mipart_monitor *s, const mipart_host *host)
 	mipart_journal_free(j);
 }
 
+/* The declared state (/etc/mipart/declared.json, `mipart apply --persist`) names what every
+ * GPU it selects should be, also on a host whose journal is empty; it outranks the journal. */
+static void load_declared(struct mipart_monitor *s, const mipart_host *host)
+{
+	mipart_config_error err = { 0 };
+	mipart_declared *d = NULL;
+	mipart_target *t = NULL;
+	size_t n = mipart_topology_gpu_count(s->topo);
+	unsigned line = 0, col = 0;
+	char msg[320];
+	int r = mipart_declared_load(host, &d, &err);
+
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		warn(s, "cannot read the declared state: %s", err.message[0] ? err.message : mipart_strerror(r));
+		return;
+	}
+	t = calloc(n + 1, sizeof(*t));
+	r = t ? mipart_layout_resolve(mipart_declared_set(d), s->topo, t, n, &line, &col, msg, sizeof(msg))
+	      : -ENOMEM;
+	if (r < 0)
+		warn(s, "the declared config '%s' does not fit this host: %s",
+		     mipart_declared_config_name(d), t ? msg : mipart_strerror(r));
+	for (size_t g = 0; r == 0 && g < n; g++) {
+		if (!t[g].selected)
+			continue;
+		s->desired[g] = (struct desired){ .known = true, .declared = true,
+						  .compute = t[g].compute, .memory = t[g].memory };
+	}
+	free(t);
+	mipart_declared_free(d);
+}
+
 static void load_ledger(struct mipart_monitor *s, const mipart_host *host)
 {
 	char path[MIPART_PATH_MAX];
@@ -230,6 +271,33 @@ static bool list_has(const char *list, const char *item)
 
 /* One row per partition, in the topology's partition order (by GPU), with what the ledger
  * booked on it. */
+/* Allocations that book a partition the host does not have now (a layout changed under them,
+ * or a driver reload left fewer partitions): their workloads lost their devices. */
+static int find_orphans(struct mipart_monitor *s)
+{
+	s->orphaned = calloc(s->n_allocs ? s->n_allocs : 1, sizeof(*s->orphaned));
+	if (!s->orphaned)
+		return -ENOMEM;
+	for (size_t a = 0; a < s->n_allocs; a++) {
+		const mipart_allocation *al = &s->allocs[a];
+
+		for (size_t b = 0; b < al->n_bookings && !s->orphaned[a]; b++) {
+			bool found = false;
+
+			for (size_t i = 0; i < mipart_topology_partition_count(s->topo) && !found; i++) {
+				const mipart_partition_info *p = mipart_topology_partition(s->topo, i);
+				const mipart_gpu_info *g = mipart_topology_gpu(s->topo, p->gpu);
+
+				found = p->xcp >= 0 && (unsigned)p->xcp == al->bookings[b].xcp &&
+					!strcmp(g->bdf, al->bookings[b].bdf);
+			}
+			s->orphaned[a] = !found;
+		}
+		s->n_orphaned += s->orphaned[a];
+	}
+	return 0;
+}
+
 static int build_rows(struct mipart_monitor *s)
 {
 	size_t n = mipart_topology_partition_count(s->topo);
@@ -281,6 +349,38 @@ static int build_rows(struct mipart_monitor *s)
 	return 0;
 }
 
+/* What AMD's exporter labels each series with: the host name, and each board's serial number
+ * (device-metrics-exporter pkg/amdgpu/gpuagent: HOSTNAME from os.Hostname(), SERIAL_NUMBER
+ * from gpuagent, which reads it with rsmi_dev_serial_number_get, the PCI device's
+ * serial_number attribute; amdgpu_fru_eeprom.c: amdgpu_fru_serial_number_show, "%s\n"). */
+static int load_identity(struct mipart_monitor *s, const mipart_host *host)
+{
+	size_t n = mipart_topology_gpu_count(s->topo);
+
+	if (gethostname(s->hostname, sizeof(s->hostname)) < 0)
+		s->hostname[0] = '\0';
+	s->hostname[sizeof(s->hostname) - 1] = '\0';
+	s->serial = calloc(n ? n : 1, sizeof(*s->serial));
+	if (!s->serial)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(s->topo, i);
+		char abs[96], path[MIPART_PATH_MAX], buf[64];
+		ssize_t len;
+
+		snprintf(abs, sizeof(abs), "/sys/bus/pci/devices/%s/serial_number", g->bdf);
+		if (mipart_host_path(host, abs, path, sizeof(path)) < 0)
+			continue;
+		len = util_read_file(path, buf, sizeof(buf) - 1);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		util_strlcpy(s->serial[i], buf, sizeof(s->serial[i]));
+	}
+	return 0;
+}
+
 int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 {
 	struct mipart_monitor *s = calloc(1, sizeof(*s));
@@ -297,6 +397,9 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 	}
 	for (size_t i = 0; i < mipart_topology_diag_count(s->topo); i++)
 		warn(s, "%s", mipart_topology_diag(s->topo, i));
+	r = load_identity(s, host);
+	if (r < 0)
+		goto fail;
 	r = mipart_readings_load(host, s->topo, &s->readings);
 	if (r < 0)
 		goto fail;
@@ -316,6 +419,7 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		goto fail;
 	}
 	load_ledger(s, host);
+	load_declared(s, host);
 	load_journal(s, host);
 	/* the host lock is held: a change runs now (or an allocation is being booked) */
 	if (mipart_apply_in_progress(host, NULL, 0) > 0)
@@ -324,6 +428,8 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		warn(s, "%zu partitions: processes are attributed to the first 64 only",
 		     mipart_topology_partition_count(s->topo));
 	r = build_rows(s);
+	if (r == 0)
+		r = find_orphans(s);
 	if (r < 0)
 		goto fail;
 	s->collect_seconds = now_mono() - t0;
@@ -346,6 +452,8 @@ mipart_monitor *mipart_monitor_free(mipart_monitor *s)
 	for (size_t i = 0; i < s->n_warn; i++)
 		free(s->warn[i]);
 	free(s->desired);
+	free(s->serial);
+	free(s->orphaned);
 	free(s->rows);
 	free(s);
 	return NULL;
@@ -547,7 +655,7 @@ static const struct {
 	{ GF_PARTITIONS, "mipart_gpu_partitions", "gauge",
 	  "Logical devices (partitions) the GPU has now (KFD topology nodes)." },
 	{ GF_IN_SYNC, "mipart_gpu_config_in_sync", "gauge",
-	  "1 when the GPU's modes are those of the last change that finished, 0 when they drifted." },
+	  "1 when the GPU's modes are those of the declared state (apply --persist), else of the last change that finished; 0 when they drifted." },
 };
 
 static double gpu_value(const mipart_monitor *s, const mipart_gpu_info *g, enum gpu_field f)
@@ -624,17 +732,172 @@ static double part_value(const mipart_monitor_row *r, enum part_field f)
 	return v < 0 ? NAN : (double)v;
 }
 
-int mipart_monitor_prometheus(const mipart_monitor *s, unsigned series, char **ret_text,
-			      size_t *ret_len)
+/* ---- AMD device-metrics-exporter series ----
+ *
+ * The names, units and labels of ROCm/device-metrics-exporter (docs/configuration/metricslist.md,
+ * pkg/amdgpu/gpuagent/gpu.go: initPrometheusMetrics, populateLabelsFromGPU,
+ * updateGPUInfoToMetrics), so its Grafana dashboards (grafana/dashboard_*.json) read mipart's
+ * figures unchanged. That exporter sees each partition as a GPU of its own (amd-smi's view):
+ * gpu_id is the logical device's index (what ROCR_VISIBLE_DEVICES counts), gpu_partition_id
+ * its XCP within the board; the partition types are lower case ("cpx", "nps4", "none" when
+ * unknown); serial_number and card_model are the board's. Readings of the whole socket are
+ * reported on the primary partition only: temperatures and activity are left out on the
+ * others, power is 0 there (its docs: "Partition-Specific Metric Behavior"). VRAM is per
+ * partition, in MB (MiB, as amd-smi counts), and so is the gfx busy of the partition's XCCs.
+ * Labels are written in sorted order, as client_golang writes them.
+ */
+
+static const char *amd_lower(const char *mode, char *buf, size_t size)
 {
-	struct prom p = { .cap = 16384 };
+	size_t i = 0;
+
+	if (!strcmp(mode, "UNKNOWN"))
+		mode = "none";
+	for (; mode[i] && i + 1 < size; i++)
+		buf[i] = (char)(mode[i] >= 'A' && mode[i] <= 'Z' ? mode[i] - 'A' + 'a' : mode[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+/* {card_model,[clock_index,clock_type,]gpu_compute_partition_type,gpu_id,
+ *  gpu_memory_partition_type,gpu_partition_id,gpu_uuid,hostname,serial_number}
+ * gpu_uuid is not one of the exporter's mandatory labels, but its dashboards select on it
+ * (grafana/dashboard_gpu.json: gpu_uuid="$g_gpu_uuid"). It is shaped like amd-smi's
+ * ("..ff<device id>-0000-1000-80..-<12 hex>", one per logical device) from the board's unique
+ * id and the XCP; stable, but not byte for byte the one amd-smi prints. */
+static void amd_labels(struct prom *p, const mipart_monitor *s, const mipart_monitor_row *r,
+		       const char *clock_index, const char *clock_type)
+{
+	char cm[16], mm[16], id[16], xcp[16], uuid[48];
+	const char *serial = s->serial ? s->serial[r->gpu->index] : "";
+	uint64_t uid = 0;
+
+	if (util_parse_hex_u64(r->gpu->unique_id, strlen(r->gpu->unique_id), &uid) < 0)
+		uid = util_hash64(r->gpu->bdf, 0);
+	snprintf(uuid, sizeof(uuid), "%02xff%04x-0000-1000-80%02x-%012llx",
+		 (unsigned)(r->part->xcp < 0 ? 0 : r->part->xcp),
+		 (unsigned)(r->gpu->device_id < 0 ? 0 : r->gpu->device_id) & 0xffff,
+		 (unsigned)(uid >> 48) & 0xff, (unsigned long long)(uid & 0xffffffffffffull));
+
+	snprintf(id, sizeof(id), "%u", r->part->index);
+	snprintf(xcp, sizeof(xcp), "%d", r->part->xcp < 0 ? 0 : r->part->xcp);
+	prom_put(p, "{");
+	prom_label(p, "card_model", r->gpu->product ? r->gpu->product : "", true);
+	if (clock_index) {
+		prom_label(p, "clock_index", clock_index, false);
+		prom_label(p, "clock_type", clock_type, false);
+	}
+	prom_label(p, "gpu_compute_partition_type",
+		   amd_lower(mipart_compute_mode_name(r->gpu->compute), cm, sizeof(cm)), false);
+	prom_label(p, "gpu_id", id, false);
+	prom_label(p, "gpu_memory_partition_type",
+		   amd_lower(mipart_memory_mode_name(r->gpu->memory), mm, sizeof(mm)), false);
+	prom_label(p, "gpu_partition_id", xcp, false);
+	prom_label(p, "gpu_uuid", uuid, false);
+	prom_label(p, "hostname", s->hostname, false);
+	prom_label(p, "serial_number", serial, false);
+	prom_put(p, "}");
+}
+
+enum amd_field {
+	AF_PACKAGE_POWER, AF_POWER_USAGE, AF_JUNCTION_TEMP, AF_MEMORY_TEMP, AF_GFX_ACTIVITY,
+	AF_UMC_ACTIVITY, AF_GFX_BUSY, AF_TOTAL_VRAM, AF_USED_VRAM, AF_FREE_VRAM, AF_CLOCK_SYSTEM,
+	AF_CLOCK_MEMORY,
+};
+
+/* name and help as the exporter registers them (gpu.go: initPrometheusMetrics) */
+static const struct {
+	enum amd_field f;
+	const char *name, *help;
+} amd_families[] = {
+	{ AF_PACKAGE_POWER, "gpu_package_power", "Current socker power in Watts" },
+	{ AF_POWER_USAGE, "gpu_power_usage", "GPU Power usage in Watts" },
+	{ AF_JUNCTION_TEMP, "gpu_junction_temperature",
+	  "Current junction/hotspot temperature in Celsius" },
+	{ AF_MEMORY_TEMP, "gpu_memory_temperature", "Current memory temperature in Celsius" },
+	{ AF_GFX_ACTIVITY, "gpu_gfx_activity", "Graphics engine usage in Percentage (0-100)" },
+	{ AF_UMC_ACTIVITY, "gpu_umc_activity", "Memory engine usage in Percentage (0-100)" },
+	{ AF_GFX_BUSY, "gpu_gfx_busy_instantaneous",
+	  "Gfx busy instantaneous per accelerated compute processor(xcp) per compute core (xcc), "
+	  "as per partitioning of the system" },
+	{ AF_TOTAL_VRAM, "gpu_total_vram", "Total VRAM memory of the GPU (in MB)" },
+	{ AF_USED_VRAM, "gpu_used_vram", "Used VRAM memory of the GPU (in MB)" },
+	{ AF_FREE_VRAM, "gpu_free_vram", "Free VRAM memory of the GPU (in MB)" },
+	{ AF_CLOCK_SYSTEM, "gpu_clock", "Clock measure of the GPU in Mhz" },
+	{ AF_CLOCK_MEMORY, "gpu_clock", "Clock measure of the GPU in Mhz" },
+};
+
+static double amd_value(const mipart_monitor *s, const mipart_monitor_row *r, enum amd_field f)
+{
+	const mipart_gpu_reading *g = mipart_readings_gpu(s->readings, r->gpu->index);
+	const mipart_partition_reading *pr = r->reading;
+	bool primary = r->part->xcp <= 0;
+	long long v = -1;
+
+	switch (f) {
+	case AF_PACKAGE_POWER:
+	case AF_POWER_USAGE:
+		if (!g || g->power_w < 0)
+			return NAN;
+		return primary ? g->power_w : 0; /* no per-XCD power sensor: 0 on the others */
+	case AF_JUNCTION_TEMP: v = primary && g ? g->temp_hotspot_c : -1; break;
+	case AF_MEMORY_TEMP: v = primary && g ? g->temp_mem_c : -1; break;
+	case AF_GFX_ACTIVITY: v = primary && g ? g->gfx_activity_pct : -1; break;
+	case AF_UMC_ACTIVITY: v = primary && g ? g->umc_activity_pct : -1; break;
+	case AF_GFX_BUSY: v = pr ? pr->busy_pct : -1; break;
+	case AF_TOTAL_VRAM: return r->part->memory_bytes < 0 ? NAN : (double)(r->part->memory_bytes / (1 << 20));
+	case AF_USED_VRAM: return !pr || pr->vram_used_bytes < 0 ? NAN : (double)(pr->vram_used_bytes / (1 << 20));
+	case AF_FREE_VRAM:
+		if (!pr || pr->vram_used_bytes < 0 || r->part->memory_bytes < 0)
+			return NAN;
+		return (double)(r->part->memory_bytes / (1 << 20) - pr->vram_used_bytes / (1 << 20));
+	case AF_CLOCK_SYSTEM: v = pr ? pr->gfxclk_mhz : -1; break;
+	case AF_CLOCK_MEMORY: v = primary && g ? g->uclk_mhz : -1; break;
+	}
+	return v < 0 ? NAN : (double)v;
+}
+
+static void prom_amd(struct prom *p, const mipart_monitor *s)
+{
+	prom_family(p, "gpu_nodes_total", "gauge", "Number of GPUs in the node");
+	prom_put(p, "gpu_nodes_total{");
+	prom_label(p, "hostname", s->hostname, true);
+	prom_put(p, "}");
+	prom_value(p, (double)s->n_rows);
+	bool clock_header = false;
+
+	for (size_t f = 0; f < ARRAY_SIZE(amd_families); f++) {
+		bool clock = amd_families[f].f == AF_CLOCK_SYSTEM || amd_families[f].f == AF_CLOCK_MEMORY;
+		bool header = clock && clock_header; /* one gpu_clock family, two clock types */
+
+		for (size_t i = 0; i < s->n_rows; i++) {
+			const mipart_monitor_row *r = &s->rows[i];
+			double v = amd_value(s, r, amd_families[f].f);
+
+			if (isnan(v))
+				continue;
+			if (!header)
+				prom_family(p, amd_families[f].name, "gauge", amd_families[f].help);
+			header = true;
+			clock_header |= clock;
+			prom_put(p, "%s", amd_families[f].name);
+			if (amd_families[f].f == AF_CLOCK_SYSTEM)
+				amd_labels(p, s, r, "0", "GPU_CLOCK_TYPE_SYSTEM");
+			else if (amd_families[f].f == AF_CLOCK_MEMORY)
+				amd_labels(p, s, r, "8", "GPU_CLOCK_TYPE_MEMORY");
+			else
+				amd_labels(p, s, r, NULL, NULL);
+			prom_value(p, v);
+		}
+	}
+}
+
+static void prom_mipart(struct prom *pp, const mipart_monitor *s)
+{
+	struct prom p = *pp;
 	size_t n_gpus = mipart_topology_gpu_count(s->topo);
 	bool any_known = false, all_in = true;
 
-	(void)series; /* only the mipart families so far */
-	p.buf = malloc(p.cap);
-	if (!p.buf)
-		return -ENOMEM;
 	prom_family(&p, "mipart_gpu_info", "gauge",
 		    "An AMD GPU; the labels give its modes, product and partition support.");
 	for (size_t i = 0; i < n_gpus; i++) {
@@ -690,14 +953,19 @@ int mipart_monitor_prometheus(const mipart_monitor *s, unsigned series, char **r
 		all_in &= in;
 	}
 	prom_family(&p, "mipart_config_in_sync", "gauge",
-		    "1 when every GPU has the modes of the last change that finished, 0 when any drifted "
-		    "(NaN: no change recorded).");
+		    "1 when every GPU has the modes of the declared state (apply --persist), else of the "
+		    "last change that finished; 0 when any drifted (NaN: nothing declared or recorded).");
 	prom_put(&p, "mipart_config_in_sync");
 	prom_value(&p, any_known ? (all_in ? 1 : 0) : NAN);
 	prom_family(&p, "mipart_change_in_progress", "gauge",
 		    "1 while a partition change runs, or one a crash interrupted waits for 'mipart recover'.");
 	prom_put(&p, "mipart_change_in_progress");
 	prom_value(&p, s->running ? 1 : 0);
+	prom_family(&p, "mipart_allocations_orphaned", "gauge",
+		    "Allocations of the ledger that book a partition the host does not have now "
+		    "(`mipart allocations` lists them).");
+	prom_put(&p, "mipart_allocations_orphaned");
+	prom_value(&p, (double)s->n_orphaned);
 	if (s->have_last) {
 		double t = iso_seconds(s->last.finished_at);
 
@@ -724,6 +992,23 @@ int mipart_monitor_prometheus(const mipart_monitor *s, unsigned series, char **r
 		    "Time the last reading of the host took.");
 	prom_put(&p, "mipart_collect_duration_seconds");
 	prom_value(&p, s->collect_seconds);
+	*pp = p;
+}
+
+int mipart_monitor_prometheus(const mipart_monitor *s, unsigned series, char **ret_text,
+			      size_t *ret_len)
+{
+	struct prom p = { .cap = 16384 };
+
+	if (!series)
+		series = MIPART_MONITOR_SERIES_MIPART;
+	p.buf = malloc(p.cap);
+	if (!p.buf)
+		return -ENOMEM;
+	if (series & MIPART_MONITOR_SERIES_MIPART)
+		prom_mipart(&p, s);
+	if (series & MIPART_MONITOR_SERIES_AMD)
+		prom_amd(&p, s);
 	if (p.err) {
 		free(p.buf);
 		return p.err;
@@ -902,11 +1187,12 @@ json_t *monitor_status_json(const mipart_monitor *s)
 		json_object_set_new(g, "readings", gpu_reading_json(s, i));
 		if (known && s->desired[i].known)
 			json_object_set_new(g, "declared",
-					    json_pack("{s:s, s:s, s:I}", "compute_partition",
+					    json_pack("{s:s, s:s, s:I, s:s}", "compute_partition",
 						      mipart_compute_mode_name(s->desired[i].compute),
 						      "memory_partition",
 						      mipart_memory_mode_name(s->desired[i].memory),
-						      "change", (json_int_t)s->desired[i].change));
+						      "change", (json_int_t)s->desired[i].change,
+						      "source", s->desired[i].declared ? "declared" : "journal"));
 		for (size_t j = 0; json_array_size(parts) == gi->n_partitions && j < gi->n_partitions;
 		     j++) {
 			const mipart_partition_info *p = mipart_topology_gpu_partition(s->topo, gi, j);
@@ -930,11 +1216,12 @@ json_t *monitor_status_json(const mipart_monitor *s)
 			json_array_append_new(b, json_pack("{s:s, s:I, s:I}", "bdf", al->bookings[k].bdf,
 							   "partition", (json_int_t)al->bookings[k].xcp,
 							   "bytes", (json_int_t)al->bookings[k].bytes));
-		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o}", "id",
+		json_array_append_new(allocs, json_pack("{s:I, s:o, s:o, s:s, s:o, s:b}", "id",
 							(json_int_t)al->id, "name",
 							util_json_string(al->name), "model",
 							util_json_string(al->model), "created_at",
-							al->created_at, "bookings", b));
+							al->created_at, "bookings", b, "orphaned",
+							s->orphaned && s->orphaned[a]));
 	}
 	if (s->have_last)
 		last = json_pack("{s:I, s:s?, s:s?, s:o, s:o}", "id", (json_int_t)s->last.id, "state",
@@ -945,6 +1232,7 @@ json_t *monitor_status_json(const mipart_monitor *s)
 	json_object_set_new(root, "allocations", allocs);
 	json_object_set_new(root, "config_in_sync", any_known ? json_boolean(all_in) : json_null());
 	json_object_set_new(root, "change_in_progress", json_boolean(s->running));
+	json_object_set_new(root, "allocations_orphaned", json_integer((json_int_t)s->n_orphaned));
 	json_object_set_new(root, "last_change", last ? last : json_null());
 	json_object_set_new(root, "collected_at", json_real(s->collected_at));
 	return root;

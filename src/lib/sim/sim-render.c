@@ -287,7 +287,7 @@ static const char *const driver_files[] = {
 	"current_memory_partition", "available_memory_partition", "compute_partition_config",
 	"compute_partition_mem_alloc_mode",
 	"mem_info_vram_total", "mem_info_vram_used", "unique_id", "xgmi_hive_info", "xcp",
-	"gpu_metrics", "hwmon",
+	"gpu_metrics", "hwmon", "serial_number",
 };
 
 /* compute_partition_config/ for the selected xcp_config (amdgpu_xcp.c:
@@ -437,6 +437,10 @@ static void render_pci_driver(struct render *R, unsigned i)
 	/* amdgpu_pm.c: unique_id_show, "%016llx\n" */
 	relf(rel, sizeof(rel), "%s/unique_id", dir);
 	put(R, 0444, rel, "%016llx\n", (unsigned long long)g->unique_id);
+	/* amdgpu_fru_eeprom.c: amdgpu_fru_serial_number_show, "%s\n" of the board's FRU serial;
+	 * the simulator makes one from the unique id (docs/simulator.md) */
+	relf(rel, sizeof(rel), "%s/serial_number", dir);
+	put(R, 0444, rel, "SIM%013llX\n", (unsigned long long)(g->unique_id & 0xfffffffffffffull));
 	if (s->hive_id) {
 		/* amdgpu_xgmi.c: amdgpu_xgmi_show_hive_id, "%llu\n" */
 		relf(rel, sizeof(rel), "%s/xgmi_hive_info/xgmi_hive_id", dir);

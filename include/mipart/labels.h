@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Node labels: a host's partition facts as Kubernetes node labels, written in Node Feature
+ * Discovery's local feature-file format (features.d). AMD's label keys where AMD's node
+ * labeller defines them, NFD's namespace for the rest. See docs/kubernetes.md.
+ */
+#ifndef MIPART_LABELS_H
+#define MIPART_LABELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ledger.h"
+#include "topology.h"
+
+/* Where NFD's worker reads local feature files (nfd-worker, source "local":
+ * /etc/kubernetes/node-feature-discovery/features.d/), under the host root. */
+#define MIPART_LABELS_PATH "/etc/kubernetes/node-feature-discovery/features.d/mipart"
+/* NFD's own namespace for labels of feature files that give none. */
+#define MIPART_LABELS_NFD_NS "feature.node.kubernetes.io/"
+#define MIPART_LABELS_MAX 96
+
+/* Kubernetes limits (k8s.io/apimachinery/pkg/util/validation/validation.go): a qualified
+ * name is an optional DNS-subdomain prefix (<= 253) and '/', then a name of <= 63 characters;
+ * a label value is <= 63 characters. */
+#define MIPART_LABEL_NAME_MAX 63
+#define MIPART_LABEL_PREFIX_MAX 253
+#define MIPART_LABEL_VALUE_MAX 63
+
+typedef struct mipart_label {
+	char key[MIPART_LABEL_PREFIX_MAX + 1 + MIPART_LABEL_NAME_MAX + 1];
+	char value[MIPART_LABEL_VALUE_MAX + 1];
+} mipart_label;
+
+/* mipart_label_key_valid - 0 when key is a valid label key (qualified name), else -EINVAL. */
+int mipart_label_key_valid(const char *key);
+/* mipart_label_value_valid - 0 when value is a valid label value (may be empty), else -EINVAL. */
+int mipart_label_value_valid(const char *value);
+
+/* mipart_k8s_name_valid - 0 when name is a DNS-1123 subdomain (how Kubernetes names a Node,
+ * validation.go IsDNS1123Subdomain), else -EINVAL. */
+int mipart_k8s_name_valid(const char *name);
+
+typedef struct mipart_labels_input {
+	const mipart_topology *topo;
+	mipart_ledger *ledger;		/* bookings, for free memory; NULL: nothing booked */
+	const char *config;		/* the declared config name, or NULL */
+	int in_sync;			/* 1/0 against the declared state, -1 unknown */
+} mipart_labels_input;
+
+/*
+ * mipart_labels_build - the labels of a host, sorted by key, each valid. A declared config name
+ * that is not a valid label value is left out (it is still in the declared state).
+ * Returns the count (<= max) written to labels, -ENODEV (no AMD GPU), -ENOSPC (more than max),
+ * or -errno of the ledger.
+ */
+int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, size_t max);
+
+/*
+ * mipart_labels_for_host - mipart_labels_build with the host's ledger (read only; none is
+ * fine) and declared state (none is fine). Returns as mipart_labels_build, or -EINVAL when the
+ * declared state cannot be read.
+ */
+int mipart_labels_for_host(const mipart_host *host, const mipart_topology *topo,
+			   mipart_label *labels, size_t max);
+
+/*
+ * mipart_labels_format_nfd - labels as an NFD feature file ("key=value" lines after a comment
+ * header). Returns 0 and a new NUL-terminated text in *ret (free()), -EINVAL (a label is not
+ * valid), -ENOMEM.
+ */
+int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret);
+
+/*
+ * mipart_labels_write - the NFD feature file of labels at path (as given), durably; its
+ * directory is created. Returns 0, -EINVAL (a label is not valid), -ENOMEM, or -errno.
+ */
+int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
+
+#endif

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Node labels: what Kubernetes schedulers and operators need to know about a host's partitions
+ * (product, modes, partitions and their memory, free memory per partition size, the declared
+ * config and whether the host is in it), as label keys and values that the API server accepts,
+ * and the Node Feature Discovery local feature file that carries them to the Node.
+ *
+ * AMD's keys are used where AMD's node labeller defines the same fact, with the same value
+ * (ROCm/k8s-device-plugin cmd/k8s-node-labeller/main.go: createLabelPrefix "amd.com/gpu.<name>",
+ * the generators "compute-memory-partition", "compute-partitioning-supported",
+ * "memory-partitioning-supported", "device-id"; internal/pkg/amdgpu/amdgpu.go:
+ * UniquePartitionConfigCount, IsHomogeneous). The rest go in NFD's namespace
+ * feature.node.kubernetes.io/ with a "mipart-" name.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mipart/declared.h"
+#include "mipart/journal.h"
+#include "mipart/labels.h"
+#include "util.h"
+#include "banned.h"
+
+#define GIB (1ull << 30)
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* validation.go: qualifiedNameFmt "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", <= 63; also the
+ * label value format (labelValueFmt is the same expression, optional as a whole). */
+static int check_name(const char *s, size_t len, size_t max)
+{
+	if (len == 0 || len > max || !is_alnum(s[0]) || !is_alnum(s[len - 1]))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return -EINVAL;
+	return 0;
+}
+
+/* validation.go IsDNS1123Subdomain: lower-case alphanumerics, '-' and '.', each dot-separated
+ * label starting and ending alphanumeric, <= 253 characters in all. */
+static int check_prefix(const char *s, size_t len)
+{
+	size_t start = 0;
+
+	if (len == 0 || len > MIPART_LABEL_PREFIX_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.') {
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+				return -EINVAL;
+			continue;
+		}
+		/* one label: s[start..i) */
+		if (i == start || s[start] == '-' || s[i - 1] == '-' || i - start > 63)
+			return -EINVAL;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int mipart_label_key_valid(const char *key)
+{
+	const char *slash;
+
+	if (!key)
+		return -EINVAL;
+	slash = strchr(key, '/');
+	if (!slash)
+		return check_name(key, strlen(key), MIPART_LABEL_NAME_MAX);
+	if (strchr(slash + 1, '/') || check_prefix(key, (size_t)(slash - key)) < 0)
+		return -EINVAL;
+	return check_name(slash + 1, strlen(slash + 1), MIPART_LABEL_NAME_MAX);
+}
+
+int mipart_k8s_name_valid(const char *name)
+{
+	return name ? check_prefix(name, strlen(name)) : -EINVAL;
+}
+
+int mipart_label_value_valid(const char *value)
+{
+	if (!value)
+		return -EINVAL;
+	return value[0] ? check_name(value, strlen(value), MIPART_LABEL_VALUE_MAX) : 0;
+}
+
+struct acc {
+	mipart_label *l;
+	size_t n, max;
+	int err;
+};
+
+static void add(struct acc *a, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(struct acc *a, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	mipart_label *l;
+
+	if (a->err)
+		return;
+	if (a->n == a->max) {
+		a->err = -ENOSPC;
+		return;
+	}
+	l = &a->l[a->n];
+	if ((size_t)snprintf(l->key, sizeof(l->key), "%s", key) >= sizeof(l->key)) {
+		a->err = -EINVAL;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(l->value, sizeof(l->value), fmt, ap);
+	va_end(ap);
+	if (mipart_label_key_valid(l->key) < 0 || mipart_label_value_valid(l->value) < 0) {
+		a->err = -EINVAL;
+		return;
+	}
+	a->n++;
+}
+
+static int cmp_label(const void *x, const void *y)
+{
+	return strcmp(((const mipart_label *)x)->key, ((const mipart_label *)y)->key);
+}
+
+/* A partition size class: partitions whose memory rounds to the same GiB. */
+struct size_class {
+	unsigned gib;
+	size_t count, free_count;
+	uint64_t free_bytes;
+};
+
+static void lower(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src[i] && i + 1 < size; i++)
+		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+	dst[i] = '\0';
+}
+
+int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, size_t max)
+{
+	struct acc a = { labels, 0, max, 0 };
+	struct size_class cls[32];
+	size_t n_cls = 0, n_gpus, n_parts = 0;
+	const mipart_gpu_info *first = NULL;
+	const char *product = NULL, *compute = NULL, *memory = NULL;
+	bool mixed_product = false, mixed_compute = false, mixed_memory = false;
+	int device_ids[64];
+	size_t device_counts[64], n_dev = 0;
+	char key[160], buf[64], buf2[64];
+
+	if (!in || !in->topo || !labels)
+		return -EINVAL;
+	n_gpus = mipart_topology_gpu_count(in->topo);
+	if (n_gpus == 0)
+		return -ENODEV;
+	for (size_t i = 0; i < n_gpus; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(in->topo, i);
+		const char *cm = mipart_compute_mode_name(g->compute);
+		const char *mm = mipart_memory_mode_name(g->memory);
+		size_t d;
+
+		if (!first)
+			first = g;
+		if (!product)
+			product = g->product;
+		else if (strcmp(product, g->product))
+			mixed_product = true;
+		if (!compute)
+			compute = cm;
+		else if (strcmp(compute, cm))
+			mixed_compute = true;
+		if (!memory)
+			memory = mm;
+		else if (strcmp(memory, mm))
+			mixed_memory = true;
+		for (d = 0; d < n_dev && device_ids[d] != g->device_id; d++)
+			;
+		if (d == n_dev && n_dev < ARRAY_SIZE(device_ids)) {
+			device_ids[n_dev] = g->device_id;
+			device_counts[n_dev++] = 0;
+		}
+		if (d < n_dev)
+			device_counts[d]++;
+		for (size_t j = 0; j < g->n_partitions; j++) {
+			const mipart_partition_info *p = mipart_topology_gpu_partition(in->topo, g, j);
+			uint64_t booked = 0, cap;
+			unsigned gib;
+			size_t c;
+
+			if (!p || p->memory_bytes <= 0)
+				continue;
+			cap = (uint64_t)p->memory_bytes;
+			gib = (unsigned)((cap + GIB / 2) / GIB);
+			if (in->ledger && p->xcp >= 0) {
+				int r = mipart_ledger_booked(in->ledger, g->bdf, (unsigned)p->xcp, &booked);
+
+				if (r < 0)
+					return r;
+			}
+			for (c = 0; c < n_cls && cls[c].gib != gib; c++)
+				;
+			if (c == n_cls) {
+				if (n_cls == ARRAY_SIZE(cls))
+					continue;
+				cls[n_cls++] = (struct size_class){ .gib = gib };
+			}
+			cls[c].count++;
+			cls[c].free_bytes += booked < cap ? cap - booked : 0;
+			cls[c].free_count += booked == 0;
+			n_parts++;
+		}
+	}
+
+	/* AMD's node labeller: the pair only when every GPU is in the same one (IsHomogeneous),
+	 * lower case, compute "_" memory (UniquePartitionConfigCount) */
+	if (!mixed_compute && !mixed_memory && strcmp(compute, "UNKNOWN") && strcmp(memory, "UNKNOWN")) {
+		lower(buf, sizeof(buf), compute);
+		lower(buf2, sizeof(buf2), memory);
+		add(&a, "amd.com/gpu.compute-memory-partition", "%s_%s", buf, buf2);
+	}
+	/* IsComputePartitionSupported / IsMemoryPartitionSupported: the first GPU's
+	 * available_compute_partition / available_memory_partition file exists */
+	add(&a, "amd.com/gpu.compute-partitioning-supported", "%s",
+	    first->partitioning && first->compute_available ? "true" : "false");
+	add(&a, "amd.com/gpu.memory-partitioning-supported", "%s",
+	    first->partitioning && first->memory_available ? "true" : "false");
+	/* createLabels: one value -> the key holds it; several -> key.<value> holds the count.
+	 * The value is the sysfs device file without "0x". */
+	for (size_t d = 0; d < n_dev; d++) {
+		if (n_dev == 1) {
+			add(&a, "amd.com/gpu.device-id", "%x", (unsigned)device_ids[d]);
+		} else {
+			snprintf(key, sizeof(key), "amd.com/gpu.device-id.%x", (unsigned)device_ids[d]);
+			add(&a, key, "%zu", device_counts[d]);
+		}
+	}
+
+	add(&a, MIPART_LABELS_NFD_NS "mipart-product", "%s", mixed_product ? "mixed" : product);
+	add(&a, MIPART_LABELS_NFD_NS "mipart-gpus", "%zu", n_gpus);
+	add(&a, MIPART_LABELS_NFD_NS "mipart-compute", "%s", mixed_compute ? "mixed" : compute);
+	add(&a, MIPART_LABELS_NFD_NS "mipart-memory", "%s", mixed_memory ? "mixed" : memory);
+	add(&a, MIPART_LABELS_NFD_NS "mipart-partitions", "%zu", n_parts);
+	for (size_t c = 0; c < n_cls; c++) {
+		snprintf(key, sizeof(key), MIPART_LABELS_NFD_NS "mipart-partitions.%uG", cls[c].gib);
+		add(&a, key, "%zu", cls[c].count);
+		snprintf(key, sizeof(key), MIPART_LABELS_NFD_NS "mipart-free-partitions.%uG", cls[c].gib);
+		add(&a, key, "%zu", cls[c].free_count);
+		/* GiB, rounded down: a scheduler must not count on memory that is not there */
+		snprintf(key, sizeof(key), MIPART_LABELS_NFD_NS "mipart-free-memory.%uG", cls[c].gib);
+		add(&a, key, "%llu", (unsigned long long)(cls[c].free_bytes / GIB));
+	}
+	if (in->config && mipart_label_value_valid(in->config) == 0 && in->config[0])
+		add(&a, MIPART_LABELS_NFD_NS "mipart-config", "%s", in->config);
+	if (in->in_sync >= 0)
+		add(&a, MIPART_LABELS_NFD_NS "mipart-config-in-sync", "%s", in->in_sync ? "true" : "false");
+	if (a.err)
+		return a.err;
+	qsort(labels, a.n, sizeof(*labels), cmp_label);
+	return (int)a.n;
+}
+
+int mipart_labels_for_host(const mipart_host *host, const mipart_topology *topo,
+			   mipart_label *labels, size_t max)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_declared *d = NULL;
+	mipart_ledger *l = NULL;
+	mipart_labels_input in = { .topo = topo, .in_sync = -1 };
+	int r;
+
+	r = mipart_declared_load(host, &d, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (d) {
+		in.config = mipart_declared_config_name(d);
+		r = mipart_declared_in_sync(d, topo);
+		in.in_sync = r < 0 ? -1 : r;
+	}
+	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) >= 0 &&
+	    mipart_ledger_open_reader(path, &l) == 0)
+		in.ledger = l;
+	r = mipart_labels_build(&in, labels, max);
+	mipart_ledger_free(l);
+	mipart_declared_free(d);
+	return r;
+}
+
+int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret)
+{
+	/* feature files: one "name=value" per line; '#' starts a comment, "# +" a directive
+	 * (NFD docs, usage/customization-guide.md "Feature files", "Input format") */
+	static const char header[] = "# written by mipart labels: the AMD Instinct GPU partitions of this node\n"
+				     "# (docs/kubernetes.md); rewritten whole, do not edit\n";
+	size_t cap = sizeof(header) + n * (sizeof(labels->key) + sizeof(labels->value) + 2), len;
+	char *text = malloc(cap);
+
+	if (!text)
+		return -ENOMEM;
+	len = util_strlcpy(text, header, cap);
+	for (size_t i = 0; i < n; i++) {
+		if (mipart_label_key_valid(labels[i].key) < 0 ||
+		    mipart_label_value_valid(labels[i].value) < 0) {
+			free(text);
+			return -EINVAL;
+		}
+		len += (size_t)snprintf(text + len, cap - len, "%s=%s\n", labels[i].key, labels[i].value);
+	}
+	*ret = text;
+	return 0;
+}
+
+int mipart_labels_write(const mipart_label *labels, size_t n, const char *path)
+{
+	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
+	int r = mipart_labels_format_nfd(labels, n, &text);
+
+	if (r < 0)
+		return r;
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		free(text);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = util_mkdir_p(dir);
+	}
+	if (r == 0)
+		r = util_write_file_durable(path, text, strlen(text), 0644);
+	free(text);
+	return r;
+}

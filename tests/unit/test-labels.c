@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Node labels: the Kubernetes syntax of label keys and values (k8s.io/apimachinery
+ * pkg/util/validation/validation.go: IsQualifiedName, IsValidLabelValue, IsDNS1123Subdomain),
+ * the labels of simulated hosts, and the NFD feature file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scratch.h"
+#include "mipart/host.h"
+#include "mipart/labels.h"
+#include "mipart/sim.h"
+#include "mipart/topology.h"
+#include "util.h"
+#include "banned.h"
+
+static void test_key_syntax(void **state)
+{
+	char name63[64], name64[65], prefix254[300];
+
+	(void)state;
+	memset(name63, 'a', 63);
+	name63[63] = '\0';
+	memset(name64, 'a', 64);
+	name64[64] = '\0';
+	/* valid, from validation_test.go TestIsQualifiedName's good cases and AMD's keys */
+	assert_int_equal(mipart_label_key_valid("simple"), 0);
+	assert_int_equal(mipart_label_key_valid("now-with-dashes"), 0);
+	assert_int_equal(mipart_label_key_valid("1-starts-with-num"), 0);
+	assert_int_equal(mipart_label_key_valid("1234"), 0);
+	assert_int_equal(mipart_label_key_valid("simple/simple"), 0);
+	assert_int_equal(mipart_label_key_valid("example.com/Upper-Case_and.dots"), 0);
+	assert_int_equal(mipart_label_key_valid("amd.com/gpu.compute-memory-partition"), 0);
+	assert_int_equal(mipart_label_key_valid("dcm.amd.com/gpu-config-profile-state"), 0);
+	assert_int_equal(mipart_label_key_valid(name63), 0);
+	/* invalid: the bad cases */
+	assert_int_equal(mipart_label_key_valid(""), -EINVAL);
+	assert_int_equal(mipart_label_key_valid(name64), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("nospecialchars%^=@"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("cantendwithadash-"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("-cantstartwithadash"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("only/one/slash"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("Example.com/abc"), -EINVAL); /* prefix lower case */
+	assert_int_equal(mipart_label_key_valid("/simple"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("example.com/"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("example..com/x"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("-example.com/x"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("example.com-/x"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid("a b"), -EINVAL);
+	assert_int_equal(mipart_label_key_valid(NULL), -EINVAL);
+	/* the prefix may be 253 characters, not 254 */
+	memset(prefix254, 'a', 254);
+	for (size_t i = 50; i < 254; i += 50)
+		prefix254[i] = '.';
+	memcpy(prefix254 + 254, "/x", 3);
+	assert_int_equal(mipart_label_key_valid(prefix254), -EINVAL);
+	assert_int_equal(mipart_label_key_valid(prefix254 + 1), 0);
+}
+
+static void test_value_syntax(void **state)
+{
+	char v63[64], v64[65];
+
+	(void)state;
+	memset(v63, 'x', 63);
+	v63[63] = '\0';
+	memset(v64, 'x', 64);
+	v64[64] = '\0';
+	assert_int_equal(mipart_label_value_valid(""), 0);
+	assert_int_equal(mipart_label_value_valid("cpx_nps4"), 0);
+	assert_int_equal(mipart_label_value_valid("MI300X"), 0);
+	assert_int_equal(mipart_label_value_valid("1.2.3"), 0);
+	assert_int_equal(mipart_label_value_valid(v63), 0);
+	assert_int_equal(mipart_label_value_valid(v64), -EINVAL);
+	assert_int_equal(mipart_label_value_valid("_leading"), -EINVAL);
+	assert_int_equal(mipart_label_value_valid("trailing."), -EINVAL);
+	assert_int_equal(mipart_label_value_valid("has space"), -EINVAL);
+	assert_int_equal(mipart_label_value_valid("a/b"), -EINVAL);
+	assert_int_equal(mipart_label_value_valid("ünicode"), -EINVAL);
+}
+
+struct fixture {
+	char dir[128];
+	mipart_host *host;
+	mipart_topology *topo;
+	mipart_label labels[MIPART_LABELS_MAX];
+	int n;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || !scratch_mkdtemp(f->dir, sizeof(f->dir), "labels") ||
+	    mipart_host_new(f->dir, &f->host) < 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	mipart_topology_free(f->topo);
+	mipart_host_free(f->host);
+	scratch_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static void build(struct fixture *f, unsigned gpus, mipart_compute_mode c, mipart_memory_mode m,
+		  const char *config, int in_sync)
+{
+	mipart_sim_options o = { .gpus = gpus, .compute = c, .memory = m };
+	mipart_labels_input in = { .config = config, .in_sync = in_sync };
+	const char *why = NULL;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+	f->topo = mipart_topology_free(f->topo);
+	assert_int_equal(mipart_topology_load(f->host, &f->topo), 0);
+	in.topo = f->topo;
+	f->n = mipart_labels_build(&in, f->labels, MIPART_LABELS_MAX);
+	assert_true(f->n > 0);
+}
+
+static const char *get(const struct fixture *f, const char *key)
+{
+	for (int i = 0; i < f->n; i++)
+		if (!strcmp(f->labels[i].key, key))
+			return f->labels[i].value;
+	return NULL;
+}
+
+static void test_homogeneous(void **state)
+{
+	struct fixture *f = *state;
+
+	build(f, 8, MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4, "all-cpx", 1);
+	/* AMD's labeller: lower-case compute_memory, only when every GPU agrees */
+	assert_string_equal(get(f, "amd.com/gpu.compute-memory-partition"), "cpx_nps4");
+	assert_string_equal(get(f, "amd.com/gpu.compute-partitioning-supported"), "true");
+	assert_string_equal(get(f, "amd.com/gpu.memory-partitioning-supported"), "true");
+	assert_string_equal(get(f, "amd.com/gpu.device-id"), "74a1");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-product"), "MI300X");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-gpus"), "8");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-compute"), "CPX");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-memory"), "NPS4");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-partitions"), "64");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-partitions.24G"), "64");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-free-partitions.24G"), "64");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-config"), "all-cpx");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-config-in-sync"), "true");
+	/* sorted, each valid */
+	for (int i = 0; i < f->n; i++) {
+		assert_int_equal(mipart_label_key_valid(f->labels[i].key), 0);
+		assert_int_equal(mipart_label_value_valid(f->labels[i].value), 0);
+		if (i)
+			assert_true(strcmp(f->labels[i - 1].key, f->labels[i].key) < 0);
+	}
+}
+
+static void test_mixed_and_names(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+
+	/* a config name that is no label value (64 characters) is left out, not cut */
+	build(f, 2, MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS1,
+	      "a123456789012345678901234567890123456789012345678901234567890123", -1);
+	assert_null(get(f, "feature.node.kubernetes.io/mipart-config"));
+	assert_null(get(f, "feature.node.kubernetes.io/mipart-config-in-sync"));
+	assert_string_equal(get(f, "amd.com/gpu.compute-memory-partition"), "spx_nps1");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-partitions.192G"), "2");
+	assert_int_equal(mipart_labels_format_nfd(f->labels, (size_t)f->n, &text), 0);
+	assert_non_null(strstr(text, "\namd.com/gpu.compute-memory-partition=spx_nps1\n"));
+	assert_non_null(strstr(text, "\nfeature.node.kubernetes.io/mipart-gpus=2\n"));
+	assert_int_equal(text[0], '#');
+	free(text);
+	/* a label that is not valid is refused by the writer, not written */
+	util_strlcpy(f->labels[0].value, "no spaces", sizeof(f->labels[0].value));
+	assert_int_equal(mipart_labels_format_nfd(f->labels, (size_t)f->n, &text), -EINVAL);
+}
+
+static void test_heterogeneous(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_input in = { .in_sync = 0 };
+	mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_SPX };
+	const char *why = NULL;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+	assert_int_equal(mipart_sim_write_attr(f->dir, "0000:05:00.0", "current_compute_partition", "CPX"), 0);
+	assert_int_equal(mipart_topology_load(f->host, &f->topo), 0);
+	in.topo = f->topo;
+	f->n = mipart_labels_build(&in, f->labels, MIPART_LABELS_MAX);
+	assert_true(f->n > 0);
+	/* AMD's labeller writes no pair when the GPUs differ */
+	assert_null(get(f, "amd.com/gpu.compute-memory-partition"));
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-compute"), "mixed");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-partitions.24G"), "8");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-partitions.192G"), "1");
+	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-config-in-sync"), "false");
+	/* too small a buffer: refused, not truncated */
+	assert_int_equal(mipart_labels_build(&in, f->labels, 3), -ENOSPC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_syntax),
+		cmocka_unit_test(test_value_syntax),
+		cmocka_unit_test_setup_teardown(test_homogeneous, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_and_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heterogeneous, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -19,14 +19,16 @@ mipart --root "$H" cdi generate >/dev/null 2>&1
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor --json
 is "$RC" 0 "a healthy simulated host: exit 0"
 is "$(jqo '.summary.fail')" 0 "no check fails"
-is "$(jqo '[.checks[].id] | length')" 13 "thirteen checks"
-for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version; do
+is "$(jqo '[.checks[].id] | length')" 16 "sixteen checks"
+for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
 	is "$(st $c)" ok "$c ok on a healthy host"
 done
 like "$(saw amdsmi.version)" "*ROCm 7.0 family*only records the request*" "amd-smi 7.x: its family"
+is "$(st nfd.labels)" skipped "no NFD feature file: nfd.labels skipped"
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor
 is "$RC" 0 "the table form: exit 0"
-like "$OUT" "*13 checks: * 0 fail*" "the table ends with the counts"
+like "$OUT" "*skipped nfd.labels*skipped: no NFD feature file*" "a skipped check says why"
+like "$OUT" "*16 checks: * 0 fail*" "the table ends with the counts"
 
 # driver.user_partt_mode: CPX now, AUTO at the next load brings SPX back
 H="$T_TMP/auto"
@@ -163,3 +165,25 @@ like "$ERR" "*no AMD GPU found*mipart doctor*mipart sim create*" "and points at 
 run mipart --root "$T_TMP/empty" doctor --json
 is "$(st driver.loaded)" fail "doctor: no AMD GPU is a failure of driver.loaded"
 like "$(fixes driver.loaded)" "*mipart sim create*" "with the simulator as the way to try mipart"
+
+# declared.drift, declared.boot, nfd.labels: a declared layout, the boot unit, the NFD file
+H="$T_TMP/declared"
+mipart sim create "$H" --gpus 2 2>/dev/null
+printf 'version: v1\npartition-configs:\n  all-cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
+mipart --root "$H" apply --persist -f "$T_TMP/cpx.yaml" -c all-cpx >/dev/null 2>&1
+mipart --root "$H" labels >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st declared.drift)" ok "the GPUs in the declared config: ok"
+is "$(st nfd.labels)" ok "the NFD file written now: ok"
+is "$(st declared.boot)" warn "declared, but the boot unit not enabled: warn"
+like "$(fixes declared.boot)" "*systemctl enable mipart-boot*" "fix: enable it"
+mkdir -p "$H/etc/systemd/system/multi-user.target.wants"
+ln -s /etc/systemd/system/mipart-boot.service "$H/etc/systemd/system/multi-user.target.wants/mipart-boot.service"
+run mipart --root "$H" doctor --json
+is "$(st declared.boot)" ok "the unit enabled: ok"
+mipart sim write "$H" 0 current_compute_partition DPX >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st declared.drift)" warn "a GPU switched by hand: drift warns"
+like "$(fixes declared.drift)" "*mipart --root * boot*" "fix: mipart boot"
+is "$(st nfd.labels)" warn "and the NFD file is stale"
+like "$(fixes nfd.labels)" "*mipart --root * labels*" "fix: mipart labels"

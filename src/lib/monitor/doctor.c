@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include "mipart/cdi.h"
+#include "mipart/declared.h"
 #include "mipart/doctor.h"
 #include "mipart/error.h"
 #include "mipart/journal.h"
+#include "mipart/labels.h"
 #include "mipart/ledger.h"
 #include "mipart/mode.h"
 #include "mipart/procs.h"
@@ -31,7 +33,7 @@
 #include "util.h"
 #include "banned.h"
 
-#define DOCTOR_MAX_CHECKS 16
+#define DOCTOR_MAX_CHECKS 20
 #define CDI_SPEC_MAX (1024 * 1024) /* bytes of a CDI spec we read */
 #define CDI_FILES_MAX 256	   /* spec files per directory we look at */
 
@@ -1033,6 +1035,126 @@ static void check_amdsmi(struct doc *d)
 	free(res.output);
 }
 
+/* --- declared state, boot, NFD ----------------------------------------------------------------- */
+
+static void check_declared(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "declared.drift",
+				       "the GPUs are in the declared layout (mipart apply --persist)");
+	mipart_doctor_check *b = begin(d, "declared.boot",
+				       "the declared layout is applied at boot (mipart-boot.service enabled)");
+	char path[MIPART_PATH_MAX], show[200];
+	mipart_config_error err = { 0 };
+	mipart_declared *dl = NULL;
+	struct stat st;
+	int r = mipart_declared_load(d->host, &dl, &err);
+
+	if (r == -ENOENT) {
+		saw(c, "nothing declared: drift is not measured (mipart apply --persist -f FILE -c NAME declares a layout)");
+		saw(b, "nothing declared: nothing to apply at boot");
+		return;
+	}
+	if (r < 0) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "cannot read the declared state %s%s: %s", mipart_host_root(d->host),
+		    MIPART_DECLARED_PATH, mipart_strerror(r));
+		fix(c, "declare it again: %s apply --persist -f FILE -c NAME", d->self);
+		skip(b, "the declared state cannot be read");
+		return;
+	}
+	util_show(mipart_declared_config_name(dl), strlen(mipart_declared_config_name(dl)), 100, show,
+		  sizeof(show));
+	r = d->topo_err < 0 ? d->topo_err : mipart_declared_in_sync(dl, d->t);
+	if (r == 1) {
+		saw(c, "every GPU is in the declared config '%s'", show);
+	} else if (r == 0) {
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "the GPUs have drifted from the declared config '%s' (a change by hand, or a reload that brought AUTO modes)",
+		    show);
+		fix(c, "%s boot (applies the declared state, journaled)", d->self);
+	} else {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "the declared config '%s' does not resolve on this host: %s", show,
+		    mipart_strerror(r));
+		fix(c, "declare a config this host has: %s apply --persist -f FILE -c NAME", d->self);
+	}
+	/* `systemctl enable` links the unit into the target its [Install] WantedBy= names
+	 * (deploy/mipart-boot.service: multi-user.target; systemd.unit(5), [Install]) */
+	hpath(d, "/etc/systemd/system/multi-user.target.wants/mipart-boot.service", path,
+	      sizeof(path));
+	if (lstat(path, &st) == 0) {
+		saw(b, "mipart-boot.service is enabled (%s)", path);
+	} else {
+		worsen(b, MIPART_DOCTOR_WARN);
+		saw(b, "the config '%s' is declared, but mipart-boot.service is not enabled (no %s): the layout is lost at the next reboot",
+		    show, path);
+		fix(b, "install deploy/mipart-boot.service as /etc/systemd/system/mipart-boot.service, then: systemctl daemon-reload && systemctl enable mipart-boot");
+	}
+	mipart_declared_free(dl);
+}
+
+/* the lines of a feature file that are not comments */
+static bool same_labels(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == '#')
+			a += strcspn(a, "\n") + (a[strcspn(a, "\n")] == '\n');
+		while (*b == '#')
+			b += strcspn(b, "\n") + (b[strcspn(b, "\n")] == '\n');
+		if (!*a || !*b)
+			return !*a && !*b;
+		if (strcspn(a, "\n") != strcspn(b, "\n") || strncmp(a, b, strcspn(a, "\n")))
+			return false;
+		a += strcspn(a, "\n");
+		b += strcspn(b, "\n");
+		if (*a)
+			a++;
+		if (*b)
+			b++;
+	}
+}
+
+static void check_nfd(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "nfd.labels",
+				       "the NFD feature file says what the host has now");
+	mipart_label *labels = NULL;
+	char path[MIPART_PATH_MAX], *want = NULL, *buf = NULL;
+	ssize_t n;
+	int r;
+
+	hpath(d, MIPART_LABELS_PATH, path, sizeof(path));
+	buf = malloc(64 * 1024 + 1);
+	n = buf ? util_read_file(path, buf, 64 * 1024) : -ENOMEM;
+	if (n == -ENOENT) {
+		skip(c, "no NFD feature file at %s (not a Kubernetes node, or 'mipart labels' not run)",
+		     path);
+		free(buf);
+		return;
+	}
+	labels = calloc(MIPART_LABELS_MAX, sizeof(*labels));
+	r = n < 0 ? (int)n : !labels ? -ENOMEM : d->topo_err < 0 ? d->topo_err : 0;
+	if (r == 0)
+		r = mipart_labels_for_host(d->host, d->t, labels, MIPART_LABELS_MAX);
+	if (r >= 0)
+		r = mipart_labels_format_nfd(labels, (size_t)r, &want);
+	if (r < 0) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "cannot compare %s with the host: %s", path, mipart_strerror(r));
+		fix(c, "%s labels", d->self);
+	} else if (!same_labels(buf, want)) {
+		/* NFD's worker re-reads features.d on its interval; labels lag until then */
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "%s is stale: the node's labels do not say what the GPUs are now", path);
+		fix(c, "%s labels", d->self);
+	} else {
+		saw(c, "%s matches the host", path);
+	}
+	free(want);
+	free(labels);
+	free(buf);
+}
+
 /* --- run -------------------------------------------------------------------------------------- */
 
 int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
@@ -1057,6 +1179,8 @@ int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
 	check_cdi(&d);
 	check_cdi_duplicates(&d);
 	check_amdsmi(&d);
+	check_declared(&d);
+	check_nfd(&d);
 	mipart_topology_free(d.t);
 	*ret = d.v;
 	*ret_n = d.n;

@@ -5,7 +5,7 @@
 
 PACKAGES := meson ninja-build pkgconf gcc libjansson-dev libyaml-dev libsqlite3-dev sqlite3 \
 	libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev jq curl prometheus chromium python3-yaml \
-	python3
+	python3 slurmctld slurmd slurm-client munge
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson

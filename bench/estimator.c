@@ -31,9 +31,10 @@ enum { F_MODEL, F_DTYPE, F_QUANT, F_KVDTYPE, F_TP, F_GPU, F_TOTAL, F_UTIL, F_LEN
        F_VERSION, F_ENGINE, F_WEIGHTS, F_NONTORCH, F_ACT, F_KVGIB, F_TOKENS, F_BLOCK, F_SOURCE,
        F_CATALOG, F_PLATFORM, F_SPLIT, F_CONC, N_FIELDS };
 
-enum { M_WEIGHTS, M_RULE, M_BUDGET, M_CONC, N_METRICS };
+enum { M_WEIGHTS, M_RULE, M_BUDGET, M_KVGIB, M_CONC, N_METRICS };
 static const char *const metric_names[N_METRICS] = { "weights", "KV tokens (rule)",
-						      "KV tokens (budget)", "max concurrency" };
+						      "KV tokens (budget)", "KV GiB (budget)",
+						      "concurrency" };
 
 struct sample {
 	double err[N_METRICS];	/* signed relative error, NAN when not measured */
@@ -94,9 +95,9 @@ static int cmp_double(const void *a, const void *b)
 static void summary(const char *label, const struct sample *s, size_t n, int split,
 		    const char *family, int rocm)
 {
-	static const double target[N_METRICS] = { 0.01, 0.03, 0, 0 };
+	static const double target[N_METRICS] = { 0.01, 0.03, 0, 0, 0 };
 
-	printf("  %-26s", label);
+	printf("  %-12.12s", label);
 	for (int k = 0; k < N_METRICS; k++) {
 		double v[MAX_ROWS], sum = 0;
 		size_t m = 0;
@@ -109,11 +110,11 @@ static void summary(const char *label, const struct sample *s, size_t n, int spl
 			sum += fabs(s[i].err[k]);
 		}
 		if (!m) {
-			printf("  %-18s %20s", metric_names[k], "-");
+			printf(" | %-18s %17s", metric_names[k], "-");
 			continue;
 		}
 		qsort(v, m, sizeof(*v), cmp_double);
-		printf("  %-18s %2zu: %5.2f%% / %5.2f%%%s", metric_names[k], m, sum / m * 100,
+		printf(" | %-18s %2zu: %5.2f%%/%5.2f%%%s", metric_names[k], m, sum / m * 100,
 		       (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) * 100,
 		       split == 1 && !family && rocm < 0 && target[k] > 0
 			       ? (sum / m <= target[k] ? " (met)" : " (NOT met)") : "");
@@ -143,15 +144,16 @@ int main(int argc, char **argv)
 	}
 	printf("bench/estimator: mipart's estimate vs published vLLM logs (%s)\n", csv);
 	printf("errors: estimate vs log; C = calibration row, V = validation row, R = ROCm\n");
-	printf("%-3s %-2s %-32s %-6s %2s %-6s %-18s %-22s %-22s %-16s\n", "ROW", "", "MODEL", "PREC",
-	       "TP", "VLLM", "WEIGHTS GiB", "KV TOKENS rule", "KV TOKENS budget", "CONCURRENCY");
+	printf("%-3s %-2s %-32s %-6s %2s %-6s %-21s %-24s %-16s %-21s %-16s\n", "ROW", "", "MODEL", "PREC",
+	       "TP", "VLLM", "WEIGHTS GiB est/log", "KV TOKENS rule est/log", "KV TOKENS budget",
+	       "KV GiB budget", "CONCURRENCY");
 	while (fgets(line, sizeof(line), f) && n < MAX_ROWS) {
 		char *fl[MAX_FIELDS];
 		const mipart_model *m;
 		mipart_estimate_options o = { 0 };
 		mipart_estimate e;
 		struct sample *sp = &smp[n];
-		char wcol[32] = "-", tcol[40] = "-", bcol[40] = "-", ccol[32] = "-", ver[16];
+		char wcol[32] = "-", tcol[40] = "-", bcol[40] = "-", ccol[32] = "-", kcol[32] = "-", ver[16];
 		double wlog, kvlog, toklog, conclog, total, util;
 		unsigned version = 0;
 
@@ -210,6 +212,17 @@ int main(int argc, char **argv)
 			sp->err[M_WEIGHTS] = (est - wlog) / wlog;
 			snprintf(wcol, sizeof(wcol), "%6.2f/%6.2f %+5.1f%%", est, wlog, sp->err[M_WEIGHTS] * 100);
 		}
+		/* the whole budget: the KV memory the device leaves (the row's own weights, so
+		 * that a checkpoint the log does not name is not counted twice) */
+		if (o.device_bytes && o.gpu_memory_utilization > 0 && kvlog != 0) {
+			double est = (double)e.kv_cache_bytes / GIB;
+
+			if (wlog > 0)
+				est += (double)e.weights_bytes / GIB - wlog;
+			sp->err[M_KVGIB] = (est - kvlog) / fabs(kvlog);
+			snprintf(kcol, sizeof(kcol), "%6.2f/%6.2f %+5.1f%%", est, kvlog,
+				 sp->err[M_KVGIB] * 100);
+		}
 		if (toklog > 0 && o.device_bytes && e.kv_cache_bytes > 0) {
 			sp->err[M_BUDGET] = ((double)e.kv_cache_tokens - toklog) / toklog;
 			snprintf(bcol, sizeof(bcol), "%8llu %+6.1f%%", (unsigned long long)e.kv_cache_tokens,
@@ -234,10 +247,10 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		printf("%-3zu %c%c %-32.32s %-6s %2u %-6s %-18s %-22s %-22s %-16s\n", row - 1,
+		printf("%-3zu %c%c %-32.32s %-6s %2u %-6s %-21s %-24s %-16s %-21s %-16s\n", row - 1,
 		       sp->validation ? 'V' : 'C', sp->rocm ? 'R' : ' ', m->id, e.precision_name,
 		       o.tensor_parallel ? o.tensor_parallel : 1,
-		       mipart_vllm_version_str(version, ver, sizeof(ver)), wcol, tcol, bcol, ccol);
+		       mipart_vllm_version_str(version, ver, sizeof(ver)), wcol, tcol, bcol, kcol, ccol);
 		n++;
 	}
 	fclose(f);

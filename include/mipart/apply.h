@@ -45,6 +45,10 @@ typedef struct mipart_apply_options {
 	 * before the "start" hook: for what must follow the partitions, such as the CDI spec.
 	 * Its failure is the caller's to report. NULL: none. */
 	void (*after_change)(void *userdata);
+	/* the post-change actions (postchange.h) run before after_change unless no_post_change;
+	 * each failure is reported here (NULL: not at all) */
+	bool no_post_change;
+	void (*post_change_report)(void *userdata, const char *name, int err, const char *msg);
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

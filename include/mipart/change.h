@@ -39,6 +39,9 @@ typedef struct mipart_gpu_change {
 	bool write_memory;	/* request the NPS mode before the reload */
 	bool write_compute;	/* write the compute mode (after the reload, if any) */
 	unsigned to_partitions;	/* logical devices after the change */
+	/* an NPS request the driver holds (mipart_gpu_info.pending_memory), UNKNOWN: none */
+	mipart_memory_mode pending_memory;
+	int64_t pending_change;
 } mipart_gpu_change;
 
 /* A refusal: which GPU (-1: the node) and why, in words a person can act on. */
@@ -63,6 +66,11 @@ const mipart_gpu_change *mipart_change_gpu(const mipart_change *c, size_t i);
 
 /* Whether the plan needs a driver reload (some memory mode changes). */
 bool mipart_change_needs_reload(const mipart_change *c);
+/* Whether the plan must first flush pending NPS requests: a target memory mode equal to the
+ * current one cannot replace a pending request (the driver skips writing the current mode,
+ * amdgpu_gmc.c current_memory_partition_store; HARDWARE.md 8.13), so the plan reloads once
+ * (the request applies), then requests the wanted mode and reloads again. */
+bool mipart_change_needs_flush(const mipart_change *c);
 /* Whether anything changes at all. */
 bool mipart_change_is_noop(const mipart_change *c);
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "mode.h"
+#include "topology.h"
 
 typedef struct mipart_journal mipart_journal;
 
@@ -94,6 +95,14 @@ int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *m
 			       int64_t change);
 int mipart_journal_nps_applied(mipart_journal *j);
 int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size_t *ret_n);
+
+/*
+ * mipart_journal_annotate_pending - mark the GPUs of t that have a pending NPS request
+ * (mipart_topology_set_pending): the GPU the request was written to and, since the driver
+ * stores it per XGMI hive (hive->requested_nps_mode), every other member of its hive. A
+ * request for the mode the GPU already shows is not pending. Returns 0 or -errno.
+ */
+int mipart_journal_annotate_pending(mipart_journal *j, mipart_topology *t);
 
 /*
  * mipart_journal_list - the last `limit` changes, newest first, in a new array (*ret, *ret_n;

@@ -21,6 +21,8 @@ typedef struct mipart_sim_options {
 	mipart_memory_mode memory;	/* UNKNOWN: NPS1 */
 	bool no_hive;			/* GPUs not joined in one XGMI hive */
 	bool legacy_xcp_names;		/* platform devices named amdgpu_xcp.N (pre-2024 kernels) */
+	bool device_nodes;		/* /dev/dri nodes as character devices 226:N, as udev makes
+					 * them (needs CAP_MKNOD); else empty files */
 	unsigned cpu_nodes;		/* CPU (NUMA) nodes in the KFD topology; 0 means 2 */
 	int metrics;			/* gpu_metrics v1.N the driver writes: 8 (with partition
 					 * metrics v1.0) or 9 (v1.1); 0 means 8; -1: no metrics

@@ -79,6 +79,12 @@ typedef struct mipart_gpu_info {
 
 	size_t first_partition;	/* index into the topology's partition array */
 	size_t n_partitions;
+
+	/* An NPS request the driver holds and no reload has applied yet (the driver shows the
+	 * old mode until the next unload; current_memory_partition_store), as mipart's journal
+	 * knows it (mipart_journal_annotate_pending); UNKNOWN: none known. */
+	mipart_memory_mode pending_memory;
+	int64_t pending_change;	/* the change that wrote it */
 } mipart_gpu_info;
 
 /*
@@ -88,6 +94,11 @@ typedef struct mipart_gpu_info {
  * KFD topology can be read at all.
  */
 int mipart_topology_load(const mipart_host *host, mipart_topology **ret);
+
+/* mipart_topology_set_pending - record that GPU i has an NPS request for mode pending (see
+ * mipart_gpu_info.pending_memory); UNKNOWN clears it. */
+void mipart_topology_set_pending(mipart_topology *topo, size_t i, mipart_memory_mode mode,
+				 int64_t change);
 
 /* mipart_topology_free - accepts NULL, returns NULL. */
 mipart_topology *mipart_topology_free(mipart_topology *topo);

@@ -110,6 +110,8 @@ struct change_opts {
 	int argc; /* the verb's command line, for the journal */
 	char **argv;
 	int lock_fd; /* the host lock taken by cli_change_lock, or -1 (a dry-run without it) */
+	char *message; /* when not NULL: what went wrong, for the caller (slurm helper) */
+	size_t message_size;
 };
 
 /* Take the host lock before reading the host for a change, so that discovery and planning
@@ -125,6 +127,11 @@ void cli_cdi_after_change(struct cli *cli);
 /* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		   size_t n, const struct change_opts *co);
+
+/* The partition backend of --backend/--amd-smi/--unload-command (verb-set.c); reports and
+ * returns -errno. */
+struct mipart_backend;
+int cli_open_backend(struct cli *cli, struct mipart_backend **ret);
 
 /* Finish or roll back a change a crash left running (as 'mipart recover'); quiet when there is
  * none. Returns an exit code. (verb-set.c) */
@@ -161,6 +168,7 @@ int verb_history(struct cli *cli, int argc, char **argv);
 int verb_apply(struct cli *cli, int argc, char **argv);
 int verb_boot(struct cli *cli, int argc, char **argv);
 int verb_labels(struct cli *cli, int argc, char **argv);
+int verb_agent(struct cli *cli, int argc, char **argv);
 int verb_assert(struct cli *cli, int argc, char **argv);
 int verb_export(struct cli *cli, int argc, char **argv);
 int verb_validate(struct cli *cli, int argc, char **argv);
@@ -176,6 +184,7 @@ int verb_docker_args(struct cli *cli, int argc, char **argv);
 int verb_vllm(struct cli *cli, int argc, char **argv);
 int verb_run(struct cli *cli, int argc, char **argv);
 int verb_k8s_pod(struct cli *cli, int argc, char **argv);
+int verb_slurm(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
 int verb_doctor(struct cli *cli, int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/auxv.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "mipart/error.h"
+#include "mipart/journal.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "util.h"
@@ -63,16 +65,22 @@ static const struct verb verbs[] = {
 	{ "release", 1, 1, verb_release, "release an allocation", "release ID|NAME" },
 	{ "allocations", 0, 0, verb_allocations, "list the allocations", "allocations [--json]" },
 	{ "env", 0, 1, verb_env, "the environment that runs a workload on an allocation or partition",
-	  "env TARGET [--format sh|dotenv|json|systemd] [--container]   (TARGET: allocation, or 0.3)" },
+	  "env [TARGET] [--format sh|dotenv|json|systemd] [--container]   (TARGET: allocation, or 0.3;\n"
+	  "           none in a Slurm step: the step's partitions)" },
 	{ "docker-args", 0, 1, verb_docker_args, "container flags for an allocation or partition",
 	  "docker-args TARGET [--engine docker|podman] [--json]" },
 	{ "vllm", 0, -1, verb_vllm, "the vllm serve command for an allocation, sized so that it starts",
 	  "vllm ALLOCATION [--format cmd|docker|podman|json] [--image IMAGE] [--vllm-version X.Y]\n"
-	  "                  [--platform rocm|cuda] [-- VLLM ARGS...]" },
+	  "                  [--platform rocm|cuda] [-- VLLM ARGS...]\n"
+	  "       vllm --slurm MODEL [--max-model-len N] [...]   (in a Slurm step)" },
 	{ "run", 0, -1, verb_run, "run a command with an allocation's environment (no shell)",
 	  "run TARGET -- COMMAND [ARGS...]" },
-	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod that selects the partition by CDI",
-	  "k8s-pod TARGET [--image IMAGE]" },
+	{ "k8s-pod", 0, 1, verb_k8s_pod, "a Kubernetes pod pinned to this node, on the partition",
+	  "k8s-pod TARGET [--image IMAGE] [--node NAME] [--via auto|cdi|device-plugin]" },
+	{ "agent", 0, 0, verb_agent, "the Kubernetes node agent: apply the config a node label names",
+	  "agent --config FILE [--node NAME] [--once] [--api-server URL --token-file F [--ca-file F]]\n"
+	  "                  [--label-key K] [--state-key K] [--plugin-namespace NS] [--plugin-selector SEL]\n"
+	  "                  [--labels-file FILE] [--drain-timeout S] [--settle-timeout S]   (docs/kubernetes.md)" },
 	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
 	  "labels [--output FILE | --stdout | --json]\n"
 	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
@@ -93,6 +101,8 @@ static const struct verb verbs[] = {
 	  "                  (docs/serve.md)" },
 	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
 	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },
+	{ "slurm", 1, -1, verb_slurm, "Slurm: modes as node features, partitions as GRES",
+	  "slurm helper|helpers-conf|gres ... (docs/slurm.md)", true },
 	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",
 	  "vf <verb> ...", true },
 	{ "sim", 1, -1, verb_sim, "create and drive a simulated host", "sim <verb> ...", true },
@@ -241,6 +251,16 @@ int cli_load_topology(struct cli *cli, mipart_topology **ret)
 	}
 	for (size_t i = 0; i < mipart_topology_diag_count(t); i++)
 		cli_warn(cli, "%s", mipart_topology_diag(t, i));
+	{
+		/* NPS requests the driver holds, as the journal knows them */
+		char path[MIPART_PATH_MAX];
+		mipart_journal *j = NULL;
+
+		if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) >= 0 &&
+		    mipart_journal_open_reader(path, &j) == 0)
+			mipart_journal_annotate_pending(j, t);
+		mipart_journal_free(j);
+	}
 	*ret = t;
 	return EXIT_OK;
 }
@@ -401,7 +421,37 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = { .root = getenv("MIPART_ROOT") };
 	int c, r, first;
+	/* Slurm 22.05 runs the helper for its state with no argv at all (run_command with
+	 * script_argv NULL): Linux then passes one empty argument (fs/exec.c: do_execveat_common,
+	 * since 5.18) or none; the name is the path the kernel executed (AT_EXECFN) */
+	const char *name = argc > 0 && argv[0] && argv[0][0] ? argv[0]
+							  : (const char *)getauxval(AT_EXECFN);
+	const char *base = name ? strrchr(name, '/') : NULL;
+	char *hargv[8] = { "slurm", "helper" };
 
+	/* installed as mipart-slurm-helper, it is the program helpers.conf names: Slurm runs it
+	 * with no argument or with the feature (node_features_helpers.c), nothing else */
+	base = base ? base + 1 : name ? name : "";
+	if (argc < 1)
+		argc = 1;
+	if (!strcmp(base, "mipart-slurm-helper")) {
+		if (argc > 6) {
+			cli_error("mipart-slurm-helper takes at most a feature and options");
+			return EXIT_USAGE;
+		}
+		for (int i = 1; i < argc; i++)
+			hargv[i + 1] = argv[i];
+		if (cli.root && !*cli.root)
+			cli.root = NULL;
+		r = mipart_host_new(cli.root, &cli.host);
+		if (r < 0) {
+			cli_error("invalid root '%s': %s", cli.root, mipart_strerror(r));
+			return EXIT_USAGE;
+		}
+		r = cli_run_verb(&cli, verbs, "verb", argc + 1, hargv);
+		mipart_host_free(cli.host);
+		return r;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+qhV", opts, NULL)) != -1) {
 		switch (c) {

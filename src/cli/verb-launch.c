@@ -24,7 +24,9 @@
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/journal.h"
+#include "mipart/labels.h"
 #include "mipart/ledger.h"
+#include "mipart/slurm.h"
 #include "cli.h"
 #include "util.h"
 #include "banned.h"
@@ -108,6 +110,33 @@ static int target_open(struct cli *cli, const char *name, struct target *tg)
 		target_release(tg);
 		return EXIT_USAGE;
 	}
+	return EXIT_OK;
+}
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* The partitions Slurm gave the running step (mipart_slurm_step_partitions, docs/slurm.md). */
+static int target_open_slurm(struct cli *cli, struct target *tg)
+{
+	size_t idx[MIPART_LEDGER_MAX_BOOKINGS];
+	char msg[256];
+	int n;
+
+	memset(tg, 0, sizeof(*tg));
+	if (cli_load_topology(cli, &tg->t) != EXIT_OK)
+		return EXIT_FAIL;
+	n = mipart_slurm_step_partitions(tg->t, env_get, idx, MIPART_LEDGER_MAX_BOOKINGS, msg,
+					 sizeof(msg));
+	if (n <= 0) {
+		cli_error("%s", n == 0 ? "the Slurm step has no GPU" : msg);
+		target_release(tg);
+		return n == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++)
+		tg->parts[tg->n_parts++] = mipart_topology_partition(tg->t, idx[i]);
 	return EXIT_OK;
 }
 
@@ -211,9 +240,9 @@ int verb_env(struct cli *cli, int argc, char **argv)
 	if (strcmp(format, "sh") && strcmp(format, "dotenv") && strcmp(format, "json") &&
 	    strcmp(format, "systemd"))
 		return cli_usage_error(cli->verb, "invalid '--format' '%s': sh, dotenv, json or systemd", format);
-	if (argc - optind != 1)
-		return cli_usage_error(cli->verb, "give one TARGET (an allocation, or a partition such as 0.3)");
-	rc = target_open(cli, argv[optind], &tg);
+	if (argc - optind > 1)
+		return cli_usage_error(cli->verb, "give one TARGET (an allocation, or a partition such as 0.3), or none in a Slurm step");
+	rc = argc - optind == 1 ? target_open(cli, argv[optind], &tg) : target_open_slurm(cli, &tg);
 	if (rc != EXIT_OK)
 		return rc;
 	n = target_vars(&tg, container, v);
@@ -523,8 +552,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 					      { "image", required_argument, NULL, 'i' },
 					      { "vllm-version", required_argument, NULL, 'V' },
 					      { "platform", required_argument, NULL, 'F' },
+					      { "slurm", no_argument, NULL, 's' },
+					      { "max-model-len", required_argument, NULL, 'm' },
 					      { NULL, 0, NULL, 0 } };
 	const char *format = "cmd", *image = "rocm/vllm:latest";
+	bool slurm = false;
+	unsigned long max_len = 0;
 	char words[64][600], dwords[40][600];
 	struct target tg;
 	struct vllm_plan vp = { 0 };
@@ -550,18 +583,36 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			vp.platform_set = true;
 		else if (c == 'V' || c == 'F')
 			return EXIT_USAGE;
-		else
+		else if (c == 's')
+			slurm = true;
+		else if (c == 'm') {
+			if (cli_parse_uint(cli, "--max-model-len", optarg, 1, 1u << 24, &max_len) < 0)
+				return EXIT_USAGE;
+		} else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
 	}
 	if (strcmp(format, "cmd") && strcmp(format, "docker") && strcmp(format, "podman") &&
 	    strcmp(format, "json"))
 		return cli_usage_error(cli->verb, "invalid '--format' '%s': cmd, docker, podman or json", format);
 	if (argc - optind != 1)
-		return cli_usage_error(cli->verb, "give one allocation (mipart allocate makes one)");
-	rc = target_open(cli, argv[optind], &tg);
+		return cli_usage_error(cli->verb, slurm ? "give one MODEL (with --slurm)"
+						       : "give one allocation (mipart allocate makes one)");
+	if (max_len && !slurm)
+		return cli_usage_error(cli->verb, "'--max-model-len' goes with '--slurm' (an allocation has its own)");
+	rc = slurm ? target_open_slurm(cli, &tg) : target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
-	if (!tg.has_alloc) {
+	if (slurm) {
+		/* the step owns its partitions: vLLM's own default share, 0.9
+		 * (vllm/engine/arg_utils.py: gpu_memory_utilization), checked by the estimator */
+		snprintf(tg.alloc.name, sizeof(tg.alloc.name), "slurm step");
+		snprintf(tg.alloc.model, sizeof(tg.alloc.model), "%s", argv[optind]);
+		tg.alloc.n_bookings = 1;
+		tg.alloc.bookings[0].bytes = tg.parts[0]->memory_bytes > 0 ?
+						     (uint64_t)((double)tg.parts[0]->memory_bytes * 0.9) : 0;
+		tg.spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_len,
+				    "tensor_parallel_size", (json_int_t)tg.n_parts);
+	} else if (!tg.has_alloc) {
 		cli_error("'%s' is a partition, not an allocation: 'mipart allocate MODEL --partition %s' first",
 			  argv[optind], argv[optind]);
 		target_release(&tg);
@@ -626,30 +677,100 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The device plugin's resource for the partitions of tg on this node, from the kubelet's device
+ * manager checkpoint (pkg/kubelet/cm/devicemanager/checkpoint/checkpoint.go: Data.
+ * RegisteredDevices, resource name -> device ids, written by the kubelet for every registered
+ * plugin): "amd.com/gpu" (AMD's plugin, resource_naming_strategy single), else the resource of
+ * the partitions' modes "amd.com/<compute>_<memory>" (strategy mixed, e.g. amd.com/cpx_nps4:
+ * ROCm/k8s-device-plugin docs, "resource naming strategy"). Returns 1 with the name, 0 when no
+ * AMD resource is registered (or no checkpoint).
+ */
+static int plugin_resource(struct cli *cli, const struct target *tg, char *buf, size_t size)
+{
+	char path[MIPART_PATH_MAX], want[64] = "";
+	char *text = malloc((4u << 20) + 1);
+	json_t *doc, *reg;
+	ssize_t n;
+	int found = 0;
+
+	if (!text)
+		return 0;
+	if (mipart_host_path(cli->host, "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint", path,
+			     sizeof(path)) < 0 ||
+	    (n = util_read_file(path, text, 4u << 20)) < 0) {
+		free(text);
+		return 0;
+	}
+	doc = json_loadb(text, (size_t)n, 0, NULL);
+	free(text);
+	reg = json_object_get(json_object_get(doc, "Data"), "RegisteredDevices");
+	if (tg->n_parts) {
+		const mipart_gpu_info *g = mipart_topology_gpu(tg->t, tg->parts[0]->gpu);
+
+		snprintf(want, sizeof(want), "amd.com/%s_%s", mipart_compute_mode_name(g->compute),
+			 mipart_memory_mode_name(g->memory));
+		for (char *c = want; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
+	if (json_object_get(reg, "amd.com/gpu")) {
+		util_strlcpy(buf, "amd.com/gpu", size);
+		found = 1;
+	} else if (want[0] && json_object_get(reg, want)) {
+		util_strlcpy(buf, want, size);
+		found = 1;
+	}
+	json_decref(doc);
+	return found;
+}
+
 int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "image", required_argument, NULL, 'i' },
+					      { "node", required_argument, NULL, 'n' },
+					      { "via", required_argument, NULL, 'v' },
 					      { NULL, 0, NULL, 0 } };
-	const char *image = "rocm/vllm:latest";
+	const char *image = "rocm/vllm:latest", *node = NULL, *via = "auto";
 	struct target tg;
 	struct var v[MAX_VARS];
-	char pod[64], *text = NULL;
+	char pod[64], *text = NULL, resource[128] = "", host[256] = "";
 	size_t text_len = 0;
 	FILE *out = NULL;
 	size_t nv, k = 0;
+	bool use_plugin;
 	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'i')
+		if (c == 'i')
+			image = optarg;
+		else if (c == 'n')
+			node = optarg;
+		else if (c == 'v')
+			via = optarg;
+		else
 			return cli_usage_error(cli->verb, "unknown option or missing value '%s'", argv[optind - 1]);
-		image = optarg;
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli->verb, "give one TARGET");
+	if (strcmp(via, "auto") && strcmp(via, "cdi") && strcmp(via, "device-plugin"))
+		return cli_usage_error(cli->verb, "'--via' takes auto, cdi or device-plugin");
+	/* the pod stays on this node: its name (--node, NODE_NAME) as nodeName, else the host name
+	 * as the kubernetes.io/hostname label the kubelet sets by default */
+	if (!node && getenv("NODE_NAME") && *getenv("NODE_NAME"))
+		node = getenv("NODE_NAME");
+	if (node && mipart_k8s_name_valid(node) < 0)
+		return cli_usage_error(cli->verb, "'%s' is not a Kubernetes node name", node);
+	if (!node && (gethostname(host, sizeof(host) - 1) < 0 || mipart_label_value_valid(host) < 0 || !host[0]))
+		return cli_usage_error(cli->verb, "the host name is no label value: give '--node NAME'");
 	rc = target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
+	use_plugin = !strcmp(via, "device-plugin") ||
+		     (!strcmp(via, "auto") && plugin_resource(cli, &tg, resource, sizeof(resource)));
+	if (use_plugin && !resource[0] && !plugin_resource(cli, &tg, resource, sizeof(resource)))
+		util_strlcpy(resource, "amd.com/gpu", sizeof(resource));
 	/* a DNS-1123 name from the allocation name */
 	for (const char *s = tg.has_alloc ? tg.alloc.name : "mipart"; *s && k < 50; s++) {
 		char ch = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
@@ -670,24 +791,41 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		target_release(&tg);
 		return EXIT_FAIL;
 	}
-	fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
-	       "# the spec from 'mipart cdi generate' in /etc/cdi\n");
-	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  annotations:\n", pod);
-	fprintf(out, "    cdi.k8s.io/mipart: ");
-	{
+	if (use_plugin)
+		fprintf(out, "# the device plugin's resource %s: the plugin chooses which partition (of the\n"
+			     "# node's current layout) the pod gets; '--via cdi' names this one\n", resource);
+	else
+		fprintf(out, "# the CDI device selects the partition: needs a container runtime with CDI enabled and\n"
+			     "# the spec from 'mipart cdi generate' in /etc/cdi\n");
+	fprintf(out, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n", pod);
+	if (!use_plugin) {
 		char devs[256];
 		size_t len = 0;
 
+		fprintf(out, "  annotations:\n    cdi.k8s.io/mipart: ");
 		devs[0] = '\0';
 		for (size_t i = 0; i < tg.n_parts && len < sizeof(devs); i++)
 			len += (size_t)snprintf(devs + len, sizeof(devs) - len, "%samd.com/gpu=%u.%d",
 						i ? "," : "", tg.parts[i]->gpu, tg.parts[i]->xcp);
 		print_yaml_quoted(out, devs);
+		fputc('\n', out);
 	}
-	fprintf(out, "\nspec:\n  containers:\n    - name: server\n      image: ");
+	fprintf(out, "spec:\n");
+	if (node)
+		fprintf(out, "  nodeName: %s\n", node);
+	else
+		fprintf(out, "  nodeSelector:\n    kubernetes.io/hostname: %s\n", host);
+	fprintf(out, "  containers:\n    - name: server\n      image: ");
 	print_yaml_quoted(out, image);
+	if (use_plugin)
+		fprintf(out, "\n      resources:\n        limits:\n          %s: %zu", resource, tg.n_parts ? tg.n_parts : 1);
 	fprintf(out, "\n      env:\n");
 	for (size_t i = 0; i < nv; i++) {
+		/* with the plugin, which partitions the container sees is the plugin's choice: the
+		 * partition-specific variables would name others */
+		if (use_plugin && (!strcmp(v[i].name, "ROCR_VISIBLE_DEVICES") || !strcmp(v[i].name, "MIPART_PARTITION") ||
+				   !strcmp(v[i].name, "MIPART_GPU_BDF")))
+			continue;
 		fprintf(out, "        - name: %s\n          value: ", v[i].name);
 		print_yaml_quoted_env(out, v[i].value, true);
 		fputc('\n', out);

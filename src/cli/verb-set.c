@@ -88,14 +88,18 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 			json_array_append_new(writes, json_pack("{s:s, s:s}", "attribute", attrs[k],
 								 "value", values[k]));
 		json_array_append_new(
-			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o}", "gpu",
+			gpus, json_pack("{s:i, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:i}, s:s, s:o, s:o}", "gpu",
 					(int)gc->gpu, "bdf", gc->bdf, "from", "compute",
 					mipart_compute_mode_name(gc->from_compute), "memory",
 					mipart_memory_mode_name(gc->from_memory), "to", "compute",
 					mipart_compute_mode_name(gc->to_compute), "memory",
 					mipart_memory_mode_name(gc->to_memory), "partitions",
 					(int)gc->to_partitions, "disruption",
-					mipart_disruption_name(gc->disruption), "writes", writes));
+					mipart_disruption_name(gc->disruption), "writes", writes,
+					"pending_memory",
+					gc->pending_memory != MIPART_MEMORY_UNKNOWN
+						? json_string(mipart_memory_mode_name(gc->pending_memory))
+						: json_null()));
 	}
 	for (size_t i = 0; i < mipart_change_problem_count(plan); i++) {
 		const mipart_change_problem *p = mipart_change_problem_get(plan, i);
@@ -104,7 +108,8 @@ static json_t *plan_json(const mipart_topology *t, const mipart_change *plan)
 							  p->gpu >= 0 ? json_integer(p->gpu) : json_null(),
 							  "message", p->message));
 	}
-	return json_pack("{s:b, s:o, s:o}", "reload", reload, "gpus", gpus, "problems", problems);
+	return json_pack("{s:b, s:b, s:o, s:o}", "reload", reload, "flush",
+			 mipart_change_needs_flush(plan), "gpus", gpus, "problems", problems);
 }
 
 static void print_blockers(FILE *f, const mipart_procs *blockers)
@@ -173,6 +178,8 @@ static void print_plan(struct cli *cli, const mipart_topology *t, const mipart_c
 			}
 		}
 		printf(" (every GPU of the node restarts; NPS requests apply to whole XGMI hives)\n");
+		if (mipart_change_needs_flush(plan))
+			printf("the driver holds a pending NPS request the target drops: reload once to apply it, then request the target and reload again\n");
 	}
 	if (mipart_change_is_noop(plan))
 		printf("nothing to change: the GPUs are in the requested modes\n");
@@ -358,6 +365,11 @@ static int open_backend(struct cli *cli, mipart_backend **ret)
 	return r;
 }
 
+int cli_open_backend(struct cli *cli, mipart_backend **ret)
+{
+	return open_backend(cli, ret);
+}
+
 /* What the tool behind the backend (amd-smi) printed when it last failed, indented. */
 static void print_backend_output(const mipart_backend *b)
 {
@@ -381,6 +393,14 @@ struct hook_ctx {
 	struct cli *cli;
 	const struct change_opts *co;
 };
+
+/* A post-change action (postchange.h) that failed: the change itself stands. */
+static void engine_post_change_report(void *userdata, const char *name, int err, const char *msg)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_warn(hc->cli, "after the change, %s: %s", name, msg[0] ? msg : mipart_strerror(err));
+}
 
 static void engine_after_change(void *userdata)
 {
@@ -456,6 +476,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		}
 		for (size_t i = 0; i < mipart_change_problem_count(plan); i++)
 			cli_error("%s", mipart_change_problem_get(plan, i)->message);
+		if (co->message && mipart_change_problem_count(plan))
+			snprintf(co->message, co->message_size, "%s",
+				 mipart_change_problem_get(plan, 0)->message);
 		rc = mipart_change_problem_count(plan) ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
@@ -485,6 +508,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			.n_units = co->n_units,
 			.systemctl = systemctl_path(),
 			.after_change = engine_after_change,
+			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
 		};
 
@@ -504,6 +528,9 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
 		cli_print_json(o);
 	}
+	if (r < 0 && co->message)
+		snprintf(co->message, co->message_size, "%s",
+			 res.message[0] ? res.message : mipart_strerror(r));
 	if (r == -EBUSY && res.blockers && mipart_procs_count(res.blockers)) {
 		cli_error("%s; stop them first:", res.message);
 		print_blockers(stderr, res.blockers);
@@ -550,6 +577,7 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 	struct hook_ctx hc = { cli, NULL };
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = command,
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
+				   .post_change_report = engine_post_change_report,
 				   .userdata = &hc, .systemctl = systemctl_path() };
 	int r;
 

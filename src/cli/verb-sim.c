@@ -30,7 +30,7 @@ static const struct verb sim_verbs[] = {
 	{ "create", 0, 1, sim_create, "write a simulated host (default 8 x MI300X, SPX/NPS1)",
 	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210|mi300x-hf|mi300x-vf|mi325x-vf]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
-	  "                  [--legacy-xcp-names] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
+	  "                  [--legacy-xcp-names] [--device-nodes] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
 	  "                  [--user-partt-mode AUTO|SPX|DPX|TPX|QPX|CPX]\n"
 	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)" },
 	{ "load", 0, 1, sim_load, "script the readings a GPU or partition shows (busy, VRAM, power)",
@@ -92,6 +92,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "no-hive", no_argument, NULL, 'H' },
 		{ "legacy-xcp-names", no_argument, NULL, 'L' },
+		{ "device-nodes", no_argument, NULL, 'D' },
 		{ "cpu-nodes", required_argument, NULL, 'n' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "user-partt-mode", required_argument, NULL, 'U' },
@@ -131,6 +132,9 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'H':
 			o.no_hive = true;
+			break;
+		case 'D':
+			o.device_nodes = true;
 			break;
 		case 'L':
 			o.legacy_xcp_names = true;

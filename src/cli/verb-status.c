@@ -193,6 +193,14 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	}
 	for (size_t h = 0; h < n_hives; h++)
 		printf("hive %zu: XGMI hive id 0x%016llx\n", h + 1, (unsigned long long)hives[h]);
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		if (g->pending_memory != MIPART_MEMORY_UNKNOWN)
+			printf("GPU %u: %s requested (change %lld), applied at the next driver reload; 'mipart recover' drops it, 'mipart set --memory %s' takes it\n",
+			       g->index, mipart_memory_mode_name(g->pending_memory),
+			       (long long)g->pending_change, mipart_memory_mode_name(g->pending_memory));
+	}
 	if (inferred)
 		printf("* inferred from the KFD topology: the amdgpu partition files are absent or unreadable\n");
 	mipart_topology_free(t);

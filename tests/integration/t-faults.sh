@@ -122,3 +122,49 @@ is "$(cat "$T_TMP/units/vllm-a.service")" active "recover started the unit the c
 is "$(cat "$T_TMP/units/vllm-b.service")" inactive "and not the one that was stopped before"
 is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "exactly one start, of exactly that unit"
 is "$(last hooks | jq -c '.restarted')" true "journal: restarted"
+
+# --- pending NPS requests: the unload is refused, the request stays in the driver ------------
+P="$T_TMP/pending"
+mipart sim create "$P" --gpus 4 2>/dev/null
+pmodes() {
+	mipart --root "$P" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'
+}
+pending() {
+	mipart --root "$P" list --json | jq -r '[.gpus[] | .pending_memory_partition // "-"] | join(",")'
+}
+# the change's reload and the rollback's are both refused (module in use)
+mipart sim fault "$P" --on reload --error EBUSY --times 2
+run mipart --root "$P" set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a change whose driver unload is refused fails"
+like "$ERR" "*rolled back*NPS request stays recorded in the driver*mipart recover*" "and says the NPS request stays in the driver"
+is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the GPUs show the old modes"
+is "$(pending)" "NPS4,NPS4,NPS4,NPS4" "list --json shows the pending request on every GPU of the hive"
+run mipart --root "$P" status
+like "$OUT" "*GPU 0: NPS4 requested (change *), applied at the next driver reload*" "status names it"
+run mipart --root "$P" reset -g all --dry-run --json
+is "$(jqo '[.gpus[].disruption] | unique | join(",")')" memory-reload "reset is not 'nothing to change': it must drop the request"
+is "$(jqo '.flush')" true "the plan flushes the request first"
+is "$(jqo '.gpus[0].pending_memory')" NPS4 "and shows it"
+run mipart --root "$P" set -g 1 --compute DPX --json
+is "$RC" 0 "a compute switch (no reload) goes on"
+is "$(pending)" "NPS4,NPS4,NPS4,NPS4" "and leaves the request pending"
+run mipart --root "$P" reset -g 0,1 --dry-run
+is "$RC" 1 "a plan whose reload would apply the request to GPUs it does not set is refused"
+like "$ERR" "*0000:46:00.0*pending NPS request for NPS4*would apply*" "naming the GPU and the request"
+run mipart --root "$P" reset -g all
+is "$RC" 0 "reset drops the request"
+is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the GPUs are SPX/NPS1"
+is "$(pending)" "-,-,-,-" "nothing pending"
+mipart sim reload "$P"
+is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "a later unrelated reload switches nothing"
+
+# recover drops a pending request too
+mipart sim fault "$P" --on reload --error EBUSY --times 2
+mipart --root "$P" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1
+is "$(pending)" "NPS4,NPS4,NPS4,NPS4" "pending again"
+run mipart --root "$P" recover
+is "$RC" 0 "recover resolves the pending request"
+like "$OUT" "*dropped the pending NPS requests*" "and says so"
+is "$(pending)" "-,-,-,-" "nothing pending after recover"
+mipart sim reload "$P"
+is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "and a later reload switches nothing"

@@ -23,6 +23,7 @@
 #include "mipart/error.h"
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
+#include "mipart/postchange.h"
 #include "hooks.h"
 #include "lock.h"
 #include "util.h"
@@ -186,6 +187,31 @@ static int execute(struct ctx *c, const mipart_change *plan)
 	char step[64];
 	int r;
 
+	if (mipart_change_needs_flush(plan)) {
+		char *out = NULL;
+
+		/* a pending request the target drops: apply it first (the driver skips a write of
+		 * the current mode, so it cannot be replaced by one), then request the target */
+		c->pending = true;
+		jstep(c, "flush-reload");
+		progress(c, -1, "driver reload (applies the pending NPS request)", false, 0);
+		r = do_reload(c, &out);
+		progress(c, -1, "driver reload (applies the pending NPS request)", true, r);
+		free(out);
+		if (r < 0) {
+			say(c, "driver reload to apply the pending NPS request failed: %s",
+			    mipart_strerror(r));
+			return r;
+		}
+		jstep(c, "settle");
+		r = settle(c, plan, &t);
+		if (r < 0) {
+			say(c, "the GPUs did not come back within the settle timeout after the reload");
+			return r;
+		}
+		mipart_topology_free(t);
+		t = NULL;
+	}
 	if (mipart_change_needs_reload(plan)) {
 		char *out = NULL;
 
@@ -606,6 +632,16 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 	return 0;
 }
 
+/* What follows a change that left the host in a known state: the post-change actions
+ * (postchange.h), then the caller's own. */
+static void after_change(const mipart_host *host, const mipart_apply_options *o)
+{
+	if (!o->no_post_change)
+		mipart_post_change_run(host, o->post_change_report, o->userdata);
+	if (o->after_change)
+		o->after_change(o->userdata);
+}
+
 static int unresolved(mipart_journal *j, char *msg, size_t size)
 {
 	mipart_journal_entry e = { 0 };
@@ -678,6 +714,8 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));
 		goto out;
 	}
+	/* NPS requests the driver holds: every plan accounts for them */
+	mipart_journal_annotate_pending(c.j, t);
 	if (n != mipart_topology_gpu_count(t)) {
 		say(&c, "the GPUs changed while planning (%zu now, %zu planned)",
 		    mipart_topology_gpu_count(t), n);
@@ -738,8 +776,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	if (r == 0) {
 		res->state = "done";
 		mipart_journal_finish(c.j, c.id, "done", after, NULL);
-		if (o->after_change)
-			o->after_change(o->userdata);
+		after_change(host, o);
 		goto out;
 	}
 	free(after);
@@ -747,8 +784,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
 	/* a reload may have happened even when rolled back: the partitions are new objects */
-	if (o->after_change)
-		o->after_change(o->userdata);
+	after_change(host, o);
 out:
 	hooks_start(&c);
 	json_decref(c.hooks);
@@ -880,6 +916,80 @@ static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, 
 	}
 }
 
+/* Drop the NPS requests the driver holds and no change is waiting for: reload (they apply),
+ * then request the modes the GPUs have now and reload again, as a journalled change. */
+static int resolve_pending(struct ctx *c)
+{
+	mipart_topology *t = NULL;
+	mipart_compute_mode *bc = NULL;
+	mipart_memory_mode *bm = NULL;
+	mipart_target *targets = NULL;
+	char *before = NULL, *after = NULL;
+	size_t n;
+	int r;
+
+	r = mipart_topology_load(c->host, &t);
+	if (r < 0) {
+		say(c, "cannot read the GPUs: %s", mipart_strerror(r));
+		return r;
+	}
+	n = mipart_topology_gpu_count(t);
+	bc = calloc(n + 1, sizeof(*bc));
+	bm = calloc(n + 1, sizeof(*bm));
+	targets = calloc(n + 1, sizeof(*targets));
+	before = topology_state(t);
+	if (!bc || !bm || !targets || !before) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		bc[i] = g->compute;
+		bm[i] = g->memory;
+		targets[i] = (mipart_target){ true, g->compute, g->memory };
+	}
+	/* the reload needs every GPU idle */
+	mipart_journal_annotate_pending(c->j, t);
+	r = mipart_change_plan(t, targets, n, &c->res->plan);
+	if (r == 0)
+		r = check_busy(c, t, c->res->plan);
+	if (r < 0)
+		goto out;
+	r = mipart_journal_begin(c->j, c->o->uid, c->o->command ? c->o->command : "mipart recover",
+				 before, before, &c->id);
+	if (r < 0) {
+		say(c, "cannot write the journal: %s", mipart_strerror(r));
+		goto out;
+	}
+	c->res->journal_id = c->id;
+	c->pending = true;
+	say(c, "pending NPS requests in the driver");
+	r = restore(c, bc, bm, n, &after);
+	if (r == 0 && c->still_pending) {
+		/* nothing changed: the unload was refused */
+		say(c, "the pending NPS requests stay: the driver unload was refused (the module is in use)");
+		mipart_journal_discard(c->j, c->id);
+		c->res->journal_id = 0;
+		r = -EBUSY;
+		goto out;
+	}
+	c->res->state = r == 0 ? "recovered" : "failed";
+	if (r == 0)
+		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
+	mipart_journal_finish(c->j, c->id, c->res->state, after, c->res->message);
+	if (c->o->after_change)
+		c->o->after_change(c->o->userdata);
+out:
+	free(bc);
+	free(bm);
+	free(targets);
+	free(before);
+	free(after);
+	mipart_topology_free(t);
+	return r;
+}
+
 int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipart_apply_result *res)
 {
 	struct ctx c = { .host = host, .o = o, .res = res };
@@ -900,6 +1010,10 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	if (r < 0)
 		goto out;
 	r = mipart_journal_unresolved(c.j, &e);
+	if (r == -ENOENT && mipart_journal_nps_pending(c.j, &pend, &n_pend) == 0 && n_pend) {
+		r = resolve_pending(&c);
+		goto out;
+	}
 	if (r == -ENOENT) {
 		res->state = "nothing";
 		say(&c, "no unfinished change in the journal");
@@ -988,8 +1102,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
 	else
 		mipart_journal_finish(c.j, c.id, res->state, after, res->message);
-	if (o->after_change)
-		o->after_change(o->userdata);
+	after_change(host, o);
 hooks:
 	/* the units the change stopped and never started again */
 	hooks_recover(&c, e.hooks);

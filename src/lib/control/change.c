@@ -27,6 +27,7 @@ struct mipart_change {
 	mipart_change_problem problems[CHANGE_MAX_PROBLEMS];
 	size_t n_problems;
 	bool reload;
+	bool flush; /* reload first to apply pending NPS requests the target drops */
 };
 
 static void problem(struct mipart_change *c, int gpu, const char *fmt, ...)
@@ -223,6 +224,10 @@ int mipart_change_plan(const mipart_topology *topo, const mipart_target *targets
 		util_strlcpy(gc->bdf, g->bdf, sizeof(gc->bdf));
 		gc->from_compute = gc->to_compute = g->compute;
 		gc->from_memory = gc->to_memory = g->memory;
+		if (g->pending_memory != MIPART_MEMORY_UNKNOWN && g->pending_memory != g->memory) {
+			gc->pending_memory = g->pending_memory;
+			gc->pending_change = g->pending_change;
+		}
 		if (!t->selected)
 			continue;
 		if (t->compute != MIPART_COMPUTE_UNKNOWN)
@@ -231,6 +236,26 @@ int mipart_change_plan(const mipart_topology *topo, const mipart_target *targets
 			gc->to_memory = t->memory;
 		if (gc->to_memory != gc->from_memory)
 			c->reload = true;
+		/* a pending request is replaced or taken by a memory target, never kept silently;
+		 * the current mode cannot replace it (the driver skips that write): flush first */
+		if (gc->pending_memory != MIPART_MEMORY_UNKNOWN && t->memory != MIPART_MEMORY_UNKNOWN &&
+		    t->memory == g->memory)
+			c->flush = c->reload = true;
+	}
+	/* a reload applies every pending request: one on a GPU the change does not give a memory
+	 * mode would switch it unasked */
+	for (size_t i = 0; i < n && c->reload; i++) {
+		const mipart_gpu_change *gc = &c->gpus[i];
+
+		if (gc->pending_memory == MIPART_MEMORY_UNKNOWN ||
+		    (targets[i].selected && targets[i].memory != MIPART_MEMORY_UNKNOWN))
+			continue;
+		problem(c, (int)i,
+			"'%s %s' has a pending NPS request for %s (written by change %lld, not applied yet) that this change's driver reload would apply; give it a memory mode (--memory %s keeps it, --memory %s drops it) or run 'mipart recover'",
+			mipart_topology_gpu(topo, i)->product, gc->bdf,
+			mipart_memory_mode_name(gc->pending_memory), (long long)gc->pending_change,
+			mipart_memory_mode_name(gc->pending_memory),
+			mipart_memory_mode_name(gc->from_memory));
 	}
 	for (size_t i = 0; i < n; i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(topo, i);
@@ -250,7 +275,10 @@ int mipart_change_plan(const mipart_topology *topo, const mipart_target *targets
 						    : (unsigned)g->n_partitions;
 		if (!g->partitioning || !g->driver_bound)
 			continue;
-		gc->write_memory = gc->to_memory != gc->from_memory;
+		/* after a flush the GPU is in the mode it had requested */
+		gc->write_memory = gc->to_memory != (c->flush && gc->pending_memory != MIPART_MEMORY_UNKNOWN
+							     ? gc->pending_memory
+							     : gc->from_memory);
 		if (c->reload) {
 			/* the reload hits every GPU of the node and brings each back in the AUTO
 			 * mode: every partitioned GPU gets its compute mode written again */
@@ -287,6 +315,11 @@ const mipart_gpu_change *mipart_change_gpu(const mipart_change *c, size_t i)
 bool mipart_change_needs_reload(const mipart_change *c)
 {
 	return c->reload;
+}
+
+bool mipart_change_needs_flush(const mipart_change *c)
+{
+	return c->flush;
 }
 
 bool mipart_change_is_noop(const mipart_change *c)

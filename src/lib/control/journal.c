@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mipart/journal.h"
@@ -292,6 +293,38 @@ int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size
 	}
 	*ret = v;
 	*ret_n = n;
+	return 0;
+}
+
+int mipart_journal_annotate_pending(mipart_journal *j, mipart_topology *t)
+{
+	mipart_nps_request *v = NULL;
+	size_t n = 0, ng = mipart_topology_gpu_count(t);
+	int r = mipart_journal_nps_pending(j, &v, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		const mipart_gpu_info *w = NULL;
+
+		for (size_t i = 0; i < ng && !w; i++)
+			if (!strcasecmp(mipart_topology_gpu(t, i)->bdf, v[k].bdf))
+				w = mipart_topology_gpu(t, i);
+		if (!w)
+			continue;
+		for (size_t i = 0; i < ng; i++) {
+			const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+			if (g != w && (!w->hive_id || g->hive_id != w->hive_id))
+				continue;
+			if (g->memory == v[k].mode)
+				continue; /* nothing would change */
+			if (g != w && g->pending_memory != MIPART_MEMORY_UNKNOWN)
+				continue; /* its own row says */
+			mipart_topology_set_pending(t, i, v[k].mode, v[k].change);
+		}
+	}
+	free(v);
 	return 0;
 }
 

@@ -887,6 +887,15 @@ size_t mipart_topology_partition_count(const mipart_topology *t)
 	return t->n_parts;
 }
 
+void mipart_topology_set_pending(mipart_topology *t, size_t i, mipart_memory_mode mode,
+				 int64_t change)
+{
+	if (i >= t->n_gpus)
+		return;
+	t->gpus[i].pending_memory = mode;
+	t->gpus[i].pending_change = mode == MIPART_MEMORY_UNKNOWN ? 0 : change;
+}
+
 const mipart_gpu_info *mipart_topology_gpu(const mipart_topology *t, size_t i)
 {
 	return i < t->n_gpus ? &t->gpus[i] : NULL;

@@ -59,23 +59,28 @@
  * Non-torch memory (memory_profiling's non_torch_increase: the CUDA/HIP context's growth,
  * allocator pools outside torch, NCCL/RCCL and custom all-reduce buffers). Measured, not derived;
  * fitted on the calibration rows of tests/fixtures/vllm-reference.csv (docs/estimator.md):
- * one NVIDIA GPU 0.03-0.16 GiB, the ROCm rows 0.53 GiB; tensor parallel over PCIe adds 0.20-0.35,
- * over NVLink/XGMI the communicators reserve more (VLLM-MEMORY.md: about 1.8 GiB on H100 rows).
+ * one NVIDIA GPU 0.13-0.14 GiB (H100, vLLM 0.11), ROCm 0.53 GiB (the ROCm row); tensor parallel
+ * over NVLink adds 0.40 (H100 TP 2: 0.54 against 0.14 at TP 1), over PCIe 0.17 (L40S TP 2 0.30,
+ * RTX 3090 TP 16 0.20, against 0.03-0.16 at TP 1).
  */
-#define NON_TORCH_CUDA (0.15 * GIB)
-#define NON_TORCH_ROCM (0.55 * GIB)
-#define NON_TORCH_TP_PCIE (0.25 * GIB)
-#define NON_TORCH_TP_FAST (1.0 * GIB)
+#define NON_TORCH_CUDA (0.13 * GIB)
+#define NON_TORCH_ROCM (0.53 * GIB)
+#define NON_TORCH_TP_PCIE (0.17 * GIB)
+#define NON_TORCH_TP_FAST (0.40 * GIB)
 /*
  * Peak activation of the profile run (gpu_model_runner.py: profile_run): the max, not the sum,
  * of the dummy forward over B tokens (_dummy_run; dominated by the MLP's gate/up output,
- * B x 2 x intermediate / tp elements, FORWARD_FACTOR covers SiluAndMul, attention and the
- * residual) and the sampler warm-up (_dummy_sampler_run: min(S, B) rows of the whole vocabulary
- * in fp32, sorted for top-p/top-k: about SAMPLER_BYTES bytes per row and vocabulary entry; the
- * logits are gathered, so the vocabulary is not divided by tp).
+ * B x 2 x intermediate / tp elements; FORWARD_FACTOR covers SiluAndMul, attention and the
+ * residual: 1.93 from the Llama-3.1-8B row at 29,000 tokens) and the sampler warm-up over
+ * min(S, B) rows of the whole vocabulary (the logits are gathered, so the vocabulary is not
+ * divided by tp). V1 (_dummy_sampler_run: fp32 logits, sort for top-p/top-k, logprobs):
+ * 38.9 bytes per row and vocabulary entry (calibration rows, H100, vLLM 0.11: gpt-oss-20b 38.5,
+ * Llama-3.1-8B 38.9, Llama-3.3-70B 39.6, Qwen3-32B TP 2 38.9). V0 (the profile's dummy
+ * sequences): 6.35 (the Qwen3-0.6B row: 0.23 GiB at 256 x 151,936).
  */
-#define FORWARD_FACTOR 1.8
-#define SAMPLER_BYTES 18.0
+#define FORWARD_FACTOR 1.93
+#define SAMPLER_BYTES_V1 38.9
+#define SAMPLER_BYTES_V0 6.35
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
 #define CUDA_GRAPH_FROM V(0, 21)
@@ -86,6 +91,10 @@
 #define V0_MLA_ALIGN 256
 /* vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE */
 #define VOCAB_PADDING 64
+/* vllm/model_executor/layers/quantization/mxfp4.py: Mxfp4MoEMethod.create_weights rounds the
+ * experts' intermediate size up to a multiple of 256 (gpt-oss: 2880 -> 3072, 6.7% more expert
+ * bytes; fitted on the gpt-oss-20b calibration row: 13.47 GiB logged) */
+#define MXFP4_INTERMEDIATE_ALIGN 256
 
 /* Version thresholds (docs/estimator.md says which PR each comes from). */
 #define V1_DEFAULT_FROM V(0, 8)		/* VLLM_USE_V1=1 by default */
@@ -456,7 +465,7 @@ static void batch_defaults(const mipart_estimate_options *o, unsigned version, b
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
 static void activation(const mipart_model *m, unsigned tp, double batched, double seqs, double elem,
-		       uint64_t *ret_fwd, uint64_t *ret_sampler)
+		       bool v0, uint64_t *ret_fwd, uint64_t *ret_sampler)
 {
 	double ffn;
 
@@ -465,7 +474,8 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 	else
 		ffn = 2.0 * m->intermediate / tp;
 	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
-	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab * SAMPLER_BYTES);
+	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab *
+				  (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
 }
 
 /* Weights on one GPU. */
@@ -492,6 +502,14 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		} else {
 			w = lin * linear_bytes(p, m->quant_group) + rest * elem16;
 		}
+	}
+	if (p == MIPART_PREC_MXFP4 && m->experts && m->moe_intermediate) {
+		/* the experts' intermediate dimension padded (MXFP4_INTERMEDIATE_ALIGN) */
+		double padded_i = (double)ceil_div(m->moe_intermediate, MXFP4_INTERMEDIATE_ALIGN) *
+				  MXFP4_INTERMEDIATE_ALIGN;
+		double scale = params ? (double)total / params : 1;
+
+		w += expert_params(m) * scale * linear_bytes(p, 0) * (padded_i / m->moe_intermediate - 1);
 	}
 	/* VocabParallelEmbedding / ParallelLMHead pad the vocabulary to a multiple of 64 */
 	w += (double)(padded - m->vocab) * m->hidden * elem16 * (m->tied_embeddings ? 1 : 2);
@@ -560,7 +578,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.vllm_version = version;
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 	e.weights_bytes = (uint64_t)weights;
-	activation(m, tp, b, s, act_elem, &e.forward_bytes, &e.sampler_bytes);
+	activation(m, tp, b, s, act_elem, v0, &e.forward_bytes, &e.sampler_bytes);
 	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
 	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
 				       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST : NON_TORCH_TP_PCIE) : 0));

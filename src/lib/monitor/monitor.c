@@ -1107,8 +1107,17 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "numa_node", util_json_int_or_null(g->numa_node),
 		      "driver_bound", g->driver_bound,
 		      "partitions", parts);
-	if (o)
+	if (o) {
 		json_object_set_new(o, "processes", procs_json(procs, g->index));
+		/* an NPS request the driver holds, applied at the next reload (the journal's) */
+		json_object_set_new(o, "pending_memory_partition",
+				    g->pending_memory != MIPART_MEMORY_UNKNOWN
+					    ? json_string(mipart_memory_mode_name(g->pending_memory))
+					    : json_null());
+		json_object_set_new(o, "pending_change", g->pending_memory != MIPART_MEMORY_UNKNOWN
+								  ? json_integer(g->pending_change)
+								  : json_null());
+	}
 	return o;
 }
 

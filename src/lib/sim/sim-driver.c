@@ -149,6 +149,7 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 
 	s.hive_id = o->no_hive || s.n_gpus < 2 ? 0 : util_hash64("xgmi-hive", s.n_gpus) >> 1;
 	s.legacy_names = o->legacy_xcp_names;
+	s.device_nodes = o->device_nodes;
 	s.loaded = true;
 	s.user_partt_mode = o->user_partt_mode_set ? o->user_partt_mode : -2;
 	if (s.user_partt_mode < -2 || s.user_partt_mode == -1 || s.user_partt_mode > 4) {

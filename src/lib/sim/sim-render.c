@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "mipart/metrics.h"
 #include "mipart/product.h"
@@ -337,6 +339,21 @@ static void render_drm_node(struct render *R, const char *parent_rel, const char
 	relf(target, sizeof(target), "../../%s/drm/%s%u", parent_rel + 4, kind, minor);
 	link_to(R, rel, target);
 	relf(rel, sizeof(rel), "dev/dri/%s%u", kind, minor);
+	if (R->s->device_nodes) {
+		/* drm_drv.c: DRM_MAJOR 226, minor as in sysfs; what udev creates, so that tools that
+		 * need a device (Slurm's gres.conf File=) take the simulated node */
+		char path[4096];
+
+		if (R->err || util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0)
+			return;
+		if (unlink(path) < 0 && errno != ENOENT)
+			R->err = -errno;
+		else if (mknod(path, S_IFCHR | 0666, makedev(226, minor)) < 0)
+			R->err = -errno;
+		else if (chmod(path, 0666) < 0) /* past the umask */
+			R->err = -errno;
+		return;
+	}
 	put(R, 0666, rel, "%s", "");
 }
 

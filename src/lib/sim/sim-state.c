@@ -68,6 +68,8 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 			 order, "processes", procs, "faults", faults);
 	if (!root)
 		goto out;
+	if (s->device_nodes && json_object_set_new(root, "device_nodes", json_true()) < 0)
+		goto out;
 	for (unsigned i = 0; i < s->n_gpus; i++) {
 		const struct sim_gpu *g = &s->gpu[i];
 		json_t *busy = json_array(), *vram = json_array();
@@ -174,6 +176,7 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		goto out;
 	s.cpu_nodes = (unsigned)cpu_nodes;
 	s.legacy_names = legacy;
+	s.device_nodes = json_is_true(json_object_get(root, "device_nodes"));
 	s.loaded = loaded;
 	s.generation = (unsigned)generation;
 	s.reloads = (unsigned)reloads;

@@ -53,6 +53,7 @@ struct sim_state {
 	unsigned cpu_nodes;
 	uint64_t hive_id; /* 0: no hive */
 	bool legacy_names;
+	bool device_nodes; /* /dev/dri entries are character devices (mknod) */
 	bool loaded; /* amdgpu module loaded */
 	unsigned metrics; /* gpu_metrics content revision the driver writes: 0 none, 8, 9 */
 	unsigned kfd_order[SIM_MAX_GPUS]; /* GPU indices in KFD node order */

@@ -1,0 +1,229 @@
+#!/bin/sh
+# mipart agent against tests/tools/fake-kube-api.py (loopback): a label change applied, a busy
+# GPU drained by evicting only its pod, a PodDisruptionBudget that blocks (failed, pod named),
+# a driver fault rolled back, the API server gone in the middle of a change, the agent killed in
+# the middle of one, 401/403/409, the watch (bookmarks, 410 Gone), DCM's config.json.
+. "$(dirname "$0")/lib.sh"
+
+FAKE="$(dirname "$0")/../tools/fake-kube-api.py"
+export MIPART_AGENT_BACKOFF_MS=100
+CID_A=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+CID_B=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+printf 't0ken\n' >"$T_TMP/token"
+cat >"$T_TMP/layout.yaml" <<'YAML'
+version: v1
+partition-configs:
+  spx:
+    - devices: all
+      compute: SPX
+      memory: NPS1
+  half-cpx:
+    - devices: [0, 1, 2, 3]
+      compute: CPX
+    - devices: [4, 5, 6, 7]
+      compute: SPX
+  all-cpx-nps4:
+    - devices: all
+      compute: CPX
+      memory: NPS4
+YAML
+
+modes() {
+	mipart --root "$H" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'
+}
+# fresh SCENARIO_JSON: a new simulated 8-GPU node and a fake API server for it
+fresh() {
+	n=$((${n:-0} + 1))
+	H="$T_TMP/h$n"
+	S="$T_TMP/s$n"
+	mkdir -p "$S"
+	mipart sim create "$H" --gpus 8 >/dev/null 2>&1
+	printf '%s\n' "$1" >"$S/scenario.json"
+	start_server
+}
+start_server() { # start_server [PORT]
+	rm -f "$S/port"
+	if [ $# -gt 0 ]; then python3 "$FAKE" "$S" --port "$1" & else python3 "$FAKE" "$S" & fi
+	SRV=$!
+	i=0
+	while [ ! -s "$S/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	PORT=$(cat "$S/port")
+}
+stop_server() { kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; }
+agent() {
+	mipart --root "$H" agent --api-server "http://127.0.0.1:$PORT" --token-file "$T_TMP/token" \
+		--node gpu-node-1 --config "$T_TMP/layout.yaml" --labels-file "$H/nfd/mipart" "$@"
+}
+# the same, as the process itself (exec): for a background run that is killed by its pid
+agent_exec() {
+	exec "$MIPART" --root "$H" agent --api-server "http://127.0.0.1:$PORT" --token-file "$T_TMP/token" \
+		--node gpu-node-1 --config "$T_TMP/layout.yaml" --labels-file "$H/nfd/mipart" "$@"
+}
+state_label() { jq -r '.metadata.labels["dcm.amd.com/gpu-config-profile-state"] // ""' "$S/node.json"; }
+reasons() { [ -f "$S/events.jsonl" ] && jq -r .reason "$S/events.jsonl" | tr '\n' ' '; }
+# a kubelet stand-in: when the pod is evicted, its process ends (in the simulated driver)
+kubelet() { # kubelet POD PID
+	i=0
+	while ! grep -qx "$1" "$S/evictions.log" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	mipart sim release "$H" --pid "$2" >/dev/null 2>&1
+}
+PLUGIN='{"namespace": "kube-system", "name": "amdgpu-dp-ds-x7k2p", "labels": {"name": "amdgpu-dp-ds"}, "containerID": "containerd://cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"}'
+
+# 1. a label change -> apply -> success
+fresh '{"node": "gpu-node-1", "token": "t0ken", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}, "pods": ['"$PLUGIN"']}'
+run agent --once
+is "$RC" 0 "--once: the config label is applied"
+is "$(modes)" "CPX/NPS1,CPX/NPS1,CPX/NPS1,CPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the GPUs are in half-cpx"
+is "$(state_label)" success "the state label says success"
+is "$(grep -c 'gpu-config-profile-state=' "$S/labels.log")" 2 "after pending"
+head -1 "$S/labels.log" | grep -qx 'dcm.amd.com/gpu-config-profile-state=pending'; ok $? "pending came first"
+like "$(reasons)" "PartitionPending *PartitionApplied *DevicePluginRestarted *PartitionSucceeded*" "an Event per step"
+grep -qx kube-system/amdgpu-dp-ds-x7k2p "$S/evictions.log"; ok $? "the device plugin pod is restarted (evicted)"
+grep -q 'mipart-config' "$H/nfd/mipart" 2>/dev/null || grep -q 'compute-partitioning-supported=true' "$H/nfd/mipart"; ok $? "the NFD labels are rewritten"
+[ -s "$H/etc/cdi/amd.com-gpu.json" ]; ok $? "the CDI spec is regenerated"
+jq -e 'select(.reason == "PartitionSucceeded") | .involvedObject.kind == "Node" and .involvedObject.name == "gpu-node-1" and .source.component == "mipart-agent"' "$S/events.jsonl" >/dev/null
+ok $? "events are on the Node, from mipart-agent"
+run mipart --root "$H" history --json
+like "$(jqo '.changes[0].command')" "mipart agent (node gpu-node-1, config half-cpx)" "the change is journaled"
+run agent --once
+is "$RC" 0 "a second --once"
+is "$(grep -c 'gpu-config-profile-state=' "$S/labels.log")" 2 "changes nothing (already reported)"
+stop_server
+
+# 2. a busy GPU: only the pod holding it is evicted, then the change is applied
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}, "pods": [
+  {"namespace": "llm", "name": "vllm-a", "containerID": "containerd://'$CID_A'"},
+  {"namespace": "llm", "name": "vllm-b", "containerID": "containerd://'$CID_B'"}]}'
+mipart sim hold "$H" --gpu 2 --pid 4242 --comm vllm --container "$CID_A" >/dev/null 2>&1
+mipart sim hold "$H" --gpu 6 --pid 4343 --comm vllm --container "$CID_B" >/dev/null 2>&1
+kubelet llm/vllm-a 4242 &
+KL=$!
+run agent --once --drain-timeout 20
+wait "$KL"
+is "$RC" 0 "busy GPU 2: applied after a targeted eviction"
+is "$(cat "$S/evictions.log")" "llm/vllm-a" "only vllm-a (GPU 2) was evicted, not vllm-b (GPU 6)"
+is "$(modes | cut -d, -f3)" "CPX/NPS1" "GPU 2 is CPX"
+like "$(jq -r 'select(.reason == "Draining") | .message' "$S/events.jsonl")" "*GPU 0,1,2,3*llm/vllm-a*" "the Draining event names the GPUs and the pod"
+stop_server
+
+# 3. a PodDisruptionBudget blocks: failed, naming the pod, nothing changed
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}, "pods": [
+  {"namespace": "llm", "name": "vllm-pdb", "containerID": "containerd://'$CID_A'", "pdb": true}]}'
+mipart sim hold "$H" --gpu 0 --pid 4242 --comm vllm --container "$CID_A" >/dev/null 2>&1
+run agent --once --drain-timeout 1
+is "$RC" 1 "a PodDisruptionBudget that never allows: exit 1"
+is "$(state_label)" failed "state failed"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*PodDisruptionBudget*llm/vllm-pdb*" "the event names the pod"
+grep -q 'eviction 429' "$S/requests.log"; ok $? "the Eviction API answered 429"
+is "$(modes | cut -d, -f1)" "SPX/NPS1" "GPU 0 is unchanged"
+stop_server
+
+# 4. a driver fault: rolled back, failed with the journal change
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+mipart sim fault "$H" --gpu 2 --on compute-write --error EIO >/dev/null 2>&1
+run agent --once
+is "$RC" 1 "a fault in the driver: exit 1"
+is "$(state_label)" failed "state failed"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*journal change 1, rolled-back*" "rolled back, with the journal change"
+is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "every GPU is back in SPX"
+stop_server
+
+# 5. the API server goes away after 'pending': the node ends whole, the state is reported later
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "all-cpx-nps4"}, "exit_after_state": "pending"}'
+agent_exec --once >"$T_TMP/a5.out" 2>"$T_TMP/a5.err" &
+AG=$!
+wait "$SRV"
+is "$?" 0 "the API server went away after the pending label"
+i=0
+while ! mipart --root "$H" history --json 2>/dev/null | jq -e '.changes[0].state == "done"' >/dev/null && [ $i -lt 200 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+is "$(modes | cut -d, -f1,8)" "CPX/NPS4,CPX/NPS4" "the change is done meanwhile (a reload, without the API server)"
+jq '.scenario = 1' "$S/scenario.json" | jq 'del(.exit_after_state)' >"$S/scenario.new" && mv "$S/scenario.new" "$S/scenario.json"
+start_server "$PORT"
+wait "$AG"
+is "$?" 0 "the agent reports once the API server is back, exit 0"
+is "$(state_label)" success "state success on the new server"
+grep -q 'cannot read the Node\|not have the state\|set the state label' "$T_TMP/a5.err"; ok $? "it said the API server was unreachable"
+stop_server
+
+# 6. the agent killed in the middle of a change: the next one recovers and finishes
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 20000 --times 1 >/dev/null 2>&1
+agent_exec --once >/dev/null 2>&1 &
+AG=$!
+i=0
+while ! mipart --root "$H" history --json 2>/dev/null | jq -e '.changes[0].state == "running"' >/dev/null && [ $i -lt 200 ]; do
+	sleep 0.05; i=$((i + 1))
+done
+kill -9 "$AG"; wait "$AG" 2>/dev/null
+is "$(jq -r .state "$H/var/lib/mipart/agent.json")" pending "killed mid-change: the agent's record says pending"
+is "$(state_label)" pending "and so does the Node"
+run agent --once
+is "$RC" 0 "restarted, the agent recovers the journal and finishes the change"
+is "$(modes | cut -d, -f1-2)" "CPX/NPS1,CPX/NPS1" "GPU 0 and 1 in CPX"
+like "$ERR" "*left unfinished: journal change 1 *" "it said what it recovered"
+is "$(state_label)" success "state success"
+stop_server
+
+# 7. 401, 403 on events, 409 on a stale resourceVersion
+fresh '{"node": "gpu-node-1", "token": "other", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+run agent --once
+is "$RC" 1 "a token the API server refuses: exit 1"
+like "$ERR" "*HTTP 401 Unauthorized*RBAC*" "saying 401"
+is "$(modes | cut -d, -f1)" "SPX/NPS1" "and nothing changed"
+stop_server
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}, "forbid": ["events"], "conflict_once": true}'
+run agent --once
+is "$RC" 0 "events forbidden (403) and a conflict (409): still applied"
+like "$ERR" "*HTTP 403 Forbidden*" "the 403 is said once"
+grep -q 'PATCH /api/v1/nodes/gpu-node-1 409' "$S/requests.log"; ok $? "the 409 came"
+is "$(state_label)" success "and the state was written after reading the Node again"
+is "$(jq -r '.metadata.labels["example.com/touched-by"]' "$S/node.json")" someone-else "without losing the other writer's label"
+stop_server
+
+# 8. the watch: 410 Gone -> list again; bookmarks; a label change while watching
+fresh '{"node": "gpu-node-1", "labels": {}, "gone_first_watch": true}'
+agent_exec >"$T_TMP/a8.out" 2>"$T_TMP/a8.err" &
+AG=$!
+i=0
+while [ "$(cat "$S/requests.log" 2>/dev/null | grep -c 'watch=1')" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+printf '{"dcm.amd.com/gpu-config-profile": "half-cpx"}\n' >"$S/set-labels.json"
+i=0
+while [ "$(state_label)" != success ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill "$AG"; wait "$AG"
+is "$?" 0 "the agent stops on SIGTERM, exit 0"
+is "$(state_label)" success "a label set while watching is applied"
+is "$(modes | cut -d, -f1)" "CPX/NPS1" "GPU 0 is CPX"
+grep -q 'allowWatchBookmarks=true' "$S/requests.log"; ok $? "the watch asks for bookmarks"
+grep 'watch=1' "$S/requests.log" | head -1 | grep -q 'watch=1&resourceVersion=1000&'; ok $? "from the resourceVersion it read"
+like "$(cat "$T_TMP/a8.err")" "*too old resource version*listing again*" "410 Gone: it lists again"
+is "$(awk '/watch=1/ {w = 1; next} w && /^GET \/api\/v1\/nodes\/gpu-node-1 200/ {print "relisted"; exit}' "$S/requests.log")" relisted "the Node is read again (GET) after the 410 watch"
+stop_server
+
+# 9. DCM's config.json, recognised by content
+cat >"$T_TMP/config.json" <<'JSON'
+{
+  "gpu-config-profiles": {
+    "default": {"skippedGPUs": {"ids": []},
+                "profiles": [{"computePartition": "CPX", "memoryPartition": "NPS1", "numGPUsAssigned": 6},
+                             {"computePartition": "SPX", "memoryPartition": "NPS1", "numGPUsAssigned": 2}]},
+    "profile-1": {"skippedGPUs": {"ids": [0, 1, 2]},
+                  "profiles": [{"computePartition": "CPX", "memoryPartition": "NPS1", "numGPUsAssigned": 5}]}
+  },
+  "gpuClientSystemdServices": {"names": ["amd-metrics-exporter", "gpuagent"]}
+}
+JSON
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "profile-1"}}'
+run agent --once --config "$T_TMP/config.json"
+is "$RC" 0 "DCM's config.json profile-1"
+is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,CPX/NPS1,CPX/NPS1,CPX/NPS1,CPX/NPS1,CPX/NPS1" "skips GPUs 0-2, CPX on the other 5"
+stop_server
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "no-such"}}'
+run agent --once
+is "$RC" 1 "a config the file does not have"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*no config 'no-such'*" "fails, saying so"
+stop_server
+
+run mipart agent --config "$T_TMP/layout.yaml"
+is "$RC" 2 "no node name: usage error"

@@ -187,4 +187,8 @@ fi
 # mipart serve: scrapes per second against a fixed libmicrohttpd response (bench/serve.sh)
 echo
 "$bench/serve.sh" "$build" || die "bench/serve.sh failed"
+
+# mipart set: an 8-GPU compute change against one GPU's, with simulated driver delays
+echo
+"$bench/apply.sh" "$build" || die "bench/apply.sh failed"
 exit 0

@@ -99,4 +99,28 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
+step "13. From Python: the partitioner interface over libmipart, on this node"
+PYDIR=$(cd "$(dirname "$MIPART")/../../python" 2>/dev/null && pwd || true)
+if [ -n "$PYDIR" ] && [ -f "$PYDIR/rocm_partitioner_real.py" ]; then
+	cat >"$WORK/partitioner.py" <<'PY'
+from rocm_partitioner_real import ROCmPartitionerReal, ComputePartitionMode, MemoryPartitionMode
+partitioner = ROCmPartitionerReal(gpu_id=0)
+partitioner.initialize(gpu_name="MI300X", compute_mode=ComputePartitionMode.CPX,
+                       memory_mode=MemoryPartitionMode.NPS4)
+devices = partitioner.get_logical_devices()          # 8 logical devices in CPX
+success, error = partitioner.allocate_model("meta-llama/Llama-3.1-8B-Instruct",
+                                            partition_id=0, precision="fp16")
+env_vars = partitioner.get_environment_variables(partition_id=0)
+print(len(devices), "devices:", ", ".join(f"{d.memory_gb:.2f} GiB" for d in devices))
+print("allocate_model:", (success, error))
+print({k: env_vars[k] for k in ("ROCR_VISIBLE_DEVICES", "AIM_PARTITION_ID", "MIPART_MODEL")})
+print("vllm:", " ".join(partitioner.get_vllm_command(0)))
+PY
+	sed 's/^/>>> /' "$WORK/partitioner.py" | head -n 8
+	MIPART_ROOT=$HOST PYTHONPATH=$PYDIR PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$WORK/partitioner.py"
+	echo "(CPX/NPS4 on an MI300X: ~24 GiB per logical device, not 48; docs/python.md)"
+else
+	echo "(the Python package was not built: python3-dev missing)"
+fi
+
 printf '\nEvery step of the story is built.\n'

@@ -9,6 +9,8 @@
 #ifndef MIPART_BACKEND_H
 #define MIPART_BACKEND_H
 
+#include <stdbool.h>
+
 #include "host.h"
 #include "mode.h"
 
@@ -63,6 +65,12 @@ int mipart_backend_reload(mipart_backend *b, char **ret_output);
  * -EOPNOTSUPP for a captured tree without a configured load command.
  */
 int mipart_backend_load(mipart_backend *b, char **ret_output);
+
+/*
+ * mipart_backend_parallel - whether compute writes of different GPUs may run at the same time
+ * (sysfs, sim: yes; amd-smi: no, its device list and output are one per backend).
+ */
+bool mipart_backend_parallel(const mipart_backend *b);
 
 /*
  * mipart_backend_last_output - what the tool behind b printed when its last command failed

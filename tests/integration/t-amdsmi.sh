@@ -164,3 +164,60 @@ is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "SPX/NPS1 again"
 run amdsmi recover
 is "$RC" 0 "recover with nothing to do"
 like "$OUT" "*nothing to recover*" "says so"
+
+# --- amd-smi release families (HARDWARE.md 8.7): one stand-in per family ---------------------
+# amd-smi (ROCm >= 7.0) records an NPS request and mipart reloads; amd-smi-6.4 (ROCm 6.3/6.4)
+# restarts the driver itself after `set -M`; amd-smi-6.2 records the request and has reset -C/-M
+fam() { # fam STAND-IN ARGS...: mipart through that stand-in
+	s=$1
+	shift
+	env ${VER:+"FAKE_AMDSMI_VERSION=$VER"} ${PROMPT:+"FAKE_AMDSMI_PROMPT=$PROMPT"} ${FAIL:+"FAKE_AMDSMI_FAIL=$FAIL"} \
+		"$MIPART" --root "$H" --backend amd-smi --amd-smi "$FAKE/$s" "$@"
+}
+VER='' PROMPT='' FAIL=''
+for s in amd-smi amd-smi-6.4 amd-smi-6.2; do
+	rm -rf "$H"
+	mipart sim create "$H" --gpus 4 >/dev/null 2>&1
+	: >"$LOG"
+	run fam "$s" set -g all --compute CPX --memory NPS4
+	is "$RC" 0 "$s: CPX/NPS4"
+	is "$(modes)" "CPX/NPS4,CPX/NPS4,CPX/NPS4,CPX/NPS4" "$s: the host is CPX/NPS4"
+	is "$(grep -c '^amd-smi version$' "$LOG")" 1 "$s: mipart reads 'amd-smi version' once"
+	is "$(state_of_last)" done "$s: journal: done"
+	unlike "$(cat "$LOG")" "*amd-smi reset*" "$s: never 'amd-smi reset' (it resets to the boot state)"
+	case $s in
+	amd-smi-6.4)
+		is "$(grep -e '^modprobe' -e '-M' "$LOG" | paste -sd, -)" \
+			"amd-smi set -g 0 -M NPS4,modprobe -r -v amdgpu,modprobe -v amdgpu" \
+			"$s: one 'set -M', whose driver restart applies NPS4 to the hive; the others already show it"
+		is "$(grep -c '^modprobe -r amdgpu$' "$LOG")" 0 "$s: and mipart does not reload a second time"
+		;;
+	*)
+		is "$(grep -e '^modprobe' "$LOG" | paste -sd, -)" "modprobe -r amdgpu,modprobe amdgpu" \
+			"$s: amd-smi only records the requests; mipart reloads once"
+		is "$(grep -c -- '-M NPS4' "$LOG")" 4 "$s: NPS4 requested on each GPU"
+		;;
+	esac
+done
+
+# the family from the tool version when amd-smi runs outside a ROCm install ("ROCm version: N/A",
+# recorded in amdsmi's CHANGELOG for 24.7.1, which shipped with ROCm 6.3)
+VER="AMDSMI Tool: 24.7.1+b446d6c-dirty | AMDSMI Library version: 24.7.2.0 | ROCm version: N/A | amdgpu version: 6.10.10 | amd_hsmp version: 2.2"
+: >"$LOG"
+run fam amd-smi-6.4 set -g all --compute SPX --memory NPS1
+VER=''
+is "$RC" 0 "ROCm version N/A: the tool version 24.7 tells the 6.3 family"
+is "$(grep -c '^modprobe -r' "$LOG")" 1 "one reload, amd-smi's own"
+is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the host is SPX/NPS1"
+
+# the newest prompt reads [y/n]: answered the same, and left out of the error shown
+PROMPT='Do you accept these terms? [y/n] ' FAIL=busy
+run fam amd-smi set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a refused request with the [y/n] prompt fails"
+like "$ERR" "*amd-smi said:*\[AMDSMI_STATUS_BUSY\]*" "with amd-smi's line"
+unlike "$ERR" "*WARNING*" "without the warning before the [y/n] prompt"
+PROMPT='' FAIL=''
+PROMPT='Do you accept these terms? [y/n] '
+run fam amd-smi set -g all --compute CPX --memory NPS4
+PROMPT=''
+is "$RC" 0 "and a request through the [y/n] prompt goes through"

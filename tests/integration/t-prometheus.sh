@@ -21,6 +21,9 @@ H="$T_TMP/h"
 mipart sim create "$H" --gpus 2 >/dev/null 2>&1
 mipart --root "$H" set -g all --compute CPX >/dev/null 2>&1
 is "$?" 0 "a simulated 2 x MI300X host in CPX (16 partitions), set by mipart (a change recorded)"
+# the logical index of partition 1.3: KFD re-adds a switched GPU's nodes at the tail in the
+# order the switches finish, and mipart switches the GPUs side by side (HARDWARE.md 8.14)
+L=$(mipart --root "$H" list --json | jq '.gpus[1].partitions[3].index')
 mipart sim hold "$H" --gpu 1 --pid 4242 --comm vllm >/dev/null 2>&1
 mipart sim load "$H" --partition 1.3 --busy 40 --vram 3GiB >/dev/null
 
@@ -80,20 +83,20 @@ is "$(q 'count(gpu_total_vram)')" 16 "AMD's gpu_total_vram for every partition (
 is "$(q 'count(count by (gpu_id) (gpu_used_vram))')" 16 "  ... gpu_used_vram under 16 gpu_id values"
 is "$(q 'mipart_partition_busy_percent{gpu="1",partition="3"}')" 40 "partition 1.3 is 40% busy, as sim load said"
 is "$(q 'mipart_partition_vram_used_bytes{gpu="1",partition="3"}')" 3221225472 "  ... with 3 GiB of VRAM in use"
-is "$(q 'gpu_gfx_busy_instantaneous{gpu_id="11"}')" 40 "  ... and AMD's series for logical device 11 say the same"
-is "$(q 'gpu_used_vram{gpu_id="11"}')" 3072 "  ... 3072 MB used"
+is "$(q "gpu_gfx_busy_instantaneous{gpu_id=\"$L\"}")" 40 "  ... and AMD's series for logical device $L say the same"
+is "$(q "gpu_used_vram{gpu_id=\"$L\"}")" 3072 "  ... 3072 MB used"
 is "$(q 'mipart_config_in_sync')" 1 "the node is in sync with the last change"
 
 # AMD's dashboards (ROCm/device-metrics-exporter grafana/dashboard_gpu.json, dashboard_overview.json),
-# their queries with ${g_metrics_prefix} empty and the variables filled in for logical device 11
-UUID=$(curl -s --max-time 5 -G "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=gpu_total_vram{gpu_id="11"}' |
+# their queries with ${g_metrics_prefix} empty and the variables filled in for logical device $L
+UUID=$(curl -s --max-time 5 -G "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=gpu_total_vram{gpu_id=\"$L\"}" |
 	jq -r '.data.result[0].metric.gpu_uuid')
 HOST=$(curl -s --max-time 5 -G "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=gpu_nodes_total' |
 	jq -r '.data.result[0].metric.hostname')
 like "$UUID" "03ff74a1-0000-1000-80*" "AMD's gpu_uuid label: one per logical device, amd-smi's shape"
 is "$(q "sum(gpu_used_vram{gpu_uuid=\"$UUID\"})")" 3072 "AMD dashboard 'VRAM Usage' (used): 3072 MB"
 is "$(q "sum(gpu_total_vram{gpu_uuid=\"$UUID\"})")" 24574 "  ... (total): 24574 MB, a CPX partition"
-is "$(q "avg(gpu_gfx_busy_instantaneous{gpu_uuid=\"$UUID\", card_model!~\"102-D65208-0C|102-D67305-00|102-D65209-0C\", gpu_id=\"11\"})")" 40 \
+is "$(q "avg(gpu_gfx_busy_instantaneous{gpu_uuid=\"$UUID\", card_model!~\"102-D65208-0C|102-D67305-00|102-D65209-0C\", gpu_id=\"$L\"})")" 40 \
 	"AMD dashboard 'GPU Usage' on a partitioned GPU: 40"
 is "$(q "gpu_package_power{hostname=\"$HOST\", gpu_id=\"8\"}")" 140 "AMD dashboard 'GPU Power Usage' (primary partition of GPU 1): 140 W"
 is "$(q 'sum(gpu_nodes_total{cluster_name=""})')" 16 "AMD overview 'GPUs': 16"

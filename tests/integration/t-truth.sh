@@ -168,3 +168,22 @@ for vf in mi300x-vf:0x74b5 mi325x-vf:0x74b9; do
 done
 run mipart sim write "$H" 0 current_compute_partition SPX
 like "$ERR" "*permission denied*" "the VF's own file refuses a write (0444)"
+
+# --- compute writes of several GPUs run side by side, each with its own error -----------------
+H="$T_TMP/par"
+mipart sim create "$H" --gpus 4 >/dev/null 2>&1
+mipart sim fault "$H" --gpu 1 --on compute-write --error EIO >/dev/null 2>&1
+mipart sim fault "$H" --gpu 3 --on compute-write --error EBUSY >/dev/null 2>&1
+run mipart --root "$H" set -g all --compute CPX
+is "$RC" 1 "two GPUs refuse their compute write: the change fails"
+like "$ERR" "*on GPU 1 (0000:26:00.0): Input/output error*on GPU 3 (0000:65:00.0): *" \
+	"every GPU's error is named (all four were written, not stopped at the first failure)"
+like "$ERR" "*rolled back*" "and the change is rolled back"
+is "$(mipart --root "$H" list --json | jq -r '[.gpus[].compute_partition] | unique | join(",")')" SPX \
+	"every GPU is SPX again"
+is "$(mipart --root "$H" history --json | jq -r '.changes[0].state')" rolled-back "journal: rolled-back"
+mipart sim fault "$H" --clear >/dev/null 2>&1
+run mipart --root "$H" set -g all --compute QPX --json
+is "$RC" 0 "without faults the 4-GPU change goes through"
+is "$(sqlite3 "$H/var/lib/mipart/mipart.db" "SELECT step FROM changes ORDER BY id DESC LIMIT 1")" verify \
+	"journal: the last step is verify"

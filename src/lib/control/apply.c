@@ -25,7 +25,9 @@
 #include "mipart/ledger.h"
 #include "mipart/postchange.h"
 #include "hooks.h"
+#include "compute-writes.h"
 #include "lock.h"
+#include "sriov-control.h"
 #include "util.h"
 #include "apply-state.h"
 #include "banned.h"
@@ -180,6 +182,63 @@ static int settle(struct ctx *c, const mipart_change *plan, mipart_topology **re
 	}
 }
 
+static void compute_progress(void *ud, const struct compute_job *j, bool done)
+{
+	struct ctx *c = ud;
+	char step[64];
+
+	snprintf(step, sizeof(step), "compute-write %s %s", j->bdf, mipart_compute_mode_name(j->mode));
+	progress(c, (int)j->gpu, step, done, done ? j->result : 0);
+}
+
+/* The compute writes of a plan, for the GPUs not in their target mode yet (t): all at once
+ * where the backend allows (compute-writes.c), journalled as one step; every GPU's error in
+ * the message. */
+static int write_computes(struct ctx *c, const mipart_change *plan, const mipart_topology *t)
+{
+	struct compute_job *jobs = calloc(mipart_change_gpu_count(plan) + 1, sizeof(*jobs));
+	size_t n = 0, len;
+	bool first = true;
+	char step[1024];
+	int r;
+
+	if (!jobs)
+		return -ENOMEM;
+	len = (size_t)snprintf(step, sizeof(step), "compute-write");
+	for (size_t i = 0; i < mipart_change_gpu_count(plan); i++) {
+		const mipart_gpu_change *gc = mipart_change_gpu(plan, i);
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		if (!gc->write_compute || (g && g->compute == gc->to_compute))
+			continue;
+		jobs[n++] = (struct compute_job){ .gpu = gc->gpu, .bdf = gc->bdf, .mode = gc->to_compute };
+		if (len < sizeof(step))
+			len += (size_t)snprintf(step + len, sizeof(step) - len, "%s %s %s",
+						n > 1 ? "," : "", gc->bdf,
+						mipart_compute_mode_name(gc->to_compute));
+	}
+	if (n)
+		jstep(c, step);
+	r = compute_writes_run(c->o->backend, jobs, n, compute_progress, c);
+	if (r < 0)
+		say(c, "cannot set the compute modes: %s", mipart_strerror(r));
+	for (size_t i = 0; i < n && r < 0; i++) {
+		const struct compute_job *j = &jobs[i];
+
+		if (j->result >= 0 || j->result == -EAGAIN)
+			continue;
+		len = first ? 0 : strlen(c->res->message);
+		if (len + 1 < sizeof(c->res->message))
+			snprintf(c->res->message + len, sizeof(c->res->message) - len,
+				 "%s compute mode %s on GPU %u (%s): %s", first ? "cannot set" : ";",
+				 mipart_compute_mode_name(j->mode), j->gpu, j->bdf,
+				 mipart_strerror(j->result));
+		first = false;
+	}
+	free(jobs);
+	return r;
+}
+
 /* Carry out a plan: NPS requests, reload, compute writes. */
 static int execute(struct ctx *c, const mipart_change *plan)
 {
@@ -266,27 +325,9 @@ static int execute(struct ctx *c, const mipart_change *plan)
 			return r;
 		}
 	}
-	for (size_t i = 0; i < mipart_change_gpu_count(plan); i++) {
-		const mipart_gpu_change *gc = mipart_change_gpu(plan, i);
-		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-		if (!gc->write_compute || (g && g->compute == gc->to_compute))
-			continue;
-		snprintf(step, sizeof(step), "compute-write %s %s", gc->bdf,
-			 mipart_compute_mode_name(gc->to_compute));
-		jstep(c, step);
-		progress(c, (int)gc->gpu, step, false, 0);
-		r = mipart_backend_set_compute(c->o->backend, gc->bdf, gc->to_compute);
-		progress(c, (int)gc->gpu, step, true, r);
-		if (r < 0) {
-			say(c, "cannot set compute mode %s on GPU %u (%s): %s",
-			    mipart_compute_mode_name(gc->to_compute), gc->gpu, gc->bdf, mipart_strerror(r));
-			mipart_topology_free(t);
-			return r;
-		}
-	}
+	r = write_computes(c, plan, t);
 	mipart_topology_free(t);
-	return 0;
+	return r;
 }
 
 /* Re-read the host and compare with the plan's targets: modes and the number of logical
@@ -1026,6 +1067,11 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	}
 	failed = !strcmp(e.state, "failed");
 	c.id = res->journal_id = e.id;
+	if (sriov_is_change(e.before)) {
+		/* a change of SR-IOV VF counts (control/sriov-control.c) */
+		r = sriov_recover(host, c.j, &e, res->message, sizeof(res->message), &res->state);
+		goto out;
+	}
 	r = mipart_topology_load(host, &t);
 	if (r < 0) {
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));

@@ -11,9 +11,17 @@
  * compute write and every reload. amd-smi's exit status alone does not tell success: a
  * refused memory request prints "[AMDSMI_STATUS_...] Unable to set memory partition" and exits
  * 0 (subcommands/set_value.py), so success is the "Successfully set" line and anything else is
- * mapped to an errno from the text. The reload is the sysfs backend's (modprobe): amd-smi has
- * not reloaded the driver after `set -M` since ROCm 7.0 ("GPU partitioning" doc). Syntax,
- * output and sources: docs/control.md, "amd-smi backend".
+ * mapped to an errno from the text. The reload is the sysfs backend's (modprobe), except
+ * where amd-smi reloads the driver itself. amd-smi changed here between releases (HARDWARE.md
+ * 8.7), so the backend reads `amd-smi version` once and knows three families:
+ *  - ROCm <= 6.2: `set -C/-M` and `reset -C/-M` (reset to the boot state: not used); `set -M`
+ *    only records the request (amdsmi CHANGELOG, ROCm 6.3 "Removed" names the reset commands);
+ *  - ROCm 6.3 and 6.4: `set -M` restarts the driver itself (rocm_smi_lib rocm_smi_device.cc:
+ *    Device::restartAMDGpuDriver runs `modprobe -r -v amdgpu && modprobe -v amdgpu`, then
+ *    waits for /sys/module/amdgpu/initstate; the CLI shows "40/40 secs remain"), for every GPU
+ *    of the hive: mipart then must not reload again;
+ *  - ROCm >= 7.0: `set -M` only records the request; the user reloads ("GPU partitioning").
+ * Syntax, output and sources: docs/control.md, "amd-smi backend".
  */
 #include <errno.h>
 #include <jansson.h>
@@ -25,6 +33,8 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "discover.h"
+#include "host.h"
 #include "subproc.h"
 #include "util.h"
 #include "banned.h"
@@ -38,11 +48,22 @@ struct amdsmi_dev {
 	char bdf[32];
 };
 
+/* Which amd-smi this is (HARDWARE.md 8.7). */
+enum amdsmi_family {
+	AMDSMI_FAMILY_UNKNOWN,	/* not read yet */
+	AMDSMI_FAMILY_LEGACY,	/* ROCm <= 6.2: reset -C/-M exist; set -M records */
+	AMDSMI_FAMILY_SELF_RELOAD, /* ROCm 6.3, 6.4: set -M reloads the driver itself */
+	AMDSMI_FAMILY_RECORD,	/* ROCm >= 7.0: set -M records the request */
+};
+
 struct amdsmi_state {
 	const char *path;
 	struct amdsmi_dev *devs;
 	size_t n;
 	bool listed;		/* devs is what amd-smi shows now */
+	enum amdsmi_family family;
+	char version[128];	/* what `amd-smi version` said (first line), for messages */
+	bool self_reloaded;	/* amd-smi reloaded the driver since the last reload() */
 };
 
 static bool has(const char *s, const char *needle)
@@ -77,7 +98,8 @@ static int amdsmi_error(const char *out)
 }
 
 /* Keep out (owned, may be NULL) as the output of the last failure, without the warning that
- * `set -M` prints before its prompt. */
+ * `set -M` prints before its prompt ("[Y/N] " up to ROCm 7.x, "[y/n] " in the newest:
+ * amdsmi_helpers.py confirm_changing_memory_partition_gpu_reload_warning). */
 static void keep_output(struct mipart_backend *b, char *out)
 {
 	const char *prompt = "[Y/N] ";
@@ -87,7 +109,7 @@ static void keep_output(struct mipart_backend *b, char *out)
 	b->output = out;
 	if (!out)
 		return;
-	p = strstr(out, prompt);
+	p = strcasestr(out, prompt);
 	if (p) {
 		p += strlen(prompt);
 		memmove(out, p, strlen(p) + 1);
@@ -170,6 +192,71 @@ static int parse_list(struct amdsmi_state *st, const char *out)
 	return 0;
 }
 
+/* "X.Y" at s: returns X * 100 + Y, or -1. */
+static int parse_major_minor(const char *s)
+{
+	unsigned long x = 0, y = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	x = strtoul(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9' || x > 1000)
+		return -1;
+	y = strtoul(end + 1, &end, 10);
+	return y > 99 ? -1 : (int)(x * 100 + y);
+}
+
+/*
+ * The family from `amd-smi version`: "AMDSMI Tool: 26.0.2+39589fda | AMDSMI Library version:
+ * 26.0.2 | ROCm version: 7.0.2 | amdgpu version: 6.14.14 | amd_hsmp version: N/A" (real
+ * output quoted in tests/fixtures/amd-smi/README.md). The ROCm version decides; when it reads
+ * N/A (amd-smi outside a ROCm install, amdsmi CHANGELOG 6.3: "ROCm version: N/A") the tool's
+ * version does, which follows the release: 24.6 shipped with ROCm 6.2, 24.7 with 6.3, 25.x
+ * with 6.4, 26.x with 7.0 (the version lines quoted in the README).
+ */
+static enum amdsmi_family family_from_version(const char *out)
+{
+	const char *p = strstr(out, "ROCm version: ");
+	int v;
+
+	if (p && (v = parse_major_minor(p + 14)) >= 0)
+		return v <= 602 ? AMDSMI_FAMILY_LEGACY
+		       : v <= 604 ? AMDSMI_FAMILY_SELF_RELOAD
+				  : AMDSMI_FAMILY_RECORD;
+	p = strstr(out, "AMDSMI Tool: ");
+	if (p && (v = parse_major_minor(p + 13)) >= 0)
+		return v <= 2406 ? AMDSMI_FAMILY_LEGACY
+		       : v < 2600 ? AMDSMI_FAMILY_SELF_RELOAD
+				  : AMDSMI_FAMILY_RECORD;
+	return AMDSMI_FAMILY_UNKNOWN;
+}
+
+/* Read `amd-smi version` once. A version that cannot be read or told is taken as the newest
+ * family: mipart then reloads itself, and verification shows whether the modes arrived. */
+static void amdsmi_read_version(struct mipart_backend *b)
+{
+	struct amdsmi_state *st = b->priv;
+	const char *argv[] = { st->path, "version", NULL };
+	struct spawn_result res;
+
+	if (st->family != AMDSMI_FAMILY_UNKNOWN)
+		return;
+	st->family = AMDSMI_FAMILY_RECORD;
+	if (spawn_run((char *const *)argv, b->timeout_ms, &res) < 0)
+		return;
+	if (res.status == 0) {
+		enum amdsmi_family f = family_from_version(res.output);
+		size_t len = strcspn(res.output, "\n");
+
+		if (f != AMDSMI_FAMILY_UNKNOWN)
+			st->family = f;
+		snprintf(st->version, sizeof(st->version), "%.*s",
+			 (int)(len < sizeof(st->version) ? len : sizeof(st->version) - 1), res.output);
+	}
+	free(res.output);
+}
+
 static int amdsmi_list(struct mipart_backend *b)
 {
 	struct amdsmi_state *st = b->priv;
@@ -222,6 +309,20 @@ static int primary_index(struct mipart_backend *b, const char *bdf, int *ret)
 	return 0;
 }
 
+/* Whether the GPU at bdf shows memory mode value now (its current_memory_partition). */
+static bool current_memory_is(struct mipart_backend *b, const char *bdf, const char *value)
+{
+	char rel[256], path[MIPART_PATH_MAX], buf[64];
+	ssize_t n;
+
+	if (util_pathf(rel, sizeof(rel), SYSFS_PCI_DEVICES "/%s/current_memory_partition", bdf) < 0 ||
+	    mipart_host_path(b->host, rel, path, sizeof(path)) < 0)
+		return false;
+	n = util_read_file(path, buf, sizeof(buf) - 1);
+	return n > 0 && (size_t)util_line_len(buf, (size_t)n) == strlen(value) &&
+	       !strncasecmp(buf, value, strlen(value));
+}
+
 static int amdsmi_write_attr(struct mipart_backend *b, const char *bdf, const char *attr,
 			     const char *value)
 {
@@ -234,6 +335,13 @@ static int amdsmi_write_attr(struct mipart_backend *b, const char *bdf, const ch
 
 	if (!compute && strcmp(attr, "current_memory_partition"))
 		return -EOPNOTSUPP;
+	amdsmi_read_version(b);
+	/* ROCm 6.3/6.4: an earlier `set -M` reloaded the driver, which applied the request to
+	 * every GPU of the hive; asking again would reload once more (rocm_smi_lib:
+	 * rsmi_dev_memory_partition_set restarts the driver on every successful set) */
+	if (!compute && st->family == AMDSMI_FAMILY_SELF_RELOAD && st->self_reloaded &&
+	    current_memory_is(b, bdf, value))
+		return 0;
 	r = primary_index(b, bdf, &gpu);
 	if (r < 0)
 		return r;
@@ -241,12 +349,15 @@ static int amdsmi_write_attr(struct mipart_backend *b, const char *bdf, const ch
 	argv[0] = st->path;
 	argv[4] = compute ? "-C" : "-M";
 	argv[5] = value;
+	/* "Y" answers the prompt, [Y/N] or [y/n] alike (both accept 'Y') */
 	r = amdsmi_run(b, argv, compute ? NULL : "Y\n", &res);
-	if (compute)
-		st->listed = false; /* the number of logical devices may have changed */
+	if (compute || st->family == AMDSMI_FAMILY_SELF_RELOAD)
+		st->listed = false; /* the logical devices may have changed */
 	if (r < 0)
 		return r;
 	r = res.status == 0 && has(res.output, "Successfully set") ? 0 : amdsmi_error(res.output);
+	if (r == 0 && !compute && st->family == AMDSMI_FAMILY_SELF_RELOAD)
+		st->self_reloaded = true;
 	if (r < 0)
 		keep_output(b, res.output);
 	else
@@ -259,6 +370,11 @@ static int amdsmi_reload(struct mipart_backend *b, char **ret_output)
 	struct amdsmi_state *st = b->priv;
 
 	st->listed = false;
+	/* amd-smi 6.3/6.4 reloaded the driver after its `set -M`: never reload twice */
+	if (st->self_reloaded) {
+		st->self_reloaded = false;
+		return 0;
+	}
 	return backend_reload_modprobe(b, ret_output);
 }
 

@@ -98,6 +98,8 @@ static const struct backend_ops sysfs_ops = {
 	.write_attr = sysfs_write_attr,
 	.reload = backend_reload_modprobe,
 	.load = backend_load_modprobe,
+	/* one open/write/close per call: the kernel serialises per device */
+	.parallel = true,
 };
 
 static int sim_write(struct mipart_backend *b, const char *bdf, const char *attr, const char *value)
@@ -121,6 +123,8 @@ static const struct backend_ops sim_ops = {
 	.write_attr = sim_write,
 	.reload = sim_reload,
 	.load = sim_load,
+	/* the simulated driver locks per device for the switch itself (sim-driver.c) */
+	.parallel = true,
 };
 
 static int copy_argv(const char **dst, const char *const *src, const char *const *def)
@@ -222,6 +226,11 @@ int mipart_backend_reload(mipart_backend *b, char **ret_output)
 int mipart_backend_load(mipart_backend *b, char **ret_output)
 {
 	return b->ops->load ? b->ops->load(b, ret_output) : -EOPNOTSUPP;
+}
+
+bool mipart_backend_parallel(const mipart_backend *b)
+{
+	return b->ops->parallel;
 }
 
 const char *mipart_backend_last_output(const mipart_backend *b)

@@ -16,6 +16,7 @@ struct backend_ops {
 	/* load the driver when it is out (modprobe amdgpu); NULL: not supported */
 	int (*load)(struct mipart_backend *b, char **ret_output);
 	void (*release)(struct mipart_backend *b);	/* frees b->priv; NULL: nothing to free */
+	bool parallel;	/* write_attr may run for several GPUs at once (different threads) */
 };
 
 struct mipart_backend {

@@ -7,6 +7,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,13 @@
 #include "banned.h"
 
 /* Typical PCI addresses of an 8-GPU MI300X platform (one GPU per root port). */
+/* The compute mode a VF's driver reads: CPX when each XCP has one XCC, else from the XCP count,
+ * which is one on a VF (aqua_vanjaram.c: __aqua_vanjaram_calc_xcp_mode). */
+mipart_compute_mode sim_vf_mode(const struct product *p)
+{
+	return p->num_xcc == 1 ? MIPART_COMPUTE_CPX : MIPART_COMPUTE_SPX;
+}
+
 static const char *const sim_bdfs[8] = {
 	"0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
 	"0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
@@ -120,9 +129,20 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 			r = -EINVAL;
 			goto out;
 		}
-		if (mode == MIPART_COMPUTE_UNKNOWN)
+		if (s.product->vf && (mode == MIPART_COMPUTE_UNKNOWN || s.product->num_xcc == 1)) {
+			/* the host set a VF's XCPs; by default one XCP of all its XCCs (GIM's
+			 * modes per VF count), read as the driver derives it (sim_vf_mode) */
+			if (mode != MIPART_COMPUTE_UNKNOWN && mode != sim_vf_mode(s.product)) {
+				why = "a one-XCD virtual function reads CPX";
+				r = -EINVAL;
+				goto out;
+			}
+			mode = sim_vf_mode(s.product);
+		} else if (mode == MIPART_COMPUTE_UNKNOWN) {
 			mode = mipart_compute_mode_auto(nps, s.product->num_xcc, s.product->apu);
-		if (!mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
+		}
+		if (!(s.product->vf && s.product->num_xcc == 1) &&
+		    !mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
 			why = "compute mode not valid with this memory mode on this product";
 			r = -EINVAL;
 			goto out;
@@ -186,6 +206,27 @@ out:
 	return r;
 }
 
+/* Fold a put-off render into this step's: the union of what changed; a switch-only render stays
+ * one only when both are (it renders the readings of render_gpus only, KFD from kfd_from). */
+static void merge_pending(struct sim_state *s)
+{
+	unsigned pr = s->pend_render;
+
+	if (!pr)
+		return;
+	if (s->render & SIM_RENDER_KFD)
+		s->kfd_from = (pr & SIM_RENDER_KFD) ? (s->kfd_from < s->pend_kfd_from ? s->kfd_from
+										     : s->pend_kfd_from)
+						    : s->kfd_from;
+	else if (pr & SIM_RENDER_KFD)
+		s->kfd_from = s->pend_kfd_from;
+	if (s->render && !((s->render & SIM_RENDER_SWITCH) && (pr & SIM_RENDER_SWITCH)))
+		pr &= ~SIM_RENDER_SWITCH, s->render &= ~SIM_RENDER_SWITCH;
+	s->render |= pr;
+	s->render_gpus |= s->pend_gpus;
+	s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
+}
+
 /* Run a locked read-modify-render-save step on the state. */
 typedef int (*sim_step)(struct sim_state *s, void *arg);
 
@@ -212,6 +253,13 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	r = sim_state_load(dir, s);
 	if (r == 0) {
 		r = step(s, arg);
+		/* a render put off earlier is done now, with this step's */
+		merge_pending(s);
+		if (s->defer && s->render) {
+			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
+			s->pend_kfd_from = s->kfd_from;
+			s->render = 0;
+		}
 		/* a step that fails may still have changed state (a fault used up, a module left
 		 * unloaded): save in every case, and render what the step says the tree shows */
 		w = sim_state_save(dir, s);
@@ -225,16 +273,25 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	return r;
 }
 
-/* The first matching fault sleeps its delay and uses one of its times; returns its error
- * (positive errno or MIPART_SIM_SILENT), 0 if it only delays, -1 if none matched. */
-static int fire_fault(struct sim_state *s, mipart_sim_fault_on on, int gpu)
+static int step_flush(struct sim_state *s, void *arg)
+{
+	return 0;
+}
+
+/* The first matching fault sleeps its delay (or, with ret_delay, hands it to the caller to
+ * sleep outside the state lock) and uses one of its times; returns its error (positive errno
+ * or MIPART_SIM_SILENT), 0 if it only delays, -1 if none matched. */
+static int fire_fault_at(struct sim_state *s, mipart_sim_fault_on on, int gpu, unsigned *ret_delay)
 {
 	for (unsigned i = 0; i < s->n_faults; i++) {
 		struct mipart_sim_fault *f = &s->fault[i];
 
 		if (f->on != on || (f->gpu >= 0 && f->gpu != gpu))
 			continue;
-		sleep_ms(f->delay_ms);
+		if (ret_delay)
+			*ret_delay = f->delay_ms;
+		else
+			sleep_ms(f->delay_ms);
 		if (f->times > 0 && --f->times == 0) {
 			int e = f->error;
 
@@ -245,6 +302,11 @@ static int fire_fault(struct sim_state *s, mipart_sim_fault_on on, int gpu)
 		return f->error;
 	}
 	return -1;
+}
+
+static int fire_fault(struct sim_state *s, mipart_sim_fault_on on, int gpu)
+{
+	return fire_fault_at(s, on, gpu, NULL);
 }
 
 static int gpu_index(const struct sim_state *s, const char *bdf)
@@ -265,6 +327,11 @@ static bool gpu_busy(const struct sim_state *s, unsigned gpu)
 
 struct write_req {
 	const char *bdf, *attr, *value;
+	/* compute writes run in two steps (mipart_sim_write_attr): 1 checks and takes the fault,
+	 * 2 checks again and switches */
+	int phase;
+	unsigned delay_ms;	/* phase 1: the fault's delay, slept between the steps */
+	int fault;		/* phase 1: the fault's error, as fire_fault returns it */
 };
 
 /* amdgpu_gfx.c: amdgpu_gfx_set_compute_partition - strncasecmp on the first 3 letters */
@@ -278,8 +345,9 @@ static int parse_compute_prefix(const char *v, mipart_compute_mode *ret)
 	return -EINVAL;
 }
 
-static int write_compute(struct sim_state *s, unsigned i, const char *value)
+static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 {
+	const char *value = w->value;
 	const struct product *p = s->product;
 	struct sim_gpu *g = &s->gpu[i];
 	unsigned before = sim_partitions(s, i);
@@ -295,9 +363,11 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 	    (mode == MIPART_COMPUTE_TPX && p->num_xcc != 6) ||
 	    (mode == MIPART_COMPUTE_QPX && p->num_xcc != 8))
 		return -EINVAL;
-	f = fire_fault(s, MIPART_SIM_FAULT_COMPUTE_WRITE, (int)i);
-	if (f > 0)
-		return f == MIPART_SIM_SILENT ? 0 : -f;
+	if (w->phase == 1) {
+		w->fault = f = fire_fault_at(s, MIPART_SIM_FAULT_COMPUTE_WRITE, (int)i, &w->delay_ms);
+		if (f > 0)
+			return 0; /* answered after the delay */
+	}
 	/* amdgpu_xcp.c: amdgpu_xcp_switch_partition_mode: same mode -> nothing happens */
 	if (g->compute == mode)
 		return 0;
@@ -307,6 +377,9 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 	/* amdgpu_amdkfd_check_and_lock_kfd: -EBUSY while a KFD process uses the device */
 	if (gpu_busy(s, i))
 		return -EBUSY;
+	if (w->phase == 1)
+		return 0; /* checked; the switch itself follows the delay */
+	s->defer = true;
 	g->compute = mode;
 	/* xcp_config is left alone: only sysfs init and a write of it set it (amdgpu_xcp.c:
 	 * amdgpu_xcp_cfg_sysfs_init, __amdgpu_xcp_switch_partition_mode; HARDWARE.md 8.5) */
@@ -314,8 +387,12 @@ static int write_compute(struct sim_state *s, unsigned i, const char *value)
 	g->alloc_all_kfd = g->alloc_all;
 	/* no KFD process was left on the GPU, and the partitions are new: idle */
 	sim_gpu_idle(g);
-	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS;
+	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS | SIM_RENDER_SWITCH;
 	s->render_gpus |= 1u << i;
+	/* the nodes before the GPU's place in the KFD list keep their numbers */
+	s->kfd_from = s->cpu_nodes;
+	for (unsigned o = 0; o < s->n_gpus && s->kfd_order[o] != i; o++)
+		s->kfd_from += sim_partitions(s, s->kfd_order[o]);
 	/* KFD fini/init: the GPU's nodes are removed, then added at the tail of the topology
 	 * list (kfd_topology.c: kfd_topology_add_device, list_move_tail); each add and each
 	 * remove bumps the generation */
@@ -403,7 +480,7 @@ static int step_write(struct sim_state *s, void *arg)
 			       !strcmp(w->attr, "current_memory_partition")))
 		return -EACCES;
 	if (!strcmp(w->attr, "current_compute_partition"))
-		return write_compute(s, (unsigned)i, w->value);
+		return write_compute(s, (unsigned)i, (struct write_req *)w);
 	if (!strcmp(w->attr, "current_memory_partition"))
 		return write_memory(s, (unsigned)i, w->value);
 	if (!strcmp(w->attr, "compute_partition_config/xcp_config"))
@@ -416,11 +493,63 @@ static int step_write(struct sim_state *s, void *arg)
 	return -ENOENT;
 }
 
+/* The lock of one simulated device: what amdgpu holds for a compute switch of that GPU only
+ * (xcp_mgr->xcp_lock in amdgpu_xcp_switch_partition_mode; KFD per device). Returns an fd. */
+static int gpu_lock(const char *dir, const char *bdf)
+{
+	char name[64], path[4096];
+
+	if (strspn(bdf, "0123456789abcdefABCDEF:.") != strlen(bdf) || strlen(bdf) > 16)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "mipart-sim-%s.lock", bdf);
+	if (util_pathf(path, sizeof(path), "%s/%s", dir, name) < 0)
+		return -ENAMETOOLONG;
+	{
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return -errno;
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR) {
+				int r = -errno;
+
+				close(fd);
+				return r;
+			}
+		return fd;
+	}
+}
+
 int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, const char *value)
 {
-	struct write_req w = { bdf, attr, value };
+	struct write_req w = { bdf, attr, value, 0, 0, -1 };
+	int lock, r;
 
-	return with_state(dir, step_write, &w);
+	if (strcmp(attr, "current_compute_partition"))
+		return with_state(dir, step_write, &w);
+	/* A compute switch takes the device's lock for all of its time, the host-wide state only
+	 * to check and to switch: switches of different GPUs overlap, as on amdgpu, and a delay
+	 * injected for one GPU does not hold up the others. */
+	lock = gpu_lock(dir, bdf);
+	if (lock < 0)
+		return lock;
+	w.phase = 1;
+	r = with_state(dir, step_write, &w);
+	if (r == 0 && (w.delay_ms || w.fault > 0)) {
+		sleep_ms(w.delay_ms);
+		if (w.fault > 0)
+			r = w.fault == MIPART_SIM_SILENT ? 0 : -w.fault;
+	}
+	if (r == 0 && w.fault <= 0) {
+		/* switch, then render: switches that end together render once (the first flush
+		 * renders them all; the write returns once its switch is in the tree) */
+		w.phase = 2;
+		r = with_state(dir, step_write, &w);
+		if (r == 0)
+			r = with_state(dir, step_flush, NULL);
+	}
+	close(lock);
+	return r;
 }
 
 static int sim_load_module(struct sim_state *s);
@@ -486,18 +615,22 @@ static int sim_load_module(struct sim_state *s)
 
 		if (!s->product->partitioning)
 			continue;
-		g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc, s->product->apu);
-		/* amdgpu.user_partt_mode other than AUTO: that mode, through the same switch as a
-		 * sysfs write; a mode the NPS mode does not allow is refused there
-		 * (__aqua_vanjaram_switch_partition_mode). What the load then shows is not
-		 * documented: the simulator takes the stricter reading, UNKNOWN (HARDWARE.md 8.6,
-		 * docs/simulator.md). */
-		if (s->user_partt_mode >= 0)
-			g->compute = mipart_mode_pair_valid((mipart_compute_mode)s->user_partt_mode,
-							    g->memory, s->product->num_xcc,
-							    s->product->gfx_target)
-					     ? (mipart_compute_mode)s->user_partt_mode
-					     : MIPART_COMPUTE_UNKNOWN;
+		/* a VF's XCPs are the host's (GIM's) business: a guest's reload keeps them */
+		if (!s->product->vf) {
+			g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc,
+							      s->product->apu);
+			/* amdgpu.user_partt_mode other than AUTO: that mode, through the same
+			 * switch as a sysfs write; a mode the NPS mode does not allow is refused
+			 * there (__aqua_vanjaram_switch_partition_mode). What the load then shows
+			 * is not documented: the simulator takes the stricter reading, UNKNOWN
+			 * (HARDWARE.md 8.6, docs/simulator.md). */
+			if (s->user_partt_mode >= 0)
+				g->compute = mipart_mode_pair_valid(
+						     (mipart_compute_mode)s->user_partt_mode, g->memory,
+						     s->product->num_xcc, s->product->gfx_target)
+						     ? (mipart_compute_mode)s->user_partt_mode
+						     : MIPART_COMPUTE_UNKNOWN;
+		}
 		g->xcp_config = g->compute == MIPART_COMPUTE_UNKNOWN ? MIPART_COMPUTE_SPX : g->compute;
 		/* the attribute lives in the driver: back to the default, CAPPING */
 		g->alloc_all = g->alloc_all_kfd = false;

@@ -6,6 +6,7 @@
  * re-creates KFD nodes and partition devices. Formats and sources: ../shared/HARDWARE.md and
  * docs/simulator.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -569,11 +570,33 @@ static void render_kfd(struct render *R)
 {
 	const struct sim_state *s = R->s;
 	char rel[512];
-	unsigned node = 0;
+	unsigned node = 0, from = 0;
 	uint64_t v[KFD_NODE_KEY_COUNT];
 
-	rm(R, "sys/devices/virtual/kfd");
-	rm(R, "sys/class/kfd");
+	/* after a compute switch only the nodes from the switched GPU's old place on change
+	 * (the others keep their numbers and contents): those are removed and written again */
+	if (!(s->render & SIM_RENDER_ALL) && s->kfd_from && s->loaded) {
+		char dir[4096];
+		DIR *d;
+
+		from = s->kfd_from;
+		if (util_pathf(dir, sizeof(dir), "%s/sys/devices/virtual/kfd/kfd/topology/nodes", R->dir) >= 0 &&
+		    (d = opendir(dir))) {
+			for (struct dirent *de; (de = readdir(d));) {
+				uint64_t n;
+
+				if (util_parse_u64(de->d_name, strlen(de->d_name), &n) == 0 && n >= from) {
+					relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s",
+					     de->d_name);
+					rm(R, rel);
+				}
+			}
+			closedir(d);
+		}
+	} else {
+		rm(R, "sys/devices/virtual/kfd");
+		rm(R, "sys/class/kfd");
+	}
 	if (!s->loaded)
 		return;
 	mkdirs(R, "sys/class/kfd");
@@ -586,6 +609,8 @@ static void render_kfd(struct render *R)
 	for (unsigned c = 0; c < s->cpu_nodes; c++, node++) {
 		uint64_t m[KFD_MEM_KEY_COUNT] = { KFD_HEAP_SYSTEM, 1024ull << 30, 0, 72, 4800 };
 
+		if (node < from)
+			continue;
 		memset(v, 0, sizeof(v));
 		v[KFD_CPU_CORES_COUNT] = 96;
 		v[KFD_MEM_BANKS_COUNT] = 1;
@@ -620,6 +645,8 @@ static void render_kfd(struct render *R)
 			char links[1024];
 			size_t len = 0;
 
+			if (node < from)
+				continue;
 			gpu_node_values(s, gpu, x, node, v);
 			relf(rel, sizeof(rel), "%s/%u/gpu_id", base, node);
 			put(R, 0444, rel, "%u\n", R->gpu_id[gpu][x]);
@@ -820,6 +847,10 @@ static void render_metrics(struct render *R)
 		unsigned sum = 0;
 		ssize_t n;
 
+		/* a compute switch changes the readings of that GPU only */
+		if ((s->render & SIM_RENDER_SWITCH) && !(s->render & SIM_RENDER_ALL) &&
+		    !(s->render_gpus & (1u << i)))
+			continue;
 		pci_dir(dir, sizeof(dir), g);
 		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
 		rm(R, rel);

@@ -68,6 +68,11 @@ struct sim_state {
 	 * SIM_RENDER_MODES the GPUs whose mode files changed */
 	unsigned render;
 	unsigned render_gpus;
+	unsigned kfd_from;	/* SIM_RENDER_SWITCH: the first KFD node that changed (0: all) */
+	/* a render put off by a compute switch (saved): the next step, or the switch's own
+	 * flush, renders it, so that switches ending together render once */
+	unsigned pend_render, pend_gpus, pend_kfd_from;
+	bool defer;		/* this step's render may be put off (not saved) */
 };
 
 #define SIM_RENDER_ALL 1u	/* everything (create, reload) */
@@ -75,6 +80,11 @@ struct sim_state {
 #define SIM_RENDER_KFD 4u	/* KFD topology (and the process entries inside it) */
 #define SIM_RENDER_PROCS 8u	/* /proc entries of simulated processes */
 #define SIM_RENDER_METRICS 16u	/* gpu_metrics, xcp_metrics, VRAM usage files */
+#define SIM_RENDER_SWITCH 32u	/* a compute switch: readings of render_gpus only, KFD nodes
+				 * from kfd_from on */
+
+/* sim-driver.c: the compute mode a virtual function reads */
+mipart_compute_mode sim_vf_mode(const struct product *p);
 
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);

@@ -59,8 +59,9 @@ mipart sim release "$H" --pid 4242 2>/dev/null
 
 # identity.allocations: an index that moved, then a partition that is gone
 H="$T_TMP/ids"
-mipart sim create "$H" --gpus 2 --user-partt-mode CPX 2>/dev/null
-mipart --root "$H" set -g all --compute CPX >/dev/null 2>&1
+# created in CPX: the KFD order is GPU 0's nodes, then GPU 1's (a set of both GPUs switches them
+# side by side, and which one KFD re-adds last varies)
+mipart sim create "$H" --gpus 2 --compute CPX --user-partt-mode CPX 2>/dev/null
 mipart --root "$H" allocate llama-3.1-8b --max-model-len 4096 --partition 1.2 --name on-gpu1 >/dev/null 2>&1
 mipart --root "$H" allocate llama-3.1-8b --max-model-len 4096 --partition 0.5 --name on-gpu0 >/dev/null 2>&1
 run mipart --root "$H" doctor --json

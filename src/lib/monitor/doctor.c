@@ -774,13 +774,14 @@ static void check_allocations(struct doc *d)
 				mine = true;
 			if (!p) {
 				missing = true;
-				saw(c, "allocation '%s' books XCP %u of %s, which the host no longer has%s%s",
-				    name, a->bookings[b].xcp, a->bookings[b].bdf,
-				    g ? " (the GPU is in " : " (no such GPU)",
-				    g ? mipart_compute_mode_name(g->compute) : "");
 				if (g)
-					saw(c, "  (GPU %u has %zu partition%s now)", g->index,
-					    g->n_partitions, g->n_partitions == 1 ? "" : "s");
+					saw(c, "allocation '%s' books XCP %u of %s, which the host no longer has (GPU %u is in %s now, with %zu partition%s)",
+					    name, a->bookings[b].xcp, a->bookings[b].bdf, g->index,
+					    mipart_compute_mode_name(g->compute), g->n_partitions,
+					    g->n_partitions == 1 ? "" : "s");
+				else
+					saw(c, "allocation '%s' books XCP %u of %s, which the host no longer has (no such GPU)",
+					    name, a->bookings[b].xcp, a->bookings[b].bdf);
 				continue;
 			}
 			if (len < sizeof(now))

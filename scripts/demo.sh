@@ -86,7 +86,11 @@ printf '$ curl -s http://%s/metrics | grep -E ...\n' "$ADDR"
 curl -sf "http://$ADDR/metrics" >"$WORK/metrics"
 grep -E '^mipart_(partition_busy_percent|partition_vram_used_bytes)\{' "$WORK/metrics" | grep -v ' 0$' | head -n 6
 grep -E '^mipart_(gpu_power_watts\{gpu="0"|config_in_sync )' "$WORK/metrics"
-echo "($(grep -c '^mipart_' "$WORK/metrics") series; also /api/v1/status and /healthz)"
+echo "($(grep -c '^mipart_' "$WORK/metrics") mipart series; also /api/v1/status and /healthz)"
+printf '$ curl -s http://%s/metrics | grep gpu_gfx_busy_instantaneous   # AMD exporter names too\n' "$ADDR"
+grep '^gpu_gfx_busy_instantaneous{' "$WORK/metrics" | grep -v ' 0$' | head -n 2
+curl -sf "http://$ADDR/" >"$WORK/status.html"
+echo "(status page: http://$ADDR/ with $(grep -o 'data-partition=' "$WORK/status.html" | wc -l) partition tiles)"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 SERVE_PID=

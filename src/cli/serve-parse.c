@@ -31,6 +31,9 @@ const struct serve_key serve_keys[N_KEYS] = {
 	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
 	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
 	[K_SERIES] = { "series", 0, 0, "mipart, amd or both" },
+	[K_TOKEN_FILE] = { "token-file", 0, 0, "the path of a file" },
+	[K_TLS_CERT] = { "tls-cert", 0, 0, "the path of a PEM file" },
+	[K_TLS_KEY] = { "tls-key", 0, 0, "the path of a PEM file" },
 };
 
 void serve_settings_defaults(struct settings *s)
@@ -59,6 +62,12 @@ void serve_settings_merge(struct settings *dst, const struct settings *src)
 			dst->interval = src->interval;
 		else if (k == K_SERIES)
 			dst->series = src->series;
+		else if (k == K_TOKEN_FILE)
+			memcpy(dst->token_file, src->token_file, sizeof(dst->token_file));
+		else if (k == K_TLS_CERT)
+			memcpy(dst->tls_cert, src->tls_cert, sizeof(dst->tls_cert));
+		else if (k == K_TLS_KEY)
+			memcpy(dst->tls_key, src->tls_key, sizeof(dst->tls_key));
 		else
 			dst->num[k] = src->num[k];
 		dst->set |= 1u << k;
@@ -183,6 +192,16 @@ int serve_settings_set(struct settings *s, enum key k, const char *v, char *err,
 		else
 			goto bad;
 		break;
+	case K_TOKEN_FILE:
+	case K_TLS_CERT:
+	case K_TLS_KEY: {
+		char *dst = k == K_TOKEN_FILE ? s->token_file : k == K_TLS_CERT ? s->tls_cert : s->tls_key;
+
+		if (!v[0] || strlen(v) >= sizeof(s->token_file))
+			goto bad;
+		util_strlcpy(dst, v, sizeof(s->token_file));
+		break;
+	}
 	default:
 		if (util_parse_u64(v, strlen(v), &n) < 0 || n < serve_keys[k].min || n > serve_keys[k].max)
 			goto bad;
@@ -330,7 +349,7 @@ int serve_config_parse(const char *buf, size_t len, const char *path, struct set
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
 					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time, series)",
+					"max-connection-time, series, token-file, tls-cert, tls-key)",
 					show);
 			break;
 		}
@@ -401,7 +420,7 @@ int serve_config_read(const char *path, struct settings *ret, char *err, size_t 
 
 /* --- requests -------------------------------------------------------------------------------- */
 
-const char *const serve_ep_paths[SERVE_N_EP] = { "/metrics", "/api/v1/status", "/healthz" };
+const char *const serve_ep_paths[SERVE_N_EP] = { "/metrics", "/api/v1/status", "/healthz", "/" };
 
 int serve_route(const struct serve_request *rq, unsigned long max_headers,
 		unsigned long max_header_bytes)
@@ -413,6 +432,10 @@ int serve_route(const struct serve_request *rq, unsigned long max_headers,
 		if (rq->n_headers > max_headers ||
 		    rq->header_bytes + strlen(rq->url) > max_header_bytes)
 			return SERVE_REFUSE_HEADERS;
+		if (rq->bad_length)
+			return SERVE_REFUSE_BAD;
+		if (rq->unauthorized)
+			return SERVE_REFUSE_AUTH;
 		if (rq->transfer_encoding || (rq->content_length && strcmp(rq->content_length, "0")))
 			return get ? SERVE_REFUSE_BODY : SERVE_REFUSE_METHOD;
 		return SERVE_CONTINUE;

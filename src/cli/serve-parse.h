@@ -34,6 +34,9 @@ enum key {
 	K_MAX_HEADERS,
 	K_MAX_CONNECTION_TIME,
 	K_SERIES,
+	K_TOKEN_FILE,
+	K_TLS_CERT,
+	K_TLS_KEY,
 	N_KEYS,
 };
 
@@ -49,6 +52,7 @@ struct settings {
 	bool allow_remote;
 	double interval;
 	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
+	char token_file[256], tls_cert[256], tls_key[256]; /* "" when not set */
 	unsigned long num[N_KEYS]; /* the whole-number keys */
 	unsigned set;		   /* bit per key given (flags, file) */
 };
@@ -69,7 +73,7 @@ int serve_config_parse(const char *buf, size_t len, const char *path, struct set
 int serve_config_read(const char *path, struct settings *ret, char *err, size_t size);
 
 /* The endpoints, and what serve_route decides for a request. */
-enum { SERVE_EP_METRICS, SERVE_EP_STATUS, SERVE_EP_HEALTH, SERVE_N_EP };
+enum { SERVE_EP_METRICS, SERVE_EP_STATUS, SERVE_EP_HEALTH, SERVE_EP_PAGE, SERVE_N_EP };
 extern const char *const serve_ep_paths[SERVE_N_EP];
 
 enum serve_decision {
@@ -80,6 +84,9 @@ enum serve_decision {
 	SERVE_REFUSE_METHOD,
 	SERVE_REFUSE_BODY,
 	SERVE_REFUSE_HEADERS,
+	SERVE_REFUSE_BAD,	      /* Content-Length headers that are not digits or disagree,
+				       * %00 in the path: 400 */
+	SERVE_REFUSE_AUTH,	      /* a token is set and the request lacks it: 401 */
 };
 
 /* A request as libmicrohttpd hands it to the access handler. */
@@ -89,12 +96,15 @@ struct serve_request {
 	const char *content_length;	   /* the header's value, or NULL */
 	const char *transfer_encoding;	   /* the header's value, or NULL */
 	bool first;			   /* the first call: headers in, body not read yet */
+	bool bad_length;		   /* Content-Length not digits or two that differ, or a
+					    * path with %00 (verb-serve.c marks it "\001") */
+	bool unauthorized;		   /* a token is set and this request does not carry it */
 	size_t upload_size;		   /* body bytes in this call (later calls) */
 };
 
 /* serve_route - what to do with a request: an endpoint index or a SERVE_ decision. Only GET
- * and HEAD of the exact paths are served; bodies and oversized headers are refused on the
- * first call. Pure: no I/O. */
+ * and HEAD of the exact paths are served; oversized headers, bad lengths or paths, a missing
+ * token and bodies are refused (in that order) on the first call. Pure: no I/O. */
 int serve_route(const struct serve_request *rq, unsigned long max_headers,
 		unsigned long max_header_bytes);
 

@@ -4,9 +4,9 @@
  * input is a raw HTTP/1.1 request; a small reader splits it the way libmicrohttpd hands it to
  * the access handler (method, path with %XX decoded up to a NUL, header lines, Content-Length,
  * Transfer-Encoding), and the decision is checked against what docs/serve.md promises: only
- * GET and HEAD of the exact endpoint paths are served, and only without a body and within the
- * header limits; anything with a body or too many header bytes is refused on the first call,
- * before the body is read.
+ * GET and HEAD of the exact endpoint paths are served, and only without a body, within the
+ * header limits, with consistent Content-Length headers, no %00 in the path and the token when
+ * one is set; everything else is refused on the first call, before the body is read.
  *
  *   make fuzz        (clang, build-fuzz/, FUZZ_SECONDS per harness)
  */
@@ -32,13 +32,20 @@ static int hex(char c)
 	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* the path without its query, %XX decoded (MHD_http_unescape): a %00 ends it here */
+/* the path without its query, %XX decoded (MHD_http_unescape); a path with %00 becomes
+ * "\001", as serve's unescape callback makes it (verb-serve.c: unescape) */
 static void unescape(char *s)
 {
 	char *o = s;
 
 	for (char *q = strchr(s, '?'); q; q = NULL)
 		*q = '\0';
+	for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0') {
+			s[0] = '\001';
+			s[1] = '\0';
+			return;
+		}
 	for (; *s; s++) {
 		if (s[0] == '%' && hex(s[1]) >= 0 && hex(s[2]) >= 0) {
 			*o++ = (char)(hex(s[1]) * 16 + hex(s[2]));
@@ -59,11 +66,14 @@ static void check(const struct serve_request *rq, unsigned long max_headers,
 	bool over = rq->n_headers > max_headers || rq->header_bytes + strlen(rq->url) > max_bytes;
 	int d = serve_route(rq, max_headers, max_bytes);
 
-	CHECK(d >= 0 && d <= SERVE_REFUSE_HEADERS);
-	/* the first call never serves: it refuses or waits */
+	CHECK(d >= 0 && d <= SERVE_REFUSE_AUTH);
+	/* the first call never serves: it refuses or waits, in this order */
 	CHECK(d >= SERVE_CONTINUE && d != SERVE_DISCARD);
 	CHECK((d == SERVE_REFUSE_HEADERS) == over);
-	CHECK(over || (d == SERVE_CONTINUE) == !body);
+	CHECK(over || (d == SERVE_REFUSE_BAD) == rq->bad_length);
+	CHECK(over || rq->bad_length || (d == SERVE_REFUSE_AUTH) == rq->unauthorized);
+	CHECK(over || rq->bad_length || rq->unauthorized || (d == SERVE_CONTINUE) == !body);
+	CHECK(d != SERVE_CONTINUE || rq->url[0] != '\001');
 	if (d != SERVE_CONTINUE)
 		return;
 	second.first = false;
@@ -81,6 +91,7 @@ static void check(const struct serve_request *rq, unsigned long max_headers,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *req = malloc(size + 1), *line, *next, *sp1, *sp2;
+	const char *first_length = NULL, *auth = NULL;
 	struct serve_request rq = { .first = true };
 
 	if (!req)
@@ -122,13 +133,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			;
 		rq.n_headers++;
 		rq.header_bytes += strlen(line) + strlen(v) + 4;
-		if (!strcasecmp(line, "Content-Length"))
-			rq.content_length = v;
-		else if (!strcasecmp(line, "Transfer-Encoding"))
+		/* several values that differ, or one that is not digits (verb-serve.c:
+		 * tally_header); libmicrohttpd's lookup gives the first */
+		if (!strcasecmp(line, "Content-Length")) {
+			if (!v[0] || strspn(v, "0123456789") != strlen(v) ||
+			    (first_length && strcmp(v, first_length)))
+				rq.bad_length = true;
+			if (!first_length)
+				first_length = rq.content_length = v;
+		} else if (!strcasecmp(line, "Authorization") && !auth) {
+			auth = v;
+		}
+		if (!strcasecmp(line, "Transfer-Encoding"))
 			rq.transfer_encoding = v;
 	}
-	check(&rq, 64, 16 * 1024);	/* the defaults */
+	rq.bad_length |= rq.url[0] == '\001';
+	check(&rq, 64, 16 * 1024);	/* the defaults, no token */
 	check(&rq, 1, 1024);		/* the smallest limits */
+	/* a token set: only "Bearer <token>" passes */
+	rq.unauthorized = !auth || strcmp(auth, "Bearer 0123456789abcdef0123");
+	check(&rq, 64, 16 * 1024);
 out:
 	free(req);
 	return 0;

@@ -103,6 +103,18 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
+step "9. The fleet: node labels, one plan for 125 nodes, a layout that survives a reboot"
+show M labels --stdout
+printf '$ mipart plan -m ... --nodes 125 --gpus-per-node 8 --product mi300x -o fleet.yaml | head\n'
+M plan -m meta-llama/Llama-3.1-8B-Instruct:600,max-model-len=16384 -m Qwen/Qwen2.5-7B-Instruct:300,max-model-len=16384 \
+	-m meta-llama/Llama-3.1-70B-Instruct:60@fp8,max-model-len=16384 \
+	--nodes 125 --gpus-per-node 8 --product mi300x -o "$WORK/fleet.yaml" | sed -n '1,8p'
+show M apply --persist -f "$WORK/plan.yaml" -c serve
+show "$MIPART" sim reload "$HOST"
+echo "(a reboot: the driver comes back in its default modes; mipart-boot.service runs, before the kubelet:)"
+show M boot
+show M assert -f "$WORK/plan.yaml" -c serve
+
 step "13. From Python: the partitioner interface over libmipart, on this node"
 PYDIR=$(cd "$(dirname "$MIPART")/../../python" 2>/dev/null && pwd || true)
 if [ -n "$PYDIR" ] && [ -f "$PYDIR/rocm_partitioner_real.py" ]; then

@@ -30,7 +30,8 @@ static const struct verb sim_verbs[] = {
 	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210|mi300x-hf|mi300x-vf|mi325x-vf]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
 	  "                  [--legacy-xcp-names] [--device-nodes] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
-	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)" },
+	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)\n"
+	  "       mipart sim create DIR --guest [--product mi300x|mi325x] [--vfs 1|8]   (a VM with a VF)" },
 	{ "load", 0, 1, sim_load, "script the readings a GPU or partition shows (busy, VRAM, power)",
 	  "sim load DIR (--partition G.X [--busy PCT] [--vram SIZE] | --gpu G) [--power W]\n"
 	  "                 [--temp C] [--mem-temp C] [--gfxclk MHZ]" },
@@ -95,9 +96,11 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "sriov", no_argument, NULL, 'S' },
 		{ "vfs", required_argument, NULL, 'V' },
+		{ "guest", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool sriov = false;
+	bool sriov = false, guest = false;
+	char vf_key[32];
 	unsigned long vfs = 0;
 	mipart_sim_options o = { .compute = MIPART_COMPUTE_UNKNOWN, .memory = MIPART_MEMORY_UNKNOWN };
 	const char *dir, *why = NULL;
@@ -156,6 +159,9 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		case 'S':
 			sriov = true;
 			break;
+		case 'G':
+			guest = true;
+			break;
 		case 'V':
 			if (cli_parse_uint(cli, "--vfs", optarg, 1, 31, &vfs) < 0)
 				return EXIT_USAGE;
@@ -169,8 +175,20 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_check_args(cli, argc - optind + 1) != EXIT_OK)
 		return EXIT_USAGE;
-	if (vfs && !sriov)
-		return cli_usage_error(cli->verb, "'--vfs' goes with '--sriov'");
+	if (vfs && !sriov && !guest)
+		return cli_usage_error(cli->verb, "'--vfs' goes with '--sriov' or '--guest'");
+	if (guest && sriov)
+		return cli_usage_error(cli->verb, "'--guest' and '--sriov' are two different hosts");
+	if (guest) {
+		/* a VM's view of one VF: the VF product of the PF for that VF count (docs/sriov.md) */
+		snprintf(vf_key, sizeof(vf_key), "%s-vf%s", o.product ? o.product : "mi300x",
+			 vfs > 1 ? "8" : "");
+		if (vfs > 1 && vfs != 8)
+			return cli_usage_error(cli->verb, "a simulated guest has the VF of 1 or 8 VFs per GPU");
+		o.product = vf_key;
+		if (!o.gpus)
+			o.gpus = 1;
+	}
 	if (sriov)
 		return cli_sim_create_sriov(cli, dir, o.product, o.gpus, (unsigned)vfs);
 	r = mipart_sim_create(dir, &o, &why);

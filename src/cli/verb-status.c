@@ -201,6 +201,19 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	}
 	if (inferred)
 		printf("* inferred from the KFD topology: the amdgpu partition files are absent or unreadable\n");
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+		if (g->is_vf)
+			printf("GPU %u is an SR-IOV virtual function (a guest's view): its modes are set "
+			       "on the host and cannot be changed here\n",
+			       g->index);
+		if (g->sriov_vfs || !strcmp(g->driver, "gim")) {
+			printf("SR-IOV host: GPU %u is driven by %s with %u virtual functions; its "
+			       "partitions are VFs ('mipart vf list')\n",
+			       g->index, g->driver[0] ? g->driver : "no driver", g->sriov_vfs);
+		}
+	}
 	mipart_topology_free(t);
 	mipart_procs_free(procs);
 	return EXIT_OK;

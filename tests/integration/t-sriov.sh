@@ -119,9 +119,22 @@ is "$(jqo '.changes[0].state')" "failed" "journaled as failed (the rollback's lo
 run M vf list --json
 is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "0,0" "GIM is not loaded: no VFs"
 run M vf enable -g 1 --count 8
-is "$RC" 0 "with GIM loadable again, the change goes through from the unloaded state"
+is "$RC" 1 "no new change while the failed one is unresolved"
+like "$ERR" "*is unresolved; run 'mipart recover' first*" "points at recover"
+run M set -g 0000:15:00.0 --compute SPX
+is "$RC" 1 "nor a partition change"
+run M recover
+is "$RC" 0 "recover resolves the failed VF change"
+like "$OUT$ERR" "*the host shows the VF counts from before it*" "GIM loaded again with the old config"
 run M vf list --json
-is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,8" "both PFs have their VFs again (PF 0 from its config)"
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,1" "the counts from before the failed change"
+is "$(M history --json | jq -r '.changes[0].state')" "recovered" "journaled as recovered"
+run M recover
+like "$OUT$ERR" "*no unfinished change*" "nothing left to recover"
+run M vf enable -g 1 --count 8
+is "$RC" 0 "the change goes through now"
+run M vf list --json
+is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "8,8" "both PFs have 8 VFs"
 
 # --- a PF whose driver is not GIM: sriov_numvfs, which GIM's kernel answers with ENOENT -------
 run mipart sim create "$T_TMP/plain" --sriov --gpus 1 --vfs 1
@@ -137,3 +150,35 @@ is "$RC" 2 "MI325X: GIM offers one VF only"
 run mipart sim create "$T_TMP/h4" --sriov --product mi355x --vfs 2 --gpus 1
 is "$RC" 0 "MI355X with 2 VFs (DPX/NPS2)"
 is "$(mipart --root "$T_TMP/h4" vf list --json | jq -r '.physical_functions[0].vfs[0].xcds')" 4 "each VF of 2 owns 4 XCDs"
+
+# --- status on the host says what it is -------------------------------------------------------
+run mipart --root "$H" status
+is "$RC" 0 "status on a GIM host"
+like "$OUT" "*SR-IOV host: GPU * is driven by gim with 8 virtual functions*" "status points at the VFs"
+
+# --- a guest: a VM that was handed one VF -------------------------------------------------------
+G="$T_TMP/guest"
+run mipart sim create "$G" --guest --vfs 8
+is "$RC" 0 "a guest with one of 8 MI300X VFs"
+run mipart --root "$G" list --json
+is "$(jqo '.gpus[0].product')" "MI300X-VF" "product from the VF's PCI id"
+is "$(jqo '.gpus[0].virtual_function')" "true" "marked as a virtual function"
+is "$(jqo '.gpus[0].compute_partition')" "CPX" "a one-XCD VF reads CPX (the driver derives it)"
+is "$(jqo '.gpus[0].compute_partition_writable')" "false" "its mode is read-only"
+is "$(jqo '.gpus[0].partitions | length')" 1 "one logical device"
+is "$(jqo '.gpus[0].partitions[0].memory_bytes')" 25769803776 "24 GiB, in bytes"
+run mipart --root "$G" status
+like "$OUT" "*GPU 0 is an SR-IOV virtual function*cannot be changed here*" "status says it is a VF"
+run mipart --root "$G" set -g 0 --compute SPX
+is "$RC" 1 "a mode change in a guest is refused"
+like "$ERR" "*read-only*" "as read-only"
+run mipart --root "$G" allocate llama-3.1-8b --partition 0.0 --max-model-len 4096 --name a
+is "$RC" 0 "a model is allocated on the VF"
+run mipart --root "$G" env a --format json
+is "$(jqo .ROCR_VISIBLE_DEVICES)" 0 "its environment"
+run mipart --root "$G" top --once --json
+is "$RC" 0 "top reads the VF"
+run mipart sim create "$T_TMP/guest1" --guest --product mi300x --vfs 1
+is "$(mipart --root "$T_TMP/guest1" list --json | jq -r '.gpus[0].compute_partition')" "SPX" "the VF of a whole GPU reads SPX"
+run mipart sim create "$T_TMP/guest3" --guest --vfs 3
+is "$RC" 2 "no guest of a VF count GIM does not offer"

@@ -27,6 +27,7 @@
 #include "hooks.h"
 #include "compute-writes.h"
 #include "lock.h"
+#include "sriov-control.h"
 #include "util.h"
 #include "banned.h"
 
@@ -1065,6 +1066,11 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	}
 	failed = !strcmp(e.state, "failed");
 	c.id = res->journal_id = e.id;
+	if (sriov_is_change(e.before)) {
+		/* a change of SR-IOV VF counts (control/sriov-control.c) */
+		r = sriov_recover(host, c.j, &e, res->message, sizeof(res->message), &res->state);
+		goto out;
+	}
 	r = mipart_topology_load(host, &t);
 	if (r < 0) {
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));

@@ -21,6 +21,7 @@
 #include "mipart/journal.h"
 #include "mipart/sim-sriov.h"
 #include "mipart/sriov.h"
+#include "sriov-control.h"
 #include "subproc.h"
 #include "util.h"
 #include "banned.h"
@@ -478,8 +479,24 @@ int mipart_sriov_set_count(const mipart_host *host, const char *pf_bdf, unsigned
 			util_strlcpy(jpath, o->journal_path, sizeof(jpath));
 		else if (mipart_host_path(host, MIPART_JOURNAL_PATH, jpath, sizeof(jpath)) < 0)
 			jpath[0] = '\0';
-		if (!jpath[0] || mipart_journal_open(jpath, &c.j) < 0 ||
-		    mipart_journal_begin(c.j, o->uid, o->command ? o->command : "mipart vf", before,
+		if (!jpath[0] || mipart_journal_open(jpath, &c.j) < 0) {
+			msg = msgf("cannot open the journal; nothing was changed");
+			r = -EIO;
+			goto out;
+		}
+		/* like every change: none while an earlier one is unresolved */
+		{
+			mipart_journal_entry u = { 0 };
+
+			if (mipart_journal_unresolved(c.j, &u) == 0) {
+				msg = msgf("change %lld (%s) is unresolved; run 'mipart recover' first",
+					   (long long)u.id, u.state);
+				mipart_journal_entry_release(&u);
+				r = -EINPROGRESS;
+				goto out;
+			}
+		}
+		if (mipart_journal_begin(c.j, o->uid, o->command ? o->command : "mipart vf", before,
 					 target, &c.id) < 0) {
 			msg = msgf("cannot write the journal; nothing was changed");
 			r = -EIO;
@@ -670,4 +687,78 @@ char *mipart_sriov_libvirt_xml(const mipart_vf *vf)
 char *mipart_sriov_qemu_arg(const mipart_vf *vf)
 {
 	return vf ? msgf("vfio-pci,host=%s", vf->bdf) : NULL;
+}
+
+bool sriov_is_change(const char *before)
+{
+	return before && !strncmp(before, "{\"sriov\":", 9);
+}
+
+/* 1 when the host's counts equal those of state (the journal's {"sriov": [{pf, vfs}]}) */
+static int counts_match(const mipart_sriov *s, const char *state)
+{
+	json_t *o = json_loads(state ? state : "", 0, NULL), *a = json_object_get(o, "sriov");
+	size_t i;
+	json_t *v;
+	int match = json_is_array(a) ? 1 : -1;
+
+	json_array_foreach(a, i, v) {
+		const char *bdf = json_string_value(json_object_get(v, "pf"));
+		const mipart_pf *pf = bdf ? mipart_sriov_find_pf(s, bdf) : NULL;
+
+		if (!pf || (json_int_t)pf->num_vfs != json_integer_value(json_object_get(v, "vfs")))
+			match = 0;
+	}
+	json_decref(o);
+	return match;
+}
+
+int sriov_recover(const mipart_host *host, mipart_journal *j, const mipart_journal_entry *e,
+		  char *msg, size_t msgsize, const char **ret_state)
+{
+	static const mipart_sriov_options defaults = { 0 };
+	const struct sriov_backend *be = backend_for(host);
+	mipart_sriov *s = NULL;
+	char err[512] = "", *after = NULL;
+	int r, at_target, at_before;
+
+	/* GIM unloaded by the change and never loaded again: load it, so the VFs exist */
+	if (!gim_loaded(host)) {
+		char path[MIPART_PATH_MAX];
+
+		if (mipart_host_path(host, SRIOV_CONFIG, path, sizeof(path)) >= 0 &&
+		    access(path, F_OK) == 0 && be->reload(host, &defaults, true, err, sizeof(err)) < 0) {
+			snprintf(msg, msgsize, "change %lld: GIM does not load: %s; load it by hand, then "
+					       "run 'mipart recover' again",
+				 (long long)e->id, err);
+			*ret_state = "failed";
+			return -EIO;
+		}
+	}
+	r = mipart_sriov_scan(host, &s);
+	if (r < 0) {
+		snprintf(msg, msgsize, "cannot list PCI devices: %s", mipart_strerror(r));
+		*ret_state = "failed";
+		return r;
+	}
+	at_target = counts_match(s, e->target);
+	at_before = counts_match(s, e->before);
+	after = state_json(s, "", -1);
+	if (at_target == 1 || at_before == 1) {
+		snprintf(msg, msgsize, "VF change %lld %s: the host shows the VF counts %s", (long long)e->id,
+			 !strcmp(e->state, "failed") ? "failed" : "was interrupted",
+			 at_target == 1 ? "it aimed for" : "from before it");
+		mipart_journal_finish(j, e->id, "recovered", after, msg);
+		*ret_state = "recovered";
+	} else {
+		snprintf(msg, msgsize, "VF change %lld: the host shows neither the VF counts before it nor "
+				       "its target; set them with 'mipart vf enable'",
+			 (long long)e->id);
+		mipart_journal_finish(j, e->id, "failed", after, msg);
+		*ret_state = "failed";
+		r = -EIO;
+	}
+	free(after);
+	mipart_sriov_free(s);
+	return r;
 }

@@ -44,6 +44,12 @@ static const struct product products[] = {
 	  false, true, 2100, true },
 	{ "MI325X-VF", "mi325x-vf", 0x74b9, 0x120000, 90402, 8, 38, 256 * GIB, 16 * MIB, NPS(1),
 	  false, true, 2100, true },
+	/* One of 8 VFs of an MI300X (GIM: 8 VFs = CPX/NPS4, docs/sriov.md): one XCD and an eighth
+	 * of the memory, under the same VF id; the guest reads CPX (aqua_vanjaram.c:
+	 * __aqua_vanjaram_calc_xcp_mode returns CPX when num_xcc_per_xcp is 1). The VF's memory
+	 * is taken as 24 GiB with no reserve (UNCONFIRMED). */
+	{ "MI300X-VF", "mi300x-vf8", 0x74b5, 0x120000, 90402, 1, 38, 24 * GIB, 0, NPS(1), false,
+	  true, 2100, true },
 	/* 74a2, 4 XCC x 20 CU, 48 GiB exactly per CPX partition: real KFD topology. */
 	{ "MI308X", "mi308x", 0x74a2, 0x120000, 90402, 4, 20, 192 * GIB, 0, NPS(1) | NPS(4), false,
 	  true, 1420 },

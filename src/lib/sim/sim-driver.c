@@ -23,6 +23,13 @@
 #include "banned.h"
 
 /* Typical PCI addresses of an 8-GPU MI300X platform (one GPU per root port). */
+/* The compute mode a VF's driver reads: CPX when each XCP has one XCC, else from the XCP count,
+ * which is one on a VF (aqua_vanjaram.c: __aqua_vanjaram_calc_xcp_mode). */
+mipart_compute_mode sim_vf_mode(const struct product *p)
+{
+	return p->num_xcc == 1 ? MIPART_COMPUTE_CPX : MIPART_COMPUTE_SPX;
+}
+
 static const char *const sim_bdfs[8] = {
 	"0000:05:00.0", "0000:26:00.0", "0000:46:00.0", "0000:65:00.0",
 	"0000:85:00.0", "0000:a6:00.0", "0000:c6:00.0", "0000:e5:00.0",
@@ -122,9 +129,20 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 			r = -EINVAL;
 			goto out;
 		}
-		if (mode == MIPART_COMPUTE_UNKNOWN)
+		if (s.product->vf && (mode == MIPART_COMPUTE_UNKNOWN || s.product->num_xcc == 1)) {
+			/* the host set a VF's XCPs; by default one XCP of all its XCCs (GIM's
+			 * modes per VF count), read as the driver derives it (sim_vf_mode) */
+			if (mode != MIPART_COMPUTE_UNKNOWN && mode != sim_vf_mode(s.product)) {
+				why = "a one-XCD virtual function reads CPX";
+				r = -EINVAL;
+				goto out;
+			}
+			mode = sim_vf_mode(s.product);
+		} else if (mode == MIPART_COMPUTE_UNKNOWN) {
 			mode = mipart_compute_mode_auto(nps, s.product->num_xcc, s.product->apu);
-		if (!mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
+		}
+		if (!(s.product->vf && s.product->num_xcc == 1) &&
+		    !mipart_mode_pair_valid(mode, nps, s.product->num_xcc, s.product->gfx_target)) {
 			why = "compute mode not valid with this memory mode on this product";
 			r = -EINVAL;
 			goto out;
@@ -591,7 +609,10 @@ static int sim_load_module(struct sim_state *s)
 
 		if (!s->product->partitioning)
 			continue;
-		g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc, s->product->apu);
+		/* a VF's XCPs are the host's (GIM's) business: a guest's reload keeps them */
+		if (!s->product->vf)
+			g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc,
+							      s->product->apu);
 		g->xcp_config = g->compute;
 		/* the attribute lives in the driver: back to the default, CAPPING */
 		g->alloc_all = g->alloc_all_kfd = false;

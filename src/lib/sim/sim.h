@@ -82,6 +82,9 @@ struct sim_state {
 #define SIM_RENDER_SWITCH 32u	/* a compute switch: readings of render_gpus only, KFD nodes
 				 * from kfd_from on */
 
+/* sim-driver.c: the compute mode a virtual function reads */
+mipart_compute_mode sim_vf_mode(const struct product *p);
+
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
 int sim_state_save(const char *dir, const struct sim_state *s);

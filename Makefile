@@ -5,12 +5,13 @@
 
 PACKAGES := meson ninja-build pkgconf gcc libjansson-dev libyaml-dev libsqlite3-dev sqlite3 \
 	libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev jq curl prometheus chromium python3-yaml \
-	python3 slurmctld slurmd slurm-client munge
+	python3 slurmctld slurmd slurm-client munge \
+	python3-dev python3-pytest scdoc debhelper lintian
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson
 
-.PHONY: all deps build demo test test-plain test-asan bench fuzz clean print-packages
+.PHONY: all deps build demo test test-plain test-asan test-deb deb bench fuzz clean print-packages
 
 all: build
 
@@ -49,11 +50,31 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(MESON) test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
 
-# Both suites run even if the first fails; the last line counts every test case of both.
+# Both suites run even if the first fails; the last line counts every test case of both (and
+# of the test logs in TEST_LOGS: .ci/run passes the one of test-deb).
+TEST_LOGS ?=
 test: build
 	@rc=0; $(MAKE) --no-print-directory test-plain || rc=1; \
 	$(MAKE) --no-print-directory test-asan || rc=1; \
-	tests/tap-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || rc=1; \
+	tests/tap-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json $(TEST_LOGS) || rc=1; \
+	exit $$rc
+
+# Debian packages (debian/, docs/library.md): mipart, libmipart0, libmipart-dev, python3-mipart
+# in $(DEB_BUILD), lintian clean. test-deb installs them into a scratch root and removes them
+# (tests/deb/t-deb.sh); it takes minutes (a full build), so `make test` does not run it and
+# .ci/run does. Its TAP goes to $(DEB_BUILD)/testlog.json in meson's format for tap-summary.
+DEB_BUILD ?= build-deb
+deb:
+	scripts/make-deb.sh $(DEB_BUILD)
+
+test-deb:
+	@mkdir -p $(DEB_BUILD); rm -f $(DEB_BUILD)/testlog.json; \
+	$(MAKE) --no-print-directory deb; brc=$$?; \
+	if [ $$brc -eq 0 ]; then tests/deb/t-deb.sh $(DEB_BUILD) >$(DEB_BUILD)/t-deb.tap; rc=$$?; \
+	else echo "not ok 1 - make deb" >$(DEB_BUILD)/t-deb.tap; rc=1; fi; \
+	cat $(DEB_BUILD)/t-deb.tap; \
+	jq -cRs --arg r "$$( [ $$rc -eq 0 ] && echo OK || echo FAIL )" '{name: "deb", result: $$r, stdout: .}' \
+		$(DEB_BUILD)/t-deb.tap >$(DEB_BUILD)/testlog.json; \
 	exit $$rc
 
 bench: build

@@ -186,7 +186,9 @@ int main(int argc, char **argv)
 		o.device_name = fl[F_GPU][0] ? fl[F_GPU] : NULL;
 		o.engine = !strcmp(fl[F_ENGINE], "v0") ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 		/* a dev build or an unknown version: the release line of its engine */
-		if (mipart_vllm_version_parse(fl[F_VERSION], &version) < 0)
+		if (mipart_vllm_version_parse(fl[F_VERSION], &version) < 0 ||
+		    /* a fork's own numbering (rocm/vllm-dev "0.11.2" with the V0 engine) */
+		    (o.engine == MIPART_ENGINE_V0 && version >= MIPART_VLLM_VERSION(0, 11)))
 			version = o.engine == MIPART_ENGINE_V0 ? MIPART_VLLM_VERSION(0, 7)
 							       : MIPART_VLLM_VERSION(0, 9);
 		o.vllm_version = version;

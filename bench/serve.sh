@@ -13,6 +13,9 @@
 # baseline's round next to it (robust to a machine that other work slows down for a while),
 # and the ratio of the totals.
 #
+# Then the uncached cost: one collection (bench/collect) against a floor that reads the same
+# files, directories and links, listed by strace, in one process (bench/replay); target <= 2x.
+#
 # Prints figures only: exits 0 whatever the figures are, 1 only when something could not run.
 # Environment: ROUNDS (rounds of each, default 6), SECONDS_PER_ROUND (default 2), CONNECTIONS
 # (keep-alive connections, default 8).
@@ -28,10 +31,13 @@ build=$1
 mipart=$build/src/cli/mipart
 baseline=$build/bench/serve-baseline
 loadgen=$build/bench/loadgen
+collect=$build/bench/collect
+replay=$build/bench/replay
+here=$(cd "$(dirname "$0")" && pwd)
 ROUNDS=${ROUNDS:-6}
 SECS=${SECONDS_PER_ROUND:-2}
 CONNS=${CONNECTIONS:-8}
-for x in "$mipart" "$baseline" "$loadgen"; do
+for x in "$mipart" "$baseline" "$loadgen" "$collect" "$replay"; do
 	[ -x "$x" ] || die "'$x' is not built; run 'ninja -C $build' first"
 done
 case $ROUNDS$CONNS in *[!0-9]*) die "ROUNDS and CONNECTIONS must be whole numbers" ;; esac
@@ -125,4 +131,44 @@ met=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8) ? "met" : "NOT met" }')
 echo "  ratio of scrape rates   ${ratio}x (median of $ROUNDS rounds; ${total}x of the totals)   target >= 0.8x: $met"
 echo "  p99 latency             $(awk -v s="$s_p99" -v b="$b_p99" 'BEGIN { printf "%.2f", s / b }')x the baseline's"
 echo "  collections by mipart   ${collections:-?} for all the scrapes above (--interval 60: one per minute at most)"
+
+# --- uncached: what one collection costs, against the floor of reading the same files ---------
+# bench/collect runs N collections (and serve's renderings) in one process; strace lists what one
+# collection opens, lists and reads under the host; bench/replay reads exactly that N times in
+# one process, nothing else. Alternating blocks, so both see the same machine.
+echo
+echo "bench/serve (uncached): one collection vs a floor that reads the same files in one process"
+if ! command -v strace >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+	echo "  strace or python3 is not installed: skipped"
+	exit 0
+fi
+strace -f -y -o "$tmp/trace" -e trace=openat,readlinkat,readlink,getdents64 "$collect" "$tmp/host" 1 >/dev/null ||
+	die "cannot trace bench/collect"
+python3 "$here/trace-list.py" "$tmp/trace" "$tmp/host" >"$tmp/list" || die "cannot read the trace"
+N=${COLLECTIONS:-100}
+: >"$tmp/col.txt"
+: >"$tmp/rep.txt"
+for b in 1 2 3 4; do
+	if [ $((b % 2)) -eq 1 ]; then
+		"$collect" "$tmp/host" "$N" >>"$tmp/col.txt" || die "bench/collect failed"
+		"$replay" "$tmp/list" "$N" >>"$tmp/rep.txt" || die "bench/replay failed"
+	else
+		"$replay" "$tmp/list" "$N" >>"$tmp/rep.txt" || die "bench/replay failed"
+		"$collect" "$tmp/host" "$N" >>"$tmp/col.txt" || die "bench/collect failed"
+	fi
+done
+# medians over the 4 blocks of each block's median
+med() { sort -n | awk '{ a[NR] = $1 } END { printf "%.0f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+c_all=$(awk '{ print $2 }' "$tmp/col.txt" | med)
+c_col=$(awk '{ print $5 }' "$tmp/col.txt" | med)
+r_med=$(awk '{ print $2 }' "$tmp/rep.txt" | med)
+items=$(awk 'NR == 1 { print $4 }' "$tmp/rep.txt")
+printf '  %-40s %10s\n' "" "median (us)"
+printf '  %-40s %10s\n' "collection (mipart_monitor_collect)" "$c_col"
+printf '  %-40s %10s\n' "collection + renderings (/metrics, JSON, /)" "$c_all"
+printf '  %-40s %10s\n' "floor: the same $items files, dirs, links" "$r_med"
+ratio=$(awk -v c="$c_col" -v r="$r_med" 'BEGIN { printf "%.2f", c / r }')
+met=$(awk -v r="$ratio" 'BEGIN { print (r <= 2.0) ? "met" : "NOT met" }')
+echo "  uncached collection     ${ratio}x the floor ($N collections x 4 blocks)   target <= 2x: $met"
+echo "  with the renderings     $(awk -v c="$c_all" -v r="$r_med" 'BEGIN { printf "%.2f", c / r }')x the floor (what a scrape with --interval 0 pays)"
 exit 0

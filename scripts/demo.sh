@@ -86,7 +86,11 @@ printf '$ curl -s http://%s/metrics | grep -E ...\n' "$ADDR"
 curl -sf "http://$ADDR/metrics" >"$WORK/metrics"
 grep -E '^mipart_(partition_busy_percent|partition_vram_used_bytes)\{' "$WORK/metrics" | grep -v ' 0$' | head -n 6
 grep -E '^mipart_(gpu_power_watts\{gpu="0"|config_in_sync )' "$WORK/metrics"
-echo "($(grep -c '^mipart_' "$WORK/metrics") series; also /api/v1/status and /healthz)"
+echo "($(grep -c '^mipart_' "$WORK/metrics") mipart series; also /api/v1/status and /healthz)"
+printf '$ curl -s http://%s/metrics | grep gpu_gfx_busy_instantaneous   # AMD exporter names too\n' "$ADDR"
+grep '^gpu_gfx_busy_instantaneous{' "$WORK/metrics" | grep -v ' 0$' | head -n 2
+curl -sf "http://$ADDR/" >"$WORK/status.html"
+echo "(status page: http://$ADDR/ with $(grep -o 'data-partition=' "$WORK/status.html" | wc -l) partition tiles)"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 SERVE_PID=
@@ -98,5 +102,45 @@ show "$MIPART" sim fault "$HOST" --on reload --error EIO --times 1
 refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
+
+step "9. The fleet: node labels, one plan for 125 nodes, a layout that survives a reboot"
+show M labels --stdout
+printf '$ mipart plan -m ... --nodes 125 --gpus-per-node 8 --product mi300x -o fleet.yaml | head\n'
+M plan -m meta-llama/Llama-3.1-8B-Instruct:600,max-model-len=16384 -m Qwen/Qwen2.5-7B-Instruct:300,max-model-len=16384 \
+	-m meta-llama/Llama-3.1-70B-Instruct:60@fp8,max-model-len=16384 \
+	--nodes 125 --gpus-per-node 8 --product mi300x -o "$WORK/fleet.yaml" | sed -n '1,8p'
+show M apply --persist -f "$WORK/plan.yaml" -c serve
+show "$MIPART" sim reload "$HOST"
+echo "(a reboot: the driver comes back in its default modes; mipart-boot.service runs, before the kubelet:)"
+show M boot
+show M assert -f "$WORK/plan.yaml" -c serve
+
+step "13. From Python: the partitioner interface over libmipart, on this node"
+PYDIR=$(cd "$(dirname "$MIPART")/../../python" 2>/dev/null && pwd || true)
+if [ -n "$PYDIR" ] && [ -f "$PYDIR/rocm_partitioner_real.py" ]; then
+	cat >"$WORK/partitioner.py" <<'PY'
+from rocm_partitioner_real import ROCmPartitionerReal, ComputePartitionMode, MemoryPartitionMode
+partitioner = ROCmPartitionerReal(gpu_id=0)
+partitioner.initialize(gpu_name="MI300X", compute_mode=ComputePartitionMode.CPX,
+                       memory_mode=MemoryPartitionMode.NPS4)
+devices = partitioner.get_logical_devices()          # 8 logical devices in CPX
+success, error = partitioner.allocate_model("meta-llama/Llama-3.1-8B-Instruct",
+                                            partition_id=0, precision="fp16")
+env_vars = partitioner.get_environment_variables(partition_id=0)
+print(len(devices), "devices:", ", ".join(f"{d.memory_gb:.2f} GiB" for d in devices))
+print("allocate_model:", (success, error))
+print({k: env_vars[k] for k in ("ROCR_VISIBLE_DEVICES", "AIM_PARTITION_ID", "MIPART_MODEL")})
+print("vllm:", " ".join(partitioner.get_vllm_command(0)))
+PY
+	sed 's/^/>>> /' "$WORK/partitioner.py" | head -n 8
+	MIPART_ROOT=$HOST PYTHONPATH=$PYDIR PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$WORK/partitioner.py"
+	echo "(CPX/NPS4 on an MI300X: ~24 GiB per logical device, not 48; docs/python.md)"
+else
+	echo "(the Python package was not built: python3-dev missing)"
+fi
+
+step "14. Slurm: the modes as node features, the partitions as GRES (docs/slurm.md)"
+show M slurm helpers-conf --helper /usr/bin/mipart-slurm-helper | sed -n '1,4p;/MutuallyExclusive/p;/ExecTime/p'
+show M slurm gres | sed -n '1,3p;$p'
 
 printf '\nEvery step of the story is built.\n'

@@ -36,4 +36,15 @@
  */
 const char *mipart_strerror(int err);
 
+/*
+ * What a policy function of the library (mipart_allocate, mipart_launch_open, ...) says when it
+ * refuses: the message the mipart tool prints after "error: " and the hint it prints after
+ * "hint: ", so that the tool, the Python binding and the agent say the same thing.
+ */
+typedef struct mipart_diag {
+	int usage;		/* 1: the request itself is wrong (the tool exits 2), 0: the host */
+	char message[512];	/* git style, lower case, no "error: " prefix; "" when none */
+	char hint[512];		/* what to do instead; "" when there is nothing to suggest */
+} mipart_diag;
+
 #endif

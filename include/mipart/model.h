@@ -28,6 +28,8 @@ typedef struct mipart_model {
 	unsigned kv_heads;		/* num_key_value_heads (= heads when absent) */
 	unsigned head_dim;		/* head_dim (= hidden / heads when absent) */
 	unsigned intermediate;		/* intermediate_size of a dense MLP */
+	unsigned mlp_matrices;		/* 3: gated MLP (gate, up, down: Llama, Qwen, ...); 2: fc1/fc2
+					 * (phi-2, gpt_bigcode, starcoder2, gpt_neox, falcon); 0 = 3 */
 	unsigned vocab;			/* vocab_size */
 	bool tied_embeddings;		/* tie_word_embeddings: lm_head shares the embedding */
 	unsigned max_position;		/* max_position_embeddings */

@@ -67,6 +67,14 @@ int mipart_monitor_prometheus(const mipart_monitor *m, unsigned series, char **r
  */
 int mipart_monitor_status_json(const mipart_monitor *m, char **ret_text, size_t *ret_len);
 
+/*
+ * mipart_monitor_html - the status page of the snapshot: one self-contained HTML document (no
+ * external assets; a short script refreshes it from /api/v1/status), every name escaped. A new
+ * NUL-terminated string in *ret_text (the caller free()s it), its length in *ret_len. Returns
+ * 0, -ENOMEM, or -E2BIG past 4 MiB.
+ */
+int mipart_monitor_html(const mipart_monitor *m, char **ret_text, size_t *ret_len);
+
 /* Rows in the topology's partition order (by GPU, then XCP); NULL out of range. */
 size_t mipart_monitor_row_count(const mipart_monitor *m);
 const mipart_monitor_row *mipart_monitor_row_get(const mipart_monitor *m, size_t i);
@@ -87,6 +95,9 @@ double mipart_monitor_collect_seconds(const mipart_monitor *m);	/* how long it t
 bool mipart_monitor_gpu_in_sync(const mipart_monitor *m, size_t gpu, bool *ret_known);
 /* 1 while a change runs or one a crash left waits for `mipart recover`, else 0. */
 bool mipart_monitor_change_in_progress(const mipart_monitor *m);
+
+/* Allocations of the ledger that book a partition the host does not have now. */
+size_t mipart_monitor_allocations_orphaned(const mipart_monitor *m);
 
 /* Problems met while reading (owned by the snapshot; NULL out of range). */
 size_t mipart_monitor_warning_count(const mipart_monitor *m);

@@ -102,7 +102,8 @@ int mipart_slurm_helpers_conf(const mipart_slurm_features *f, const char *helper
  * device files); Cores the CPU list of the GPU's NUMA node when the host states it
  * (/sys/devices/system/node/nodeN/cpulist). gres_value gets the slurm.conf Gres= value
  * ("gpu:mi300x_cpx:64"). Returns 0 and *ret_text (free()), -ENODEV (no partitions), -ENOSPC
- * (gres_value too small), -ENOMEM.
+ * (gres_value too small), -EINVAL (a file path with white space or '#', which gres.conf cannot
+ * hold: a root such as "/tmp/my host"), -ENOMEM.
  */
 int mipart_slurm_gres(const mipart_topology *topo, const mipart_host *host, char **ret_text,
 		      char *gres_value, size_t gres_value_size);

@@ -97,7 +97,8 @@ static const struct verb verbs[] = {
 	  "serve [--listen ADDR:PORT] [--allow-remote] [--interval S] [--config FILE] [--verbose]\n"
 	  "                  [--max-connections N] [--per-ip-connections N] [--timeout S]\n"
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
-	  "                  [--series mipart|amd|both]\n"
+	  "                  [--series mipart|amd|both] [--token-file FILE]\n"
+	  "                  [--tls-cert FILE --tls-key FILE]\n"
 	  "                  (docs/serve.md)" },
 	{ "slurm", 1, -1, verb_slurm, "Slurm: modes as node features, partitions as GRES",
 	  "slurm helper|helpers-conf|gres ... (docs/slurm.md)", true },

@@ -3,13 +3,9 @@
  * Launching a workload on an allocation or a partition: `mipart env` (the environment in sh,
  * dotenv, JSON or systemd form), `mipart docker-args`, `mipart vllm` (the vllm serve command
  * with --gpu-memory-utilization and --max-model-len computed so that it starts), `mipart run`
- * (exec with the environment, no shell) and `mipart k8s-pod`. See docs/launch.md.
- *
- * ROCR_VISIBLE_DEVICES takes the index form: ROCr enumerates GPU agents in KFD node order
- * (docs/discovery.md), which is the partition's logical index; the UUID form ("GPU-<hex>" from
- * unique_id) is ambiguous on kernels where every partition of a GPU shares the GPU's unique_id.
- * HIP_VISIBLE_DEVICES is left alone: HIP numbers what ROCr makes visible from 0, so it would
- * only repeat the filter. Inside a container that sees one render node the index is 0.
+ * (exec with the environment, no shell) and `mipart k8s-pod`. See docs/launch.md. What the
+ * variables and the vllm settings are is the library's (src/lib/launch/launch.c); this file
+ * parses and prints them in each form.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +20,7 @@
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/journal.h"
+#include "mipart/launch.h"
 #include "mipart/labels.h"
 #include "mipart/ledger.h"
 #include "mipart/slurm.h"
@@ -36,80 +33,40 @@
 
 struct target {
 	mipart_topology *t;
+	mipart_launch *ln;
 	const mipart_partition_info *parts[MIPART_LEDGER_MAX_BOOKINGS];
 	size_t n_parts;
-	bool has_alloc;
-	mipart_allocation alloc;
-	json_t *spec; /* the allocation's spec, or NULL */
+	const mipart_allocation *alloc; /* NULL for a bare partition */
 };
 
-struct var {
-	const char *name;
-	char value[512];
-};
+#define var mipart_env_var
 
 static void target_release(struct target *tg)
 {
-	if (tg->has_alloc)
-		mipart_allocation_release(&tg->alloc);
-	json_decref(tg->spec);
+	mipart_launch_free(tg->ln);
 	mipart_topology_free(tg->t);
 	memset(tg, 0, sizeof(*tg));
 }
 
-static const mipart_partition_info *partition_at(const mipart_topology *t, const char *bdf, unsigned xcp)
-{
-	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
-		const mipart_partition_info *p = mipart_topology_partition(t, i);
-
-		if (p->xcp == (int)xcp && !strcmp(mipart_topology_gpu(t, p->gpu)->bdf, bdf))
-			return p;
-	}
-	return NULL;
-}
-
-/* TARGET: an allocation name or id, else a partition "G.X" (never a bare logical index: it
- * would read as an allocation id, and it changes when another GPU switches mode). */
+/* TARGET: an allocation name or id, else a partition "G.X" (mipart_launch_open). */
 static int target_open(struct cli *cli, const char *name, struct target *tg)
 {
-	char path[MIPART_PATH_MAX];
-	mipart_ledger *l = NULL;
-	unsigned g, x;
+	mipart_diag d;
 	int r;
 
 	memset(tg, 0, sizeof(*tg));
 	if (cli_load_topology(cli, &tg->t) != EXIT_OK)
 		return EXIT_FAIL;
-	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) >= 0 &&
-	    access(path, F_OK) == 0 && mipart_ledger_open(path, &l) == 0) {
-		r = mipart_ledger_get(l, name, &tg->alloc);
-		mipart_ledger_free(l);
-		if (r == 0) {
-			tg->has_alloc = true;
-			tg->spec = json_loads(tg->alloc.spec, 0, NULL);
-			for (size_t b = 0; b < tg->alloc.n_bookings; b++) {
-				const mipart_partition_info *p = partition_at(tg->t, tg->alloc.bookings[b].bdf,
-									      tg->alloc.bookings[b].xcp);
-
-				if (!p) {
-					cli_error("allocation '%s' books %s XCP %u, which this host does not have now",
-						  tg->alloc.name, tg->alloc.bookings[b].bdf, tg->alloc.bookings[b].xcp);
-					target_release(tg);
-					return EXIT_FAIL;
-				}
-				tg->parts[tg->n_parts++] = p;
-			}
-			return EXIT_OK;
-		}
-	}
-	if (cli_parse_gpu_xcp(name, &g, &x) == 0 && cli_find_gpu_xcp(tg->t, g, x))
-		tg->parts[tg->n_parts++] = cli_find_gpu_xcp(tg->t, g, x);
-	if (!tg->n_parts) {
-		cli_error("no allocation or partition '%s' (an allocation name or id, or a partition as GPU.XCP such as 0.3)",
-			  name);
+	r = mipart_launch_open(cli->host, tg->t, name, &tg->ln, &d);
+	if (r < 0) {
+		cli_error("%s", d.message[0] ? d.message : mipart_strerror(r));
 		target_release(tg);
-		return EXIT_USAGE;
+		return d.usage ? EXIT_USAGE : EXIT_FAIL;
 	}
+	tg->n_parts = mipart_launch_partition_count(tg->ln);
+	for (size_t i = 0; i < tg->n_parts; i++)
+		tg->parts[i] = mipart_launch_partition(tg->ln, i);
+	tg->alloc = mipart_launch_allocation(tg->ln);
 	return EXIT_OK;
 }
 
@@ -118,12 +75,14 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
-/* The partitions Slurm gave the running step (mipart_slurm_step_partitions, docs/slurm.md). */
-static int target_open_slurm(struct cli *cli, struct target *tg)
+/* The partitions Slurm gave the running step (mipart_slurm_step_partitions, docs/slurm.md);
+ * with model, vllm serve of that model on them (mipart_launch_open_step). */
+static int target_open_slurm(struct cli *cli, struct target *tg, const char *model,
+			     unsigned max_model_len)
 {
 	size_t idx[MIPART_LEDGER_MAX_BOOKINGS];
 	char msg[256];
-	int n;
+	int n, r;
 
 	memset(tg, 0, sizeof(*tg));
 	if (cli_load_topology(cli, &tg->t) != EXIT_OK)
@@ -135,52 +94,21 @@ static int target_open_slurm(struct cli *cli, struct target *tg)
 		target_release(tg);
 		return n == -ENOENT ? EXIT_USAGE : EXIT_FAIL;
 	}
-	for (int i = 0; i < n; i++)
-		tg->parts[tg->n_parts++] = mipart_topology_partition(tg->t, idx[i]);
+	r = mipart_launch_open_step(tg->t, idx, (size_t)n, model, max_model_len, &tg->ln);
+	if (r < 0) {
+		cli_error("cannot use the Slurm step's partitions: %s", mipart_strerror(r));
+		target_release(tg);
+		return EXIT_FAIL;
+	}
+	tg->n_parts = mipart_launch_partition_count(tg->ln);
+	for (size_t i = 0; i < tg->n_parts; i++)
+		tg->parts[i] = mipart_launch_partition(tg->ln, i);
 	return EXIT_OK;
 }
 
-/* The variables, host view (container: false) or inside a container that sees only the
- * target's render nodes (container: true). */
 static size_t target_vars(const struct target *tg, bool container, struct var *v)
 {
-	size_t n = 0, len = 0;
-	char list[512] = "", parts[512] = "", bdfs[512] = "";
-	uint64_t mem = 0;
-
-	for (size_t i = 0; i < tg->n_parts; i++) {
-		const mipart_partition_info *p = tg->parts[i];
-		const char *bdf = mipart_topology_gpu(tg->t, p->gpu)->bdf;
-
-		len = strlen(list);
-		snprintf(list + len, sizeof(list) - len, "%s%u", i ? "," : "", container ? (unsigned)i : p->index);
-		len = strlen(parts);
-		snprintf(parts + len, sizeof(parts) - len, "%s%u.%d", i ? "," : "", p->gpu, p->xcp);
-		if (!strstr(bdfs, bdf)) {
-			len = strlen(bdfs);
-			snprintf(bdfs + len, sizeof(bdfs) - len, "%s%s", len ? "," : "", bdf);
-		}
-		if (p->memory_bytes > 0)
-			mem += (uint64_t)p->memory_bytes;
-	}
-	v[n].name = "ROCR_VISIBLE_DEVICES";
-	snprintf(v[n++].value, sizeof(v[0].value), "%s", list);
-	v[n].name = "MIPART_PARTITION";
-	snprintf(v[n++].value, sizeof(v[0].value), "%s", parts);
-	v[n].name = "MIPART_GPU_BDF";
-	snprintf(v[n++].value, sizeof(v[0].value), "%s", bdfs);
-	v[n].name = "MIPART_PARTITION_MEMORY_BYTES";
-	snprintf(v[n++].value, sizeof(v[0].value), "%llu", (unsigned long long)mem);
-	if (tg->has_alloc) {
-		v[n].name = "MIPART_ALLOCATION";
-		snprintf(v[n++].value, sizeof(v[0].value), "%s", tg->alloc.name);
-		v[n].name = "MIPART_MODEL";
-		snprintf(v[n++].value, sizeof(v[0].value), "%s", tg->alloc.model);
-		v[n].name = "MIPART_BOOKED_BYTES";
-		snprintf(v[n++].value, sizeof(v[0].value), "%llu",
-			 (unsigned long long)tg->alloc.bookings[0].bytes);
-	}
-	return n;
+	return mipart_launch_env(tg->ln, container, v, MAX_VARS);
 }
 
 /* sh: single quotes hold every byte but the quote itself, written '\'' */
@@ -242,7 +170,7 @@ int verb_env(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli->verb, "invalid '--format' '%s': sh, dotenv, json or systemd", format);
 	if (argc - optind > 1)
 		return cli_usage_error(cli->verb, "give one TARGET (an allocation, or a partition such as 0.3), or none in a Slurm step");
-	rc = argc - optind == 1 ? target_open(cli, argv[optind], &tg) : target_open_slurm(cli, &tg);
+	rc = argc - optind == 1 ? target_open(cli, argv[optind], &tg) : target_open_slurm(cli, &tg, NULL, 0);
 	if (rc != EXIT_OK)
 		return rc;
 	n = target_vars(&tg, container, v);
@@ -414,138 +342,6 @@ static void print_yaml_quoted(FILE *f, const char *s)
 	print_yaml_quoted_env(f, s, false);
 }
 
-struct vllm_plan {
-	char model_arg[512];
-	double util;
-	unsigned max_model_len, max_num_seqs, tp;
-	uint64_t capacity, needed, margin;
-	const char *precision;
-	bool kv_fp8, enforce_eager;
-	mipart_estimate_options over;	/* --vllm-version / --platform given to the verb */
-	bool version_set, platform_set;
-};
-
-static const char *spec_str(json_t *spec, const char *key, const char *def)
-{
-	const char *s = json_string_value(json_object_get(spec, key));
-
-	return s ? s : def;
-}
-
-static long long spec_int(json_t *spec, const char *key, long long def)
-{
-	json_t *v = json_object_get(spec, key);
-
-	return json_is_integer(v) ? json_integer_value(v) : def;
-}
-
-/* --gpu-memory-utilization from what the allocation booked on the partition, checked with
- * the estimator: at that share, one sequence of max_model_len must fit. */
-static int vllm_compute(const struct target *tg, struct vllm_plan *vp)
-{
-	char err[256] = "";
-	mipart_catalog *cat = NULL;
-	const mipart_model *m = NULL;
-	mipart_estimate_options o = { 0 };
-	mipart_estimate e;
-	uint64_t booked = tg->alloc.bookings[0].bytes;
-	int r;
-
-	vp->capacity = tg->parts[0]->memory_bytes > 0 ? (uint64_t)tg->parts[0]->memory_bytes : 0;
-	if (!vp->capacity) {
-		cli_error("the memory of partition %u.%d is unknown", tg->parts[0]->gpu, tg->parts[0]->xcp);
-		return EXIT_FAIL;
-	}
-	snprintf(vp->model_arg, sizeof(vp->model_arg), "%s",
-		 spec_str(tg->spec, "model_source", tg->alloc.model));
-	vp->precision = spec_str(tg->spec, "precision", "auto");
-	vp->kv_fp8 = json_is_true(json_object_get(tg->spec, "kv_cache_fp8"));
-	vp->enforce_eager = json_is_true(json_object_get(tg->spec, "enforce_eager"));
-	vp->tp = (unsigned)spec_int(tg->spec, "tensor_parallel_size", 1);
-	vp->max_model_len = (unsigned)spec_int(tg->spec, "max_model_len", 0);
-	vp->max_num_seqs = (unsigned)spec_int(tg->spec, "max_num_seqs", 256);
-	/* four decimals (20 MiB of a 192 GiB GPU), rounded down: vLLM never takes more than was
-	 * booked, and the 5% booking margin is never eaten by the rounding */
-	vp->util = floor((double)booked / (double)vp->capacity * 10000.0) / 10000.0;
-	if (vp->util <= 0) {
-		cli_error("allocation '%s' books too little of its partition to run vLLM", tg->alloc.name);
-		return EXIT_FAIL;
-	}
-	r = mipart_catalog_load(mipart_catalog_default_path(), &cat, err, sizeof(err));
-	if (r == 0)
-		r = mipart_catalog_find(cat, tg->alloc.model, &m);
-	if (r < 0) {
-		/* not in the catalog (a model directory): the booking was checked when allocated */
-		mipart_catalog_free(cat);
-		return EXIT_OK;
-	}
-	mipart_precision_parse(vp->precision, &o.precision);
-	/* the vLLM the allocation was sized for (older allocations: the newest modelled) */
-	if (vp->version_set)
-		o.vllm_version = vp->over.vllm_version;
-	else if (mipart_vllm_version_parse(spec_str(tg->spec, "vllm_version", ""), &o.vllm_version) < 0)
-		o.vllm_version = 0;
-	o.cuda = vp->platform_set ? vp->over.cuda : !strcmp(spec_str(tg->spec, "platform", "rocm"), "cuda");
-	o.enforce_eager = vp->enforce_eager;
-	o.kv_fp8 = vp->kv_fp8;
-	o.tensor_parallel = vp->tp;
-	o.max_model_len = vp->max_model_len;
-	o.max_num_seqs = vp->max_num_seqs;
-	o.device_bytes = vp->capacity;
-	o.gpu_memory_utilization = vp->util;
-	r = mipart_estimate_model(m, &o, &e);
-	mipart_catalog_free(cat);
-	if (r < 0 || !e.fits) {
-		cli_error("%s with --max-model-len %u does not fit in %.2f of partition %u.%d (%.2f GiB); allocate it again or shorten the context",
-			  tg->alloc.model, vp->max_model_len, vp->util, tg->parts[0]->gpu, tg->parts[0]->xcp,
-			  vp->capacity / GIB);
-		return EXIT_FAIL;
-	}
-	vp->needed = e.weights_bytes + e.activation_bytes + e.non_torch_bytes + e.cuda_graph_bytes +
-		     (uint64_t)e.kv_bytes_per_token * e.max_model_len;
-	vp->margin = e.usable_bytes > vp->needed ? e.usable_bytes - vp->needed : 0;
-	return EXIT_OK;
-}
-
-static size_t vllm_argv(const struct vllm_plan *vp, int argc, char **argv, int extra, char out[][600],
-			size_t max)
-{
-	size_t n = 0;
-
-	snprintf(out[n++], 600, "vllm");
-	snprintf(out[n++], 600, "serve");
-	snprintf(out[n++], 600, "%s", vp->model_arg);
-	snprintf(out[n++], 600, "--gpu-memory-utilization");
-	snprintf(out[n++], 600, "%.4g", vp->util);
-	if (vp->max_model_len) {
-		snprintf(out[n++], 600, "--max-model-len");
-		snprintf(out[n++], 600, "%u", vp->max_model_len);
-	}
-	snprintf(out[n++], 600, "--max-num-seqs");
-	snprintf(out[n++], 600, "%u", vp->max_num_seqs);
-	if (vp->tp > 1) {
-		snprintf(out[n++], 600, "--tensor-parallel-size");
-		snprintf(out[n++], 600, "%u", vp->tp);
-	}
-	if (!strcmp(vp->precision, "bf16") || !strcmp(vp->precision, "fp16")) {
-		snprintf(out[n++], 600, "--dtype");
-		snprintf(out[n++], 600, "%s", !strcmp(vp->precision, "bf16") ? "bfloat16" : "float16");
-	} else if (!strcmp(vp->precision, "fp8") || !strcmp(vp->precision, "awq") ||
-		   !strcmp(vp->precision, "gptq")) {
-		snprintf(out[n++], 600, "--quantization");
-		snprintf(out[n++], 600, "%s", vp->precision);
-	}
-	if (vp->kv_fp8) {
-		snprintf(out[n++], 600, "--kv-cache-dtype");
-		snprintf(out[n++], 600, "fp8");
-	}
-	if (vp->enforce_eager)
-		snprintf(out[n++], 600, "--enforce-eager");
-	for (int i = extra; i > 0 && i < argc && n < max; i++)
-		snprintf(out[n++], 600, "%s", argv[i]);
-	return n;
-}
-
 int verb_vllm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
@@ -558,9 +354,12 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	const char *format = "cmd", *image = "rocm/vllm:latest";
 	bool slurm = false;
 	unsigned long max_len = 0;
-	char words[64][600], dwords[40][600];
+	char words[64][MIPART_LAUNCH_ARG_MAX], dwords[40][600];
 	struct target tg;
-	struct vllm_plan vp = { 0 };
+	mipart_vllm_plan vp;
+	mipart_vllm_overrides over = { 0 };
+	mipart_estimate_options eo = { 0 };
+	mipart_diag dg;
 	struct var v[MAX_VARS];
 	size_t n, nd, nv;
 	int c, rc, extra = 0, all = argc;
@@ -577,10 +376,10 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 			format = optarg;
 		else if (c == 'i')
 			image = optarg;
-		else if (c == 'V' && cli_parse_vllm_version(cli, optarg, &vp.over) == 0)
-			vp.version_set = true;
-		else if (c == 'F' && cli_parse_platform(cli, optarg, &vp.over) == 0)
-			vp.platform_set = true;
+		else if (c == 'V' && cli_parse_vllm_version(cli, optarg, &eo) == 0)
+			over.version_set = 1, over.vllm_version = eo.vllm_version;
+		else if (c == 'F' && cli_parse_platform(cli, optarg, &eo) == 0)
+			over.platform_set = 1, over.cuda = eo.cuda;
 		else if (c == 'V' || c == 'F')
 			return EXIT_USAGE;
 		else if (c == 's')
@@ -599,31 +398,18 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 						       : "give one allocation (mipart allocate makes one)");
 	if (max_len && !slurm)
 		return cli_usage_error(cli->verb, "'--max-model-len' goes with '--slurm' (an allocation has its own)");
-	rc = slurm ? target_open_slurm(cli, &tg) : target_open(cli, argv[optind], &tg);
+	rc = slurm ? target_open_slurm(cli, &tg, argv[optind], (unsigned)max_len)
+		   : target_open(cli, argv[optind], &tg);
 	if (rc != EXIT_OK)
 		return rc;
-	if (slurm) {
-		/* the step owns its partitions: vLLM's own default share, 0.9
-		 * (vllm/engine/arg_utils.py: gpu_memory_utilization), checked by the estimator */
-		snprintf(tg.alloc.name, sizeof(tg.alloc.name), "slurm step");
-		snprintf(tg.alloc.model, sizeof(tg.alloc.model), "%s", argv[optind]);
-		tg.alloc.n_bookings = 1;
-		tg.alloc.bookings[0].bytes = tg.parts[0]->memory_bytes > 0 ?
-						     (uint64_t)((double)tg.parts[0]->memory_bytes * 0.9) : 0;
-		tg.spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_len,
-				    "tensor_parallel_size", (json_int_t)tg.n_parts);
-	} else if (!tg.has_alloc) {
-		cli_error("'%s' is a partition, not an allocation: 'mipart allocate MODEL --partition %s' first",
-			  argv[optind], argv[optind]);
+	if (mipart_launch_vllm(tg.ln, &over, &vp, &dg) < 0) {
+		cli_error("%s", dg.message);
 		target_release(&tg);
-		return EXIT_USAGE;
+		return dg.usage ? EXIT_USAGE : EXIT_FAIL;
 	}
-	rc = vllm_compute(&tg, &vp);
-	if (rc != EXIT_OK) {
-		target_release(&tg);
-		return rc;
-	}
-	n = vllm_argv(&vp, all, argv, extra, words, 64);
+	n = mipart_vllm_args(&vp, words, 64);
+	for (int i = extra; i > 0 && i < all && n < 64; i++)
+		snprintf(words[n++], sizeof(words[0]), "%s", argv[i]);
 	if (!strcmp(format, "json")) {
 		json_t *o = json_object(), *a = json_array(), *env = json_object(), *d = json_array();
 
@@ -772,7 +558,7 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 	if (use_plugin && !resource[0] && !plugin_resource(cli, &tg, resource, sizeof(resource)))
 		util_strlcpy(resource, "amd.com/gpu", sizeof(resource));
 	/* a DNS-1123 name from the allocation name */
-	for (const char *s = tg.has_alloc ? tg.alloc.name : "mipart"; *s && k < 50; s++) {
+	for (const char *s = tg.alloc ? tg.alloc->name : "mipart"; *s && k < 50; s++) {
 		char ch = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
 
 		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
@@ -824,7 +610,7 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv)
 		/* with the plugin, which partitions the container sees is the plugin's choice: the
 		 * partition-specific variables would name others */
 		if (use_plugin && (!strcmp(v[i].name, "ROCR_VISIBLE_DEVICES") || !strcmp(v[i].name, "MIPART_PARTITION") ||
-				   !strcmp(v[i].name, "MIPART_GPU_BDF")))
+				   !strcmp(v[i].name, "MIPART_GPU_BDF") || !strcmp(v[i].name, "AIM_PARTITION_ID")))
 			continue;
 		fprintf(out, "        - name: %s\n          value: ", v[i].name);
 		print_yaml_quoted_env(out, v[i].value, true);

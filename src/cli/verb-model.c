@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mipart/allocate.h"
 #include "mipart/apply.h"
 #include "mipart/catalog.h"
 #include "mipart/error.h"
@@ -27,9 +28,6 @@
 #include "banned.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
-/* booked = what vLLM needs for one sequence of max_model_len, plus this share for the
- * allocator's fragmentation and kernels' workspaces (docs/estimator.md) */
-#define BOOKING_MARGIN 0.05
 
 static double gib(uint64_t b)
 {
@@ -43,48 +41,15 @@ static int hub_exit(int r)
 }
 
 /* Catalog id or alias, else a model directory, else a Hugging Face repository (the cache, then
- * the Hub). Returns an exit code. */
+ * the Hub): mipart_model_lookup. Returns an exit code. */
 static int load_model(const char *name, mipart_model *ret)
 {
-	char err[512] = "";
-	struct stat st;
-	mipart_catalog *cat = NULL;
-	const mipart_model *m = NULL;
-	const char *path;
-	int r;
+	mipart_diag d;
 
-	if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = mipart_hf_load_dir(name, ret, err, sizeof(err));
-		if (r < 0) {
-			cli_error("cannot read the model in '%s': %s", name, err[0] ? err : mipart_strerror(r));
-			return EXIT_FAIL;
-		}
+	if (mipart_model_lookup(name, ret, &d) == 0)
 		return EXIT_OK;
-	}
-	path = mipart_catalog_default_path();
-	r = mipart_catalog_load(path, &cat, err, sizeof(err));
-	if (r < 0) {
-		cli_error("cannot read the model catalog '%s': %s", path, err[0] ? err : mipart_strerror(r));
-		return EXIT_FAIL;
-	}
-	r = mipart_catalog_find(cat, name, &m);
-	if (r == 0)
-		*ret = *m;
-	mipart_catalog_free(cat);
-	if (r == 0)
-		return EXIT_OK;
-	if (!mipart_hub_id_ok(name)) {
-		cli_error("unknown model '%s': not in the catalog ('mipart models' lists it), not a directory with a config.json and not a Hugging Face id (org/name)",
-			  name);
-		return EXIT_USAGE;
-	}
-	r = mipart_hub_load(name, NULL, ret, NULL, err, sizeof(err));
-	if (r < 0) {
-		cli_error("cannot read '%s' from the Hugging Face Hub: %s", name,
-			  err[0] ? err : mipart_strerror(r));
-		return hub_exit(r);
-	}
-	return EXIT_OK;
+	cli_error("%s", d.message);
+	return d.usage ? EXIT_USAGE : EXIT_FAIL;
 }
 
 struct est_args {
@@ -257,21 +222,6 @@ int cli_parse_platform(struct cli *cli, const char *s, mipart_estimate_options *
 	return 0;
 }
 
-/* A partition by "N" (global index) or "G.X" (GPU index, XCP). NULL when there is none. */
-static const mipart_partition_info *find_partition(const mipart_topology *t, const char *id)
-{
-	unsigned g, x;
-	char tail;
-
-	if (cli_parse_gpu_xcp(id, &g, &x) == 0)
-		return cli_find_gpu_xcp(t, g, x);
-	if (sscanf(id, "%u%c", &g, &tail) == 1)
-		for (size_t i = 0; i < mipart_topology_partition_count(t); i++)
-			if (mipart_topology_partition(t, i)->index == g)
-				return mipart_topology_partition(t, i);
-	return NULL;
-}
-
 static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 			     const mipart_estimate_options *o)
 {
@@ -335,7 +285,7 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 
 		if (cli_load_topology(cli, &t) != EXIT_OK)
 			return EXIT_FAIL;
-		p = find_partition(t, a.partition);
+		p = mipart_partition_find(t, a.partition, 1);
 		if (!p || p->memory_bytes <= 0) {
 			cli_error("no partition '%s' with known memory ('mipart list' shows them)", a.partition);
 			mipart_topology_free(t);
@@ -473,152 +423,26 @@ static int open_ledger(struct cli *cli, mipart_ledger **ret)
 	return EXIT_OK;
 }
 
-/* Partitions with room for need bytes each, tp of them on one GPU: best fit (least left over). */
-static int pick_partitions(mipart_ledger *l, const mipart_topology *t, unsigned tp, uint64_t need,
-			   const mipart_partition_info **ret)
-{
-	uint64_t best = UINT64_MAX;
-	int found = 0;
-
-	for (size_t g = 0; g < mipart_topology_gpu_count(t); g++) {
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
-		const mipart_partition_info *pick[MIPART_LEDGER_MAX_BOOKINGS];
-		uint64_t left[MIPART_LEDGER_MAX_BOOKINGS], total = 0;
-		unsigned n = 0;
-
-		/* the tp partitions of this GPU with the least room left that still fit */
-		for (size_t j = 0; j < gi->n_partitions; j++) {
-			const mipart_partition_info *p = mipart_topology_gpu_partition(t, gi, j);
-			uint64_t booked = 0, room;
-
-			if (p->memory_bytes <= 0 ||
-			    mipart_ledger_booked(l, gi->bdf, (unsigned)p->xcp, &booked) < 0)
-				continue;
-			room = (uint64_t)p->memory_bytes > booked ? (uint64_t)p->memory_bytes - booked : 0;
-			if (room < need)
-				continue;
-			/* insertion by leftover, keep the tp smallest */
-			unsigned k = n < tp ? n++ : tp;
-
-			while (k > 0 && left[k - 1] > room - need) {
-				if (k < tp) {
-					left[k] = left[k - 1];
-					pick[k] = pick[k - 1];
-				}
-				k--;
-			}
-			if (k < tp) {
-				left[k] = room - need;
-				pick[k] = p;
-			}
-		}
-		if (n < tp)
-			continue;
-		for (unsigned k = 0; k < tp; k++)
-			total += left[k];
-		if (total < best) {
-			best = total;
-			for (unsigned k = 0; k < tp; k++)
-				ret[k] = pick[k];
-			found = 1;
-		}
-	}
-	return found;
-}
-
-/* After a refusal: a partition with room now, else a mode of some GPU whose partitions would
- * be large enough, else what to change in the request. */
-static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need)
-{
-	mipart_product_layout lay[64];
-
-	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
-		const mipart_partition_info *p = mipart_topology_partition(t, i);
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, p->gpu);
-		uint64_t booked = 0;
-
-		if (p->memory_bytes <= 0 || mipart_ledger_booked(l, gi->bdf, (unsigned)p->xcp, &booked) < 0)
-			continue;
-		if ((uint64_t)p->memory_bytes >= booked + need) {
-			fprintf(stderr, "hint: partition %u.%d has %.2f GiB free: '--partition %u.%d' (or '--partition auto')\n",
-				p->gpu, p->xcp, gib((uint64_t)p->memory_bytes - booked), p->gpu, p->xcp);
-			return;
-		}
-	}
-	/* a GPU without allocations, a layout that keeps its memory mode first (a compute switch),
-	 * then one that changes it (a reload of the whole hive: '-g all') */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t g = 0; g < mipart_topology_gpu_count(t); g++) {
-			const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
-			int n = mipart_product_layouts(gi->product, lay, 64);
-			size_t held = 0;
-
-			if (mipart_ledger_count_on_gpu(l, gi->bdf, &held) < 0 || held)
-				continue;
-			/* the layout with the most partitions that are still large enough */
-			for (int i = n < 64 ? n - 1 : 63; i >= 0; i--) {
-				unsigned nmp = gi->is_apu ? 1 : mipart_memory_mode_partitions(lay[i].memory, false);
-				uint64_t bytes = gi->memory_bytes > 0
-							 ? mipart_partition_bytes((uint64_t)gi->memory_bytes,
-										  lay[i].partitions, nmp)
-							 : lay[i].partition_bytes;
-				bool same_memory = lay[i].memory == gi->memory;
-				char gsel[24];
-
-				if (bytes < need || (pass == 0) != same_memory ||
-				    (lay[i].compute == gi->compute && same_memory))
-					continue;
-				if (same_memory || !gi->hive_id)
-					snprintf(gsel, sizeof(gsel), "%zu", g);
-				else
-					snprintf(gsel, sizeof(gsel), "all");
-				fprintf(stderr, "hint: GPU %zu in %s/%s has %u partition%s of %.2f GiB: 'mipart set -g %s --compute %s%s%s'\n",
-					g, mipart_compute_mode_name(lay[i].compute),
-					mipart_memory_mode_name(lay[i].memory), lay[i].partitions,
-					lay[i].partitions > 1 ? "s" : "", gib(bytes), gsel,
-					mipart_compute_mode_name(lay[i].compute), same_memory ? "" : " --memory ",
-					same_memory ? "" : mipart_memory_mode_name(lay[i].memory));
-				return;
-			}
-		}
-	fprintf(stderr, "hint: no layout of this host gives a partition of %.2f GiB; try a lower precision, --kv-cache-dtype fp8, a shorter --max-model-len or --tensor-parallel-size\n",
-		gib(need));
-}
-
+/* The choice of partitions and the refusal hints are the library's (src/lib/models/allocate.c);
+ * this verb parses, takes the host lock, loads the topology (printing its warnings) and prints. */
 int verb_allocate(struct cli *cli, int argc, char **argv)
 {
 	struct est_args a;
-	mipart_model m;
-	mipart_estimate e;
 	mipart_topology *t = NULL;
 	mipart_ledger *l = NULL;
-	mipart_allocation al = { 0 };
-	const mipart_partition_info *parts[MIPART_LEDGER_MAX_BOOKINGS] = { NULL };
-	unsigned tp;
-	uint64_t need, free_b = 0;
-	size_t bad = 0;
-	int64_t id = 0;
+	mipart_alloc_request req = { 0 };
+	mipart_alloc_result res;
+	mipart_diag d;
 	int rc = parse_est(cli, argc, argv, true, &a), r, lockfd = -1;
 
 	if (rc != EXIT_OK)
 		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error(cli->verb, "give one MODEL");
-	rc = load_model(argv[optind], &m);
-	if (rc != EXIT_OK)
-		return rc;
-	tp = a.o.tensor_parallel ? a.o.tensor_parallel : 1;
-	a.o.device_bytes = 0;
-	r = mipart_estimate_model(&m, &a.o, &e);
-	if (r < 0) {
-		cli_error("cannot estimate %s: %s", m.id,
-			  r == -E2BIG ? "--max-model-len is longer than the model allows" : mipart_strerror(r));
-		return EXIT_FAIL;
-	}
-	/* what vLLM must be allowed to use: weights, activations, runtime and one full sequence */
-	need = (uint64_t)ceil((double)e.min_device_bytes *
-			      (a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9) *
-			      (1 + BOOKING_MARGIN));
+	req.model = argv[optind];
+	req.options = a.o;
+	req.partition = a.partition;
+	req.name = a.name;
 	/* under the host lock: a booking never races a partition change (apply checks the
 	 * ledger under the same lock) */
 	{
@@ -648,109 +472,41 @@ int verb_allocate(struct cli *cli, int argc, char **argv)
 	rc = open_ledger(cli, &l);
 	if (rc != EXIT_OK)
 		goto out;
-	rc = EXIT_FAIL;
-	if (!a.partition || !strcmp(a.partition, "auto")) {
-		if (!pick_partitions(l, t, tp, need, parts)) {
-			cli_error("no partition has %.2f GiB free for %s (%s, max-model-len %u%s)", gib(need),
-				  m.id, e.precision_name, e.max_model_len, tp > 1 ? ", on each of its partitions" : "");
-			suggest(l, t, need);
-			goto out;
-		}
-	} else {
-		parts[0] = find_partition(t, a.partition);
-		if (!parts[0] || tp > 1) {
-			cli_error(tp > 1 ? "--partition takes one partition; with --tensor-parallel-size use 'auto'"
-					 : "no partition '%s' ('mipart list' shows them)",
-				  a.partition);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-	}
-	snprintf(al.model, sizeof(al.model), "%s", m.id);
-	if (a.name)
-		snprintf(al.name, sizeof(al.name), "%s", a.name);
-	al.uid = (int64_t)getuid();
-	al.n_bookings = tp;
-	for (unsigned k = 0; k < tp; k++) {
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, parts[k]->gpu);
-
-		snprintf(al.bookings[k].bdf, sizeof(al.bookings[k].bdf), "%s", gi->bdf);
-		al.bookings[k].xcp = (unsigned)parts[k]->xcp;
-		al.bookings[k].bytes = need;
-		al.bookings[k].capacity = parts[k]->memory_bytes > 0 ? (uint64_t)parts[k]->memory_bytes : 0;
-	}
-	{
-		/* a model directory is what vllm serve must be given; a catalog model goes by its id */
-		struct stat st;
-		bool is_dir = stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode);
-		json_t *spec = json_pack("{s:o?, s:s, s:b, s:i, s:i, s:i, s:f, s:I, s:I, s:I}",
-					 "model_source", is_dir ? cli_json_string(argv[optind]) : NULL, "precision",
-					 e.precision_name, "kv_cache_fp8", a.o.kv_fp8, "tensor_parallel_size",
-					 (int)tp, "max_model_len", (int)e.max_model_len, "max_num_seqs",
-					 (int)(a.o.max_num_seqs ? a.o.max_num_seqs : 256),
-					 "gpu_memory_utilization",
-					 a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9,
-					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
-					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
-
-		if (spec) {
-			char ver[16];
-
-			json_object_set_new(spec, "vllm_version",
-					    json_string(mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver))));
-			json_object_set_new(spec, "platform", json_string(a.o.cuda ? "cuda" : "rocm"));
-			if (a.o.enforce_eager)
-				json_object_set_new(spec, "enforce_eager", json_true());
-		}
-		al.spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		json_decref(spec);
-		if (!al.spec) {
-			cli_error("cannot record the allocation's settings");
-			goto out;
-		}
-	}
-	r = mipart_ledger_allocate(l, &al, &id, &bad, &free_b);
-	if (r == -ENOSPC) {
-		cli_error("%s needs %.2f GiB on partition %u.%u (%s XCP %u, %.2f GiB); %.2f GiB are free",
-			  m.id, gib(need), parts[bad]->gpu, (unsigned)parts[bad]->xcp, al.bookings[bad].bdf,
-			  al.bookings[bad].xcp, gib(al.bookings[bad].capacity), gib(free_b));
-		suggest(l, t, need);
-		goto out;
-	}
-	if (r == -EEXIST) {
-		cli_error("an allocation named '%s' exists; choose another '--name'", al.name);
-		rc = EXIT_USAGE;
-		goto out;
-	}
+	r = mipart_alloc_place(l, t, &req, &res, &d);
 	if (r < 0) {
-		cli_error("cannot record the allocation: %s", mipart_strerror(r));
+		cli_error("%s", d.message);
+		if (d.hint[0])
+			fprintf(stderr, "hint: %s\n", d.hint);
+		rc = d.usage ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
 	if (a.json) {
-		json_t *o = json_pack("{s:I, s:o, s:o, s:I, s:o}", "id", (json_int_t)id, "name",
-				      cli_json_string(al.name), "model", cli_json_string(al.model), "booked_bytes_per_partition", (json_int_t)need,
+		json_t *o = json_pack("{s:I, s:o, s:o, s:I, s:o}", "id", (json_int_t)res.id, "name",
+				      cli_json_string(res.name), "model", cli_json_string(res.model),
+				      "booked_bytes_per_partition", (json_int_t)res.booked_bytes,
 				      "partitions", json_array());
 		json_t *ps = json_object_get(o, "partitions");
 
-		for (unsigned k = 0; k < tp; k++)
+		for (size_t k = 0; k < res.n_partitions; k++)
 			json_array_append_new(ps, json_pack("{s:i, s:i, s:i, s:s, s:I}", "index",
-							    (int)parts[k]->index, "gpu", (int)parts[k]->gpu,
-							    "xcp", parts[k]->xcp, "bdf", al.bookings[k].bdf,
-							    "capacity_bytes", (json_int_t)al.bookings[k].capacity));
+							    (int)res.partitions[k].index, "gpu",
+							    (int)res.partitions[k].gpu, "xcp",
+							    (int)res.partitions[k].xcp, "bdf", res.partitions[k].bdf,
+							    "capacity_bytes",
+							    (json_int_t)res.partitions[k].capacity_bytes));
 		cli_print_json(o);
 	} else {
-		char name[sizeof(al.name) + 4], mid[300];
+		char name[sizeof(res.name) + 4], mid[sizeof(res.model) + 4];
 
-		printf("allocation %lld '%s': %s on partition", (long long)id,
-		       cli_show(al.name, name, sizeof(name)), cli_show(m.id, mid, sizeof(mid)));
-		for (unsigned k = 0; k < tp; k++)
-			printf("%s %u.%u", k ? "," : "", parts[k]->gpu, (unsigned)parts[k]->xcp);
-		printf(" (%.2f GiB booked of %.2f GiB%s)\n", gib(need), gib(al.bookings[0].capacity),
-		       tp > 1 ? " on each" : "");
+		printf("allocation %lld '%s': %s on partition", (long long)res.id,
+		       cli_show(res.name, name, sizeof(name)), cli_show(res.model, mid, sizeof(mid)));
+		for (size_t k = 0; k < res.n_partitions; k++)
+			printf("%s %u.%u", k ? "," : "", res.partitions[k].gpu, res.partitions[k].xcp);
+		printf(" (%.2f GiB booked of %.2f GiB%s)\n", gib(res.booked_bytes),
+		       gib(res.partitions[0].capacity_bytes), res.n_partitions > 1 ? " on each" : "");
 	}
 	rc = EXIT_OK;
 out:
-	free(al.spec);
 	mipart_ledger_free(l);
 	mipart_topology_free(t);
 	mipart_host_unlock(lockfd);

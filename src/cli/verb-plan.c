@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/allocate.h"
 #include "mipart/catalog.h"
 #include "mipart/config.h"
 #include "mipart/error.h"
@@ -27,7 +28,6 @@
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define PLAN_MAX_MODELS 64
 #define PLAN_MAX_GPUS 4096
-#define BOOKING_MARGIN 0.05 /* as allocate: docs/estimator.md */
 
 struct plan_model {
 	char spec[256];
@@ -313,7 +313,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		}
 		items[i] = (mipart_plan_item){
 			pm[i].label, pm[i].count, pm[i].o.tensor_parallel ? pm[i].o.tensor_parallel : 1,
-			(uint64_t)ceil((double)pm[i].e.min_device_bytes * 0.9 * (1 + BOOKING_MARGIN)),
+			(uint64_t)ceil((double)pm[i].e.min_device_bytes * 0.9 * (1 + MIPART_ALLOC_MARGIN)),
 		};
 	}
 	if (fa.nodes || fa.inventory) {

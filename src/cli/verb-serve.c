@@ -32,6 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -78,6 +83,8 @@ static struct {
 	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
 	__typeof__(MHD_get_version) *get_version;
 	__typeof__(MHD_get_connection_info) *get_connection_info;
+	__typeof__(MHD_http_unescape) *http_unescape;
+	__typeof__(MHD_is_feature_supported) *is_feature_supported;
 } mhd;
 
 /* Load the library; reports and returns -ENOENT (not installed) or -ENOSYS (a symbol missing). */
@@ -109,6 +116,8 @@ static int mhd_load(void)
 	SYM(lookup_connection_value, MHD_lookup_connection_value);
 	SYM(get_version, MHD_get_version);
 	SYM(get_connection_info, MHD_get_connection_info);
+	SYM(http_unescape, MHD_http_unescape);
+	SYM(is_feature_supported, MHD_is_feature_supported);
 #undef SYM
 	mhd.dl = dl;
 	return 0;
@@ -127,6 +136,9 @@ enum key {
 	K_MAX_HEADERS,
 	K_MAX_CONNECTION_TIME,
 	K_SERIES,
+	K_TOKEN_FILE,
+	K_TLS_CERT,
+	K_TLS_KEY,
 	N_KEYS,
 };
 
@@ -145,13 +157,21 @@ static const struct {
 	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
 	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
 	[K_SERIES] = { "series", 0, 0, "mipart, amd or both" },
+	[K_TOKEN_FILE] = { "token-file", 0, 0, "the path of a file" },
+	[K_TLS_CERT] = { "tls-cert", 0, 0, "the path of a PEM file" },
+	[K_TLS_KEY] = { "tls-key", 0, 0, "the path of a PEM file" },
 };
+
+#define SECRET_FILE_MAX (64 * 1024) /* bytes of a token, certificate or key file */
+#define TOKEN_MIN 16		    /* characters of a bearer token */
+#define TOKEN_MAX 4096
 
 struct settings {
 	char listen[80];
 	bool allow_remote;
 	double interval;
 	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
+	char token_file[256], tls_cert[256], tls_key[256]; /* "" when not set */
 	unsigned long num[N_KEYS]; /* the whole-number keys */
 	unsigned set;		   /* bit per key given (flags, file) */
 };
@@ -182,6 +202,12 @@ static void settings_merge(struct settings *dst, const struct settings *src)
 			dst->interval = src->interval;
 		else if (k == K_SERIES)
 			dst->series = src->series;
+		else if (k == K_TOKEN_FILE)
+			memcpy(dst->token_file, src->token_file, sizeof(dst->token_file));
+		else if (k == K_TLS_CERT)
+			memcpy(dst->tls_cert, src->tls_cert, sizeof(dst->tls_cert));
+		else if (k == K_TLS_KEY)
+			memcpy(dst->tls_key, src->tls_key, sizeof(dst->tls_key));
 		else
 			dst->num[k] = src->num[k];
 		dst->set |= 1u << k;
@@ -296,6 +322,16 @@ static int settings_set(struct settings *s, enum key k, const char *v, char *err
 		if (parse_seconds(v, (double)keys[k].max, &s->interval) < 0)
 			goto bad;
 		break;
+	case K_TOKEN_FILE:
+	case K_TLS_CERT:
+	case K_TLS_KEY: {
+		char *dst = k == K_TOKEN_FILE ? s->token_file : k == K_TLS_CERT ? s->tls_cert : s->tls_key;
+
+		if (!v[0] || strlen(v) >= sizeof(s->token_file))
+			goto bad;
+		util_strlcpy(dst, v, sizeof(s->token_file));
+		break;
+	}
 	case K_SERIES:
 		if (!strcmp(v, "mipart"))
 			s->series = MIPART_MONITOR_SERIES_MIPART;
@@ -462,7 +498,7 @@ static int config_read(const char *path, struct settings *ret, char *err, size_t
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
 					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time, series)",
+					"max-connection-time, series, token-file, tls-cert, tls-key)",
 					show);
 			break;
 		}
@@ -508,16 +544,98 @@ out:
 	return r;
 }
 
+/* --- secrets: the bearer token, the TLS certificate and key ---------------------------------- */
+
+/*
+ * Read the file at path (at most SECRET_FILE_MAX bytes) into a new string *ret (free()). A
+ * private one (a token, a key) that group or others may read is refused, as ssh refuses such a
+ * key. 0, or -errno with err set.
+ */
+static int read_secret(const char *path, bool private, char **ret, char *err, size_t size)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	if (stat(path, &st) < 0) {
+		int r = -errno;
+
+		snprintf(err, size, "cannot read '%s': %s", path, mipart_strerror(r));
+		return r;
+	}
+	if (private && (st.st_mode & 077)) {
+		snprintf(err, size, "'%s' may be read by other users (mode %04o); 'chmod 600' it", path,
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	buf = malloc(SECRET_FILE_MAX + 1);
+	if (!buf) {
+		snprintf(err, size, "cannot read '%s': out of memory", path);
+		return -ENOMEM;
+	}
+	n = util_read_file(path, buf, SECRET_FILE_MAX);
+	if (n < 0) {
+		snprintf(err, size, n == -EFBIG ? "'%s' is larger than 64 KiB" : "cannot read '%s': %s",
+			 path, mipart_strerror((int)n));
+		free(buf);
+		return (int)n;
+	}
+	*ret = buf;
+	return 0;
+}
+
+/*
+ * The bearer token of st's token-file into token (TOKEN_MAX + 1 bytes; "" when there is none):
+ * the file's text without one final newline, TOKEN_MIN to TOKEN_MAX characters of RFC 6750's
+ * b64token (letters, digits, - . _ ~ + /, then = padding). 0, or -errno with err set.
+ */
+static int load_token(const struct settings *st, char *token, char *err, size_t size)
+{
+	char *buf = NULL;
+	size_t n, body;
+	int r;
+
+	if (!st->token_file[0]) {
+		token[0] = '\0';
+		return 0;
+	}
+	r = read_secret(st->token_file, true, &buf, err, size);
+	if (r < 0)
+		return r;
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	body = strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+	if (n < TOKEN_MIN || n > TOKEN_MAX || strspn(buf + body, "=") != n - body || !body) {
+		snprintf(err, size, "'%s': a token is %d to %d characters: letters, digits, - . _ ~ + / "
+			 "and = at the end (RFC 6750), on one line", st->token_file, TOKEN_MIN, TOKEN_MAX);
+		free(buf);
+		return -EINVAL;
+	}
+	memcpy(token, buf, n + 1);
+	free(buf);
+	return 0;
+}
+
 /* --- the server ------------------------------------------------------------------------------ */
 
-enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, N_EP };
+enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, EP_PAGE, N_EP };
 
-static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz" };
+static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz", "/" };
 static const char *const ep_types[N_EP] = {
 	"text/plain; version=0.0.4; charset=utf-8",
 	"application/json",
 	"text/plain; charset=utf-8",
+	"text/html; charset=utf-8",
 };
+
+/* The status page runs only its own inline script and style and talks only to this server;
+ * nothing else loads, even if a name slipped through escaping. */
+#define PAGE_CSP                                                                                  \
+	"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "            \
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* One collection rendered: per endpoint, the response for the request that collected it
  * ("X-Mipart-Cache: miss") and the one for every later request ("hit"). */
@@ -534,7 +652,7 @@ struct refusal {
 	struct MHD_Response *resp;
 };
 
-enum { R_NOT_FOUND, R_METHOD, R_BODY, R_HEADERS, R_NOMEM, N_REFUSALS };
+enum { R_NOT_FOUND, R_METHOD, R_BODY, R_HEADERS, R_NOMEM, R_BAD, R_AUTH, N_REFUSALS };
 
 struct server {
 	struct cli *cli;
@@ -550,6 +668,10 @@ struct server {
 	/* read per request, changed by a reload */
 	atomic_ulong max_headers, max_header_bytes, max_connection_time;
 	atomic_uint series; /* the families /metrics serves */
+	unsigned long per_client; /* per-ip-connections, counted by client_of(); 0: no cap */
+	pthread_mutex_t token_lock; /* token: set at start, replaced by a reload */
+	char token[TOKEN_MAX + 1];  /* "" when no token-file */
+	char *tls_cert_pem, *tls_key_pem; /* NULL without TLS */
 
 	/* every open connection, for the watchdog that ends those open too long (a request sent
 	 * or read a byte at a time never trips the idle timeout) */
@@ -713,15 +835,15 @@ static int exporter_metrics(struct server *s, bool ok, double seconds, double wa
 }
 
 /*
- * Collect the host once and render the three answers. Runs under collect_lock. NULL when
+ * Collect the host once and render the four answers. Runs under collect_lock. NULL when
  * memory ran out (the caller answers 500).
  */
 static struct entry *collect(struct server *s, double interval)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	mipart_monitor *snap = NULL;
-	char *text = NULL, *json = NULL, *metrics = NULL, health[512], extra[4096];
-	size_t len = 0, mlen = 0;
+	char *text = NULL, *json = NULL, *metrics = NULL, *html = NULL, health[512], extra[4096];
+	size_t len = 0, mlen = 0, hlen = 0;
 	struct timespec wall;
 	double t0, seconds;
 	json_t *j = NULL;
@@ -741,6 +863,8 @@ static struct entry *collect(struct server *s, double interval)
 		if (!json)
 			r = -ENOMEM;
 	}
+	if (r == 0)
+		r = mipart_monitor_html(snap, &html, &hlen);
 	seconds = now_mono() - t0;
 	s->collections++;
 	if (r < 0) {
@@ -750,7 +874,8 @@ static struct entry *collect(struct server *s, double interval)
 				 mipart_host_root(s->cli->host), mipart_strerror(r));
 		free(text);
 		free(json);
-		text = json = NULL;
+		free(html);
+		text = json = html = NULL;
 		len = 0;
 	} else if (s->last_error) {
 		log_line(NULL, "collecting the state of the host works again");
@@ -780,6 +905,17 @@ static struct entry *collect(struct server *s, double interval)
 		json = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 	}
+	if (r < 0) {
+		char page[1024];
+		int n2 = snprintf(page, sizeof(page),
+				  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+				  "<title>mipart</title></head><body><h1>mipart</h1><p role=\"alert\">"
+				  "cannot collect the state of the host: %s</p></body></html>\n",
+				  mipart_strerror(r));
+
+		html = n2 > 0 ? strdup(page) : NULL;
+		hlen = html ? strlen(html) : 0;
+	}
 	if (r == 0)
 		snprintf(health, sizeof(health), "ok\n");
 	else
@@ -788,7 +924,8 @@ static struct entry *collect(struct server *s, double interval)
 	e->status[EP_METRICS] = MHD_HTTP_OK;
 	e->status[EP_STATUS] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 	e->status[EP_HEALTH] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-	for (unsigned h = 0; metrics && json && h < 2; h++) {
+	e->status[EP_PAGE] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+	for (unsigned h = 0; metrics && json && html && h < 2; h++) {
 		const char *c = h ? "hit" : "miss";
 
 		e->resp[EP_METRICS][h] = response_new(metrics, mlen, MHD_RESPMEM_MUST_COPY,
@@ -797,6 +934,16 @@ static struct entry *collect(struct server *s, double interval)
 						     ep_types[EP_STATUS], c);
 		e->resp[EP_HEALTH][h] = response_new(health, strlen(health), MHD_RESPMEM_MUST_COPY,
 						     ep_types[EP_HEALTH], c);
+		e->resp[EP_PAGE][h] = response_new(html, hlen, MHD_RESPMEM_MUST_COPY,
+						   ep_types[EP_PAGE], c);
+		if (e->resp[EP_PAGE][h] &&
+		    (mhd.add_response_header(e->resp[EP_PAGE][h], "Content-Security-Policy",
+					     PAGE_CSP) != MHD_YES ||
+		     mhd.add_response_header(e->resp[EP_PAGE][h], "X-Content-Type-Options",
+					     "nosniff") != MHD_YES)) {
+			mhd.destroy_response(e->resp[EP_PAGE][h]);
+			e->resp[EP_PAGE][h] = NULL;
+		}
 	}
 	for (unsigned i = 0; i < N_EP; i++)
 		complete &= e->resp[i][0] && e->resp[i][1];
@@ -804,6 +951,7 @@ static struct entry *collect(struct server *s, double interval)
 		e = entry_free(e);
 	free(metrics);
 	free(json);
+	free(html);
 	free(text);
 	json_decref(j);
 	mipart_monitor_free(snap);
@@ -885,6 +1033,9 @@ static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, 
 
 struct header_tally {
 	unsigned long n, bytes;
+	unsigned content_lengths; /* Content-Length headers */
+	bool bad_length;	  /* one that is not digits, or two that differ */
+	const char *first_length;
 };
 
 static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -892,8 +1043,18 @@ static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const ch
 {
 	struct header_tally *t = cls;
 
+	(void)kind;
 	t->n++;
 	t->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	/* RFC 9112 6.3: several Content-Length values that differ, or one that is not a number,
+	 * make the message's framing unknowable (request smuggling): 400 */
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (!value || !value[0] || strspn(value, "0123456789") != strlen(value) ||
+		    (t->content_lengths && strcmp(value, t->first_length)))
+			t->bad_length = true;
+		if (!t->content_lengths++)
+			t->first_length = value;
+	}
 	return MHD_YES;
 }
 
@@ -904,11 +1065,128 @@ struct conn {
 	int fd;
 	double start;
 	bool cut;
+	char client[64]; /* who it counts against: "uid N" (loopback) or the address */
 };
+
+/*
+ * The uid that owns the socket at the other end of a loopback TCP connection fd (peer is the
+ * address accept() gave): the kernel's socket diagnostics, asked for that one socket by its
+ * 4-tuple (net/ipv4/inet_diag.c: inet_diag_find_one_icsk, which looks it up as a packet from
+ * idiag_dst:idiag_dport to idiag_src:idiag_sport would be; the answer's inet_diag_msg carries
+ * idiag_uid; no privilege needed, as for /proc/net/tcp). -1 when it cannot be told (no
+ * netlink in the sandbox, the peer gone): the caller then counts by address.
+ */
+static long peer_uid(int fd, const struct sockaddr *peer)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req;
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	union {
+		struct nlmsghdr h;
+		char buf[1024];
+	} ans;
+	struct timeval tv = { .tv_sec = 1 };
+	long uid = -1;
+	ssize_t n;
+	int nl;
+
+	if (getsockname(fd, (struct sockaddr *)&local, &ll) < 0 || local.ss_family != peer->sa_family)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST;
+	req.r.sdiag_family = (__u8)peer->sa_family;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ~0u;
+	req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (peer->sa_family == AF_INET) {
+		const struct sockaddr_in *p = (const struct sockaddr_in *)peer;
+		const struct sockaddr_in *l = (const struct sockaddr_in *)&local;
+
+		req.r.id.idiag_sport = p->sin_port;
+		req.r.id.idiag_dport = l->sin_port;
+		memcpy(req.r.id.idiag_src, &p->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &l->sin_addr, 4);
+	} else if (peer->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)peer;
+		const struct sockaddr_in6 *l = (const struct sockaddr_in6 *)&local;
+
+		req.r.id.idiag_sport = p->sin6_port;
+		req.r.id.idiag_dport = l->sin6_port;
+		memcpy(req.r.id.idiag_src, &p->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &l->sin6_addr, 16);
+	} else {
+		return -1;
+	}
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -1;
+	if (setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	    send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req)) {
+		n = recv(nl, &ans, sizeof(ans), 0);
+		if (n > 0 && NLMSG_OK(&ans.h, (size_t)n) && ans.h.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    ans.h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+			uid = (long)((const struct inet_diag_msg *)NLMSG_DATA(&ans.h))->idiag_uid;
+	}
+	close(nl);
+	return uid;
+}
+
+/* Whether addr is 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+static bool is_loopback(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	if (addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/*
+ * Who a connection counts against for per-ip-connections, in client (64 bytes). Every local
+ * process connects from 127.0.0.1, so an address would make all local users one client, and one
+ * user's idle connections would lock out the node's Prometheus agent: a loopback peer is
+ * counted by its uid ("uid 1000"). Any other peer by its address.
+ */
+static void client_of(int fd, const struct sockaddr *addr, char *client, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	long uid = is_loopback(addr) ? peer_uid(fd, addr) : -1;
+
+	if (uid >= 0) {
+		snprintf(client, size, "uid %ld", uid);
+		return;
+	}
+	if (addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, host, sizeof(host));
+	else if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, host, sizeof(host));
+	snprintf(client, size, "%s", host);
+}
+
+/* mhd_logger with a format of ours */
+static void log_limited(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* MHD_OPTION_NOTIFY_CONNECTION: keep the list of open connections. libmicrohttpd calls CLOSED
  * before it closes the socket (connection.c: MHD_connection_close_), so a socket the watchdog
  * finds in the list under the lock is still this connection's. */
+static void log_limited(struct server *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mhd_logger(s, fmt, ap);
+	va_end(ap);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -918,6 +1196,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *info =
 			mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+			mhd.get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		unsigned long same = 0;
 
 		k = calloc(1, sizeof(*k));
 		if (!k || !info) {
@@ -926,13 +1207,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		}
 		k->fd = info->connect_fd;
 		k->start = now_mono();
+		if (addr && addr->client_addr)
+			client_of(k->fd, addr->client_addr, k->client, sizeof(k->client));
 		pthread_mutex_lock(&s->conns_lock);
+		for (const struct conn *o = s->conns; o && k->client[0]; o = o->next)
+			same += !o->cut && !strcmp(o->client, k->client);
+		/* per-ip-connections: this client has its share open already; closed at once */
+		if (s->per_client && same >= s->per_client) {
+			shutdown(k->fd, SHUT_RDWR);
+			k->cut = true;
+		}
 		k->next = s->conns;
 		if (s->conns)
 			s->conns->prev = k;
 		s->conns = k;
 		pthread_mutex_unlock(&s->conns_lock);
 		*socket_context = k;
+		if (k->cut)
+			log_limited(s, "closed a connection from %s: it has %lu open (per-ip-connections)\n",
+				    k->client, same);
 		return;
 	}
 	if (code != MHD_CONNECTION_NOTIFY_CLOSED || !k)
@@ -982,6 +1275,52 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/* MHD_OPTION_UNESCAPE_CALLBACK: "%00" would decode to a NUL that cuts the path
+ * ("/metrics%00.html" would be served as "/metrics"); such a path becomes "\001", which no
+ * decoded path starts with, and is refused with 400. Anything else is decoded as libmicrohttpd
+ * does by default (MHD_http_unescape). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+	(void)cls;
+	(void)c;
+	for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0') {
+			uri[0] = '\001';
+			uri[1] = '\0';
+			return 1;
+		}
+	return mhd.http_unescape(uri);
+}
+
+/* Whether the request carries the bearer token (or none is required). The comparison takes the
+ * same time wherever the first difference is. */
+static bool authorized(struct server *s, struct MHD_Connection *c)
+{
+	const char *h;
+	unsigned char diff = 0;
+	size_t n, tn;
+	bool ok;
+
+	pthread_mutex_lock(&s->token_lock);
+	tn = strlen(s->token);
+	if (!tn) {
+		pthread_mutex_unlock(&s->token_lock);
+		return true;
+	}
+	h = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7)) {
+		pthread_mutex_unlock(&s->token_lock);
+		return false;
+	}
+	h += 7;
+	n = strlen(h);
+	for (size_t i = 0; i < tn; i++)
+		diff |= (unsigned char)(s->token[i] ^ (i < n ? h[i] : 0));
+	ok = diff == 0 && n == tn;
+	pthread_mutex_unlock(&s->token_lock);
+	return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -1006,6 +1345,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		    t.bytes + strlen(url) >
 			    atomic_load_explicit(&s->max_header_bytes, memory_order_relaxed))
 			return refuse(s, c, method, url, R_HEADERS);
+		if (t.bad_length || url[0] == '\001')
+			return refuse(s, c, method, url, R_BAD);
+		if (!authorized(s, c))
+			return refuse(s, c, method, url, R_AUTH);
 		len = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		te = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -1031,11 +1374,14 @@ static int refusals_init(struct server *s)
 		unsigned status;
 		const char *body;
 	} fixed[N_REFUSALS] = {
-		[R_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "not found: try /metrics, /api/v1/status or /healthz\n" },
+		[R_NOT_FOUND] = { MHD_HTTP_NOT_FOUND, "not found: try /, /metrics, /api/v1/status or /healthz\n" },
 		[R_METHOD] = { MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: only GET and HEAD\n" },
 		[R_BODY] = { MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted\n" },
 		[R_HEADERS] = { MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "too many or too large headers\n" },
 		[R_NOMEM] = { MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n" },
+		[R_BAD] = { MHD_HTTP_BAD_REQUEST,
+			    "bad request: conflicting or malformed Content-Length, or a NUL (%00) in the path\n" },
+		[R_AUTH] = { MHD_HTTP_UNAUTHORIZED, "unauthorized: send 'Authorization: Bearer TOKEN'\n" },
 	};
 
 	for (unsigned i = 0; i < N_REFUSALS; i++) {
@@ -1049,6 +1395,10 @@ static int refusals_init(struct server *s)
 			return -ENOMEM;
 		if (i == R_METHOD && mhd.add_response_header(f->resp, MHD_HTTP_HEADER_ALLOW,
 							     "GET, HEAD") != MHD_YES)
+			return -ENOMEM;
+		/* RFC 6750 3: a 401 names the scheme */
+		if (i == R_AUTH && mhd.add_response_header(f->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+							   "Bearer realm=\"mipart serve\"") != MHD_YES)
 			return -ENOMEM;
 	}
 	return 0;
@@ -1126,6 +1476,25 @@ static void reload(struct server *s)
 		log_line("warning", "'listen' changed to '%s': takes effect after a restart", n.listen);
 	if (n.allow_remote != s->running.allow_remote)
 		log_line("warning", "'allow-remote' changed: takes effect after a restart");
+	if (strcmp(n.tls_cert, s->running.tls_cert) || strcmp(n.tls_key, s->running.tls_key))
+		log_line("warning", "'tls-cert' or 'tls-key' changed: takes effect after a restart");
+	{
+		/* the token file is read again: a rotated token applies at once */
+		char *token = malloc(TOKEN_MAX + 1);
+
+		if (!token || load_token(&n, token, err, sizeof(err)) < 0) {
+			log_line("error", "cannot reload the token: %s; the token in force stays",
+				 token ? err : "out of memory");
+		} else {
+			pthread_mutex_lock(&s->token_lock);
+			memcpy(s->token, token, strlen(token) + 1);
+			pthread_mutex_unlock(&s->token_lock);
+			memcpy(s->running.token_file, n.token_file, sizeof(n.token_file));
+		}
+		if (token)
+			explicit_bzero(token, TOKEN_MAX + 1);
+		free(token);
+	}
 	for (unsigned k = K_MAX_CONNECTIONS; k <= K_TIMEOUT; k++)
 		if (n.num[k] != s->running.num[k])
 			log_line("warning", "'%s' changed to %lu: takes effect after a restart",
@@ -1181,6 +1550,8 @@ static int signal_loop(struct server *s, int sfd)
 
 static int run(struct server *s)
 {
+	struct MHD_OptionItem tls[3] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL },
+					 { MHD_OPTION_END, 0, NULL } };
 	const struct settings *st = &s->running;
 	sigset_t mask, old;
 	int fd = -1, sfd = -1, r = EXIT_FAIL;
@@ -1189,6 +1560,10 @@ static int run(struct server *s)
 
 	if (mhd_load() < 0)
 		return EXIT_FAIL;
+	if (s->tls_cert_pem && mhd.is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		cli_error("cannot serve TLS: libmicrohttpd %s was built without it", mhd.get_version());
+		return EXIT_FAIL;
+	}
 	/* the workers inherit the mask: signals reach the signalfd only */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1214,21 +1589,30 @@ static int run(struct server *s)
 	s->entry = e;
 
 	s->pool_header_bytes = st->num[K_MAX_HEADER_BYTES];
+	s->per_client = st->num[K_PER_IP];
+	if (s->tls_cert_pem) {
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem };
+	}
 	s->daemon = mhd.start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			(s->tls_cert_pem ? MHD_USE_TLS : 0),
+		0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+		MHD_OPTION_ARRAY, tls, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)st->num[K_MAX_CONNECTIONS],
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)st->num[K_PER_IP],
+		/* per-ip-connections is enforced in on_connection, by uid for local peers */
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)st->num[K_TIMEOUT],
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(st->num[K_MAX_HEADER_BYTES] + POOL_EXTRA),
 		MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 		MHD_OPTION_END);
 	if (!s->daemon) {
-		cli_error("cannot start the HTTP server on '%s' (libmicrohttpd %s)", s->where,
-			  mhd.get_version());
+		cli_error("cannot start the HTTP server on '%s' (libmicrohttpd %s)%s", s->where,
+			  mhd.get_version(),
+			  s->tls_cert_pem ? ": check that 'tls-cert' and 'tls-key' are a PEM certificate "
+					    "and its key" : "");
 		goto out;
 	}
 	fd = -1; /* the daemon's now */
@@ -1295,6 +1679,9 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ "max-headers", required_argument, NULL, 'H' },
 		{ "max-connection-time", required_argument, NULL, 'T' },
 		{ "series", required_argument, NULL, 'S' },
+		{ "token-file", required_argument, NULL, 'K' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1304,7 +1691,8 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	} flag_keys[] = {
 		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
 		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
-		{ 'T', K_MAX_CONNECTION_TIME }, { 'S', K_SERIES },
+		{ 'T', K_MAX_CONNECTION_TIME }, { 'S', K_SERIES }, { 'K', K_TOKEN_FILE },
+		{ 'C', K_TLS_CERT }, { 'Y', K_TLS_KEY },
 	};
 	struct server s = { .cli = cli };
 	struct sockaddr_storage ss;
@@ -1364,6 +1752,22 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 			  "the config) to serve other hosts", s.running.listen);
 		return EXIT_USAGE;
 	}
+	if (load_token(&s.running, s.token, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		return EXIT_FAIL;
+	}
+	if (!s.running.tls_cert[0] != !s.running.tls_key[0]) {
+		cli_error("'tls-cert' and 'tls-key' go together: give both, or neither");
+		return EXIT_USAGE;
+	}
+	if (s.running.tls_cert[0] &&
+	    (read_secret(s.running.tls_cert, false, &s.tls_cert_pem, err, sizeof(err)) < 0 ||
+	     read_secret(s.running.tls_key, true, &s.tls_key_pem, err, sizeof(err)) < 0)) {
+		cli_error("%s", err);
+		free(s.tls_cert_pem);
+		return EXIT_FAIL;
+	}
+	pthread_mutex_init(&s.token_lock, NULL);
 	s.interval = s.running.interval;
 	atomic_init(&s.max_headers, s.running.num[K_MAX_HEADERS]);
 	atomic_init(&s.max_header_bytes, s.running.num[K_MAX_HEADER_BYTES]);
@@ -1388,5 +1792,11 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	pthread_mutex_destroy(&s.log_lock);
 	pthread_mutex_destroy(&s.conns_lock);
 	pthread_cond_destroy(&s.conns_wake);
+	pthread_mutex_destroy(&s.token_lock);
+	explicit_bzero(s.token, sizeof(s.token));
+	if (s.tls_key_pem)
+		explicit_bzero(s.tls_key_pem, strlen(s.tls_key_pem));
+	free(s.tls_key_pem);
+	free(s.tls_cert_pem);
 	return r;
 }

@@ -17,6 +17,7 @@
 #include "mipart/error.h"
 #include "mipart/slurm.h"
 #include "cli.h"
+#include "util.h"
 #include "banned.h"
 
 /* Slurm's default ExecTime is 10 s (node_features_helpers.c: exec_time); a memory mode change
@@ -34,7 +35,7 @@ static const struct verb slurm_verbs[] = {
 	  "the node_features/helpers program: print the active features, or switch to FEATURE",
 	  "slurm helper [FEATURE] [--layout FILE]" },
 	{ "helpers-conf", 0, 0, slurm_helpers_conf, "print the helpers.conf lines for this node",
-	  "slurm helpers-conf [--layout FILE] [--helper PATH] [--exec-time S]" },
+	  "slurm helpers-conf [--layout FILE] [--helper PATH] [--exec-time S] [--json]" },
 	{ "gres", 0, 0, slurm_gres, "print gres.conf for the partitions, and the Gres= value",
 	  "slurm gres [--output FILE] [--json]" },
 	{ NULL },
@@ -209,12 +210,13 @@ static int slurm_helpers_conf(struct cli *cli, int argc, char **argv)
 {
 	const char *layout_file = NULL, *helper = NULL;
 	unsigned long exec_time = DEFAULT_EXEC_TIME_S;
+	bool json = false;
 	mipart_slurm_settings s;
 	mipart_config *layout = NULL;
 	mipart_topology *t = NULL;
 	mipart_slurm_features *f = NULL;
 	char def[MIPART_PATH_MAX], msg[512], *text = NULL;
-	int r, rc = parse_layout_opt(cli, argc, argv, &layout_file, &helper, &exec_time, NULL, NULL);
+	int r, rc = parse_layout_opt(cli, argc, argv, &layout_file, &helper, &exec_time, &json, NULL);
 
 	if (rc != EXIT_OK)
 		return rc;
@@ -242,8 +244,22 @@ static int slurm_helpers_conf(struct cli *cli, int argc, char **argv)
 		cli_error("cannot make helpers.conf: %s", mipart_strerror(r));
 		goto out;
 	}
-	fputs(text, stdout);
-	rc = EXIT_OK;
+	if (json) {
+		json_t *o = json_object(), *a = json_array();
+
+		for (size_t i = 0; i < mipart_slurm_features_count(f); i++)
+			json_array_append_new(a, json_pack("{s:o, s:b}", "name",
+							   cli_json_string(mipart_slurm_features_name(f, i)),
+							   "active", mipart_slurm_features_active(f, i, t)));
+		json_object_set_new(o, "features", a);
+		json_object_set_new(o, "helper", cli_json_string(helper));
+		json_object_set_new(o, "exec_time", json_integer((json_int_t)exec_time));
+		json_object_set_new(o, "helpers_conf", cli_json_string(text));
+		rc = cli_print_json(o);
+	} else {
+		fputs(text, stdout);
+		rc = EXIT_OK;
+	}
 out:
 	free(text);
 	mipart_slurm_features_free(f);
@@ -271,12 +287,17 @@ static int slurm_gres(struct cli *cli, int argc, char **argv)
 			  mipart_host_root(cli->host));
 		goto out;
 	}
+	if (r == -EINVAL) {
+		cli_error("cannot make gres.conf: a render node path under '%s' holds white space or '#', which gres.conf cannot hold",
+			  mipart_host_root(cli->host));
+		goto out;
+	}
 	if (r < 0) {
 		cli_error("cannot make gres.conf: %s", mipart_strerror(r));
 		goto out;
 	}
 	if (output) {
-		r = cli_write_file(output, text);
+		r = util_write_file_durable(output, text, strlen(text), 0644);
 		if (r < 0) {
 			cli_error("cannot write '%s': %s", output, mipart_strerror(r));
 			goto out;

@@ -157,6 +157,7 @@ while ! mipart --root "$H" history --json 2>/dev/null | jq -e '.changes[0].state
 	sleep 0.05; i=$((i + 1))
 done
 kill -9 "$AG"; wait "$AG" 2>/dev/null
+mipart sim fault "$H" --clear >/dev/null 2>&1
 is "$(jq -r .state "$H/var/lib/mipart/agent.json")" pending "killed mid-change: the agent's record says pending"
 is "$(state_label)" pending "and so does the Node"
 run agent --once

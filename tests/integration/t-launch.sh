@@ -38,6 +38,7 @@ like "$OUT" "*MIPART_PARTITION=1.2*" "and names the partition"
 run mipart --root "$H" env 1.2 --format systemd
 like "$OUT" "*Environment=\"MIPART_PARTITION=1.2\"*" "systemd form"
 run mipart --root "$H" env 1.2 --container --format json
+is "$(jqo '.AIM_PARTITION_ID')" 2 "AIM_PARTITION_ID is the partition's index within its GPU"
 is "$(jqo '.ROCR_VISIBLE_DEVICES')" 0 "inside a container the index is 0"
 
 # docker-args: exactly /dev/kfd and the partition's render node

@@ -133,6 +133,12 @@ is "$(jq -r '.gpus[2].readings.power_w' "$T_TMP/body")" 640 "  ... and of each G
 
 get /healthz
 is "$CODE:$(cat "$T_TMP/body")" "200:ok" "GET /healthz: 200 ok"
+get /
+is "$CODE" 200 "GET /: 200, the status page"
+is "$(header Content-Type)" "text/html; charset=utf-8" "  ... as HTML"
+like "$(header Content-Security-Policy)" "default-src 'none'; script-src 'unsafe-inline';*connect-src 'self'*" "  ... that may load nothing from elsewhere"
+is "$(header X-Content-Type-Options)" nosniff "  ... and is not sniffed"
+is "$(grep -o 'data-partition="[0-9.]*"' "$T_TMP/body" | wc -l)" 8 "  ... a tile per partition (8 GPUs in SPX)"
 
 (exec 3<>"/dev/tcp/127.0.0.1/${ADDR##*:}" &&
 	printf 'HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
@@ -290,6 +296,96 @@ is "$CODE" 200 "  ... and served once the others are gone"
 like "$(cat "$T_TMP/perip.log")" "*warning: http: *" "  ... the refusal is logged"
 stop "$PID"
 is "$RC" 0 "  ... exit 0"
+
+# local users are told apart by uid: one user's idle connections do not lock out another's
+# scrapes (all local peers come from 127.0.0.1). Needs root to act as nobody.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	serve peruid --per-ip-connections 2 --timeout 20
+	# (the script on the command line: nobody cannot read the scratch directory)
+	HOLD_PY='import socket, sys, time
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(int(sys.argv[2]))]
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))'
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "$HOLD_PY" "$(port)" 2 20 >"$T_TMP/hold.out" &
+	HOLD=$!
+	for _ in $(seq 100); do grep -q held "$T_TMP/hold.out" 2>/dev/null && break; sleep 0.05; done
+	sleep 0.3
+	get /healthz
+	is "$CODE" 200 "nobody holds 2 connections (the cap): root's scrape is still served"
+	CODE=$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$ADDR/healthz")
+	is "$CODE" 000 "  ... nobody's third connection is closed"
+	like "$(cat "$T_TMP/peruid.log")" "*closed a connection from uid 65534: it has 2 open (per-ip-connections)*" "  ... and logged with its uid"
+	kill "$HOLD" 2>/dev/null
+	wait "$HOLD" 2>/dev/null
+	stop "$PID"
+else
+	ok 0 "# SKIP per-uid connection cap (needs root and setpriv)"
+fi
+
+# request framing: a path cut by %00, or Content-Length headers that disagree, are refused
+serve framing
+raw() { # raw REQUEST: the status line of the answer to REQUEST (printf format)
+	# shellcheck disable=SC2059
+	(exec 3<>"/dev/tcp/127.0.0.1/$(port)" && printf "$1" >&3 && timeout 10 head -n 1 <&3) | tr -d '\r'
+}
+is "$(raw 'GET /metrics%%00.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')" "HTTP/1.1 400 Bad Request" "a NUL (%00) in the path: 400"
+is "$(raw 'GET /healthz%%2500 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')" "HTTP/1.1 404 Not Found" "  ... an escaped percent (%2500) is just a path: 404"
+is "$(raw 'GET /heal%%74hz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')" "HTTP/1.1 200 OK" "  ... other escapes decode as before (%74: /healthz)"
+is "$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\nConnection: close\r\n\r\n')" "HTTP/1.1 400 Bad Request" "two Content-Length that differ: 400"
+is "$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')" "HTTP/1.1 200 OK" "  ... two that agree on 0: served"
+is "$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\nConnection: close\r\n\r\n')" "HTTP/1.1 400 Bad Request" "  ... one that is not digits: 400"
+stop "$PID"
+
+# a bearer token
+printf 'tok-0123456789abcdef\n' >"$T_TMP/token"
+chmod 600 "$T_TMP/token"
+serve token --token-file "$T_TMP/token"
+get /metrics
+is "$CODE" 401 "--token-file: a request without the token: 401"
+like "$(header WWW-Authenticate)" 'Bearer realm="mipart serve"' "  ... naming the scheme"
+get /metrics -H 'Authorization: Bearer tok-0123456789abcdeX'
+is "$CODE" 401 "  ... a wrong token: 401"
+get /metrics -H 'Authorization: bearer tok-0123456789abcdef'
+is "$CODE:$(metric mipart_exporter_last_collect_success)" "200:1" "  ... the token: 200"
+printf 'tok-rotated-0123456789\n' >"$T_TMP/token"
+kill -HUP "$PID"
+for _ in $(seq 100); do grep -q '^reloaded' "$T_TMP/token.log" && break; sleep 0.05; done
+get /healthz -H 'Authorization: Bearer tok-0123456789abcdef'
+is "$CODE" 401 "  ... after SIGHUP the old token is refused"
+get /healthz -H 'Authorization: Bearer tok-rotated-0123456789'
+is "$CODE" 200 "  ... and the rotated one accepted"
+stop "$PID"
+chmod 644 "$T_TMP/token"
+run mipart --root "$H" serve --listen 127.0.0.1:0 --token-file "$T_TMP/token"
+like "$RC:$ERR" "1:error: '$T_TMP/token' may be read by other users (mode 0644); 'chmod 600' it" "a token file others may read: refused"
+printf 'short\n' >"$T_TMP/short"
+chmod 600 "$T_TMP/short"
+run mipart --root "$H" serve --listen 127.0.0.1:0 --token-file "$T_TMP/short"
+like "$RC:$ERR" "1:error: '$T_TMP/short': a token is 16 to 4096 characters*" "a token that is too short: refused"
+
+# TLS
+if command -v openssl >/dev/null 2>&1; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+	chmod 600 "$T_TMP/key.pem"
+	serve tls --tls-cert "$T_TMP/cert.pem" --tls-key "$T_TMP/key.pem"
+	ok $? "--tls-cert and --tls-key: serve starts"
+	CODE=$(curl -s -o "$T_TMP/body" -w '%{http_code}' --max-time 10 --cacert "$T_TMP/cert.pem" "https://$ADDR/metrics")
+	is "$CODE" 200 "  ... /metrics over HTTPS, the certificate checked"
+	"$PROMCHECK" <"$T_TMP/body" 2>"$T_TMP/pc.err"
+	is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... valid exposition text"
+	CODE=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://$ADDR/healthz")
+	is "$CODE" 000 "  ... plain HTTP gets no answer"
+	stop "$PID"
+	run mipart --root "$H" serve --listen 127.0.0.1:0 --tls-cert "$T_TMP/cert.pem"
+	like "$RC:$ERR" "2:error: 'tls-cert' and 'tls-key' go together*" "a certificate without its key: usage error"
+	chmod 644 "$T_TMP/key.pem"
+	run mipart --root "$H" serve --listen 127.0.0.1:0 --tls-cert "$T_TMP/cert.pem" --tls-key "$T_TMP/key.pem"
+	like "$RC:$ERR" "1:*key.pem' may be read by other users*" "a key others may read: refused"
+else
+	ok 0 "# SKIP TLS (openssl is not installed)"
+fi
 
 serve full --max-connections 4 --per-ip-connections 0 --timeout 2
 ok $? "serve with 4 connections"

@@ -169,6 +169,14 @@ job_state() { timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobSta
 job_done() { case "$(job_state "$1")" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) return 0 ;; esac; return 1; }
 modes() { mipart status --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | unique | join(",")'; }
 
+# on 22.05 the node's GRES are those of its mode now: a typed request for another mode's
+# partitions is refused when submitted (docs/slurm.md, walk-through)
+run timeout 20 sbatch --parsable -o /dev/null --constraint=cpx_nps4 --gres=gpu:mi300x_cpx:1 --wrap true
+unlike "$RC" 0 "a request for CPX partitions is refused while the node is in SPX"
+like "$ERR" "*Requested node configuration is not available*" "sbatch says why ($ERR)"
+run mipart slurm helpers-conf --json
+is "$(jqo '[.features[] | select(.active) | .name] | join(",")')" "spx_nps1" "helpers-conf --json: spx_nps1 is active"
+
 mark "1. a job ask"
 # 1. a job asks for CPX/NPS4: Slurm reboots the node with the feature, which runs the helper
 J=$(timeout 20 sbatch --parsable -o "$D/out/mode.out" --constraint=cpx_nps4 --wrap true)

@@ -107,7 +107,11 @@ static void test_every_model_is_sane(void **state)
 					     m->qk_nope_head_dim + m->v_head_dim,
 					 0);
 		}
-		if (hybrid) {
+		if (hybrid && m->attention_chunk) {
+			/* chunked local attention (Llama 4) */
+			assert_true(m->attention_chunk < m->max_position);
+			assert_true(m->chunked_layers > 0 && m->chunked_layers < m->layers);
+		} else if (hybrid) {
 			assert_true(m->sliding_window > 0 && m->sliding_window < m->max_position);
 			assert_true(m->sliding_layers > 0 && m->sliding_layers <= m->layers);
 		} else {

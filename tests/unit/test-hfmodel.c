@@ -347,6 +347,47 @@ static void test_gpt_oss_20b(void **state)
 }
 
 /* A fixture directory: config.json and no weights. */
+
+/* microsoft/phi-2 config.json (PhiForCausalLM): fc1/fc2 MLP */
+static void test_phi2(void **state)
+{
+	mipart_model m;
+	uint64_t linear = 0, p;
+
+	accepted("{\"model_type\": \"phi\", \"hidden_size\": 2560, \"intermediate_size\": 10240, "
+		 "\"num_attention_heads\": 32, \"num_hidden_layers\": 32, \"num_key_value_heads\": 32, "
+		 "\"vocab_size\": 51200, \"max_position_embeddings\": 2048, "
+		 "\"tie_word_embeddings\": false, \"torch_dtype\": \"float16\"}", &m);
+	assert_int_equal(m.mlp_matrices, 2);
+	/* 2.78B on the Hub (2,779,683,840 with biases and layer-norm biases the shape leaves out) */
+	p = mipart_model_params(&m, &linear);
+	assert_true(p > 2760000000ull && p < 2780000000ull);
+	assert_int_equal(linear, 32ull * (4 * 2560 * 2560 + 2 * 2560 * 10240));
+}
+
+/* meta-llama/Llama-4-Scout-17B-16E-Instruct text_config: RoPE layers chunked over 8192 tokens,
+ * every 4th layer (NoPE) global */
+static void test_llama4_chunked(void **state)
+{
+	mipart_model m;
+
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"vocab_size\": 202048, \"max_position_embeddings\": 10485760, "
+		 "\"attention_chunk_size\": 8192}}", &m);
+	assert_int_equal(m.attention, MIPART_ATTN_HYBRID);
+	assert_int_equal(m.attention_chunk, 8192);
+	assert_int_equal(m.chunked_layers, 36);
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 256, \"num_attention_heads\": 8, \"num_hidden_layers\": 4, "
+		 "\"intermediate_size\": 512, \"vocab_size\": 1000, \"max_position_embeddings\": 4096, "
+		 "\"attention_chunk_size\": 1024, \"no_rope_layers\": [1, 0, 1, 0]}}", &m);
+	assert_int_equal(m.chunked_layers, 2);
+	refused("{\"model_type\": \"llama\", " BASE ", \"attention_chunk_size\": 1024, "
+		"\"no_rope_layers\": [1, 0]}", -EINVAL, "no_rope_layers", NULL);
+}
+
 static void test_fixture_dir(void **state)
 {
 	char dir[PATH_MAX], err[256] = "";
@@ -1228,6 +1269,8 @@ int main(void)
 		cmocka_unit_test(test_gemma3_27b),
 		cmocka_unit_test(test_deepseek_v3),
 		cmocka_unit_test(test_gpt_oss_20b),
+		cmocka_unit_test(test_phi2),
+		cmocka_unit_test(test_llama4_chunked),
 		cmocka_unit_test(test_fixture_dir),
 		cmocka_unit_test(test_sliding_rules),
 		cmocka_unit_test(test_moe_rules),

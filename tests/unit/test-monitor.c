@@ -184,6 +184,32 @@ static void test_prometheus_amd(void **state)
 	mipart_host_free(h);
 }
 
+/* The status page: a tile per partition, and a process name that is markup shown as text. */
+static void test_html(void **state)
+{
+	struct scratch_dir *f = *state;
+	mipart_sim_options o = { .gpus = 1, .compute = MIPART_COMPUTE_QPX,
+				 .memory = MIPART_MEMORY_UNKNOWN, .metrics = 8 };
+	mipart_host *h = NULL;
+	mipart_monitor *m;
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, NULL), 0);
+	assert_int_equal(mipart_sim_hold_partition(f->dir, 0, 2, 77, "<b onclick=x>'", NULL), 0);
+	m = collect(f, &h);
+	assert_int_equal(mipart_monitor_html(m, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(count(text, "class=\"tile\" data-partition=\"0."), 4);
+	assert_non_null(strstr(text, "data-partition=\"0.3\""));
+	assert_non_null(strstr(text, "&lt;b onclick=x&gt;&#39;:77"));
+	assert_null(strstr(text, "<b onclick"));
+	assert_non_null(strstr(text, "<div id=\"running\" class=\"banner run\" role=\"alert\" hidden>"));
+	free(text);
+	mipart_monitor_free(m);
+	mipart_host_free(h);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -198,6 +224,7 @@ int main(void)
 		T(test_status_json),
 		T(test_prometheus),
 		T(test_prometheus_amd),
+		T(test_html),
 		cmocka_unit_test(test_free_null),
 	};
 

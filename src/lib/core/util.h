@@ -41,6 +41,9 @@ int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 /* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
 int util_mkdir_p(const char *path);
 
+/* util_dir_empty - true when path is missing or a directory with no entries. */
+bool util_dir_empty(const char *path);
+
 /* util_rm_rf - remove a tree; never follows symlinks. Returns 0 or -errno. */
 int util_rm_rf(const char *path);
 

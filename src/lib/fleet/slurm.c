@@ -440,6 +440,11 @@ int mipart_slurm_gres(const mipart_topology *topo, const mipart_host *host, char
 		r = mipart_host_path(host, rel, file, sizeof(file));
 		if (r < 0)
 			goto out;
+		/* gres.conf words end at white space; '#' starts a comment (parse_config.c) */
+		if (strpbrk(file, " \t\r\n#")) {
+			r = -EINVAL;
+			goto out;
+		}
 		numa_cpus(host, g->numa_node, cores, sizeof(cores));
 		/* Flags=amd_gpu_env: only ROCR_VISIBLE_DEVICES, not also CUDA_VISIBLE_DEVICES,
 		 * which ROCm would apply a second time (gres.conf(5), Slurm 22.05) */
@@ -741,7 +746,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 		snprintf(msg, msg_size,
 			 "'%s' lists node '%s' with others on one NodeName line: give it a line of its own",
 			 path, node);
-	else if (r == 0 && strcmp(out, buf) && (r = util_write_file(path, out, strlen(out), 0644)) < 0)
+	else if (r == 0 && strcmp(out, buf) && (r = util_write_file_durable(path, out, strlen(out), 0644)) < 0)
 		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
 	free(out);
 	free(buf);
@@ -765,7 +770,7 @@ int mipart_slurm_after_change(const mipart_host *host, char *msg, size_t msg_siz
 		goto out;
 	}
 	r = mipart_host_path(host, s.gres_conf, path, sizeof(path));
-	if (r >= 0 && (r = util_write_file(path, text, strlen(text), 0644)) < 0)
+	if (r >= 0 && (r = util_write_file_durable(path, text, strlen(text), 0644)) < 0)
 		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
 	if (r >= 0 && s.slurm_conf[0] && s.node_name[0]) {
 		r = mipart_host_path(host, s.slurm_conf, path, sizeof(path));

@@ -88,6 +88,7 @@ static const struct key keys[] = {
 	{ "attention",         K_ATTENTION, OFF(attention),         0,                  false },
 	{ "sliding_window",    K_UINT,      OFF(sliding_window),    0,                  false },
 	{ "sliding_layers",    K_UINT,      OFF(sliding_layers),    0,                  false },
+	{ "mlp_matrices",      K_UINT,      OFF(mlp_matrices),      0,                  false },
 	{ "attention_chunk",   K_UINT,      OFF(attention_chunk),   0,                  false },
 	{ "chunked_layers",    K_UINT,      OFF(chunked_layers),    0,                  false },
 	{ "q_lora_rank",       K_UINT,      OFF(q_lora_rank),       0,                  false },
@@ -318,6 +319,9 @@ static int check_model(const mipart_model *m, uint64_t seen, const char *who, ch
 			return BAD("intermediate", "must be greater than 0 with dense_layers", who);
 	}
 
+	if (m->mlp_matrices && m->mlp_matrices != 2 && m->mlp_matrices != 3)
+		return BAD("mlp_matrices", "%u is neither 2 (fc1, fc2) nor 3 (gate, up, down)", who,
+			   m->mlp_matrices);
 	if (hybrid) {
 		/* sliding windows (Gemma, GPT-OSS), chunked local attention (Llama 4), or both */
 		if (!m->sliding_window && !m->attention_chunk)

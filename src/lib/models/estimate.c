@@ -472,7 +472,7 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 	if (m->experts && m->layers > m->dense_layers)
 		ffn = (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp;
 	else
-		ffn = 2.0 * m->intermediate / tp;
+		ffn = (m->mlp_matrices == 2 ? 1.0 : 2.0) * m->intermediate / tp; /* fc1, or gate+up */
 	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
 	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab *
 				  (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));

@@ -485,6 +485,47 @@ static int read_sliding(struct cfg *c, const json_t *t, const char *px, const st
 }
 
 /*
+ * Chunked local attention (Llama 4, configuration_llama4.py Llama4TextConfig): layers that use
+ * RoPE attend within chunks of attention_chunk_size tokens; the NoPE layers (every
+ * no_rope_layer_interval-th, default 4: no_rope_layers[i] == 0) attend to the whole context
+ * (vLLM llama4.py: ChunkedLocalAttention for the RoPE layers).
+ */
+static int read_chunked(struct cfg *c, const json_t *t, const char *px, mipart_model *m)
+{
+	const json_t *nr = json_object_get(t, "no_rope_layers");
+	unsigned chunk = 0, interval = 4, chunked = 0;
+	char d[48];
+	int r;
+
+	r = get_uint(c, t, px, "attention_chunk_size", OPTIONAL, 1, LOG_POSITIONS, 0, &chunk);
+	if (r < 0 || !chunk)
+		return r < 0 ? r : 0;
+	if (nr && !json_is_null(nr)) {
+		size_t i;
+		const json_t *v;
+
+		if (!json_is_array(nr) || json_array_size(nr) != m->layers)
+			return cfg_fail(c, -EINVAL, "'%sno_rope_layers' must be a list of %u entries, not %s",
+					px, m->layers, describe(nr, d, sizeof(d)));
+		json_array_foreach(nr, i, v)
+			chunked += json_is_integer(v) && json_integer_value(v) != 0;
+	} else {
+		r = get_uint(c, t, px, "no_rope_layer_interval", OPTIONAL, 1, LOG_LAYERS, 4, &interval);
+		if (r < 0)
+			return r;
+		chunked = m->layers - m->layers / interval;
+	}
+	if (chunked > m->layers - m->sliding_layers)
+		chunked = m->layers - m->sliding_layers;
+	if (chunked) {
+		m->attention = MIPART_ATTN_HYBRID;
+		m->attention_chunk = chunk;
+		m->chunked_layers = chunked;
+	}
+	return 0;
+}
+
+/*
  * Multi-head latent attention (DeepSeek-V2/V3, configuration_deepseek_v3.py): the KV cache holds
  * kv_lora_rank + qk_rope_head_dim per token and layer; q_lora_rank is null in V2-Lite (no query
  * compression).
@@ -892,6 +933,9 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
 		r = read_sliding(c, t, px, a, m);
 		if (r < 0)
 			return r;
+		r = read_chunked(c, t, px, m);
+		if (r < 0)
+			return r;
 	}
 
 	q = json_object_get(root, "quantization_config");
@@ -976,6 +1020,16 @@ int mipart_hf_parse_config(const char *buf, size_t len, const char *name, mipart
 		a = find_arch(text_type);
 	if (!a)
 		a = &generic_arch;
+	/* two-matrix MLPs: modeling_phi.py PhiMLP (fc1, fc2), GPTBigCodeMLP (c_fc, c_proj),
+	 * Starcoder2MLP (c_fc, c_proj), GPTNeoXMLP (dense_h_to_4h, dense_4h_to_h), FalconMLP */
+	{
+		static const char *const two[] = { "phi", "gpt_bigcode", "starcoder2", "gpt_neox",
+						   "falcon", "gpt2", "opt" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(two); i++)
+			if (!strcmp(m.arch, two[i]))
+				m.mlp_matrices = 2;
+	}
 
 	r = read_shape(&c, root, t, a, &m);
 	if (r < 0)

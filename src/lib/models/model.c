@@ -38,6 +38,8 @@ uint64_t mipart_model_params(const mipart_model *m, uint64_t *ret_linear)
 	uint64_t lm_head = m->tied_embeddings ? 0 : embed;
 	/* embeddings, lm_head and the final norm stay in 16 bits under AWQ/GPTQ/FP8 */
 	uint64_t linear = 0, other = embed + lm_head + h;
+	/* gate, up, down; or fc1, fc2 (PhiMLP, GPTBigCodeMLP) */
+	uint64_t mats = m->mlp_matrices ? m->mlp_matrices : 3;
 
 	for (unsigned l = 0; l < m->layers; l++) {
 		bool moe = m->experts && l >= m->dense_layers;
@@ -48,7 +50,7 @@ uint64_t mipart_model_params(const mipart_model *m, uint64_t *ret_linear)
 			linear += (uint64_t)m->shared_experts * 3 * h * m->moe_intermediate;
 			other += h * m->experts; /* the router stays in 16 bits */
 		} else {
-			linear += 3 * h * m->intermediate;
+			linear += mats * h * m->intermediate;
 		}
 		other += 2 * h; /* input and post-attention norms */
 	}

@@ -509,6 +509,31 @@ bool mipart_monitor_change_in_progress(const mipart_monitor *s)
 	return s->running;
 }
 
+size_t mipart_monitor_allocations_orphaned(const mipart_monitor *s)
+{
+	return s->n_orphaned;
+}
+
+const char *monitor_hostname(const mipart_monitor *s)
+{
+	return s->hostname;
+}
+
+const mipart_journal_entry *monitor_last_change(const mipart_monitor *s)
+{
+	return s->have_last ? &s->last : NULL;
+}
+
+bool monitor_declared(const mipart_monitor *s, size_t gpu, mipart_compute_mode *ret_compute,
+		      mipart_memory_mode *ret_memory)
+{
+	if (gpu >= mipart_topology_gpu_count(s->topo) || !s->desired[gpu].known)
+		return false;
+	*ret_compute = s->desired[gpu].compute;
+	*ret_memory = s->desired[gpu].memory;
+	return true;
+}
+
 /* ---- Prometheus text exposition format 0.0.4 ---- */
 
 struct prom {
@@ -562,19 +587,17 @@ static void prom_label(struct prom *p, const char *name, const char *value, bool
 
 	/* the format is UTF-8: a label value that is not (a directory name, say) would make the
 	 * whole scrape invalid */
+	char esc[2 * sizeof(utf8) + 1];
+	size_t o = 0;
+
 	value = util_utf8(value, utf8, sizeof(utf8));
-	prom_put(p, "%s%s=\"", first ? "" : ",", name);
-	for (const char *c = value; *c && !p->err; c++) {
-		if (*c == '\\')
-			prom_put(p, "\\\\");
-		else if (*c == '"')
-			prom_put(p, "\\\"");
-		else if (*c == '\n')
-			prom_put(p, "\\n");
-		else
-			prom_put(p, "%c", *c);
+	for (const char *c = value; *c; c++) { /* one put per label, not per byte */
+		if (*c == '\\' || *c == '"' || *c == '\n')
+			esc[o++] = '\\';
+		esc[o++] = *c == '\n' ? 'n' : *c;
 	}
-	prom_put(p, "\"");
+	esc[o] = '\0';
+	prom_put(p, "%s%s=\"%s\"", first ? "" : ",", name, esc);
 }
 
 static void prom_family(struct prom *p, const char *name, const char *type, const char *help)

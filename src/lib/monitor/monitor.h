@@ -18,4 +18,13 @@ json_t *monitor_row_json(const mipart_monitor_row *r);
  * be NULL. New reference, NULL on -ENOMEM. */
 json_t *monitor_topology_json(const mipart_topology *t, const mipart_procs *procs);
 
+/* For the status page (page.c): the host name, the newest finished change (NULL when none;
+ * owned by the snapshot), and the modes the last "done" change declared for GPU gpu (false
+ * when none names it). */
+const char *monitor_hostname(const mipart_monitor *m);
+struct mipart_journal_entry;
+const struct mipart_journal_entry *monitor_last_change(const mipart_monitor *m);
+bool monitor_declared(const mipart_monitor *m, size_t gpu, mipart_compute_mode *ret_compute,
+		      mipart_memory_mode *ret_memory);
+
 #endif

@@ -80,7 +80,6 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	const char *why = NULL;
 	mipart_memory_mode nps = o->memory == MIPART_MEMORY_UNKNOWN ? MIPART_MEMORY_NPS1 : o->memory;
 	mipart_compute_mode mode;
-	DIR *d;
 	int r;
 
 	s.product = product_by_key(o->product ? o->product : "mi300x");
@@ -148,20 +147,10 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 			goto out;
 		}
 	}
-	d = opendir(dir);
-	if (d) {
-		struct dirent *de;
-		bool empty = true;
-
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				empty = false;
-		closedir(d);
-		if (!empty) {
-			why = "directory is not empty";
-			r = -EEXIST;
-			goto out;
-		}
+	if (!util_dir_empty(dir)) {
+		why = "directory is not empty";
+		r = -EEXIST;
+		goto out;
 	}
 	r = util_mkdir_p(dir);
 	if (r < 0)

@@ -497,7 +497,6 @@ int mipart_sim_sriov_create(const char *dir, const char *product, unsigned gpus,
 	struct ss s = { 0 };
 	unsigned counts[8];
 	size_t n;
-	DIR *d;
 	int r;
 
 	s.product = product_by_key(product ? product : "mi300x");
@@ -522,18 +521,8 @@ int mipart_sim_sriov_create(const char *dir, const char *product, unsigned gpus,
 				   "(mipart vf list shows the counts)";
 		return -EINVAL;
 	}
-	d = opendir(dir);
-	if (d) {
-		struct dirent *de;
-		bool empty = true;
-
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				empty = false;
-		closedir(d);
-		if (!empty)
-			return -EEXIST;
-	}
+	if (!util_dir_empty(dir))
+		return -EEXIST;
 	r = util_mkdir_p(dir);
 	if (r < 0)
 		return r;
@@ -632,7 +621,9 @@ static int do_write(const char *dir, struct ss *s, const char *rel, const char *
 	return -EACCES;
 }
 
-int mipart_sim_sriov_write(const char *dir, const char *rel, const char *value)
+/* One step of the simulated host: under its lock, load the state, apply fn, save, re-render. */
+static int with_ss(const char *dir, int (*fn)(const char *dir, struct ss *s, const void *arg),
+		   const void *arg)
 {
 	struct ss s;
 	int fd = ss_lock(dir), r;
@@ -641,114 +632,115 @@ int mipart_sim_sriov_write(const char *dir, const char *rel, const char *value)
 		return fd;
 	r = ss_load(dir, &s);
 	if (r == 0)
-		r = do_write(dir, &s, rel, value);
+		r = fn(dir, &s, arg);
 	if (r == 0)
 		r = ss_save(dir, &s);
 	if (r == 0)
 		r = ss_render(dir, &s);
 	close(fd);
 	return r;
+}
+
+struct write_arg {
+	const char *rel, *value;
+};
+
+static int step_write(const char *dir, struct ss *s, const void *arg)
+{
+	const struct write_arg *w = arg;
+
+	return do_write(dir, s, w->rel, w->value);
+}
+
+int mipart_sim_sriov_write(const char *dir, const char *rel, const char *value)
+{
+	const struct write_arg w = { rel, value };
+
+	return with_ss(dir, step_write, &w);
+}
+
+static int step_unload(const char *dir, struct ss *s, const void *arg)
+{
+	(void)dir;
+	(void)arg;
+	if (s->n_procs)
+		return -EBUSY;
+	s->loaded = false;
+	memset(s->vfs, 0, sizeof(s->vfs));
+	memset(s->driver, 0, sizeof(s->driver));
+	return 0;
 }
 
 int mipart_sim_sriov_unload(const char *dir)
 {
-	struct ss s;
-	int fd = ss_lock(dir), r;
+	return with_ss(dir, step_unload, NULL);
+}
 
-	if (fd < 0)
-		return fd;
-	r = ss_load(dir, &s);
-	if (r == 0 && s.n_procs)
-		r = -EBUSY;
-	if (r == 0) {
-		s.loaded = false;
-		memset(s.vfs, 0, sizeof(s.vfs));
-		memset(s.driver, 0, sizeof(s.driver));
-		r = ss_save(dir, &s);
-	}
-	if (r == 0)
-		r = ss_render(dir, &s);
-	close(fd);
-	return r;
+static int step_load(const char *dir, struct ss *s, const void *arg)
+{
+	(void)arg;
+	if (s->loaded)
+		return 0; /* modprobe of a loaded module does nothing */
+	gim_probe(dir, s);
+	return write_config(dir, s);
 }
 
 int mipart_sim_sriov_load(const char *dir)
 {
-	struct ss s;
-	int fd = ss_lock(dir), r;
+	return with_ss(dir, step_load, NULL);
+}
 
-	if (fd < 0)
-		return fd;
-	r = ss_load(dir, &s);
-	if (r == 0 && s.loaded)
-		r = 0; /* modprobe of a loaded module does nothing */
-	else if (r == 0) {
-		gim_probe(dir, &s);
-		r = write_config(dir, &s);
-		if (r == 0)
-			r = ss_save(dir, &s);
-		if (r == 0)
-			r = ss_render(dir, &s);
-	}
-	close(fd);
-	return r;
+struct hold_arg {
+	const char *vf, *comm, *vm;
+	int pid;
+};
+
+static int step_hold(const char *dir, struct ss *s, const void *arg)
+{
+	const struct hold_arg *h = arg;
+	struct ss_proc *p;
+	unsigned i, k;
+
+	(void)dir;
+	if (!find_vf(s, h->vf, &i, &k))
+		return -ENOENT;
+	if (strcmp(s->driver[i][k], "vfio-pci"))
+		return -EINVAL;
+	for (unsigned n = 0; n < s->n_procs; n++)
+		if (s->proc[n].pid == h->pid)
+			return -EEXIST;
+	if (s->n_procs >= SS_MAX_PROCS || h->pid <= 0)
+		return -ENOSPC;
+	p = &s->proc[s->n_procs++];
+	p->pid = h->pid;
+	util_strlcpy(p->comm, h->comm ? h->comm : "qemu-system-x86", sizeof(p->comm));
+	util_strlcpy(p->vm, h->vm ? h->vm : "", sizeof(p->vm));
+	util_strlcpy(p->vf, h->vf, sizeof(p->vf));
+	return 0;
 }
 
 int mipart_sim_sriov_hold(const char *dir, const char *vf_bdf, int pid, const char *comm,
 			  const char *vm)
 {
-	struct ss s;
-	unsigned i, k;
-	int fd = ss_lock(dir), r;
+	const struct hold_arg h = { vf_bdf, comm, vm, pid };
 
-	if (fd < 0)
-		return fd;
-	r = ss_load(dir, &s);
-	if (r == 0 && !find_vf(&s, vf_bdf, &i, &k))
-		r = -ENOENT;
-	if (r == 0 && strcmp(s.driver[i][k], "vfio-pci"))
-		r = -EINVAL;
-	for (unsigned p = 0; r == 0 && p < s.n_procs; p++)
-		if (s.proc[p].pid == pid)
-			r = -EEXIST;
-	if (r == 0 && (s.n_procs >= SS_MAX_PROCS || pid <= 0))
-		r = -ENOSPC;
-	if (r == 0) {
-		struct ss_proc *p = &s.proc[s.n_procs++];
+	return with_ss(dir, step_hold, &h);
+}
 
-		p->pid = pid;
-		util_strlcpy(p->comm, comm ? comm : "qemu-system-x86", sizeof(p->comm));
-		util_strlcpy(p->vm, vm ? vm : "", sizeof(p->vm));
-		util_strlcpy(p->vf, vf_bdf, sizeof(p->vf));
-		r = ss_save(dir, &s);
-	}
-	if (r == 0)
-		r = ss_render(dir, &s);
-	close(fd);
-	return r;
+static int step_release(const char *dir, struct ss *s, const void *arg)
+{
+	int pid = *(const int *)arg;
+
+	(void)dir;
+	for (unsigned p = 0; p < s->n_procs; p++)
+		if (s->proc[p].pid == pid) {
+			s->proc[p] = s->proc[--s->n_procs];
+			return 0;
+		}
+	return -ENOENT;
 }
 
 int mipart_sim_sriov_release(const char *dir, int pid)
 {
-	struct ss s;
-	int fd = ss_lock(dir), r;
-	bool found = false;
-
-	if (fd < 0)
-		return fd;
-	r = ss_load(dir, &s);
-	for (unsigned p = 0; r == 0 && p < s.n_procs; p++)
-		if (s.proc[p].pid == pid) {
-			s.proc[p] = s.proc[--s.n_procs];
-			found = true;
-			break;
-		}
-	if (r == 0 && !found)
-		r = -ENOENT;
-	if (r == 0)
-		r = ss_save(dir, &s);
-	if (r == 0)
-		r = ss_render(dir, &s);
-	close(fd);
-	return r;
+	return with_ss(dir, step_release, &pid);
 }

@@ -40,6 +40,9 @@ typedef struct mipart_model {
 	unsigned moe_intermediate;	/* per expert */
 	unsigned shared_experts;	/* always-on experts (DeepSeek, Qwen2-MoE) */
 	unsigned dense_layers;		/* leading layers with a dense MLP (first_k_dense_replace) */
+	unsigned mtp_layers;		/* multi-token-prediction layers in the checkpoint
+					 * (num_nextn_predict_layers: DeepSeek-V3/R1); vLLM loads them
+					 * only for speculative decoding */
 
 	mipart_attention attention;
 	unsigned sliding_window;	/* tokens, for MIPART_ATTN_HYBRID */

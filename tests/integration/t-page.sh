@@ -40,6 +40,7 @@ mipart sim hold "$H" --partition 1.3 --pid 4242 --comm '<img src=x>' >/dev/null 
 mipart sim load "$H" --partition 1.3 --busy 40 --vram 3GiB >/dev/null
 mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 0.2 --name 'a&b<i>' >/dev/null 2>&1
 is "$?" 0 "a simulated 2 x MI300X host in CPX, a process named '<img src=x>' on 1.3, an allocation 'a&b<i>' on 0.2"
+mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 1.5 --name chat >/dev/null 2>&1
 mipart sim write "$H" 0 current_compute_partition DPX >/dev/null 2>&1
 
 "$MIPART" --root "$H" serve --listen 127.0.0.1:0 --interval 0 2>"$T_TMP/serve.log" &
@@ -68,7 +69,8 @@ like "$TILE" '*<span class="busy">40 %</span>*' "tile 1.3: busy 40 %"
 like "$TILE" '*<span class="used">3.00</span> used*<span class="total">24.00</span> total*' "  ... VRAM 3.00 used of 24.00 GiB"
 like "$TILE" '*&lt;img src=x&gt;:4242*' "  ... the process named '<img src=x>', shown as text"
 is "$(grep -c '<img' "$T_TMP/dom.html")" 0 "  ... and no <img> element made of it"
-TILE=$(sed -n 's/.*\(<div class="tile" data-partition="0.1">.*\)/\1/p' "$T_TMP/dom.html" | sed 's/<div class="tile" data-partition="1.0">.*//')
+TILE=$(sed -n 's/.*\(<div class="tile" data-partition="1.5">.*\)/\1/p' "$T_TMP/dom.html" | sed 's/<div class="tile" data-partition="1.6">.*//')
+like "$TILE" '*<span class="booked">[1-9]*</span> booked*<span class="models">meta-llama/Llama-3.1-8B-Instruct</span>*' "tile 1.5: the allocation's model and its booked VRAM"
 like "$DOM" '*GPU 0 *DPX / NPS1*DRIFTED: declared CPX / NPS1*' "GPU 0: its modes now, drifted from the declared CPX"
 like "$DOM" '*GPU 1 *CPX / NPS1*in sync*' "GPU 1: CPX, in sync"
 like "$DOM" '*id="orphaned"*1 allocations book partitions the host no longer has*' "the allocation on 0.2 (gone in DPX) is reported"

@@ -99,6 +99,22 @@ static void test_mla(void **state)
 	o.tensor_parallel = 8;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.kv_bytes_per_token, 61 * 576 * 2);
+	/* a checkpoint with its multi-token-prediction layer (685B on the Hub): vLLM does not
+	 * load the 14B MTP module, about 2% of the bytes */
+	{
+		mipart_estimate a, b;
+		mipart_estimate_options co = { .max_model_len = 8192 };
+
+		m.weight_bytes = 689000000000ull;
+		assert_int_equal(mipart_estimate_model(&m, &co, &a), 0);
+		m.mtp_layers = 1;
+		assert_int_equal(mipart_estimate_model(&m, &co, &b), 0);
+		assert_true(b.weights_bytes < a.weights_bytes);
+		assert_true((double)(a.weights_bytes - b.weights_bytes) / a.weights_bytes > 0.015 &&
+			    (double)(a.weights_bytes - b.weights_bytes) / a.weights_bytes < 0.025);
+		m.mtp_layers = 0;
+		m.weight_bytes = 0;
+	}
 	/* V0's CacheEngine aligns the entry to 256 bytes: 1152 -> 1280 */
 	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);

@@ -88,6 +88,7 @@ static const struct key keys[] = {
 	{ "attention",         K_ATTENTION, OFF(attention),         0,                  false },
 	{ "sliding_window",    K_UINT,      OFF(sliding_window),    0,                  false },
 	{ "sliding_layers",    K_UINT,      OFF(sliding_layers),    0,                  false },
+	{ "mtp_layers",        K_UINT,      OFF(mtp_layers),        0,                  false },
 	{ "mlp_matrices",      K_UINT,      OFF(mlp_matrices),      0,                  false },
 	{ "attention_chunk",   K_UINT,      OFF(attention_chunk),   0,                  false },
 	{ "chunked_layers",    K_UINT,      OFF(chunked_layers),    0,                  false },

@@ -297,6 +297,9 @@ static double linear_bytes(mipart_precision p, unsigned group)
 	case MIPART_PREC_FP32:
 		return 4;
 	case MIPART_PREC_FP8:
+		/* fp8 with weight_block_size [g, g]: one fp32 scale per g x g block
+		 * (DeepSeek-V3, Qwen3-FP8: 128); per-channel scales are negligible */
+		return group ? 1 + 4.0 / ((double)group * group) : 1;
 	case MIPART_PREC_INT8:
 		return 1;
 	case MIPART_PREC_INT4:
@@ -489,6 +492,19 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 
 	if (from_checkpoint) {
 		w = (double)m->weight_bytes;
+		/* the MTP layers are in the checkpoint but not loaded (DeepSeek-V3: 14B of 685B):
+		 * each is one more decoder layer (the last layer's shape) plus its 2h x h eh_proj,
+		 * in the checkpoint's bytes per parameter */
+		if (m->mtp_layers && params) {
+			mipart_model one = *m;
+			uint64_t one_layer, lin1 = 0, none;
+
+			one.layers = m->layers + 1;
+			one.mtp_layers = 0;
+			one_layer = mipart_model_params(&one, &lin1) - params;
+			none = (uint64_t)m->mtp_layers * (one_layer + 2ull * m->hidden * m->hidden);
+			w -= w * (double)none / (double)(params + none);
+		}
 	} else {
 		/* scale the shape's split to the published total; MXFP4 checkpoints quantize the
 		 * experts only (gpt-oss: attention stays bf16) */

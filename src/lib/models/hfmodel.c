@@ -688,7 +688,11 @@ static int read_moe(struct cfg *c, const json_t *t, const char *px, const struct
 		    (r = get_uint(c, t, px, "first_k_dense_replace", OPTIONAL, 0, LOG_LAYERS, 0,
 				  &first_dense)) < 0 ||
 		    (r = get_uint(c, t, px, "moe_layer_freq", OPTIONAL, 1, LOG_LAYERS, 1,
-				  &freq)) < 0)
+				  &freq)) < 0 ||
+		    /* configuration_deepseek_v3.py: num_nextn_predict_layers, the MTP module the
+		     * checkpoint stores after the decoder layers */
+		    (r = get_uint(c, t, px, "num_nextn_predict_layers", OPTIONAL, 0, LOG_LAYERS, 0,
+				  &m->mtp_layers)) < 0)
 			return r;
 		if (first_dense > m->layers)
 			return cfg_fail(c, -EINVAL,

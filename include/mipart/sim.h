@@ -27,6 +27,8 @@ typedef struct mipart_sim_options {
 	int metrics;			/* gpu_metrics v1.N the driver writes: 8 (with partition
 					 * metrics v1.0) or 9 (v1.1); 0 means 8; -1: no metrics
 					 * files (kernels before them) */
+	bool user_partt_mode_set;	/* user_partt_mode given; else -2 (AUTO), the default */
+	int user_partt_mode;		/* amdgpu.user_partt_mode: -2 AUTO, 0 SPX .. 4 CPX */
 } mipart_sim_options;
 
 /* Scripted readings (mipart sim load). -1 leaves a value as it is. */

@@ -187,6 +187,7 @@ int verb_k8s_pod(struct cli *cli, int argc, char **argv);
 int verb_slurm(struct cli *cli, int argc, char **argv);
 int verb_top(struct cli *cli, int argc, char **argv);
 int verb_serve(struct cli *cli, int argc, char **argv);
+int verb_doctor(struct cli *cli, int argc, char **argv);
 int verb_vf(struct cli *cli, int argc, char **argv);
 /* verb-vf.c: the simulator's SR-IOV host */
 int cli_sim_create_sriov(struct cli *cli, const char *dir, const char *product, unsigned gpus,

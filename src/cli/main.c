@@ -100,6 +100,8 @@ static const struct verb verbs[] = {
 	  "                  [--series mipart|amd|both] [--token-file FILE]\n"
 	  "                  [--tls-cert FILE --tls-key FILE]\n"
 	  "                  (docs/serve.md)" },
+	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
+	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },
 	{ "slurm", 1, -1, verb_slurm, "Slurm: modes as node features, partitions as GRES",
 	  "slurm helper|helpers-conf|gres ... (docs/slurm.md)", true },
 	{ "vf", 1, -1, verb_vf, "SR-IOV virtual functions: list, enable, bind, libvirt XML",

@@ -20,6 +20,7 @@
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/planner.h"
+#include "mipart/spec.h"
 #include "mipart/fleet.h"
 #include "mipart/product.h"
 #include "cli.h"
@@ -38,63 +39,32 @@ struct plan_model {
 	char label[MIPART_MODEL_ID_MAX + 16];
 };
 
-/* MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] */
+/* MODEL[:COUNT][@PRECISION][,max-model-len=N][,tp=N][,kv-cache-dtype=fp8] (mipart/spec.h) */
 static int parse_model_spec(struct cli *cli, const mipart_catalog *cat, const char *arg,
 			    struct plan_model *pm)
 {
-	char buf[256];
-	char *opts, *at, *colon, *save = NULL, *tok;
+	mipart_model_spec sp;
 	const mipart_model *m;
+	char err[400], show[80];
 
-	if (strlen(arg) >= sizeof(buf))
-		return cli_usage_error(cli->verb, "model spec too long: '%.40s...'", arg);
+	if (mipart_model_spec_parse(arg, &sp, err, sizeof(err)) < 0)
+		return cli_usage_error(cli->verb, "%s", err);
 	memset(pm, 0, sizeof(*pm));
 	snprintf(pm->spec, sizeof(pm->spec), "%s", arg);
-	memcpy(buf, arg, strlen(arg) + 1);
-	pm->count = 1;
-	opts = strchr(buf, ',');
-	if (opts)
-		*opts++ = '\0';
-	at = strchr(buf, '@');
-	if (at) {
-		*at++ = '\0';
-		if (mipart_precision_parse(at, &pm->o.precision) < 0)
-			return cli_usage_error(cli->verb, "'%s': unknown precision '%s'", arg, at);
-	}
-	colon = strrchr(buf, ':');
-	if (colon) {
-		unsigned long v;
-
-		*colon++ = '\0';
-		if (cli_parse_uint(cli, "COUNT", colon, 1, 100000, &v) < 0)
-			return EXIT_USAGE;
-		pm->count = (unsigned)v;
-	}
-	for (tok = opts ? strtok_r(opts, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned long v;
-
-		if (!strncmp(tok, "max-model-len=", 14)) {
-			if (cli_parse_uint(cli, "max-model-len", tok + 14, 1, 16777216, &v) < 0)
-				return EXIT_USAGE;
-			pm->o.max_model_len = (unsigned)v;
-		} else if (!strncmp(tok, "tp=", 3)) {
-			if (cli_parse_uint(cli, "tp", tok + 3, 1, 8, &v) < 0)
-				return EXIT_USAGE;
-			pm->o.tensor_parallel = (unsigned)v;
-		} else if (!strcmp(tok, "kv-cache-dtype=fp8")) {
-			pm->o.kv_fp8 = true;
-		} else {
-			return cli_usage_error(cli->verb,
-					       "'%s': unknown option '%s' (max-model-len=N, tp=N, kv-cache-dtype=fp8)",
-					       arg, tok);
-		}
-	}
-	if (mipart_catalog_find(cat, buf, &m) < 0) {
-		cli_error("unknown model '%s' in '%s' ('mipart models' lists the catalog)", buf, arg);
+	pm->count = sp.count;
+	pm->o = sp.o;
+	if (mipart_catalog_find(cat, sp.model, &m) < 0) {
+		cli_error("unknown model '%s' in '%s' ('mipart models' lists the catalog)",
+			  cli_show(sp.model, show, sizeof(show)), arg);
 		return EXIT_USAGE;
 	}
 	pm->m = *m;
-	snprintf(pm->label, sizeof(pm->label), "%s%s%s", m->id, at ? "@" : "", at ? at : "");
+	/* "id@precision": the precision names are short words (mipart_precision_parse) */
+	if ((size_t)snprintf(pm->label, sizeof(pm->label), "%s", m->id) + 1 + strlen(sp.precision) <
+		    sizeof(pm->label) && sp.precision[0]) {
+		strncat(pm->label, "@", 2);
+		strncat(pm->label, sp.precision, sizeof(pm->label) - strlen(pm->label) - 1);
+	}
 	return EXIT_OK;
 }
 

@@ -48,26 +48,16 @@
 #include "cli.h"
 #include "mipart/monitor.h"
 #include "monitor.h"
+#include "serve-parse.h"
 #include "util.h"
 #include "banned.h"
 
 #define MHD_LIBRARY "libmicrohttpd.so.12"	/* Debian: libmicrohttpd12 */
-#define CONFIG_MAX_SIZE (64 * 1024)		/* bytes of a config file */
-#define CONFIG_MAX_EVENTS 256			/* YAML events of a config file */
 #define THREADS 2				/* libmicrohttpd worker threads */
 #define POOL_EXTRA 8192				/* per-connection memory beyond the header cap */
 #define LOG_BURST 20				/* libmicrohttpd messages per LOG_WINDOW ... */
 #define LOG_WINDOW 60.0				/* ... seconds; the rest are counted */
 #define WARNINGS_MAX 64				/* snapshot warnings remembered between collections */
-/*
- * The default port. Not AMD's device-metrics-exporter (5000, its ServerPort default), not
- * NVIDIA's dcgm-exporter (9400), not Prometheus (9090), Alertmanager (9093), Pushgateway (9091),
- * node_exporter (9100) or Grafana (3000), and not the kubelet/kube-proxy/controller ports
- * (10248-10259): a node running those next to mipart must not see a clash. The exporter range
- * 9100-9999 of Prometheus's port registry is fully allocated (wiki "Default port
- * allocations"), so any port there belongs to some other exporter; 10400 is outside it.
- */
-#define SERVE_DEFAULT_PORT "10400"
 
 /* --- libmicrohttpd, loaded at run time ---------------------------------------------------- */
 
@@ -123,426 +113,9 @@ static int mhd_load(void)
 	return 0;
 }
 
-/* --- settings: defaults, config file, flags ------------------------------------------------ */
-
-enum key {
-	K_LISTEN,
-	K_ALLOW_REMOTE,
-	K_INTERVAL,
-	K_MAX_CONNECTIONS,
-	K_PER_IP,
-	K_TIMEOUT,
-	K_MAX_HEADER_BYTES,
-	K_MAX_HEADERS,
-	K_MAX_CONNECTION_TIME,
-	K_SERIES,
-	K_TOKEN_FILE,
-	K_TLS_CERT,
-	K_TLS_KEY,
-	N_KEYS,
-};
-
-static const struct {
-	const char *name;
-	unsigned long min, max; /* whole numbers */
-	const char *expect;
-} keys[N_KEYS] = {
-	[K_LISTEN] = { "listen", 0, 0, "ADDRESS:PORT with a numeric address, such as 127.0.0.1:" SERVE_DEFAULT_PORT " or [::1]:" SERVE_DEFAULT_PORT "" },
-	[K_ALLOW_REMOTE] = { "allow-remote", 0, 0, "true or false" },
-	[K_INTERVAL] = { "interval", 0, 86400, "seconds from 0 to 86400, such as 2 or 0.5" },
-	[K_MAX_CONNECTIONS] = { "max-connections", 2, 10000, NULL },
-	[K_PER_IP] = { "per-ip-connections", 0, 10000, NULL },
-	[K_TIMEOUT] = { "timeout", 1, 3600, NULL },
-	[K_MAX_HEADER_BYTES] = { "max-header-bytes", 1024, 1024 * 1024, NULL },
-	[K_MAX_HEADERS] = { "max-headers", 1, 1000, NULL },
-	[K_MAX_CONNECTION_TIME] = { "max-connection-time", 1, 86400, NULL },
-	[K_SERIES] = { "series", 0, 0, "mipart, amd or both" },
-	[K_TOKEN_FILE] = { "token-file", 0, 0, "the path of a file" },
-	[K_TLS_CERT] = { "tls-cert", 0, 0, "the path of a PEM file" },
-	[K_TLS_KEY] = { "tls-key", 0, 0, "the path of a PEM file" },
-};
-
 #define SECRET_FILE_MAX (64 * 1024) /* bytes of a token, certificate or key file */
 #define TOKEN_MIN 16		    /* characters of a bearer token */
 #define TOKEN_MAX 4096
-
-struct settings {
-	char listen[80];
-	bool allow_remote;
-	double interval;
-	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
-	char token_file[256], tls_cert[256], tls_key[256]; /* "" when not set */
-	unsigned long num[N_KEYS]; /* the whole-number keys */
-	unsigned set;		   /* bit per key given (flags, file) */
-};
-
-static void settings_defaults(struct settings *s)
-{
-	*s = (struct settings){ .listen = "127.0.0.1:" SERVE_DEFAULT_PORT, .interval = 2,
-				.series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD };
-	s->num[K_MAX_CONNECTIONS] = 64;
-	s->num[K_PER_IP] = 16;
-	s->num[K_TIMEOUT] = 10;
-	s->num[K_MAX_HEADER_BYTES] = 16 * 1024;
-	s->num[K_MAX_HEADERS] = 64;
-	s->num[K_MAX_CONNECTION_TIME] = 30;
-}
-
-/* Copy into dst the keys src has set. */
-static void settings_merge(struct settings *dst, const struct settings *src)
-{
-	for (unsigned k = 0; k < N_KEYS; k++) {
-		if (!(src->set & (1u << k)))
-			continue;
-		if (k == K_LISTEN)
-			memcpy(dst->listen, src->listen, sizeof(dst->listen));
-		else if (k == K_ALLOW_REMOTE)
-			dst->allow_remote = src->allow_remote;
-		else if (k == K_INTERVAL)
-			dst->interval = src->interval;
-		else if (k == K_SERIES)
-			dst->series = src->series;
-		else if (k == K_TOKEN_FILE)
-			memcpy(dst->token_file, src->token_file, sizeof(dst->token_file));
-		else if (k == K_TLS_CERT)
-			memcpy(dst->tls_cert, src->tls_cert, sizeof(dst->tls_cert));
-		else if (k == K_TLS_KEY)
-			memcpy(dst->tls_key, src->tls_key, sizeof(dst->tls_key));
-		else
-			dst->num[k] = src->num[k];
-		dst->set |= 1u << k;
-	}
-}
-
-/*
- * "127.0.0.1:10400" or "[::1]:10400" into a socket address; port 0 lets the kernel choose.
- * Numeric addresses only: a name would need the resolver at start and could change under us.
- * 0 or -EINVAL.
- */
-static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len,
-			bool *ret_loopback)
-{
-	char host[64];
-	const char *colon, *port_s;
-	uint64_t port;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(close - s - 1);
-		memcpy(host, s + 1, hl < sizeof(host) ? hl : 0);
-		port_s = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || memchr(s, ':', (size_t)(colon - s)))
-			return -EINVAL; /* IPv6 without brackets */
-		hl = (size_t)(colon - s);
-		memcpy(host, s, hl < sizeof(host) ? hl : 0);
-		port_s = colon + 1;
-	}
-	if (hl == 0 || hl >= sizeof(host) || util_parse_u64(port_s, strlen(port_s), &port) < 0 ||
-	    port > 65535)
-		return -EINVAL;
-	host[hl] = '\0';
-	memset(ret, 0, sizeof(*ret));
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
-
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-			return -EINVAL;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*ret_len = sizeof(*a);
-		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
-				(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ret;
-
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			return -EINVAL;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*ret_len = sizeof(*a);
-		*ret_loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127; /* 127.0.0.0/8 */
-	}
-	return 0;
-}
-
-/* Seconds with an optional fraction: "2", "0.5". No sign, exponent, hex, inf or nan. */
-static int parse_seconds(const char *v, double max, double *ret)
-{
-	size_t digits = 0, dots = 0;
-	char *end;
-	double d;
-
-	for (const char *p = v; *p; p++) {
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (*p == '.' && !dots++)
-			continue;
-		else
-			return -EINVAL;
-	}
-	if (!digits)
-		return -EINVAL;
-	errno = 0;
-	d = strtod(v, &end);
-	if (errno || *end || d > max)
-		return -EINVAL;
-	*ret = d;
-	return 0;
-}
-
-/*
- * Set key k of s from the text v (a flag's argument or a config value). On -EINVAL, err says
- * what was expected: "expected a whole number from 1 to 3600".
- */
-static int settings_set(struct settings *s, enum key k, const char *v, char *err, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	bool lo;
-	uint64_t n;
-
-	switch (k) {
-	case K_LISTEN:
-		if (strlen(v) >= sizeof(s->listen) || parse_listen(v, &ss, &sl, &lo) < 0)
-			goto bad;
-		util_strlcpy(s->listen, v, sizeof(s->listen));
-		break;
-	case K_ALLOW_REMOTE:
-		if (strcmp(v, "true") && strcmp(v, "false"))
-			goto bad;
-		s->allow_remote = !strcmp(v, "true");
-		break;
-	case K_INTERVAL:
-		if (parse_seconds(v, (double)keys[k].max, &s->interval) < 0)
-			goto bad;
-		break;
-	case K_TOKEN_FILE:
-	case K_TLS_CERT:
-	case K_TLS_KEY: {
-		char *dst = k == K_TOKEN_FILE ? s->token_file : k == K_TLS_CERT ? s->tls_cert : s->tls_key;
-
-		if (!v[0] || strlen(v) >= sizeof(s->token_file))
-			goto bad;
-		util_strlcpy(dst, v, sizeof(s->token_file));
-		break;
-	}
-	case K_SERIES:
-		if (!strcmp(v, "mipart"))
-			s->series = MIPART_MONITOR_SERIES_MIPART;
-		else if (!strcmp(v, "amd"))
-			s->series = MIPART_MONITOR_SERIES_AMD;
-		else if (!strcmp(v, "both"))
-			s->series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD;
-		else
-			goto bad;
-		break;
-	default:
-		if (util_parse_u64(v, strlen(v), &n) < 0 || n < keys[k].min || n > keys[k].max)
-			goto bad;
-		s->num[k] = (unsigned long)n;
-		break;
-	}
-	s->set |= 1u << k;
-	return 0;
-bad:
-	if (keys[k].expect)
-		snprintf(err, size, "expected %s", keys[k].expect);
-	else
-		snprintf(err, size, "expected a whole number from %lu to %lu", keys[k].min,
-			 keys[k].max);
-	return -EINVAL;
-}
-
-/* The YAML reader's state; err gets "FILE:LINE:COL: message". */
-struct config_parser {
-	yaml_parser_t yaml;
-	yaml_event_t ev;
-	bool have_ev;
-	unsigned n_events;
-	const char *path;
-	char *err;
-	size_t err_size;
-};
-
-static int config_fail(struct config_parser *p, yaml_mark_t m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int config_fail(struct config_parser *p, yaml_mark_t m, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(p->err, p->err_size, "%s:%zu:%zu: ", p->path, m.line + 1, m.column + 1);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->err_size)
-		vsnprintf(p->err + n, p->err_size - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-/* Next event; refuses aliases, anchors and tags (a small file must not cost much). */
-static int config_next(struct config_parser *p)
-{
-	const char *anchor = NULL, *tag = NULL;
-
-	if (p->have_ev)
-		yaml_event_delete(&p->ev);
-	p->have_ev = false;
-	if (!yaml_parser_parse(&p->yaml, &p->ev)) {
-		if (p->yaml.error == YAML_MEMORY_ERROR)
-			return -ENOMEM;
-		return config_fail(p, p->yaml.problem_mark, "invalid YAML: %s",
-				   p->yaml.problem ? p->yaml.problem : "cannot be parsed");
-	}
-	p->have_ev = true;
-	if (++p->n_events > CONFIG_MAX_EVENTS)
-		return config_fail(p, p->ev.start_mark, "more than %d YAML nodes",
-				   CONFIG_MAX_EVENTS);
-	switch (p->ev.type) {
-	case YAML_ALIAS_EVENT:
-		return config_fail(p, p->ev.start_mark,
-				   "YAML aliases are not supported; write the value out");
-	case YAML_SCALAR_EVENT:
-		anchor = (const char *)p->ev.data.scalar.anchor;
-		tag = (const char *)p->ev.data.scalar.tag;
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-		anchor = (const char *)p->ev.data.sequence_start.anchor;
-		tag = (const char *)p->ev.data.sequence_start.tag;
-		break;
-	case YAML_MAPPING_START_EVENT:
-		anchor = (const char *)p->ev.data.mapping_start.anchor;
-		tag = (const char *)p->ev.data.mapping_start.tag;
-		break;
-	default:
-		break;
-	}
-	if (anchor)
-		return config_fail(p, p->ev.start_mark,
-				   "YAML anchors are not supported; write the value out");
-	if (tag)
-		return config_fail(p, p->ev.start_mark, "YAML tags are not supported");
-	return 0;
-}
-
-static const char *event_what(const yaml_event_t *ev)
-{
-	return ev->type == YAML_MAPPING_START_EVENT    ? "a mapping"
-	       : ev->type == YAML_SEQUENCE_START_EVENT ? "a list"
-						       : "nothing";
-}
-
-/*
- * Read the config file at path into ret (only the keys it names are set in ret->set).
- * Returns 0, or -errno with err set: a message naming the file, and line and column for
- * what is wrong inside it.
- */
-static int config_read(const char *path, struct settings *ret, char *err, size_t size)
-{
-	struct config_parser p = { .path = path, .err = err, .err_size = size };
-	struct settings s = { 0 };
-	char *buf = malloc(CONFIG_MAX_SIZE + 1), show[64], why[160];
-	ssize_t len;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	len = util_read_file(path, buf, CONFIG_MAX_SIZE);
-	if (len < 0) {
-		if (len == -EFBIG)
-			snprintf(err, size, "'%s' is larger than %d KiB; a config is far smaller", path,
-				 CONFIG_MAX_SIZE / 1024);
-		else
-			snprintf(err, size, "cannot read '%s': %s", path, mipart_strerror((int)len));
-		free(buf);
-		return (int)len;
-	}
-	if (!yaml_parser_initialize(&p.yaml)) {
-		free(buf);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&p.yaml, (const unsigned char *)buf, (size_t)len);
-
-	r = config_next(&p); /* stream start */
-	if (r == 0)
-		r = config_next(&p);
-	if (r < 0 || p.ev.type == YAML_STREAM_END_EVENT)
-		goto out; /* an empty file: no settings */
-	r = config_next(&p); /* document start -> its node */
-	if (r == 0 && p.ev.type != YAML_MAPPING_START_EVENT)
-		r = config_fail(&p, p.ev.start_mark,
-				"the file must be a mapping of settings (listen: ..., interval: ...)");
-	while (r == 0) {
-		enum key k;
-		yaml_mark_t at;
-
-		r = config_next(&p);
-		if (r < 0 || p.ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		if (p.ev.type != YAML_SCALAR_EVENT) {
-			r = config_fail(&p, p.ev.start_mark, "a key must be a word, not %s",
-					event_what(&p.ev));
-			break;
-		}
-		for (k = 0; k < N_KEYS; k++)
-			if (!strcmp((const char *)p.ev.data.scalar.value, keys[k].name))
-				break;
-		util_show((const char *)p.ev.data.scalar.value, p.ev.data.scalar.length, 40, show,
-			  sizeof(show));
-		if (k == N_KEYS) {
-			r = config_fail(&p, p.ev.start_mark,
-					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
-					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time, series, token-file, tls-cert, tls-key)",
-					show);
-			break;
-		}
-		if (s.set & (1u << k)) {
-			r = config_fail(&p, p.ev.start_mark, "'%s' is given twice", keys[k].name);
-			break;
-		}
-		r = config_next(&p);
-		if (r < 0)
-			break;
-		if (p.ev.type != YAML_SCALAR_EVENT) {
-			r = config_fail(&p, p.ev.start_mark, "'%s' takes one value, not %s%s",
-					keys[k].name, event_what(&p.ev),
-					k == K_LISTEN ? " (quote an IPv6 address: \"[::1]:" SERVE_DEFAULT_PORT "\")" : "");
-			break;
-		}
-		at = p.ev.start_mark;
-		util_show((const char *)p.ev.data.scalar.value, p.ev.data.scalar.length, 40, show,
-			  sizeof(show));
-		if (strlen((const char *)p.ev.data.scalar.value) != p.ev.data.scalar.length ||
-		    settings_set(&s, k, (const char *)p.ev.data.scalar.value, why, sizeof(why)) < 0) {
-			if (strlen((const char *)p.ev.data.scalar.value) != p.ev.data.scalar.length)
-				util_strlcpy(why, "a NUL character", sizeof(why));
-			r = config_fail(&p, at, "invalid value '%s' for '%s': %s", show, keys[k].name,
-					why);
-		}
-	}
-	if (r == 0)
-		r = config_next(&p); /* document end */
-	if (r == 0)
-		r = config_next(&p);
-	if (r == 0 && p.ev.type != YAML_STREAM_END_EVENT)
-		r = config_fail(&p, p.ev.start_mark, "more than one YAML document");
-out:
-	if (p.have_ev)
-		yaml_event_delete(&p.ev);
-	yaml_parser_delete(&p.yaml);
-	free(buf);
-	if (r == -ENOMEM)
-		snprintf(err, size, "cannot read '%s': out of memory", path);
-	if (r == 0)
-		*ret = s;
-	return r;
-}
 
 /* --- secrets: the bearer token, the TLS certificate and key ---------------------------------- */
 
@@ -621,9 +194,9 @@ static int load_token(const struct settings *st, char *token, char *err, size_t 
 
 /* --- the server ------------------------------------------------------------------------------ */
 
-enum endpoint { EP_METRICS, EP_STATUS, EP_HEALTH, EP_PAGE, N_EP };
-
-static const char *const ep_paths[N_EP] = { "/metrics", "/api/v1/status", "/healthz", "/" };
+/* the endpoints: serve-parse.h */
+enum endpoint { EP_METRICS = SERVE_EP_METRICS, EP_STATUS = SERVE_EP_STATUS,
+		EP_HEALTH = SERVE_EP_HEALTH, EP_PAGE = SERVE_EP_PAGE, N_EP = SERVE_N_EP };
 static const char *const ep_types[N_EP] = {
 	"text/plain; version=0.0.4; charset=utf-8",
 	"application/json",
@@ -1327,45 +900,53 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct server *s = cls;
 	struct header_tally t = { 0 };
-	const char *len, *te;
-
-	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	struct serve_request rq = { .method = method, .url = url, .first = !*req_cls,
+				    .upload_size = *upload_size };
+	int d;
 
 	/*
 	 * The first call comes when the headers are in. A response queued now makes libmicrohttpd
 	 * skip the body and close the connection afterwards (connection.c, MHD_queue_response:
 	 * "response was queued early"): right for what is refused over its headers or body, wrong
 	 * for the good requests of a scraper that keeps its connection; those are answered on the
-	 * second call, which comes at once when there is no body.
+	 * second call, which comes at once when there is no body. serve_route decides
+	 * (serve-parse.c).
 	 */
-	if (!*req_cls) {
+	if (rq.first) {
 		*req_cls = s;
 		mhd.get_connection_values(c, MHD_HEADER_KIND, tally_header, &t);
-		if (t.n > atomic_load_explicit(&s->max_headers, memory_order_relaxed) ||
-		    t.bytes + strlen(url) >
-			    atomic_load_explicit(&s->max_header_bytes, memory_order_relaxed))
-			return refuse(s, c, method, url, R_HEADERS);
-		if (t.bad_length || url[0] == '\001')
-			return refuse(s, c, method, url, R_BAD);
-		if (!authorized(s, c))
-			return refuse(s, c, method, url, R_AUTH);
-		len = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		te = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		if (te || (len && strcmp(len, "0")))
-			return refuse(s, c, method, url, get ? R_BODY : R_METHOD);
-		return MHD_YES;
+		rq.n_headers = t.n;
+		rq.header_bytes = t.bytes;
+		rq.content_length = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_CONTENT_LENGTH);
+		rq.transfer_encoding = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
+								   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		rq.bad_length = t.bad_length || url[0] == '\001';
+		rq.unauthorized = !authorized(s, c);
 	}
-	if (*upload_size) { /* never: a body was refused above */
+	d = serve_route(&rq, atomic_load_explicit(&s->max_headers, memory_order_relaxed),
+			atomic_load_explicit(&s->max_header_bytes, memory_order_relaxed));
+	switch (d) {
+	case SERVE_CONTINUE:
+		return MHD_YES;
+	case SERVE_DISCARD:
 		*upload_size = 0;
 		return MHD_YES;
-	}
-	if (!get)
+	case SERVE_REFUSE_HEADERS:
+		return refuse(s, c, method, url, R_HEADERS);
+	case SERVE_REFUSE_BODY:
+		return refuse(s, c, method, url, R_BODY);
+	case SERVE_REFUSE_METHOD:
 		return refuse(s, c, method, url, R_METHOD);
-	for (unsigned ep = 0; ep < N_EP; ep++)
-		if (!strcmp(url, ep_paths[ep]))
-			return serve_cached(s, c, ep, method, url);
-	return refuse(s, c, method, url, R_NOT_FOUND);
+	case SERVE_REFUSE_NOT_FOUND:
+		return refuse(s, c, method, url, R_NOT_FOUND);
+	case SERVE_REFUSE_BAD:
+		return refuse(s, c, method, url, R_BAD);
+	case SERVE_REFUSE_AUTH:
+		return refuse(s, c, method, url, R_AUTH);
+	default:
+		return serve_cached(s, c, (enum endpoint)d, method, url);
+	}
 }
 
 static int refusals_init(struct server *s)
@@ -1413,7 +994,7 @@ static int listen_on(const struct settings *st, char *where, size_t size)
 	char host[INET6_ADDRSTRLEN];
 	int fd, one = 1, r;
 
-	parse_listen(st->listen, &ss, &sl, &lo); /* checked before */
+	serve_parse_listen(st->listen, &ss, &sl, &lo); /* checked before */
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
@@ -1463,15 +1044,15 @@ static void reload(struct server *s)
 	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
 	notify(state);
-	settings_defaults(&n);
+	serve_settings_defaults(&n);
 	if (s->config_path) {
-		if (config_read(s->config_path, &file, err, sizeof(err)) < 0) {
+		if (serve_config_read(s->config_path, &file, err, sizeof(err)) < 0) {
 			log_line("error", "cannot reload: %s; the settings in force stay", err);
 			goto done;
 		}
-		settings_merge(&n, &file);
+		serve_settings_merge(&n, &file);
 	}
-	settings_merge(&n, &s->flags);
+	serve_settings_merge(&n, &s->flags);
 	if (strcmp(n.listen, s->running.listen))
 		log_line("warning", "'listen' changed to '%s': takes effect after a restart", n.listen);
 	if (n.allow_remote != s->running.allow_remote)
@@ -1498,7 +1079,7 @@ static void reload(struct server *s)
 	for (unsigned k = K_MAX_CONNECTIONS; k <= K_TIMEOUT; k++)
 		if (n.num[k] != s->running.num[k])
 			log_line("warning", "'%s' changed to %lu: takes effect after a restart",
-				 keys[k].name, n.num[k]);
+				 serve_keys[k].name, n.num[k]);
 	if (n.num[K_MAX_HEADER_BYTES] > s->pool_header_bytes)
 		log_line("warning", "'max-header-bytes' above %lu takes effect after a restart",
 			 s->pool_header_bytes);
@@ -1709,9 +1290,9 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 			if (flag_keys[i].opt != c)
 				continue;
 			known = true;
-			if (settings_set(&s.flags, flag_keys[i].key, optarg, err, sizeof(err)) < 0)
+			if (serve_settings_set(&s.flags, flag_keys[i].key, optarg, err, sizeof(err)) < 0)
 				return cli_usage_error(cli->verb, "invalid value '%s' for '--%s': %s",
-						       optarg, keys[flag_keys[i].key].name, err);
+						       optarg, serve_keys[flag_keys[i].key].name, err);
 		}
 		if (known)
 			continue;
@@ -1733,19 +1314,19 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	if (cli_check_args(cli, argc - optind) != EXIT_OK)
 		return EXIT_USAGE;
 
-	settings_defaults(&s.running);
+	serve_settings_defaults(&s.running);
 	if (s.config_path) {
 		struct settings file;
 
-		r = config_read(s.config_path, &file, err, sizeof(err));
+		r = serve_config_read(s.config_path, &file, err, sizeof(err));
 		if (r < 0) {
 			cli_error("%s", err);
 			return EXIT_FAIL;
 		}
-		settings_merge(&s.running, &file);
+		serve_settings_merge(&s.running, &file);
 	}
-	settings_merge(&s.running, &s.flags);
-	parse_listen(s.running.listen, &ss, &sl, &loopback);
+	serve_settings_merge(&s.running, &s.flags);
+	serve_parse_listen(s.running.listen, &ss, &sl, &loopback);
 	if (!loopback && !s.running.allow_remote) {
 		cli_error("refusing to listen on '%s': not a loopback address, and the metrics show "
 			  "every process on the GPUs; pass --allow-remote (or 'allow-remote: true' in "

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mipart/error.h"
 #include "mipart/estimate.h"
@@ -30,6 +31,7 @@ static const struct verb sim_verbs[] = {
 	  "sim create DIR [--gpus N] [--product mi300x|mi308x|mi325x|mi300a|mi350x|mi355x|mi210|mi300x-hf|mi300x-vf|mi325x-vf]\n"
 	  "                  [--compute SPX|DPX|TPX|QPX|CPX] [--memory NPS1|NPS2|NPS4] [--no-hive]\n"
 	  "                  [--legacy-xcp-names] [--device-nodes] [--cpu-nodes N] [--metrics 1.8|1.9|none]\n"
+	  "                  [--user-partt-mode AUTO|SPX|DPX|TPX|QPX|CPX]\n"
 	  "       mipart sim create DIR --sriov [--gpus N] [--product P] [--vfs N]   (a GIM host)\n"
 	  "       mipart sim create DIR --guest [--product mi300x|mi325x] [--vfs 1|8]   (a VM with a VF)" },
 	{ "load", 0, 1, sim_load, "script the readings a GPU or partition shows (busy, VRAM, power)",
@@ -94,6 +96,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		{ "device-nodes", no_argument, NULL, 'D' },
 		{ "cpu-nodes", required_argument, NULL, 'n' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "user-partt-mode", required_argument, NULL, 'U' },
 		{ "sriov", no_argument, NULL, 'S' },
 		{ "vfs", required_argument, NULL, 'V' },
 		{ "guest", no_argument, NULL, 'G' },
@@ -144,6 +147,23 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			o.cpu_nodes = (unsigned)v;
 			break;
+		case 'U': {
+			mipart_compute_mode m;
+
+			/* amdgpu.user_partt_mode: -2 AUTO or a mode number; names for people */
+			if (!strcmp(optarg, "-2") || !strcasecmp(optarg, "auto"))
+				o.user_partt_mode = -2;
+			else if (mipart_compute_mode_parse(optarg, &m) == 0)
+				o.user_partt_mode = (int)m;
+			else if (strlen(optarg) == 1 && optarg[0] >= '0' && optarg[0] <= '4')
+				o.user_partt_mode = optarg[0] - '0';
+			else
+				return cli_usage_error(cli->verb,
+						       "invalid value '%s' for '--user-partt-mode': expected AUTO (-2), SPX (0), DPX (1), TPX (2), QPX (3) or CPX (4)",
+						       optarg);
+			o.user_partt_mode_set = true;
+			break;
+		}
 		case 'M':
 			if (!strcmp(optarg, "1.8") || !strcmp(optarg, "8"))
 				o.metrics = 8;

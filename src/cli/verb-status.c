@@ -84,6 +84,8 @@ static int load(struct cli *cli, int argc, char **argv, bool *json, mipart_topol
 			 mipart_procs_hidden(*procs));
 	if (mipart_topology_gpu_count(*t) == 0 && !*json) {
 		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+		fprintf(stderr, "hint: 'mipart doctor' says what is missing (driver, devices); to try mipart without\n"
+				"hint: a GPU: 'mipart sim create /tmp/node', then 'mipart --root /tmp/node status'\n");
 		*t = mipart_topology_free(*t);
 		*procs = mipart_procs_free(*procs);
 		return EXIT_FAIL;

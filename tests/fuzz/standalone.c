@@ -14,7 +14,7 @@
 
 #include "banned.h"
 
-#define MAX_INPUT (1 << 20)
+#define STANDALONE_MAX_INPUT (1 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,12 +28,12 @@ static int run_file(const char *path)
 		fprintf(stderr, "cannot open '%s'\n", path);
 		return -1;
 	}
-	buf = malloc(MAX_INPUT);
+	buf = malloc(STANDALONE_MAX_INPUT);
 	if (!buf) {
 		fclose(f);
 		return -1;
 	}
-	n = fread(buf, 1, MAX_INPUT, f);
+	n = fread(buf, 1, STANDALONE_MAX_INPUT, f);
 	fclose(f);
 	LLVMFuzzerTestOneInput(buf, n);
 	free(buf);

@@ -29,6 +29,7 @@
 #include "lock.h"
 #include "sriov-control.h"
 #include "util.h"
+#include "apply-state.h"
 #include "banned.h"
 
 struct ctx {
@@ -1191,4 +1192,10 @@ int mipart_host_lock(const mipart_host *host, unsigned timeout_ms, const char *w
 void mipart_host_unlock(int fd)
 {
 	lock_release(fd);
+}
+
+int apply_parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm,
+		      int *parts)
+{
+	return parse_state(json, n, cm, mm, parts);
 }

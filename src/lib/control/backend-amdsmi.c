@@ -453,3 +453,15 @@ int backend_amdsmi_init(struct mipart_backend *b, const char *path)
 	b->priv = st;
 	return 0;
 }
+
+int backend_amdsmi_parse(const char *out, size_t *ret_n, int *ret_error)
+{
+	struct amdsmi_state st = { 0 };
+	int r = parse_list(&st, out);
+
+	if (r == 0)
+		*ret_n = st.n;
+	free(st.devs);
+	*ret_error = amdsmi_error(out);
+	return r;
+}

@@ -48,4 +48,11 @@ int backend_load_modprobe(struct mipart_backend *b, char **ret_output);
  */
 int backend_amdsmi_init(struct mipart_backend *b, const char *path);
 
+/*
+ * backend_amdsmi_parse - what the amd-smi backend makes of a command's output (for
+ * tests/fuzz/): the devices of `amd-smi list --json` (0 with their number in *ret_n, -EIO when
+ * there is no such list, -ENOMEM), and in *ret_error the errno a failed `set` printing it means.
+ */
+int backend_amdsmi_parse(const char *out, size_t *ret_n, int *ret_error);
+
 #endif

@@ -23,4 +23,9 @@
 #define DISCOVER_MAX_NODES 512
 #define DISCOVER_MAX_GPUS 64
 
+/* procs.c: a process name from the len bytes of /proc/PID/comm into out (size bytes, always
+ * terminated, cut to fit): the single line without its newline; "" when the file is not one
+ * line. Returns the length kept. */
+size_t procs_parse_comm(const char *buf, size_t len, char *out, size_t size);
+
 #endif

@@ -49,7 +49,8 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 			if (memcmp(s, prefixes[i], plen))
 				continue;
 			id = s + plen;
-			for (e = id; e < cg + len && *e != '.' && *e != '/' && *e != '\n'; e++)
+			/* a NUL ends it too: the id is a C string (fuzz-procs) */
+			for (e = id; e < cg + len && *e && *e != '.' && *e != '/' && *e != '\n'; e++)
 				;
 			if (e > id) {
 				best = id;
@@ -66,11 +67,15 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 				k = s;
 		if (k) {
 			const char *e = memchr(k, '\n', (size_t)(cg + len - k));
-			const char *end = e ? e : cg + len, *slash = end;
+			const char *end = e ? e : cg + len, *slash = end, *h;
 
 			while (slash > k && slash[-1] != '/')
 				slash--;
-			if (end - slash >= 12) {
+			h = slash;
+			/* only the hex id: a unit name ("x.scope") or odd bytes are not one */
+			while (h < end && ((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				h++;
+			if (end - slash >= 12 && h == end) {
 				best = slash;
 				best_len = (size_t)(end - slash);
 			}
@@ -81,6 +86,23 @@ size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t s
 	memcpy(buf, best, best_len);
 	buf[best_len] = '\0';
 	return best_len;
+}
+
+size_t procs_parse_comm(const char *buf, size_t len, char *out, size_t size)
+{
+	ssize_t l = util_line_len(buf, len);
+
+	if (size)
+		out[0] = '\0';
+	if (l <= 0 || !size)
+		return 0;
+	/* the kernel writes task->comm and "\n" (fs/proc/base.c: comm_show, "%s\n"): 15 bytes
+	 * at most (TASK_COMM_LEN 16), any byte but NUL, set by the process (prctl PR_SET_NAME) */
+	if ((size_t)l >= size)
+		l = (ssize_t)size - 1;
+	memcpy(out, buf, (size_t)l);
+	out[l] = '\0';
+	return strlen(out);
 }
 
 /* Position (mipart_topology_partition order) of the partition with a render minor / a KFD
@@ -231,14 +253,8 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 				pi.gpus |= UINT64_C(1) << g;
 		}
 		n = util_read_fileat(pidfd, "comm", buf, UTIL_ATTR_MAX);
-		if (n > 0) {
-			ssize_t l = util_line_len(buf, (size_t)n);
-
-			if (l > 0) {
-				buf[l] = '\0';
-				util_strlcpy(pi.comm, buf, sizeof(pi.comm));
-			}
-		}
+		if (n > 0)
+			procs_parse_comm(buf, (size_t)n, pi.comm, sizeof(pi.comm));
 		n = util_read_fileat(pidfd, "cgroup", buf, UTIL_ATTR_MAX);
 		if (n > 0)
 			mipart_procs_container_id(buf, (size_t)n, pi.container, sizeof(pi.container));

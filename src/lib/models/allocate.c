@@ -390,6 +390,17 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 			json_object_set_new(spec, "vllm_version",
 					    json_string(mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver))));
 			json_object_set_new(spec, "platform", json_string(o.cuda ? "cuda" : "rocm"));
+			/* the logical indices now, so that doctor can tell when they shift (KFD
+			 * re-adds a switched GPU's nodes at the tail: HARDWARE.md 8.14) */
+			{
+				char visible[128] = "";
+				size_t vlen = 0;
+
+				for (unsigned k = 0; k < tp && vlen < sizeof(visible); k++)
+					vlen += (size_t)snprintf(visible + vlen, sizeof(visible) - vlen,
+								 "%s%u", k ? "," : "", parts[k]->index);
+				json_object_set_new(spec, "rocr_visible_devices", json_string(visible));
+			}
 			if (o.enforce_eager)
 				json_object_set_new(spec, "enforce_eager", json_true());
 		}

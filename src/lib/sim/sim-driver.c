@@ -160,6 +160,12 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	s.legacy_names = o->legacy_xcp_names;
 	s.device_nodes = o->device_nodes;
 	s.loaded = true;
+	s.user_partt_mode = o->user_partt_mode_set ? o->user_partt_mode : -2;
+	if (s.user_partt_mode < -2 || s.user_partt_mode == -1 || s.user_partt_mode > 4) {
+		why = "user_partt_mode is -2 (AUTO) or 0 (SPX) to 4 (CPX)";
+		r = -EINVAL;
+		goto out;
+	}
 	for (unsigned i = 0; i < s.n_gpus; i++) {
 		struct sim_gpu *g = &s.gpu[i];
 
@@ -599,10 +605,22 @@ static int sim_load_module(struct sim_state *s)
 		if (!s->product->partitioning)
 			continue;
 		/* a VF's XCPs are the host's (GIM's) business: a guest's reload keeps them */
-		if (!s->product->vf)
+		if (!s->product->vf) {
 			g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc,
 							      s->product->apu);
-		g->xcp_config = g->compute;
+			/* amdgpu.user_partt_mode other than AUTO: that mode, through the same
+			 * switch as a sysfs write; a mode the NPS mode does not allow is refused
+			 * there (__aqua_vanjaram_switch_partition_mode). What the load then shows
+			 * is not documented: the simulator takes the stricter reading, UNKNOWN
+			 * (HARDWARE.md 8.6, docs/simulator.md). */
+			if (s->user_partt_mode >= 0)
+				g->compute = mipart_mode_pair_valid(
+						     (mipart_compute_mode)s->user_partt_mode, g->memory,
+						     s->product->num_xcc, s->product->gfx_target)
+						     ? (mipart_compute_mode)s->user_partt_mode
+						     : MIPART_COMPUTE_UNKNOWN;
+		}
+		g->xcp_config = g->compute == MIPART_COMPUTE_UNKNOWN ? MIPART_COMPUTE_SPX : g->compute;
 		/* the attribute lives in the driver: back to the default, CAPPING */
 		g->alloc_all = g->alloc_all_kfd = false;
 	}

@@ -957,8 +957,12 @@ int sim_render(const char *dir, const struct sim_state *s)
 		render_platform(&R);
 		if (s->loaded)
 			put(&R, 0666, "dev/kfd", "%s", "");
-		/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO) */
-		put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n", -2);
+		/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO); /sys/module/amdgpu exists while
+		 * the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup, mod_sysfs_teardown) */
+		rm(&R, "sys/module/amdgpu");
+		if (s->loaded)
+			put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n",
+			    s->user_partt_mode);
 		mkdirs(&R, "run");
 		mkdirs(&R, "etc/mipart");
 		mkdirs(&R, "var/lib/mipart");

@@ -59,7 +59,8 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	faults = json_array();
 	order = json_array();
 	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
-	root = json_pack("{s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[iii]}", "version", 1,
+	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[iii]}",
+			 "version", 1, "user_partt_mode", s->user_partt_mode,
 			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
 			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "metrics",
 			 (int)s->metrics, "generation",
@@ -141,7 +142,7 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	char *buf = NULL;
 	ssize_t n;
 	size_t i;
-	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8;
+	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8, partt = -2;
 	int pend[3] = { 0, 0, 0 };
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
@@ -158,14 +159,16 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	free(buf);
 	if (!root)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s:o, s:o, s:o, s:o, s?[iii]}",
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o, s?[iii]}",
 			"product", &product, "cpu_nodes", &cpu_nodes, "hive_id", &hive,
 			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
-			"generation", &generation, "reloads", &reloads, "gpus", &gpus, "kfd_order",
-			&order, "processes", &procs, "faults", &faults, "pending_render", &pend[0],
-			&pend[1], &pend[2]) < 0 ||
-	    (metrics != 0 && metrics != 8 && metrics != 9))
+			"generation", &generation, "reloads", &reloads, "user_partt_mode", &partt,
+			"gpus", &gpus, "kfd_order", &order, "processes", &procs, "faults", &faults,
+			"pending_render", &pend[0], &pend[1], &pend[2]) < 0 ||
+	    (metrics != 0 && metrics != 8 && metrics != 9) || partt < -2 || partt > 4 ||
+	    partt == -1)
 		goto out;
+	s.user_partt_mode = partt;
 	s.metrics = (unsigned)metrics;
 	s.pend_render = (unsigned)pend[0];
 	s.pend_gpus = (unsigned)pend[1];

@@ -59,6 +59,7 @@ struct sim_state {
 	unsigned kfd_order[SIM_MAX_GPUS]; /* GPU indices in KFD node order */
 	unsigned generation;
 	unsigned reloads;
+	int user_partt_mode; /* amdgpu.user_partt_mode: -2 AUTO, 0 SPX .. 4 CPX */
 	struct sim_proc proc[SIM_MAX_PROCS];
 	unsigned n_procs;
 	struct mipart_sim_fault fault[SIM_MAX_FAULTS];

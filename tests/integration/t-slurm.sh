@@ -24,8 +24,14 @@ D=$T_TMP/slurm
 R=$D/root
 mkdir -p "$D/run" "$D/log" "$D/state" "$D/spool" "$D/bin" "$D/out"
 chmod 755 "$T_TMP" "$D" "$D/out"
-# ports from the pid, above the usual ones (6817/6818), so parallel runs do not meet
-PORT=$((40000 + ($$ % 2000) * 2))
+# two ports the kernel says are free now (not 6817/6818 of a system's Slurm), so that runs at
+# the same time on this machine do not meet
+PORTS=$(python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))') || skip_all "python3 cannot find free ports"
+PORT=${PORTS% *}
+PORT2=${PORTS#* }
 
 cleanup() {
 	for f in "$D/run/restarter.pid" "$D/run/slurmd.pid" "$D/run/slurmctld.pid" "$D/run/munged.pid"; do
@@ -45,6 +51,8 @@ cleanup() {
 		[ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
 	done
 }
+# a timeout (meson sends SIGTERM) must stop the daemons too: the EXIT trap runs on exit
+trap 'exit 143' TERM INT HUP
 trap 'cleanup; [ -n "${T_SLURM_KEEP:-}" ] && cp -r "$D/log" "$T_SLURM_KEEP"; rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
 
 T0=$(date +%s)
@@ -114,7 +122,7 @@ cat >"$R/etc/slurm/slurm.conf" <<EOF
 ClusterName=mipart-test
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$PORT
-SlurmdPort=$((PORT + 1))
+SlurmdPort=$PORT2
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$D/run/munge.sock
@@ -157,8 +165,13 @@ ok $? "slurmd started"
 # in service: idle, or "mix" (22.05 shows a node with the CPUs of a finished job not yet
 # returned by the periodic clean-up that way for a while)
 node_idle() { sinfo -h -N -n sim1 -o %t 2>/dev/null | grep -qxE 'idle|mix'; }
-wait_for 30 node_idle
-ok $? "the node is in service"
+if ! wait_for 30 node_idle; then
+	ok 1 "the node is in service"
+	tail -n 5 "$D/log/slurmctld.log" "$D/log/slurmd.log" | sed 's/^/# /'
+	echo "Bail out! the Slurm node did not come up"
+	exit 1
+fi
+ok 0 "the node is in service"
 sinfo_f() { timeout 10 sinfo -h -N -n sim1 -o "$1"; }
 like ",$(sinfo_f %f)," "*,cpx_nps4,*" "sinfo: cpx_nps4 is an available feature"
 like ",$(sinfo_f %f)," "*,spx_nps1,*" "sinfo: spx_nps1 is an available feature"

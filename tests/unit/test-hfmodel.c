@@ -25,6 +25,7 @@
 
 #include "scratch.h"
 #include "mipart/hfmodel.h"
+#include "mipart/hub.h"
 #include "hfmodel.h"
 #include "util.h"
 #include "banned.h"
@@ -386,6 +387,28 @@ static void test_llama4_chunked(void **state)
 	assert_int_equal(m.chunked_layers, 2);
 	refused("{\"model_type\": \"llama\", " BASE ", \"attention_chunk_size\": 1024, "
 		"\"no_rope_layers\": [1, 0]}", -EINVAL, "no_rope_layers", NULL);
+}
+
+/* Hub ids: what may go into a URL and a cache path */
+static void test_hub_ids(void **state)
+{
+	char long_part[120];
+
+	assert_true(mipart_hub_id_ok("Qwen/Qwen2.5-0.5B-Instruct"));
+	assert_true(mipart_hub_id_ok("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16"));
+	assert_false(mipart_hub_id_ok("llama-3.1-8b"));
+	assert_false(mipart_hub_id_ok("../../etc/passwd"));
+	assert_false(mipart_hub_id_ok("org/../x"));
+	assert_false(mipart_hub_id_ok("org/na me"));
+	assert_false(mipart_hub_id_ok("org/name/extra"));
+	assert_false(mipart_hub_id_ok("org/.hidden"));
+	assert_false(mipart_hub_id_ok("-org/name"));
+	assert_false(mipart_hub_id_ok("org/name?x=1"));
+	assert_false(mipart_hub_id_ok("/name"));
+	assert_false(mipart_hub_id_ok(NULL));
+	memset(long_part, 'a', 97);
+	memcpy(long_part + 97, "/b", 3);
+	assert_false(mipart_hub_id_ok(long_part));
 }
 
 static void test_fixture_dir(void **state)
@@ -1271,6 +1294,7 @@ int main(void)
 		cmocka_unit_test(test_gpt_oss_20b),
 		cmocka_unit_test(test_phi2),
 		cmocka_unit_test(test_llama4_chunked),
+		cmocka_unit_test(test_hub_ids),
 		cmocka_unit_test(test_fixture_dir),
 		cmocka_unit_test(test_sliding_rules),
 		cmocka_unit_test(test_moe_rules),

@@ -8,6 +8,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,12 +32,34 @@ struct render {
 	const char *dir;
 	const struct sim_state *s;
 	int err;
+	bool staging; /* writing a KFD node in its staging directory */
 	unsigned gpu_id[SIM_MAX_GPUS][8];
 	unsigned used_ids[SIM_MAX_GPUS * 8];
 };
 
 static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* A new file written in place (open, write, close): only inside a staging directory no reader
+ * looks at (see stage_node); everywhere else util_write_file replaces files atomically. */
+static int write_direct(const char *path, const void *data, size_t len, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ssize_t w;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	w = write(fd, data, len);
+	if (w < 0)
+		r = -errno;
+	else if ((size_t)w != len)
+		r = -EIO;
+	if (r == 0 && fchmod(fd, mode) < 0) /* whatever the umask */
+		r = -errno;
+	close(fd);
+	return r;
+}
 
 /* Write <dir>/<rel> (and its directory) with len bytes; remembers the first error. */
 static void put_bytes(struct render *R, unsigned mode, const char *rel, const void *data,
@@ -50,7 +74,7 @@ static void put_bytes(struct render *R, unsigned mode, const char *rel, const vo
 		R->err = -ENAMETOOLONG;
 		return;
 	}
-	r = util_write_file(path, data, len, mode);
+	r = R->staging ? write_direct(path, data, len, mode) : util_write_file(path, data, len, mode);
 	if (r == -ENOENT) {
 		char *slash = strrchr(path, '/');
 
@@ -58,7 +82,8 @@ static void put_bytes(struct render *R, unsigned mode, const char *rel, const vo
 		r = util_mkdir_p(path);
 		*slash = '/';
 		if (r == 0)
-			r = util_write_file(path, data, len, mode);
+			r = R->staging ? write_direct(path, data, len, mode)
+				       : util_write_file(path, data, len, mode);
 	}
 	if (r < 0)
 		R->err = r;
@@ -566,11 +591,54 @@ static void put_props(struct render *R, const char *rel, const struct kfd_key_de
 	put(R, 0444, rel, "%s", buf);
 }
 
+/*
+ * A KFD node directory is written under a name readers skip (".new-N": not a number), then
+ * renamed to N in one step, so a reader sees the old node, no node, or the whole new one,
+ * never a half-written file; and the files inside need no rename of their own.
+ */
+static void stage_node(struct render *R, unsigned node, char *nd, size_t size)
+{
+	char rel[128];
+
+	relf(nd, size, ".new-%u", node);
+	relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s", nd);
+	rm(R, rel);
+	R->staging = true;
+}
+
+static void publish_node(struct render *R, unsigned node, const char *nd)
+{
+	char from[4096], to[4096], old[4096];
+
+	R->staging = false;
+	if (R->err)
+		return;
+	if (util_pathf(from, sizeof(from), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/%s", R->dir,
+		       nd) < 0 ||
+	    util_pathf(to, sizeof(to), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/%u", R->dir,
+		       node) < 0 ||
+	    util_pathf(old, sizeof(old), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/.old-%u",
+		       R->dir, node) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	/* the old node out of the way, the new one in: two renames, no half-written node */
+	util_rm_rf(old);
+	if (rename(to, old) < 0 && errno != ENOENT) {
+		R->err = -errno;
+		return;
+	}
+	if (rename(from, to) < 0)
+		R->err = -errno;
+	util_rm_rf(old);
+}
+
 static void render_kfd(struct render *R)
 {
 	const struct sim_state *s = R->s;
 	char rel[512];
-	unsigned node = 0, from = 0;
+	unsigned node = 0, from = 0, total = 0;
+	char nd[32];
 	uint64_t v[KFD_NODE_KEY_COUNT];
 
 	/* after a compute switch only the nodes from the switched GPU's old place on change
@@ -580,12 +648,17 @@ static void render_kfd(struct render *R)
 		DIR *d;
 
 		from = s->kfd_from;
+		total = s->cpu_nodes;
+		for (unsigned i = 0; i < s->n_gpus; i++)
+			total += sim_partitions(s, i);
 		if (util_pathf(dir, sizeof(dir), "%s/sys/devices/virtual/kfd/kfd/topology/nodes", R->dir) >= 0 &&
 		    (d = opendir(dir))) {
 			for (struct dirent *de; (de = readdir(d));) {
 				uint64_t n;
 
-				if (util_parse_u64(de->d_name, strlen(de->d_name), &n) == 0 && n >= from) {
+				/* nodes the new list does not reach; the others are replaced one by
+				 * one (publish_node) */
+				if (util_parse_u64(de->d_name, strlen(de->d_name), &n) == 0 && n >= total) {
 					relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s",
 					     de->d_name);
 					rm(R, rel);
@@ -611,20 +684,22 @@ static void render_kfd(struct render *R)
 
 		if (node < from)
 			continue;
+		stage_node(R, node, nd, sizeof(nd));
 		memset(v, 0, sizeof(v));
 		v[KFD_CPU_CORES_COUNT] = 96;
 		v[KFD_MEM_BANKS_COUNT] = 1;
 		v[KFD_CPU_CORE_ID_BASE] = 96u * c;
 		v[KFD_MAX_ENGINE_CLK_CCOMPUTE] = 3700;
-		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/gpu_id", node);
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s/gpu_id", nd);
 		put(R, 0444, rel, "0\n");
-		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/name", node);
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s/name", nd);
 		put(R, 0444, rel, "\n");
-		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%u/properties", node);
+		relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s/properties", nd);
 		put_props(R, rel, kfd_node_keys, KFD_NODE_KEY_COUNT, v, false);
 		relf(rel, sizeof(rel),
-		     "sys/devices/virtual/kfd/kfd/topology/nodes/%u/mem_banks/0/properties", node);
+		     "sys/devices/virtual/kfd/kfd/topology/nodes/%s/mem_banks/0/properties", nd);
 		put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, false);
+		publish_node(R, node, nd);
 	}
 	for (unsigned o = 0; o < s->n_gpus; o++) {
 		unsigned gpu = s->kfd_order[o];
@@ -647,26 +722,28 @@ static void render_kfd(struct render *R)
 
 			if (node < from)
 				continue;
+			stage_node(R, node, nd, sizeof(nd));
 			gpu_node_values(s, gpu, x, node, v);
-			relf(rel, sizeof(rel), "%s/%u/gpu_id", base, node);
+			relf(rel, sizeof(rel), "%s/%s/gpu_id", base, nd);
 			put(R, 0444, rel, "%u\n", R->gpu_id[gpu][x]);
 			/* lowercased amdgpu_asic_name: "ip discovery" on MI300-class */
-			relf(rel, sizeof(rel), "%s/%u/name", base, node);
+			relf(rel, sizeof(rel), "%s/%s/name", base, nd);
 			put(R, 0444, rel, "%s\n",
 			    s->product->partitioning ? "ip discovery" : "aldebaran");
-			relf(rel, sizeof(rel), "%s/%u/properties", base, node);
+			relf(rel, sizeof(rel), "%s/%s/properties", base, nd);
 			put_props(R, rel, kfd_node_keys, KFD_NODE_KEY_COUNT, v, true);
-			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/properties", base, node);
+			relf(rel, sizeof(rel), "%s/%s/mem_banks/0/properties", base, nd);
 			put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, true);
 			/* amdgpu_amdkfd_get_vram_usage: the whole device's VRAM manager, so
 			 * every partition node of a GPU shows the GPU's usage */
-			relf(rel, sizeof(rel), "%s/%u/mem_banks/0/used_memory", base, node);
+			relf(rel, sizeof(rel), "%s/%s/mem_banks/0/used_memory", base, nd);
 			put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, gpu));
 			for (unsigned k = 0; k < 13; k++)
 				len += (size_t)snprintf(links + len, sizeof(links) - len, "%s %llu\n",
 							lk[k], (unsigned long long)l[k]);
-			relf(rel, sizeof(rel), "%s/%u/io_links/0/properties", base, node);
+			relf(rel, sizeof(rel), "%s/%s/io_links/0/properties", base, nd);
 			put(R, 0444, rel, "%s", links);
+			publish_node(R, node, nd);
 		}
 	}
 }

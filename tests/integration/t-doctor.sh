@@ -19,8 +19,8 @@ mipart --root "$H" cdi generate >/dev/null 2>&1
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor --json
 is "$RC" 0 "a healthy simulated host: exit 0"
 is "$(jqo '.summary.fail')" 0 "no check fails"
-is "$(jqo '[.checks[].id] | length')" 16 "sixteen checks"
-for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
+is "$(jqo '[.checks[].id] | length')" 17 "seventeen checks"
+for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive modes.pending journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
 	is "$(st $c)" ok "$c ok on a healthy host"
 done
 like "$(saw amdsmi.version)" "*ROCm 7.0 family*only records the request*" "amd-smi 7.x: its family"
@@ -28,7 +28,7 @@ is "$(st nfd.labels)" skipped "no NFD feature file: nfd.labels skipped"
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor
 is "$RC" 0 "the table form: exit 0"
 like "$OUT" "*skipped nfd.labels*skipped: no NFD feature file*" "a skipped check says why"
-like "$OUT" "*16 checks: * 0 fail*" "the table ends with the counts"
+like "$OUT" "*17 checks: * 0 fail*" "the table ends with the counts"
 
 # driver.user_partt_mode: CPX now, AUTO at the next load brings SPX back
 H="$T_TMP/auto"
@@ -188,3 +188,13 @@ is "$(st declared.drift)" warn "a GPU switched by hand: drift warns"
 like "$(fixes declared.drift)" "*mipart --root * boot*" "fix: mipart boot"
 is "$(st nfd.labels)" warn "and the NFD file is stale"
 like "$(fixes nfd.labels)" "*mipart --root * labels*" "fix: mipart labels"
+
+# modes.pending: an NPS request the driver holds after a refused unload
+H="$T_TMP/pending"
+mipart sim create "$H" --gpus 2 2>/dev/null
+mipart sim fault "$H" --on reload --error EBUSY --times 2 2>/dev/null
+mipart --root "$H" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st modes.pending)" warn "a pending NPS request: warn"
+like "$(saw modes.pending)" "*GPU 0 shows NPS1, but NPS4 is requested*" "it says what the next reload does"
+like "$(fixes modes.pending)" "*recover*set -g 0,1 --memory NPS4*" "fix: drop it or take it"

@@ -574,6 +574,59 @@ static void check_hive(struct doc *d)
 	}
 }
 
+/* An NPS request the driver holds stays until an unload applies it, to every GPU of the hive
+ * (amdgpu_gmc.c: current_memory_partition_store, amdgpu_xgmi_request_nps_change; HARDWARE.md
+ * 8.13); the journal knows which were written (mipart_journal_annotate_pending). */
+static void check_pending(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "modes.pending",
+				       "no NPS request waits in the driver for a reload");
+	char path[MIPART_PATH_MAX], list[200];
+	mipart_journal *j = NULL;
+	uint64_t gpus = 0;
+	mipart_memory_mode want = MIPART_MEMORY_UNKNOWN;
+	struct stat st;
+	int r;
+
+	if (d->topo_err < 0 || !mipart_topology_gpu_count(d->t)) {
+		skip(c, "no AMD GPU to look at");
+		return;
+	}
+	hpath(d, MIPART_JOURNAL_PATH, path, sizeof(path));
+	if (stat(path, &st) < 0) {
+		saw(c, "no journal yet: no NPS request written by mipart");
+		return;
+	}
+	r = mipart_journal_open_reader(path, &j);
+	if (r == 0)
+		r = mipart_journal_annotate_pending(j, d->t);
+	mipart_journal_free(j);
+	if (r < 0 && r != -ENOENT) {
+		skip(c, "cannot read the journal %s: %s", path, mipart_strerror(r));
+		return;
+	}
+	for (size_t i = 0; i < mipart_topology_gpu_count(d->t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(d->t, i);
+
+		if (!selected(d, g->index) || g->pending_memory == MIPART_MEMORY_UNKNOWN)
+			continue;
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "GPU %u shows %s, but %s is requested (change %lld): the next driver reload, whatever causes it, switches it",
+		    g->index, mipart_memory_mode_name(g->memory),
+		    mipart_memory_mode_name(g->pending_memory), (long long)g->pending_change);
+		if (g->index < 64)
+			gpus |= UINT64_C(1) << g->index;
+		want = g->pending_memory;
+	}
+	if (!gpus) {
+		saw(c, "no pending NPS request");
+		return;
+	}
+	gpu_list(gpus, list, sizeof(list));
+	fix(c, "drop it: %s recover; or take it now: %s set -g %s --memory %s", d->self, d->self, list,
+	    mipart_memory_mode_name(want));
+}
+
 /* --- the journal ------------------------------------------------------------------------------ */
 
 static void check_journal(struct doc *d)
@@ -1174,6 +1227,7 @@ int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
 	check_permissions(&d);
 	check_modes(&d);
 	check_hive(&d);
+	check_pending(&d);
 	check_journal(&d);
 	check_consumers(&d);
 	check_allocations(&d);

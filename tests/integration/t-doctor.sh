@@ -19,16 +19,17 @@ mipart --root "$H" cdi generate >/dev/null 2>&1
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor --json
 is "$RC" 0 "a healthy simulated host: exit 0"
 is "$(jqo '.summary.fail')" 0 "no check fails"
-is "$(jqo '[.checks[].id] | length')" 17 "seventeen checks"
+is "$(jqo '[.checks[].id] | length')" 18 "eighteen checks"
 for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive modes.pending journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
 	is "$(st $c)" ok "$c ok on a healthy host"
 done
 like "$(saw amdsmi.version)" "*ROCm 7.0 family*only records the request*" "amd-smi 7.x: its family"
 is "$(st nfd.labels)" skipped "no NFD feature file: nfd.labels skipped"
+is "$(st slurm.gres)" skipped "no Slurm settings: slurm.gres skipped"
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor
 is "$RC" 0 "the table form: exit 0"
 like "$OUT" "*skipped nfd.labels*skipped: no NFD feature file*" "a skipped check says why"
-like "$OUT" "*17 checks: * 0 fail*" "the table ends with the counts"
+like "$OUT" "*18 checks: * 0 fail*" "the table ends with the counts"
 
 # driver.user_partt_mode: CPX now, AUTO at the next load brings SPX back
 H="$T_TMP/auto"
@@ -198,3 +199,27 @@ run mipart --root "$H" doctor --json
 is "$(st modes.pending)" warn "a pending NPS request: warn"
 like "$(saw modes.pending)" "*GPU 0 shows NPS1, but NPS4 is requested*" "it says what the next reload does"
 like "$(fixes modes.pending)" "*recover*set -g 0,1 --memory NPS4*" "fix: drop it or take it"
+
+# slurm.gres: the gres.conf mipart keeps for slurmd (docs/slurm.md)
+H="$T_TMP/slurm"
+mipart sim create "$H" --gpus 2 2>/dev/null
+mkdir -p "$H/etc/mipart" "$H/etc/slurm"
+printf 'GresConf=/etc/slurm/gres.conf\n' >"$H/etc/mipart/slurm.conf"
+run mipart --root "$H" doctor --json
+is "$(st slurm.gres)" fail "GresConf named but missing: fail"
+like "$(fixes slurm.gres)" "*slurm gres --output $H/etc/slurm/gres.conf*" "fix: write it, the path under the root"
+mipart --root "$H" slurm gres --output "$H/etc/slurm/gres.conf" >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st slurm.gres)" ok "gres.conf written now: ok"
+like "$(saw slurm.gres)" "*Gres=gpu:mi300x_spx:2*" "it names the Gres= value"
+mipart --root "$H" set -g all --compute CPX >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st slurm.gres)" ok "a change rewrites gres.conf itself (post-change action): still ok"
+printf 'Name=gpu Type=mi300x_spx File=/dev/dri/renderD128\n' >"$H/etc/slurm/gres.conf"
+run mipart --root "$H" doctor --json
+is "$(st slurm.gres)" warn "a gres.conf that lists other partitions: warn"
+like "$(saw slurm.gres)" "*does not list the partitions the host has now (Gres=gpu:mi300x_cpx:16)*" "says what it should list"
+like "$(fixes slurm.gres)" "*scontrol reconfigure*" "fix: rewrite it and reconfigure slurmd"
+printf 'GresConf\n' >"$H/etc/mipart/slurm.conf"
+run mipart --root "$H" doctor --json
+is "$(st slurm.gres)" fail "an unreadable settings file: fail"

@@ -26,6 +26,7 @@
 #include "mipart/ledger.h"
 #include "mipart/mode.h"
 #include "mipart/procs.h"
+#include "mipart/slurm.h"
 #include "mipart/topology.h"
 #include "discover.h"
 #include "lock.h"
@@ -33,7 +34,7 @@
 #include "util.h"
 #include "banned.h"
 
-#define DOCTOR_MAX_CHECKS 20
+#define DOCTOR_MAX_CHECKS 24
 #define CDI_SPEC_MAX (1024 * 1024) /* bytes of a CDI spec we read */
 #define CDI_FILES_MAX 256	   /* spec files per directory we look at */
 
@@ -1209,6 +1210,54 @@ static void check_nfd(struct doc *d)
 	free(buf);
 }
 
+static void check_slurm_gres(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "slurm.gres",
+				       "Slurm's gres.conf lists the partitions the host has now");
+	mipart_slurm_settings st;
+	char msg[256] = "", path[MIPART_PATH_MAX], gres[1024], *want = NULL, *buf = NULL;
+	ssize_t n;
+	int r = mipart_slurm_settings_load(d->host, &st, msg, sizeof(msg));
+
+	if (r < 0) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "cannot read %s: %s", MIPART_SLURM_SETTINGS_PATH,
+		    msg[0] ? msg : mipart_strerror(r));
+		fix(c, "correct %s (docs/slurm.md)", MIPART_SLURM_SETTINGS_PATH);
+		return;
+	}
+	if (r == 0 || !st.gres_conf[0]) {
+		skip(c, "no GresConf in %s (not a Slurm node mipart keeps current)",
+		     MIPART_SLURM_SETTINGS_PATH);
+		return;
+	}
+	hpath(d, st.gres_conf, path, sizeof(path));
+	buf = malloc(256 * 1024 + 1);
+	n = buf ? util_read_file(path, buf, 256 * 1024) : -ENOMEM;
+	r = n < 0 ? (int)n : d->topo_err < 0 ? d->topo_err : 0;
+	if (r == 0)
+		r = mipart_slurm_gres(d->t, d->host, &want, gres, sizeof(gres));
+	if (n == -ENOENT) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "%s (GresConf) does not exist: slurmd has no GPUs for this node", path);
+		fix(c, "%s slurm gres --output %s", d->self, path);
+	} else if (r < 0) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "cannot compare %s with the host: %s", path, mipart_strerror(r));
+		fix(c, "%s slurm gres --output %s", d->self, path);
+	} else if (strcmp(buf, want)) {
+		/* slurmd reads gres.conf at start and on reconfigure: a stale file hands jobs
+		 * render nodes that are not the partitions they asked for */
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "%s does not list the partitions the host has now (Gres=%s)", path, gres);
+		fix(c, "%s slurm gres --output %s && scontrol reconfigure", d->self, path);
+	} else {
+		saw(c, "%s matches the host (Gres=%s)", path, gres);
+	}
+	free(want);
+	free(buf);
+}
+
 /* --- run -------------------------------------------------------------------------------------- */
 
 int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
@@ -1236,6 +1285,7 @@ int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
 	check_amdsmi(&d);
 	check_declared(&d);
 	check_nfd(&d);
+	check_slurm_gres(&d);
 	mipart_topology_free(d.t);
 	*ret = d.v;
 	*ret_n = d.n;

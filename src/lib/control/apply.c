@@ -1074,13 +1074,25 @@ static int resolve_pending(struct ctx *c)
 		r = -EBUSY;
 		goto out;
 	}
-	c->res->state = r == 0 ? "recovered" : "failed";
 	if (r == 0) {
-		/* two reloads later the GPUs show the modes they had: nothing stays requested
-		 * (a request the firmware never took is gone with the reloads) */
-		mipart_journal_nps_applied(c->j);
-		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
+		mipart_nps_request *left = NULL;
+		size_t n_left = 0;
+
+		/* a request no GPU was seen to take (the reload reported success without
+		 * unloading) is still the driver's: say so, keep it, change nothing */
+		if (mipart_journal_nps_pending(c->j, &left, &n_left) == 0 && n_left) {
+			free(left);
+			say(c, "the reload did not apply the pending NPS request (the driver did not unload?); it stays pending: run 'mipart recover' again");
+			mipart_journal_discard(c->j, c->id);
+			c->res->journal_id = 0;
+			r = -EAGAIN;
+			goto out;
+		}
+		free(left);
 	}
+	c->res->state = r == 0 ? "recovered" : "failed";
+	if (r == 0)
+		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
 	mipart_journal_finish(c->j, c->id, c->res->state, after, c->res->message);
 	if (c->o->after_change)
 		c->o->after_change(c->o->userdata);

@@ -6,12 +6,12 @@
 PACKAGES := meson ninja-build pkgconf gcc libjansson-dev libyaml-dev libsqlite3-dev sqlite3 \
 	libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev jq curl prometheus chromium python3-yaml \
 	python3 slurmctld slurmd slurm-client munge \
-	python3-dev python3-pytest scdoc debhelper lintian
+	python3-dev python3-pytest scdoc debhelper lintian strace
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson
 
-.PHONY: all deps build demo test test-plain test-asan test-deb deb bench fuzz clean print-packages
+.PHONY: all deps build demo test test-plain test-asan test-deb deb bench fuzz soak clean print-packages
 
 all: build
 
@@ -76,6 +76,12 @@ test-deb:
 	jq -cRs --arg r "$$( [ $$rc -eq 0 ] && echo OK || echo FAIL )" '{name: "deb", result: $$r, stdout: .}' \
 		$(DEB_BUILD)/t-deb.tap >$(DEB_BUILD)/testlog.json; \
 	exit $$rc
+
+# The fault soak (tests/soak/soak.py): random set/apply/allocate/release/recover from several
+# processes, random driver faults and kill -9, invariants checked after every round.
+SECONDS ?= 60
+soak: build
+	python3 tests/soak/soak.py --mipart $(BUILD)/src/cli/mipart --seconds $(SECONDS)
 
 bench: build
 	bench/run.sh $(BUILD)

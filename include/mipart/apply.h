@@ -66,8 +66,9 @@ typedef struct mipart_apply_result {
  * mipart_apply - bring the selected GPUs to their targets. Returns 0 (state "noop" or "done"),
  * -EINVAL (refused by the plan: message), -EBUSY (blockers), -EADDRINUSE (ledger allocations
  * on partitions the change removes: message names them), -ETIMEDOUT (lock held: message
- * names the holder), -EINPROGRESS (an earlier change did not finish: run recover), or the
- * error of the failed step with state "rolled-back" or "failed" (rollback did not restore).
+ * names the holder), -EINPROGRESS (an earlier change did not finish or failed: run
+ * recover), or the error of the failed step with state "rolled-back" or "failed" (rollback
+ * did not restore).
  * Always release *ret with mipart_apply_result_release.
  */
 int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n,

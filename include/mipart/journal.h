@@ -88,12 +88,14 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
 
 /*
  * NPS requests the driver holds: _request records that change wrote mode to bdf;
- * _applied forgets every request (a driver unload sent them to the firmware); _pending lists
+ * _applied forgets every request (they are known gone); _pending lists
  * them (at most 64; free *ret). 0 or the errors of mipart_journal_begin.
  */
 int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *mode,
 			       int64_t change);
 int mipart_journal_nps_applied(mipart_journal *j);
+/* mipart_journal_nps_forget - forget the request of one GPU (seen applied). */
+int mipart_journal_nps_forget(mipart_journal *j, const char *bdf);
 int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size_t *ret_n);
 
 /*

@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+
+#include "topology.h"
 
 typedef struct mipart_ledger mipart_ledger;
 
@@ -79,5 +82,13 @@ int mipart_ledger_count_on_gpu(mipart_ledger *l, const char *bdf, size_t *ret);
 
 void mipart_allocation_release(mipart_allocation *a);
 void mipart_allocations_free(mipart_allocation *v, size_t n);
+
+/*
+ * mipart_allocation_orphaned - whether a booking of a names a partition t does not have (its
+ * GPU is gone, or its modes changed so that the partition index no longer exists). The
+ * first such booking's index in *ret_booking when not NULL.
+ */
+bool mipart_allocation_orphaned(const mipart_allocation *a, const mipart_topology *t,
+				size_t *ret_booking);
 
 #endif

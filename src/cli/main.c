@@ -381,30 +381,8 @@ int cli_print_json(json_t *o)
 
 int cli_write_file(const char *path, const char *text)
 {
-	char tmp[4096];
-	size_t len = strlen(text), off = 0;
-	int fd, r = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.mipart-tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (off < len && r == 0) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	/* temp file, fsync, rename, fsync of the directory */
+	return util_write_file_durable(path, text, strlen(text), 0644);
 }
 
 int main(int argc, char **argv)

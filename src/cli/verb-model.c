@@ -543,6 +543,7 @@ int verb_release(struct cli *cli, int argc, char **argv)
 int verb_allocations(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	mipart_topology *topo = NULL;
 	mipart_ledger *l = NULL;
 	mipart_allocation *v = NULL;
 	bool json = false;
@@ -565,6 +566,10 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 		mipart_ledger_free(l);
 		return EXIT_FAIL;
 	}
+	/* an allocation whose partition the host does not have (a change or a recovery took it
+	 * away) is shown as orphaned, never silently */
+	if (mipart_topology_load(cli->host, &topo) < 0)
+		topo = NULL;
 	if (json) {
 		json_t *arr = json_array(), *o;
 
@@ -578,12 +583,14 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 								    (json_int_t)v[i].bookings[b].bytes,
 								    "capacity_bytes",
 								    (json_int_t)v[i].bookings[b].capacity));
-			json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:s, s:I, s:o, s:o}", "id",
+			json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:s, s:I, s:o, s:o, s:o}", "id",
 							     (json_int_t)v[i].id, "name", cli_json_string(v[i].name),
 							     "model", cli_json_string(v[i].model), "created_at",
 							     v[i].created_at, "uid", (json_int_t)v[i].uid,
 							     "bookings", bk, "spec",
-							     spec ? spec : json_object()));
+							     spec ? spec : json_object(), "orphaned",
+							     topo ? json_boolean(mipart_allocation_orphaned(&v[i], topo, NULL))
+								  : json_null()));
 		}
 		o = json_pack("{s:o}", "allocations", arr);
 		cli_print_json(o);
@@ -607,10 +614,19 @@ int verb_allocations(struct cli *cli, int argc, char **argv)
 			       cli_show(v[i].name, name, sizeof(name)),
 			       cli_show(v[i].model, model, sizeof(model)), where, gib(v[i].bookings[0].bytes),
 			       gib(v[i].bookings[0].capacity));
+			{
+				size_t b = 0;
+
+				if (topo && mipart_allocation_orphaned(&v[i], topo, &b))
+					printf("      orphaned: this host has no partition %s/%u (its GPU changed modes); 'mipart release %lld'\n",
+					       v[i].bookings[b].bdf, v[i].bookings[b].xcp,
+					       (long long)v[i].id);
+			}
 		}
 	}
 	mipart_allocations_free(v, n);
 	mipart_ledger_free(l);
+	mipart_topology_free(topo);
 	return EXIT_OK;
 }
 

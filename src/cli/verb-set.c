@@ -641,14 +641,18 @@ int verb_history(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	if (mipart_host_path(cli->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
 		return EXIT_FAIL;
-	if (access(path, F_OK) != 0) {
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
 		if (json)
 			printf("{\"changes\": []}\n");
 		else
 			printf("no changes recorded yet\n");
 		return EXIT_OK;
 	}
-	r = mipart_journal_open(path, &j);
+	r = mipart_journal_open_reader(path, &j);
+	if (r == -ENOENT) { /* not migrated yet */
+		printf(json ? "{\"changes\": []}\n" : "no changes recorded yet\n");
+		return EXIT_OK;
+	}
 	if (r == 0)
 		r = mipart_journal_list(j, limit, &v, &n);
 	if (r < 0) {

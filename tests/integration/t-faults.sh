@@ -99,7 +99,7 @@ is "$(last hooks | jq -c '[.stop, .restarted]')" '[["vllm-a.service"],true]' "jo
 
 # kill -9 after the hooks stopped the units: recover starts exactly those
 rm -f "$T_TMP/hooks.log"
-mipart sim fault "$H" --gpu 1 --on compute-write --delay 3000 --times 1
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 8000 --times 1
 "$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
 pid=$!
 i=0
@@ -168,3 +168,58 @@ like "$OUT" "*dropped the pending NPS requests*" "and says so"
 is "$(pending)" "-,-,-,-" "nothing pending after recover"
 mipart sim reload "$P"
 is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "and a later reload switches nothing"
+
+# --- discovery and planning under the host lock ---------------------------------------------
+R="$T_TMP/race"
+mipart sim create "$R" --gpus 2 2>/dev/null
+mipart sim fault "$R" --on reload --delay 2000 --times 1
+"$MIPART" --root "$R" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1 &
+w=$!
+i=0
+while [ $i -lt 100 ]; do
+	s=$(mipart --root "$R" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
+	[ "$s" = reload ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+run mipart --root "$R" set -g all --compute QPX --dry-run --json
+is "$RC" 0 "a plan asked for during another writer's reload waits for the lock"
+is "$(jqo '[.gpus[].from | .compute + "/" + .memory] | join(",")')" "CPX/NPS4,CPX/NPS4" \
+	"and is made from the host that writer left, not the one before it"
+wait $w
+
+# --- recover counts logical devices as verify does ------------------------------------------
+Q="$T_TMP/plain"
+mkdir -p "$Q/proc"
+mipart sim create "$T_TMP/src" --gpus 2 2>/dev/null
+cp -a "$T_TMP/src/sys" "$Q/"
+mipart --root "$Q" set -g 0 --compute CPX >/dev/null 2>&1 # a tree nobody reacts to: rolled back
+before=$(mipart --root "$Q" history --json | jq -c '.changes[0].before')
+target=$(mipart --root "$Q" history --json | jq -c '.changes[0].target')
+sqlite3 "$Q/var/lib/mipart/mipart.db" "INSERT INTO changes (started_at, uid, command, before, target, state, step) VALUES ('2026-01-01T00:00:00Z', 0, 'mipart set -g 0 --compute CPX', '$before', '$target', 'running', 'compute-write 0000:05:00.0 CPX')"
+echo CPX >"$Q/sys/bus/pci/devices/0000:05:00.0/current_compute_partition"
+run mipart --root "$Q" recover
+is "$RC" 0 "recover of a change whose modes read as the target but whose partitions never appeared"
+like "$OUT" "*recovered*" "is not taken as done: the logical devices are counted"
+is "$(cat "$Q/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" SPX "the mode before is written back"
+
+# --- allocations and a recovery that takes their partitions away ----------------------------
+# a change to CPX on both GPUs was interrupted once GPU 0 had switched (the row is what a
+# kill -9 leaves); an older mipart booked partition 0.5 meanwhile
+A="$T_TMP/alloc"
+mipart sim create "$A" --gpus 2 2>/dev/null
+mipart --root "$A" set -g 0 --compute CPX >/dev/null 2>&1
+before='[{"gpu":0,"bdf":"0000:05:00.0","compute":"SPX","memory":"NPS1","partitions":1},{"gpu":1,"bdf":"0000:26:00.0","compute":"SPX","memory":"NPS1","partitions":1}]'
+target='[{"gpu":0,"bdf":"0000:05:00.0","compute":"CPX","memory":"NPS1","partitions":8},{"gpu":1,"bdf":"0000:26:00.0","compute":"CPX","memory":"NPS1","partitions":8}]'
+sqlite3 "$A/var/lib/mipart/mipart.db" "INSERT INTO changes (started_at, uid, command, before, target, state, step) VALUES ('2026-01-01T00:00:00Z', 0, 'mipart set -g all --compute CPX', '$before', '$target', 'running', 'compute-write 0000:26:00.0 CPX');" \
+	"INSERT INTO allocations (name, model, spec, created_at, uid) VALUES ('mid', 'llama-3.1-8b', '{}', '2026-01-01T00:00:00Z', 0); INSERT INTO bookings (allocation, bdf, xcp, bytes, capacity) VALUES (last_insert_rowid(), '0000:05:00.0', 5, 1073741824, 25767706624);"
+run mipart --root "$A" allocate llama-3.1-8b --max-model-len 4096 --partition 0.5 --name mid2
+is "$RC" 1 "allocate during an unfinished change is refused"
+like "$ERR" "*did not finish*mipart recover*" "saying why"
+run mipart --root "$A" recover
+is "$RC" 0 "recover restores the modes before the change"
+like "$OUT" "*recovered*orphaned*'mid'*" "and names the allocation whose partition it took away"
+run mipart --root "$A" allocations --json
+is "$(jqo '.allocations[0].orphaned')" true "allocations shows it orphaned"
+run mipart --root "$A" allocations
+like "$OUT" "*orphaned: this host has no partition 0000:05:00.0/5*" "also for people"

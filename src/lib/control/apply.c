@@ -133,19 +133,44 @@ static char *plan_target(const mipart_change *p)
 }
 
 /* A driver reload. An unload sends every recorded NPS request to the firmware
- * (amdgpu_gmc_prepare_nps_mode_change), so the journal forgets them; a refused unload (EBUSY,
- * the module is in use) changes nothing and they stay recorded. A load that failed after the
- * unload happened leaves them applied. */
+ * (amdgpu_gmc_prepare_nps_mode_change); a refused unload (EBUSY, the module is in use) changes
+ * nothing. The journal forgets a request only when a GPU is seen in the requested mode after
+ * a reload (reconcile): a reload command that reported success without unloading, or a
+ * firmware that did not take the request, must not leave the driver holding a request
+ * mipart has forgotten (a later reload would switch the hive unasked). */
 static int do_reload(struct ctx *c, char **ret_output)
 {
 	int r = mipart_backend_reload(c->o->backend, ret_output);
 
-	if (r != -EBUSY && c->j)
-		mipart_journal_nps_applied(c->j);
 	/* after a failed load the driver is out: the rollback's reload must still run */
 	if (r == 0)
 		c->pending = false;
 	return r;
+}
+
+/* Forget the requests t shows applied; a request still not in force stays pending. */
+static void reconcile(struct ctx *c, const mipart_topology *t)
+{
+	mipart_nps_request *v = NULL;
+	size_t n = 0;
+
+	if (!c->j || mipart_journal_nps_pending(c->j, &v, &n) < 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		bool applied = false;
+
+		for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+			const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+
+			if (!strcasecmp(g->bdf, v[k].bdf) && g->driver_bound && g->memory == v[k].mode)
+				applied = true;
+		}
+		if (applied)
+			mipart_journal_nps_forget(c->j, v[k].bdf);
+		else
+			c->pending = true;
+	}
+	free(v);
 }
 
 /* Wait until every GPU that the change touches is back: bound, with KFD nodes and readable
@@ -171,6 +196,7 @@ static int settle(struct ctx *c, const mipart_change *plan, mipart_topology **re
 					ready = false;
 			}
 			if (ready) {
+				reconcile(c, t);
 				*ret = t;
 				return 0;
 			}
@@ -407,6 +433,8 @@ static int restore(struct ctx *c, const mipart_compute_mode *bc, const mipart_me
 	r = mipart_topology_load(c->host, &t);
 	if (r < 0)
 		goto out;
+	reconcile(c, t);
+	c->pending = false; /* restore() has done what it could about them above */
 	if (mipart_topology_gpu_count(t) != n) {
 		r = -EIO;
 		goto out;
@@ -926,9 +954,8 @@ static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, 
 		return r;
 	}
 	free(out);
-	/* a load applies what an unload sent to the firmware: nothing stays requested */
+	/* a load applies what an unload sent to the firmware (reconciled below) */
 	c->pending = false;
-	mipart_journal_nps_applied(c->j);
 	deadline = elapsed_ms(c) + (long)timeout;
 	for (;;) {
 		mipart_topology *nt = NULL;
@@ -943,6 +970,7 @@ static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, 
 					ready = false;
 			}
 			if (ready) {
+				reconcile(c, nt);
 				mipart_topology_free(*t);
 				*t = nt;
 				return 0;
@@ -955,6 +983,37 @@ static int load_driver(struct ctx *c, mipart_topology **t, const bool *touched, 
 		}
 		usleep(100000);
 	}
+}
+
+/* After a recovery: allocations whose partitions the host no longer has are named (and
+ * `mipart allocations` shows them orphaned); they were booked before the change or while it
+ * ran, and the recovery may not keep them. */
+static void orphans_say(struct ctx *c)
+{
+	char path[MIPART_PATH_MAX];
+	mipart_ledger *l = NULL;
+	mipart_allocation *v = NULL;
+	mipart_topology *t = NULL;
+	size_t n = 0, count = 0;
+
+	if (c->o->journal_path)
+		util_strlcpy(path, c->o->journal_path, sizeof(path));
+	else if (mipart_host_path(c->host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
+		return;
+	if (mipart_ledger_open(path, &l) < 0 || mipart_ledger_list(l, &v, &n) < 0 ||
+	    mipart_topology_load(c->host, &t) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!mipart_allocation_orphaned(&v[i], t, NULL))
+			continue;
+		say_more(c, "%s'%s'", count ? ", " : "; allocations on partitions the host no longer has (shown orphaned by 'mipart allocations'; release them): ",
+			 v[i].name);
+		count++;
+	}
+out:
+	mipart_allocations_free(v, n);
+	mipart_ledger_free(l);
+	mipart_topology_free(t);
 }
 
 /* Drop the NPS requests the driver holds and no change is waiting for: reload (they apply),
@@ -1016,8 +1075,12 @@ static int resolve_pending(struct ctx *c)
 		goto out;
 	}
 	c->res->state = r == 0 ? "recovered" : "failed";
-	if (r == 0)
+	if (r == 0) {
+		/* two reloads later the GPUs show the modes they had: nothing stays requested
+		 * (a request the firmware never took is gone with the reloads) */
+		mipart_journal_nps_applied(c->j);
 		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
+	}
 	mipart_journal_finish(c->j, c->id, c->res->state, after, c->res->message);
 	if (c->o->after_change)
 		c->o->after_change(c->o->userdata);
@@ -1144,6 +1207,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 			 r == 0 ? "finished to the change's target modes instead"
 				: "the target modes could not be reached either: resolve by hand");
 	}
+	orphans_say(&c);
 	if (failed)
 		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
 	else

@@ -247,6 +247,11 @@ int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *m
 			  "ssis", NULL, bdf, mode, change, now);
 }
 
+int mipart_journal_nps_forget(mipart_journal *j, const char *bdf)
+{
+	return write_stmt(j, "DELETE FROM nps_requests WHERE bdf = ?1 COLLATE NOCASE", "s", NULL, bdf);
+}
+
 int mipart_journal_nps_applied(mipart_journal *j)
 {
 	return write_stmt(j, "DELETE FROM nps_requests", "", NULL);

@@ -2,13 +2,16 @@
 /*
  * The host lock: one writer at a time changes partitions. flock() on /run/mipart/lock (under the
  * root prefix) is released by the kernel when the holder dies, so a crash never leaves a stale
- * lock; the file's content only names the holder for the message the next writer prints.
+ * lock; the file's content only names the holder for the message the next writer prints. The
+ * directory (0700) and the file (0600) belong to the writer: a user who could open the file
+ * could take a shared lock and block every writer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,9 +32,19 @@ int lock_acquire(const mipart_host *host, unsigned timeout_ms, const char *what,
 	r = util_mkdir_p(dir);
 	if (r < 0)
 		return r == -EACCES ? -EPERM : r;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* only the writer's user may open the lock: a shared flock by anyone who can open it
+	 * would hold every writer off (flock(2) needs only a read-only descriptor), so the
+	 * directory is 0700 and the file 0600, also when an older mipart made them 0755/0644 */
+	if (chmod(dir, 0700) < 0 && errno != EPERM)
+		return -errno;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return errno == EACCES ? -EPERM : -errno;
+	if (fchmod(fd, 0600) < 0 && errno != EPERM) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		long elapsed;

@@ -299,7 +299,7 @@ static int gim_apply(struct vfchange *c, const char *config, char *err, size_t e
 		return r;
 	if (c->j)
 		mipart_journal_step(c->j, c->id, "config-write");
-	r = util_write_file(path, config, strlen(config), 0644);
+	r = util_write_file_durable(path, config, strlen(config), 0644);
 	if (r < 0) {
 		snprintf(err, errsize, "cannot write '%s': %s", SRIOV_CONFIG, mipart_strerror(r));
 		return r;

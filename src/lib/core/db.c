@@ -6,6 +6,9 @@
  * transaction; a database written by a newer mipart is refused rather than damaged.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +107,17 @@ void db_now(char *buf, size_t size)
 static int user_version(sqlite3 *db, int *ret)
 {
 	sqlite3_stmt *st = NULL;
-	int r = db_err(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
+	int rc, r = db_err(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
 
 	if (r < 0)
 		return r;
-	*ret = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	/* a read can fail where the open did not: a WAL database whose -shm file a reader may
+	 * not create opens, then cannot be read (SQLITE_CANTOPEN); that is not "version 0" */
+	rc = sqlite3_step(st);
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	r = rc == SQLITE_ROW ? 0 : db_err(rc);
 	sqlite3_finalize(st);
-	return 0;
+	return r;
 }
 
 /* Read-only, for users who may read the database but not write it (the read verbs of a
@@ -148,6 +155,123 @@ static int open_readonly(const char *path, sqlite3 **ret)
 	return 0;
 }
 
+/* Copy at most cap bytes of src to dst (created 0600). -ENOENT when src is missing, -EFBIG
+ * past the cap. */
+static int copy_file(const char *src, const char *dst, off_t cap)
+{
+	char buf[65536];
+	off_t total = 0;
+	int in, out, r = 0;
+
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf)), w = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		total += n;
+		if (total > cap) {
+			r = -EFBIG;
+			break;
+		}
+		while (w < n) {
+			ssize_t k = write(out, buf + w, (size_t)(n - w));
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				r = -errno;
+				break;
+			}
+			w += k;
+		}
+		if (r < 0)
+			break;
+	}
+	close(in);
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* Most a reader copies of a database it may not open in place (each file). */
+#define DB_SNAPSHOT_MAX ((off_t)256 << 20)
+
+/* A reader that may not write beside the database cannot create the -shm file, and without
+ * it SQLite cannot read what the write-ahead log holds (sqlite.org/wal.html, "Read-Only
+ * Databases"): transactions committed but not yet checkpointed (a writer that is running, or
+ * was killed). Read a private copy instead: the database and its log are copied into a
+ * directory of this user's, opened there (SQLite replays the log into the copy), and the
+ * copy is unlinked at once (the open descriptor keeps it). */
+static int open_snapshot(const char *path, sqlite3 **ret)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[4096], db_copy[4096 + 16], wal[4096 + 8], wal_copy[4096 + 24];
+	sqlite3 *db = NULL;
+	int r, version = 0;
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	if (util_pathf(dir, sizeof(dir), "%s/mipart-db.XXXXXX", tmpdir) < 0 || !mkdtemp(dir))
+		return -errno ? -errno : -ENAMETOOLONG;
+	snprintf(db_copy, sizeof(db_copy), "%s/db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(wal_copy, sizeof(wal_copy), "%s/db-wal", dir);
+	r = copy_file(path, db_copy, DB_SNAPSHOT_MAX);
+	if (r == 0) {
+		r = copy_file(wal, wal_copy, DB_SNAPSHOT_MAX);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r == 0)
+		r = db_err(sqlite3_open_v2(db_copy, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+					   NULL));
+	if (r == 0)
+		r = user_version(db, &version);
+	/* the log goes into the copy; the copy becomes a plain database file */
+	if (r == 0)
+		r = db_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA query_only=1;");
+	if (r == 0 && version != DB_SCHEMA_VERSION)
+		r = version > DB_SCHEMA_VERSION ? -EPROTO : -ENOENT;
+	unlink(wal_copy);
+	snprintf(wal_copy, sizeof(wal_copy), "%s/db-shm", dir);
+	unlink(wal_copy);
+	snprintf(wal_copy, sizeof(wal_copy), "%s/db-journal", dir);
+	unlink(wal_copy);
+	unlink(db_copy);
+	rmdir(dir);
+	if (r < 0) {
+		sqlite3_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
+/* Whether the database has a write-ahead log with frames in it. */
+static bool wal_has_frames(const char *path)
+{
+	char wal[4096 + 8];
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(wal, &st) == 0 && st.st_size > 32; /* more than the WAL header */
+}
+
 int db_open_reader(const char *path, unsigned timeout_ms, sqlite3 **ret)
 {
 	sqlite3 *db = NULL;
@@ -164,9 +288,10 @@ int db_open_reader(const char *path, unsigned timeout_ms, sqlite3 **ret)
 	if (r == 0 && version != DB_SCHEMA_VERSION)
 		r = version > DB_SCHEMA_VERSION ? -EPROTO : -ENOENT; /* nothing current to read */
 	if (r == -EACCES) {
-		/* no write access to the directory for the -shm file: read what was checkpointed */
+		/* no write access to the directory for the -shm file: read a private copy when
+		 * the log holds transactions, else what was checkpointed */
 		sqlite3_close(db);
-		return open_readonly(path, ret);
+		return wal_has_frames(path) ? open_snapshot(path, ret) : open_readonly(path, ret);
 	}
 	if (r < 0) {
 		sqlite3_close(db);
@@ -207,7 +332,7 @@ int db_open(const char *path, sqlite3 **ret)
 	if (r == -EACCES && strcmp(path, ":memory:")) {
 		/* readable, not writable: the read verbs still work */
 		sqlite3_close(db);
-		return open_readonly(path, ret);
+		return wal_has_frames(path) ? open_snapshot(path, ret) : open_readonly(path, ret);
 	}
 	if (r < 0)
 		goto fail;

@@ -26,7 +26,9 @@ ssize_t util_read_fileat(int dirfd, const char *name, char *buf, size_t cap);
 
 /*
  * util_write_file - write data to path atomically: a temporary file in the same directory,
- * fsync-free rename. mode is the file mode. Returns 0 or -errno.
+ * fsync-free rename. Only for the simulator's rendered tree (sysfs is rebuilt from the state
+ * file, which is durable); every file mipart replaces uses util_write_file_durable. mode is
+ * the file mode. Returns 0 or -errno.
  */
 int util_write_file(const char *path, const char *data, size_t len, mode_t mode);
 

@@ -268,7 +268,7 @@ int mipart_cdi_write(const mipart_host *host, const char *path_or_null, const ch
 	}
 	/* the temporary is ".mipart-tmp.<pid>": without ".json" a runtime scanning /etc/cdi skips
 	 * it (pkg/cdi/spec-dirs.go: scanSpecDirs reads only .json and .yaml) */
-	return util_write_file(path_or_null, json, strlen(json), 0644);
+	return util_write_file_durable(path_or_null, json, strlen(json), 0644);
 }
 
 int mipart_cdi_refresh(const mipart_host *host, unsigned lock_timeout_ms)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mipart/ledger.h"
 #include "db.h"
@@ -388,4 +389,22 @@ void mipart_allocations_free(mipart_allocation *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		mipart_allocation_release(&v[i]);
 	free(v);
+}
+
+bool mipart_allocation_orphaned(const mipart_allocation *a, const mipart_topology *t,
+				size_t *ret_booking)
+{
+	for (size_t b = 0; b < a->n_bookings; b++) {
+		const mipart_gpu_info *g = NULL;
+
+		for (size_t i = 0; i < mipart_topology_gpu_count(t) && !g; i++)
+			if (!strcasecmp(mipart_topology_gpu(t, i)->bdf, a->bookings[b].bdf))
+				g = mipart_topology_gpu(t, i);
+		if (!g || a->bookings[b].xcp >= g->n_partitions) {
+			if (ret_booking)
+				*ret_booking = b;
+			return true;
+		}
+	}
+	return false;
 }

@@ -123,9 +123,14 @@ static void load_journal(struct mipart_monitor *s, const mipart_host *host)
 	size_t n = 0, n_gpus = mipart_topology_gpu_count(s->topo);
 	int r;
 
-	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
-	    access(path, F_OK) < 0)
+	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
 		return;
+	if (access(path, F_OK) < 0) {
+		/* none yet is fine; one this user may not reach is said, never shown as none */
+		if (errno != ENOENT)
+			warn(s, "cannot open the journal '%s': %s", path, mipart_strerror(-errno));
+		return;
+	}
 	r = mipart_journal_open_reader(path, &j);
 	if (r == -ENOENT)
 		return; /* not migrated yet: no change recorded by this mipart */
@@ -228,9 +233,14 @@ static void load_ledger(struct mipart_monitor *s, const mipart_host *host)
 	mipart_ledger *l = NULL;
 	int r;
 
-	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0 ||
-	    access(path, F_OK) < 0)
+	if (mipart_host_path(host, MIPART_JOURNAL_PATH, path, sizeof(path)) < 0)
 		return;
+	if (access(path, F_OK) < 0) {
+		/* none yet is fine; one this user may not reach is said, never shown as none */
+		if (errno != ENOENT)
+			warn(s, "cannot open the allocations in '%s': %s", path, mipart_strerror(-errno));
+		return;
+	}
 	r = mipart_ledger_open_reader(path, &l);
 	if (r == 0)
 		r = mipart_ledger_list(l, &s->allocs, &s->n_allocs);

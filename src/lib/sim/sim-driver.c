@@ -251,9 +251,20 @@ static int with_state(const char *dir, sim_step step, void *arg)
 		}
 		/* a step that fails may still have changed state (a fault used up, a module left
 		 * unloaded): save in every case, and render what the step says the tree shows */
+		if (s->render && !s->defer) {
+			/* the render is journalled in the state first: a kill mid-render leaves it
+			 * pending, and the next step (any sim operation, a `modprobe` of the loaded
+			 * module included) renders it again before anything else */
+			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
+			s->pend_kfd_from = s->kfd_from;
+		}
 		w = sim_state_save(dir, s);
 		if (w == 0 && s->render)
 			w = sim_render(dir, s);
+		if (w == 0 && s->pend_render && !s->defer) {
+			s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
+			w = sim_state_save(dir, s);
+		}
 		if (r >= 0 && w < 0)
 			r = w;
 	}

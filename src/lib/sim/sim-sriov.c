@@ -153,7 +153,7 @@ static int ss_save(const char *dir, const struct ss *s)
 		goto out;
 	r = util_pathf(path, sizeof(path), "%s/" MIPART_SIM_SRIOV_STATE, dir);
 	if (r >= 0)
-		r = util_write_file(path, text, strlen(text), 0644);
+		r = util_write_file_durable(path, text, strlen(text), 0644);
 out:
 	free(text);
 	json_decref(pfs);
@@ -456,7 +456,7 @@ static int write_config(const char *dir, const struct ss *s)
 	util_mkdir_p(path);
 	if (util_pathf(path, sizeof(path), "%s/etc/gim_config", dir) < 0)
 		return -ENAMETOOLONG;
-	return util_write_file(path, text, len, 0644);
+	return util_write_file_durable(path, text, len, 0644);
 }
 
 static int ss_lock(const char *dir)

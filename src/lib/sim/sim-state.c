@@ -120,7 +120,7 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	r = util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir);
 	if (r < 0)
 		goto out;
-	r = util_write_file(path, text, strlen(text), 0644);
+	r = util_write_file_durable(path, text, strlen(text), 0644);
 out:
 	free(text);
 	json_decref(root);

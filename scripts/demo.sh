@@ -103,7 +103,25 @@ refused M set -g all --compute CPX --memory NPS4
 show M status
 show M history --limit 2
 
-step "9. The fleet: node labels, one plan for 125 nodes, a layout that survives a reboot"
+step "9. Any model: a Hugging Face id that is not in the catalog (a recorded Hub tree served on 127.0.0.1)"
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+python3 "$HERE/tests/integration/hubserver.py" --root "$HERE/tests/fixtures/hub" \
+	--port-file "$WORK/hub.port" --log "$WORK/hub.log" &
+HUB_PID=$!
+for _ in $(seq 200); do [ -s "$WORK/hub.port" ] && break; sleep 0.05; done
+[ -s "$WORK/hub.port" ] || { echo "demo: the local Hub did not start" >&2; exit 1; }
+export HF_ENDPOINT="http://127.0.0.1:$(cat "$WORK/hub.port")" HF_HOME="$WORK/hf"
+show "$MIPART" estimate Qwen/Qwen2.5-0.5B-Instruct --max-model-len 8192 --device-memory 24GiB |
+	sed -n '1,10p;/^ *MI300X  /p'
+printf '$ mipart estimate Qwen/Qwen2.5-0.5B-Instruct --max-model-len 8192 --device-memory 24GiB --json | jq ...\n'
+"$MIPART" estimate Qwen/Qwen2.5-0.5B-Instruct --max-model-len 8192 --device-memory 24GiB --json |
+	jq -c '{kv_cache_tokens, max_concurrency, max_model_len_fit}'
+kill "$HUB_PID" 2>/dev/null
+wait "$HUB_PID" 2>/dev/null || true
+unset HF_ENDPOINT HF_HOME
+echo "(config.json, the safetensors index and headers came over HTTP into \$HF_HOME; a second call is offline)"
+
+step "10-11. Stay right, and the fleet: node labels, one plan for 125 nodes, a layout that survives a reboot"
 show M labels --stdout
 printf '$ mipart plan -m ... --nodes 125 --gpus-per-node 8 --product mi300x -o fleet.yaml | head\n'
 M plan -m meta-llama/Llama-3.1-8B-Instruct:600,max-model-len=16384 -m Qwen/Qwen2.5-7B-Instruct:300,max-model-len=16384 \
@@ -114,6 +132,10 @@ show "$MIPART" sim reload "$HOST"
 echo "(a reboot: the driver comes back in its default modes; mipart-boot.service runs, before the kubelet:)"
 show M boot
 show M assert -f "$WORK/plan.yaml" -c serve
+
+step "12. Slurm: the modes as node features, the partitions as GRES (docs/slurm.md)"
+show M slurm helpers-conf --helper /usr/bin/mipart-slurm-helper | sed -n '1,4p;/MutuallyExclusive/p;/ExecTime/p'
+show M slurm gres | sed -n '1,3p;$p'
 
 step "13. From Python: the partitioner interface over libmipart, on this node"
 PYDIR=$(cd "$(dirname "$MIPART")/../../python" 2>/dev/null && pwd || true)
@@ -139,8 +161,29 @@ else
 	echo "(the Python package was not built: python3-dev missing)"
 fi
 
-step "14. Slurm: the modes as node features, the partitions as GRES (docs/slurm.md)"
-show M slurm helpers-conf --helper /usr/bin/mipart-slurm-helper | sed -n '1,4p;/MutuallyExclusive/p;/ExecTime/p'
-show M slurm gres | sed -n '1,3p;$p'
+
+
+step "14. Look at it: the status page of mipart serve, in headless Chromium"
+OUT=$(cd "$(dirname "$MIPART")/../.." && pwd)
+"$MIPART" --root "$HOST" serve --listen 127.0.0.1:0 2>"$WORK/serve2.log" &
+SERVE_PID=$!
+for _ in $(seq 100); do grep -q 'listening on' "$WORK/serve2.log" && break; sleep 0.05; done
+ADDR=$(sed -n 's/.*listening on //p' "$WORK/serve2.log" | head -n 1)
+if command -v chromium >/dev/null 2>&1 && [ -n "$ADDR" ]; then
+	mkdir -p "$WORK/profile"
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--disable-dev-shm-usage --user-data-dir="$WORK/profile" --hide-scrollbars \
+		--window-size=1280,1400 --screenshot="$OUT/demo-status-page.png" "http://$ADDR/" \
+		>/dev/null 2>&1 || true
+fi
+if [ -s "$OUT/demo-status-page.png" ]; then
+	echo "the status page of http://$ADDR/ as a person sees it: $OUT/demo-status-page.png"
+else
+	echo "(chromium is not installed: open http://$ADDR/ in a browser instead)"
+fi
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" || true
+SERVE_PID=
 
 printf '\nEvery step of the story is built.\n'

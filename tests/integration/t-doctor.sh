@@ -19,7 +19,7 @@ mipart --root "$H" cdi generate >/dev/null 2>&1
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor --json
 is "$RC" 0 "a healthy simulated host: exit 0"
 is "$(jqo '.summary.fail')" 0 "no check fails"
-is "$(jqo '[.checks[].id] | length')" 18 "eighteen checks"
+is "$(jqo '[.checks[].id] | length')" 19 "nineteen checks"
 for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive modes.pending journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
 	is "$(st $c)" ok "$c ok on a healthy host"
 done
@@ -29,7 +29,7 @@ is "$(st slurm.gres)" skipped "no Slurm settings: slurm.gres skipped"
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor
 is "$RC" 0 "the table form: exit 0"
 like "$OUT" "*skipped nfd.labels*skipped: no NFD feature file*" "a skipped check says why"
-like "$OUT" "*18 checks: * 0 fail*" "the table ends with the counts"
+like "$OUT" "*19 checks: * 0 fail*" "the table ends with the counts"
 
 # driver.user_partt_mode: CPX now, AUTO at the next load brings SPX back
 H="$T_TMP/auto"
@@ -223,3 +223,23 @@ like "$(fixes slurm.gres)" "*scontrol reconfigure*" "fix: rewrite it and reconfi
 printf 'GresConf\n' >"$H/etc/mipart/slurm.conf"
 run mipart --root "$H" doctor --json
 is "$(st slurm.gres)" fail "an unreadable settings file: fail"
+
+# k8s.device_plugin: the kubelet's checkpoint of registered devices against the partitions
+# (the checkpoint's shape: kubernetes pkg/kubelet/cm/devicemanager/checkpoint)
+H="$T_TMP/plugin"
+mipart sim create "$H" --gpus 2 2>/dev/null
+run mipart --root "$H" doctor --json
+is "$(st k8s.device_plugin)" skipped "no kubelet checkpoint: skipped"
+mkdir -p "$H/var/lib/kubelet/device-plugins"
+CK="$H/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint"
+printf '{"Data":{"PodDeviceEntries":null,"RegisteredDevices":{"amd.com/gpu":["0000:05:00.0","0000:26:00.0"]}},"Checksum":1}' >"$CK"
+run mipart --root "$H" doctor --json
+is "$(st k8s.device_plugin)" ok "two devices for two partitions: ok"
+mipart --root "$H" set -g all --compute CPX >/dev/null 2>&1
+run mipart --root "$H" doctor --json
+is "$(st k8s.device_plugin)" warn "the plugin still offers 2 after the switch to CPX: warn"
+like "$(saw k8s.device_plugin)" "*2 amd.com devices registered; the host has 16 partitions now*" "says both counts"
+like "$(fixes k8s.device_plugin)" "*delete pod -l name=amdgpu-dp-ds*" "fix: restart the plugin"
+printf 'not json' >"$CK"
+run mipart --root "$H" doctor --json
+is "$(st k8s.device_plugin)" warn "an unreadable checkpoint: warn"

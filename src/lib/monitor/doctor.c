@@ -1258,6 +1258,66 @@ static void check_slurm_gres(struct doc *d)
 	free(buf);
 }
 
+/* The kubelet's record of what device plugins registered (pkg/kubelet/cm/devicemanager/
+ * checkpoint: {"Data": {"PodDeviceEntries": [...], "RegisteredDevices": {"<resource>": [ids]}}}). */
+#define KUBELET_CHECKPOINT "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint"
+#define KUBELET_CHECKPOINT_MAX (4u << 20)
+
+static void check_device_plugin(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "k8s.device_plugin",
+				       "the device plugin advertises one device per partition");
+	char path[MIPART_PATH_MAX], *buf = NULL;
+	json_t *doc = NULL, *reg, *v;
+	const char *key;
+	size_t advertised = 0, partitions;
+	ssize_t n;
+
+	hpath(d, KUBELET_CHECKPOINT, path, sizeof(path));
+	buf = malloc(KUBELET_CHECKPOINT_MAX + 1);
+	n = buf ? util_read_file(path, buf, KUBELET_CHECKPOINT_MAX) : -ENOMEM;
+	if (n == -ENOENT) {
+		skip(c, "no kubelet device-plugin checkpoint at %s (not a Kubernetes node)", path);
+		free(buf);
+		return;
+	}
+	if (n >= 0)
+		doc = json_loadb(buf, (size_t)n, 0, NULL);
+	free(buf);
+	reg = json_object_get(json_object_get(doc, "Data"), "RegisteredDevices");
+	if (!json_is_object(reg)) {
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "cannot read %s: %s", path,
+		    n < 0 ? mipart_strerror((int)n) : "no Data.RegisteredDevices object");
+		json_decref(doc);
+		return;
+	}
+	json_object_foreach(reg, key, v)
+		if (!strncmp(key, "amd.com/", 8) && json_is_array(v))
+			advertised += json_array_size(v);
+	json_decref(doc);
+	if (!advertised) {
+		skip(c, "no amd.com/ resource registered in %s (no AMD device plugin)", path);
+		return;
+	}
+	if (d->topo_err < 0) {
+		skip(c, "the GPUs could not be read: %s", mipart_strerror(d->topo_err));
+		return;
+	}
+	partitions = mipart_topology_partition_count(d->t);
+	if (advertised != partitions) {
+		/* the plugin enumerates at start: one that ran before a change still offers the
+		 * old logical devices (ROCm/k8s-device-plugin) */
+		worsen(c, MIPART_DOCTOR_WARN);
+		saw(c, "the kubelet has %zu amd.com devices registered; the host has %zu partitions now",
+		    advertised, partitions);
+		fix(c, "restart the device plugin: kubectl -n kube-system delete pod -l name=amdgpu-dp-ds "
+		       "(the agent does this after a change)");
+	} else {
+		saw(c, "%zu amd.com devices registered, one per partition", advertised);
+	}
+}
+
 /* --- run -------------------------------------------------------------------------------------- */
 
 int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
@@ -1286,6 +1346,7 @@ int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
 	check_declared(&d);
 	check_nfd(&d);
 	check_slurm_gres(&d);
+	check_device_plugin(&d);
 	mipart_topology_free(d.t);
 	*ret = d.v;
 	*ret_n = d.n;

@@ -602,6 +602,43 @@ static void test_show_controls(void **state)
 	assert_false(util_has_control("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\x1b"));
 }
 
+static void appendf(char **buf, size_t *len, size_t *cap, size_t max, int *err, const char *fmt,
+		    ...) __attribute__((format(printf, 6, 7)));
+static void appendf(char **buf, size_t *len, size_t *cap, size_t max, int *err, const char *fmt,
+		    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	util_vappendf(buf, len, cap, max, err, fmt, ap);
+	va_end(ap);
+}
+
+static void test_vappendf(void **state)
+{
+	size_t len = 0, cap = 4;
+	char *buf = malloc(cap);
+	int err = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	buf[0] = '\0';
+	appendf(&buf, &len, &cap, 64, &err, "%s-%d", "abcdef", 42);
+	assert_int_equal(err, 0);
+	assert_string_equal(buf, "abcdef-42");
+	assert_int_equal(len, 9);
+	assert_true(cap >= 10 && cap <= 64);
+	/* past the cap: -E2BIG, and the text so far is kept */
+	appendf(&buf, &len, &cap, 64, &err, "%0100d", 7);
+	assert_int_equal(err, -E2BIG);
+	assert_int_equal(cap, 64);
+	assert_string_equal(buf, "abcdef-42");
+	/* a later append does nothing */
+	appendf(&buf, &len, &cap, 64, &err, "x");
+	assert_int_equal(len, 9);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_pathf),
 	    cmocka_unit_test(test_format_gib),
 	    cmocka_unit_test(test_show_controls),
+	    cmocka_unit_test(test_vappendf),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
 	};

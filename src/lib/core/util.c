@@ -230,6 +230,43 @@ static int rm_rf_at(int parent, const char *name)
 	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
+void util_vappendf(char **buf, size_t *len, size_t *cap, size_t max, int *err, const char *fmt,
+		   va_list ap)
+{
+	while (!*err) {
+		va_list aq;
+		int n;
+
+		va_copy(aq, ap);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, aq);
+		va_end(aq);
+		if (n < 0) {
+			*err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < *cap - *len) {
+			*len += (size_t)n;
+			return;
+		}
+		if (*cap >= max) {
+			(*buf)[*len] = '\0'; /* drop what did not fit */
+			*err = -E2BIG;
+			return;
+		}
+		{
+			size_t ncap = *cap * 2 > max ? max : *cap * 2;
+			char *b = realloc(*buf, ncap);
+
+			if (!b) {
+				*err = -ENOMEM;
+				return;
+			}
+			*buf = b;
+			*cap = ncap;
+		}
+	}
+}
+
 bool util_dir_empty(const char *path)
 {
 	DIR *d = opendir(path);

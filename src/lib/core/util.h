@@ -43,6 +43,14 @@ int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 /* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
 int util_mkdir_p(const char *path);
 
+/*
+ * util_vappendf - append formatted text to a growing buffer (*buf of *cap bytes holding *len and
+ * a NUL), doubling it up to max bytes (curl's dynbuf). The first failure is kept in *err
+ * (-EINVAL bad format, -E2BIG past max, -ENOMEM) and later appends do nothing.
+ */
+void util_vappendf(char **buf, size_t *len, size_t *cap, size_t max, int *err, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 6, 0)));
+
 /* util_dir_empty - true when path is missing or a directory with no entries. */
 bool util_dir_empty(const char *path);
 

@@ -556,38 +556,10 @@ static void prom_put(struct prom *p, const char *fmt, ...) __attribute__((format
 static void prom_put(struct prom *p, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (p->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			p->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < p->cap - p->len) {
-			p->len += (size_t)n;
-			return;
-		}
-		if (p->cap >= PROM_MAX) {
-			p->err = -E2BIG;
-			return;
-		}
-		{
-			size_t cap = p->cap * 2 > PROM_MAX ? PROM_MAX : p->cap * 2;
-			char *b = realloc(p->buf, cap);
-
-			if (!b) {
-				p->err = -ENOMEM;
-				return;
-			}
-			p->buf = b;
-			p->cap = cap;
-		}
-	}
+	va_start(ap, fmt);
+	util_vappendf(&p->buf, &p->len, &p->cap, PROM_MAX, &p->err, fmt, ap);
+	va_end(ap);
 }
 
 /* A label value: valid UTF-8 (else U+FFFD), \ " and newline escaped. */

@@ -36,36 +36,10 @@ static void put(struct page *p, const char *fmt, ...) __attribute__((format(prin
 static void put(struct page *p, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	while (!p->err) {
-		va_start(ap, fmt);
-		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			p->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < p->cap - p->len) {
-			p->len += (size_t)n;
-			return;
-		}
-		if (p->cap >= PAGE_MAX) {
-			p->err = -E2BIG;
-			return;
-		}
-		{
-			size_t cap = p->cap * 2 > PAGE_MAX ? PAGE_MAX : p->cap * 2;
-			char *b = realloc(p->buf, cap);
-
-			if (!b) {
-				p->err = -ENOMEM;
-				return;
-			}
-			p->buf = b;
-			p->cap = cap;
-		}
-	}
+	va_start(ap, fmt);
+	util_vappendf(&p->buf, &p->len, &p->cap, PAGE_MAX, &p->err, fmt, ap);
+	va_end(ap);
 }
 
 /* Text a person reads: control characters and bytes that are not UTF-8 as '?', at most max

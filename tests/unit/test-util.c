@@ -639,6 +639,23 @@ static void test_vappendf(void **state)
 	free(buf);
 }
 
+static void test_write_attr(void **state)
+{
+	char dir[128], path[256], buf[16];
+
+	(void)state;
+	assert_non_null(scratch_mkdtemp(dir, sizeof(dir), "attr"));
+	snprintf(path, sizeof(path), "%s/current_compute_partition", dir);
+	/* an attribute that does not exist is not created */
+	assert_int_equal(util_write_attr(path, "CPX\n", 4), -ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(util_write_file(path, "SPX\n", 4, 0644), 0);
+	assert_int_equal(util_write_attr(path, "CPX\n", 4), 0);
+	assert_int_equal(util_read_file(path, buf, sizeof(buf) - 1), 4);
+	assert_string_equal(buf, "CPX\n");
+	scratch_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +676,7 @@ int main(void)
 	    cmocka_unit_test(test_format_gib),
 	    cmocka_unit_test(test_show_controls),
 	    cmocka_unit_test(test_vappendf),
+	    cmocka_unit_test(test_write_attr),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
 	};

@@ -26,8 +26,7 @@ static int sysfs_write_attr(struct mipart_backend *b, const char *bdf, const cha
 			    const char *value)
 {
 	char rel[256], path[MIPART_PATH_MAX], data[32];
-	int fd, n, r = 0;
-	ssize_t w;
+	int n;
 
 	if (util_pathf(rel, sizeof(rel), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr) < 0 ||
 	    mipart_host_path(b->host, rel, path, sizeof(path)) < 0)
@@ -35,18 +34,8 @@ static int sysfs_write_attr(struct mipart_backend *b, const char *bdf, const cha
 	n = snprintf(data, sizeof(data), "%s\n", value);
 	if (n < 0 || (size_t)n >= sizeof(data))
 		return -EINVAL;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno == EACCES ? -EPERM : -errno;
 	/* sysfs takes the whole value in one write; a short write is a failure */
-	w = write(fd, data, (size_t)n);
-	if (w < 0)
-		r = -errno;
-	else if (w != n)
-		r = -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
+	return util_write_attr(path, data, (size_t)n);
 }
 
 static int run_reload_cmd(struct mipart_backend *b, const char *const *argv, char **ret_output)

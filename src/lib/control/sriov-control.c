@@ -43,20 +43,9 @@ struct sriov_backend {
 static int sysfs_write(const mipart_host *host, const char *path, const char *value)
 {
 	char full[MIPART_PATH_MAX];
-	size_t len = strlen(value);
-	ssize_t n;
-	int fd, r;
+	int r = mipart_host_path(host, path, full, sizeof(full));
 
-	r = mipart_host_path(host, path, full, sizeof(full));
-	if (r < 0)
-		return r;
-	fd = open(full, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, len);
-	r = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
-	close(fd);
-	return r;
+	return r < 0 ? r : util_write_attr(full, value, strlen(value));
 }
 
 static int run_words(const char *const *words, unsigned timeout_ms, char *err, size_t errsize)

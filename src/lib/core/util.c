@@ -230,6 +230,24 @@ static int rm_rf_at(int parent, const char *name)
 	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
+int util_write_attr(const char *path, const char *value, size_t len)
+{
+	ssize_t w;
+	int fd, r = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == EACCES ? -EPERM : -errno;
+	w = write(fd, value, len);
+	if (w < 0)
+		r = -errno;
+	else if ((size_t)w != len)
+		r = -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
 void util_vappendf(char **buf, size_t *len, size_t *cap, size_t max, int *err, const char *fmt,
 		   va_list ap)
 {

@@ -40,6 +40,14 @@ int util_write_file_durable(const char *path, const char *data, size_t len, mode
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * util_write_attr - write value (len bytes) to an existing kernel attribute file (sysfs) in one
+ * write, as `echo X > file` does: no create, no truncate. A short write is -EIO; a close error
+ * counts (sysfs reports a store's error there on some paths). Returns 0, -EPERM for EACCES
+ * (not root), or the -errno of open/write/close.
+ */
+int util_write_attr(const char *path, const char *value, size_t len);
+
 /* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
 int util_mkdir_p(const char *path);
 

@@ -549,6 +549,8 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
 			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
 	}
+	if (r < 0 && res.warning[0])
+		cli_warn(cli, "%s", res.warning);
 	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
 	mipart_apply_result_release(&res);

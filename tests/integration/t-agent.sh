@@ -188,6 +188,24 @@ like "$(jq -r 'select(.reason == "Uncordoned") | .message' "$S/events.jsonl" | h
 	"an Event says why it was uncordoned and what was recovered"
 stop_server
 
+# 6d. killed in the middle, and the label removed meanwhile: the interrupted config is reported failed
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 600000 --times 1 >/dev/null 2>&1
+agent_exec --once >/dev/null 2>&1 &
+AG=$!
+wait_until journal_is running
+kill -9 "$AG"; wait "$AG" 2>/dev/null
+mipart sim fault "$H" --clear >/dev/null 2>&1
+printf '{"dcm.amd.com/gpu-config-profile": null}\n' >"$S/set-labels.json"
+no_config() { [ "$(jq -r '.metadata.labels["dcm.amd.com/gpu-config-profile"] // "none"' "$S/node.json")" = none ]; }
+wait_until no_config
+run agent --once
+is "$RC" 1 "restarted with no config label: exit 1"
+is "$(state_label)" failed "the interrupted config is reported failed"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*'half-cpx' was interrupted*journal change 1 was recovered*" \
+	"saying it was interrupted and what was recovered"
+stop_server
+
 # 6c. a node an operator cordoned (no annotation) stays cordoned through a reload
 fresh '{"node": "gpu-node-1", "unschedulable": true, "labels": {"dcm.amd.com/gpu-config-profile": "all-cpx-nps4"}}'
 run agent --once

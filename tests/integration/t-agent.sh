@@ -28,13 +28,6 @@ partition-configs:
       memory: NPS4
 YAML
 
-# wait_until CMD...: run CMD every 50 ms until it succeeds. The cap (10 min) is only there so
-# that a broken agent ends the test; nothing asserts on how long it took, and the assertion
-# after the wait says what was expected.
-wait_until() {
-	_w=0
-	while ! "$@" && [ $_w -lt 12000 ]; do sleep 0.05; _w=$((_w + 1)); done
-}
 journal_is() { mipart --root "$H" history --json 2>/dev/null | jq -e --arg s "$1" '.changes[0].state == $s' >/dev/null; }
 modes() {
 	mipart --root "$H" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'

@@ -601,12 +601,11 @@ static void restart_plugin(struct agent *a)
 	json_decref(pods);
 }
 
+/* The NFD feature file (labels.c), rewritten only when what it says changed. */
 static void write_labels(struct agent *a)
 {
-	mipart_label labels[MIPART_LABELS_MAX];
-	mipart_topology *t = NULL;
 	char path[MIPART_PATH_MAX];
-	int n;
+	int r;
 
 	if (a->o->labels_path && !*a->o->labels_path)
 		return;
@@ -614,12 +613,9 @@ static void write_labels(struct agent *a)
 		util_strlcpy(path, a->o->labels_path, sizeof(path));
 	else if (mipart_host_path(a->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
 		return;
-	if (mipart_topology_load(a->host, &t) < 0)
-		return;
-	n = mipart_labels_for_host(a->host, t, labels, MIPART_LABELS_MAX);
-	if (n < 0 || mipart_labels_write(labels, (size_t)n, path) < 0)
-		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s'", path);
-	mipart_topology_free(t);
+	r = mipart_labels_update(a->host, path, true, NULL);
+	if (r < 0)
+		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s': %s", path, mipart_strerror(r));
 }
 
 /* Report the local record to the API server: the state label, and an Event. */

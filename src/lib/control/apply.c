@@ -636,7 +636,7 @@ static int hooks_stop(struct ctx *c)
 		say(c, "too many hook units (%zu, at most %d)", o->n_units, HOOKS_MAX_UNITS);
 		return -E2BIG;
 	}
-	r = hooks_query(o->systemctl, o->units, o->n_units, running, c->res->message,
+	r = hooks_query(o->systemctl_root, o->systemctl, o->units, o->n_units, running, c->res->message,
 			sizeof(c->res->message));
 	if (r < 0)
 		return r;
@@ -659,7 +659,7 @@ static int hooks_stop(struct ctx *c)
 		say(c, "cannot journal the hook units: %s; nothing was changed", mipart_strerror(r));
 		return r;
 	}
-	r = hooks_run(o->systemctl, "stop", c->stop, c->n_stop, c->res->message,
+	r = hooks_run(o->systemctl_root, o->systemctl, "stop", c->stop, c->n_stop, c->res->message,
 		      sizeof(c->res->message));
 	if (r < 0) {
 		size_t len = strlen(c->res->message);
@@ -678,7 +678,7 @@ static void hooks_start(struct ctx *c)
 
 	if (!c->n_stop)
 		return;
-	if (hooks_run(c->o->systemctl, "start", c->stop, c->n_stop, err, sizeof(err)) < 0) {
+	if (hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, c->n_stop, err, sizeof(err)) < 0) {
 		util_strlcpy(c->res->warning, err, sizeof(c->res->warning));
 		return;
 	}

@@ -185,35 +185,77 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	}
 	s.metrics = o->metrics == -1 ? 0 : o->metrics ? (unsigned)o->metrics : 8;
 	state_loaded_fresh(&s);
-	s.render = SIM_RENDER_ALL;
-	r = sim_state_save(dir, &s);
+	/* mipart's own directories (not the driver's: outside the two trees) */
+	{
+		static const char *const own[] = { "run", "etc/mipart", "var/lib/mipart" };
+		char path[4096];
+
+		for (size_t k = 0; k < ARRAY_SIZE(own) && r == 0; k++)
+			r = util_pathf(path, sizeof(path), "%s/%s", dir, own[k]) < 0 ? -ENAMETOOLONG
+										 : util_mkdir_p(path);
+	}
+	/* both trees whole from the start, so the first change writes only what it changes */
 	if (r == 0)
-		r = sim_render(dir, &s);
+		r = sim_tree_init(dir);
+	s.render = SIM_RENDER_ALL;
+	for (unsigned t = 0; t < 2 && r == 0; t++) {
+		r = sim_render(dir, t, &s);
+		if (r == 0 && t == 0)
+			r = sim_tree_switch(dir, 0);
+	}
+	if (r == 0)
+		r = sim_state_save(dir, &s);
 out:
 	if (ret_why)
 		*ret_why = why;
 	return r;
 }
 
-/* Fold a put-off render into this step's: the union of what changed; a switch-only render stays
- * one only when both are (it renders the readings of render_gpus only, KFD from kfd_from). */
-static void merge_pending(struct sim_state *s)
+/*
+ * After a step: add what it changed to what both trees lack, and unless the render is put off,
+ * write the hidden tree and switch it in (sim-render.c). The state is saved first, so a kill
+ * mid-render leaves the live tree whole and the need recorded: the next step (any sim
+ * operation, a `modprobe` of the loaded module included) renders it before anything else.
+ */
+static int commit(const char *dir, struct sim_state *s)
 {
-	unsigned pr = s->pend_render;
+	struct sim_need n = { s->render, s->render_gpus, s->kfd_from };
+	int live, r;
+	unsigned t;
 
-	if (!pr)
-		return;
-	if (s->render & SIM_RENDER_KFD)
-		s->kfd_from = (pr & SIM_RENDER_KFD) ? (s->kfd_from < s->pend_kfd_from ? s->kfd_from
-										     : s->pend_kfd_from)
-						    : s->kfd_from;
-	else if (pr & SIM_RENDER_KFD)
-		s->kfd_from = s->pend_kfd_from;
-	if (s->render && !((s->render & SIM_RENDER_SWITCH) && (pr & SIM_RENDER_SWITCH)))
-		pr &= ~SIM_RENDER_SWITCH, s->render &= ~SIM_RENDER_SWITCH;
-	s->render |= pr;
-	s->render_gpus |= s->pend_gpus;
-	s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
+	if (n.render) {
+		sim_need_merge(&s->stale[0], &n);
+		sim_need_merge(&s->stale[1], &n);
+		s->unchanged = false;
+	}
+	live = sim_tree_live(dir);
+	if (live == -ENOENT) {
+		/* a root an earlier mipart rendered in place: both trees from scratch */
+		r = sim_tree_init(dir);
+		if (r < 0)
+			return r;
+		s->stale[0] = s->stale[1] = (struct sim_need){ SIM_RENDER_ALL, 0, 0 };
+		s->unchanged = false;
+		live = 1;
+	} else if (live < 0) {
+		return live;
+	}
+	if (s->defer || !s->stale[live].render)
+		return s->unchanged ? 0 : sim_state_save(dir, s);
+	r = sim_state_save(dir, s);
+	if (r < 0)
+		return r;
+	t = (unsigned)!live;
+	s->render = s->stale[t].render;
+	s->render_gpus = s->stale[t].gpus;
+	s->kfd_from = s->stale[t].kfd_from;
+	r = sim_render(dir, t, s);
+	if (r == 0)
+		r = sim_tree_switch(dir, t);
+	if (r < 0)
+		return r;
+	s->stale[t] = (struct sim_need){ 0, 0, 0 };
+	return sim_state_save(dir, s);
 }
 
 /* Run a locked read-modify-render-save step on the state. */
@@ -242,29 +284,9 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	r = sim_state_load(dir, s);
 	if (r == 0) {
 		r = step(s, arg);
-		/* a render put off earlier is done now, with this step's */
-		merge_pending(s);
-		if (s->defer && s->render) {
-			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
-			s->pend_kfd_from = s->kfd_from;
-			s->render = 0;
-		}
 		/* a step that fails may still have changed state (a fault used up, a module left
 		 * unloaded): save in every case, and render what the step says the tree shows */
-		if (s->render && !s->defer) {
-			/* the render is journalled in the state first: a kill mid-render leaves it
-			 * pending, and the next step (any sim operation, a `modprobe` of the loaded
-			 * module included) renders it again before anything else */
-			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
-			s->pend_kfd_from = s->kfd_from;
-		}
-		w = sim_state_save(dir, s);
-		if (w == 0 && s->render)
-			w = sim_render(dir, s);
-		if (w == 0 && s->pend_render && !s->defer) {
-			s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
-			w = sim_state_save(dir, s);
-		}
+		w = commit(dir, s);
 		if (r >= 0 && w < 0)
 			r = w;
 	}
@@ -273,9 +295,81 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	return r;
 }
 
+/* CLOCK_MONOTONIC in ms: one clock for every process of the host */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int gpu_lock_fd(const char *dir, const char *bdf, int how);
+
+/* whether a writer holds GPU bdf's lock (its compute write is still under way) */
+static bool gpu_lock_held(const char *dir, const char *bdf)
+{
+	int fd = gpu_lock_fd(dir, bdf, LOCK_SH | LOCK_NB);
+
+	if (fd == -EWOULDBLOCK)
+		return true;
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* Switches that end together render once: a switch's flush waits for the switches of other
+ * GPUs whose wait ends within this many ms (their writers still hold their device's lock),
+ * and the last of them renders them all. At most SIM_BATCH_WAIT_MS of waiting. */
+#define SIM_BATCH_MS 20
+#define SIM_BATCH_WAIT_MS 200
+
+struct flush_req {
+	const char *dir;
+	bool no_wait;		/* waited long enough: render now */
+	unsigned wait;		/* out: GPUs (bits) whose switch ends soon */
+};
+
 static int step_flush(struct sim_state *s, void *arg)
 {
+	struct flush_req *f = arg;
+	uint64_t now = now_ms();
+
+	s->unchanged = true;
+	f->wait = 0;
+	for (unsigned j = 0; j < s->n_gpus; j++) {
+		struct sim_gpu *g = &s->gpu[j];
+
+		if (!g->switch_due_ms)
+			continue;
+		if (!gpu_lock_held(f->dir, g->bdf)) {
+			/* its writer is gone (killed during the wait) */
+			g->switch_due_ms = 0;
+			s->unchanged = false;
+		} else if (!f->no_wait && g->switch_due_ms <= now + SIM_BATCH_MS) {
+			f->wait |= 1u << j;
+		}
+	}
+	/* the others render this one with theirs */
+	if (f->wait)
+		s->defer = true;
 	return 0;
+}
+
+/* Wait until the writers of the GPUs in mask have finished (their locks are free), at most
+ * until deadline (ms). */
+static void wait_writers(const char *dir, unsigned mask, const char (*bdf)[16], uint64_t deadline)
+{
+	while (mask && now_ms() < deadline) {
+		for (unsigned j = 0; j < SIM_MAX_GPUS; j++)
+			if ((mask & (1u << j)) && !gpu_lock_held(dir, bdf[j]))
+				mask &= ~(1u << j);
+		if (mask) {
+			struct timespec ts = { 0, 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /* The first matching fault sleeps its delay (or, with ret_delay, hands it to the caller to
@@ -367,6 +461,8 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 		w->fault = f = fire_fault_at(s, MIPART_SIM_FAULT_COMPUTE_WRITE, (int)i, &w->delay_ms);
 		if (f > 0)
 			return 0; /* answered after the delay */
+	} else {
+		g->switch_due_ms = 0;
 	}
 	/* amdgpu_xcp.c: amdgpu_xcp_switch_partition_mode: same mode -> nothing happens */
 	if (g->compute == mode)
@@ -377,8 +473,11 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 	/* amdgpu_amdkfd_check_and_lock_kfd: -EBUSY while a KFD process uses the device */
 	if (gpu_busy(s, i))
 		return -EBUSY;
-	if (w->phase == 1)
-		return 0; /* checked; the switch itself follows the delay */
+	if (w->phase == 1) {
+		/* checked; the switch itself follows the delay */
+		g->switch_due_ms = now_ms() + w->delay_ms;
+		return 0;
+	}
 	s->defer = true;
 	g->compute = mode;
 	/* xcp_config is left alone: only sysfs init and a write of it set it (amdgpu_xcp.c:
@@ -495,28 +594,59 @@ static int step_write(struct sim_state *s, void *arg)
 
 /* The lock of one simulated device: what amdgpu holds for a compute switch of that GPU only
  * (xcp_mgr->xcp_lock in amdgpu_xcp_switch_partition_mode; KFD per device). Returns an fd. */
-static int gpu_lock(const char *dir, const char *bdf)
+static int gpu_lock_fd(const char *dir, const char *bdf, int how)
 {
 	char name[64], path[4096];
+	int fd;
 
 	if (strspn(bdf, "0123456789abcdefABCDEF:.") != strlen(bdf) || strlen(bdf) > 16)
 		return -ENOENT;
 	snprintf(name, sizeof(name), "mipart-sim-%s.lock", bdf);
 	if (util_pathf(path, sizeof(path), "%s/%s", dir, name) < 0)
 		return -ENAMETOOLONG;
-	{
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, how) < 0)
+		if (errno != EINTR) {
+			int r = -errno;
 
-		if (fd < 0)
-			return -errno;
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR) {
-				int r = -errno;
+			close(fd);
+			return r;
+		}
+	return fd;
+}
 
-				close(fd);
-				return r;
-			}
-		return fd;
+static int gpu_lock(const char *dir, const char *bdf)
+{
+	return gpu_lock_fd(dir, bdf, LOCK_EX);
+}
+
+/* the flush of a compute switch: render it, with the switches of other GPUs that end about
+ * now (step_flush) */
+static int flush_switch(const char *dir)
+{
+	struct flush_req f = { dir, false, 0 };
+	uint64_t deadline = now_ms() + SIM_BATCH_WAIT_MS;
+	char bdf[SIM_MAX_GPUS][16] = { { 0 } };
+	struct sim_state *s;
+	int r;
+
+	for (;;) {
+		r = with_state(dir, step_flush, &f);
+		if (r < 0 || !f.wait)
+			return r;
+		/* the BDFs of the GPUs to wait for */
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		if (sim_state_load(dir, s) == 0)
+			for (unsigned j = 0; j < s->n_gpus; j++)
+				util_strlcpy(bdf[j], s->gpu[j].bdf, sizeof(bdf[j]));
+		free(s);
+		wait_writers(dir, f.wait, (const char (*)[16])bdf, deadline);
+		if (now_ms() >= deadline)
+			f.no_wait = true;
 	}
 }
 
@@ -546,7 +676,7 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 		w.phase = 2;
 		r = with_state(dir, step_write, &w);
 		if (r == 0)
-			r = with_state(dir, step_flush, NULL);
+			r = flush_switch(dir);
 	}
 	close(lock);
 	return r;
@@ -727,16 +857,8 @@ static int step_release(struct sim_state *s, void *arg)
 
 int mipart_sim_release(const char *dir, int pid)
 {
-	char path[4096];
-	int r = with_state(dir, step_release, &pid);
-
-	if (r < 0)
-		return r;
-	if (util_pathf(path, sizeof(path), "%s/proc/%d", dir, pid) >= 0)
-		util_rm_rf(path);
-	if (util_pathf(path, sizeof(path), "%s/sys/devices/virtual/kfd/kfd/proc/%d", dir, pid) >= 0)
-		util_rm_rf(path);
-	return 0;
+	/* the render removes its /proc and KFD proc entries */
+	return with_state(dir, step_release, &pid);
 }
 
 void sim_gpu_idle(struct sim_gpu *g)

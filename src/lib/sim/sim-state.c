@@ -59,14 +59,15 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	faults = json_array();
 	order = json_array();
 	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
-	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[iii]}",
+	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[[iii][iii]]}",
 			 "version", 1, "user_partt_mode", s->user_partt_mode,
 			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
 			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "metrics",
 			 (int)s->metrics, "generation",
 			 (int)s->generation, "reloads", (int)s->reloads, "gpus", gpus, "kfd_order",
-			 order, "processes", procs, "faults", faults, "pending_render",
-			 (int)s->pend_render, (int)s->pend_gpus, (int)s->pend_kfd_from);
+			 order, "processes", procs, "faults", faults, "stale_render",
+			 (int)s->stale[0].render, (int)s->stale[0].gpus, (int)s->stale[0].kfd_from,
+			 (int)s->stale[1].render, (int)s->stale[1].gpus, (int)s->stale[1].kfd_from);
 	if (!root)
 		goto out;
 	if (s->device_nodes && json_object_set_new(root, "device_nodes", json_true()) < 0)
@@ -94,6 +95,10 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 					    "temp_c", g->temp_hotspot_c, "mem_temp_c", g->temp_mem_c,
 					    "gfxclk_mhz", g->gfxclk_mhz, "uclk_mhz", g->uclk_mhz, "busy",
 					    busy, "vram", vram)) < 0)
+			goto out;
+		if (g->switch_due_ms &&
+		    json_object_set_new(json_array_get(gpus, i), "switch_due_ms",
+					json_integer((json_int_t)g->switch_due_ms)) < 0)
 			goto out;
 		if (json_array_append_new(order, json_integer(s->kfd_order[i])) < 0)
 			goto out;
@@ -143,7 +148,7 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	ssize_t n;
 	size_t i;
 	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8, partt = -2;
-	int pend[3] = { 0, 0, 0 };
+	int pend[3] = { 0, 0, 0 }, st[6] = { 0, 0, 0, 0, 0, 0 };
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
 		return -ENAMETOOLONG;
@@ -159,20 +164,27 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	free(buf);
 	if (!root)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o, s?[iii]}",
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o, s?[iii], s?[[iii][iii]]}",
 			"product", &product, "cpu_nodes", &cpu_nodes, "hive_id", &hive,
 			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
 			"generation", &generation, "reloads", &reloads, "user_partt_mode", &partt,
 			"gpus", &gpus, "kfd_order", &order, "processes", &procs, "faults", &faults,
-			"pending_render", &pend[0], &pend[1], &pend[2]) < 0 ||
+			"pending_render", &pend[0], &pend[1], &pend[2], "stale_render", &st[0], &st[1],
+			&st[2], &st[3], &st[4], &st[5]) < 0 ||
 	    (metrics != 0 && metrics != 8 && metrics != 9) || partt < -2 || partt > 4 ||
 	    partt == -1)
 		goto out;
 	s.user_partt_mode = partt;
 	s.metrics = (unsigned)metrics;
-	s.pend_render = (unsigned)pend[0];
-	s.pend_gpus = (unsigned)pend[1];
-	s.pend_kfd_from = (unsigned)pend[2];
+	for (unsigned t = 0; t < 2; t++) {
+		s.stale[t] = (struct sim_need){ (unsigned)st[3 * t], (unsigned)st[3 * t + 1],
+						(unsigned)st[3 * t + 2] };
+		/* an earlier mipart's pending render: both trees lack it */
+		s.stale[t].render |= (unsigned)pend[0];
+		s.stale[t].gpus |= (unsigned)pend[1];
+		if (pend[0] && (!s.stale[t].kfd_from || (unsigned)pend[2] < s.stale[t].kfd_from))
+			s.stale[t].kfd_from = (unsigned)pend[2];
+	}
 	s.product = product_by_key(product);
 	if (!s.product || parse_hex(hive, &s.hive_id) < 0 || cpu_nodes < 1 || cpu_nodes > 8 ||
 	    !json_is_array(gpus) || json_array_size(gpus) > SIM_MAX_GPUS ||
@@ -191,12 +203,15 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		const char *bdf, *compute, *memory, *req, *xcp, *uid;
 		json_t *load = NULL, *busy = NULL, *vram = NULL;
 		int numa, all = 0, all_kfd = 0;
+		json_int_t due = 0;
 
-		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?b, s?b, s?o}", "bdf", &bdf,
+		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?b, s?b, s?o, s?I}", "bdf", &bdf,
 				"compute", &compute, "memory", &memory, "requested_memory", &req,
 				"xcp_config", &xcp, "numa_node", &numa, "unique_id", &uid,
-				"mem_alloc_all", &all, "mem_alloc_all_kfd", &all_kfd, "load", &load) < 0)
+				"mem_alloc_all", &all, "mem_alloc_all_kfd", &all_kfd, "load", &load,
+				"switch_due_ms", &due) < 0 || due < 0)
 			goto out;
+		g->switch_due_ms = (uint64_t)due;
 		g->alloc_all = all;
 		g->alloc_all_kfd = all_kfd;
 		sim_gpu_idle(g);

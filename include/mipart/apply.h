@@ -49,6 +49,10 @@ typedef struct mipart_apply_options {
 	 * each failure is reported here (NULL: not at all) */
 	bool no_post_change;
 	void (*post_change_report)(void *userdata, const char *name, int err, const char *msg);
+	/* instead of after_change when set: the same, with the host as the engine's verification
+	 * read it after a change that was done (NULL after a rollback or a recovery: read it), so
+	 * that the caller need not read every GPU again */
+	void (*after_change_read)(void *userdata, const mipart_topology *after);
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

@@ -324,52 +324,85 @@ static bool gpu_lock_held(const char *dir, const char *bdf)
 #define SIM_BATCH_MS 20
 #define SIM_BATCH_WAIT_MS 200
 
+/* The GPUs (bits) other than self whose switch ends within SIM_BATCH_MS and whose writer is
+ * still there; a switch whose writer is gone (killed during its wait) is forgotten. */
+static unsigned switches_due(struct sim_state *s, const char *dir, int self)
+{
+	uint64_t now = now_ms();
+	unsigned due = 0;
+
+	for (unsigned j = 0; j < s->n_gpus; j++) {
+		struct sim_gpu *g = &s->gpu[j];
+
+		if (!g->switch_due_ms || (int)j == self)
+			continue;
+		if (!gpu_lock_held(dir, g->bdf)) {
+			g->switch_due_ms = 0;
+			s->unchanged = false;
+		} else if (g->switch_due_ms <= now + SIM_BATCH_MS) {
+			due |= 1u << j;
+		}
+	}
+	return due;
+}
+
 struct flush_req {
 	const char *dir;
 	bool no_wait;		/* waited long enough: render now */
 	unsigned wait;		/* out: GPUs (bits) whose switch ends soon */
+	char bdf[SIM_MAX_GPUS][16]; /* out: their addresses */
 };
 
 static int step_flush(struct sim_state *s, void *arg)
 {
 	struct flush_req *f = arg;
-	uint64_t now = now_ms();
 
 	s->unchanged = true;
-	f->wait = 0;
-	for (unsigned j = 0; j < s->n_gpus; j++) {
-		struct sim_gpu *g = &s->gpu[j];
-
-		if (!g->switch_due_ms)
-			continue;
-		if (!gpu_lock_held(f->dir, g->bdf)) {
-			/* its writer is gone (killed during the wait) */
-			g->switch_due_ms = 0;
-			s->unchanged = false;
-		} else if (!f->no_wait && g->switch_due_ms <= now + SIM_BATCH_MS) {
-			f->wait |= 1u << j;
-		}
-	}
+	f->wait = switches_due(s, f->dir, -1);
+	if (f->no_wait)
+		f->wait = 0;
+	for (unsigned j = 0; j < s->n_gpus; j++)
+		util_strlcpy(f->bdf[j], s->gpu[j].bdf, sizeof(f->bdf[j]));
 	/* the others render this one with theirs */
 	if (f->wait)
 		s->defer = true;
 	return 0;
 }
 
-/* Wait until the writers of the GPUs in mask have finished (their locks are free), at most
- * until deadline (ms). */
-static void wait_writers(const char *dir, unsigned mask, const char (*bdf)[16], uint64_t deadline)
+/* Wait until the live tree changes (the last of the switches rendered them all), or the
+ * writers of the GPUs in mask have all finished, at most until deadline (ms). The render
+ * holds the simulator's lock: waiting for the lock, not polling, while someone has it. */
+static void wait_render(const char *dir, unsigned mask, const char (*bdf)[16], uint64_t deadline)
 {
-	while (mask && now_ms() < deadline) {
-		for (unsigned j = 0; j < SIM_MAX_GPUS; j++)
-			if ((mask & (1u << j)) && !gpu_lock_held(dir, bdf[j]))
-				mask &= ~(1u << j);
-		if (mask) {
+	int live = sim_tree_live(dir), fd = -1;
+	char path[4096];
+
+	if (util_pathf(path, sizeof(path), "%s/" SIM_LOCK_FILE, dir) >= 0)
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	for (unsigned k = 0; mask && now_ms() < deadline; k++) {
+		if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+			/* a step runs: its end is when the tree may have changed */
+			while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+				;
+		} else {
 			struct timespec ts = { 0, 1000000L };
 
+			if (fd >= 0)
+				flock(fd, LOCK_UN);
 			nanosleep(&ts, NULL);
 		}
+		if (fd >= 0)
+			flock(fd, LOCK_UN);
+		if (sim_tree_live(dir) != live)
+			break;
+		/* now and then: a writer may have failed without rendering */
+		if (k % 4 == 3)
+			for (unsigned j = 0; j < SIM_MAX_GPUS; j++)
+				if ((mask & (1u << j)) && !gpu_lock_held(dir, bdf[j]))
+					mask &= ~(1u << j);
 	}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* The first matching fault sleeps its delay (or, with ret_delay, hands it to the caller to
@@ -424,6 +457,8 @@ struct write_req {
 	/* compute writes run in two steps (mipart_sim_write_attr): 1 checks and takes the fault,
 	 * 2 checks again and switches */
 	int phase;
+	const char *dir;	/* phase 2: the root, to look at the other switches */
+	bool rendered;		/* phase 2: out: rendered with the switch (none was due) */
 	unsigned delay_ms;	/* phase 1: the fault's delay, slept between the steps */
 	int fault;		/* phase 1: the fault's error, as fire_fault returns it */
 };
@@ -478,7 +513,10 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 		g->switch_due_ms = now_ms() + w->delay_ms;
 		return 0;
 	}
-	s->defer = true;
+	/* switches that end together render once: when others end about now, the last of them
+	 * renders (flush_switch); else this one renders now */
+	s->defer = switches_due(s, w->dir, (int)i) != 0;
+	w->rendered = !s->defer;
 	g->compute = mode;
 	/* xcp_config is left alone: only sysfs init and a write of it set it (amdgpu_xcp.c:
 	 * amdgpu_xcp_cfg_sysfs_init, __amdgpu_xcp_switch_partition_mode; HARDWARE.md 8.5) */
@@ -626,25 +664,16 @@ static int gpu_lock(const char *dir, const char *bdf)
  * now (step_flush) */
 static int flush_switch(const char *dir)
 {
-	struct flush_req f = { dir, false, 0 };
+	struct flush_req f = { .dir = dir };
 	uint64_t deadline = now_ms() + SIM_BATCH_WAIT_MS;
-	char bdf[SIM_MAX_GPUS][16] = { { 0 } };
-	struct sim_state *s;
 	int r;
 
 	for (;;) {
 		r = with_state(dir, step_flush, &f);
 		if (r < 0 || !f.wait)
 			return r;
-		/* the BDFs of the GPUs to wait for */
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		if (sim_state_load(dir, s) == 0)
-			for (unsigned j = 0; j < s->n_gpus; j++)
-				util_strlcpy(bdf[j], s->gpu[j].bdf, sizeof(bdf[j]));
-		free(s);
-		wait_writers(dir, f.wait, (const char (*)[16])bdf, deadline);
+		/* the others' switches end about now: the last of them renders them all */
+		wait_render(dir, f.wait, (const char (*)[16])f.bdf, deadline);
 		if (now_ms() >= deadline)
 			f.no_wait = true;
 	}
@@ -652,7 +681,7 @@ static int flush_switch(const char *dir)
 
 int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, const char *value)
 {
-	struct write_req w = { bdf, attr, value, 0, 0, -1 };
+	struct write_req w = { .bdf = bdf, .attr = attr, .value = value, .dir = dir, .fault = -1 };
 	int lock, r;
 
 	if (strcmp(attr, "current_compute_partition"))
@@ -675,7 +704,7 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 		 * renders them all; the write returns once its switch is in the tree) */
 		w.phase = 2;
 		r = with_state(dir, step_write, &w);
-		if (r == 0)
+		if (r == 0 && !w.rendered)
 			r = flush_switch(dir);
 	}
 	close(lock);

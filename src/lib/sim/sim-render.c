@@ -81,17 +81,12 @@ static int process_umask(void)
  * directory is missing. */
 static int write_inplace(const char *path, const void *data, size_t len, unsigned mode)
 {
+	/* O_NOFOLLOW: a link in the way fails (ELOOP); a directory fails with EISDIR */
 	int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	bool created = false;
-	struct stat st;
 	ssize_t w;
 	int r = 0;
 
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-		errno = EISDIR;
-	}
 	if (fd < 0) {
 		/* not there, or not a writable regular file (a reader's 0444 file when not
 		 * root, a directory or link left by hand): make it anew */

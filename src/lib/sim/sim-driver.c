@@ -324,24 +324,46 @@ static bool gpu_lock_held(const char *dir, const char *bdf)
 #define SIM_BATCH_MS 20
 #define SIM_BATCH_WAIT_MS 200
 
-/* The GPUs (bits) other than self whose switch ends within SIM_BATCH_MS and whose writer is
- * still there; a switch whose writer is gone (killed during its wait) is forgotten. */
-static unsigned switches_due(struct sim_state *s, const char *dir, int self)
+/* The lock file of GPU bdf, opened (not created), or -errno. */
+static int gpu_lock_open(const char *dir, const char *bdf)
+{
+	char path[4096];
+	int fd;
+
+	if (util_pathf(path, sizeof(path), "%s/mipart-sim-%s.lock", dir, bdf) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The GPUs (bits) other than self whose switch ends within SIM_BATCH_MS: their writer holds
+ * the device's lock and wrote into its lock file when its wait ends (mipart_sim_write_attr).
+ * A writer that is gone (killed during its wait) holds no lock. Kept out of the state file,
+ * so that checking a switch saves nothing. */
+static unsigned switches_due(const struct sim_state *s, const char *dir, int self)
 {
 	uint64_t now = now_ms();
 	unsigned due = 0;
 
 	for (unsigned j = 0; j < s->n_gpus; j++) {
-		struct sim_gpu *g = &s->gpu[j];
+		char buf[32];
+		uint64_t when;
+		ssize_t n;
+		int fd;
 
-		if (!g->switch_due_ms || (int)j == self)
+		if ((int)j == self || (fd = gpu_lock_open(dir, s->gpu[j].bdf)) < 0)
 			continue;
-		if (!gpu_lock_held(dir, g->bdf)) {
-			g->switch_due_ms = 0;
-			s->unchanged = false;
-		} else if (g->switch_due_ms <= now + SIM_BATCH_MS) {
-			due |= 1u << j;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			close(fd); /* no writer */
+			continue;
 		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && util_parse_u64(buf, (size_t)n, &when) == 0 && when &&
+		    when <= now + SIM_BATCH_MS)
+			due |= 1u << j;
 	}
 	return due;
 }
@@ -459,6 +481,8 @@ struct write_req {
 	int phase;
 	const char *dir;	/* phase 2: the root, to look at the other switches */
 	bool rendered;		/* phase 2: out: rendered with the switch (none was due) */
+	bool will_switch;	/* phase 1: out: the checks passed, the switch follows the wait */
+	int lock_fd;		/* the device's lock file, which says when the wait ends */
 	unsigned delay_ms;	/* phase 1: the fault's delay, slept between the steps */
 	int fault;		/* phase 1: the fault's error, as fire_fault returns it */
 };
@@ -496,8 +520,6 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 		w->fault = f = fire_fault_at(s, MIPART_SIM_FAULT_COMPUTE_WRITE, (int)i, &w->delay_ms);
 		if (f > 0)
 			return 0; /* answered after the delay */
-	} else {
-		g->switch_due_ms = 0;
 	}
 	/* amdgpu_xcp.c: amdgpu_xcp_switch_partition_mode: same mode -> nothing happens */
 	if (g->compute == mode)
@@ -510,7 +532,7 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 		return -EBUSY;
 	if (w->phase == 1) {
 		/* checked; the switch itself follows the delay */
-		g->switch_due_ms = now_ms() + w->delay_ms;
+		w->will_switch = true;
 		return 0;
 	}
 	/* switches that end together render once: when others end about now, the last of them
@@ -605,9 +627,33 @@ static int write_alloc_mode(struct sim_state *s, unsigned i, const char *value)
 	return 0;
 }
 
+static int step_write_attr(struct sim_state *s, const struct write_req *w);
+
 static int step_write(struct sim_state *s, void *arg)
 {
-	const struct write_req *w = arg;
+	struct write_req *w = arg;
+	struct mipart_sim_fault before[SIM_MAX_FAULTS];
+	unsigned n_before = s->n_faults;
+	int r;
+
+	if (w->phase == 2) {
+		/* the wait is over: under the simulator's lock, so that a switch that sees this
+		 * one due (switches_due) also sees it switched afterwards */
+		if (ftruncate(w->lock_fd, 0) < 0)
+			return -errno;
+		return step_write_attr(s, w);
+	}
+	if (w->phase != 1)
+		return step_write_attr(s, w);
+	/* the checks before a compute switch's wait change nothing but a fault's count */
+	memcpy(before, s->fault, sizeof(before));
+	r = step_write_attr(s, w);
+	s->unchanged = n_before == s->n_faults && !memcmp(before, s->fault, sizeof(before));
+	return r;
+}
+
+static int step_write_attr(struct sim_state *s, const struct write_req *w)
+{
 	int i = gpu_index(s, w->bdf);
 
 	if (i < 0 || !s->loaded || !s->product->partitioning)
@@ -693,7 +739,17 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 	if (lock < 0)
 		return lock;
 	w.phase = 1;
+	w.lock_fd = lock;
 	r = with_state(dir, step_write, &w);
+	if (r == 0 && w.will_switch) {
+		/* when this switch's wait ends, for the others (switches_due) */
+		char due[32];
+		int n = snprintf(due, sizeof(due), "%llu\n",
+				 (unsigned long long)(now_ms() + w.delay_ms));
+
+		if (pwrite(lock, due, (size_t)n, 0) != n || ftruncate(lock, n) < 0)
+			r = -errno;
+	}
 	if (r == 0 && (w.delay_ms || w.fault > 0)) {
 		sleep_ms(w.delay_ms);
 		if (w.fault > 0)

@@ -64,12 +64,14 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-static void cache_put(const char *path, const struct sim_state *s)
+/* remember s as the content of the file path whose identity is st (NULL: stat it now) */
+static void cache_put(const char *path, const struct stat *known, const struct sim_state *s)
 {
 	struct stat st;
 
 	pthread_mutex_lock(&cache.lock);
-	cache.valid = stat(path, &st) == 0 && strlen(path) < sizeof(cache.path);
+	cache.valid = (known ? (st = *known, 0) : stat(path, &st)) == 0 &&
+		      strlen(path) < sizeof(cache.path);
 	if (cache.valid) {
 		util_strlcpy(cache.path, path, sizeof(cache.path));
 		cache.st = st;
@@ -86,15 +88,15 @@ static void cache_put(const char *path, const struct sim_state *s)
 	pthread_mutex_unlock(&cache.lock);
 }
 
-static bool cache_get(const char *path, struct sim_state *ret)
+/* the cached state when path is still the file it came from; *st: path's identity */
+static bool cache_get(const char *path, struct stat *st, struct sim_state *ret)
 {
-	struct stat st;
 	bool hit;
 
-	if (stat(path, &st) < 0)
+	if (stat(path, st) < 0)
 		return false;
 	pthread_mutex_lock(&cache.lock);
-	hit = cache.valid && !strcmp(cache.path, path) && same_file(&cache.st, &st);
+	hit = cache.valid && !strcmp(cache.path, path) && same_file(&cache.st, st);
 	if (hit)
 		*ret = cache.s;
 	pthread_mutex_unlock(&cache.lock);
@@ -156,10 +158,6 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 					    "gfxclk_mhz", g->gfxclk_mhz, "uclk_mhz", g->uclk_mhz, "busy",
 					    busy, "vram", vram)) < 0)
 			goto out;
-		if (g->switch_due_ms &&
-		    json_object_set_new(json_array_get(gpus, i), "switch_due_ms",
-					json_integer((json_int_t)g->switch_due_ms)) < 0)
-			goto out;
 		if (json_array_append_new(order, json_integer(s->kfd_order[i])) < 0)
 			goto out;
 	}
@@ -188,7 +186,7 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	r = util_write_file_durable(path, text, strlen(text), 0644);
 	/* saved under the simulator's lock: nobody else writes the file before the stat */
 	if (r == 0)
-		cache_put(path, s);
+		cache_put(path, NULL, s);
 out:
 	free(text);
 	json_decref(root);
@@ -211,12 +209,15 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	ssize_t n;
 	size_t i;
 	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8, partt = -2;
-	int pend[3] = { 0, 0, 0 }, st[6] = { 0, 0, 0, 0, 0, 0 };
+	int pend[3] = { 0, 0, 0 }, stl[6] = { 0, 0, 0, 0, 0, 0 };
+	struct stat st = { 0 };
+	bool have_st;
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
 		return -ENAMETOOLONG;
-	if (cache_get(path, ret))
+	if (cache_get(path, &st, ret))
 		return 0;
+	have_st = st.st_ino != 0;
 	buf = malloc(SIM_STATE_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -234,16 +235,16 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
 			"generation", &generation, "reloads", &reloads, "user_partt_mode", &partt,
 			"gpus", &gpus, "kfd_order", &order, "processes", &procs, "faults", &faults,
-			"pending_render", &pend[0], &pend[1], &pend[2], "stale_render", &st[0], &st[1],
-			&st[2], &st[3], &st[4], &st[5]) < 0 ||
+			"pending_render", &pend[0], &pend[1], &pend[2], "stale_render", &stl[0], &stl[1],
+			&stl[2], &stl[3], &stl[4], &stl[5]) < 0 ||
 	    (metrics != 0 && metrics != 8 && metrics != 9) || partt < -2 || partt > 4 ||
 	    partt == -1)
 		goto out;
 	s.user_partt_mode = partt;
 	s.metrics = (unsigned)metrics;
 	for (unsigned t = 0; t < 2; t++) {
-		s.stale[t] = (struct sim_need){ (unsigned)st[3 * t], (unsigned)st[3 * t + 1],
-						(unsigned)st[3 * t + 2] };
+		s.stale[t] = (struct sim_need){ (unsigned)stl[3 * t], (unsigned)stl[3 * t + 1],
+						(unsigned)stl[3 * t + 2] };
 		/* an earlier mipart's pending render: both trees lack it */
 		s.stale[t].render |= (unsigned)pend[0];
 		s.stale[t].gpus |= (unsigned)pend[1];
@@ -268,15 +269,12 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		const char *bdf, *compute, *memory, *req, *xcp, *uid;
 		json_t *load = NULL, *busy = NULL, *vram = NULL;
 		int numa, all = 0, all_kfd = 0;
-		json_int_t due = 0;
 
-		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?b, s?b, s?o, s?I}", "bdf", &bdf,
+		if (json_unpack(v, "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s?b, s?b, s?o}", "bdf", &bdf,
 				"compute", &compute, "memory", &memory, "requested_memory", &req,
 				"xcp_config", &xcp, "numa_node", &numa, "unique_id", &uid,
-				"mem_alloc_all", &all, "mem_alloc_all_kfd", &all_kfd, "load", &load,
-				"switch_due_ms", &due) < 0 || due < 0)
+				"mem_alloc_all", &all, "mem_alloc_all_kfd", &all_kfd, "load", &load) < 0)
 			goto out;
-		g->switch_due_ms = (uint64_t)due;
 		g->alloc_all = all;
 		g->alloc_all_kfd = all_kfd;
 		sim_gpu_idle(g);
@@ -359,6 +357,10 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		f->delay_ms = (unsigned)delay;
 		s.n_faults++;
 	}
+	/* the file read is the one stat saw, or a newer one (a new inode: a later stat will not
+	 * match the identity kept) */
+	if (have_st)
+		cache_put(path, &st, &s);
 	*ret = s;
 	r = 0;
 out:

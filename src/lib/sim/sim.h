@@ -30,8 +30,6 @@ struct sim_gpu {
 	int gfxclk_mhz;		/* -1: 140 MHz idle, the peak clock on a busy partition */
 	uint8_t busy[8];	/* gfx busy % of partition x */
 	uint64_t vram[8];	/* VRAM bytes the processes of partition x hold */
-	/* a compute switch under way: when its wait ends (CLOCK_MONOTONIC ms), 0 if none */
-	uint64_t switch_due_ms;
 };
 
 struct sim_proc {

@@ -239,9 +239,10 @@ is "$RC" 0 "MI300A: TPX is accepted"
 is "$(state "$h")" TPX/NPS1 "MI300A: now TPX"
 
 # --- a render killed half-way never leaves a torn tree (docs/simulator.md, "Atomic renders") ---
-# strace injects SIGKILL at the 600th openat(2) of the simulated driver: inside its render (a
-# full one after a reload; the KFD topology after a compute switch), at the same point every
-# run. A reader then sees the old tree, whole; the next operation renders the new one.
+# strace injects SIGKILL at the Nth openat(2) of the simulated driver: inside its render (the
+# modes, KFD topology and readings of every GPU after a reload; the KFD topology after a compute
+# switch), at the same point every run. A reader then sees the old tree, whole; the next
+# operation renders the new one.
 if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
 	# whole H: every GPU has the partitions its mode gives, with one size per mode, and the
 	# list has no complaints: prints "GPUS PARTITIONS MODES SIZES"
@@ -266,8 +267,8 @@ if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null;
 	h="$T_TMP/killed"
 	mipart sim create "$h" --compute CPX 2>/dev/null
 	is "$(whole "$h")" "8 gpus, 64 partitions, 0 torn, CPX, 1 sizes" "killed renders: a CPX host to start with"
-	killed_at 600 "$MIPART" sim reload "$h"
-	is "$?" 137 "a reload killed mid-render (SIGKILL at its 600th openat)"
+	killed_at 300 "$MIPART" sim reload "$h"
+	is "$?" 137 "a reload killed mid-render (SIGKILL at its 300th openat)"
 	is "$(whole "$h")" "8 gpus, 64 partitions, 0 torn, CPX, 1 sizes" \
 		"a reader sees the tree before the reload, whole"
 	run mipart sim fault "$h" --clear

@@ -771,6 +771,7 @@ static int sim_load_module(struct sim_state *s);
 
 static int step_reload(struct sim_state *s, void *arg)
 {
+	bool was_loaded = s->loaded;
 	int f;
 
 	/* modprobe -r fails while anything holds the module */
@@ -793,7 +794,20 @@ static int step_reload(struct sim_state *s, void *arg)
 	}
 	if (f > 0 && f != MIPART_SIM_SILENT)
 		return -f; /* unloaded, but the load failed: the driver stays out */
-	return sim_load_module(s);
+	{
+		int r = sim_load_module(s);
+
+		/* out and in again: the tree shows what the reload changed, the modes and the
+		 * readings of every GPU, all of KFD and no process; the devices, links and
+		 * module files are the same objects again (written over in place) */
+		if (r == 0 && was_loaded) {
+			s->render = SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS |
+				    SIM_RENDER_PROCS;
+			s->render_gpus = (1u << s->n_gpus) - 1;
+			s->kfd_from = 0;
+		}
+		return r;
+	}
 }
 
 int mipart_sim_reload(const char *dir)

@@ -658,8 +658,12 @@ static void render_kfd(struct render *R)
 	 * once (a real KFD removes and re-adds the nodes one by one) */
 
 	/* after a compute switch only the nodes from the switched GPU's old place on change
-	 * (the others keep their numbers and contents): those are removed and written again */
-	if (!(s->render & SIM_RENDER_ALL) && s->kfd_from && s->loaded) {
+	 * (the others keep their numbers and contents): those are written over; a reload writes
+	 * them all (kfd_from 0) */
+	if (!s->loaded || (s->render & SIM_RENDER_ALL)) {
+		rm(R, "sys/devices/virtual/kfd");
+		rm(R, "sys/class/kfd");
+	} else {
 		char dir[4096];
 		DIR *d;
 
@@ -681,9 +685,6 @@ static void render_kfd(struct render *R)
 			}
 			closedir(d);
 		}
-	} else {
-		rm(R, "sys/devices/virtual/kfd");
-		rm(R, "sys/class/kfd");
 	}
 	if (!s->loaded)
 		return;
@@ -1044,7 +1045,8 @@ static void render_metrics(struct render *R)
 			put_bytes(R, 0444, rel, buf, (size_t)n);
 		}
 	}
-	/* the device-wide usage files (render_kfd, render_pci_driver write the same values) */
+	/* the device-wide usage files: KFD's used_memory (render_kfd writes it with the nodes),
+	 * mem_info_vram_used (render_pci_driver writes it with the device) */
 	if (!(s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD)) && s->loaded) {
 		unsigned node = s->cpu_nodes;
 
@@ -1058,12 +1060,15 @@ static void render_metrics(struct render *R)
 				put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, gpu));
 			}
 		}
+	}
+	if (!(s->render & SIM_RENDER_ALL) && s->loaded)
 		for (unsigned i = 0; i < s->n_gpus; i++) {
+			if ((s->render & SIM_RENDER_SWITCH) && !(s->render_gpus & (1u << i)))
+				continue;
 			pci_dir(dir, sizeof(dir), &s->gpu[i]);
 			relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
 			put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, i));
 		}
-	}
 }
 
 int sim_tree_live(const char *dir)

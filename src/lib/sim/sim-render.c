@@ -455,6 +455,10 @@ static void render_pci_modes(struct render *R, unsigned i)
 	/* a VF has no switch_partition_mode hook: 0444 and no available_compute_partition
 	 * (amdgpu_gfx.c: amdgpu_gfx_sysfs_xcp_init) */
 	put(R, p->vf ? 0444 : 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	/* a compute switch changes nothing else here: not the memory mode, the modes it allows,
+	 * the allocation mode, nor xcp_config (HARDWARE.md 8.5) */
+	if ((s->render & SIM_RENDER_SWITCH) && !(s->render & SIM_RENDER_ALL))
+		return;
 	/* amdgpu_gfx.c (DKMS): compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n" */
 	relf(rel, sizeof(rel), "%s/compute_partition_mem_alloc_mode", dir);
 	put(R, 0644, rel, "%s\n", g->alloc_all ? "ALL" : "CAPPING");

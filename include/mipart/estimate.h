@@ -24,6 +24,7 @@ typedef enum mipart_precision {
 	MIPART_PREC_AWQ,
 	MIPART_PREC_GPTQ,
 	MIPART_PREC_MXFP4,
+	MIPART_PREC_BNB4,	/* bitsandbytes 4-bit: nf4 blocks of 64, double-quantized absmax */
 } mipart_precision;
 
 /* vLLM versions are numbered major * 100 + minor: 0.10 is 10, 1.2 is 102. */

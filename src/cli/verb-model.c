@@ -94,7 +94,7 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 		case 'p':
 			if (mipart_precision_parse(optarg, &a->o.precision) < 0)
 				return cli_usage_error(cli->verb,
-						       "invalid precision '%s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq or mxfp4",
+						       "invalid precision '%s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq, mxfp4 or bnb4",
 						       optarg);
 			break;
 		case 'k':

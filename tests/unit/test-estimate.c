@@ -40,7 +40,9 @@ static void test_dense_gqa(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	/* 2 (K, V) x 32 layers x 8 KV heads x 128 x 2 bytes */
 	assert_int_equal(e.kv_bytes_per_token, 131072);
-	assert_int_equal(e.weights_bytes, 2 * 8030261248ull);
+	/* the parameters in 2 bytes plus the RoPE cos_sin_cache buffer, 131072 positions x 128 x
+	 * 2 bytes (rotary_embedding/base.py: RotaryEmbedding.__init__) */
+	assert_int_equal(e.weights_bytes, 2 * 8030261248ull + 131072ull * 128 * 2);
 	assert_string_equal(e.precision_name, "bf16");
 	o.kv_fp8 = true;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
@@ -53,10 +55,12 @@ static void test_mha_and_tensor_parallel(void **state)
 	mipart_estimate_options o = { .max_model_len = 4096, .tensor_parallel = 4 };
 	mipart_estimate e;
 
-	/* TP 4: 8 KV heads split, 2 per GPU; weights split */
+	/* TP 4: 8 KV heads split, 2 per GPU; weights split but for the norms (65 x 4096, whole
+	 * on every rank) and the RoPE cache (every rank has it) */
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.kv_bytes_per_token, 2 * 32 * 2 * 128 * 2);
-	assert_int_equal(e.weights_bytes, 2 * 8030261248ull / 4);
+	assert_int_equal(e.weights_bytes,
+			 2 * 8030261248ull / 4 + 65 * 4096 * 2 * 3 / 4 + 131072ull * 128 * 2);
 	/* TP 16: fewer KV heads than ranks, one replicated per GPU */
 	o.tensor_parallel = 16;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
@@ -122,6 +126,87 @@ static void test_mla(void **state)
 	assert_int_equal(e.kv_bytes_per_token, 61 * 1280);
 }
 
+/* Weights per tensor-parallel rank as vLLM lays them out (docs/estimator.md, "Weights"). */
+static void test_weights_per_rank(void **state)
+{
+	/* deepseek-ai/DeepSeek-V3 in an AWQ checkpoint at TP 16 (the vllm-reference row of
+	 * cognitivecomputations/DeepSeek-V3-0324-AWQ, vLLM 0.8.3) */
+	mipart_model m = { .layers = 61, .hidden = 7168, .heads = 128, .kv_heads = 128, .head_dim = 192,
+			   .intermediate = 18432, .vocab = 129280, .max_position = 163840,
+			   .experts = 256, .experts_per_token = 8, .moe_intermediate = 2048,
+			   .shared_experts = 1, .dense_layers = 3, .attention = MIPART_ATTN_MLA,
+			   .q_lora_rank = 1536, .kv_lora_rank = 512, .qk_rope_head_dim = 64,
+			   .qk_nope_head_dim = 128, .v_head_dim = 128 };
+	mipart_estimate_options o = { .max_model_len = 8192, .precision = MIPART_PREC_AWQ,
+				      .tensor_parallel = 16, .vllm_version = MIPART_VLLM_VERSION(0, 8),
+				      .engine = MIPART_ENGINE_V0 };
+	mipart_estimate e, b;
+	uint64_t linear = 0, total = mipart_model_params(&m, &linear);
+	double awq = 0.5 + 2.5 / 128, rest = (double)(total - linear);
+	/* whole on every rank: q_a_proj 7168 x 1536 and kv_a_proj_with_mqa 7168 x 576 (AWQ),
+	 * the router 7168 x 256 on 58 MoE layers, the norms (2 x 61 + 1 hidden, q_a and kv_a
+	 * norms), in 2 bytes */
+	double rep_lin = 61.0 * 7168 * (1536 + 512 + 64);
+	double rep_rest = 58.0 * 7168 * 256 + 123.0 * 7168 + 61.0 * (1536 + 512);
+	/* W_UK / W_UV: kv_b_proj dequantized, 512 x 128/16 heads x (128 + 128) x 2 bytes */
+	double copies = 61.0 * 512 * 8 * 256 * 2;
+	/* DeepseekScalingRotaryEmbedding: 163840 positions x 64 x 2 bytes */
+	double rope = 163840.0 * 64 * 2;
+	double want = (linear * awq + rest * 2) / 16 + (rep_lin * awq + rep_rest * 2) * 15 / 16 +
+		      copies + rope;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(fabs((double)e.weights_bytes - want) < 2);
+	/* in 16 bits, kv_b_proj is only viewed: no copy */
+	o.precision = MIPART_PREC_BF16;
+	assert_int_equal(mipart_estimate_model(&m, &o, &b), 0);
+	assert_true(fabs((double)b.weights_bytes -
+			 ((double)total * 2 / 16 + (rep_lin + rep_rest) * 2 * 15 / 16 + rope)) < 2);
+	/* 0.7 absorbed the matrices for every checkpoint: W_Q_UK 1536 x 8 x 512 and W_UV_O
+	 * 512 x 8 x 7168 in 2 bytes per layer */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(fabs((double)e.weights_bytes - (double)b.weights_bytes -
+			 61.0 * 8 * 512 * (1536 + 7168) * 2) < 2);
+
+	/* google/gemma-2-9b at TP 8: tied embeddings, one RoPE cache per layer in vLLM 0.5
+	 * (gemma2.py GemmaRotaryEmbedding), one shared from 0.6 (get_rope) */
+	{
+		mipart_model g = { .layers = 42, .hidden = 3584, .heads = 16, .kv_heads = 8,
+				   .head_dim = 256, .intermediate = 14336, .vocab = 256000,
+				   .tied_embeddings = true, .max_position = 8192 };
+		mipart_estimate_options go = { .max_model_len = 4096, .tensor_parallel = 8,
+					       .vllm_version = MIPART_VLLM_VERSION(0, 5) };
+		mipart_estimate a5, a6;
+
+		strcpy(g.arch, "gemma2");
+		assert_int_equal(mipart_estimate_model(&g, &go, &a5), 0);
+		go.vllm_version = MIPART_VLLM_VERSION(0, 6);
+		assert_int_equal(mipart_estimate_model(&g, &go, &a6), 0);
+		assert_int_equal(a5.weights_bytes - a6.weights_bytes, 41ull * 8192 * 256 * 2);
+	}
+
+	/* bitsandbytes 4-bit: 0.5 + 1/64 + 4/(64 x 256) bytes per linear parameter (nf4 blocks
+	 * of 64, absmax double-quantized); embeddings and lm_head stay 16-bit */
+	{
+		mipart_model l = llama8b();
+		mipart_estimate_options lo = { .max_model_len = 4096, .precision = MIPART_PREC_BNB4 };
+		uint64_t lin = 0, all = mipart_model_params(&l, &lin);
+		double bnb = 0.5 + 1.0 / 64 + 4.0 / (64 * 256);
+
+		assert_int_equal(mipart_estimate_model(&l, &lo, &e), 0);
+		assert_string_equal(e.precision_name, "bnb4");
+		assert_true(fabs((double)e.weights_bytes -
+				 (lin * bnb + (all - lin) * 2.0 + 131072.0 * 128 * 2)) < 2);
+		/* a checkpoint's quantization_config says bitsandbytes 4-bit: auto picks it */
+		strcpy(l.quant_method, "bitsandbytes");
+		l.quant_bits = 4;
+		lo.precision = MIPART_PREC_AUTO;
+		assert_int_equal(mipart_estimate_model(&l, &lo, &b), 0);
+		assert_int_equal(b.weights_bytes, e.weights_bytes);
+	}
+}
+
 static void test_sliding_window(void **state)
 {
 	/* google/gemma-2-9b-it: 42 layers, every other one sliding over 4096 */
@@ -168,7 +253,9 @@ static void test_moe_and_quantized_weights(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &f8), 0);
 	o.precision = MIPART_PREC_AWQ;
 	assert_int_equal(mipart_estimate_model(&m, &o, &awq), 0);
-	assert_int_equal(bf.weights_bytes, 2 * total);
+	/* + the RoPE cache: 32768 positions x 128 x 2 bytes */
+	rest += 32768 * 128;
+	assert_int_equal(bf.weights_bytes, 2 * total + 2 * 32768 * 128);
 	/* fp8: linear layers 1 byte, embeddings, lm_head, norms and routers 2 */
 	assert_int_equal(f8.weights_bytes, linear + 2 * rest);
 	/* AWQ group 128: 0.5 + 2.5 / 128 bytes per linear parameter */
@@ -403,7 +490,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dense_gqa),	  cmocka_unit_test(test_mha_and_tensor_parallel),
-		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_sliding_window),
+		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
 		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_batch_defaults),

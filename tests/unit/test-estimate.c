@@ -364,6 +364,40 @@ static void test_chunked_attention(void **state)
 	assert_true(e.fits);
 }
 
+/* meta-llama/Llama-4-Maverick-17B-128E-Instruct: MoE every other layer (24 of 48), 128 experts
+ * of 8192 and a shared one, dense layers of 16384, chunked attention on 36 layers */
+static void test_llama4_maverick(void **state)
+{
+	mipart_model m = { .layers = 48, .hidden = 5120, .heads = 40, .kv_heads = 8, .head_dim = 128,
+			   .intermediate = 16384, .vocab = 202048, .max_position = 1048576,
+			   .experts = 128, .experts_per_token = 1, .moe_intermediate = 8192,
+			   .shared_experts = 1, .dense_layers = 24, .attention = MIPART_ATTN_HYBRID,
+			   .attention_chunk = 8192, .chunked_layers = 36 };
+	mipart_estimate_options o = { .max_model_len = 32768, .tensor_parallel = 8,
+				      .max_num_batched_tokens = 8192, .max_num_seqs = 256 };
+	mipart_estimate e;
+	uint64_t linear = 0, p;
+
+	strcpy(m.arch, "llama4");
+	strcpy(m.dtype, "bfloat16");
+	p = mipart_model_params(&m, &linear);
+	/* only the 24 MoE layers hold experts: 24 x 129 x 3 x 5120 x 8192 */
+	assert_true(linear > 24ull * 129 * 3 * 5120 * 8192);
+	assert_true(p > 400500000000ull && p < 400900000000ull);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	/* the forward's widest MLP is a dense layer's gate+up, 2 x 16384 / 8, not the one routed
+	 * expert's 2 x 8192 / 8 */
+	assert_int_equal(e.forward_bytes, (uint64_t)(8192.0 * 2 * 16384 / 8 * 2 * 1.93));
+	/* 12 full + 36 chunked layers: groups of 12, 1 + 3 groups */
+	assert_int_equal(e.kv_groups, 4);
+	assert_int_equal(e.kv_group_layers, 12);
+	/* the weights: a tp-th of the parameters, whole routers (24 x 5120 x 128) and norms, and
+	 * the RoPE cache of 1048576 positions x 128 x 2 bytes on every rank */
+	assert_true(fabs((double)e.weights_bytes -
+			 ((double)p * 2 / 8 + (24.0 * 5120 * 128 + 97.0 * 5120) * 2 * 7 / 8 +
+			  1048576.0 * 128 * 2)) < 2);
+}
+
 static void test_batch_defaults(void **state)
 {
 	mipart_model m = llama8b();
@@ -493,7 +527,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_batch_defaults),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_batch_defaults),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices),
 		cmocka_unit_test(test_parsers),
 	};

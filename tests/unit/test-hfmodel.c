@@ -389,6 +389,57 @@ static void test_llama4_chunked(void **state)
 		"\"no_rope_layers\": [1, 0]}", -EINVAL, "no_rope_layers", NULL);
 }
 
+/* meta-llama/Llama-4-Maverick-17B-128E-Instruct text_config (as NVIDIA/TensorRT-LLM's
+ * test_modeling_llama_min_latency.py copies it, 48 layers): MoE every other layer
+ * (interleave_moe_layer_step 2), 128 experts of 8192 plus a shared one, dense layers of
+ * intermediate_size_mlp 16384 */
+static void test_llama4_maverick(void **state)
+{
+	mipart_model m;
+	uint64_t p, linear = 0;
+
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"intermediate_size_mlp\": 16384, \"num_local_experts\": 128, "
+		 "\"num_experts_per_tok\": 1, \"interleave_moe_layer_step\": 2, "
+		 "\"vocab_size\": 202048, \"max_position_embeddings\": 1048576, "
+		 "\"attention_chunk_size\": 8192, \"tie_word_embeddings\": false}, "
+		 "\"torch_dtype\": \"bfloat16\"}", &m);
+	assert_int_equal(m.experts, 128);
+	assert_int_equal(m.experts_per_token, 1);
+	assert_int_equal(m.moe_intermediate, 8192);
+	assert_int_equal(m.shared_experts, 1);
+	assert_int_equal(m.intermediate, 16384);
+	/* layers 1, 3, ..., 47 are MoE: 24 dense */
+	assert_int_equal(m.dense_layers, 24);
+	assert_int_equal(m.chunked_layers, 36);
+	/* 48 x attention (2 x 5120 x 5120 + 2 x 5120 x 1024) + 24 x 3 x 5120 x 16384
+	 * + 24 x (129 x 3 x 5120 x 8192 + router 5120 x 128) + norms + 2 x 202048 x 5120:
+	 * about 400.7B (the Hub's 402B add the vision tower) */
+	p = mipart_model_params(&m, &linear);
+	assert_true(p > 400500000000ull && p < 400900000000ull);
+	/* Scout: every layer MoE */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"intermediate_size_mlp\": 16384, \"num_local_experts\": 16, "
+		 "\"interleave_moe_layer_step\": 1, \"vocab_size\": 202048, "
+		 "\"max_position_embeddings\": 10485760}}", &m);
+	assert_int_equal(m.experts, 16);
+	assert_int_equal(m.dense_layers, 0);
+	/* "moe_layers" names them when present */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 256, \"num_attention_heads\": 8, \"num_hidden_layers\": 4, "
+		 "\"intermediate_size\": 128, \"intermediate_size_mlp\": 512, \"num_local_experts\": 4, "
+		 "\"moe_layers\": [3], \"vocab_size\": 1000, \"max_position_embeddings\": 4096}}", &m);
+	assert_int_equal(m.dense_layers, 3);
+	refused("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		"\"hidden_size\": 256, \"num_attention_heads\": 8, \"num_hidden_layers\": 4, "
+		"\"vocab_size\": 1000, \"max_position_embeddings\": 4096, \"moe_layers\": [4]}}",
+		-EINVAL, "moe_layers", NULL);
+}
+
 /* Hub ids: what may go into a URL and a cache path */
 static void test_hub_ids(void **state)
 {
@@ -1294,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_gpt_oss_20b),
 		cmocka_unit_test(test_phi2),
 		cmocka_unit_test(test_llama4_chunked),
+		cmocka_unit_test(test_llama4_maverick),
 		cmocka_unit_test(test_hub_ids),
 		cmocka_unit_test(test_fixture_dir),
 		cmocka_unit_test(test_sliding_rules),

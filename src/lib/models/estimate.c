@@ -509,10 +509,16 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 {
 	double ffn;
 
-	if (m->experts && m->layers > m->dense_layers)
-		ffn = (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp;
-	else
-		ffn = (m->mlp_matrices == 2 ? 1.0 : 2.0) * m->intermediate / tp; /* fc1, or gate+up */
+	/* the widest MLP of a layer: the routed experts' gate/up (top_k x 2 x I_moe), or a dense
+	 * layer's fc1 or gate+up (dense-only models; MoE models with dense layers: DeepSeek's
+	 * first_k_dense_replace, Llama 4 Maverick's interleaved ones) */
+	ffn = m->experts && moe_layers(m) ? (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp
+					  : 0;
+	if (!moe_layers(m) || m->dense_layers) {
+		double dense = (m->mlp_matrices == 2 ? 1.0 : 2.0) * m->intermediate / tp;
+
+		ffn = dense > ffn ? dense : ffn;
+	}
 	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
 	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab *
 				  (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));

@@ -30,7 +30,7 @@ typedef enum mipart_precision {
 /* vLLM versions are numbered major * 100 + minor: 0.10 is 10, 1.2 is 102. */
 #define MIPART_VLLM_VERSION(major, minor) ((major) * 100 + (minor))
 /* The newest vLLM whose accounting is modelled (the default), and the oldest. */
-#define MIPART_VLLM_NEWEST MIPART_VLLM_VERSION(0, 21)
+#define MIPART_VLLM_NEWEST MIPART_VLLM_VERSION(0, 28)
 #define MIPART_VLLM_OLDEST MIPART_VLLM_VERSION(0, 5)
 
 typedef enum mipart_vllm_engine {

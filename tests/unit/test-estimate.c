@@ -405,10 +405,22 @@ static void test_batch_defaults(void **state)
 				      .device_name = "MI300X" };
 	mipart_estimate e;
 
-	/* >= 70 GiB, not an A100: B 8192, S 1024 (vLLM >= 0.9) */
+	/* from 0.28 (PR #51726) a device of >= 160 GiB gets B 16384; S stays 1024 */
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 16384);
+	assert_int_equal(e.max_num_seqs, 1024);
+	/* an MI300X DPX partition of 96 GiB: the 70 GiB tier */
+	o.device_bytes = 96ull << 30;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.max_num_batched_tokens, 8192);
 	assert_int_equal(e.max_num_seqs, 1024);
+	/* >= 70 GiB, not an A100: B 8192, S 1024 (vLLM 0.9 to 0.27) */
+	o.device_bytes = 192ull << 30;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 27);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	assert_int_equal(e.max_num_seqs, 1024);
+	o.vllm_version = 0;
 	/* a CPX partition of 24 GiB: the small defaults */
 	o.device_bytes = 24ull << 30;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);

@@ -46,6 +46,9 @@
  *  - V1 from 0.9 (get_batch_defaults, PR #17885): B = 8192, S = 1024 when the device has 70 GiB
  *    or more and its name is not an A100's; else B = 2048, S = 256. The device's memory is what
  *    torch reports, so a partition of an MI300X smaller than 70 GiB gets the small defaults.
+ *  - From 0.28 (PR #51726, arg_utils.py get_batch_defaults: "for GPUs like B200/B300 with
+ *    >= 160GB memory, use the largest defaults", `device_memory >= 160 * GiB_bytes`): B = 16384
+ *    for the API server on such a device (a whole MI300X, MI325X, MI355X, B200); S stays 1024.
  */
 #define V0_MIN_BATCHED 2048
 #define V0_CHUNKED_ABOVE 32768
@@ -54,6 +57,9 @@
 #define LARGE_BATCHED 8192
 #define LARGE_SEQS 1024
 #define LARGE_DEVICE_BYTES (70.0 * GIB)
+#define LARGEST_BATCHED 16384
+#define LARGEST_DEVICE_BYTES (160.0 * GIB)
+#define LARGEST_DEFAULTS_FROM V(0, 28)
 
 /*
  * Non-torch memory (memory_profiling's non_torch_increase: the CUDA/HIP context's growth,
@@ -501,6 +507,8 @@ static void batch_defaults(const mipart_estimate_options *o, unsigned version, b
 		large = (double)o->device_bytes >= LARGE_DEVICE_BYTES && !strcasestr(name, "a100");
 	*ret_b = large ? LARGE_BATCHED : SMALL_BATCHED;
 	*ret_s = large ? LARGE_SEQS : SMALL_SEQS;
+	if (version >= LARGEST_DEFAULTS_FROM && (double)o->device_bytes >= LARGEST_DEVICE_BYTES)
+		*ret_b = LARGEST_BATCHED;
 }
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */

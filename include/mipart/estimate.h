@@ -98,6 +98,11 @@ typedef struct mipart_estimate {
 	mipart_vllm_engine engine;	/* V0 or V1 */
 	bool hybrid_groups;		/* vLLM groups the layers by attention type (V1 >= 0.10) */
 	const char *precision_name;	/* "bf16", "fp8", ... */
+	uint64_t encoder_bytes;		/* the multimodal encoder's dummy run over the most images
+					 * the encoder budget holds (V1; 0 for text-only models):
+					 * the third term of activation_bytes' max */
+	uint64_t encoder_cache_bytes;	/* its outputs, alive during the forward and sampler runs
+					 * (added to both) */
 } mipart_estimate;
 
 /*

@@ -71,6 +71,17 @@ typedef struct mipart_model {
 
 	/* exact bytes of the checkpoint's tensors from safetensors headers; 0 when unknown */
 	uint64_t weight_bytes;
+
+	/* multimodal: the vision tower (vision_config) that vLLM loads and profiles; 0 when none */
+	unsigned vision_layers;		/* num_hidden_layers of the vision encoder */
+	unsigned vision_hidden;		/* its hidden_size */
+	unsigned vision_intermediate;	/* its MLP's intermediate_size */
+	unsigned vision_patches;	/* encoder positions of the largest image: (image_size /
+					 * patch_size)^2 (0 = vision_tokens) */
+	unsigned vision_tokens;		/* language-model tokens that image becomes (after spatial
+					 * merging / pixel shuffle / pooling) */
+	uint64_t vision_params;		/* parameters of the vision tower and projector, not counted
+					 * in params; loaded in 16 bits */
 } mipart_model;
 
 /*

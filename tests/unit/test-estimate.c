@@ -305,6 +305,53 @@ static mipart_model gemma3_27b(void)
 	return m;
 }
 
+/* The vision encoder's dummy run (V1 profile_run): as many images as the encoder budget
+ * (max_num_batched_tokens) holds, each of vision_patches positions; the outputs stay alive
+ * through the forward and sampler runs */
+static void test_encoder(void **state)
+{
+	mipart_model m = gemma3_27b();
+	mipart_estimate_options o = { .max_model_len = 32768, .max_num_batched_tokens = 8192,
+				      .max_num_seqs = 8 };
+	mipart_estimate e, t2, v0;
+	/* 8192 // 256 = 32 images of 64 x 64 patches, SigLIP MLP 4304 wide */
+	uint64_t enc = (uint64_t)(32.0 * 4096 * 4304 * 2 * 1.93);
+	uint64_t cache = 32ull * 256 * 5376 * 2;
+
+	m.vision_layers = 27;
+	m.vision_hidden = 1152;
+	m.vision_intermediate = 4304;
+	m.vision_patches = 4096;
+	m.vision_tokens = 256;
+	m.vision_params = 400000000;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, enc);
+	assert_int_equal(e.encoder_cache_bytes, cache);
+	assert_int_equal(e.forward_bytes, (uint64_t)(8192.0 * 2 * 21504 * 2 * 1.93) + cache);
+	/* the encoder is the largest of the three */
+	assert_int_equal(e.activation_bytes, enc);
+	/* the tower's weights in 16 bits, a tp-th on each rank */
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &t2), 0);
+	assert_int_equal(t2.encoder_bytes, (uint64_t)(32.0 * 4096 * 4304 / 2 * 2 * 1.93));
+	m.vision_params = 0;
+	{
+		mipart_estimate nv;
+
+		assert_int_equal(mipart_estimate_model(&m, &o, &nv), 0);
+		assert_int_equal(t2.weights_bytes - nv.weights_bytes, 400000000ull * 2 / 2);
+	}
+	/* a small budget still runs one image */
+	o.tensor_parallel = 1;
+	o.max_num_batched_tokens = 128;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, (uint64_t)(1.0 * 4096 * 4304 * 2 * 1.93));
+	/* V0 profiled multimodal models its own way: no encoder term */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 6);
+	assert_int_equal(mipart_estimate_model(&m, &o, &v0), 0);
+	assert_int_equal(v0.encoder_bytes, 0);
+}
+
 static void test_hybrid_groups_and_logged_tokens(void **state)
 {
 	mipart_model m = gemma3_27b();
@@ -539,7 +586,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_batch_defaults),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices),
 		cmocka_unit_test(test_parsers),
 	};

@@ -291,6 +291,56 @@ static void test_gemma3_27b(void **state)
 	assert_int_equal(m.sliding_window, 1024);
 	assert_int_equal(m.sliding_layers, 52);
 	assert_string_equal(m.dtype, "bfloat16");
+	/* vision_config (SigLIP): 896 / 14 = 64 x 64 patches, pooled to mm_tokens_per_image 256;
+	 * 27 x (4 x 1152^2 + 2 x 1152 x 4304) + 3 x 14^2 x 1152 + 1152 x 16 x 5376 parameters */
+	assert_int_equal(m.vision_layers, 27);
+	assert_int_equal(m.vision_hidden, 1152);
+	assert_int_equal(m.vision_intermediate, 4304);
+	assert_int_equal(m.vision_patches, 4096);
+	assert_int_equal(m.vision_tokens, 256);
+	assert_int_equal(m.vision_params, 27ull * (4 * 1152 * 1152 + 2 * 1152 * 4304) +
+						  3 * 14 * 14 * 1152 + 1152ull * 16 * 5376);
+}
+
+/* vision towers of other composite configs: Llama 4's pixel shuffle, Mistral 3's (Pixtral)
+ * spatial merge, none without image_size */
+static void test_vision_tokens(void **state)
+{
+	mipart_model m;
+
+	/* Llama-4 vision_config (TensorRT-LLM's copy of Maverick's): 336 / 14 = 24 x 24 patches,
+	 * pixel_shuffle_ratio 0.5 keeps a quarter: 144 tokens */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"vocab_size\": 202048, \"max_position_embeddings\": 1048576}, "
+		 "\"vision_config\": {\"hidden_size\": 1408, \"image_size\": 336, "
+		 "\"intermediate_size\": 5632, \"num_hidden_layers\": 34, \"patch_size\": 14, "
+		 "\"pixel_shuffle_ratio\": 0.5}}", &m);
+	assert_int_equal(m.vision_patches, 576);
+	assert_int_equal(m.vision_tokens, 144);
+	/* mistralai/Mistral-Small-3.1-24B-Instruct-2503: Pixtral 1540 / 14 = 110 x 110 patches,
+	 * spatial_merge_size 2 at the top level: 3025 tokens */
+	accepted("{\"model_type\": \"mistral3\", \"spatial_merge_size\": 2, "
+		 "\"text_config\": {\"model_type\": \"mistral\", \"hidden_size\": 5120, "
+		 "\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"head_dim\": 128, "
+		 "\"num_hidden_layers\": 40, \"intermediate_size\": 32768, \"vocab_size\": 131072, "
+		 "\"max_position_embeddings\": 131072, \"sliding_window\": null}, "
+		 "\"vision_config\": {\"hidden_size\": 1024, \"image_size\": 1540, "
+		 "\"intermediate_size\": 4096, \"num_hidden_layers\": 24, \"patch_size\": 14}}", &m);
+	assert_int_equal(m.vision_patches, 12100);
+	assert_int_equal(m.vision_tokens, 3025);
+	/* no image_size (dynamic resolution): the tower's parameters, no encoder term */
+	accepted("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"llama\", "
+		 DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		 "\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		 "\"num_hidden_layers\": 2}}", &m);
+	assert_int_equal(m.vision_tokens, 0);
+	assert_int_equal(m.vision_params, 2ull * (4 * 64 * 64 + 2 * 64 * 128) + 64 * 256);
+	refused("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"llama\", "
+		DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		"\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		"\"num_hidden_layers\": 2, \"image_size\": -1}}", -ERANGE, "image_size", NULL);
 }
 
 static void test_deepseek_v3(void **state)
@@ -1346,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_phi2),
 		cmocka_unit_test(test_llama4_chunked),
 		cmocka_unit_test(test_llama4_maverick),
+		cmocka_unit_test(test_vision_tokens),
 		cmocka_unit_test(test_hub_ids),
 		cmocka_unit_test(test_fixture_dir),
 		cmocka_unit_test(test_sliding_rules),

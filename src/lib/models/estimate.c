@@ -599,6 +599,38 @@ static double mla_copies(const mipart_model *m, mipart_precision p, unsigned ver
 	return 0;
 }
 
+/*
+ * The multimodal encoder's share of the profile run (vllm/v1/worker/gpu_model_runner.py:
+ * profile_run, vllm/multimodal budget code: MultiModalBudget.get_max_items,
+ * vllm/v1/core/encoder_cache_manager.py: compute_mm_encoder_budget). vLLM runs the encoder once
+ * over a batch of dummy items of the modality with the most tokens per item, as many as
+ *   min(encoder budget // T, max_num_seqs x max(1, min(limit, max_model_len // T))), at least 1,
+ * where the encoder budget is max(max_num_encoder_input_tokens, T) and that defaults to
+ * max_num_batched_tokens; T is the tokens one item becomes. It keeps the outputs
+ * (encoder_cache["tmp"]) through the forward and sampler runs. The encoder's peak is taken like
+ * the decoder's forward: the widest MLP output (patches x vision intermediate) of the batch, x
+ * FORWARD_FACTOR, a tp-th on each rank (vision MLPs are column-parallel). The per-prompt limit
+ * (limit_mm_per_prompt, 999 by default in V1) never binds before max_model_len // T does.
+ */
+static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batched, unsigned seqs,
+			       unsigned len, double elem, uint64_t *ret_enc, uint64_t *ret_cache)
+{
+	uint64_t t = m->vision_tokens, p = m->vision_patches ? m->vision_patches : t;
+	uint64_t budget, items, per_prompt, dec;
+
+	*ret_enc = *ret_cache = 0;
+	if (!t || !m->vision_intermediate)
+		return;
+	budget = batched > t ? batched : t;
+	items = budget / t;
+	per_prompt = len / t ? len / t : 1;
+	dec = (uint64_t)seqs * per_prompt;
+	items = items < dec ? items : dec;
+	items = items ? items : 1;
+	*ret_enc = (uint64_t)((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
+	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
+}
+
 /* Weights on one GPU: what vLLM logs as "Model loading took". */
 static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
 			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp,
@@ -661,6 +693,10 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 	replicated_params(m, &rep_lin, &rep_rest);
 	w += (rep_lin * linear_bytes(p, m->quant_group) + rep_rest * elem16) * (1.0 - 1.0 / tp);
 	w += mla_copies(m, p, version, tp, elem16);
+	/* the vision tower and projector, in 16 bits (quantization configs leave them out:
+	 * compressed-tensors "ignore", AWQ modules_to_not_convert), sharded like the decoder */
+	if (!from_checkpoint)
+		w += (double)m->vision_params * elem16 / tp;
 	w += rope_cache_bytes(m, version, elem16);
 	return w;
 }
@@ -719,7 +755,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 	e.weights_bytes = (uint64_t)weights;
 	activation(m, tp, b, s, act_elem, v0, &e.forward_bytes, &e.sampler_bytes);
+	if (!v0) {
+		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
+		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);
+		e.forward_bytes += e.encoder_cache_bytes;
+		e.sampler_bytes += e.encoder_cache_bytes;
+	}
 	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
+	if (e.encoder_bytes > e.activation_bytes)
+		e.activation_bytes = e.encoder_bytes;
 	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
 				       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST : NON_TORCH_TP_PCIE) : 0));
 	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager)

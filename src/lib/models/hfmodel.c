@@ -1029,6 +1029,74 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
 	return 0;
 }
 
+/*
+ * The vision tower of a composite config (vision_config: Gemma 3's SigLIP, Mistral 3's Pixtral,
+ * Llama 4's, LLaVA's CLIP): its MLP width and the tokens its largest image becomes, for the
+ * encoder's share of vLLM's profile run, and its parameters. Images of image_size square cut in
+ * patch_size patches give (image_size / patch_size)^2 encoder positions; the language model sees
+ * mm_tokens_per_image of them (Gemma 3: pooled to 256), or a pixel_shuffle_ratio^2 share
+ * (Llama 4: 0.5, a quarter), or 1 / spatial_merge_size^2 (Mistral 3, Qwen2.5-VL). Models with
+ * no image_size (dynamic resolution: Qwen2-VL) get the parameters but no encoder term.
+ * Parameters: layers x (4 h^2 + 2 h I) (attention and MLP) + the patch embedding 3 x p^2 x h +
+ * the projector (h x positions per token) x the text hidden size; biases and norms are left out.
+ */
+static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
+{
+	const json_t *vc = json_object_get(root, "vision_config"), *v;
+	unsigned layers = 0, hidden = 0, inter = 0, image = 0, patch = 0, merge = 1, tokens = 0;
+	const char *px = "vision_config.";
+	double per_token = 1;
+	int r;
+
+	if (!vc || !json_is_object(vc))
+		return 0;
+	if ((r = get_uint(c, vc, px, "num_hidden_layers", OPTIONAL, 0, LOG_LAYERS, 0, &layers)) < 0 ||
+	    (r = get_uint(c, vc, px, "hidden_size", OPTIONAL, 0, LOG_DIM, 0, &hidden)) < 0 ||
+	    (r = get_uint(c, vc, px, "intermediate_size", OPTIONAL, 0, LOG_DIM, 0, &inter)) < 0 ||
+	    (r = get_uint(c, vc, px, "image_size", OPTIONAL, 0, LOG_DIM, 0, &image)) < 0 ||
+	    (r = get_uint(c, vc, px, "patch_size", OPTIONAL, 0, LOG_HEADS, 0, &patch)) < 0)
+		return r;
+	if (!layers || !hidden || !inter)
+		return 0;
+	m->vision_layers = layers;
+	m->vision_hidden = hidden;
+	m->vision_intermediate = inter;
+	if (image && patch && image >= patch) {
+		uint64_t side = image / patch, pos = side * side;
+
+		if (pos >= 1u << 30)
+			return cfg_fail(c, -ERANGE, "'%simage_size' / '%spatch_size' gives %llu patches",
+					px, px, (unsigned long long)pos);
+		m->vision_patches = (unsigned)pos;
+		if ((r = get_uint(c, root, "", "mm_tokens_per_image", OPTIONAL, 0, LOG_DIM, 0,
+				  &tokens)) < 0)
+			return r;
+		v = json_object_get(vc, "pixel_shuffle_ratio");
+		if (!tokens && json_is_number(v) && json_number_value(v) > 0 && json_number_value(v) <= 1) {
+			double ratio = json_number_value(v);
+
+			tokens = (unsigned)((double)pos * ratio * ratio);
+		}
+		if (!tokens) {
+			if ((r = get_uint(c, root, "", "spatial_merge_size", OPTIONAL, 1, LOG_HEADS, 1,
+					  &merge)) < 0)
+				return r;
+			if (r == 0 && (r = get_uint(c, vc, px, "spatial_merge_size", OPTIONAL, 1,
+						    LOG_HEADS, 1, &merge)) < 0)
+				return r;
+			tokens = (unsigned)(pos / ((uint64_t)merge * merge));
+		}
+		m->vision_tokens = tokens ? tokens : 1;
+		if (m->vision_tokens > m->vision_patches)
+			m->vision_tokens = m->vision_patches;
+		per_token = (double)m->vision_patches / m->vision_tokens;
+	}
+	m->vision_params = (uint64_t)((double)layers * (4.0 * hidden * hidden + 2.0 * hidden * inter) +
+				      3.0 * patch * patch * hidden +
+				      (double)hidden * per_token * m->hidden);
+	return 0;
+}
+
 int mipart_hf_parse_config(const char *buf, size_t len, const char *name, mipart_model *ret,
 			   char *err, size_t err_size)
 {
@@ -1097,6 +1165,10 @@ int mipart_hf_parse_config(const char *buf, size_t len, const char *name, mipart
 	}
 
 	r = read_shape(&c, root, t, a, &m);
+	if (r < 0)
+		goto out;
+	c.prefix = "";
+	r = read_vision(&c, root, &m);
 	if (r < 0)
 		goto out;
 

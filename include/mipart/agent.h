@@ -22,6 +22,9 @@
  * kube-system, pods labelled name=amdgpu-dp-ds. */
 #define MIPART_AGENT_PLUGIN_NAMESPACE "kube-system"
 #define MIPART_AGENT_PLUGIN_SELECTOR "name=amdgpu-dp-ds"
+/* The annotation the agent puts on the Node with its cordon (value: the config it cordoned
+ * for), so that it uncordons only a node it cordoned itself, also after a restart. */
+#define MIPART_AGENT_CORDON_KEY "mipart/agent-cordoned"
 /* What the agent remembers across restarts, under the root. */
 #define MIPART_AGENT_STATE_PATH "/var/lib/mipart/agent.json"
 

@@ -18,6 +18,7 @@
 
 #include "mipart/catalog.h"
 #include "mipart/error.h"
+#include "mipart/kubelet.h"
 #include "mipart/estimate.h"
 #include "mipart/journal.h"
 #include "mipart/launch.h"
@@ -463,52 +464,27 @@ int verb_vllm(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/*
- * The device plugin's resource for the partitions of tg on this node, from the kubelet's device
- * manager checkpoint (pkg/kubelet/cm/devicemanager/checkpoint/checkpoint.go: Data.
- * RegisteredDevices, resource name -> device ids, written by the kubelet for every registered
- * plugin): "amd.com/gpu" (AMD's plugin, resource_naming_strategy single), else the resource of
- * the partitions' modes "amd.com/<compute>_<memory>" (strategy mixed, e.g. amd.com/cpx_nps4:
- * ROCm/k8s-device-plugin docs, "resource naming strategy"). Returns 1 with the name, 0 when no
- * AMD resource is registered (or no checkpoint).
- */
+/* The device plugin's resource for the partitions of tg on this node (kubelet.h). Returns 1
+ * with the name, 0 when no AMD resource is registered (or no checkpoint). */
 static int plugin_resource(struct cli *cli, const struct target *tg, char *buf, size_t size)
 {
-	char path[MIPART_PATH_MAX], want[64] = "";
-	char *text = malloc((4u << 20) + 1);
-	json_t *doc, *reg;
-	ssize_t n;
-	int found = 0;
+	mipart_kubelet_registry *reg = malloc(sizeof(*reg));
+	const char *compute = NULL, *memory = NULL;
+	int r;
 
-	if (!text)
+	if (!reg)
 		return 0;
-	if (mipart_host_path(cli->host, "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint", path,
-			     sizeof(path)) < 0 ||
-	    (n = util_read_file(path, text, 4u << 20)) < 0) {
-		free(text);
-		return 0;
-	}
-	doc = json_loadb(text, (size_t)n, 0, NULL);
-	free(text);
-	reg = json_object_get(json_object_get(doc, "Data"), "RegisteredDevices");
-	if (tg->n_parts) {
+	r = mipart_kubelet_registry_load(cli->host, reg);
+	if (r == 0 && tg->n_parts) {
 		const mipart_gpu_info *g = mipart_topology_gpu(tg->t, tg->parts[0]->gpu);
 
-		snprintf(want, sizeof(want), "amd.com/%s_%s", mipart_compute_mode_name(g->compute),
-			 mipart_memory_mode_name(g->memory));
-		for (char *c = want; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
+		compute = mipart_compute_mode_name(g->compute);
+		memory = mipart_memory_mode_name(g->memory);
 	}
-	if (json_object_get(reg, "amd.com/gpu")) {
-		util_strlcpy(buf, "amd.com/gpu", size);
-		found = 1;
-	} else if (want[0] && json_object_get(reg, want)) {
-		util_strlcpy(buf, want, size);
-		found = 1;
-	}
-	json_decref(doc);
-	return found;
+	if (r == 0)
+		r = mipart_kubelet_partition_resource(reg, compute, memory, buf, size);
+	free(reg);
+	return r > 0;
 }
 
 int verb_k8s_pod(struct cli *cli, int argc, char **argv)

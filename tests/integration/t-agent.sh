@@ -28,6 +28,14 @@ partition-configs:
       memory: NPS4
 YAML
 
+# wait_until CMD...: run CMD every 50 ms until it succeeds. The cap (10 min) is only there so
+# that a broken agent ends the test; nothing asserts on how long it took, and the assertion
+# after the wait says what was expected.
+wait_until() {
+	_w=0
+	while ! "$@" && [ $_w -lt 12000 ]; do sleep 0.05; _w=$((_w + 1)); done
+}
+journal_is() { mipart --root "$H" history --json 2>/dev/null | jq -e --arg s "$1" '.changes[0].state == $s' >/dev/null; }
 modes() {
 	mipart --root "$H" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'
 }
@@ -45,8 +53,7 @@ start_server() { # start_server [PORT]
 	rm -f "$S/port"
 	if [ $# -gt 0 ]; then python3 "$FAKE" "$S" --port "$1" & else python3 "$FAKE" "$S" & fi
 	SRV=$!
-	i=0
-	while [ ! -s "$S/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	wait_until test -s "$S/port"
 	PORT=$(cat "$S/port")
 }
 stop_server() { kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; }
@@ -63,8 +70,7 @@ state_label() { jq -r '.metadata.labels["dcm.amd.com/gpu-config-profile-state"] 
 reasons() { [ -f "$S/events.jsonl" ] && jq -r .reason "$S/events.jsonl" | tr '\n' ' '; }
 # a kubelet stand-in: when the pod is evicted, its process ends (in the simulated driver)
 kubelet() { # kubelet POD PID
-	i=0
-	while ! grep -qx "$1" "$S/evictions.log" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	wait_until grep -qx "$1" "$S/evictions.log" 2>/dev/null
 	mipart sim release "$H" --pid "$2" >/dev/null 2>&1
 }
 PLUGIN='{"namespace": "kube-system", "name": "amdgpu-dp-ds-x7k2p", "labels": {"name": "amdgpu-dp-ds"}, "containerID": "containerd://cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"}'
@@ -98,7 +104,7 @@ mipart sim hold "$H" --gpu 2 --pid 4242 --comm vllm --container "$CID_A" >/dev/n
 mipart sim hold "$H" --gpu 6 --pid 4343 --comm vllm --container "$CID_B" >/dev/null 2>&1
 kubelet llm/vllm-a 4242 &
 KL=$!
-run agent --once --drain-timeout 20
+run agent --once --drain-timeout 600
 wait "$KL"
 is "$RC" 0 "busy GPU 2: applied after a targeted eviction"
 is "$(cat "$S/evictions.log")" "llm/vllm-a" "only vllm-a (GPU 2) was evicted, not vllm-b (GPU 6)"
@@ -134,10 +140,7 @@ agent_exec --once >"$T_TMP/a5.out" 2>"$T_TMP/a5.err" &
 AG=$!
 wait "$SRV"
 is "$?" 0 "the API server went away after the pending label"
-i=0
-while ! mipart --root "$H" history --json 2>/dev/null | jq -e '.changes[0].state == "done"' >/dev/null && [ $i -lt 200 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+wait_until journal_is done
 is "$(modes | cut -d, -f1,8)" "CPX/NPS4,CPX/NPS4" "the change is done meanwhile (a reload, without the API server)"
 jq '.scenario = 1' "$S/scenario.json" | jq 'del(.exit_after_state)' >"$S/scenario.new" && mv "$S/scenario.new" "$S/scenario.json"
 start_server "$PORT"
@@ -149,13 +152,10 @@ stop_server
 
 # 6. the agent killed in the middle of a change: the next one recovers and finishes
 fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
-mipart sim fault "$H" --gpu 1 --on compute-write --delay 20000 --times 1 >/dev/null 2>&1
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 600000 --times 1 >/dev/null 2>&1
 agent_exec --once >/dev/null 2>&1 &
 AG=$!
-i=0
-while ! mipart --root "$H" history --json 2>/dev/null | jq -e '.changes[0].state == "running"' >/dev/null && [ $i -lt 200 ]; do
-	sleep 0.05; i=$((i + 1))
-done
+wait_until journal_is running
 kill -9 "$AG"; wait "$AG" 2>/dev/null
 mipart sim fault "$H" --clear >/dev/null 2>&1
 is "$(jq -r .state "$H/var/lib/mipart/agent.json")" pending "killed mid-change: the agent's record says pending"
@@ -165,6 +165,53 @@ is "$RC" 0 "restarted, the agent recovers the journal and finishes the change"
 is "$(modes | cut -d, -f1-2)" "CPX/NPS1,CPX/NPS1" "GPU 0 and 1 in CPX"
 like "$ERR" "*left unfinished: journal change 1 *" "it said what it recovered"
 is "$(state_label)" success "state success"
+stop_server
+
+# 6b. the agent killed in the middle of a driver reload, with the node cordoned: the next one
+# recovers the journal, uncordons the node it cordoned (its annotation says so), reports
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "all-cpx-nps4"}}'
+mipart sim fault "$H" --on reload --delay 600000 --times 1 >/dev/null 2>&1
+agent_exec --once >/dev/null 2>&1 &
+AG=$!
+wait_until journal_is running
+kill -9 "$AG"; wait "$AG" 2>/dev/null
+mipart sim fault "$H" --clear >/dev/null 2>&1
+is "$(jq -r '.spec.unschedulable' "$S/node.json")" true "killed mid-reload: the node is left cordoned"
+is "$(jq -r '.metadata.annotations["mipart/agent-cordoned"]' "$S/node.json")" all-cpx-nps4 "with the agent's annotation, in the same patch"
+run agent --once
+is "$RC" 0 "restarted: recovered, uncordoned, and the change done"
+is "$(modes | cut -d, -f1,8)" "CPX/NPS4,CPX/NPS4" "the node ends whole, in the config"
+is "$(jq -r '.spec.unschedulable // false' "$S/node.json")" false "uncordoned"
+is "$(jq -r '.metadata.annotations["mipart/agent-cordoned"] // "none"' "$S/node.json")" none "the annotation is gone"
+is "$(state_label)" success "the state is reported"
+like "$(jq -r 'select(.reason == "Uncordoned") | .message' "$S/events.jsonl" | head -1)" "*stopped before it finished*journal change 1 was recovered*" \
+	"an Event says why it was uncordoned and what was recovered"
+stop_server
+
+# 6d. killed in the middle, and the label removed meanwhile: the interrupted config is reported failed
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 600000 --times 1 >/dev/null 2>&1
+agent_exec --once >/dev/null 2>&1 &
+AG=$!
+wait_until journal_is running
+kill -9 "$AG"; wait "$AG" 2>/dev/null
+mipart sim fault "$H" --clear >/dev/null 2>&1
+printf '{"dcm.amd.com/gpu-config-profile": null}\n' >"$S/set-labels.json"
+no_config() { [ "$(jq -r '.metadata.labels["dcm.amd.com/gpu-config-profile"] // "none"' "$S/node.json")" = none ]; }
+wait_until no_config
+run agent --once
+is "$RC" 1 "restarted with no config label: exit 1"
+is "$(state_label)" failed "the interrupted config is reported failed"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*'half-cpx' was interrupted*journal change 1 was recovered*" \
+	"saying it was interrupted and what was recovered"
+stop_server
+
+# 6c. a node an operator cordoned (no annotation) stays cordoned through a reload
+fresh '{"node": "gpu-node-1", "unschedulable": true, "labels": {"dcm.amd.com/gpu-config-profile": "all-cpx-nps4"}}'
+run agent --once
+is "$RC" 0 "an operator's cordoned node: the reload is applied"
+is "$(jq -r '.spec.unschedulable' "$S/node.json")" true "and the node stays cordoned"
+grep -q '^unschedulable=' "$S/labels.log"; is "$?" 1 "the agent never patched spec.unschedulable"
 stop_server
 
 # 7. 401, 403 on events, 409 on a stale resourceVersion
@@ -187,11 +234,11 @@ stop_server
 fresh '{"node": "gpu-node-1", "labels": {}, "gone_first_watch": true}'
 agent_exec >"$T_TMP/a8.out" 2>"$T_TMP/a8.err" &
 AG=$!
-i=0
-while [ "$(cat "$S/requests.log" 2>/dev/null | grep -c 'watch=1')" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+watches() { [ "$(grep -c 'watch=1' "$S/requests.log" 2>/dev/null)" -ge 2 ]; }
+wait_until watches
 printf '{"dcm.amd.com/gpu-config-profile": "half-cpx"}\n' >"$S/set-labels.json"
-i=0
-while [ "$(state_label)" != success ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+state_is() { [ "$(state_label)" = "$1" ]; }
+wait_until state_is success
 kill "$AG"; wait "$AG"
 is "$?" 0 "the agent stops on SIGTERM, exit 0"
 is "$(state_label)" success "a label set while watching is applied"

@@ -18,7 +18,7 @@ Usage: fake-kube-api.py DIR [--port N]
 DIR/scenario.json says what to serve:
   {"node": NAME, "token": T, "labels": {...}, "pods": [{"namespace", "name", "containerID",
    "labels", "pdb"}], "forbid": ["events"], "conflict_once": bool, "gone_first_watch": bool,
-   "exit_after_state": "pending"}
+   "exit_after_state": "pending", "unschedulable": bool, "annotations": {...}}
 State lives in DIR: node.json (the Node now), requests.log ("METHOD PATH STATUS"), events.jsonl,
 evictions.log; the port goes to DIR/port. A file DIR/set-labels.json (written by the test) is
 merged into the Node's labels within 50 ms, as a `kubectl label` would. With exit_after_state,
@@ -59,6 +59,10 @@ class State:
             self.node["metadata"]["name"] = name
             self.node["metadata"]["labels"]["kubernetes.io/hostname"] = name
             self.node["metadata"]["labels"].update(self.sc.get("labels", {}))
+            if self.sc.get("annotations"):
+                self.node["metadata"].setdefault("annotations", {}).update(self.sc["annotations"])
+            if self.sc.get("unschedulable"):
+                self.node["spec"]["unschedulable"] = True
         self.pods = []
         evicted = self.read_lines("evictions.log")
         for p in self.sc.get("pods", []):
@@ -316,8 +320,9 @@ def main():
                 Handler.st.poll_labels()
 
     threading.Thread(target=labels_poller, daemon=True).start()
-    # a test that forgets us must not leave us running: 120 s at most
-    threading.Timer(120, lambda: os._exit(3)).start()
+    # a test that forgets us must not leave us running: 15 min at most (far more than a test
+    # takes on a loaded machine; the tests stop us themselves)
+    threading.Timer(900, lambda: os._exit(3)).start()
     srv.serve_forever()
 
 

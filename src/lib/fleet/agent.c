@@ -61,12 +61,15 @@ struct agent {
 	char uid[128];
 	char rv[64];
 	bool unschedulable;	/* spec.unschedulable as last read */
+	bool our_cordon;	/* ... with our annotation: this agent (or one before it) cordoned */
 	bool events_forbidden;	/* 403 once: not tried again */
 	unsigned backoff_ms;
 	/* the local record of the last change */
 	char config[128], state[16], message[1024];
 	long long journal_id;
 	bool reported;
+	char recovered[512];	/* what the recovery at start did, "" when nothing */
+	bool recover_failed;	/* it could not be done: the GPUs may not be whole */
 };
 
 static void logf_(struct agent *a, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -168,6 +171,14 @@ static int access_error(struct agent *a, long status, const char *what, json_t *
 	return -EACCES;
 }
 
+/* The annotation the agent writes with its cordon, in the same patch (so a node an operator
+ * cordoned, which has none, is never uncordoned by the agent): its value, or NULL. */
+static const char *cordon_mark(json_t *node)
+{
+	return json_string_value(json_object_get(json_object_get(json_object_get(node, "metadata"), "annotations"),
+						 MIPART_AGENT_CORDON_KEY));
+}
+
 /* Read the Node: its labels (a new reference in *ret_labels when not NULL), uid, rv. */
 static int get_node(struct agent *a, json_t **ret_node)
 {
@@ -191,6 +202,7 @@ static int get_node(struct agent *a, json_t **ret_node)
 		util_strlcpy(a->uid, json_string_value(json_object_get(meta, "uid")) ?: "", sizeof(a->uid));
 		util_strlcpy(a->rv, json_string_value(json_object_get(meta, "resourceVersion")) ?: "", sizeof(a->rv));
 		a->unschedulable = json_is_true(json_object_get(json_object_get(body, "spec"), "unschedulable"));
+		a->our_cordon = a->unschedulable && cordon_mark(body);
 		*ret_node = json_incref(body);
 	}
 	json_decref(body);
@@ -261,12 +273,18 @@ static int set_state_label(struct agent *a, const char *state)
 	return patch_node(a, json_pack("{s:{s:o}}", "metadata", "labels", labels), "set the state label");
 }
 
-static int set_unschedulable(struct agent *a, bool on)
+/* Cordon (with our annotation, naming the config, in the same merge patch) or uncordon (and
+ * remove the annotation: null deletes a key, RFC 7386). */
+static int set_unschedulable(struct agent *a, bool on, const char *config)
 {
-	int r = patch_node(a, json_pack("{s:{s:b}}", "spec", "unschedulable", on), on ? "cordon the node" : "uncordon the node");
+	json_t *ann = json_object();
+	int r;
 
+	json_object_set_new(ann, MIPART_AGENT_CORDON_KEY, on ? json_string(config) : json_null());
+	r = patch_node(a, json_pack("{s:{s:b}, s:{s:o}}", "spec", "unschedulable", on, "metadata", "annotations", ann),
+		       on ? "cordon the node" : "uncordon the node");
 	if (r == 0)
-		a->unschedulable = on;
+		a->unschedulable = a->our_cordon = on;
 	return r;
 }
 
@@ -757,9 +775,12 @@ static void change(struct agent *a, const char *name)
 	gpu_list(mask, msg, sizeof(msg));
 	deadline = now_s() + (a->o->drain_timeout_s ? a->o->drain_timeout_s : 300);
 
-	/* a driver reload takes every GPU down: no new pod should land here meanwhile */
-	if (reload && !a->unschedulable) {
-		if (set_unschedulable(a, true) == 0) {
+	/* a driver reload takes every GPU down: no new pod should land here meanwhile. A node
+	 * cordoned with our annotation is ours (an agent stopped in the middle): uncordoned after */
+	if (reload && a->unschedulable && a->our_cordon) {
+		cordoned = true;
+	} else if (reload && !a->unschedulable) {
+		if (set_unschedulable(a, true, name) == 0) {
 			cordoned = true;
 			event(a, false, "Cordoned", "cordoned: config '%s' changes the memory mode (a driver reload of GPU %s)",
 			      name, msg);
@@ -827,7 +848,7 @@ static void change(struct agent *a, const char *name)
 		       res.state ? res.state : "refused");
 	}
 uncordon:
-	if (cordoned && set_unschedulable(a, false) == 0)
+	if (cordoned && set_unschedulable(a, false, name) == 0)
 		event(a, false, "Uncordoned", "uncordoned after config '%s'", name);
 	else if (cordoned)
 		logf_(a, MIPART_AGENT_WARN, "the node is still cordoned: 'kubectl uncordon %s'", a->o->node);
@@ -842,12 +863,48 @@ out:
 	mipart_config_free(cfg);
 }
 
+/* A cordon of ours outside a change: an agent stopped (killed, evicted, OOM) between its cordon
+ * and its uncordon. The change it was making has been recovered (recover_journal): the GPUs are
+ * whole, so the node is uncordoned. node may be a stale watch object: the Node is read again
+ * before anything is done. A node cordoned without our annotation is left as it is. */
+static void release_cordon(struct agent *a, json_t *node)
+{
+	json_t *fresh = NULL;
+	char config[128];
+
+	if (!cordon_mark(node) || get_node(a, &fresh) < 0) {
+		json_decref(fresh);
+		return;
+	}
+	util_strlcpy(config, cordon_mark(fresh) ?: "", sizeof(config));
+	json_decref(fresh);
+	if (!config[0])
+		return;
+	if (a->recover_failed) {
+		logf_(a, MIPART_AGENT_WARN, "the node stays cordoned: the unfinished change could not be recovered ('mipart recover' on the node)");
+		return;
+	}
+	if (set_unschedulable(a, false, config) < 0) {
+		logf_(a, MIPART_AGENT_WARN, "the node is still cordoned for config '%s': retrying when the API server answers",
+		      config);
+		return;
+	}
+	event(a, false, "Uncordoned", "uncordoned: the agent that cordoned the node for config '%s' stopped before it finished; %s",
+	      config, a->recovered[0] ? a->recovered : "the GPUs are whole");
+}
+
 /* What the Node asks; change when it differs from what was last done. */
 static void reconcile(struct agent *a, json_t *node)
 {
 	const char *want = node_label(node, a->label_key);
 	const char *state = node_label(node, a->state_key);
 
+	release_cordon(a, node);
+	if (!strcmp(a->state, "pending") && (!want || strcmp(want, a->config))) {
+		/* a change an agent left in the middle, which the label no longer asks for */
+		finish(a, "failed", a->journal_id, "config '%s' was interrupted: the agent stopped in the middle; %s",
+		       a->config, a->recovered[0] ? a->recovered : "nothing had been changed");
+	}
 	if (!a->reported && a->state[0] && strcmp(a->state, "pending")) {
 		/* a result the API server has not seen yet */
 		if (report(a) < 0)
@@ -910,12 +967,16 @@ static int recover_journal(struct agent *a)
 				    .after_change = a->o->after_change, .userdata = a->o->userdata };
 	int r = mipart_recover(a->host, &ao, &res);
 
-	if (r == 0 && strcmp(res.state, "nothing"))
+	if (r == 0 && strcmp(res.state, "nothing")) {
 		logf_(a, MIPART_AGENT_WARN, "a change was left unfinished: journal change %lld %s (%s)",
 		      (long long)res.journal_id, res.state, res.message);
-	else if (r < 0)
+		snprintf(a->recovered, sizeof(a->recovered), "journal change %lld was recovered: %s (%.400s)",
+			 (long long)res.journal_id, res.state, res.message);
+	} else if (r < 0) {
+		a->recover_failed = true;
 		logf_(a, MIPART_AGENT_ERROR, "cannot recover the unfinished change: %s",
 		      res.message[0] ? res.message : mipart_strerror(r));
+	}
 	mipart_apply_result_release(&res);
 	return r;
 }
@@ -947,7 +1008,8 @@ int mipart_agent_run(const mipart_host *host, const mipart_agent_options *o)
 	recover_journal(&a);
 
 	if (o->once) {
-		double until = now_s() + (o->report_timeout_s ? o->report_timeout_s : 60);
+		double wait_s = o->report_timeout_s ? o->report_timeout_s : 60;
+		double until = now_s() + wait_s;
 		bool done = false;
 
 		for (;;) {
@@ -957,6 +1019,7 @@ int mipart_agent_run(const mipart_host *host, const mipart_agent_options *o)
 			if (r == 0 && !done) {
 				reconcile(&a, node);
 				done = true;
+				until = now_s() + wait_s; /* from the end of the change, however long it took */
 			} else if (r == 0 && !a.reported && a.state[0]) {
 				reconcile(&a, node); /* reports what the API server missed */
 			}

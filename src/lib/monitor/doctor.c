@@ -20,6 +20,7 @@
 #include "mipart/cdi.h"
 #include "mipart/declared.h"
 #include "mipart/doctor.h"
+#include "mipart/kubelet.h"
 #include "mipart/error.h"
 #include "mipart/journal.h"
 #include "mipart/labels.h"
@@ -1258,44 +1259,33 @@ static void check_slurm_gres(struct doc *d)
 	free(buf);
 }
 
-/* The kubelet's record of what device plugins registered (pkg/kubelet/cm/devicemanager/
- * checkpoint: {"Data": {"PodDeviceEntries": [...], "RegisteredDevices": {"<resource>": [ids]}}}). */
-#define KUBELET_CHECKPOINT "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint"
-#define KUBELET_CHECKPOINT_MAX (4u << 20)
-
+/* What the device plugins registered with the kubelet (kubelet.h): the amd.com devices
+ * against the partitions the host has now. */
 static void check_device_plugin(struct doc *d)
 {
 	mipart_doctor_check *c = begin(d, "k8s.device_plugin",
 				       "the device plugin advertises one device per partition");
-	char path[MIPART_PATH_MAX], *buf = NULL;
-	json_t *doc = NULL, *reg, *v;
-	const char *key;
-	size_t advertised = 0, partitions;
-	ssize_t n;
+	mipart_kubelet_registry *reg = malloc(sizeof(*reg));
+	char path[MIPART_PATH_MAX];
+	size_t advertised, partitions;
+	int r;
 
-	hpath(d, KUBELET_CHECKPOINT, path, sizeof(path));
-	buf = malloc(KUBELET_CHECKPOINT_MAX + 1);
-	n = buf ? util_read_file(path, buf, KUBELET_CHECKPOINT_MAX) : -ENOMEM;
-	if (n == -ENOENT) {
+	hpath(d, MIPART_KUBELET_CHECKPOINT, path, sizeof(path));
+	r = reg ? mipart_kubelet_registry_load(d->host, reg) : -ENOMEM;
+	if (r == -ENOENT) {
 		skip(c, "no kubelet device-plugin checkpoint at %s (not a Kubernetes node)", path);
-		free(buf);
+		free(reg);
 		return;
 	}
-	if (n >= 0)
-		doc = json_loadb(buf, (size_t)n, 0, NULL);
-	free(buf);
-	reg = json_object_get(json_object_get(doc, "Data"), "RegisteredDevices");
-	if (!json_is_object(reg)) {
+	if (r < 0) {
 		worsen(c, MIPART_DOCTOR_WARN);
 		saw(c, "cannot read %s: %s", path,
-		    n < 0 ? mipart_strerror((int)n) : "no Data.RegisteredDevices object");
-		json_decref(doc);
+		    r == -EINVAL ? "no Data.RegisteredDevices object" : mipart_strerror(r));
+		free(reg);
 		return;
 	}
-	json_object_foreach(reg, key, v)
-		if (!strncmp(key, "amd.com/", 8) && json_is_array(v))
-			advertised += json_array_size(v);
-	json_decref(doc);
+	advertised = reg->amd_devices;
+	free(reg);
 	if (!advertised) {
 		skip(c, "no amd.com/ resource registered in %s (no AMD device plugin)", path);
 		return;

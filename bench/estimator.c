@@ -168,6 +168,8 @@ int main(int argc, char **argv)
 		/* the row's checkpoint when the catalog entry is its base model */
 		if (strstr(fl[F_QUANT], "awq"))
 			o.precision = MIPART_PREC_AWQ;
+		else if (strstr(fl[F_QUANT], "gptq") && !m->quant_method[0])
+			o.precision = MIPART_PREC_GPTQ;
 		else if (strstr(fl[F_QUANT], "bitsandbytes"))
 			o.precision = MIPART_PREC_BNB4;
 		else if (strstr(fl[F_QUANT], "w4a16"))
@@ -176,6 +178,8 @@ int main(int argc, char **argv)
 			o.precision = MIPART_PREC_FP8;
 		else if (strstr(fl[F_DTYPE], "float16") && !strstr(fl[F_DTYPE], "bfloat16"))
 			o.precision = MIPART_PREC_FP16;
+		else if (strstr(fl[F_DTYPE], "float32"))
+			o.precision = MIPART_PREC_FP32;
 		o.kv_fp8 = strstr(fl[F_KVDTYPE], "fp8") != NULL;
 		o.tensor_parallel = (unsigned)atof(fl[F_TP]);
 		o.max_model_len = (unsigned)atof(fl[F_LEN]);

@@ -97,27 +97,17 @@ static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g)
 	for (size_t i = 0; i < mipart_topology_gpu_count(t) && n < PLAN_MAX_GPUS; i++) {
 		const mipart_gpu_info *gi = mipart_topology_gpu(t, i);
 		mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
-		int nl = gi->partitioning ? mipart_product_layouts(gi->product, lay, MIPART_PLAN_MAX_LAYOUTS) : -1;
+		int nl = mipart_gpu_layouts(gi, lay, MIPART_PLAN_MAX_LAYOUTS);
 
 		if (nl <= 0)
 			continue;
 		g[n].index = gi->index;
 		g[n].hive_id = gi->hive_id;
 		g[n].n_layouts = 0;
-		for (int k = 0; k < nl && k < MIPART_PLAN_MAX_LAYOUTS; k++) {
-			uint64_t bytes = gi->memory_bytes > 0
-						 ? mipart_partition_bytes((uint64_t)gi->memory_bytes, lay[k].partitions,
-									  gi->is_apu ? 1 : mipart_memory_mode_partitions(lay[k].memory, false))
-						 : lay[k].partition_bytes;
-
-			/* the modes this GPU offers, as the hardware says */
-			if (gi->compute_supported && !(gi->compute_supported & MIPART_MODE_BIT(lay[k].compute)))
-				continue;
-			if (gi->memory_available && !(gi->memory_available & MIPART_MODE_BIT(lay[k].memory)))
-				continue;
-			g[n].layouts[g[n].n_layouts++] =
-				(mipart_plan_layout){ lay[k].compute, lay[k].memory, lay[k].partitions, bytes };
-		}
+		for (int k = 0; k < nl && k < MIPART_PLAN_MAX_LAYOUTS; k++)
+			g[n].layouts[g[n].n_layouts++] = (mipart_plan_layout){
+				lay[k].compute, lay[k].memory, lay[k].partitions, lay[k].partition_bytes
+			};
 		if (g[n].n_layouts)
 			n++;
 	}

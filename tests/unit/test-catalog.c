@@ -155,8 +155,10 @@ static void test_every_model_is_sane(void **state)
 static bool count_covers_more_than_shape(const mipart_model *m)
 {
 	/* Gemma3ForConditionalGeneration: the SigLIP vision tower and projector (~0.42B);
-	 * Mistral3ForConditionalGeneration: the Pixtral vision encoder and projector (~0.44B) */
-	return !strcmp(m->arch, "gemma3") || !strcmp(m->arch, "mistral3");
+	 * Mistral3ForConditionalGeneration: the Pixtral vision encoder and projector (~0.44B);
+	 * MllamaForConditionalGeneration: the vision encoder and projector (~0.9B) */
+	return !strcmp(m->arch, "gemma3") || !strcmp(m->arch, "mistral3") ||
+	       !strcmp(m->arch, "mllama");
 }
 
 static void test_params_agree_with_shape(void **state)
@@ -560,6 +562,141 @@ static void test_default_path(void **state)
 	free(copy);
 }
 
+/*
+ * The estimator's reference set (tests/fixtures/vllm-reference.csv, read by bench/estimator):
+ * every row names a model that resolves, in this catalog or as a recorded Hub tree under
+ * tests/fixtures/hub (org--name), carries a split and a platform, and no two rows repeat one
+ * configuration (the same model, precision, parallelism, device, limits and vLLM build).
+ */
+#define REFERENCE_CSV MIPART_SOURCE_DATADIR "/../tests/fixtures/vllm-reference.csv"
+#define HUB_FIXTURES MIPART_SOURCE_DATADIR "/../tests/fixtures/hub"
+#define CSV_FIELDS 32
+
+/* One CSV line into fields (RFC 4180 quotes, no line breaks inside); returns the count. */
+static int csv_fields(char *line, char **f)
+{
+	int n = 0;
+	char *p = line;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while (n < CSV_FIELDS) {
+		char *out = p;
+
+		f[n++] = p;
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+				if (*p == '"')
+					p++;
+				*out++ = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',')
+				p++;
+			out = p;
+		}
+		if (*p != ',') {
+			*out = '\0';
+			break;
+		}
+		*out = '\0';
+		p++;
+	}
+	return n;
+}
+
+static int csv_column(char **f, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(f[i], name))
+			return i;
+	fail_msg("vllm-reference.csv has no column '%s'", name);
+	return -1;
+}
+
+static bool hub_fixture_exists(const char *id)
+{
+	char dir[512];
+	const char *slash = strchr(id, '/');
+
+	if (!slash || strchr(slash + 1, '/') || strstr(id, ".."))
+		return false;
+	snprintf(dir, sizeof(dir), "%s/%.*s--%s/config.json", HUB_FIXTURES, (int)(slash - id), id,
+		 slash + 1);
+	return access(dir, R_OK) == 0;
+}
+
+static void test_reference_rows_resolve(void **state)
+{
+	static const char *const config_cols[] = {
+		"catalog_id", "dtype", "quantization", "kv_cache_dtype", "tensor_parallel",
+		"gpu", "gpu_total_gib", "gpu_memory_utilization", "max_model_len", "max_num_seqs",
+		"max_num_batched_tokens", "vllm_version", "engine", "block_size",
+	};
+	enum { N_CONFIG = sizeof(config_cols) / sizeof(config_cols[0]) };
+	char line[8192], *f[CSV_FIELDS], (*keys)[1024] = calloc(1024, sizeof(*keys));
+	int n, col_id, col_split, col_platform, col[N_CONFIG];
+	unsigned rows = 0, bad = 0, validation = 0;
+	FILE *fp = fopen(REFERENCE_CSV, "r");
+
+	assert_non_null(keys);
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	n = csv_fields(line, f);
+	col_id = csv_column(f, n, "catalog_id");
+	col_split = csv_column(f, n, "split");
+	col_platform = csv_column(f, n, "platform");
+	for (int k = 0; k < N_CONFIG; k++)
+		col[k] = csv_column(f, n, config_cols[k]);
+	while (fgets(line, sizeof(line), fp)) {
+		const mipart_model *m = NULL;
+		size_t used = 0;
+
+		assert_true(rows < 1024);
+		if (csv_fields(line, f) != n) {
+			print_message("# vllm-reference.csv row %u: not %d fields\n", rows + 1, n);
+			bad++;
+			rows++;
+			continue;
+		}
+		rows++;
+		if (mipart_catalog_find(real, f[col_id], &m) < 0 && !hub_fixture_exists(f[col_id])) {
+			print_message("# vllm-reference.csv row %u: model '%s' is neither in the "
+				      "catalog nor a Hub fixture\n",
+				      rows, f[col_id]);
+			bad++;
+		}
+		if (strcmp(f[col_split], "calibration") && strcmp(f[col_split], "validation")) {
+			print_message("# vllm-reference.csv row %u: split '%s'\n", rows,
+				      f[col_split]);
+			bad++;
+		}
+		validation += !strcmp(f[col_split], "validation");
+		if (strcmp(f[col_platform], "cuda") && strcmp(f[col_platform], "rocm")) {
+			print_message("# vllm-reference.csv row %u: platform '%s'\n", rows,
+				      f[col_platform]);
+			bad++;
+		}
+		/* the configuration, with the catalog's id for the model when it resolves */
+		for (int k = 0; k < N_CONFIG; k++)
+			used += (size_t)snprintf(keys[rows - 1] + used, sizeof(keys[0]) - used,
+						 "%s|", k == 0 && m ? m->id : f[col[k]]);
+		assert_true(used < sizeof(keys[0]));
+		for (unsigned j = 0; j + 1 < rows; j++)
+			if (!strcmp(keys[j], keys[rows - 1])) {
+				print_message("# vllm-reference.csv rows %u and %u: the same "
+					      "configuration\n", j + 1, rows);
+				bad++;
+			}
+	}
+	fclose(fp);
+	free(keys);
+	assert_true(rows >= 46);
+	assert_true(validation > 0 && validation < rows);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_duplicates),
 		cmocka_unit_test(test_hostile_files),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_reference_rows_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -23,6 +23,8 @@
 #include "mipart/host.h"
 #include "mipart/sim.h"
 #include "mipart/topology.h"
+#include "mipart/product.h"
+#include "mipart/planner.h"
 #include "discover.h"
 #include "util.h"
 #include "banned.h"
@@ -785,6 +787,75 @@ static void test_diag_cap(void **state)
 	assert_int_equal(mipart_topology_gpu_count(t), 1);
 }
 
+/*
+ * Planning sizes are the driver's exact sizes: in NPS4 the last memory range is trimmed
+ * (HARDWARE.md 8.3), so the layouts planning and allocation use carry the smallest partition,
+ * never more than a discovered partition has, and a plan of models that fit the six larger
+ * partitions but not the trimmed two does not put them on CPX/NPS4.
+ */
+static void test_layout_bytes_exact(void **state)
+{
+	struct fixture *f = *state;
+	mipart_product_layout lay[16];
+	const mipart_topology *t;
+	int n;
+
+	/* the product table, as `plan --product` uses it */
+	n = mipart_product_layouts("mi300x", lay, ARRAY_SIZE(lay));
+	assert_true(n > 0);
+	for (int k = 0; k < n; k++)
+		if (lay[k].compute == MIPART_COMPUTE_CPX && lay[k].memory == MIPART_MEMORY_NPS4)
+			assert_int_equal(lay[k].partition_bytes, INT64_C(25761415168));
+	assert_int_equal(mipart_partition_bytes_at(192ull << 30, (uint64_t)MI300X_VRAM, 8, 4, 0, false),
+			 INT64_C(25769803776));
+	assert_int_equal(mipart_partition_bytes_at(192ull << 30, (uint64_t)MI300X_VRAM, 8, 4, 7, false),
+			 INT64_C(25761415168));
+
+	/* a discovered host, as `plan` and `allocate` use it */
+	create(f, "mi300x", 2, MIPART_COMPUTE_CPX, MIPART_MEMORY_NPS4);
+	t = load(f);
+	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
+		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
+		mipart_plan_gpu pg = { .index = (unsigned)i, .hive_id = g->hive_id };
+		mipart_plan_item item = { "between", 8, 1, 0 };
+		mipart_plan_result r;
+		bool seen = false;
+
+		n = mipart_gpu_layouts(g, lay, ARRAY_SIZE(lay));
+		assert_true(n > 0 && n <= MIPART_PLAN_MAX_LAYOUTS);
+		for (int k = 0; k < n; k++) {
+			if (lay[k].compute != g->compute || lay[k].memory != g->memory)
+				continue;
+			seen = true;
+			for (unsigned j = 0; j < g->n_partitions; j++)
+				assert_true(lay[k].partition_bytes <=
+					    (uint64_t)mipart_topology_gpu_partition(t, g, j)->memory_bytes);
+			assert_int_equal(lay[k].partition_bytes, INT64_C(25761415168));
+		}
+		assert_true(seen);
+		/* 8 models of a size between the trimmed and the full partitions: they fit the
+		 * six full partitions of CPX/NPS4, not the two trimmed ones */
+		item.need_bytes = UINT64_C(25765000000);
+		pg.n_layouts = (size_t)n;
+		for (int k = 0; k < n; k++)
+			pg.layouts[k] = (mipart_plan_layout){ lay[k].compute, lay[k].memory,
+							     lay[k].partitions, lay[k].partition_bytes };
+		assert_int_equal(mipart_plan(&pg, 1, &item, 1, &r), 0);
+		for (size_t k = 0; k < r.n_places; k++) {
+			const mipart_plan_layout *l = &pg.layouts[r.layout[0]];
+			unsigned nmp = mipart_memory_mode_partitions(l->memory, false);
+
+			if (r.places[k].gpu == UINT32_MAX)
+				continue;
+			assert_true(mipart_partition_bytes_at(192ull << 30, (uint64_t)g->memory_bytes,
+							      l->partitions, nmp,
+							      r.places[k].first_partition,
+							      false) >= item.need_bytes);
+		}
+		mipart_plan_result_release(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +876,7 @@ int main(void)
 	    cmocka_unit_test(test_inferred_modes),
 	    cmocka_unit_test_setup_teardown(test_duplicate_location, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_diag_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_layout_bytes_exact, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

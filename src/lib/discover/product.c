@@ -108,31 +108,63 @@ uint64_t mipart_partition_bytes(uint64_t vram, unsigned xcps, unsigned nmp)
 	return per_mp / (xcps / nmp) / PAGE_SIZE * PAGE_SIZE;
 }
 
-uint64_t product_partition_bytes(const struct product *p, unsigned xcps, unsigned nmp,
-				 unsigned xcp, bool alloc_all)
+uint64_t mipart_partition_bytes_at(uint64_t hbm, uint64_t vram, unsigned xcps, unsigned nmp,
+				   unsigned xcp, bool alloc_all)
 {
-	uint64_t range, vram = product_vram(p);
+	uint64_t range;
 	unsigned per_mp, mem_id;
 
-	if (!xcps || xcp >= xcps)
+	if (!xcps || xcp >= xcps || !nmp)
 		return 0;
-	/* an APU has one range, the TTM limit (amdgpu_amdkfd_xcp_memory_size) */
-	if (p->apu || nmp <= 1)
-		nmp = 1;
 	if (nmp > xcps)
 		nmp = xcps;
+	/* a VRAM larger than the HBM figure (a product variant mipart does not know): no trim */
+	if (hbm < vram)
+		hbm = vram;
 	per_mp = xcps / nmp;
 	/* aqua_vanjaram.c: __aqua_vanjaram_get_xcp_mem_id: XCPs fill memory partitions in order */
 	mem_id = xcp / per_mp;
 	/* amdgpu_gmc.c: amdgpu_gmc_init_sw_mem_ranges: nmp ranges of HBM/nmp each, and "Adjust
 	 * the last one" to real_vram_size (HARDWARE.md 8.3) */
-	range = nmp == 1 ? vram : p->hbm_bytes / nmp;
+	range = nmp == 1 ? vram : hbm / nmp;
 	if (nmp > 1 && mem_id == nmp - 1)
-		range = vram - (uint64_t)(nmp - 1) * (p->hbm_bytes / nmp);
+		range = vram > (uint64_t)(nmp - 1) * (hbm / nmp) ? vram - (uint64_t)(nmp - 1) * (hbm / nmp)
+								  : 0;
 	range = range / PAGE_SIZE * PAGE_SIZE;
 	/* compute_partition_mem_alloc_mode: CAPPING shares the range among its XCPs, ALL lets
 	 * each see the whole range (amdgpu_gfx.c; amdgpu_amdkfd_xcp_memory_size; 8.8) */
 	return alloc_all ? range : range / per_mp / PAGE_SIZE * PAGE_SIZE;
+}
+
+uint64_t mipart_partition_bytes_min(uint64_t hbm, uint64_t vram, unsigned xcps, unsigned nmp)
+{
+	uint64_t min = 0;
+
+	/* the last range is the trimmed one, but a VRAM close to HBM can make it the largest:
+	 * take the smallest of all */
+	for (unsigned x = 0; x < xcps; x++) {
+		uint64_t b = mipart_partition_bytes_at(hbm, vram, xcps, nmp, x, false);
+
+		if (x == 0 || b < min)
+			min = b;
+	}
+	return min;
+}
+
+uint64_t product_partition_bytes(const struct product *p, unsigned xcps, unsigned nmp,
+				 unsigned xcp, bool alloc_all)
+{
+	/* an APU has one range, the TTM limit (amdgpu_amdkfd_xcp_memory_size) */
+	return mipart_partition_bytes_at(p->hbm_bytes, product_vram(p), xcps,
+					 p->apu || nmp <= 1 ? 1 : nmp, xcp, alloc_all);
+}
+
+/* the smallest partition of a layout: the planner gives every partition of a layout one size,
+ * and it must not be more than any of them has */
+static uint64_t product_partition_bytes_min(const struct product *p, unsigned xcps, unsigned nmp)
+{
+	return mipart_partition_bytes_min(p->hbm_bytes, product_vram(p), xcps,
+					  p->apu || nmp <= 1 ? 1 : nmp);
 }
 
 uint64_t product_vram(const struct product *p)
@@ -179,13 +211,54 @@ int mipart_product_layouts(const char *name, mipart_product_layout *out, size_t 
 					out[n] = (mipart_product_layout){
 						p->name, (mipart_compute_mode)c, (mipart_memory_mode)m,
 						xcps,
-						mipart_partition_bytes(
-							product_vram(p), xcps,
-							p->apu ? 1 : mipart_memory_mode_partitions((mipart_memory_mode)m, p->apu))
+						product_partition_bytes_min(
+							p, xcps,
+							mipart_memory_mode_partitions((mipart_memory_mode)m, p->apu))
 					};
 				n++;
 			}
 		}
 	}
 	return found ? (int)n : -ENOENT;
+}
+
+static const struct product *product_by_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(products); i++)
+		if (!strcasecmp(products[i].name, name) || !strcasecmp(products[i].key, name))
+			return &products[i];
+	return NULL;
+}
+
+int mipart_gpu_layouts(const mipart_gpu_info *gi, mipart_product_layout *out, size_t max)
+{
+	mipart_product_layout lay[64];
+	const struct product *p;
+	size_t n = 0;
+	int nl;
+
+	if (!gi->partitioning || !gi->product || !(p = product_by_name(gi->product)))
+		return -ENOENT;
+	nl = mipart_product_layouts(gi->product, lay, ARRAY_SIZE(lay));
+	if (nl < 0)
+		return nl;
+	for (int k = 0; k < nl && (size_t)k < ARRAY_SIZE(lay); k++) {
+		mipart_product_layout l = lay[k];
+
+		/* the modes this GPU offers, as the hardware says */
+		if (gi->compute_supported && !(gi->compute_supported & MIPART_MODE_BIT(l.compute)))
+			continue;
+		if (gi->memory_available && !(gi->memory_available & MIPART_MODE_BIT(l.memory)))
+			continue;
+		/* the GPU's own VRAM, cut as the driver cuts it: ranges of HBM/N, the last trimmed
+		 * (HARDWARE.md 8.3), and the smallest partition for the whole layout */
+		if (gi->memory_bytes > 0)
+			l.partition_bytes = mipart_partition_bytes_min(
+				p->hbm_bytes, (uint64_t)gi->memory_bytes, l.partitions,
+				gi->is_apu ? 1 : mipart_memory_mode_partitions(l.memory, false));
+		if (n < max)
+			out[n] = l;
+		n++;
+	}
+	return (int)n;
 }

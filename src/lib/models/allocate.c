@@ -241,18 +241,15 @@ static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need, m
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t g = 0; g < mipart_topology_gpu_count(t); g++) {
 			const mipart_gpu_info *gi = mipart_topology_gpu(t, g);
-			int n = mipart_product_layouts(gi->product, lay, 64);
+			int n = mipart_gpu_layouts(gi, lay, 64);
 			size_t held = 0;
 
 			if (mipart_ledger_count_on_gpu(l, gi->bdf, &held) < 0 || held)
 				continue;
 			/* the layout with the most partitions that are still large enough */
 			for (int i = n < 64 ? n - 1 : 63; i >= 0; i--) {
-				unsigned nmp = gi->is_apu ? 1 : mipart_memory_mode_partitions(lay[i].memory, false);
-				uint64_t bytes = gi->memory_bytes > 0
-							 ? mipart_partition_bytes((uint64_t)gi->memory_bytes,
-										  lay[i].partitions, nmp)
-							 : lay[i].partition_bytes;
+				/* the smallest partition of the layout, from this GPU's VRAM */
+				uint64_t bytes = lay[i].partition_bytes;
 				bool same_memory = lay[i].memory == gi->memory;
 				char gsel[24];
 

@@ -51,6 +51,10 @@ typedef struct mipart_agent_options {
 	void (*log)(void *userdata, int level, const char *message);
 	void *userdata;
 	volatile sig_atomic_t *stop;	/* set from a signal handler: finish the step, exit */
+	/* the layout's hook units (hooks.units, DCM's gpuClientSystemdServices) are stopped and
+	 * started by the engine with this systemctl (NULL: "systemctl" from PATH), chrooted into
+	 * systemctl_root when set (the host's / mounted in the agent's container) */
+	const char *systemctl, *systemctl_root;
 } mipart_agent_options;
 
 /*

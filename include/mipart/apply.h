@@ -49,6 +49,9 @@ typedef struct mipart_apply_options {
 	 * each failure is reported here (NULL: not at all) */
 	bool no_post_change;
 	void (*post_change_report)(void *userdata, const char *name, int err, const char *msg);
+	/* run systemctl chrooted into this directory (in a container: the host's / mounted
+	 * there, so the host's systemctl reaches the host's systemd); NULL: no chroot */
+	const char *systemctl_root;
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

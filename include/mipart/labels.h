@@ -77,4 +77,18 @@ int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret);
  */
 int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
 
+/*
+ * mipart_labels_update - keep the NFD feature file at path current: the labels of host now
+ * (mipart_labels_for_host), written durably and atomically only when the file does not say
+ * exactly that already; a file with the same text is not touched (nor its mtime), so NFD and
+ * whatever watches the file see a change only when there is one. With make_dir the file's
+ * directory is created, else a missing directory is -ENOENT. The count of labels goes to
+ * *ret_count (may be NULL). A host in the middle of a change (another process holds the host
+ * lock: mipart_apply_in_progress) is not read: -EBUSY, try later. Returns 1 (written), 0 (the
+ * file said it already), -EBUSY, -ENODEV (no AMD GPU), -ENOENT, -EINVAL (the declared state
+ * cannot be read), -ENOMEM, or -errno of the write.
+ */
+int mipart_labels_update(const mipart_host *host, const char *path, bool make_dir,
+			 size_t *ret_count);
+
 #endif

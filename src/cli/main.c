@@ -80,7 +80,8 @@ static const struct verb verbs[] = {
 	{ "agent", 0, 0, verb_agent, "the Kubernetes node agent: apply the config a node label names",
 	  "agent --config FILE [--node NAME] [--once] [--api-server URL --token-file F [--ca-file F]]\n"
 	  "                  [--label-key K] [--state-key K] [--plugin-namespace NS] [--plugin-selector SEL]\n"
-	  "                  [--labels-file FILE] [--drain-timeout S] [--settle-timeout S]   (docs/kubernetes.md)" },
+	  "                  [--labels-file FILE] [--drain-timeout S] [--settle-timeout S]\n"
+	  "                  [--systemctl PROG] [--host-root DIR]   (docs/kubernetes.md)" },
 	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
 	  "labels [--output FILE | --stdout | --json]\n"
 	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
@@ -99,6 +100,7 @@ static const struct verb verbs[] = {
 	  "                  [--max-header-bytes N] [--max-headers N] [--max-connection-time S]\n"
 	  "                  [--series mipart|amd|both] [--token-file FILE]\n"
 	  "                  [--tls-cert FILE --tls-key FILE]\n"
+	  "                  [--labels-file PATH|off] [--labels-interval S]\n"
 	  "                  (docs/serve.md)" },
 	{ "doctor", 0, 0, verb_doctor, "check everything known to go wrong on a partitioned node, with the fix",
 	  "doctor [--json] [-g SEL]   (docs/troubleshooting.md)" },

@@ -34,11 +34,14 @@ const struct serve_key serve_keys[N_KEYS] = {
 	[K_TOKEN_FILE] = { "token-file", 0, 0, "the path of a file" },
 	[K_TLS_CERT] = { "tls-cert", 0, 0, "the path of a PEM file" },
 	[K_TLS_KEY] = { "tls-key", 0, 0, "the path of a PEM file" },
+	[K_LABELS_FILE] = { "labels-file", 0, 0, "the path of the NFD feature file, or off" },
+	[K_LABELS_INTERVAL] = { "labels-interval", 0, 86400, "seconds from 0.01 to 86400, such as 10 or 0.5" },
 };
 
 void serve_settings_defaults(struct settings *s)
 {
 	*s = (struct settings){ .listen = "127.0.0.1:" SERVE_DEFAULT_PORT, .interval = 2,
+				.labels_interval = 10,
 				.series = MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD };
 	s->num[K_MAX_CONNECTIONS] = 64;
 	s->num[K_PER_IP] = 16;
@@ -68,6 +71,10 @@ void serve_settings_merge(struct settings *dst, const struct settings *src)
 			memcpy(dst->tls_cert, src->tls_cert, sizeof(dst->tls_cert));
 		else if (k == K_TLS_KEY)
 			memcpy(dst->tls_key, src->tls_key, sizeof(dst->tls_key));
+		else if (k == K_LABELS_FILE)
+			memcpy(dst->labels_file, src->labels_file, sizeof(dst->labels_file));
+		else if (k == K_LABELS_INTERVAL)
+			dst->labels_interval = src->labels_interval;
 		else
 			dst->num[k] = src->num[k];
 		dst->set |= 1u << k;
@@ -181,6 +188,19 @@ int serve_settings_set(struct settings *s, enum key k, const char *v, char *err,
 	case K_INTERVAL:
 		if (parse_seconds(v, (double)serve_keys[k].max, &s->interval) < 0)
 			goto bad;
+		break;
+	case K_LABELS_INTERVAL: {
+		double d;
+
+		if (parse_seconds(v, (double)serve_keys[k].max, &d) < 0 || d < 0.01)
+			goto bad;
+		s->labels_interval = d;
+		break;
+	}
+	case K_LABELS_FILE:
+		if (!v[0] || strlen(v) >= sizeof(s->labels_file))
+			goto bad;
+		util_strlcpy(s->labels_file, v, sizeof(s->labels_file));
 		break;
 	case K_SERIES:
 		if (!strcmp(v, "mipart"))
@@ -349,7 +369,8 @@ int serve_config_parse(const char *buf, size_t len, const char *path, struct set
 			r = config_fail(&p, p.ev.start_mark,
 					"unknown key '%s' (listen, allow-remote, interval, max-connections, "
 					"per-ip-connections, timeout, max-header-bytes, max-headers, "
-					"max-connection-time, series, token-file, tls-cert, tls-key)",
+					"max-connection-time, series, token-file, tls-cert, tls-key, "
+					"labels-file, labels-interval)",
 					show);
 			break;
 		}

@@ -37,6 +37,8 @@ enum key {
 	K_TOKEN_FILE,
 	K_TLS_CERT,
 	K_TLS_KEY,
+	K_LABELS_FILE,
+	K_LABELS_INTERVAL,
 	N_KEYS,
 };
 
@@ -53,6 +55,9 @@ struct settings {
 	double interval;
 	unsigned series;	   /* MIPART_MONITOR_SERIES_* bits */
 	char token_file[256], tls_cert[256], tls_key[256]; /* "" when not set */
+	char labels_file[256];	   /* the NFD feature file: "" NFD's path when its directory
+				    * exists, "off" never, else this path */
+	double labels_interval;	   /* seconds between two looks at the labels */
 	unsigned long num[N_KEYS]; /* the whole-number keys */
 	unsigned set;		   /* bit per key given (flags, file) */
 };

@@ -65,6 +65,8 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "settle-timeout", required_argument, NULL, 's' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "systemctl", required_argument, NULL, 'y' },
+		{ "host-root", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	mipart_agent_options o = { .log = agent_log, .after_change = agent_after_change,
@@ -89,6 +91,8 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 		case 'L': o.plugin_selector = optarg; break;
 		case 'l': o.labels_path = optarg; break;
 		case 'o': o.once = true; break;
+		case 'y': o.systemctl = optarg; break;
+		case 'R': o.systemctl_root = optarg; break;
 		case 'D':
 		case 's':
 			if (cli_parse_uint(cli, c == 'D' ? "--drain-timeout" : "--settle-timeout", optarg, 1, 86400,
@@ -101,6 +105,11 @@ int verb_agent(struct cli *cli, int argc, char **argv)
 	}
 	if (cli_check_args(cli, argc - optind) != EXIT_OK)
 		return EXIT_USAGE;
+	if (!o.systemctl && getenv("MIPART_SYSTEMCTL") && *getenv("MIPART_SYSTEMCTL"))
+		o.systemctl = getenv("MIPART_SYSTEMCTL"); /* as apply and set */
+	if (o.systemctl_root && o.systemctl_root[0] != '/')
+		return cli_usage_error(cli->verb, "'--host-root' takes an absolute path (where the host's / is mounted), not '%s'",
+				       o.systemctl_root);
 	if (!o.node)
 		o.node = getenv("NODE_NAME");
 	if (!o.node || !*o.node)

@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "mipart/error.h"
+#include "mipart/labels.h"
 #include "mipart/notify.h"
 #include "cli.h"
 #include "mipart/monitor.h"
@@ -268,6 +269,18 @@ struct server {
 	pthread_mutex_t log_lock; /* libmicrohttpd's messages: a burst, then counted */
 	double log_window;
 	unsigned log_lines, log_dropped;
+
+	/* the NFD feature file kept current (labels-file, labels-interval) */
+	pthread_mutex_t labels_lock; /* guards the four below */
+	pthread_cond_t labels_wake;
+	bool labels_stop, labels_kick;
+	char labels_file[256];	     /* the setting in force ("", "off" or a path) */
+	double labels_interval;
+	pthread_t labels_thread;
+	bool labels_running;
+	int labels_error;	     /* the last error said (only the labels thread) */
+	bool labels_said_missing;    /* NFD's directory is missing: said once */
+	bool labels_said_off;	     /* labels-file off: said once */
 };
 
 static double now_mono(void)
@@ -1033,6 +1046,116 @@ static void notify(const char *state)
 			 getenv("NOTIFY_SOCKET"), mipart_strerror(r));
 }
 
+/* --- the NFD feature file -------------------------------------------------------------------- */
+
+/*
+ * Bring the feature file up to date (labels.h: mipart_labels_update writes only when what it
+ * says changed, so an unchanged host leaves the file and its mtime alone). setting "" is NFD's
+ * path under the root, written only when NFD's features.d directory is there (a host without
+ * NFD gets no /etc/kubernetes tree); a path is written wherever it is, its directory made.
+ * Runs under collect_lock: the library reads the host one collection at a time.
+ */
+static void labels_refresh(struct server *s, const char *setting)
+{
+	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
+	bool make_dir = setting[0] != '\0';
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	if (!strcmp(setting, "off")) {
+		if (!s->labels_said_off && !s->cli->quiet)
+			log_line(NULL, "labels: off (labels-file): the feature file is not written");
+		s->labels_said_off = true;
+		return;
+	}
+	s->labels_said_off = false;
+	if (make_dir)
+		util_strlcpy(path, setting, sizeof(path));
+	else if (mipart_host_path(s->cli->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
+		return;
+	if (!make_dir) {
+		util_strlcpy(dir, path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			if (!s->labels_said_missing && !s->cli->quiet)
+				log_line(NULL, "labels: no '%s/' (Node Feature Discovery's features.d): the "
+					 "feature file is not written; 'labels-file' names another", dir);
+			s->labels_said_missing = true;
+			return;
+		}
+		s->labels_said_missing = false;
+	}
+	pthread_mutex_lock(&s->collect_lock);
+	r = mipart_labels_update(s->cli->host, path, make_dir, &n);
+	pthread_mutex_unlock(&s->collect_lock);
+	if (r == -EBUSY) {
+		/* a change is running: its end is read at the next look */
+		if (s->verbose)
+			log_line(NULL, "labels: a change is running; looking again at the next look");
+		return;
+	}
+	if (r < 0) {
+		if (r != s->labels_error)
+			log_line("error", "labels: cannot update '%s': %s", path, mipart_strerror(r));
+		s->labels_error = r;
+		return;
+	}
+	if (s->labels_error)
+		log_line(NULL, "labels: updating '%s' works again", path);
+	s->labels_error = 0;
+	if (r == 1 && !s->cli->quiet)
+		log_line(NULL, "labels: wrote %zu labels to '%s'", n, path);
+	else if (r == 0 && s->verbose)
+		log_line(NULL, "labels: '%s' is current", path);
+}
+
+/* The labels thread: a look at the host every labels-interval seconds, at once after a reload. */
+static void *labels_loop(void *arg)
+{
+	struct server *s = arg;
+
+	pthread_mutex_lock(&s->labels_lock);
+	while (!s->labels_stop) {
+		char setting[sizeof(s->labels_file)];
+		struct timespec until;
+		double secs;
+
+		memcpy(setting, s->labels_file, sizeof(setting));
+		s->labels_kick = false;
+		pthread_mutex_unlock(&s->labels_lock);
+		labels_refresh(s, setting);
+		pthread_mutex_lock(&s->labels_lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		secs = s->labels_interval;
+		until.tv_sec += (time_t)secs;
+		until.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!s->labels_stop && !s->labels_kick &&
+		       pthread_cond_timedwait(&s->labels_wake, &s->labels_lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&s->labels_lock);
+	return NULL;
+}
+
+static void labels_stop(struct server *s)
+{
+	if (!s->labels_running)
+		return;
+	pthread_mutex_lock(&s->labels_lock);
+	s->labels_stop = true;
+	pthread_cond_signal(&s->labels_wake);
+	pthread_mutex_unlock(&s->labels_lock);
+	pthread_join(s->labels_thread, NULL);
+	s->labels_running = false;
+}
+
 /* SIGHUP: read the config file again; apply what can change live, say what needs a restart. */
 static void reload(struct server *s)
 {
@@ -1088,6 +1211,16 @@ static void reload(struct server *s)
 	atomic_store(&s->max_header_bytes, n.num[K_MAX_HEADER_BYTES]);
 	atomic_store(&s->max_connection_time, n.num[K_MAX_CONNECTION_TIME]);
 	atomic_store(&s->series, n.series);
+	pthread_mutex_lock(&s->labels_lock);
+	if (strcmp(n.labels_file, s->labels_file))
+		log_line(NULL, "'labels-file' is now '%s'", n.labels_file[0] ? n.labels_file : "(NFD's)");
+	memcpy(s->labels_file, n.labels_file, sizeof(s->labels_file));
+	s->labels_interval = n.labels_interval;
+	s->labels_kick = true; /* a look at once: the reload may have been for it */
+	pthread_cond_signal(&s->labels_wake);
+	pthread_mutex_unlock(&s->labels_lock);
+	s->running.labels_interval = n.labels_interval;
+	memcpy(s->running.labels_file, n.labels_file, sizeof(s->running.labels_file));
 	pthread_mutex_lock(&s->lock);
 	s->interval = n.interval;
 	pthread_mutex_unlock(&s->lock);
@@ -1200,6 +1333,9 @@ static int run(struct server *s)
 	s->watchdog_running = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
 	if (!s->watchdog_running)
 		log_line("warning", "cannot start the connection watchdog: max-connection-time is not enforced");
+	s->labels_running = pthread_create(&s->labels_thread, NULL, labels_loop, s) == 0;
+	if (!s->labels_running)
+		log_line("warning", "cannot start the labels thread: the NFD feature file is not kept current");
 	log_line(NULL, "listening on %s", s->where);
 	snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %s", s->where);
 	notify(state);
@@ -1210,6 +1346,7 @@ static int run(struct server *s)
 	notify("STOPPING=1");
 	r = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
+	labels_stop(s);
 	if (s->watchdog_running) {
 		pthread_mutex_lock(&s->conns_lock);
 		s->watchdog_stop = true;
@@ -1263,6 +1400,8 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ "token-file", required_argument, NULL, 'K' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'Y' },
+		{ "labels-file", required_argument, NULL, 'F' },
+		{ "labels-interval", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1273,7 +1412,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 		{ 'l', K_LISTEN }, { 'i', K_INTERVAL }, { 'M', K_MAX_CONNECTIONS }, { 'P', K_PER_IP },
 		{ 't', K_TIMEOUT }, { 'B', K_MAX_HEADER_BYTES }, { 'H', K_MAX_HEADERS },
 		{ 'T', K_MAX_CONNECTION_TIME }, { 'S', K_SERIES }, { 'K', K_TOKEN_FILE },
-		{ 'C', K_TLS_CERT }, { 'Y', K_TLS_KEY },
+		{ 'C', K_TLS_CERT }, { 'Y', K_TLS_KEY }, { 'F', K_LABELS_FILE }, { 'R', K_LABELS_INTERVAL },
 	};
 	struct server s = { .cli = cli };
 	struct sockaddr_storage ss;
@@ -1366,11 +1505,24 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_mutex_init(&s.collect_lock, NULL);
 	pthread_mutex_init(&s.log_lock, NULL);
+	pthread_mutex_init(&s.labels_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s.labels_wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	memcpy(s.labels_file, s.running.labels_file, sizeof(s.labels_file));
+	s.labels_interval = s.running.labels_interval;
 	s.log_window = now_mono();
 	r = run(&s);
 	pthread_mutex_destroy(&s.lock);
 	pthread_mutex_destroy(&s.collect_lock);
 	pthread_mutex_destroy(&s.log_lock);
+	pthread_mutex_destroy(&s.labels_lock);
+	pthread_cond_destroy(&s.labels_wake);
 	pthread_mutex_destroy(&s.conns_lock);
 	pthread_cond_destroy(&s.conns_wake);
 	pthread_mutex_destroy(&s.token_lock);

@@ -49,6 +49,14 @@ mipart() {
 	"$MIPART" "$@"
 }
 
+# wait_until CMD...: run CMD every 50 ms until it succeeds. The cap (10 min) only ends a test
+# whose program is broken; nothing asserts on how long it took, and the assertion after the
+# wait says what was expected.
+wait_until() {
+	_w=0
+	while ! "$@" && [ $_w -lt 12000 ]; do sleep 0.05; _w=$((_w + 1)); done
+}
+
 like() { # like GOT GLOB DESCRIPTION: GOT matches the shell pattern GLOB
 	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
 	case "$1" in

@@ -28,13 +28,6 @@ partition-configs:
       memory: NPS4
 YAML
 
-# wait_until CMD...: run CMD every 50 ms until it succeeds. The cap (10 min) is only there so
-# that a broken agent ends the test; nothing asserts on how long it took, and the assertion
-# after the wait says what was expected.
-wait_until() {
-	_w=0
-	while ! "$@" && [ $_w -lt 12000 ]; do sleep 0.05; _w=$((_w + 1)); done
-}
 journal_is() { mipart --root "$H" history --json 2>/dev/null | jq -e --arg s "$1" '.changes[0].state == $s' >/dev/null; }
 modes() {
 	mipart --root "$H" list --json | jq -r '[.gpus[] | .compute_partition + "/" + .memory_partition] | join(",")'
@@ -272,6 +265,115 @@ run agent --once
 is "$RC" 1 "a config the file does not have"
 like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*no config 'no-such'*" "fails, saying so"
 stop_server
+
+# 10. hook units: a host service (no pod) holds GPU 0; the layout names its unit. The engine asks
+# which run, journals them, stops those, applies, starts them again. The fake systemctl prints
+# what systemctl(1) prints for is-active (one state per unit, in order) and, like the real one,
+# returns from "stop" only once the unit's processes are gone (a service-manager stand-in
+# ends the process in the simulated driver). It logs its argv and GPU 0's compute mode.
+cat >"$T_TMP/hooks.yaml" <<'YAML'
+version: v1
+partition-configs:
+  half-cpx:
+    - devices: [0, 1, 2, 3]
+      compute: CPX
+    - devices: [4, 5, 6, 7]
+      compute: SPX
+hooks:
+  units: [vllm-a.service, vllm-b.service]
+YAML
+mk_systemctl() { # mk_systemctl PATH
+	mkdir -p "$(dirname "$1")"
+	cat >"$1" <<SH
+#!/bin/sh
+echo "\$* \$(cat "\$HOOKS_H/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" >>"\$HOOKS_LOG"
+case "\$1" in
+is-active) shift; for u; do if [ "\$u" = vllm-a.service ]; then echo active; else echo inactive; fi; done ;;
+stop) : >"\$HOOKS_LOG.stop"; while [ ! -e "\$HOOKS_LOG.gone" ]; do sleep 0.05; done ;;
+esac
+exit 0
+SH
+	chmod +x "$1"
+}
+# the host's service manager: when vllm-a is stopped, its process (PID) ends
+service_manager() { # service_manager PID
+	wait_until test -e "$HOOKS_LOG.stop"
+	mipart sim release "$H" --pid "$1" >/dev/null 2>&1
+	: >"$HOOKS_LOG.gone"
+}
+export HOOKS_LOG="$T_TMP/hooks.log" HOOKS_H
+mk_systemctl "$T_TMP/bin/systemctl"
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+HOOKS_H=$H
+mipart sim hold "$H" --gpu 0 --pid 5151 --comm vllm >/dev/null 2>&1
+service_manager 5151 &
+SM=$!
+run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+wait "$SM"
+is "$RC" 0 "a host service on GPU 0, named in hooks.units: applied"
+is "$(modes | cut -d, -f1)" "CPX/NPS1" "GPU 0 is CPX"
+is "$(tr '\n' '|' <"$HOOKS_LOG")" "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|start vllm-a.service CPX|" \
+	"the running unit was stopped before the change and started after it; the stopped one left alone"
+run mipart --root "$H" history --json
+is "$(jqo '.changes[0].hooks.stop | join(",")'):$(jqo '.changes[0].hooks.restarted')" "vllm-a.service:true" "journaled: what was stopped, and that it was started again"
+like "$(reasons)" "*HostProcesses*HookUnits*PartitionApplied*PartitionSucceeded*" "Events name the host process and the hook units"
+like "$(jq -r 'select(.reason == "HookUnits") | .message' "$S/events.jsonl")" "*vllm-a.service, vllm-b.service*$T_TMP/bin/systemctl*" \
+	"the HookUnits event names the units and the systemctl"
+stop_server
+
+# the same through --host-root: systemctl runs as `chroot DIR systemctl` (a chroot stand-in on
+# PATH logs its arguments and runs DIR/usr/bin/PROG, as chroot(8) would find it in DIR)
+rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone"
+mk_systemctl "$T_TMP/hostroot/usr/bin/systemctl"
+cat >"$T_TMP/bin/chroot" <<'SH'
+#!/bin/sh
+echo "chroot $1 $2" >>"$HOOKS_LOG.chroot"
+r=$1; p=$2; shift 2
+exec "$r/usr/bin/$p" "$@"
+SH
+chmod +x "$T_TMP/bin/chroot"
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+HOOKS_H=$H
+mipart sim hold "$H" --gpu 0 --pid 5252 --comm vllm >/dev/null 2>&1
+service_manager 5252 &
+SM=$!
+PATH="$T_TMP/bin:$PATH" run agent --once --config "$T_TMP/hooks.yaml" --host-root "$T_TMP/hostroot"
+wait "$SM"
+is "$RC" 0 "--host-root: applied"
+is "$(sort -u "$HOOKS_LOG.chroot")" "chroot $T_TMP/hostroot systemctl" "systemctl ran chrooted into the host root"
+is "$(tr '\n' '|' <"$HOOKS_LOG")" "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|start vllm-a.service CPX|" "stopped and started as before"
+stop_server
+
+# killed after the units were stopped: the restarted agent's recovery starts them again
+rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone"
+: >"$HOOKS_LOG.gone"
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+HOOKS_H=$H
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 600000 --times 1 >/dev/null 2>&1
+agent_exec --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl" >/dev/null 2>&1 &
+AG=$!
+wait_until journal_is running
+kill -9 "$AG"; wait "$AG" 2>/dev/null
+mipart sim fault "$H" --clear >/dev/null 2>&1
+stopped_only() { [ "$(tr '\n' '|' <"$HOOKS_LOG")" = "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|" ]; }
+stopped_only; ok $? "killed mid-change: vllm-a was stopped and not started"
+run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+is "$RC" 0 "restarted: recovered and applied"
+like "$(tr '\n' '|' <"$HOOKS_LOG")" "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|start vllm-a.service *|is-active*" \
+	"the recovery started vllm-a again before anything else"
+is "$(tail -1 "$HOOKS_LOG")" "start vllm-a.service CPX" "and the redone change ended with it running"
+stop_server
+
+# no hook units: a host process on a disrupted GPU fails the change, naming it
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+mipart sim hold "$H" --gpu 0 --pid 5353 --comm vllm >/dev/null 2>&1
+run agent --once
+is "$RC" 1 "a host process and no hook units: exit 1"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" "*outside any pod*pid 5353 (vllm)*hooks.units*" "naming it, and what to do"
+stop_server
+
+run mipart agent --config "$T_TMP/layout.yaml" --node n --host-root relative/dir
+is "$RC" 2 "--host-root must be absolute"
 
 run mipart agent --config "$T_TMP/layout.yaml"
 is "$RC" 2 "no node name: usage error"

@@ -35,3 +35,56 @@ mipart sim write "$H" 1 current_compute_partition DPX >/dev/null 2>&1
 run mipart --root "$H" labels --stdout
 like "$OUT" "*mipart-config-in-sync=false*" "drift shows"
 case "$OUT" in *compute-memory-partition*) ok 1 "no AMD pair when the GPUs differ" ;; *) ok 0 "no AMD pair when the GPUs differ" ;; esac
+
+# mipart serve keeps the feature file current: written at start, rewritten when what it says
+# changes (a mode change, an allocation), never rewritten when nothing changed
+H2="$T_TMP/h2"
+mipart sim create "$H2" --gpus 2 >/dev/null 2>&1
+F2="$T_TMP/serve-nfd/mipart"
+"$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-file "$F2" --labels-interval 0.05 --verbose \
+	2>"$T_TMP/serve.log" &
+SP=$!
+wait_until test -s "$F2"
+grep -qx 'amd.com/gpu.compute-memory-partition=spx_nps1' "$F2"; ok $? "serve writes the feature file at start (its directory made)"
+like "$(cat "$T_TMP/serve.log")" "*labels: wrote * labels to '$F2'*" "and says so"
+looks() { [ "$(grep -c "labels: '$F2' is current" "$T_TMP/serve.log")" -ge "$1" ]; }
+M1="$(stat -c '%y %i' "$F2")"
+wait_until looks 3
+is "$(stat -c '%y %i' "$F2")" "$M1" "an unchanged host: three looks, the file is not rewritten (same mtime and inode)"
+is "$(grep -c 'labels: wrote' "$T_TMP/serve.log")" 1 "written once"
+printf 'version: v1\npartition-configs:\n  cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
+mipart --root "$H2" apply -f "$T_TMP/cpx.yaml" -c cpx >/dev/null 2>&1
+says() { grep -qx "$1" "$F2"; }
+wait_until says 'amd.com/gpu.compute-memory-partition=cpx_nps1'
+says 'amd.com/gpu.compute-memory-partition=cpx_nps1'; ok $? "a mode change: the file follows"
+says 'feature.node.kubernetes.io/mipart-free-partitions.24G=16'; ok $? "16 free CPX partitions"
+mipart --root "$H2" allocate llama-3.1-8b --max-model-len 8192 --partition 1.2 --name chat >/dev/null 2>&1
+wait_until says 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'
+says 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'; ok $? "an allocation: one free partition less"
+is "$(grep -c 'labels: wrote' "$T_TMP/serve.log")" 3 "written once per change"
+kill -TERM "$SP"; wait "$SP"
+is "$?" 0 "serve stops on SIGTERM"
+
+# NFD's own path (no labels-file): written only where NFD's features.d exists; 'off' in the config
+NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"
+"$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve2.log" &
+SP=$!
+said_missing() { grep -q "labels: no '$NFD/'" "$T_TMP/serve2.log"; }
+wait_until said_missing
+[ ! -e "$NFD" ]; ok $? "no features.d: serve says so and makes no /etc/kubernetes tree"
+kill -TERM "$SP"; wait "$SP"
+mkdir -p "$NFD"
+printf 'labels-file: off\nlabels-interval: 0.05\n' >"$T_TMP/serve.yaml"
+"$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --config "$T_TMP/serve.yaml" 2>"$T_TMP/serve3.log" &
+SP=$!
+said_off() { grep -q "labels: off" "$T_TMP/serve3.log"; }
+wait_until said_off
+[ ! -e "$NFD/mipart" ]; ok $? "labels-file: off in the config: no feature file"
+printf 'labels-interval: 0.05\n' >"$T_TMP/serve.yaml"
+kill -HUP "$SP"
+wait_until test -s "$NFD/mipart"
+says_nfd() { grep -qx 'amd.com/gpu.compute-memory-partition=cpx_nps1' "$NFD/mipart"; }
+says_nfd; ok $? "after a reload without 'off': written to NFD's features.d under --root"
+kill -TERM "$SP"; wait "$SP"
+run mipart --root "$H2" serve --labels-interval 0
+is "$RC" 2 "labels-interval 0 is a usage error"

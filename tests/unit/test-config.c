@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "mipart/config.h"
+#include "hooks.h"
 #include "util.h"
 #include "banned.h"
 
@@ -971,6 +972,36 @@ static void test_round_trip(void **state)
 	assert_true(mixed > 50);
 }
 
+/* The hook command: systemctl from PATH or as given, chrooted into a host root when one is set
+ * (mig-manager's `chroot ${HOST_ROOT_MOUNT} systemctl`), units in order, NULL-terminated. */
+static void test_hooks_argv(void **state)
+{
+	const char *units[HOOKS_MAX_UNITS + 1] = { "a.service", "b.service" };
+	const char *argv[HOOKS_MAX_UNITS + 5];
+
+	(void)state;
+	assert_int_equal(hooks_argv(NULL, NULL, "stop", units, 2, argv), 4);
+	assert_string_equal(argv[0], "systemctl");
+	assert_string_equal(argv[1], "stop");
+	assert_string_equal(argv[3], "b.service");
+	assert_null(argv[4]);
+	assert_int_equal(hooks_argv("", "/opt/bin/systemctl", "is-active", units, 1, argv), 3);
+	assert_string_equal(argv[0], "/opt/bin/systemctl");
+	assert_int_equal(hooks_argv("/host", NULL, "start", units, 2, argv), 6);
+	assert_string_equal(argv[0], "chroot");
+	assert_string_equal(argv[1], "/host");
+	assert_string_equal(argv[2], "systemctl");
+	assert_string_equal(argv[3], "start");
+	assert_string_equal(argv[4], "a.service");
+	assert_null(argv[6]);
+	/* the most units, chrooted, fits; one more is refused */
+	for (size_t i = 0; i <= HOOKS_MAX_UNITS; i++)
+		units[i] = "u.service";
+	assert_int_equal(hooks_argv("/host", "systemctl", "stop", units, HOOKS_MAX_UNITS, argv), HOOKS_MAX_UNITS + 4);
+	assert_null(argv[HOOKS_MAX_UNITS + 4]);
+	assert_int_equal(hooks_argv("/host", "systemctl", "stop", units, HOOKS_MAX_UNITS + 1, argv), -E2BIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,7 +1015,7 @@ int main(void)
 	    cmocka_unit_test(test_empty),	   cmocka_unit_test(test_binary),
 	    cmocka_unit_test(test_crlf_bom_tabs),  cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_format_text),	   cmocka_unit_test(test_format_errors),
-	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_hooks_argv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

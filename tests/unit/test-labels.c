@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "scratch.h"
 #include "mipart/host.h"
@@ -215,6 +216,44 @@ static void test_heterogeneous(void **state)
 	assert_int_equal(mipart_labels_build(&in, f->labels, 3), -ENOSPC);
 }
 
+/* mipart_labels_update: written when the text differs, left alone (same inode, same mtime)
+ * when it does not, a missing directory made only when asked */
+static void test_update(void **state)
+{
+	struct fixture *f = *state;
+	mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_SPX };
+	const char *why = NULL;
+	char path[256], buf[8192];
+	struct stat a, b;
+	size_t n = 0;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+	snprintf(path, sizeof(path), "%s/nfd/features.d/mipart", f->dir);
+	assert_int_equal(mipart_labels_update(f->host, path, false, &n), -ENOENT); /* no directory */
+	assert_int_equal(mipart_labels_update(f->host, path, true, &n), 1);
+	assert_true(n > 5);
+	assert_true(util_read_file(path, buf, sizeof(buf) - 1) > 0);
+	assert_non_null(strstr(buf, "\namd.com/gpu.compute-memory-partition=spx_nps1\n"));
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(mipart_labels_update(f->host, path, true, &n), 0); /* the same: untouched */
+	assert_int_equal(stat(path, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	/* a change of the host: rewritten (a new file renamed over the old one) */
+	assert_int_equal(mipart_sim_write_attr(f->dir, "0000:05:00.0", "current_compute_partition", "CPX"), 0);
+	assert_int_equal(mipart_labels_update(f->host, path, false, NULL), 1);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino != b.st_ino);
+	assert_true(util_read_file(path, buf, sizeof(buf) - 1) > 0);
+	assert_non_null(strstr(buf, "\nfeature.node.kubernetes.io/mipart-compute=mixed\n"));
+	/* a file someone edited is put right */
+	assert_int_equal(util_write_file_durable(path, "x=y\n", 4, 0644), 0);
+	assert_int_equal(mipart_labels_update(f->host, path, false, NULL), 1);
+	assert_int_equal(mipart_labels_update(f->host, path, false, NULL), 0);
+	assert_int_equal(mipart_labels_update(f->host, "", false, NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_homogeneous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mixed_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heterogeneous, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

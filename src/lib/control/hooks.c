@@ -18,20 +18,45 @@
 
 #define HOOKS_TIMEOUT_MS 120000
 
-static int run(const char *systemctl, const char *action, const char *const *units, size_t n,
-	       struct spawn_result *res)
+int hooks_argv(const char *root, const char *systemctl, const char *action,
+	       const char *const *units, size_t n, const char **argv)
 {
-	const char *argv[HOOKS_MAX_UNITS + 3];
 	size_t k = 0;
 
 	if (n > HOOKS_MAX_UNITS)
 		return -E2BIG;
+	if (root && *root) {
+		argv[k++] = "chroot";
+		argv[k++] = root;
+	}
 	argv[k++] = systemctl && *systemctl ? systemctl : "systemctl";
 	argv[k++] = action;
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = units[i];
 	argv[k] = NULL;
+	return (int)k;
+}
+
+static int run(const char *root, const char *systemctl, const char *action, const char *const *units,
+	       size_t n, struct spawn_result *res)
+{
+	const char *argv[HOOKS_MAX_UNITS + 5];
+	int r = hooks_argv(root, systemctl, action, units, n, argv);
+
+	if (r < 0)
+		return r;
 	return spawn_run((char *const *)argv, HOOKS_TIMEOUT_MS, res);
+}
+
+/* "systemctl", or "chroot /host systemctl": the program, as messages name it */
+static const char *prog_name(const char *root, const char *systemctl, char *buf, size_t size)
+{
+	const char *prog = systemctl && *systemctl ? systemctl : "systemctl";
+
+	if (!root || !*root)
+		return prog;
+	snprintf(buf, size, "chroot %s %s", root, prog);
+	return buf;
 }
 
 static void trim(char *s)
@@ -42,10 +67,11 @@ static void trim(char *s)
 		s[--len] = '\0';
 }
 
-int hooks_query(const char *systemctl, const char *const *units, size_t n, bool *ret_running,
-		char *err, size_t err_size)
+int hooks_query(const char *root, const char *systemctl, const char *const *units, size_t n,
+		bool *ret_running, char *err, size_t err_size)
 {
 	struct spawn_result res = { 0 };
+	char name[300];
 	const char *p;
 	size_t i = 0;
 	int r;
@@ -54,10 +80,10 @@ int hooks_query(const char *systemctl, const char *const *units, size_t n, bool 
 		ret_running[k] = true;
 	if (!n)
 		return 0;
-	r = run(systemctl, "is-active", units, n, &res);
+	r = run(root, systemctl, "is-active", units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s is-active' failed: %s",
-			 systemctl && *systemctl ? systemctl : "systemctl", strerror(-r));
+			 prog_name(root, systemctl, name, sizeof(name)), strerror(-r));
 		return r;
 	}
 	/* exit 0: at least one is active; 3: none is (systemctl(1)); the lines say which */
@@ -80,16 +106,17 @@ int hooks_query(const char *systemctl, const char *const *units, size_t n, bool 
 	return 0;
 }
 
-int hooks_run(const char *systemctl, const char *action, const char *const *units, size_t n,
-	      char *err, size_t err_size)
+int hooks_run(const char *root, const char *systemctl, const char *action,
+	      const char *const *units, size_t n, char *err, size_t err_size)
 {
 	struct spawn_result res = { 0 };
-	const char *prog = systemctl && *systemctl ? systemctl : "systemctl";
+	char name[300];
+	const char *prog = prog_name(root, systemctl, name, sizeof(name));
 	int r;
 
 	if (!n)
 		return 0;
-	r = run(systemctl, action, units, n, &res);
+	r = run(root, systemctl, action, units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s %s' failed: %s", prog, action, strerror(-r));
 		return r;

@@ -9,20 +9,35 @@
 #define HOOKS_MAX_UNITS 64
 
 /*
+ * The hooks run systemctl (argv, 120 s timeout, output capped), chrooted into root when root is
+ * not NULL or "" (hooks_argv).
+ *
  * hooks_query - whether each unit runs now: `systemctl is-active U...` prints one state per
  * unit in order (systemctl(1), "is-active PATTERN..."); active, activating, reloading and
  * refreshing count as running, and a unit whose line is missing counts as running (it is
  * stopped and started as before). ret_running has n entries. Returns 0, or -errno when the
  * program cannot run (message in err).
  */
-int hooks_query(const char *systemctl, const char *const *units, size_t n, bool *ret_running,
-		char *err, size_t err_size);
+int hooks_query(const char *root, const char *systemctl, const char *const *units, size_t n,
+		bool *ret_running, char *err, size_t err_size);
 
 /*
  * hooks_run - `systemctl ACTION U...` (argv, 120 s timeout, output capped). Returns 0, -EIO
  * (non-zero exit) or -errno; err says what failed, with the program's own words.
  */
-int hooks_run(const char *systemctl, const char *action, const char *const *units, size_t n,
-	      char *err, size_t err_size);
+int hooks_run(const char *root, const char *systemctl, const char *action,
+	      const char *const *units, size_t n, char *err, size_t err_size);
+
+/*
+ * hooks_argv - the command of hooks_query and hooks_run: [chroot ROOT] SYSTEMCTL ACTION U...,
+ * NULL-terminated in argv (room for HOOKS_MAX_UNITS + 5). With a root, systemctl runs chrooted
+ * into it: in a container with the host's / mounted there, the host's own systemctl talks to
+ * the host's systemd through the host's /run (NVIDIA mig-manager does the same:
+ * deployments/container/reconfigure-mig.sh, host_stop_systemd_services, `chroot
+ * ${HOST_ROOT_MOUNT} systemctl stop`). systemctl NULL or "": "systemctl". Returns the count of
+ * words, or -E2BIG.
+ */
+int hooks_argv(const char *root, const char *systemctl, const char *action,
+	       const char *const *units, size_t n, const char **argv);
 
 #endif

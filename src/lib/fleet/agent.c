@@ -429,9 +429,10 @@ static bool same_container(const char *status_id, const char *cg)
 }
 
 /* The pods whose containers hold the processes of p. Processes outside any pod go to
- * host_procs (as text). Returns the number of victims, or -errno. */
+ * host_procs (as text) and host_pids (room for every process of p). Returns the number of
+ * victims, or -errno. */
 static int map_pods(struct agent *a, const mipart_procs *p, struct victim *v, size_t max, char *host_procs,
-		    size_t hp_size)
+		    size_t hp_size, int *host_pids, size_t *n_host)
 {
 	json_t *pods = NULL, *pod;
 	size_t n = 0, hp = 0, i;
@@ -480,6 +481,8 @@ static int map_pods(struct agent *a, const mipart_procs *p, struct victim *v, si
 				break;
 			}
 		}
+		if (!found)
+			host_pids[(*n_host)++] = pi->pid;
 		if (!found && hp < hp_size)
 			hp += (size_t)snprintf(host_procs + hp, hp_size - hp, "%spid %d (%s%s%s)", hp ? ", " : "",
 					       pi->pid, pi->comm, pi->container[0] ? ", container " : "",
@@ -515,9 +518,10 @@ static int busy_procs(struct agent *a, uint64_t mask, bool reload, mipart_procs 
 }
 
 /* Evict the victims, retrying 429 with backoff until the deadline; then wait until no process
- * holds the GPUs of mask. Returns 0, or -EBUSY with why saying which pods. */
+ * holds the GPUs of mask but those in skip (host processes left to the hook units). Returns 0,
+ * or -EBUSY with why saying which pods. */
 static int drain(struct agent *a, struct victim *v, size_t n, uint64_t mask, bool reload, double deadline,
-		 char *why, size_t why_size)
+		 const int *skip, size_t n_skip, char *why, size_t why_size)
 {
 	unsigned delay = a->backoff_ms;
 	size_t left = n;
@@ -563,7 +567,14 @@ static int drain(struct agent *a, struct victim *v, size_t n, uint64_t mask, boo
 		size_t busy;
 		int r = busy_procs(a, mask, reload, &p);
 
-		busy = r == 0 ? mipart_procs_count(p) : 0;
+		busy = 0;
+		for (size_t k = 0; r == 0 && k < mipart_procs_count(p); k++) {
+			size_t s;
+
+			for (s = 0; s < n_skip && skip[s] != mipart_procs_get(p, k)->pid; s++)
+				;
+			busy += s == n_skip;
+		}
 		mipart_procs_free(p);
 		if (!busy || stopping(a))
 			return 0;
@@ -601,12 +612,11 @@ static void restart_plugin(struct agent *a)
 	json_decref(pods);
 }
 
+/* The NFD feature file (labels.c), rewritten only when what it says changed. */
 static void write_labels(struct agent *a)
 {
-	mipart_label labels[MIPART_LABELS_MAX];
-	mipart_topology *t = NULL;
 	char path[MIPART_PATH_MAX];
-	int n;
+	int r;
 
 	if (a->o->labels_path && !*a->o->labels_path)
 		return;
@@ -614,12 +624,9 @@ static void write_labels(struct agent *a)
 		util_strlcpy(path, a->o->labels_path, sizeof(path));
 	else if (mipart_host_path(a->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
 		return;
-	if (mipart_topology_load(a->host, &t) < 0)
-		return;
-	n = mipart_labels_for_host(a->host, t, labels, MIPART_LABELS_MAX);
-	if (n < 0 || mipart_labels_write(labels, (size_t)n, path) < 0)
-		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s'", path);
-	mipart_topology_free(t);
+	r = mipart_labels_update(a->host, path, true, NULL);
+	if (r < 0)
+		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s': %s", path, mipart_strerror(r));
 }
 
 /* Report the local record to the API server: the state label, and an Event. */
@@ -700,6 +707,17 @@ static void declare(struct agent *a, const char *text, size_t len, const char *n
 		      err.message[0] ? err.message : mipart_strerror(r));
 }
 
+/* How the hook units are reached, as people read it: "systemctl", "chroot /host systemctl". */
+static const char *systemctl_name(const struct agent *a, char *buf, size_t size)
+{
+	const char *prog = a->o->systemctl && *a->o->systemctl ? a->o->systemctl : "systemctl";
+
+	if (!a->o->systemctl_root || !*a->o->systemctl_root)
+		return prog;
+	snprintf(buf, size, "chroot %s %s", a->o->systemctl_root, prog);
+	return buf;
+}
+
 /* Bring the host to config name; ends with the state recorded (and reported when possible). */
 static void change(struct agent *a, const char *name)
 {
@@ -711,7 +729,10 @@ static void change(struct agent *a, const char *name)
 	mipart_procs *procs = NULL;
 	mipart_apply_result res = { 0 };
 	struct victim *v = NULL;
-	char why[1024], msg[320], host_procs[512];
+	char why[1024], msg[320], host_procs[512], unit_list[512] = "", sysctl[300];
+	const char *units[MIPART_CONFIG_MAX_UNITS];
+	size_t n_units = 0, len_units = 0, n_host = 0;
+	int *host_pids = NULL;
 	unsigned line, col;
 	uint64_t mask = 0;
 	bool reload, cordoned = false;
@@ -737,9 +758,15 @@ static void change(struct agent *a, const char *name)
 		finish(a, "failed", 0, "no config '%s' in '%s'", name, a->o->config_file);
 		goto out;
 	}
-	if (mipart_config_unit_count(cfg))
-		logf_(a, MIPART_AGENT_WARN, "hooks.units of '%s' are not run by the agent: the pods that hold the GPUs are evicted instead",
-		      a->o->config_file);
+	n_units = mipart_config_unit_count(cfg);
+	for (size_t i = 0; i < n_units && i < MIPART_CONFIG_MAX_UNITS; i++) {
+		units[i] = mipart_config_unit(cfg, i);
+		if (len_units < sizeof(unit_list))
+			len_units += (size_t)snprintf(unit_list + len_units, sizeof(unit_list) - len_units, "%s%s",
+						      i ? ", " : "", units[i]);
+	}
+	if (n_units > MIPART_CONFIG_MAX_UNITS)
+		n_units = MIPART_CONFIG_MAX_UNITS;
 	r = mipart_topology_load(a->host, &t);
 	n = r == 0 ? mipart_topology_gpu_count(t) : 0;
 	if (r < 0 || n == 0) {
@@ -789,16 +816,23 @@ static void change(struct agent *a, const char *name)
 	r = busy_procs(a, mask, reload, &procs);
 	if (r == 0 && mipart_procs_count(procs)) {
 		v = calloc(MAX_PODS, sizeof(*v));
-		nv = v ? map_pods(a, procs, v, MAX_PODS, host_procs, sizeof(host_procs)) : -ENOMEM;
+		host_pids = calloc(mipart_procs_count(procs), sizeof(*host_pids));
+		nv = v && host_pids ? map_pods(a, procs, v, MAX_PODS, host_procs, sizeof(host_procs), host_pids, &n_host)
+				    : -ENOMEM;
 		if (nv < 0) {
 			finish(a, "failed", 0, "cannot find the pods on GPU %s: %s", msg, mipart_strerror(nv));
 			goto uncordon;
 		}
-		if (host_procs[0]) {
-			finish(a, "failed", 0, "GPU %s is used by processes outside any pod, which cannot be evicted: %s",
-			       msg, host_procs);
+		if (host_procs[0] && !n_units) {
+			finish(a, "failed", 0, "GPU %s is used by processes outside any pod, which cannot be evicted: %s "
+			       "(a host service: name its systemd unit in the layout's hooks.units)", msg, host_procs);
 			goto uncordon;
 		}
+		if (host_procs[0])
+			event(a, false, "HostProcesses", "GPU %s is used by processes outside any pod (%s): the hook units (%s) are stopped before the change; a process still there then blocks it",
+			      msg, host_procs, unit_list);
+	}
+	if (nv > 0) {
 		{
 			char names[700];
 			size_t len = 0;
@@ -810,7 +844,7 @@ static void change(struct agent *a, const char *name)
 			event(a, false, "Draining", "config '%s' disrupts GPU %s: evicting only the pods on them: %s",
 			      name, msg, names);
 		}
-		r = drain(a, v, (size_t)nv, mask, reload, deadline, why, sizeof(why));
+		r = drain(a, v, (size_t)nv, mask, reload, deadline, host_pids, n_host, why, sizeof(why));
 		if (r < 0) {
 			finish(a, "failed", 0, "config '%s' not applied: %s", name, why);
 			goto uncordon;
@@ -827,11 +861,20 @@ static void change(struct agent *a, const char *name)
 			.settle_timeout_ms = (a->o->settle_timeout_s ? a->o->settle_timeout_s : 120) * 1000u,
 			.after_change = a->o->after_change,
 			.userdata = a->o->userdata,
+			.units = units,
+			.n_units = n_units,
+			.systemctl = a->o->systemctl,
+			.systemctl_root = a->o->systemctl_root,
 		};
 
 		snprintf(cmd, sizeof(cmd), "mipart agent (node %s, config %s)", a->o->node, name);
+		if (n_units)
+			event(a, false, "HookUnits", "config '%s': the hook units that run (%s) are stopped before the change and started after it, through '%s'",
+			      name, unit_list, systemctl_name(a, sysctl, sizeof(sysctl)));
 		r = mipart_apply(a->host, targets, n, &ao, &res);
 	}
+	if (res.warning[0])
+		event(a, true, "HookUnitsNotStarted", "config '%s': %s", name, res.warning);
 	if (r == 0) {
 		event(a, false, "PartitionApplied", "config '%s' applied to GPU %s: journal change %lld %s", name, msg,
 		      (long long)res.journal_id, res.state);
@@ -858,6 +901,7 @@ out:
 	mipart_change_free(plan);
 	free(targets);
 	free(v);
+	free(host_pids);
 	free(text);
 	mipart_topology_free(t);
 	mipart_config_free(cfg);
@@ -962,9 +1006,11 @@ static void backoff(struct agent *a)
 static int recover_journal(struct agent *a)
 {
 	mipart_apply_result res = { 0 };
+	/* the hook units a change stopped are started again with the same systemctl */
 	mipart_apply_options ao = { .backend = a->o->backend, .command = "mipart agent (recover)",
 				    .uid = (int64_t)getuid(), .lock_timeout_ms = 30000,
-				    .after_change = a->o->after_change, .userdata = a->o->userdata };
+				    .after_change = a->o->after_change, .userdata = a->o->userdata,
+				    .systemctl = a->o->systemctl, .systemctl_root = a->o->systemctl_root };
 	int r = mipart_recover(a->host, &ao, &res);
 
 	if (r == 0 && strcmp(res.state, "nothing")) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/apply.h"
 #include "mipart/declared.h"
 #include "mipart/journal.h"
 #include "mipart/labels.h"
@@ -338,5 +339,85 @@ int mipart_labels_write(const mipart_label *labels, size_t n, const char *path)
 	if (r == 0)
 		r = util_write_file_durable(path, text, strlen(text), 0644);
 	free(text);
+	return r;
+}
+
+/* The feature file as it is on disk, compared with text: 1 when equal. A file that cannot be
+ * read, or is larger than the text, is not equal. */
+static int same_as_file(const char *path, const char *text, size_t len)
+{
+	char *buf = malloc(len + 1);
+	ssize_t n;
+	int same;
+
+	if (!buf)
+		return -ENOMEM;
+	n = util_read_file(path, buf, len);
+	same = n == (ssize_t)len && !memcmp(buf, text, len);
+	free(buf);
+	return same;
+}
+
+int mipart_labels_update(const mipart_host *host, const char *path, bool make_dir,
+			 size_t *ret_count)
+{
+	mipart_label *labels = NULL;
+	mipart_topology *t = NULL;
+	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
+	int n, r;
+
+	if (!host || !path || !*path)
+		return -EINVAL;
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	/* a host in the middle of a change (a writer holds the host lock) is read when it is done:
+	 * labels of half a change would tell NFD about partitions that come and go */
+	if (mipart_apply_in_progress(host, NULL, 0) == 1)
+		return -EBUSY;
+	labels = calloc(MIPART_LABELS_MAX, sizeof(*labels));
+	if (!labels)
+		return -ENOMEM;
+	r = mipart_topology_load(host, &t);
+	if (r < 0)
+		goto out;
+	n = mipart_labels_for_host(host, t, labels, MIPART_LABELS_MAX);
+	if (n < 0) {
+		r = n;
+		goto out;
+	}
+	r = mipart_labels_format_nfd(labels, (size_t)n, &text);
+	if (r < 0)
+		goto out;
+	r = same_as_file(path, text, strlen(text));
+	if (r != 0) /* 1: the file says it already, left alone (its mtime too) */
+		goto done;
+	if (mipart_apply_in_progress(host, NULL, 0) == 1) { /* a change began while we read */
+		r = -EBUSY;
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = make_dir ? util_mkdir_p(dir) : 0;
+		if (r < 0)
+			goto out;
+	}
+	r = util_write_file_durable(path, text, strlen(text), 0644);
+	if (r < 0)
+		goto out;
+	r = 1;
+	if (ret_count)
+		*ret_count = (size_t)n;
+	goto out;
+done:
+	if (r == 1) {
+		r = 0;
+		if (ret_count)
+			*ret_count = (size_t)n;
+	}
+out:
+	free(text);
+	free(labels);
+	mipart_topology_free(t);
 	return r;
 }

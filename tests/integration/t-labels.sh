@@ -15,6 +15,11 @@ grep -qx 'feature.node.kubernetes.io/mipart-partitions.24G=16' "$F"; ok $? "part
 grep -v '^#' "$F" | grep -vqE '^[a-z0-9.-]+/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$'
 is "$?" 1 "every line is key=value of valid label syntax"
 
+M0="$(stat -c '%y %i' "$F")"
+run mipart --root "$H" labels
+like "$ERR" "'$F' is current (* labels)" "a second run: the file says it already"
+is "$(stat -c '%y %i' "$F")" "$M0" "and is not rewritten (same mtime and inode)"
+
 run mipart --root "$H" labels --json
 is "$(jqo '.labels["feature.node.kubernetes.io/mipart-gpus"]')" 2 "--json"
 run mipart --root "$H" labels --output "$T_TMP/nfd/mipart"

@@ -93,3 +93,10 @@ says_nfd; ok $? "after a reload without 'off': written to NFD's features.d under
 kill -TERM "$SP"; wait "$SP"
 run mipart --root "$H2" serve --labels-interval 0
 is "$RC" 2 "labels-interval 0 is a usage error"
+run mipart --root "$H2" serve --labels-file ''
+is "$RC" 2 "an empty labels-file is a usage error"
+like "$ERR" "*labels-file*the path of the NFD feature file, or off*" "saying what it takes"
+printf 'labels-interval: fast\n' >"$T_TMP/bad.yaml"
+run mipart --root "$H2" serve --config "$T_TMP/bad.yaml"
+is "$RC" 1 "a bad labels-interval in the config: exit 1"
+like "$ERR" "*bad.yaml:1:18: invalid value 'fast' for 'labels-interval'*" "at its line and column"

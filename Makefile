@@ -79,9 +79,15 @@ test-deb:
 
 # The fault soak (tests/soak/soak.py): random set/apply/allocate/release/recover from several
 # processes, random driver faults and kill -9, invariants checked after every round.
+# SEED=N replays a run (each run prints its seed; make test runs a short one with a new seed),
+# PROCS processes a round (3), GPUS simulated GPUs (4).
 SECONDS ?= 60
+SEED ?=
+PROCS ?= 3
+GPUS ?= 4
 soak: build
-	python3 tests/soak/soak.py --mipart $(BUILD)/src/cli/mipart --seconds $(SECONDS)
+	python3 tests/soak/soak.py --mipart $(BUILD)/src/cli/mipart --seconds $(SECONDS) \
+		--procs $(PROCS) --gpus $(GPUS) $(if $(SEED),--seed $(SEED))
 
 bench: build
 	bench/run.sh $(BUILD)

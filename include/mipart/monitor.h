@@ -35,6 +35,9 @@ typedef struct mipart_monitor_row {
 	size_t n_allocs;
 	char models[256];	/* models of those allocations, comma-separated, each once */
 	char allocations[256];	/* their names */
+	/* added in 0.2 (rows are the library's; fields are only added at the end): the resident
+	 * VRAM each of pids holds on this partition (DRM fdinfo, procs.h), -1 when unknown */
+	int64_t pid_vram[MIPART_MONITOR_ROW_PIDS];
 } mipart_monitor_row;
 
 /*

@@ -16,6 +16,11 @@
 
 typedef struct mipart_procs mipart_procs;
 
+/* partitions (by position in mipart_topology_partition order) whose VRAM a process entry
+ * carries one figure for, as the partitions bit set */
+#define MIPART_PROCS_PARTITIONS 64
+
+/* The library allocates these (mipart_procs_get); new fields are only added at the end. */
 typedef struct mipart_proc_info {
 	int pid;
 	char comm[32];		/* /proc/<pid>/comm */
@@ -25,7 +30,23 @@ typedef struct mipart_proc_info {
 				 * position i of mipart_topology_partition(topo, i) */
 	bool kfd;		/* has /dev/kfd open, or a KFD process entry */
 	bool gpus_unknown;	/* uses KFD but which GPUs could not be told: counted on all */
+	/* What the DRM fdinfo of its render-node fds says (/proc/<pid>/fdinfo/N, amdgpu's
+	 * drm-usage-stats keys), each DRM client (drm-client-id) counted once however many fds
+	 * share it. Bytes; -1 where no fdinfo could be read (no render node open, another user's
+	 * process, a kernel that prints none). */
+	int64_t vram_bytes;		/* resident VRAM of all its DRM clients */
+	int64_t evicted_vram_bytes;	/* amd-evicted-vram: VRAM buffers that are elsewhere now */
+	int64_t gtt_bytes;		/* resident GTT (system memory the GPU maps) */
+	uint64_t engine_ns;		/* busy time of its clients' engines (drm-engine-*) */
+	unsigned drm_clients;		/* distinct DRM clients on the GPUs' render nodes */
+	int64_t partition_vram[MIPART_PROCS_PARTITIONS]; /* resident VRAM per partition, -1 */
 } mipart_proc_info;
+
+/*
+ * mipart_proc_gpu_vram - the resident VRAM process p holds on GPU gpu of topo (the sum over
+ * the GPU's partitions, from fdinfo): bytes, or -1 when no fdinfo told it for that GPU.
+ */
+int64_t mipart_proc_gpu_vram(const mipart_proc_info *p, const mipart_topology *topo, unsigned gpu);
 
 /*
  * mipart_procs_scan - every process of the host that uses an AMD GPU of topo.

@@ -65,10 +65,12 @@ static json_t *blockers_json(const mipart_procs *p)
 		for (unsigned g = 0; g < 64; g++)
 			if ((pi->gpus >> g) & 1)
 				json_array_append_new(gpus, json_integer(g));
-		json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b, s:o}", "pid", pi->pid, "comm",
-						   cli_json_string(pi->comm), "container",
+		json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b, s:o, s:o}", "pid", pi->pid,
+						   "comm", cli_json_string(pi->comm), "container",
 						   pi->container[0] ? cli_json_string(pi->container) : NULL, "kfd",
-						   pi->kfd, "gpus", gpus));
+						   pi->kfd, "gpus", gpus, "vram_bytes",
+						   pi->vram_bytes >= 0 ? json_integer(pi->vram_bytes)
+								       : json_null()));
 	}
 	return a;
 }
@@ -116,7 +118,7 @@ static void print_blockers(FILE *f, const mipart_procs *blockers)
 {
 	for (size_t i = 0; blockers && i < mipart_procs_count(blockers); i++) {
 		const mipart_proc_info *p = mipart_procs_get(blockers, i);
-		char gpus[128], comm[64], container[160];
+		char gpus[128], comm[64], container[160], vram[64];
 		size_t len = 0;
 
 		gpus[0] = '\0';
@@ -124,10 +126,17 @@ static void print_blockers(FILE *f, const mipart_procs *blockers)
 			if ((p->gpus >> g) & 1)
 				len += (size_t)snprintf(gpus + len, sizeof(gpus) - len, "%s%u",
 							len ? "," : "", g);
-		fprintf(f, "  pid %d '%s'%s%s%s on GPU %s%s\n", p->pid,
+		vram[0] = '\0';
+		if (p->vram_bytes >= 0) {
+			char num[24];
+
+			cli_gib(num, sizeof(num), p->vram_bytes);
+			snprintf(vram, sizeof(vram), ", holding %s GiB of VRAM", num);
+		}
+		fprintf(f, "  pid %d '%s'%s%s%s on GPU %s%s%s\n", p->pid,
 			cli_show(p->comm, comm, sizeof(comm)), p->container[0] ? " (container " : "",
 			cli_show(p->container, container, sizeof(container)), p->container[0] ? ")" : "",
-			gpus, p->gpus_unknown ? " (which GPUs is unknown: counted on all)" : "");
+			gpus, vram, p->gpus_unknown ? " (which GPUs is unknown: counted on all)" : "");
 	}
 }
 
@@ -549,6 +558,8 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
 			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
 	}
+	if (r < 0 && res.warning[0])
+		cli_warn(cli, "%s", res.warning);
 	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
 out:
 	mipart_apply_result_release(&res);

@@ -106,7 +106,9 @@ static int finish_json(int r, bool json, mipart_topology *t, mipart_procs *procs
 	return r;
 }
 
-static void used_by(const mipart_procs *procs, unsigned gpu, char *buf, size_t size)
+/* the first two users of a GPU: pid, name, and the VRAM its DRM clients hold there (fdinfo) */
+static void used_by(const mipart_topology *t, const mipart_procs *procs, unsigned gpu, char *buf,
+		    size_t size)
 {
 	size_t n = 0, len = 0;
 
@@ -117,10 +119,15 @@ static void used_by(const mipart_procs *procs, unsigned gpu, char *buf, size_t s
 		if (gpu >= 64 || !((p->gpus >> gpu) & 1))
 			continue;
 		if (n++ < 2 && len < size) {
-			char comm[64];
+			int64_t vram = mipart_proc_gpu_vram(p, t, gpu);
+			char comm[64], num[24], gib[32] = "";
 
-			len += (size_t)snprintf(buf + len, size - len, "%s%d %s", len ? ", " : "",
-						p->pid, cli_show(p->comm, comm, sizeof(comm)));
+			if (vram >= 0) {
+				cli_gib(num, sizeof(num), vram);
+				snprintf(gib, sizeof(gib), " %s GiB", num);
+			}
+			len += (size_t)snprintf(buf + len, size - len, "%s%d %s%s", len ? ", " : "",
+						p->pid, cli_show(p->comm, comm, sizeof(comm)), gib);
 		}
 	}
 	if (n > 2 && len < size)
@@ -146,7 +153,7 @@ int verb_status(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
 		const mipart_partition_info *p0 = mipart_topology_gpu_partition(t, g, 0);
-		char cm[16], mm[16], ca[64], ma[64], parts[80], hive[16], size[32], users[96];
+		char cm[16], mm[16], ca[64], ma[64], parts[80], hive[16], size[32], users[160];
 		bool same = g->n_partitions > 0;
 		size_t h;
 
@@ -187,7 +194,7 @@ int verb_status(struct cli *cli, int argc, char **argv)
 			snprintf(hive, sizeof(hive), "%zu", h + 1);
 		else
 			snprintf(hive, sizeof(hive), "-");
-		used_by(procs, g->index, users, sizeof(users));
+		used_by(t, procs, g->index, users, sizeof(users));
 		printf("%-3u  %-12s  %-7s  %-8s  %-7s  %-18s  %-11s  %-17s  %-4s  %s\n", g->index,
 		       g->bdf, g->product, cm, mm, ca, ma, parts, hive, users);
 	}

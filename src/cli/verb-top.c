@@ -168,7 +168,7 @@ static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts 
 	rows = select_rows(s, o, &n);
 	for (size_t i = 0; rows && i < n; i++) {
 		const mipart_monitor_row *r = rows[i];
-		char part[16], vram[64], u[24], tot[24], booked[24], procs[200], comm[80], models[300];
+		char part[16], vram[64], u[24], tot[24], booked[24], procs[320], comm[80], models[300];
 		size_t pl;
 
 		snprintf(part, sizeof(part), "%u.%d", r->gpu->index, r->part->xcp);
@@ -180,10 +180,18 @@ static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts 
 		pl = (size_t)snprintf(procs, sizeof(procs), "%zu", r->n_pids);
 		/* names come from other users' processes and from files: no escape sequence
 		 * reaches the terminal */
-		for (size_t k = 0; k < r->n_pids && k < MIPART_MONITOR_ROW_PIDS && pl < sizeof(procs); k++)
-			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d",
+		/* with the VRAM each holds on the partition where its fdinfo says (name:pid=N.NNGiB) */
+		for (size_t k = 0; k < r->n_pids && k < MIPART_MONITOR_ROW_PIDS && pl < sizeof(procs); k++) {
+			char num[24], gib[32] = "";
+
+			if (r->pid_vram[k] >= 0) {
+				cli_gib(num, sizeof(num), r->pid_vram[k]);
+				snprintf(gib, sizeof(gib), "=%sGiB", num);
+			}
+			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d%s",
 					       k ? "," : " (", show(r->pids[k]->comm, comm, sizeof(comm)),
-					       r->pids[k]->pid);
+					       r->pids[k]->pid, gib);
+		}
 		if (r->n_pids && pl < sizeof(procs))
 			snprintf(procs + pl, sizeof(procs) - pl, "%s)",
 				 r->n_pids > MIPART_MONITOR_ROW_PIDS ? ",..." : "");

@@ -5,7 +5,7 @@
  * the container a process runs in). The input is split at its first NUL: before it the comm
  * file, after it the cgroup file (all of it is each when there is none). The name kept is the
  * comm line's start, terminated; the container id is a piece of the cgroup text, without '/',
- * '.' or newline, terminated. (amdgpu's /proc/PID/fdinfo is not read by mipart.)
+ * '.' or newline, terminated. (/proc/PID/fdinfo of render-node fds: fuzz-fdinfo.c.)
  *
  *   make fuzz        (clang, build-fuzz/, FUZZ_SECONDS per harness)
  */

@@ -169,6 +169,33 @@ is "$(pending)" "-,-,-,-" "nothing pending after recover"
 mipart sim reload "$P"
 is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "and a later reload switches nothing"
 
+# a reload that reports success without unloading leaves the request with the driver: kept
+mipart sim fault "$P" --on reload --error EBUSY --times 2
+mipart --root "$P" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1
+mipart sim fault "$P" --on reload --error SILENT --times 1
+run mipart --root "$P" recover
+is "$RC" 1 "recover whose reload did not unload fails"
+like "$ERR" "*did not apply the pending NPS request*stays pending*" "and keeps the request"
+is "$(pending)" "NPS4,NPS4,NPS4,NPS4" "still pending: the loaded driver holds it"
+run mipart --root "$P" recover
+is "$RC" 0 "the next recover resolves it"
+is "$(pending)" "-,-,-,-" "nothing pending"
+
+# NPS writes that reported success and recorded nothing (found by the soak, seed 101): the
+# change's reload unloads the driver and nothing switches; the journal must not keep requests
+# no driver holds (before: every recover reloaded and failed with "run 'mipart recover' again")
+mipart sim fault "$P" --on memory-write --error SILENT --times 4
+run mipart --root "$P" set -g all --compute CPX --memory NPS4
+is "$RC" 1 "a change whose NPS writes the driver did not record fails"
+like "$ERR" "*reload did not apply the NPS request NPS4 on 0000:*the driver that held it is gone*forgotten*" \
+	"and says the request went with the driver that was unloaded"
+is "$(pending)" "-,-,-,-" "nothing pending afterwards"
+is "$(sqlite3 "$P/var/lib/mipart/mipart.db" 'SELECT count(*) FROM nps_requests')" 0 "the journal keeps no request"
+run mipart --root "$P" recover
+is "$RC" 0 "recover is not stuck"
+like "$OUT" "*nothing to recover*" "it has nothing to resolve"
+is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "the GPUs keep their modes"
+
 # --- discovery and planning under the host lock ---------------------------------------------
 R="$T_TMP/race"
 mipart sim create "$R" --gpus 2 2>/dev/null

@@ -36,6 +36,31 @@ is "$(jqo '.gpus[0].vram_used_bytes')" $((13 * GiB)) "GPU 0 VRAM used is the sum
 is "$(jqo '.gpus[0].config_in_sync')" true "GPU 0 has the modes of the last change"
 is "$(jqo '.warnings | length')" 0 "no warnings"
 
+# per-process VRAM from the DRM fdinfo of its render nodes (the simulator prints amdgpu's
+# format: drm_show_fdinfo, amdgpu_show_fdinfo), one DRM client per fd, each counted once
+is "$(jqo "$P3 | .process_list[0].vram_bytes")" $((12 * GiB)) "top --json: vllm holds 12 GiB on 0.3 (fdinfo)"
+run mipart --root "$H" status --json
+is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((13 * GiB)) "status --json: vllm holds 13 GiB on GPU 0"
+is "$(jqo '.gpus[0].processes[0].partitions | map(select(.partition == 5)) | .[0].vram_bytes')" "$GiB" \
+	"1 GiB of it on partition 0.5"
+is "$(jqo '.gpus[0].processes[0].drm.clients')" 8 "one DRM client per partition's render node"
+is "$(jqo '.gpus[0].processes[0].drm.evicted_vram_bytes')" 0 "nothing evicted"
+fi3=$(grep -l "$(printf 'drm-resident-vram:\t12288 MiB')" "$H"/proc/4242/fdinfo/*)
+is "$(grep -c "$(printf '^drm-memory-vram:\t12582912 KiB$')" "$fi3")" 1 "the legacy key says the same in KiB"
+# a second fd on the same DRM file (dup: same drm-client-id) does not count twice
+ln -s "$(readlink "$H/proc/4242/fd/${fi3##*/}")" "$H/proc/4242/fd/200"
+cp "$fi3" "$H/proc/4242/fdinfo/200"
+run mipart --root "$H" status --json
+is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((13 * GiB)) "a dup'd fd does not count its client twice"
+is "$(jqo '.gpus[0].processes[0].drm.clients')" 8 "still 8 clients"
+run mipart --root "$H" status
+like "$OUT" "*4242 vllm 13.00 GiB*" "status names the VRAM in USED BY"
+run mipart --root "$H" top --once
+like "$OUT" "*vllm:4242=12.00GiB*" "top shows it per partition"
+run mipart --root "$H" set -g 0 --compute DPX
+is "$RC" 1 "a busy GPU refuses the switch"
+like "$ERR" "*pid 4242 'vllm' on GPU 0, holding 13.00 GiB of VRAM*" "the blocked-by list says what the process holds"
+
 run mipart --root "$H" top --json --sort busy
 is "$(jqo '[.partitions[0].gpu, .partitions[0].partition] | join(".")')" 0.3 "--sort busy puts the busiest first"
 is "$(jqo '[.partitions[1].gpu, .partitions[1].partition] | join(".")')" 0.5 "then the next"
@@ -65,7 +90,7 @@ fi
 # a person's frame
 run mipart --root "$H" top --once
 is "$RC" 0 "top --once"
-like "$OUT" "*0.3 *CPX *70% *12.00 / 24.00 *1 (vllm:4242)*" "the frame shows partition 0.3"
+like "$OUT" "*0.3 *CPX *70% *12.00 / 24.00 *1 (vllm:4242=12.00GiB)*" "the frame shows partition 0.3"
 is "$(printf '%s\n' "$OUT" | grep -c '^PART')" 1 "one frame, not a stream"
 
 # the model an allocation placed shows on its partition

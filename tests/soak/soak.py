@@ -206,6 +206,8 @@ def main():
         return 1
     run(mipart, root, "history", env=env)
     print("soak: seed %d, %d GPUs, %d processes a round, %.0f s" % (seed, a.gpus, a.procs, a.seconds))
+    print("replay: make soak SEED=%d SECONDS=%g PROCS=%d GPUS=%d" % (seed, a.seconds, a.procs, a.gpus))
+    sys.stdout.flush()
     start = time.monotonic()
     rounds = checks = kills = 0
     try:
@@ -270,6 +272,8 @@ def main():
             sys.stdout.flush()
     except Broken as e:
         print("BROKEN in round %d (seed %d): %s" % (rounds, seed, e))
+        print("replay: make soak SEED=%d SECONDS=%g PROCS=%d GPUS=%d (the kills land at "
+              "random moments: a replay may need a few runs)" % (seed, a.seconds, a.procs, a.gpus))
         print("host kept in %s" % tmp)
         return 1
     print("%d rounds, %d kill -9, %d invariant checks passed (seed %d)" % (rounds, kills, checks, seed))

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "mipart/ledger.h"
 #include "mipart/postchange.h"
 #include "hooks.h"
+#include "journal.h"
 #include "compute-writes.h"
 #include "lock.h"
 #include "sriov-control.h"
@@ -148,15 +150,41 @@ static int do_reload(struct ctx *c, char **ret_output)
 	return r;
 }
 
-/* Forget the requests t shows applied; a request still not in force stays pending. */
+/* Which loaded instance of the driver this is: the inode number of /sys/module/amdgpu as
+ * text, "" when the module is not loaded (or the tree has no such directory). The directory
+ * exists while the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup,
+ * mod_sysfs_teardown), and sysfs numbers every new node afresh (fs/kernfs/dir.c:
+ * __kernfs_new_node, idr_alloc_cyclic / xa_alloc_cyclic), so an unload and load give it a new
+ * number and a reload that never unloaded leaves it as it was. */
+static void driver_instance(const mipart_host *host, char *buf, size_t size)
+{
+	char path[MIPART_PATH_MAX];
+	struct stat st;
+
+	buf[0] = '\0';
+	if (mipart_host_path(host, "/sys/module/amdgpu", path, sizeof(path)) >= 0 &&
+	    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(buf, size, "%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+}
+
+/* Forget the requests t shows applied, and the ones the driver that recorded them took away
+ * when it unloaded without applying them (the request lives in the driver's hive or device
+ * (amdgpu_gmc.c: current_memory_partition_store), which an unload frees after sending it to
+ * the firmware: a write that reported success without recording, or a firmware that did not
+ * take it, leaves nothing behind once that driver is gone); a request the loaded driver may
+ * still hold stays pending. */
 static void reconcile(struct ctx *c, const mipart_topology *t)
 {
 	mipart_nps_request *v = NULL;
+	char now[64];
 	size_t n = 0;
 
 	if (!c->j || mipart_journal_nps_pending(c->j, &v, &n) < 0)
 		return;
+	driver_instance(c->host, now, sizeof(now));
 	for (size_t k = 0; k < n; k++) {
+		char then[64];
 		bool applied = false;
 
 		for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
@@ -165,10 +193,19 @@ static void reconcile(struct ctx *c, const mipart_topology *t)
 			if (!strcasecmp(g->bdf, v[k].bdf) && g->driver_bound && g->memory == v[k].mode)
 				applied = true;
 		}
-		if (applied)
+		if (applied) {
 			mipart_journal_nps_forget(c->j, v[k].bdf);
-		else
-			c->pending = true;
+			continue;
+		}
+		if (now[0] && journal_nps_driver_get(c->j, v[k].bdf, then, sizeof(then)) == 0 &&
+		    then[0] && strcmp(then, now)) {
+			mipart_journal_nps_forget(c->j, v[k].bdf);
+			snprintf(c->res->warning, sizeof(c->res->warning),
+				 "the driver reload did not apply the NPS request %s on %s (change %lld): the driver that held it is gone, so it is forgotten",
+				 mipart_memory_mode_name(v[k].mode), v[k].bdf, (long long)v[k].change);
+			continue;
+		}
+		c->pending = true;
 	}
 	free(v);
 }
@@ -298,8 +335,10 @@ static int execute(struct ctx *c, const mipart_change *plan)
 		t = NULL;
 	}
 	if (mipart_change_needs_reload(plan)) {
-		char *out = NULL;
+		char *out = NULL, driver[64];
 
+		/* the driver instance the requests go to (reconcile) */
+		driver_instance(c->host, driver, sizeof(driver));
 		for (size_t i = 0; i < mipart_change_gpu_count(plan); i++) {
 			const mipart_gpu_change *gc = mipart_change_gpu(plan, i);
 
@@ -318,9 +357,12 @@ static int execute(struct ctx *c, const mipart_change *plan)
 				return r;
 			}
 			c->pending = true;
-			if (c->j && c->id)
-				mipart_journal_nps_request(c->j, gc->bdf,
-							   mipart_memory_mode_name(gc->to_memory), c->id);
+			if (c->j && c->id &&
+			    mipart_journal_nps_request(c->j, gc->bdf,
+						       mipart_memory_mode_name(gc->to_memory),
+						       c->id) == 0 &&
+			    driver[0])
+				journal_nps_driver(c->j, gc->bdf, driver);
 		}
 		jstep(c, "reload");
 		progress(c, -1, "driver reload", false, 0);

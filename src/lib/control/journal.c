@@ -15,6 +15,7 @@
 
 #include "mipart/journal.h"
 #include "db.h"
+#include "journal.h"
 #include "util.h"
 #include "banned.h"
 
@@ -245,6 +246,38 @@ int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *m
 			  "INSERT INTO nps_requests (bdf, mode, change, requested_at) VALUES (?1, ?2, ?3, ?4) "
 			  "ON CONFLICT (bdf) DO UPDATE SET mode = ?2, change = ?3, requested_at = ?4",
 			  "ssis", NULL, bdf, mode, change, now);
+}
+
+int journal_nps_driver(mipart_journal *j, const char *bdf, const char *driver)
+{
+	return write_stmt(j, "UPDATE nps_requests SET driver = ?2 WHERE bdf = ?1 COLLATE NOCASE", "ss",
+			  NULL, bdf, driver);
+}
+
+int journal_nps_driver_get(mipart_journal *j, const char *bdf, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (size)
+		buf[0] = '\0';
+	r = db_err(sqlite3_prepare_v2(j->db,
+				       "SELECT driver FROM nps_requests WHERE bdf = ?1 COLLATE NOCASE",
+				       -1, &st, NULL));
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, bdf, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 0);
+
+		if (d)
+			util_strlcpy(buf, d, size);
+	} else if (rc != SQLITE_DONE) {
+		r = db_err(rc);
+	}
+	sqlite3_finalize(st);
+	return r;
 }
 
 int mipart_journal_nps_forget(mipart_journal *j, const char *bdf)

@@ -64,6 +64,10 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	" change INTEGER NOT NULL,"
 	" requested_at TEXT NOT NULL"
 	") STRICT;",
+	/* 4: which loaded instance of the driver recorded an NPS request (the inode of
+	 * /sys/module/amdgpu: a reload makes a new one), so that a request an unload did not
+	 * apply is known to be gone with the driver that held it */
+	"ALTER TABLE nps_requests ADD COLUMN driver TEXT;",
 };
 
 int db_err(int rc)

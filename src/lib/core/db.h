@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* The current schema version (PRAGMA user_version); db.c lists each step. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /*
  * db_open - open (creating it and its directory) mipart's database at path, ":memory:" for

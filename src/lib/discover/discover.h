@@ -2,6 +2,9 @@
 #ifndef MIPART_DISCOVER_H
 #define MIPART_DISCOVER_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "mipart/topology.h"
 
 /* System paths discovery reads, relative to the root prefix. */
@@ -27,5 +30,39 @@
  * terminated, cut to fit): the single line without its newline; "" when the file is not one
  * line. Returns the length kept. */
 size_t procs_parse_comm(const char *buf, size_t len, char *out, size_t size);
+
+/* fdinfo.c: caps on one /proc/PID/fdinfo/FD file (amdgpu prints about 40 lines of about 40
+ * bytes: drm_show_fdinfo, amdgpu_show_fdinfo) */
+#define FDINFO_MAX_BYTES 8192
+#define FDINFO_MAX_LINES 256
+#define FDINFO_MAX_LINE 256
+
+/* What one DRM fdinfo file says (Documentation/gpu/drm-usage-stats.rst). Sizes in bytes, -1
+ * where the file does not say. */
+struct procs_fdinfo {
+	char driver[32];	/* drm-driver */
+	char pdev[20];		/* drm-pdev, "0000:05:00.0", or "" */
+	uint64_t client_id;	/* drm-client-id: one per DRM file; several fds can share one */
+	bool has_client_id;
+	int64_t vram;		/* resident VRAM: drm-resident-vram, else drm-memory-vram */
+	int64_t vram_total;	/* VRAM asked for: drm-total-vram, else amd-requested-vram */
+	int64_t vram_evicted;	/* amd-evicted-vram: buffers meant for VRAM that are not there */
+	int64_t gtt;		/* drm-resident-gtt, else drm-memory-gtt */
+	uint64_t engine_ns;	/* the sum of every drm-engine-<name> (ns busy), saturating */
+	unsigned lines;
+};
+
+/* Empty: no driver, every size -1. */
+void procs_fdinfo_init(struct procs_fdinfo *f);
+
+/*
+ * procs_parse_fdinfo - parse the len bytes of one /proc/PID/fdinfo/FD file. Returns 0 and *ret
+ * for a DRM file, -ENOENT when the file is well formed but names no DRM driver (not a DRM fd),
+ * -E2BIG past FDINFO_MAX_BYTES, FDINFO_MAX_LINES or a line of FDINFO_MAX_LINE bytes, -ERANGE
+ * for a size past INT64_MAX bytes, -EBADMSG for a line that is not "key: value" (a NUL, no
+ * colon, whitespace in the key), a value of a known key that is not of its type, or a known
+ * key given twice. *ret is untouched on failure.
+ */
+int procs_parse_fdinfo(const char *buf, size_t len, struct procs_fdinfo *ret);
 
 #endif

@@ -8,6 +8,13 @@
  * (amdgpu_amdkfd_check_and_lock_kfd); render-only users are listed too, since a driver reload
  * needs them gone. fd links are compared as strings: they name host paths even when mipart
  * reads a tree under a root prefix.
+ * For each render-node fd the fdinfo file (/proc/<pid>/fdinfo/N, fdinfo.c) tells the memory of
+ * the DRM client behind it. Every partition's render node is a minor of the GPU's one DRM
+ * device (amdgpu_xcp.c: amdgpu_xcp_dev_alloc, "Redirect all IOCTLs to the primary device"), so
+ * drm-pdev names the GPU, and the partition is the one of the fd's render minor. Several fds
+ * can share one DRM client (dup, fork, SCM_RIGHTS): drm-client-id tells them apart
+ * (drm-usage-stats.rst: unique globally, or per device with drm-pdev), and each client counts
+ * once.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +31,7 @@
 
 #define PROCS_MAX 4096 /* processes using GPUs we keep */
 #define FDS_MAX 65536  /* fds of one process we look at */
+#define CLIENTS_MAX 256 /* DRM clients of one process whose fdinfo we count */
 
 struct mipart_procs {
 	struct mipart_proc_info *v;
@@ -142,21 +150,76 @@ static void mark_part(const mipart_topology *t, int i, struct mipart_proc_info *
 		pi->gpus |= UINT64_C(1) << p->gpu;
 }
 
+/* the DRM clients of one process already counted: drm-pdev and drm-client-id */
+struct clients {
+	struct {
+		char pdev[20];
+		uint64_t id;
+	} v[CLIENTS_MAX];
+	size_t n;
+};
+
+static void add_size(int64_t *sum, int64_t v)
+{
+	if (v < 0)
+		return;
+	if (*sum < 0)
+		*sum = 0;
+	*sum = v > INT64_MAX - *sum ? INT64_MAX : *sum + v;
+}
+
+/* fdinfo of render-node fd `fd`, open on partition i: count its DRM client once */
+static void count_fdinfo(int pidfd, const char *fd, int i, struct clients *seen,
+			 struct mipart_proc_info *pi)
+{
+	char name[300], buf[FDINFO_MAX_BYTES + 1];
+	struct procs_fdinfo f;
+	ssize_t n;
+
+	if (seen->n == CLIENTS_MAX)
+		return;
+	snprintf(name, sizeof(name), "fdinfo/%s", fd);
+	n = util_read_fileat(pidfd, name, buf, FDINFO_MAX_BYTES);
+	if (n < 0 || procs_parse_fdinfo(buf, (size_t)n, &f) < 0 || strcmp(f.driver, "amdgpu"))
+		return;
+	if (f.has_client_id) {
+		for (size_t k = 0; k < seen->n; k++)
+			if (seen->v[k].id == f.client_id && !strcmp(seen->v[k].pdev, f.pdev))
+				return;
+		seen->v[seen->n].id = f.client_id;
+		util_strlcpy(seen->v[seen->n].pdev, f.pdev, sizeof(seen->v[seen->n].pdev));
+		seen->n++;
+	}
+	pi->drm_clients++;
+	add_size(&pi->vram_bytes, f.vram);
+	add_size(&pi->evicted_vram_bytes, f.vram_evicted);
+	add_size(&pi->gtt_bytes, f.gtt);
+	pi->engine_ns = f.engine_ns > UINT64_MAX - pi->engine_ns ? UINT64_MAX
+								  : pi->engine_ns + f.engine_ns;
+	if (i >= 0 && i < MIPART_PROCS_PARTITIONS)
+		add_size(&pi->partition_vram[i], f.vram);
+}
+
 /* fds of one process; returns 0, or -EACCES when they cannot be read */
 static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi)
 {
 	DIR *d = util_opendirat(pidfd, "fd");
-	size_t seen = 0;
+	struct clients *seen = calloc(1, sizeof(*seen));
+	size_t seen_fds = 0;
 
-	if (!d)
-		return -errno;
-	for (struct dirent *de; (de = readdir(d)) && seen < FDS_MAX;) {
+	if (!d) {
+		int r = -errno;
+
+		free(seen);
+		return r;
+	}
+	for (struct dirent *de; (de = readdir(d)) && seen_fds < FDS_MAX;) {
 		char link[256], name[300];
 		ssize_t n;
 
 		if (de->d_name[0] == '.')
 			continue;
-		seen++;
+		seen_fds++;
 		snprintf(name, sizeof(name), "fd/%s", de->d_name);
 		n = readlinkat(pidfd, name, link, sizeof(link) - 1);
 		if (n <= 0)
@@ -167,12 +230,30 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 		} else if (!strncmp(link, "/dev/dri/renderD", 16)) {
 			uint64_t minor;
 
-			if (util_parse_u64(link + 16, strlen(link + 16), &minor) == 0 && minor < 1u << 20)
-				mark_part(t, part_of_minor(t, (long)minor), pi);
+			if (util_parse_u64(link + 16, strlen(link + 16), &minor) == 0 &&
+			    minor < 1u << 20) {
+				int i = part_of_minor(t, (long)minor);
+
+				mark_part(t, i, pi);
+				if (i >= 0 && seen)
+					count_fdinfo(pidfd, de->d_name, i, seen, pi);
+			}
 		}
 	}
 	closedir(d);
+	free(seen);
 	return 0;
+}
+
+int64_t mipart_proc_gpu_vram(const mipart_proc_info *p, const mipart_topology *t, unsigned gpu)
+{
+	int64_t sum = -1;
+
+	for (size_t i = 0; i < mipart_topology_partition_count(t) && i < MIPART_PROCS_PARTITIONS;
+	     i++)
+		if (mipart_topology_partition(t, i)->gpu == gpu)
+			add_size(&sum, p->partition_vram[i]);
+	return sum;
 }
 
 /* KFD's per-process directory: vram_<gpu_id> per device the process has */
@@ -226,7 +307,8 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 		return -ENOMEM;
 	}
 	for (struct dirent *de; (de = readdir(d));) {
-		struct mipart_proc_info pi = { 0 };
+		struct mipart_proc_info pi = { .vram_bytes = -1, .evicted_vram_bytes = -1,
+					       .gtt_bytes = -1 };
 		char buf[UTIL_ATTR_MAX + 1];
 		uint64_t pid;
 		ssize_t n;
@@ -239,6 +321,8 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 		if (pidfd < 0)
 			continue;
 		pi.pid = (int)pid;
+		for (size_t k = 0; k < MIPART_PROCS_PARTITIONS; k++)
+			pi.partition_vram[k] = -1;
 		if (scan_fds(pidfd, t, &pi) == -EACCES)
 			p->hidden++;
 		scan_kfd_proc(host, pi.pid, t, &pi);

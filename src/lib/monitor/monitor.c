@@ -329,8 +329,10 @@ static int build_rows(struct mipart_monitor *s)
 			const mipart_proc_info *pi = mipart_procs_get(s->procs, k);
 
 			if (i < 64 && (pi->partitions >> i) & 1) {
-				if (row->n_pids < MIPART_MONITOR_ROW_PIDS)
+				if (row->n_pids < MIPART_MONITOR_ROW_PIDS) {
 					row->pids[row->n_pids] = pi;
+					row->pid_vram[row->n_pids] = pi->partition_vram[i];
+				}
 				row->n_pids++;
 			}
 		}
@@ -1054,18 +1056,46 @@ static json_t *partition_json(const mipart_partition_info *p)
 			 p->unique_id[0] ? uid : NULL);
 }
 
-static json_t *procs_json(const mipart_procs *procs, unsigned gpu)
+/* What a process's DRM fdinfo says about all of its clients (every GPU), or null */
+static json_t *drm_json(const mipart_proc_info *p)
+{
+	if (!p->drm_clients)
+		return json_null();
+	return json_pack("{s:I, s:o, s:o, s:o, s:I}", "clients", (json_int_t)p->drm_clients,
+			 "vram_bytes", util_json_int_or_null(p->vram_bytes), "evicted_vram_bytes",
+			 util_json_int_or_null(p->evicted_vram_bytes), "gtt_bytes",
+			 util_json_int_or_null(p->gtt_bytes), "engine_ns",
+			 (json_int_t)(p->engine_ns > INT64_MAX ? INT64_MAX : p->engine_ns));
+}
+
+static json_t *procs_json(const mipart_topology *t, const mipart_procs *procs, unsigned gpu)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; procs && i < mipart_procs_count(procs); i++) {
 		const mipart_proc_info *p = mipart_procs_get(procs, i);
+		json_t *parts;
 
-		if (gpu < 64 && (p->gpus >> gpu) & 1)
-			json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b}", "pid", p->pid,
-							   "comm", util_json_string(p->comm), "container",
-							   p->container[0] ? util_json_string(p->container) : NULL,
-							   "kfd", p->kfd));
+		if (gpu >= 64 || !((p->gpus >> gpu) & 1))
+			continue;
+		/* the partitions of this GPU it has a render node of, with their VRAM */
+		parts = json_array();
+		for (size_t k = 0; k < mipart_topology_partition_count(t) && k < 64; k++) {
+			const mipart_partition_info *pt = mipart_topology_partition(t, k);
+
+			if (pt->gpu == gpu && ((p->partitions >> k) & 1))
+				json_array_append_new(parts,
+						      json_pack("{s:o, s:o}", "partition",
+								util_json_int_or_null(pt->xcp), "vram_bytes",
+								util_json_int_or_null(p->partition_vram[k])));
+		}
+		json_array_append_new(a, json_pack("{s:i, s:o, s:o?, s:b, s:o, s:o, s:o}", "pid",
+						   p->pid, "comm", util_json_string(p->comm),
+						   "container",
+						   p->container[0] ? util_json_string(p->container) : NULL,
+						   "kfd", p->kfd, "vram_bytes",
+						   util_json_int_or_null(mipart_proc_gpu_vram(p, t, gpu)),
+						   "partitions", parts, "drm", drm_json(p)));
 	}
 	return a;
 }
@@ -1113,7 +1143,7 @@ static json_t *gpu_json(const mipart_topology *t, const mipart_procs *procs,
 		      "driver_bound", g->driver_bound,
 		      "partitions", parts);
 	if (o) {
-		json_object_set_new(o, "processes", procs_json(procs, g->index));
+		json_object_set_new(o, "processes", procs_json(t, procs, g->index));
 		/* an NPS request the driver holds, applied at the next reload (the journal's) */
 		json_object_set_new(o, "pending_memory_partition",
 				    g->pending_memory != MIPART_MEMORY_UNKNOWN
@@ -1162,8 +1192,9 @@ json_t *monitor_row_json(const mipart_monitor_row *r)
 	json_t *pids = json_array();
 
 	for (size_t k = 0; k < r->n_pids && k < MIPART_MONITOR_ROW_PIDS; k++)
-		json_array_append_new(pids, json_pack("{s:i, s:o}", "pid", r->pids[k]->pid, "comm",
-						      util_json_string(r->pids[k]->comm)));
+		json_array_append_new(pids, json_pack("{s:i, s:o, s:o}", "pid", r->pids[k]->pid, "comm",
+						      util_json_string(r->pids[k]->comm), "vram_bytes",
+						      util_json_int_or_null(r->pid_vram[k])));
 	return json_pack("{s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:I, s:o, "
 			 "s:o, s:o}",
 			 "index", (json_int_t)r->part->index, "gpu", (json_int_t)r->gpu->index,

@@ -766,12 +766,69 @@ static unsigned first_holder(const struct sim_state *s, unsigned gpu, unsigned x
 	return 0;
 }
 
+/* One size as drm_file.c: drm_fdinfo_print_size prints it: divided by 1024 while it is a
+ * multiple of 1024 (at most twice), with " KiB" or " MiB" */
+static int fdinfo_size(char *buf, size_t size, const char *stat, const char *region, uint64_t sz)
+{
+	static const char *const units[] = { "", " KiB", " MiB" };
+	unsigned u = 0;
+
+	while (u < 2 && sz && sz % 1024 == 0) {
+		sz /= 1024;
+		u++;
+	}
+	return snprintf(buf, size, "drm-%s-%s:\t%llu%s\n", stat, region, (unsigned long long)sz,
+			units[u]);
+}
+
+/* /proc/<pid>/fdinfo/<fd> of a render node as amdgpu prints it for a compute client: fs/proc/
+ * fd.c: seq_show (pos, flags, mnt_id, ino), drm_file.c: drm_show_fdinfo (drm-driver,
+ * drm-client-id, drm-pdev), amdgpu_fdinfo.c: amdgpu_show_fdinfo (pasid, drm_print_memory_stats
+ * with resident and purgeable for each placement cpu, gtt, vram, gds, gws, oa, doorbell, the
+ * legacy drm-memory-* keys, amd-evicted-vram, amd-requested-*; no drm-engine-* line: the
+ * simulated client has not run work, and the driver skips engines with no time). All of the
+ * process's VRAM on the partition is private and resident. */
+static void fdinfo(struct render *R, const char *rel, unsigned client, const char *bdf,
+		   unsigned pasid, uint64_t vram)
+{
+	static const char *const regions[] = { "cpu", "gtt", "vram", "gds", "gws", "oa", "doorbell" };
+	char text[2048];
+	size_t len;
+
+	len = (size_t)snprintf(text, sizeof(text),
+			       "pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1043\n"
+			       "drm-driver:\tamdgpu\ndrm-client-id:\t%u\ndrm-pdev:\t%s\npasid:\t%u\n",
+			       client, bdf, pasid);
+	for (unsigned k = 0; k < 7 && len < sizeof(text); k++) {
+		uint64_t v = k == 2 ? vram : 0;
+
+		len += (size_t)fdinfo_size(text + len, sizeof(text) - len, "total", regions[k], v);
+		if (len < sizeof(text))
+			len += (size_t)fdinfo_size(text + len, sizeof(text) - len, "shared",
+						   regions[k], 0);
+		if (len < sizeof(text))
+			len += (size_t)fdinfo_size(text + len, sizeof(text) - len, "resident",
+						   regions[k], v);
+		if (len < sizeof(text))
+			len += (size_t)fdinfo_size(text + len, sizeof(text) - len, "purgeable",
+						   regions[k], 0);
+	}
+	if (len < sizeof(text))
+		snprintf(text + len, sizeof(text) - len,
+			 "drm-memory-vram:\t%llu KiB\ndrm-memory-gtt: \t0 KiB\ndrm-memory-cpu: \t0 KiB\n"
+			 "amd-evicted-vram:\t0 KiB\namd-requested-vram:\t%llu KiB\n"
+			 "amd-requested-gtt:\t0 KiB\n",
+			 (unsigned long long)(vram / 1024), (unsigned long long)(vram / 1024));
+	put(R, 0444, rel, "%s", text);
+}
+
 /* Simulated processes: /proc/<pid> with fds on /dev/kfd and the render nodes of the GPUs they
  * use, and KFD's per-process directory (kfd_process.c: kfd_procfs_add_sysfs_files). */
 static void render_procs(struct render *R)
 {
 	const struct sim_state *s = R->s;
 	char rel[512], target[64];
+	uint64_t vram;
 
 	mkdirs(R, "proc");
 	for (unsigned i = 0; i < s->n_procs; i++) {
@@ -803,20 +860,20 @@ static void render_procs(struct render *R)
 				relf(target, sizeof(target), "/dev/dri/renderD%u",
 				     render_minor(s, g, x));
 				link_to(R, rel, target);
-				relf(rel, sizeof(rel), "proc/%d/fdinfo/%u", p->pid, fd);
-				put(R, 0444, rel,
-				    "pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1043\n"
-				    "drm-driver:\tamdgpu\ndrm-client-id:\t%u\ndrm-pdev:\t%s\n",
-				    (unsigned)p->pid * 8 + fd, s->gpu[g].bdf);
 				/* kfd_process.c: kfd_procfs_show, pdd->vram_usage: what this
 				 * process holds on this node; the partition's scripted VRAM is
 				 * shared by the processes that use the GPU */
+				vram = s->gpu[g].vram[x] / holders(s, g, x) +
+				       (first_holder(s, g, x) == i ? s->gpu[g].vram[x] % holders(s, g, x)
+								   : 0);
+				/* the DRM client of this fd: KFD allocates in the VM of the render
+				 * node ROCr opened (kfd_ioctl_acquire_vm), so its fdinfo counts the
+				 * same VRAM; client ids are unique on the host (drm_file.c) */
+				relf(rel, sizeof(rel), "proc/%d/fdinfo/%u", p->pid, fd);
+				fdinfo(R, rel, (i + 1) * 256 + fd, s->gpu[g].bdf, 32768u + i, vram);
 				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/vram_%u",
 				     p->pid, R->gpu_id[g][x]);
-				put(R, 0444, rel, "%llu\n",
-				    (unsigned long long)(s->gpu[g].vram[x] / holders(s, g, x) +
-							 (first_holder(s, g, x) == i ?
-								  s->gpu[g].vram[x] % holders(s, g, x) : 0)));
+				put(R, 0444, rel, "%llu\n", (unsigned long long)vram);
 				relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/proc/%d/sdma_%u",
 				     p->pid, R->gpu_id[g][x]);
 				put(R, 0444, rel, "%llu\n", 0ull);
@@ -1035,11 +1092,23 @@ int sim_render(const char *dir, const struct sim_state *s)
 		if (s->loaded)
 			put(&R, 0666, "dev/kfd", "%s", "");
 		/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO); /sys/module/amdgpu exists while
-		 * the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup, mod_sysfs_teardown) */
-		rm(&R, "sys/module/amdgpu");
+		 * the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup, mod_sysfs_teardown).
+		 * A new load makes a new directory, which sysfs numbers afresh (fs/kernfs/dir.c:
+		 * __kernfs_new_node, cyclic ids): the old one is moved aside until the new one
+		 * exists, so that its inode number is not reused (mipart tells driver instances
+		 * apart by it, control/apply.c: driver_instance) */
+		{
+			char from[4096], to[4096];
+
+			if (util_pathf(from, sizeof(from), "%s/sys/module/amdgpu", dir) > 0 &&
+			    util_pathf(to, sizeof(to), "%s/sys/module/.amdgpu.old", dir) > 0 &&
+			    rename(from, to) < 0 && errno != ENOENT && !R.err)
+				R.err = -errno;
+		}
 		if (s->loaded)
 			put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n",
 			    s->user_partt_mode);
+		rm(&R, "sys/module/.amdgpu.old");
 		mkdirs(&R, "run");
 		mkdirs(&R, "etc/mipart");
 		mkdirs(&R, "var/lib/mipart");

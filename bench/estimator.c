@@ -170,7 +170,9 @@ int main(int argc, char **argv)
 			o.precision = MIPART_PREC_AWQ;
 		else if (strstr(fl[F_QUANT], "gptq") && !m->quant_method[0])
 			o.precision = MIPART_PREC_GPTQ;
-		else if (strstr(fl[F_QUANT], "w4a16") || strstr(fl[F_QUANT], "bitsandbytes"))
+		else if (strstr(fl[F_QUANT], "bitsandbytes"))
+			o.precision = MIPART_PREC_BNB4;
+		else if (strstr(fl[F_QUANT], "w4a16"))
 			o.precision = MIPART_PREC_INT4;
 		else if (strstr(fl[F_QUANT], "fp8") && !m->quant_method[0])
 			o.precision = MIPART_PREC_FP8;

@@ -24,12 +24,13 @@ typedef enum mipart_precision {
 	MIPART_PREC_AWQ,
 	MIPART_PREC_GPTQ,
 	MIPART_PREC_MXFP4,
+	MIPART_PREC_BNB4,	/* bitsandbytes 4-bit: nf4 blocks of 64, double-quantized absmax */
 } mipart_precision;
 
 /* vLLM versions are numbered major * 100 + minor: 0.10 is 10, 1.2 is 102. */
 #define MIPART_VLLM_VERSION(major, minor) ((major) * 100 + (minor))
 /* The newest vLLM whose accounting is modelled (the default), and the oldest. */
-#define MIPART_VLLM_NEWEST MIPART_VLLM_VERSION(0, 21)
+#define MIPART_VLLM_NEWEST MIPART_VLLM_VERSION(0, 28)
 #define MIPART_VLLM_OLDEST MIPART_VLLM_VERSION(0, 5)
 
 typedef enum mipart_vllm_engine {
@@ -97,6 +98,11 @@ typedef struct mipart_estimate {
 	mipart_vllm_engine engine;	/* V0 or V1 */
 	bool hybrid_groups;		/* vLLM groups the layers by attention type (V1 >= 0.10) */
 	const char *precision_name;	/* "bf16", "fp8", ... */
+	uint64_t encoder_bytes;		/* the multimodal encoder's dummy run over the most images
+					 * the encoder budget holds (V1; 0 for text-only models):
+					 * the third term of activation_bytes' max */
+	uint64_t encoder_cache_bytes;	/* its outputs, alive during the forward and sampler runs
+					 * (added to both) */
 } mipart_estimate;
 
 /*

@@ -42,6 +42,8 @@ typedef struct mipart_vllm_plan {
 	uint64_t capacity;		/* bytes of the (first) partition */
 	uint64_t needed;		/* bytes vLLM needs for max_model_len; 0 when not estimated */
 	uint64_t margin;		/* usable - needed */
+	unsigned max_num_batched_tokens; /* the B the booking was sized for; 0: vLLM's default
+					  * (allocations made before it was recorded) */
 } mipart_vllm_plan;
 
 /* What the caller says about the vLLM that will run, over what the allocation recorded. */

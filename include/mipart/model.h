@@ -27,7 +27,8 @@ typedef struct mipart_model {
 	unsigned heads;			/* num_attention_heads */
 	unsigned kv_heads;		/* num_key_value_heads (= heads when absent) */
 	unsigned head_dim;		/* head_dim (= hidden / heads when absent) */
-	unsigned intermediate;		/* intermediate_size of a dense MLP */
+	unsigned intermediate;		/* intermediate_size of a dense MLP (Llama 4:
+					 * intermediate_size_mlp) */
 	unsigned mlp_matrices;		/* 3: gated MLP (gate, up, down: Llama, Qwen, ...); 2: fc1/fc2
 					 * (phi-2, gpt_bigcode, starcoder2, gpt_neox, falcon); 0 = 3 */
 	unsigned vocab;			/* vocab_size */
@@ -39,7 +40,9 @@ typedef struct mipart_model {
 	unsigned experts_per_token;
 	unsigned moe_intermediate;	/* per expert */
 	unsigned shared_experts;	/* always-on experts (DeepSeek, Qwen2-MoE) */
-	unsigned dense_layers;		/* leading layers with a dense MLP (first_k_dense_replace) */
+	unsigned dense_layers;		/* layers with a dense MLP: leading (first_k_dense_replace)
+					 * or interleaved (Llama 4 interleave_moe_layer_step,
+					 * decoder_sparse_step); only the count matters */
 	unsigned mtp_layers;		/* multi-token-prediction layers in the checkpoint
 					 * (num_nextn_predict_layers: DeepSeek-V3/R1); vLLM loads them
 					 * only for speculative decoding */
@@ -68,6 +71,17 @@ typedef struct mipart_model {
 
 	/* exact bytes of the checkpoint's tensors from safetensors headers; 0 when unknown */
 	uint64_t weight_bytes;
+
+	/* multimodal: the vision tower (vision_config) that vLLM loads and profiles; 0 when none */
+	unsigned vision_layers;		/* num_hidden_layers of the vision encoder */
+	unsigned vision_hidden;		/* its hidden_size */
+	unsigned vision_intermediate;	/* its MLP's intermediate_size */
+	unsigned vision_patches;	/* encoder positions of the largest image: (image_size /
+					 * patch_size)^2 (0 = vision_tokens) */
+	unsigned vision_tokens;		/* language-model tokens that image becomes (after spatial
+					 * merging / pixel shuffle / pooling) */
+	uint64_t vision_params;		/* parameters of the vision tower and projector, not counted
+					 * in params; loaded in 16 bits */
 } mipart_model;
 
 /*

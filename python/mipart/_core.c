@@ -478,7 +478,7 @@ static int est_options(const char *precision, int kv_fp8, unsigned tp, unsigned 
 		char msg[200];
 
 		snprintf(msg, sizeof(msg),
-			 "invalid precision '%.40s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq or mxfp4",
+			 "invalid precision '%.40s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq, mxfp4 or bnb4",
 			 precision);
 		raise_error(-EINVAL, msg, NULL, 1);
 		return -1;

@@ -94,7 +94,7 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 		case 'p':
 			if (mipart_precision_parse(optarg, &a->o.precision) < 0)
 				return cli_usage_error(cli->verb,
-						       "invalid precision '%s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq or mxfp4",
+						       "invalid precision '%s': expected fp32, bf16, fp16, fp8, int8, int4, awq, gptq, mxfp4 or bnb4",
 						       optarg);
 			break;
 		case 'k':
@@ -253,6 +253,7 @@ static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 	json_object_set_new(j, "max_num_batched_tokens", json_integer(e->max_num_batched_tokens));
 	json_object_set_new(j, "forward_bytes", json_integer((json_int_t)e->forward_bytes));
 	json_object_set_new(j, "sampler_bytes", json_integer((json_int_t)e->sampler_bytes));
+	json_object_set_new(j, "encoder_bytes", json_integer((json_int_t)e->encoder_bytes));
 	json_object_set_new(j, "cuda_graph_bytes", json_integer((json_int_t)e->cuda_graph_bytes));
 	json_object_set_new(j, "kv_page_bytes", json_integer((json_int_t)e->kv_page_bytes));
 	json_object_set_new(j, "kv_groups", json_integer(e->kv_groups));
@@ -341,9 +342,12 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 	printf("  weights             %8.2f GiB\n", gib(e.weights_bytes));
 	printf("  KV cache per token  %8.1f KiB (%s)\n", (double)e.kv_bytes_per_token / 1024.0,
 	       a.o.kv_fp8 ? "fp8" : "16-bit");
-	printf("  activation peak     %8.2f GiB (max of forward %.2f over %u tokens, sampler %.2f over %u sequences)\n",
+	printf("  activation peak     %8.2f GiB (max of forward %.2f over %u tokens, sampler %.2f over %u sequences",
 	       gib(e.activation_bytes), gib(e.forward_bytes), e.max_num_batched_tokens,
 	       gib(e.sampler_bytes), e.max_num_seqs);
+	if (e.encoder_bytes)
+		printf(", vision encoder %.2f", gib(e.encoder_bytes));
+	printf(")\n");
 	printf("  runtime (non-torch) %8.2f GiB\n", gib(e.non_torch_bytes));
 	if (e.cuda_graph_bytes)
 		printf("  graphs (estimate)   %8.2f GiB\n", gib(e.cuda_graph_bytes));

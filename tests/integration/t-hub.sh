@@ -41,7 +41,7 @@ requests() { wc -l <"$T_TMP/hub.log" | tr -d ' '; }
 run mipart estimate "$QWEN" --max-model-len 8192 --json
 is "$RC" 0 "estimate a Hub id that is not in the catalog"
 is "$(jqo .model)" "$QWEN" "the model is named by its id"
-is "$(jqo .weights_bytes)" 988065536 "weights: the header's tensor bytes (494032768 x 2)"
+is "$(jqo .weights_bytes)" 992259840 "weights: the header's tensor bytes (494032768 x 2) + the RoPE cache (32768 x 64 x 2)"
 is "$(jqo .params)" 494032768 "parameters from /api/models safetensors.total"
 is "$(jqo .kv_bytes_per_token)" 12288 "the shape from config.json (2 x 24 x 2 x 64 x 2)"
 like "$(cat "$T_TMP/hub.log")" "*GET /Qwen/Qwen2.5-0.5B-Instruct/resolve/$QSHA/model.safetensors bytes=0-7*" \
@@ -57,7 +57,7 @@ ok $? "no partial weights file in the snapshot"
 # a second call is offline
 before=$(requests)
 run mipart estimate "$QWEN" --max-model-len 8192 --json
-is "$RC.$(jqo .weights_bytes)" "0.988065536" "a second call gives the same"
+is "$RC.$(jqo .weights_bytes)" "0.992259840" "a second call gives the same"
 is "$(requests)" "$before" "without a request"
 run env HF_HUB_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:1 "$MIPART" estimate "$QWEN" --max-model-len 8192 --json
 is "$RC.$(jqo .params)" "0.494032768" "HF_HUB_OFFLINE=1 reads the cache"
@@ -76,7 +76,7 @@ run env HF_TOKEN=hf_wrong "$MIPART" estimate meta-llama/Llama-3.2-1B-Instruct
 is "$RC" 1 "a token without access fails"
 like "$ERR" "*gated and the token has no access*" "and says so"
 run env HF_TOKEN=hf_test_token "$MIPART" estimate meta-llama/Llama-3.2-1B-Instruct --max-model-len 8192 --json
-is "$RC.$(jqo .weights_bytes)" "0.2471628800" "with the token: the weights from the header"
+is "$RC.$(jqo .weights_bytes)" "0.2488406016" "with the token: the weights from the header + the RoPE cache (131072 x 64 x 2)"
 like "$(cat "$T_TMP/hub.log")" "*Llama-3.2-1B-Instruct/resolve/*/config.json - auth*" "the token goes in Authorization"
 rm -rf "$HF_HOME/hub/models--meta-llama--Llama-3.2-1B-Instruct"
 mkdir -p "$HF_HOME" && printf 'hf_test_token\n' >"$HF_HOME/token"
@@ -87,7 +87,8 @@ rm -f "$HF_HOME/token"
 # sharded: the index's total_size, no Range request
 run env HF_TOKEN=hf_test_token "$MIPART" estimate meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size 2 --max-model-len 8192 --json
 is "$RC" 0 "a sharded checkpoint"
-is "$(jqo .weights_bytes)" 8030261248 "weights per GPU: the index's metadata.total_size / 2"
+is "$(jqo .weights_bytes)" 8064081920 \
+	"weights per GPU: the index's metadata.total_size / 2 + the norms' other half (65 x 4096 x 2 / 2) + the RoPE cache (131072 x 128 x 2)"
 unlike "$(cat "$T_TMP/hub.log")" "*model-0000*" "no shard is touched"
 [ -s "$HF_HOME/hub/models--meta-llama--Llama-3.1-8B-Instruct/snapshots/0e9e39f249a16976918f6564b8830bc894c89659/model.safetensors.index.json" ]
 ok $? "the index is cached in the snapshot"

@@ -48,14 +48,14 @@ run mipart estimate gemma-3-27b --device-memory H100 --max-model-len 32768 --jso
 is "$(jqo '.kv_cache_tokens == (.max_concurrency * 32768 | floor)')" true "the newest logs concurrency x max-model-len"
 run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory 192GiB --json
 is "$(jqo .platform)" rocm "a size alone: ROCm"
-is "$(jqo .max_num_batched_tokens)" 8192 "a 192 GiB device gets the large batch default"
+is "$(jqo .max_num_batched_tokens)" 16384 "a 192 GiB device gets the largest batch default (vLLM 0.28, >= 160 GiB)"
 run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory 24GiB --json
 is "$(jqo .max_num_batched_tokens)" 2048 "a 24 GiB partition gets the small one"
 run mipart estimate llama-3.1-8b --device-memory H100 --platform rocm
 is "$RC" 2 "a platform that contradicts the device is a usage error"
 run mipart estimate llama-3.1-8b --vllm-version 0.3
 is "$RC" 2 "an unmodelled version is a usage error"
-like "$ERR" "*not modelled*0.5 to 0.21*" "and says which are"
+like "$ERR" "*not modelled*0.5 to 0.28*" "and says which are"
 run mipart estimate gemma-3-27b --device-memory H100 --max-model-len 32768
 like "$OUT" "*hybrid: vLLM counts 70 layer slots in 7 groups of 10*" "the text explains the hybrid difference"
 run mipart models --json

@@ -288,6 +288,23 @@ static void test_required_families(void **state)
 	assert_int_equal(m->quant_bits, 4);
 }
 
+/* Llama 4 Maverick: MoE on every other layer (interleave_moe_layer_step 2) with dense layers of
+ * intermediate_size_mlp between them, chunked attention on the RoPE layers */
+static void test_llama4_maverick(void **state)
+{
+	const mipart_model *m = NULL;
+
+	assert_int_equal(mipart_catalog_find(real, "llama-4-maverick", &m), 0);
+	assert_string_equal(m->id, "meta-llama/Llama-4-Maverick-17B-128E-Instruct");
+	assert_int_equal(m->experts, 128);
+	assert_int_equal(m->dense_layers, 24);
+	assert_int_equal(m->intermediate, 16384);
+	assert_int_equal(m->moe_intermediate, 8192);
+	assert_int_equal(m->attention, MIPART_ATTN_HYBRID);
+	assert_int_equal(m->attention_chunk, 8192);
+	assert_int_equal(m->chunked_layers, 36);
+}
+
 static void test_find(void **state)
 {
 	const mipart_model *m = NULL, *keep = (const mipart_model *)(uintptr_t)0x1234;
@@ -675,7 +692,7 @@ static void test_reference_rows_resolve(void **state)
 	}
 	fclose(fp);
 	free(keys);
-	assert_true(rows >= 46);
+	assert_true(rows >= 62);
 	assert_true(validation > 0 && validation < rows);
 	assert_int_equal(bad, 0);
 }
@@ -688,7 +705,7 @@ int main(void)
 		cmocka_unit_test(test_params_agree_with_shape),
 		cmocka_unit_test(test_known_totals),
 		cmocka_unit_test(test_required_families),
-		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_find), cmocka_unit_test(test_llama4_maverick),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_hostile_keys_and_types),
 		cmocka_unit_test(test_hostile_shapes),

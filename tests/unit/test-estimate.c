@@ -40,7 +40,9 @@ static void test_dense_gqa(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	/* 2 (K, V) x 32 layers x 8 KV heads x 128 x 2 bytes */
 	assert_int_equal(e.kv_bytes_per_token, 131072);
-	assert_int_equal(e.weights_bytes, 2 * 8030261248ull);
+	/* the parameters in 2 bytes plus the RoPE cos_sin_cache buffer, 131072 positions x 128 x
+	 * 2 bytes (rotary_embedding/base.py: RotaryEmbedding.__init__) */
+	assert_int_equal(e.weights_bytes, 2 * 8030261248ull + 131072ull * 128 * 2);
 	assert_string_equal(e.precision_name, "bf16");
 	o.kv_fp8 = true;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
@@ -53,10 +55,12 @@ static void test_mha_and_tensor_parallel(void **state)
 	mipart_estimate_options o = { .max_model_len = 4096, .tensor_parallel = 4 };
 	mipart_estimate e;
 
-	/* TP 4: 8 KV heads split, 2 per GPU; weights split */
+	/* TP 4: 8 KV heads split, 2 per GPU; weights split but for the norms (65 x 4096, whole
+	 * on every rank) and the RoPE cache (every rank has it) */
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.kv_bytes_per_token, 2 * 32 * 2 * 128 * 2);
-	assert_int_equal(e.weights_bytes, 2 * 8030261248ull / 4);
+	assert_int_equal(e.weights_bytes,
+			 2 * 8030261248ull / 4 + 65 * 4096 * 2 * 3 / 4 + 131072ull * 128 * 2);
 	/* TP 16: fewer KV heads than ranks, one replicated per GPU */
 	o.tensor_parallel = 16;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
@@ -122,6 +126,87 @@ static void test_mla(void **state)
 	assert_int_equal(e.kv_bytes_per_token, 61 * 1280);
 }
 
+/* Weights per tensor-parallel rank as vLLM lays them out (docs/estimator.md, "Weights"). */
+static void test_weights_per_rank(void **state)
+{
+	/* deepseek-ai/DeepSeek-V3 in an AWQ checkpoint at TP 16 (the vllm-reference row of
+	 * cognitivecomputations/DeepSeek-V3-0324-AWQ, vLLM 0.8.3) */
+	mipart_model m = { .layers = 61, .hidden = 7168, .heads = 128, .kv_heads = 128, .head_dim = 192,
+			   .intermediate = 18432, .vocab = 129280, .max_position = 163840,
+			   .experts = 256, .experts_per_token = 8, .moe_intermediate = 2048,
+			   .shared_experts = 1, .dense_layers = 3, .attention = MIPART_ATTN_MLA,
+			   .q_lora_rank = 1536, .kv_lora_rank = 512, .qk_rope_head_dim = 64,
+			   .qk_nope_head_dim = 128, .v_head_dim = 128 };
+	mipart_estimate_options o = { .max_model_len = 8192, .precision = MIPART_PREC_AWQ,
+				      .tensor_parallel = 16, .vllm_version = MIPART_VLLM_VERSION(0, 8),
+				      .engine = MIPART_ENGINE_V0 };
+	mipart_estimate e, b;
+	uint64_t linear = 0, total = mipart_model_params(&m, &linear);
+	double awq = 0.5 + 2.5 / 128, rest = (double)(total - linear);
+	/* whole on every rank: q_a_proj 7168 x 1536 and kv_a_proj_with_mqa 7168 x 576 (AWQ),
+	 * the router 7168 x 256 on 58 MoE layers, the norms (2 x 61 + 1 hidden, q_a and kv_a
+	 * norms), in 2 bytes */
+	double rep_lin = 61.0 * 7168 * (1536 + 512 + 64);
+	double rep_rest = 58.0 * 7168 * 256 + 123.0 * 7168 + 61.0 * (1536 + 512);
+	/* W_UK / W_UV: kv_b_proj dequantized, 512 x 128/16 heads x (128 + 128) x 2 bytes */
+	double copies = 61.0 * 512 * 8 * 256 * 2;
+	/* DeepseekScalingRotaryEmbedding: 163840 positions x 64 x 2 bytes */
+	double rope = 163840.0 * 64 * 2;
+	double want = (linear * awq + rest * 2) / 16 + (rep_lin * awq + rep_rest * 2) * 15 / 16 +
+		      copies + rope;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(fabs((double)e.weights_bytes - want) < 2);
+	/* in 16 bits, kv_b_proj is only viewed: no copy */
+	o.precision = MIPART_PREC_BF16;
+	assert_int_equal(mipart_estimate_model(&m, &o, &b), 0);
+	assert_true(fabs((double)b.weights_bytes -
+			 ((double)total * 2 / 16 + (rep_lin + rep_rest) * 2 * 15 / 16 + rope)) < 2);
+	/* 0.7 absorbed the matrices for every checkpoint: W_Q_UK 1536 x 8 x 512 and W_UV_O
+	 * 512 x 8 x 7168 in 2 bytes per layer */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(fabs((double)e.weights_bytes - (double)b.weights_bytes -
+			 61.0 * 8 * 512 * (1536 + 7168) * 2) < 2);
+
+	/* google/gemma-2-9b at TP 8: tied embeddings, one RoPE cache per layer in vLLM 0.5
+	 * (gemma2.py GemmaRotaryEmbedding), one shared from 0.6 (get_rope) */
+	{
+		mipart_model g = { .layers = 42, .hidden = 3584, .heads = 16, .kv_heads = 8,
+				   .head_dim = 256, .intermediate = 14336, .vocab = 256000,
+				   .tied_embeddings = true, .max_position = 8192 };
+		mipart_estimate_options go = { .max_model_len = 4096, .tensor_parallel = 8,
+					       .vllm_version = MIPART_VLLM_VERSION(0, 5) };
+		mipart_estimate a5, a6;
+
+		strcpy(g.arch, "gemma2");
+		assert_int_equal(mipart_estimate_model(&g, &go, &a5), 0);
+		go.vllm_version = MIPART_VLLM_VERSION(0, 6);
+		assert_int_equal(mipart_estimate_model(&g, &go, &a6), 0);
+		assert_int_equal(a5.weights_bytes - a6.weights_bytes, 41ull * 8192 * 256 * 2);
+	}
+
+	/* bitsandbytes 4-bit: 0.5 + 1/64 + 4/(64 x 256) bytes per linear parameter (nf4 blocks
+	 * of 64, absmax double-quantized); embeddings and lm_head stay 16-bit */
+	{
+		mipart_model l = llama8b();
+		mipart_estimate_options lo = { .max_model_len = 4096, .precision = MIPART_PREC_BNB4 };
+		uint64_t lin = 0, all = mipart_model_params(&l, &lin);
+		double bnb = 0.5 + 1.0 / 64 + 4.0 / (64 * 256);
+
+		assert_int_equal(mipart_estimate_model(&l, &lo, &e), 0);
+		assert_string_equal(e.precision_name, "bnb4");
+		assert_true(fabs((double)e.weights_bytes -
+				 (lin * bnb + (all - lin) * 2.0 + 131072.0 * 128 * 2)) < 2);
+		/* a checkpoint's quantization_config says bitsandbytes 4-bit: auto picks it */
+		strcpy(l.quant_method, "bitsandbytes");
+		l.quant_bits = 4;
+		lo.precision = MIPART_PREC_AUTO;
+		assert_int_equal(mipart_estimate_model(&l, &lo, &b), 0);
+		assert_int_equal(b.weights_bytes, e.weights_bytes);
+	}
+}
+
 static void test_sliding_window(void **state)
 {
 	/* google/gemma-2-9b-it: 42 layers, every other one sliding over 4096 */
@@ -168,7 +253,9 @@ static void test_moe_and_quantized_weights(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &f8), 0);
 	o.precision = MIPART_PREC_AWQ;
 	assert_int_equal(mipart_estimate_model(&m, &o, &awq), 0);
-	assert_int_equal(bf.weights_bytes, 2 * total);
+	/* + the RoPE cache: 32768 positions x 128 x 2 bytes */
+	rest += 32768 * 128;
+	assert_int_equal(bf.weights_bytes, 2 * total + 2 * 32768 * 128);
 	/* fp8: linear layers 1 byte, embeddings, lm_head, norms and routers 2 */
 	assert_int_equal(f8.weights_bytes, linear + 2 * rest);
 	/* AWQ group 128: 0.5 + 2.5 / 128 bytes per linear parameter */
@@ -216,6 +303,53 @@ static mipart_model gemma3_27b(void)
 	strcpy(m.id, "google/gemma-3-27b-it");
 	strcpy(m.dtype, "bfloat16");
 	return m;
+}
+
+/* The vision encoder's dummy run (V1 profile_run): as many images as the encoder budget
+ * (max_num_batched_tokens) holds, each of vision_patches positions; the outputs stay alive
+ * through the forward and sampler runs */
+static void test_encoder(void **state)
+{
+	mipart_model m = gemma3_27b();
+	mipart_estimate_options o = { .max_model_len = 32768, .max_num_batched_tokens = 8192,
+				      .max_num_seqs = 8 };
+	mipart_estimate e, t2, v0;
+	/* 8192 // 256 = 32 images of 64 x 64 patches, SigLIP MLP 4304 wide */
+	uint64_t enc = (uint64_t)(32.0 * 4096 * 4304 * 2 * 1.93);
+	uint64_t cache = 32ull * 256 * 5376 * 2;
+
+	m.vision_layers = 27;
+	m.vision_hidden = 1152;
+	m.vision_intermediate = 4304;
+	m.vision_patches = 4096;
+	m.vision_tokens = 256;
+	m.vision_params = 400000000;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, enc);
+	assert_int_equal(e.encoder_cache_bytes, cache);
+	assert_int_equal(e.forward_bytes, (uint64_t)(8192.0 * 2 * 21504 * 2 * 1.93) + cache);
+	/* the encoder is the largest of the three */
+	assert_int_equal(e.activation_bytes, enc);
+	/* the tower's weights in 16 bits, a tp-th on each rank */
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &t2), 0);
+	assert_int_equal(t2.encoder_bytes, (uint64_t)(32.0 * 4096 * 4304 / 2 * 2 * 1.93));
+	m.vision_params = 0;
+	{
+		mipart_estimate nv;
+
+		assert_int_equal(mipart_estimate_model(&m, &o, &nv), 0);
+		assert_int_equal(t2.weights_bytes - nv.weights_bytes, 400000000ull * 2 / 2);
+	}
+	/* a small budget still runs one image */
+	o.tensor_parallel = 1;
+	o.max_num_batched_tokens = 128;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, (uint64_t)(1.0 * 4096 * 4304 * 2 * 1.93));
+	/* V0 profiled multimodal models its own way: no encoder term */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 6);
+	assert_int_equal(mipart_estimate_model(&m, &o, &v0), 0);
+	assert_int_equal(v0.encoder_bytes, 0);
 }
 
 static void test_hybrid_groups_and_logged_tokens(void **state)
@@ -277,6 +411,40 @@ static void test_chunked_attention(void **state)
 	assert_true(e.fits);
 }
 
+/* meta-llama/Llama-4-Maverick-17B-128E-Instruct: MoE every other layer (24 of 48), 128 experts
+ * of 8192 and a shared one, dense layers of 16384, chunked attention on 36 layers */
+static void test_llama4_maverick(void **state)
+{
+	mipart_model m = { .layers = 48, .hidden = 5120, .heads = 40, .kv_heads = 8, .head_dim = 128,
+			   .intermediate = 16384, .vocab = 202048, .max_position = 1048576,
+			   .experts = 128, .experts_per_token = 1, .moe_intermediate = 8192,
+			   .shared_experts = 1, .dense_layers = 24, .attention = MIPART_ATTN_HYBRID,
+			   .attention_chunk = 8192, .chunked_layers = 36 };
+	mipart_estimate_options o = { .max_model_len = 32768, .tensor_parallel = 8,
+				      .max_num_batched_tokens = 8192, .max_num_seqs = 256 };
+	mipart_estimate e;
+	uint64_t linear = 0, p;
+
+	strcpy(m.arch, "llama4");
+	strcpy(m.dtype, "bfloat16");
+	p = mipart_model_params(&m, &linear);
+	/* only the 24 MoE layers hold experts: 24 x 129 x 3 x 5120 x 8192 */
+	assert_true(linear > 24ull * 129 * 3 * 5120 * 8192);
+	assert_true(p > 400500000000ull && p < 400900000000ull);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	/* the forward's widest MLP is a dense layer's gate+up, 2 x 16384 / 8, not the one routed
+	 * expert's 2 x 8192 / 8 */
+	assert_int_equal(e.forward_bytes, (uint64_t)(8192.0 * 2 * 16384 / 8 * 2 * 1.93));
+	/* 12 full + 36 chunked layers: groups of 12, 1 + 3 groups */
+	assert_int_equal(e.kv_groups, 4);
+	assert_int_equal(e.kv_group_layers, 12);
+	/* the weights: a tp-th of the parameters, whole routers (24 x 5120 x 128) and norms, and
+	 * the RoPE cache of 1048576 positions x 128 x 2 bytes on every rank */
+	assert_true(fabs((double)e.weights_bytes -
+			 ((double)p * 2 / 8 + (24.0 * 5120 * 128 + 97.0 * 5120) * 2 * 7 / 8 +
+			  1048576.0 * 128 * 2)) < 2);
+}
+
 static void test_batch_defaults(void **state)
 {
 	mipart_model m = llama8b();
@@ -284,10 +452,22 @@ static void test_batch_defaults(void **state)
 				      .device_name = "MI300X" };
 	mipart_estimate e;
 
-	/* >= 70 GiB, not an A100: B 8192, S 1024 (vLLM >= 0.9) */
+	/* from 0.28 (PR #51726) a device of >= 160 GiB gets B 16384; S stays 1024 */
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 16384);
+	assert_int_equal(e.max_num_seqs, 1024);
+	/* an MI300X DPX partition of 96 GiB: the 70 GiB tier */
+	o.device_bytes = 96ull << 30;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.max_num_batched_tokens, 8192);
 	assert_int_equal(e.max_num_seqs, 1024);
+	/* >= 70 GiB, not an A100: B 8192, S 1024 (vLLM 0.9 to 0.27) */
+	o.device_bytes = 192ull << 30;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 27);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	assert_int_equal(e.max_num_seqs, 1024);
+	o.vllm_version = 0;
 	/* a CPX partition of 24 GiB: the small defaults */
 	o.device_bytes = 24ull << 30;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
@@ -403,10 +583,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dense_gqa),	  cmocka_unit_test(test_mha_and_tensor_parallel),
-		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_sliding_window),
+		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_batch_defaults),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices),
 		cmocka_unit_test(test_parsers),
 	};

@@ -291,6 +291,56 @@ static void test_gemma3_27b(void **state)
 	assert_int_equal(m.sliding_window, 1024);
 	assert_int_equal(m.sliding_layers, 52);
 	assert_string_equal(m.dtype, "bfloat16");
+	/* vision_config (SigLIP): 896 / 14 = 64 x 64 patches, pooled to mm_tokens_per_image 256;
+	 * 27 x (4 x 1152^2 + 2 x 1152 x 4304) + 3 x 14^2 x 1152 + 1152 x 16 x 5376 parameters */
+	assert_int_equal(m.vision_layers, 27);
+	assert_int_equal(m.vision_hidden, 1152);
+	assert_int_equal(m.vision_intermediate, 4304);
+	assert_int_equal(m.vision_patches, 4096);
+	assert_int_equal(m.vision_tokens, 256);
+	assert_int_equal(m.vision_params, 27ull * (4 * 1152 * 1152 + 2 * 1152 * 4304) +
+						  3 * 14 * 14 * 1152 + 1152ull * 16 * 5376);
+}
+
+/* vision towers of other composite configs: Llama 4's pixel shuffle, Mistral 3's (Pixtral)
+ * spatial merge, none without image_size */
+static void test_vision_tokens(void **state)
+{
+	mipart_model m;
+
+	/* Llama-4 vision_config (TensorRT-LLM's copy of Maverick's): 336 / 14 = 24 x 24 patches,
+	 * pixel_shuffle_ratio 0.5 keeps a quarter: 144 tokens */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"vocab_size\": 202048, \"max_position_embeddings\": 1048576}, "
+		 "\"vision_config\": {\"hidden_size\": 1408, \"image_size\": 336, "
+		 "\"intermediate_size\": 5632, \"num_hidden_layers\": 34, \"patch_size\": 14, "
+		 "\"pixel_shuffle_ratio\": 0.5}}", &m);
+	assert_int_equal(m.vision_patches, 576);
+	assert_int_equal(m.vision_tokens, 144);
+	/* mistralai/Mistral-Small-3.1-24B-Instruct-2503: Pixtral 1540 / 14 = 110 x 110 patches,
+	 * spatial_merge_size 2 at the top level: 3025 tokens */
+	accepted("{\"model_type\": \"mistral3\", \"spatial_merge_size\": 2, "
+		 "\"text_config\": {\"model_type\": \"mistral\", \"hidden_size\": 5120, "
+		 "\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"head_dim\": 128, "
+		 "\"num_hidden_layers\": 40, \"intermediate_size\": 32768, \"vocab_size\": 131072, "
+		 "\"max_position_embeddings\": 131072, \"sliding_window\": null}, "
+		 "\"vision_config\": {\"hidden_size\": 1024, \"image_size\": 1540, "
+		 "\"intermediate_size\": 4096, \"num_hidden_layers\": 24, \"patch_size\": 14}}", &m);
+	assert_int_equal(m.vision_patches, 12100);
+	assert_int_equal(m.vision_tokens, 3025);
+	/* no image_size (dynamic resolution): the tower's parameters, no encoder term */
+	accepted("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"llama\", "
+		 DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		 "\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		 "\"num_hidden_layers\": 2}}", &m);
+	assert_int_equal(m.vision_tokens, 0);
+	assert_int_equal(m.vision_params, 2ull * (4 * 64 * 64 + 2 * 64 * 128) + 64 * 256);
+	refused("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"llama\", "
+		DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		"\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		"\"num_hidden_layers\": 2, \"image_size\": -1}}", -ERANGE, "image_size", NULL);
 }
 
 static void test_deepseek_v3(void **state)
@@ -387,6 +437,57 @@ static void test_llama4_chunked(void **state)
 	assert_int_equal(m.chunked_layers, 2);
 	refused("{\"model_type\": \"llama\", " BASE ", \"attention_chunk_size\": 1024, "
 		"\"no_rope_layers\": [1, 0]}", -EINVAL, "no_rope_layers", NULL);
+}
+
+/* meta-llama/Llama-4-Maverick-17B-128E-Instruct text_config (as NVIDIA/TensorRT-LLM's
+ * test_modeling_llama_min_latency.py copies it, 48 layers): MoE every other layer
+ * (interleave_moe_layer_step 2), 128 experts of 8192 plus a shared one, dense layers of
+ * intermediate_size_mlp 16384 */
+static void test_llama4_maverick(void **state)
+{
+	mipart_model m;
+	uint64_t p, linear = 0;
+
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"intermediate_size_mlp\": 16384, \"num_local_experts\": 128, "
+		 "\"num_experts_per_tok\": 1, \"interleave_moe_layer_step\": 2, "
+		 "\"vocab_size\": 202048, \"max_position_embeddings\": 1048576, "
+		 "\"attention_chunk_size\": 8192, \"tie_word_embeddings\": false}, "
+		 "\"torch_dtype\": \"bfloat16\"}", &m);
+	assert_int_equal(m.experts, 128);
+	assert_int_equal(m.experts_per_token, 1);
+	assert_int_equal(m.moe_intermediate, 8192);
+	assert_int_equal(m.shared_experts, 1);
+	assert_int_equal(m.intermediate, 16384);
+	/* layers 1, 3, ..., 47 are MoE: 24 dense */
+	assert_int_equal(m.dense_layers, 24);
+	assert_int_equal(m.chunked_layers, 36);
+	/* 48 x attention (2 x 5120 x 5120 + 2 x 5120 x 1024) + 24 x 3 x 5120 x 16384
+	 * + 24 x (129 x 3 x 5120 x 8192 + router 5120 x 128) + norms + 2 x 202048 x 5120:
+	 * about 400.7B (the Hub's 402B add the vision tower) */
+	p = mipart_model_params(&m, &linear);
+	assert_true(p > 400500000000ull && p < 400900000000ull);
+	/* Scout: every layer MoE */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 5120, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, "
+		 "\"head_dim\": 128, \"num_hidden_layers\": 48, \"intermediate_size\": 8192, "
+		 "\"intermediate_size_mlp\": 16384, \"num_local_experts\": 16, "
+		 "\"interleave_moe_layer_step\": 1, \"vocab_size\": 202048, "
+		 "\"max_position_embeddings\": 10485760}}", &m);
+	assert_int_equal(m.experts, 16);
+	assert_int_equal(m.dense_layers, 0);
+	/* "moe_layers" names them when present */
+	accepted("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		 "\"hidden_size\": 256, \"num_attention_heads\": 8, \"num_hidden_layers\": 4, "
+		 "\"intermediate_size\": 128, \"intermediate_size_mlp\": 512, \"num_local_experts\": 4, "
+		 "\"moe_layers\": [3], \"vocab_size\": 1000, \"max_position_embeddings\": 4096}}", &m);
+	assert_int_equal(m.dense_layers, 3);
+	refused("{\"model_type\": \"llama4\", \"text_config\": {\"model_type\": \"llama4_text\", "
+		"\"hidden_size\": 256, \"num_attention_heads\": 8, \"num_hidden_layers\": 4, "
+		"\"vocab_size\": 1000, \"max_position_embeddings\": 4096, \"moe_layers\": [4]}}",
+		-EINVAL, "moe_layers", NULL);
 }
 
 /* Hub ids: what may go into a URL and a cache path */
@@ -1294,6 +1395,8 @@ int main(void)
 		cmocka_unit_test(test_gpt_oss_20b),
 		cmocka_unit_test(test_phi2),
 		cmocka_unit_test(test_llama4_chunked),
+		cmocka_unit_test(test_llama4_maverick),
+		cmocka_unit_test(test_vision_tokens),
 		cmocka_unit_test(test_hub_ids),
 		cmocka_unit_test(test_fixture_dir),
 		cmocka_unit_test(test_sliding_rules),

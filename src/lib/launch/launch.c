@@ -286,6 +286,11 @@ int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *ove
 	vp.tp = (unsigned)spec_int(ln->spec, "tensor_parallel_size", 1);
 	vp.max_model_len = (unsigned)spec_int(ln->spec, "max_model_len", 0);
 	vp.max_num_seqs = (unsigned)spec_int(ln->spec, "max_num_seqs", 256);
+	/* the token budget the booking was sized for: vLLM's default depends on the device's
+	 * memory (arg_utils.py get_batch_defaults: 2048, 8192 from 70 GiB, 16384 from 160 GiB in
+	 * 0.28), which allocate cannot know before it picks the partition; passing it pins the
+	 * activation the booking holds */
+	vp.max_num_batched_tokens = (unsigned)spec_int(ln->spec, "max_num_batched_tokens", 0);
 	/* four decimals (20 MiB of a 192 GiB GPU), rounded down: vLLM never takes more than was
 	 * booked, and the 5% booking margin is never eaten by the rounding */
 	vp.util = floor((double)booked / (double)vp.capacity * 10000.0) / 10000.0;
@@ -315,6 +320,7 @@ int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *ove
 	o.tensor_parallel = vp.tp;
 	o.max_model_len = vp.max_model_len;
 	o.max_num_seqs = vp.max_num_seqs;
+	o.max_num_batched_tokens = vp.max_num_batched_tokens;
 	o.device_bytes = vp.capacity;
 	o.gpu_memory_utilization = vp.util;
 	r = mipart_estimate_model(m, &o, &e);
@@ -352,6 +358,10 @@ size_t mipart_vllm_args(const mipart_vllm_plan *vp, char out[][MIPART_LAUNCH_ARG
 	}
 	ARG("--max-num-seqs");
 	ARG("%u", vp->max_num_seqs);
+	if (vp->max_num_batched_tokens) {
+		ARG("--max-num-batched-tokens");
+		ARG("%u", vp->max_num_batched_tokens);
+	}
 	if (vp->tp > 1) {
 		ARG("--tensor-parallel-size");
 		ARG("%u", vp->tp);

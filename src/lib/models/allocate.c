@@ -387,6 +387,8 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 			json_object_set_new(spec, "vllm_version",
 					    json_string(mipart_vllm_version_str(e.vllm_version, ver, sizeof(ver))));
 			json_object_set_new(spec, "platform", json_string(o.cuda ? "cuda" : "rocm"));
+			json_object_set_new(spec, "max_num_batched_tokens",
+					    json_integer(e.max_num_batched_tokens));
 			/* the logical indices now, so that doctor can tell when they shift (KFD
 			 * re-adds a switched GPU's nodes at the tail: HARDWARE.md 8.14) */
 			{

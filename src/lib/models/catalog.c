@@ -103,6 +103,12 @@ static const struct key keys[] = {
 	{ "quant_bits",        K_UINT,      OFF(quant_bits),        0,                  false },
 	{ "quant_group",       K_UINT,      OFF(quant_group),       0,                  false },
 	{ "weight_bytes",      K_U64,       OFF(weight_bytes),      0,                  false },
+	{ "vision_layers",     K_UINT,      OFF(vision_layers),     0,                  false },
+	{ "vision_hidden",     K_UINT,      OFF(vision_hidden),     0,                  false },
+	{ "vision_intermediate", K_UINT,    OFF(vision_intermediate), 0,                false },
+	{ "vision_patches",    K_UINT,      OFF(vision_patches),    0,                  false },
+	{ "vision_tokens",     K_UINT,      OFF(vision_tokens),     0,                  false },
+	{ "vision_params",     K_U64,       OFF(vision_params),     0,                  false },
 	{ "source",            K_SOURCE,    0,                      0,                  true  },
 };
 /* clang-format on */
@@ -389,6 +395,16 @@ static int check_model(const mipart_model *m, uint64_t seen, const char *who, ch
 	}
 	if ((seen >> key_bit(find_key("params")) & 1) && !m->params)
 		return BAD("params", "must be greater than 0 (leave it out to compute it)", who);
+	if (m->vision_tokens) {
+		if (!m->vision_hidden || !m->vision_intermediate)
+			return BAD("vision_tokens", "needs vision_hidden and vision_intermediate", who);
+		if (m->vision_patches && m->vision_patches < m->vision_tokens)
+			return BAD("vision_patches", "%u is fewer than vision_tokens (%u)", who,
+				   m->vision_patches, m->vision_tokens);
+	} else if (m->vision_layers || m->vision_hidden || m->vision_intermediate ||
+		   m->vision_patches || m->vision_params) {
+		return BAD("vision_tokens", "missing: the tokens an image becomes", who);
+	}
 	return 0;
 }
 

@@ -46,6 +46,9 @@
  *  - V1 from 0.9 (get_batch_defaults, PR #17885): B = 8192, S = 1024 when the device has 70 GiB
  *    or more and its name is not an A100's; else B = 2048, S = 256. The device's memory is what
  *    torch reports, so a partition of an MI300X smaller than 70 GiB gets the small defaults.
+ *  - From 0.28 (PR #51726, arg_utils.py get_batch_defaults: "for GPUs like B200/B300 with
+ *    >= 160GB memory, use the largest defaults", `device_memory >= 160 * GiB_bytes`): B = 16384
+ *    for the API server on such a device (a whole MI300X, MI325X, MI355X, B200); S stays 1024.
  */
 #define V0_MIN_BATCHED 2048
 #define V0_CHUNKED_ABOVE 32768
@@ -54,17 +57,21 @@
 #define LARGE_BATCHED 8192
 #define LARGE_SEQS 1024
 #define LARGE_DEVICE_BYTES (70.0 * GIB)
+#define LARGEST_BATCHED 16384
+#define LARGEST_DEVICE_BYTES (160.0 * GIB)
+#define LARGEST_DEFAULTS_FROM V(0, 28)
 
 /*
  * Non-torch memory (memory_profiling's non_torch_increase: the CUDA/HIP context's growth,
  * allocator pools outside torch, NCCL/RCCL and custom all-reduce buffers). Measured, not derived;
  * fitted on the calibration rows of tests/fixtures/vllm-reference.csv (docs/estimator.md):
- * one NVIDIA GPU 0.13-0.14 GiB (H100, vLLM 0.11), ROCm 0.53 GiB (the ROCm row); tensor parallel
- * over NVLink adds 0.40 (H100 TP 2: 0.54 against 0.14 at TP 1), over PCIe 0.17 (L40S TP 2 0.30,
- * RTX 3090 TP 16 0.20, against 0.03-0.16 at TP 1).
+ * one NVIDIA GPU 0.13-0.14 GiB (H100, vLLM 0.11); tensor parallel over NVLink adds 0.40 (H100
+ * TP 2: 0.54 against 0.14 at TP 1), over PCIe 0.17 (L40S TP 2 0.30, RTX 3090 TP 16 0.20,
+ * against 0.03-0.16 at TP 1). ROCm: 0.5 GiB, the figure of shared/VLLM-MEMORY.md; there is no
+ * ROCm calibration row (the one ROCm row, 0.53, is a validation row and is not fitted on).
  */
 #define NON_TORCH_CUDA (0.13 * GIB)
-#define NON_TORCH_ROCM (0.53 * GIB)
+#define NON_TORCH_ROCM (0.5 * GIB)
 #define NON_TORCH_TP_PCIE (0.17 * GIB)
 #define NON_TORCH_TP_FAST (0.40 * GIB)
 /*
@@ -95,6 +102,38 @@
  * experts' intermediate size up to a multiple of 256 (gpt-oss: 2880 -> 3072, 6.7% more expert
  * bytes; fitted on the gpt-oss-20b calibration row: 13.47 GiB logged) */
 #define MXFP4_INTERMEDIATE_ALIGN 256
+/*
+ * bitsandbytes 4-bit (vllm/model_executor/model_loader/bitsandbytes_loader.py:
+ * _unquantized_generator quantizes in flight with quantize_4bit(compress_statistics=True,
+ * quant_type="nf4"), bitsandbytes' default blocksize 64): 4 bits per weight, the absmax of each
+ * block of 64 quantized to 8 bits (double quantization) and one fp32 absmax per 256 of those.
+ * Pre-quantized Unsloth/HF checkpoints store the same (bnb_4bit_use_double_quant).
+ */
+#define BNB4_BLOCK 64.0
+#define BNB4_NESTED_BLOCK 256.0
+/*
+ * Weight loading reports every tensor the model allocates, buffers included
+ * (DeviceMemoryProfiler around get_model). The rotary embedding's cos_sin_cache
+ * (vllm/model_executor/layers/rotary_embedding/base.py: RotaryEmbedding.__init__ registers
+ * max_position_embeddings x rotary_dim in the model dtype) is such a buffer: get_rope
+ * (rotary_embedding/__init__.py) caches instances in _ROPE_DICT, so a model holds one per
+ * distinct RoPE (Gemma 3: local and global, two). vLLM 0.5's gemma2.py built a
+ * GemmaRotaryEmbedding in every layer ("TODO(woosuk): Use the `get_rope` interface"), one
+ * cache per layer; from 0.6 Gemma 2 shares one through get_rope.
+ */
+#define ROPE_PER_LAYER_GEMMA2_BEFORE V(0, 6)
+/*
+ * MLA (vllm/attention/backends/mla/common.py, V1 vllm/v1/attention/backends/mla/common.py:
+ * MLACommonImpl.process_weights_after_loading): from 0.8 the kv_b_proj of a quantized
+ * checkpoint is dequantized (get_and_maybe_dequant_weights) into W_UK / W_UV, 16-bit copies of
+ * kv_lora_rank x heads/tp x (qk_nope + v) that stay next to the quantized weight ("we currently
+ * do not have quantized bmm's"); a 16-bit kv_b_proj is only viewed. 0.7.1 to 0.7.x absorbed the
+ * matrices instead (VLLM_MLA_PERFORM_MATRIX_ABSORPTION, default on): W_Q_UK (q input x
+ * heads/tp x kv_lora_rank) and W_UV_O (kv_lora_rank x heads/tp x hidden) in 16 bits, for every
+ * checkpoint.
+ */
+#define MLA_DEQUANT_FROM V(0, 8)
+#define MLA_ABSORB_FROM V(0, 7)
 
 /* Version thresholds (docs/estimator.md says which PR each comes from). */
 #define V1_DEFAULT_FROM V(0, 8)		/* VLLM_USE_V1=1 by default */
@@ -108,7 +147,7 @@ static const char *const prec_names[] = {
 	[MIPART_PREC_AUTO] = "auto", [MIPART_PREC_FP32] = "fp32", [MIPART_PREC_BF16] = "bf16",
 	[MIPART_PREC_FP16] = "fp16", [MIPART_PREC_FP8] = "fp8",	  [MIPART_PREC_INT8] = "int8",
 	[MIPART_PREC_INT4] = "int4", [MIPART_PREC_AWQ] = "awq",	  [MIPART_PREC_GPTQ] = "gptq",
-	[MIPART_PREC_MXFP4] = "mxfp4",
+	[MIPART_PREC_MXFP4] = "mxfp4", [MIPART_PREC_BNB4] = "bnb4",
 };
 
 int mipart_precision_parse(const char *s, mipart_precision *ret)
@@ -278,6 +317,8 @@ static mipart_precision auto_precision(const mipart_model *m)
 		return m->quant_bits == 8 ? MIPART_PREC_INT8 : MIPART_PREC_GPTQ;
 	if (!strcasecmp(q, "mxfp4"))
 		return MIPART_PREC_MXFP4;
+	if (!strcasecmp(q, "bitsandbytes") && (!m->quant_bits || m->quant_bits <= 4))
+		return MIPART_PREC_BNB4;
 	if (!strcasecmp(q, "compressed-tensors") || !strcasecmp(q, "bitsandbytes"))
 		return m->quant_bits && m->quant_bits <= 4 ? MIPART_PREC_INT4 : MIPART_PREC_INT8;
 	/* vLLM's dtype "auto": the checkpoint's dtype, with float32 run in 16 bits */
@@ -308,17 +349,19 @@ static double linear_bytes(mipart_precision p, unsigned group)
 		return 0.5 + (2.0 + 0.5) / g;
 	case MIPART_PREC_MXFP4:
 		return 0.5 + 1.0 / 32;
+	case MIPART_PREC_BNB4:
+		return 0.5 + 1.0 / BNB4_BLOCK + 4.0 / (BNB4_BLOCK * BNB4_NESTED_BLOCK);
 	default:
 		return 2;
 	}
 }
 
 
+static unsigned moe_layers(const mipart_model *m);
+
 static uint64_t expert_params(const mipart_model *m)
 {
-	unsigned moe_layers = m->layers > m->dense_layers ? m->layers - m->dense_layers : 0;
-
-	return (uint64_t)moe_layers * m->experts * 3 * m->hidden * m->moe_intermediate;
+	return (uint64_t)moe_layers(m) * m->experts * 3 * m->hidden * m->moe_intermediate;
 }
 
 static uint64_t ceil_div(uint64_t a, uint64_t b)
@@ -464,6 +507,8 @@ static void batch_defaults(const mipart_estimate_options *o, unsigned version, b
 		large = (double)o->device_bytes >= LARGE_DEVICE_BYTES && !strcasestr(name, "a100");
 	*ret_b = large ? LARGE_BATCHED : SMALL_BATCHED;
 	*ret_s = large ? LARGE_SEQS : SMALL_SEQS;
+	if (version >= LARGEST_DEFAULTS_FROM && (double)o->device_bytes >= LARGEST_DEVICE_BYTES)
+		*ret_b = LARGEST_BATCHED;
 }
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
@@ -472,20 +517,126 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 {
 	double ffn;
 
-	if (m->experts && m->layers > m->dense_layers)
-		ffn = (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp;
-	else
-		ffn = (m->mlp_matrices == 2 ? 1.0 : 2.0) * m->intermediate / tp; /* fc1, or gate+up */
+	/* the widest MLP of a layer: the routed experts' gate/up (top_k x 2 x I_moe), or a dense
+	 * layer's fc1 or gate+up (dense-only models; MoE models with dense layers: DeepSeek's
+	 * first_k_dense_replace, Llama 4 Maverick's interleaved ones) */
+	ffn = m->experts && moe_layers(m) ? (double)m->experts_per_token * 2.0 * m->moe_intermediate / tp
+					  : 0;
+	if (!moe_layers(m) || m->dense_layers) {
+		double dense = (m->mlp_matrices == 2 ? 1.0 : 2.0) * m->intermediate / tp;
+
+		ffn = dense > ffn ? dense : ffn;
+	}
 	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
 	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab *
 				  (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
 }
 
-/* Weights on one GPU. */
-static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
-			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp)
+/* MoE layers: all but the dense ones (leading first_k_dense_replace, or interleaved:
+ * Llama 4 Maverick's interleave_moe_layer_step 2, Qwen's decoder_sparse_step; model.h keeps
+ * their count in dense_layers) */
+static unsigned moe_layers(const mipart_model *m)
 {
-	double w, elem16 = p == MIPART_PREC_FP32 ? 4 : 2;
+	return m->experts && m->layers > m->dense_layers ? m->layers - m->dense_layers : 0;
+}
+
+/* The cos_sin_cache buffers of the model's rotary embeddings (ROPE_PER_LAYER_GEMMA2_BEFORE):
+ * max_position x rotary_dim elements each, on every rank. */
+static double rope_cache_bytes(const mipart_model *m, unsigned version, double elem16)
+{
+	unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
+	unsigned dim = m->attention == MIPART_ATTN_MLA ? m->qk_rope_head_dim : hd;
+	double n = 1;
+
+	if (!strcmp(m->arch, "gemma3") || !strcmp(m->arch, "gemma3_text"))
+		n = 2; /* gemma3.py: rope_theta (global) and rope_local_base_freq (sliding) */
+	else if (!strcmp(m->arch, "gemma2") && version < ROPE_PER_LAYER_GEMMA2_BEFORE)
+		n = m->layers;
+	else if (!strcmp(m->arch, "opt") || !strcmp(m->arch, "gpt2") || !strcmp(m->arch, "gpt_bigcode"))
+		n = 0; /* learned position embeddings, counted in the parameters */
+	return n * (double)m->max_position * dim * elem16;
+}
+
+/*
+ * Parameters every tensor-parallel rank holds whole, split into linear layers (quantized with
+ * the rest) and 16-bit tensors: MLA's q_a_proj and kv_a_proj_with_mqa (deepseek_v2.py:
+ * ReplicatedLinear, or one MergedColumnParallelLinear with disable_tp), the MoE router
+ * (ReplicatedLinear gate in deepseek_v2.py, qwen3_moe.py, mixtral.py, llama4.py) and the norms
+ * (RMSNorm weights are not sharded).
+ */
+static void replicated_params(const mipart_model *m, double *ret_linear, double *ret_rest)
+{
+	double h = m->hidden, lin = 0, rest;
+
+	if (m->attention == MIPART_ATTN_MLA)
+		lin = (double)m->layers * h *
+		      ((double)m->q_lora_rank + m->kv_lora_rank + m->qk_rope_head_dim);
+	rest = (double)moe_layers(m) * h * m->experts + (2.0 * m->layers + 1) * h;
+	if (m->attention == MIPART_ATTN_MLA)
+		rest += (double)m->layers * ((double)m->q_lora_rank + m->kv_lora_rank);
+	*ret_linear = lin;
+	*ret_rest = rest;
+}
+
+/* The 16-bit copies MLA keeps after loading (MLA_DEQUANT_FROM, MLA_ABSORB_FROM), per GPU. */
+static double mla_copies(const mipart_model *m, mipart_precision p, unsigned version, unsigned tp,
+			 double elem16)
+{
+	double heads = (double)m->heads / tp, rank = m->kv_lora_rank;
+	bool quantized = p != MIPART_PREC_BF16 && p != MIPART_PREC_FP16 && p != MIPART_PREC_FP32;
+
+	if (m->attention != MIPART_ATTN_MLA)
+		return 0;
+	if (version >= MLA_DEQUANT_FROM)
+		return quantized ? m->layers * rank * heads *
+					   ((double)m->qk_nope_head_dim + m->v_head_dim) * elem16
+				 : 0;
+	if (version >= MLA_ABSORB_FROM) {
+		double q_in = m->q_lora_rank ? m->q_lora_rank : m->hidden;
+
+		return m->layers * heads * rank * (q_in + m->hidden) * elem16;
+	}
+	return 0;
+}
+
+/*
+ * The multimodal encoder's share of the profile run (vllm/v1/worker/gpu_model_runner.py:
+ * profile_run, vllm/multimodal budget code: MultiModalBudget.get_max_items,
+ * vllm/v1/core/encoder_cache_manager.py: compute_mm_encoder_budget). vLLM runs the encoder once
+ * over a batch of dummy items of the modality with the most tokens per item, as many as
+ *   min(encoder budget // T, max_num_seqs x max(1, min(limit, max_model_len // T))), at least 1,
+ * where the encoder budget is max(max_num_encoder_input_tokens, T) and that defaults to
+ * max_num_batched_tokens; T is the tokens one item becomes. It keeps the outputs
+ * (encoder_cache["tmp"]) through the forward and sampler runs. The encoder's peak is taken like
+ * the decoder's forward: the widest MLP output (patches x vision intermediate) of the batch, x
+ * FORWARD_FACTOR, a tp-th on each rank (vision MLPs are column-parallel). The per-prompt limit
+ * (limit_mm_per_prompt, 999 by default in V1) never binds before max_model_len // T does.
+ */
+static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batched, unsigned seqs,
+			       unsigned len, double elem, uint64_t *ret_enc, uint64_t *ret_cache)
+{
+	uint64_t t = m->vision_tokens, p = m->vision_patches ? m->vision_patches : t;
+	uint64_t budget, items, per_prompt, dec;
+
+	*ret_enc = *ret_cache = 0;
+	if (!t || !m->vision_intermediate)
+		return;
+	budget = batched > t ? batched : t;
+	items = budget / t;
+	per_prompt = len / t ? len / t : 1;
+	dec = (uint64_t)seqs * per_prompt;
+	items = items < dec ? items : dec;
+	items = items ? items : 1;
+	*ret_enc = (uint64_t)((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
+	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
+}
+
+/* Weights on one GPU: what vLLM logs as "Model loading took". */
+static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
+			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp,
+			      unsigned version)
+{
+	double w, elem16 = p == MIPART_PREC_FP32 ? 4 : 2, rep_lin, rep_rest;
 	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
 	unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
 	uint64_t padded = ceil_div(m->vocab, VOCAB_PADDING) * VOCAB_PADDING;
@@ -538,6 +689,15 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 
 		w += per_head * (1.0 - (double)kvh / tp);
 	}
+	/* replicated layers: whole on every rank, not a tp-th (replicated_params) */
+	replicated_params(m, &rep_lin, &rep_rest);
+	w += (rep_lin * linear_bytes(p, m->quant_group) + rep_rest * elem16) * (1.0 - 1.0 / tp);
+	w += mla_copies(m, p, version, tp, elem16);
+	/* the vision tower and projector, in 16 bits (quantization configs leave them out:
+	 * compressed-tensors "ignore", AWQ modules_to_not_convert), sharded like the decoder */
+	if (!from_checkpoint)
+		w += (double)m->vision_params * elem16 / tp;
+	w += rope_cache_bytes(m, version, elem16);
 	return w;
 }
 
@@ -585,7 +745,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	params = mipart_model_params(m, &linear);
 	e.params = m->params ? m->params : params;
 	weights = weights_per_gpu(m, p, o->precision == MIPART_PREC_AUTO && m->weight_bytes, params,
-				  linear, e.params, tp);
+				  linear, e.params, tp, version);
 
 	e.precision_name = mipart_precision_name(p);
 	e.max_model_len = len;
@@ -595,7 +755,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 	e.weights_bytes = (uint64_t)weights;
 	activation(m, tp, b, s, act_elem, v0, &e.forward_bytes, &e.sampler_bytes);
+	if (!v0) {
+		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
+		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);
+		e.forward_bytes += e.encoder_cache_bytes;
+		e.sampler_bytes += e.encoder_cache_bytes;
+	}
 	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
+	if (e.encoder_bytes > e.activation_bytes)
+		e.activation_bytes = e.encoder_bytes;
 	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
 				       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST : NON_TORCH_TP_PCIE) : 0));
 	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager)

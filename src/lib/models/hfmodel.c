@@ -326,6 +326,7 @@ enum moe_rule {
 	MOE_GPT_OSS,  /* the same, with experts_per_token as well as num_experts_per_tok */
 	MOE_QWEN,     /* num_experts, moe_intermediate_size, decoder_sparse_step, ... */
 	MOE_DEEPSEEK, /* n_routed_experts, n_shared_experts, first_k_dense_replace, ... */
+	MOE_LLAMA4,   /* num_local_experts, a shared expert, interleave_moe_layer_step */
 	MOE_GENERIC,  /* whichever of the above keys are present */
 };
 
@@ -344,6 +345,9 @@ enum moe_rule {
  *                               tie_word_embeddings=True); layer_types default
  *                               "sliding_attention" if bool((i + 1) % self._sliding_window_pattern)
  *   configuration_gpt_oss.py    GptOssConfig(sliding_window=128); layer_types as Gemma 2
+ *   configuration_llama4.py     Llama4TextConfig(num_local_experts=16, num_experts_per_tok=1,
+ *                               intermediate_size=8192, intermediate_size_mlp=16384,
+ *                               interleave_moe_layer_step=1)
  * Every other class (Llama, Mixtral, Phi3, DeepseekV2/V3) defaults tie_word_embeddings to False
  * and has no sliding window by default.
  */
@@ -372,6 +376,8 @@ static const struct arch archs[] = {
 	{ "deepseek_v2", SW_NONE, MOE_DEEPSEEK, true, false, 0, 0, 0, 0, 0, 0 },
 	{ "deepseek_v3", SW_NONE, MOE_DEEPSEEK, true, false, 0, 0, 0, 0, 0, 0 },
 	{ "gpt_oss", SW_ALTERNATE, MOE_GPT_OSS, false, false, 0, 0, 0, 0, 128, 0 },
+	{ "llama4", SW_NONE, MOE_LLAMA4, false, false, 0, 0, 0, 0, 0, 0 },
+	{ "llama4_text", SW_NONE, MOE_LLAMA4, false, false, 0, 0, 0, 0, 0, 0 },
 };
 
 static const struct arch generic_arch = { NULL, SW_NONE, MOE_GENERIC, false, false, 0, 0, 0, 0,
@@ -702,6 +708,61 @@ static int read_moe(struct cfg *c, const json_t *t, const char *px, const struct
 		for (unsigned i = 0; i < m->layers; i++)
 			m->dense_layers += i < first_dense || i % freq != 0;
 		break;
+	case MOE_LLAMA4:
+		/* configuration_llama4.py / vLLM llama4.py (Llama4DecoderLayer): layer i is MoE
+		 * when interleave_moe_layer_step > 0 and (i + 1) % step == 0 (Scout: 1, every
+		 * layer; Maverick: 2, every other), or when i is in "moe_layers"; an MoE layer has
+		 * num_local_experts routed experts of intermediate_size and one shared expert of
+		 * the same width; a dense layer's MLP is intermediate_size_mlp wide */
+		if ((r = get_uint(c, t, px, "num_local_experts", OPTIONAL, 0, LOG_EXPERTS, 16,
+				  &m->experts)) < 0 ||
+		    (r = get_uint(c, t, px, "num_experts_per_tok", OPTIONAL, 1, LOG_EXPERTS, 1,
+				  &m->experts_per_token)) < 0 ||
+		    (r = get_uint(c, t, px, "interleave_moe_layer_step", OPTIONAL, 0, LOG_LAYERS, 1,
+				  &step)) < 0)
+			return r;
+		if (!m->experts)
+			break;
+		m->moe_intermediate = have_intermediate ? m->intermediate : 8192;
+		m->shared_experts = 1;
+		r = get_uint(c, t, px, "intermediate_size_mlp", OPTIONAL, 1, LOG_DIM, 16384,
+			     &m->intermediate);
+		if (r < 0)
+			return r;
+		have_intermediate = true;
+		{
+			const json_t *list = json_object_get(t, "moe_layers"), *v;
+			size_t i;
+			char d[48];
+
+			if (list && !json_is_null(list)) {
+				if (!json_is_array(list))
+					return cfg_fail(c, -EINVAL, "'%smoe_layers' must be a list, not %s",
+							px, describe(list, d, sizeof(d)));
+				memset(dense, 1, m->layers);
+				json_array_foreach(list, i, v) {
+					if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+					    json_integer_value(v) >= (json_int_t)m->layers)
+						return cfg_fail(c, -EINVAL,
+								"'%smoe_layers' must hold layer numbers "
+								"below %u, not %s",
+								px, m->layers, describe(v, d, sizeof(d)));
+					dense[json_integer_value(v)] = 0;
+				}
+			} else {
+				for (unsigned l = 0; l < m->layers; l++)
+					dense[l] = step == 0 || (l + 1) % step != 0;
+			}
+			for (unsigned l = 0; l < m->layers; l++)
+				m->dense_layers += dense[l];
+		}
+		if (m->dense_layers == m->layers) {
+			/* no MoE layer: a dense model of intermediate_size_mlp */
+			m->experts = m->experts_per_token = m->moe_intermediate = 0;
+			m->shared_experts = 0;
+			m->dense_layers = 0;
+		}
+		break;
 	case MOE_GENERIC:
 		break;
 	}
@@ -968,6 +1029,74 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
 	return 0;
 }
 
+/*
+ * The vision tower of a composite config (vision_config: Gemma 3's SigLIP, Mistral 3's Pixtral,
+ * Llama 4's, LLaVA's CLIP): its MLP width and the tokens its largest image becomes, for the
+ * encoder's share of vLLM's profile run, and its parameters. Images of image_size square cut in
+ * patch_size patches give (image_size / patch_size)^2 encoder positions; the language model sees
+ * mm_tokens_per_image of them (Gemma 3: pooled to 256), or a pixel_shuffle_ratio^2 share
+ * (Llama 4: 0.5, a quarter), or 1 / spatial_merge_size^2 (Mistral 3, Qwen2.5-VL). Models with
+ * no image_size (dynamic resolution: Qwen2-VL) get the parameters but no encoder term.
+ * Parameters: layers x (4 h^2 + 2 h I) (attention and MLP) + the patch embedding 3 x p^2 x h +
+ * the projector (h x positions per token) x the text hidden size; biases and norms are left out.
+ */
+static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
+{
+	const json_t *vc = json_object_get(root, "vision_config"), *v;
+	unsigned layers = 0, hidden = 0, inter = 0, image = 0, patch = 0, merge = 1, tokens = 0;
+	const char *px = "vision_config.";
+	double per_token = 1;
+	int r;
+
+	if (!vc || !json_is_object(vc))
+		return 0;
+	if ((r = get_uint(c, vc, px, "num_hidden_layers", OPTIONAL, 0, LOG_LAYERS, 0, &layers)) < 0 ||
+	    (r = get_uint(c, vc, px, "hidden_size", OPTIONAL, 0, LOG_DIM, 0, &hidden)) < 0 ||
+	    (r = get_uint(c, vc, px, "intermediate_size", OPTIONAL, 0, LOG_DIM, 0, &inter)) < 0 ||
+	    (r = get_uint(c, vc, px, "image_size", OPTIONAL, 0, LOG_DIM, 0, &image)) < 0 ||
+	    (r = get_uint(c, vc, px, "patch_size", OPTIONAL, 0, LOG_HEADS, 0, &patch)) < 0)
+		return r;
+	if (!layers || !hidden || !inter)
+		return 0;
+	m->vision_layers = layers;
+	m->vision_hidden = hidden;
+	m->vision_intermediate = inter;
+	if (image && patch && image >= patch) {
+		uint64_t side = image / patch, pos = side * side;
+
+		if (pos >= 1u << 30)
+			return cfg_fail(c, -ERANGE, "'%simage_size' / '%spatch_size' gives %llu patches",
+					px, px, (unsigned long long)pos);
+		m->vision_patches = (unsigned)pos;
+		if ((r = get_uint(c, root, "", "mm_tokens_per_image", OPTIONAL, 0, LOG_DIM, 0,
+				  &tokens)) < 0)
+			return r;
+		v = json_object_get(vc, "pixel_shuffle_ratio");
+		if (!tokens && json_is_number(v) && json_number_value(v) > 0 && json_number_value(v) <= 1) {
+			double ratio = json_number_value(v);
+
+			tokens = (unsigned)((double)pos * ratio * ratio);
+		}
+		if (!tokens) {
+			if ((r = get_uint(c, root, "", "spatial_merge_size", OPTIONAL, 1, LOG_HEADS, 1,
+					  &merge)) < 0)
+				return r;
+			if (r == 0 && (r = get_uint(c, vc, px, "spatial_merge_size", OPTIONAL, 1,
+						    LOG_HEADS, 1, &merge)) < 0)
+				return r;
+			tokens = (unsigned)(pos / ((uint64_t)merge * merge));
+		}
+		m->vision_tokens = tokens ? tokens : 1;
+		if (m->vision_tokens > m->vision_patches)
+			m->vision_tokens = m->vision_patches;
+		per_token = (double)m->vision_patches / m->vision_tokens;
+	}
+	m->vision_params = (uint64_t)((double)layers * (4.0 * hidden * hidden + 2.0 * hidden * inter) +
+				      3.0 * patch * patch * hidden +
+				      (double)hidden * per_token * m->hidden);
+	return 0;
+}
+
 int mipart_hf_parse_config(const char *buf, size_t len, const char *name, mipart_model *ret,
 			   char *err, size_t err_size)
 {
@@ -1036,6 +1165,10 @@ int mipart_hf_parse_config(const char *buf, size_t len, const char *name, mipart
 	}
 
 	r = read_shape(&c, root, t, a, &m);
+	if (r < 0)
+		goto out;
+	c.prefix = "";
+	r = read_vision(&c, root, &m);
 	if (r < 0)
 		goto out;
 

@@ -103,6 +103,10 @@ typedef struct mipart_estimate {
 					 * the third term of activation_bytes' max */
 	uint64_t encoder_cache_bytes;	/* its outputs, alive during the forward and sampler runs
 					 * (added to both) */
+	int64_t other_rank_kv_cache_bytes; /* V0 with tensor parallel: the "Available KV cache"
+					 * the ranks other than the driver profile (they do not
+					 * sample); the cache takes the driver's smaller figure,
+					 * kv_cache_bytes. Else kv_cache_bytes */
 } mipart_estimate;
 
 /*

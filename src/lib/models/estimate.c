@@ -82,12 +82,19 @@
  * min(S, B) rows of the whole vocabulary (the logits are gathered, so the vocabulary is not
  * divided by tp). V1 (_dummy_sampler_run: fp32 logits, sort for top-p/top-k, logprobs):
  * 38.9 bytes per row and vocabulary entry (calibration rows, H100, vLLM 0.11: gpt-oss-20b 38.5,
- * Llama-3.1-8B 38.9, Llama-3.3-70B 39.6, Qwen3-32B TP 2 38.9). V0 (the profile's dummy
- * sequences): 6.35 (the Qwen3-0.6B row: 0.23 GiB at 256 x 151,936).
+ * Llama-3.1-8B 38.9, Llama-3.3-70B 39.6, Qwen3-32B TP 2 38.9). V0 does the same work
+ * (vllm/worker/model_runner.py: GPUModelRunnerBase.profile_run samples its dummy sequences
+ * with SamplingParams(top_p=0.99, top_k=vocab_size - 1): fp32 logits, the top-k/top-p sort,
+ * softmax and log-softmax) and so takes the same constant: the V0 calibration rows agree
+ * (DeepSeek-Coder-V2-Lite 38.5, R1-Distill-Qwen-1.5B 38.4, Llama-3-8B 41.2 bytes at 256 rows);
+ * one calibration row (Qwen3-0.6B, 6.35) does not and its settings are not shown. In V0 only the
+ * driver rank samples (model_runner.py: execute_model returns before sampling on the other
+ * ranks), and the KV cache takes the smallest rank's blocks (the driver's), which is what this
+ * estimate is; a log's printed profile may be another rank's, without the sampler.
  */
 #define FORWARD_FACTOR 1.93
 #define SAMPLER_BYTES_V1 38.9
-#define SAMPLER_BYTES_V0 6.35
+#define SAMPLER_BYTES_V0 SAMPLER_BYTES_V1
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
 #define CUDA_GRAPH_FROM V(0, 21)
@@ -309,7 +316,11 @@ static mipart_precision auto_precision(const mipart_model *m)
 {
 	const char *q = m->quant_method;
 
-	if (!strcasecmp(q, "fp8"))
+	/* fbgemm_fp8 (vllm/model_executor/layers/quantization/fbgemm_fp8.py: FBGEMMFp8LinearMethod,
+	 * fp8 weights with a per-channel fp32 scale; Meta's Llama 3.1 FP8 checkpoints). Its
+	 * modules_to_not_convert stay 16-bit and are not modelled: the estimate is low when the
+	 * list is long */
+	if (!strcasecmp(q, "fp8") || !strcasecmp(q, "fbgemm_fp8"))
 		return MIPART_PREC_FP8;
 	if (!strcasecmp(q, "awq"))
 		return MIPART_PREC_AWQ;
@@ -789,6 +800,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
 						 : (double)e.usable_bytes - fixed;
 		e.kv_cache_bytes = (int64_t)avail;
+		e.other_rank_kv_cache_bytes = e.kv_cache_bytes;
+		/* V0: only the driver samples; the others keep the forward's peak (see
+		 * SAMPLER_BYTES_V0) and the cache takes the smallest rank's blocks */
+		if (v0 && tp > 1 && !o->kv_cache_memory_bytes && e.sampler_bytes > e.forward_bytes &&
+		    e.encoder_bytes < e.sampler_bytes)
+			e.other_rank_kv_cache_bytes += (int64_t)(e.activation_bytes -
+								  (e.forward_bytes > e.encoder_bytes
+									   ? e.forward_bytes
+									   : e.encoder_bytes));
 		if (avail > 0) {
 			uint64_t lo = 0, hi = m->max_position ? m->max_position : (1u << 24);
 

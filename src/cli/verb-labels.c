@@ -90,12 +90,18 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 			rc = EXIT_FAIL;
 			goto out;
 		}
-		r = mipart_labels_write(labels, n, output ? output : path);
+		/* written only when it says something else: NFD and watchers see real changes */
+		r = mipart_labels_update(cli->host, output ? output : path, true, &n);
 		if (r < 0) {
-			cli_error("cannot write '%s': %s", output ? output : path, mipart_strerror(r));
+			cli_error("cannot write '%s': %s", output ? output : path,
+				  r == -EBUSY ? "a partition change is running; try again when it is done"
+					      : mipart_strerror(r));
 			rc = EXIT_FAIL;
 		} else if (!cli->quiet) {
-			fprintf(stderr, "wrote %zu labels to '%s'\n", n, output ? output : path);
+			if (r)
+				fprintf(stderr, "wrote %zu labels to '%s'\n", n, output ? output : path);
+			else
+				fprintf(stderr, "'%s' is current (%zu labels)\n", output ? output : path, n);
 		}
 	}
 out:

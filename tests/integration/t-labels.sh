@@ -15,6 +15,11 @@ grep -qx 'feature.node.kubernetes.io/mipart-partitions.24G=16' "$F"; ok $? "part
 grep -v '^#' "$F" | grep -vqE '^[a-z0-9.-]+/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$'
 is "$?" 1 "every line is key=value of valid label syntax"
 
+M0="$(stat -c '%y %i' "$F")"
+run mipart --root "$H" labels
+like "$ERR" "'$F' is current (* labels)" "a second run: the file says it already"
+is "$(stat -c '%y %i' "$F")" "$M0" "and is not rewritten (same mtime and inode)"
+
 run mipart --root "$H" labels --json
 is "$(jqo '.labels["feature.node.kubernetes.io/mipart-gpus"]')" 2 "--json"
 run mipart --root "$H" labels --output "$T_TMP/nfd/mipart"
@@ -88,3 +93,10 @@ says_nfd; ok $? "after a reload without 'off': written to NFD's features.d under
 kill -TERM "$SP"; wait "$SP"
 run mipart --root "$H2" serve --labels-interval 0
 is "$RC" 2 "labels-interval 0 is a usage error"
+run mipart --root "$H2" serve --labels-file ''
+is "$RC" 2 "an empty labels-file is a usage error"
+like "$ERR" "*labels-file*the path of the NFD feature file, or off*" "saying what it takes"
+printf 'labels-interval: fast\n' >"$T_TMP/bad.yaml"
+run mipart --root "$H2" serve --config "$T_TMP/bad.yaml"
+is "$RC" 1 "a bad labels-interval in the config: exit 1"
+like "$ERR" "*bad.yaml:1:18: invalid value 'fast' for 'labels-interval'*" "at its line and column"

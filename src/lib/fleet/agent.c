@@ -993,6 +993,7 @@ static int on_event(json_t *ev, void *userdata)
 		return 0;
 	}
 	a->unschedulable = json_is_true(json_object_get(json_object_get(obj, "spec"), "unschedulable"));
+	a->our_cordon = a->unschedulable && cordon_mark(obj);
 	reconcile(a, obj);
 	return stopping(a) ? -ECANCELED : 0;
 }

@@ -193,6 +193,13 @@ int main(int argc, char **argv)
 		o.max_num_batched_tokens = (unsigned)atof(fl[F_BATCHED]);
 		o.block_size = (unsigned)atof(fl[F_BLOCK]);
 		o.cuda = strcmp(fl[F_PLATFORM], "rocm") != 0;
+		/* the device as torch names it: "NVIDIA GB10 (DGX Spark)" is a GB10 */
+		{
+			char *paren = strstr(fl[F_GPU], " (");
+
+			if (paren)
+				*paren = '\0';
+		}
 		o.device_name = fl[F_GPU][0] ? fl[F_GPU] : NULL;
 		o.engine = !strcmp(fl[F_ENGINE], "v0") ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 		/* a dev build or an unknown version: the release line of its engine */

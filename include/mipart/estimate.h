@@ -138,6 +138,8 @@ typedef struct mipart_device_info {
 	bool cuda;			/* NVIDIA (else AMD, ROCm) */
 	bool fast_link;			/* NVLink / XGMI between GPUs of one node */
 	const char *source;		/* where total_bytes comes from */
+	unsigned compute_capability;	/* NVIDIA: major x 10 + minor (H100 90, A100 80, GB10
+					 * 121); 0 for AMD. Picks vLLM's MXFP4 MoE backend */
 } mipart_device_info;
 
 /* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),

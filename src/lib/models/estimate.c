@@ -105,10 +105,18 @@
 #define V0_MLA_ALIGN 256
 /* vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE */
 #define VOCAB_PADDING 64
-/* vllm/model_executor/layers/quantization/mxfp4.py: Mxfp4MoEMethod.create_weights rounds the
- * experts' intermediate size up to a multiple of 256 (gpt-oss: 2880 -> 3072, 6.7% more expert
- * bytes; fitted on the gpt-oss-20b calibration row: 13.47 GiB logged) */
+/* vllm/model_executor/layers/quantization/mxfp4.py: Mxfp4MoEMethod.create_weights pads the
+ * experts by backend. Marlin (GPUs below compute capability 9.0, and sm_12x such as GB10, whose
+ * log says "Marlin"): intermediate to a multiple of 128, hidden to 256 ("n % 256 == 0 and
+ * k % 128 == 0"); B200 (SM100 FlashInfer): both to 256. H100/H200 (triton kernels): the code
+ * pads the intermediate to 64 (2880 stays) but the swizzled layout of process_weights_after_
+ * loading takes more: modelled as the intermediate to 256 (gpt-oss 2880 -> 3072, 6.7% more
+ * expert bytes), fitted on the gpt-oss-20b H100 calibration row (13.47 GiB logged); also used for
+ * ROCm and unknown devices. */
 #define MXFP4_INTERMEDIATE_ALIGN 256
+#define MXFP4_MARLIN_INTERMEDIATE_ALIGN 128
+#define MXFP4_MARLIN_HIDDEN_ALIGN 256
+#define MXFP4_SM100_ALIGN 256
 /*
  * bitsandbytes 4-bit (vllm/model_executor/model_loader/bitsandbytes_loader.py:
  * _unquantized_generator quantizes in flight with quantize_4bit(compress_statistics=True,
@@ -228,16 +236,17 @@ static const mipart_device_info devices[] = {
 	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
-	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB" },
-	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)" },
-	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)" },
-	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB" },
-	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB" },
-	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB" },
-	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)" },
-	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)" },
-	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB" },
-	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)" },
+	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90 },
+	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)", 90 },
+	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100 },
+	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80 },
+	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80 },
+	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB", 89 },
+	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)", 89 },
+	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)", 86 },
+	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB", 86 },
+	{ "GB10", (uint64_t)(128e9), true, false, "DGX Spark: 128 GB of unified LPDDR5x (nominal)", 121 },
+	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)", 89 },
 };
 
 /* Compare names ignoring case, spaces, dashes and underscores. */
@@ -264,7 +273,7 @@ int mipart_device_lookup(const char *name, const mipart_device_info **ret)
 	} aliases[] = { { "H100", "H100-80GB" }, { "H100 SXM", "H100-80GB" }, { "H100 80GB HBM3", "H100-80GB" },
 			{ "A100", "A100-80GB" }, { "A100 SXM4 80GB", "A100-80GB" }, { "A100 40GB", "A100-40GB" },
 			{ "3090", "RTX 3090" }, { "4090", "RTX 4090" }, { "H200 141GB", "H200" },
-			{ "A10G", "A10" } };
+			{ "A10G", "A10" }, { "NVIDIA GB10", "GB10" }, { "DGX Spark", "GB10" } };
 
 	if (!name)
 		return -ENOENT;
@@ -645,7 +654,7 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 /* Weights on one GPU: what vLLM logs as "Model loading took". */
 static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
 			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp,
-			      unsigned version)
+			      unsigned version, unsigned cc)
 {
 	double w, elem16 = p == MIPART_PREC_FP32 ? 4 : 2, rep_lin, rep_rest;
 	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
@@ -682,12 +691,20 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		}
 	}
 	if (p == MIPART_PREC_MXFP4 && m->experts && m->moe_intermediate) {
-		/* the experts' intermediate dimension padded (MXFP4_INTERMEDIATE_ALIGN) */
-		double padded_i = (double)ceil_div(m->moe_intermediate, MXFP4_INTERMEDIATE_ALIGN) *
-				  MXFP4_INTERMEDIATE_ALIGN;
-		double scale = params ? (double)total / params : 1;
+		/* the experts' dimensions padded by backend (MXFP4_*_ALIGN) */
+		unsigned ia = MXFP4_INTERMEDIATE_ALIGN, ha = 1;
+		double padded_i, padded_h, scale = params ? (double)total / params : 1;
 
-		w += expert_params(m) * scale * linear_bytes(p, 0) * (padded_i / m->moe_intermediate - 1);
+		if (cc && (cc < 90 || cc >= 120)) {
+			ia = MXFP4_MARLIN_INTERMEDIATE_ALIGN;
+			ha = MXFP4_MARLIN_HIDDEN_ALIGN;
+		} else if (cc >= 100 && cc < 110) {
+			ia = ha = MXFP4_SM100_ALIGN;
+		}
+		padded_i = (double)ceil_div(m->moe_intermediate, ia) * ia;
+		padded_h = (double)ceil_div(m->hidden, ha) * ha;
+		w += expert_params(m) * scale * linear_bytes(p, 0) *
+		     (padded_i * padded_h / ((double)m->moe_intermediate * m->hidden) - 1);
 	}
 	/* VocabParallelEmbedding / ParallelLMHead pad the vocabulary to a multiple of 64 */
 	w += (double)(padded - m->vocab) * m->hidden * elem16 * (m->tied_embeddings ? 1 : 2);
@@ -756,7 +773,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	params = mipart_model_params(m, &linear);
 	e.params = m->params ? m->params : params;
 	weights = weights_per_gpu(m, p, o->precision == MIPART_PREC_AUTO && m->weight_bytes, params,
-				  linear, e.params, tp, version);
+				  linear, e.params, tp, version, dev && o->cuda ? dev->compute_capability : 0);
 
 	e.precision_name = mipart_precision_name(p);
 	e.max_model_len = len;

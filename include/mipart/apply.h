@@ -52,6 +52,10 @@ typedef struct mipart_apply_options {
 	/* run systemctl chrooted into this directory (in a container: the host's / mounted
 	 * there, so the host's systemctl reaches the host's systemd); NULL: no chroot */
 	const char *systemctl_root;
+	/* instead of after_change when set: the same, with the host as the engine's verification
+	 * read it after a change that was done (NULL after a rollback or a recovery: read it), so
+	 * that the caller need not read every GPU again */
+	void (*after_change_read)(void *userdata, const mipart_topology *after);
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

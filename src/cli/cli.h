@@ -122,7 +122,7 @@ int cli_change_lock(struct cli *cli, bool dry, unsigned long lock_s, int argc, c
 
 /* After a partition change: rewrite the CDI spec when the host has one (or is simulated); a
  * failure is a warning (verb-cdi.c, docs/cdi.md). */
-void cli_cdi_after_change(struct cli *cli);
+void cli_cdi_after_change(struct cli *cli, const mipart_topology *after);
 
 /* Plan, show (dry-run) or apply a change of the GPUs of t to targets; returns an exit code. */
 int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,

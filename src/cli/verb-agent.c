@@ -46,7 +46,7 @@ static void agent_log(void *userdata, int level, const char *message)
 
 static void agent_after_change(void *userdata)
 {
-	cli_cdi_after_change(userdata);
+	cli_cdi_after_change(userdata, NULL);
 }
 
 int verb_agent(struct cli *cli, int argc, char **argv)

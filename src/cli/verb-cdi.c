@@ -113,7 +113,7 @@ out:
 	return rc;
 }
 
-void cli_cdi_after_change(struct cli *cli)
+void cli_cdi_after_change(struct cli *cli, const mipart_topology *after)
 {
 	char path[MIPART_PATH_MAX];
 	mipart_topology *t = NULL;
@@ -127,9 +127,10 @@ void cli_cdi_after_change(struct cli *cli)
 		return;
 	/* called by the engine under the writer lock, before the hooks start the services that
 	 * may ask for the new devices: no lock here */
-	r = mipart_topology_load(cli->host, &t);
+	/* the host as the engine verified it, else read it now */
+	r = after ? 0 : mipart_topology_load(cli->host, &t);
 	if (r == 0)
-		r = mipart_cdi_generate(t, cli->host, &json);
+		r = mipart_cdi_generate(after ? after : t, cli->host, &json);
 	if (r == 0)
 		r = mipart_cdi_write(cli->host, NULL, json);
 	free(json);

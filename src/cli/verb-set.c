@@ -415,7 +415,14 @@ static void engine_after_change(void *userdata)
 {
 	const struct hook_ctx *hc = userdata;
 
-	cli_cdi_after_change(hc->cli);
+	cli_cdi_after_change(hc->cli, NULL);
+}
+
+static void engine_after_change_read(void *userdata, const mipart_topology *after)
+{
+	const struct hook_ctx *hc = userdata;
+
+	cli_cdi_after_change(hc->cli, after);
 }
 
 int cli_change_lock(struct cli *cli, bool dry, unsigned long lock_s, int argc, char **argv)
@@ -517,6 +524,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			.n_units = co->n_units,
 			.systemctl = systemctl_path(),
 			.after_change = engine_after_change,
+			.after_change_read = engine_after_change_read,
 			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
 		};

@@ -192,7 +192,7 @@ is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "reset brings SPX/NPS1"
 # --- sysfs backend on a tree without a driver: verification catches it ----------------------
 P="$T_TMP/plain"
 mkdir -p "$P/proc"
-cp -a "$H/sys" "$P/"
+cp -aH "$H/sys" "$P/"
 run mipart --root "$P" set -g 0 --compute CPX
 is "$RC" 1 "writing a tree nobody reacts to fails verification"
 like "$ERR" "*verification failed: GPU 0 (0000:05:00.0) has 1 logical devices, expected 8*" "because the logical devices did not appear"
@@ -201,7 +201,7 @@ is "$(cat "$P/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" SPX 
 # --- the reload commands are configurable and run without a shell ---------------------------
 R="$T_TMP/plain-reload"
 mkdir -p "$R/proc"
-cp -a "$H/sys" "$R/"
+cp -aH "$H/sys" "$R/"
 run mipart --root "$R" --unload-command "/bin/true -r amdgpu" --load-command "/bin/echo loaded" \
 	set -g all --compute CPX --memory NPS4 --dry-run
 like "$OUT" "*driver reload: '/bin/true' '-r' 'amdgpu', then '/bin/echo' 'loaded'*" "the dry-run shows the configured reload commands"
@@ -215,7 +215,7 @@ is "$RC" 2 "unknown global options stay usage errors"
 R2="$T_TMP/plain-tree"
 mkdir -p "$R2/proc"
 mipart sim create "$T_TMP/src2" --gpus 2 2>/dev/null
-cp -a "$T_TMP/src2/sys" "$R2/"
+cp -aH "$T_TMP/src2/sys" "$R2/"
 run mipart --root "$R2" set -g all --compute CPX --memory NPS4
 is "$RC" 1 "a reload under --root of a captured tree is refused"
 like "$ERR" "*is a tree, not a host with a driver*--unload-command*" "saying why and what to give"

@@ -219,7 +219,7 @@ wait $w
 Q="$T_TMP/plain"
 mkdir -p "$Q/proc"
 mipart sim create "$T_TMP/src" --gpus 2 2>/dev/null
-cp -a "$T_TMP/src/sys" "$Q/"
+cp -aH "$T_TMP/src/sys" "$Q/"
 mipart --root "$Q" set -g 0 --compute CPX >/dev/null 2>&1 # a tree nobody reacts to: rolled back
 before=$(mipart --root "$Q" history --json | jq -c '.changes[0].before')
 target=$(mipart --root "$Q" history --json | jq -c '.changes[0].target')

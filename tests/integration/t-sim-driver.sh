@@ -237,3 +237,61 @@ like "$ERR" "*current_memory_partition*permission denied*" "MI300A: permission d
 run mipart sim write "$h" 0 current_compute_partition TPX
 is "$RC" 0 "MI300A: TPX is accepted"
 is "$(state "$h")" TPX/NPS1 "MI300A: now TPX"
+
+# --- a render killed half-way never leaves a torn tree (docs/simulator.md, "Atomic renders") ---
+# strace injects SIGKILL at the Nth openat(2) of the simulated driver: inside its render (the
+# modes, KFD topology and readings of every GPU after a reload; the KFD topology after a compute
+# switch), at the same point every run. A reader then sees the old tree, whole; the next
+# operation renders the new one.
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
+	# whole H: every GPU has the partitions its mode gives, with one size per mode, and the
+	# list has no complaints: prints "GPUS PARTITIONS MODES SIZES"
+	whole() {
+		"$MIPART" --root "$1" list --json 2>"$T_TMP/whole.err" | jq -r '
+			def n: if . == "SPX" then 1 elif . == "DPX" then 2 elif . == "QPX" then 4
+				elif . == "CPX" then 8 else -1 end;
+			[(.gpus | length),
+			 ([.gpus[] | .partitions | length] | add),
+			 ([.gpus[] | select((.partitions | length) != (.compute_partition | n))] | length),
+			 ([.gpus[].compute_partition] | unique | join(",")),
+			 ([.gpus[] | [.compute_partition, (.partitions[].memory_bytes)] | unique | length] | max)]
+			| "\(.[0]) gpus, \(.[1]) partitions, \(.[2]) torn, \(.[3]), \(.[4] - 1) sizes"'
+		[ -s "$T_TMP/whole.err" ] && echo "complaints: $(cat "$T_TMP/whole.err")"
+	}
+	killed_at() { # killed_at N CMD...: run CMD, killed at its Nth openat
+		n=$1
+		shift
+		strace -f -o /dev/null -e trace=openat -e inject=openat:signal=KILL:when="$n" "$@" \
+			>/dev/null 2>&1
+	}
+	h="$T_TMP/killed"
+	mipart sim create "$h" --compute CPX 2>/dev/null
+	is "$(whole "$h")" "8 gpus, 64 partitions, 0 torn, CPX, 1 sizes" "killed renders: a CPX host to start with"
+	killed_at 300 "$MIPART" sim reload "$h"
+	is "$?" 137 "a reload killed mid-render (SIGKILL at its 300th openat)"
+	is "$(whole "$h")" "8 gpus, 64 partitions, 0 torn, CPX, 1 sizes" \
+		"a reader sees the tree before the reload, whole"
+	run mipart sim fault "$h" --clear
+	is "$RC" 0 "the next operation succeeds"
+	is "$(whole "$h")" "8 gpus, 8 partitions, 0 torn, SPX, 1 sizes" \
+		"and renders the reload's tree (AUTO: SPX), whole"
+	is "$(find "$h" -name '*mipart-tmp*' -o -name '.sim-live.new' | wc -l)" 0 \
+		"nothing of the killed render is left"
+	run mipart sim write "$h" 3 current_compute_partition CPX
+	is "$(whole "$h")" "8 gpus, 15 partitions, 0 torn, CPX,SPX, 1 sizes" "a switch after it"
+
+	# a compute switch killed while the KFD topology is written (GPU 0's nodes go to the tail,
+	# so every GPU node is written again)
+	h="$T_TMP/killed-switch"
+	mipart sim create "$h" --compute CPX 2>/dev/null
+	killed_at 600 "$MIPART" sim write "$h" 0 current_compute_partition SPX
+	is "$?" 137 "a compute switch killed mid-render"
+	is "$(whole "$h")" "8 gpus, 64 partitions, 0 torn, CPX, 1 sizes" \
+		"a reader sees the tree before the switch, whole"
+	run mipart sim hold "$h" --gpu 7 --pid 4100 --comm python3
+	is "$(whole "$h")" "8 gpus, 57 partitions, 0 torn, CPX,SPX, 1 sizes" \
+		"the next operation renders the switch"
+	is "$(cat "$h/proc/4100/comm")" python3 "and its own change"
+else
+	echo "# skip: strace is missing or may not trace here (ptrace refused): killed renders"
+fi

@@ -46,6 +46,7 @@ struct ctx {
 	json_t *hooks; /* what the journal says about the hook units (owned) */
 	const char *stop[HOOKS_MAX_UNITS]; /* the units this run stopped, to start again */
 	size_t n_stop;
+	mipart_topology *after; /* the host as the last verify read it (owned) */
 };
 
 static long elapsed_ms(const struct ctx *c)
@@ -302,8 +303,9 @@ static int write_computes(struct ctx *c, const mipart_change *plan, const mipart
 	return r;
 }
 
-/* Carry out a plan: NPS requests, reload, compute writes. */
-static int execute(struct ctx *c, const mipart_change *plan)
+/* Carry out a plan: NPS requests, reload, compute writes. now: the host as read under the lock
+ * this change holds, before anything was written (NULL: read it). */
+static int execute(struct ctx *c, const mipart_change *plan, const mipart_topology *now)
 {
 	mipart_topology *t = NULL;
 	char step[64];
@@ -386,6 +388,10 @@ static int execute(struct ctx *c, const mipart_change *plan)
 			say(c, "the GPUs did not come back within the settle timeout after the reload");
 			return r;
 		}
+	} else if (now) {
+		/* nothing was written yet, and the lock keeps other writers out: no need to read
+		 * the GPUs again */
+		return write_computes(c, plan, now);
 	} else {
 		r = mipart_topology_load(c->host, &t);
 		if (r < 0) {
@@ -436,7 +442,9 @@ static int verify(struct ctx *c, const mipart_change *plan, char **ret_after)
 	}
 	if (ret_after)
 		*ret_after = topology_state(t);
-	mipart_topology_free(t);
+	/* the host as the change left it: for after_change_read */
+	mipart_topology_free(c->after);
+	c->after = t;
 	progress(c, -1, "verify", true, r);
 	return r;
 }
@@ -497,7 +505,7 @@ static int restore(struct ctx *c, const mipart_compute_mode *bc, const mipart_me
 		r = -EINVAL;
 		goto out;
 	}
-	r = execute(c, plan);
+	r = execute(c, plan, NULL);
 	if (r == 0)
 		r = verify(c, plan, ret_after);
 out:
@@ -745,11 +753,14 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 
 /* What follows a change that left the host in a known state: the post-change actions
  * (postchange.h), then the caller's own. */
-static void after_change(const mipart_host *host, const mipart_apply_options *o)
+static void after_change(const mipart_host *host, const mipart_apply_options *o,
+			 const mipart_topology *after)
 {
 	if (!o->no_post_change)
 		mipart_post_change_run(host, o->post_change_report, o->userdata);
-	if (o->after_change)
+	if (o->after_change_read)
+		o->after_change_read(o->userdata, after);
+	else if (o->after_change)
 		o->after_change(o->userdata);
 }
 
@@ -881,13 +892,13 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		goto out;
 	}
 	res->journal_id = c.id;
-	r = execute(&c, res->plan);
+	r = execute(&c, res->plan, t);
 	if (r == 0)
 		r = verify(&c, res->plan, &after);
 	if (r == 0) {
 		res->state = "done";
 		mipart_journal_finish(c.j, c.id, "done", after, NULL);
-		after_change(host, o);
+		after_change(host, o, c.after);
 		goto out;
 	}
 	free(after);
@@ -895,10 +906,11 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
 	/* a reload may have happened even when rolled back: the partitions are new objects */
-	after_change(host, o);
+	after_change(host, o, NULL);
 out:
 	hooks_start(&c);
 	json_decref(c.hooks);
+	mipart_topology_free(c.after);
 	free(bc);
 	free(bm);
 	free(before);
@@ -1136,7 +1148,9 @@ static int resolve_pending(struct ctx *c)
 	if (r == 0)
 		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
 	mipart_journal_finish(c->j, c->id, c->res->state, after, c->res->message);
-	if (c->o->after_change)
+	if (c->o->after_change_read)
+		c->o->after_change_read(c->o->userdata, NULL);
+	else if (c->o->after_change)
 		c->o->after_change(c->o->userdata);
 out:
 	free(bc);
@@ -1266,13 +1280,14 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
 	else
 		mipart_journal_finish(c.j, c.id, res->state, after, res->message);
-	after_change(host, o);
+	after_change(host, o, NULL);
 hooks:
 	/* the units the change stopped and never started again */
 	hooks_recover(&c, e.hooks);
 out:
 	mipart_journal_entry_release(&e);
 	json_decref(c.hooks);
+	mipart_topology_free(c.after);
 	free(pend);
 	free(bc);
 	free(tc);

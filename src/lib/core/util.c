@@ -198,20 +198,28 @@ int util_mkdir_p(const char *path)
 	return -errno;
 }
 
-static int rm_rf_at(int parent, const char *name)
+/* Remove parent/name and, for a directory, everything under it. type is the entry's d_type
+ * when a directory listing gave it (DT_UNKNOWN otherwise): with it, no stat per entry. */
+static int rm_rf_at(int parent, const char *name, unsigned char type)
 {
-	struct stat st;
 	DIR *d;
 	int fd, r = 0;
 
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(parent, name, 0) < 0 ? -errno : 0;
+	if (type == DT_UNKNOWN) {
+		/* a file first: unlinkat answers EISDIR (Linux) or EPERM (POSIX) for a directory */
+		if (unlinkat(parent, name, 0) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EISDIR && errno != EPERM)
+			return -errno;
+	} else if (type != DT_DIR) {
+		return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	}
 	/* not util_opendirat: O_NOFOLLOW, the tree is never left through a link */
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -220,14 +228,14 @@ static int rm_rf_at(int parent, const char *name)
 	for (struct dirent *de; (de = readdir(d));) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		r = rm_rf_at(dirfd(d), de->d_name);
+		r = rm_rf_at(dirfd(d), de->d_name, de->d_type);
 		if (r < 0)
 			break;
 	}
 	closedir(d);
 	if (r < 0)
 		return r;
-	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	return unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int util_write_attr(const char *path, const char *value, size_t len)
@@ -302,7 +310,7 @@ bool util_dir_empty(const char *path)
 
 int util_rm_rf(const char *path)
 {
-	return rm_rf_at(AT_FDCWD, path);
+	return rm_rf_at(AT_FDCWD, path, DT_UNKNOWN);
 }
 
 int util_pathf(char *buf, size_t size, const char *fmt, ...)

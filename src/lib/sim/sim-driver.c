@@ -185,35 +185,77 @@ int mipart_sim_create(const char *dir, const mipart_sim_options *o, const char *
 	}
 	s.metrics = o->metrics == -1 ? 0 : o->metrics ? (unsigned)o->metrics : 8;
 	state_loaded_fresh(&s);
-	s.render = SIM_RENDER_ALL;
-	r = sim_state_save(dir, &s);
+	/* mipart's own directories (not the driver's: outside the two trees) */
+	{
+		static const char *const own[] = { "run", "etc/mipart", "var/lib/mipart" };
+		char path[4096];
+
+		for (size_t k = 0; k < ARRAY_SIZE(own) && r == 0; k++)
+			r = util_pathf(path, sizeof(path), "%s/%s", dir, own[k]) < 0 ? -ENAMETOOLONG
+										 : util_mkdir_p(path);
+	}
+	/* both trees whole from the start, so the first change writes only what it changes */
 	if (r == 0)
-		r = sim_render(dir, &s);
+		r = sim_tree_init(dir);
+	s.render = SIM_RENDER_ALL;
+	for (unsigned t = 0; t < 2 && r == 0; t++) {
+		r = sim_render(dir, t, &s);
+		if (r == 0 && t == 0)
+			r = sim_tree_switch(dir, 0);
+	}
+	if (r == 0)
+		r = sim_state_save(dir, &s);
 out:
 	if (ret_why)
 		*ret_why = why;
 	return r;
 }
 
-/* Fold a put-off render into this step's: the union of what changed; a switch-only render stays
- * one only when both are (it renders the readings of render_gpus only, KFD from kfd_from). */
-static void merge_pending(struct sim_state *s)
+/*
+ * After a step: add what it changed to what both trees lack, and unless the render is put off,
+ * write the hidden tree and switch it in (sim-render.c). The state is saved first, so a kill
+ * mid-render leaves the live tree whole and the need recorded: the next step (any sim
+ * operation, a `modprobe` of the loaded module included) renders it before anything else.
+ */
+static int commit(const char *dir, struct sim_state *s)
 {
-	unsigned pr = s->pend_render;
+	struct sim_need n = { s->render, s->render_gpus, s->kfd_from };
+	int live, r;
+	unsigned t;
 
-	if (!pr)
-		return;
-	if (s->render & SIM_RENDER_KFD)
-		s->kfd_from = (pr & SIM_RENDER_KFD) ? (s->kfd_from < s->pend_kfd_from ? s->kfd_from
-										     : s->pend_kfd_from)
-						    : s->kfd_from;
-	else if (pr & SIM_RENDER_KFD)
-		s->kfd_from = s->pend_kfd_from;
-	if (s->render && !((s->render & SIM_RENDER_SWITCH) && (pr & SIM_RENDER_SWITCH)))
-		pr &= ~SIM_RENDER_SWITCH, s->render &= ~SIM_RENDER_SWITCH;
-	s->render |= pr;
-	s->render_gpus |= s->pend_gpus;
-	s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
+	if (n.render) {
+		sim_need_merge(&s->stale[0], &n);
+		sim_need_merge(&s->stale[1], &n);
+		s->unchanged = false;
+	}
+	live = sim_tree_live(dir);
+	if (live == -ENOENT) {
+		/* a root an earlier mipart rendered in place: both trees from scratch */
+		r = sim_tree_init(dir);
+		if (r < 0)
+			return r;
+		s->stale[0] = s->stale[1] = (struct sim_need){ SIM_RENDER_ALL, 0, 0 };
+		s->unchanged = false;
+		live = 1;
+	} else if (live < 0) {
+		return live;
+	}
+	if (s->defer || !s->stale[live].render)
+		return s->unchanged ? 0 : sim_state_save(dir, s);
+	r = sim_state_save(dir, s);
+	if (r < 0)
+		return r;
+	t = (unsigned)!live;
+	s->render = s->stale[t].render;
+	s->render_gpus = s->stale[t].gpus;
+	s->kfd_from = s->stale[t].kfd_from;
+	r = sim_render(dir, t, s);
+	if (r == 0)
+		r = sim_tree_switch(dir, t);
+	if (r < 0)
+		return r;
+	s->stale[t] = (struct sim_need){ 0, 0, 0 };
+	return sim_state_save(dir, s);
 }
 
 /* Run a locked read-modify-render-save step on the state. */
@@ -242,29 +284,9 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	r = sim_state_load(dir, s);
 	if (r == 0) {
 		r = step(s, arg);
-		/* a render put off earlier is done now, with this step's */
-		merge_pending(s);
-		if (s->defer && s->render) {
-			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
-			s->pend_kfd_from = s->kfd_from;
-			s->render = 0;
-		}
 		/* a step that fails may still have changed state (a fault used up, a module left
 		 * unloaded): save in every case, and render what the step says the tree shows */
-		if (s->render && !s->defer) {
-			/* the render is journalled in the state first: a kill mid-render leaves it
-			 * pending, and the next step (any sim operation, a `modprobe` of the loaded
-			 * module included) renders it again before anything else */
-			s->pend_render = s->render, s->pend_gpus = s->render_gpus;
-			s->pend_kfd_from = s->kfd_from;
-		}
-		w = sim_state_save(dir, s);
-		if (w == 0 && s->render)
-			w = sim_render(dir, s);
-		if (w == 0 && s->pend_render && !s->defer) {
-			s->pend_render = s->pend_gpus = s->pend_kfd_from = 0;
-			w = sim_state_save(dir, s);
-		}
+		w = commit(dir, s);
 		if (r >= 0 && w < 0)
 			r = w;
 	}
@@ -273,9 +295,136 @@ static int with_state(const char *dir, sim_step step, void *arg)
 	return r;
 }
 
+/* CLOCK_MONOTONIC in ms: one clock for every process of the host */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int gpu_lock_fd(const char *dir, const char *bdf, int how);
+
+/* whether a writer holds GPU bdf's lock (its compute write is still under way) */
+static bool gpu_lock_held(const char *dir, const char *bdf)
+{
+	int fd = gpu_lock_fd(dir, bdf, LOCK_SH | LOCK_NB);
+
+	if (fd == -EWOULDBLOCK)
+		return true;
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* Switches that end together render once: a switch's flush waits for the switches of other
+ * GPUs whose wait ends within this many ms (their writers still hold their device's lock),
+ * and the last of them renders them all. At most SIM_BATCH_WAIT_MS of waiting. */
+#define SIM_BATCH_MS 20
+#define SIM_BATCH_WAIT_MS 200
+
+/* The lock file of GPU bdf, opened (not created), or -errno. */
+static int gpu_lock_open(const char *dir, const char *bdf)
+{
+	char path[4096];
+	int fd;
+
+	if (util_pathf(path, sizeof(path), "%s/mipart-sim-%s.lock", dir, bdf) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The GPUs (bits) other than self whose switch ends within SIM_BATCH_MS: their writer holds
+ * the device's lock and wrote into its lock file when its wait ends (mipart_sim_write_attr).
+ * A writer that is gone (killed during its wait) holds no lock. Kept out of the state file,
+ * so that checking a switch saves nothing. */
+static unsigned switches_due(const struct sim_state *s, const char *dir, int self)
+{
+	uint64_t now = now_ms();
+	unsigned due = 0;
+
+	for (unsigned j = 0; j < s->n_gpus; j++) {
+		char buf[32];
+		uint64_t when;
+		ssize_t n;
+		int fd;
+
+		if ((int)j == self || (fd = gpu_lock_open(dir, s->gpu[j].bdf)) < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			close(fd); /* no writer */
+			continue;
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && util_parse_u64(buf, (size_t)n, &when) == 0 && when &&
+		    when <= now + SIM_BATCH_MS)
+			due |= 1u << j;
+	}
+	return due;
+}
+
+struct flush_req {
+	const char *dir;
+	bool no_wait;		/* waited long enough: render now */
+	unsigned wait;		/* out: GPUs (bits) whose switch ends soon */
+	char bdf[SIM_MAX_GPUS][16]; /* out: their addresses */
+};
+
 static int step_flush(struct sim_state *s, void *arg)
 {
+	struct flush_req *f = arg;
+
+	s->unchanged = true;
+	f->wait = switches_due(s, f->dir, -1);
+	if (f->no_wait)
+		f->wait = 0;
+	for (unsigned j = 0; j < s->n_gpus; j++)
+		util_strlcpy(f->bdf[j], s->gpu[j].bdf, sizeof(f->bdf[j]));
+	/* the others render this one with theirs */
+	if (f->wait)
+		s->defer = true;
 	return 0;
+}
+
+/* Wait until the live tree changes (the last of the switches rendered them all), or the
+ * writers of the GPUs in mask have all finished, at most until deadline (ms). The render
+ * holds the simulator's lock: waiting for the lock, not polling, while someone has it. */
+static void wait_render(const char *dir, unsigned mask, const char (*bdf)[16], uint64_t deadline)
+{
+	int live = sim_tree_live(dir), fd = -1;
+	char path[4096];
+
+	if (util_pathf(path, sizeof(path), "%s/" SIM_LOCK_FILE, dir) >= 0)
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	for (unsigned k = 0; mask && now_ms() < deadline; k++) {
+		if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+			/* a step runs: its end is when the tree may have changed */
+			while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+				;
+		} else {
+			struct timespec ts = { 0, 1000000L };
+
+			if (fd >= 0)
+				flock(fd, LOCK_UN);
+			nanosleep(&ts, NULL);
+		}
+		if (fd >= 0)
+			flock(fd, LOCK_UN);
+		if (sim_tree_live(dir) != live)
+			break;
+		/* now and then: a writer may have failed without rendering */
+		if (k % 4 == 3)
+			for (unsigned j = 0; j < SIM_MAX_GPUS; j++)
+				if ((mask & (1u << j)) && !gpu_lock_held(dir, bdf[j]))
+					mask &= ~(1u << j);
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 /* The first matching fault sleeps its delay (or, with ret_delay, hands it to the caller to
@@ -330,6 +479,10 @@ struct write_req {
 	/* compute writes run in two steps (mipart_sim_write_attr): 1 checks and takes the fault,
 	 * 2 checks again and switches */
 	int phase;
+	const char *dir;	/* phase 2: the root, to look at the other switches */
+	bool rendered;		/* phase 2: out: rendered with the switch (none was due) */
+	bool will_switch;	/* phase 1: out: the checks passed, the switch follows the wait */
+	int lock_fd;		/* the device's lock file, which says when the wait ends */
 	unsigned delay_ms;	/* phase 1: the fault's delay, slept between the steps */
 	int fault;		/* phase 1: the fault's error, as fire_fault returns it */
 };
@@ -377,9 +530,15 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 	/* amdgpu_amdkfd_check_and_lock_kfd: -EBUSY while a KFD process uses the device */
 	if (gpu_busy(s, i))
 		return -EBUSY;
-	if (w->phase == 1)
-		return 0; /* checked; the switch itself follows the delay */
-	s->defer = true;
+	if (w->phase == 1) {
+		/* checked; the switch itself follows the delay */
+		w->will_switch = true;
+		return 0;
+	}
+	/* switches that end together render once: when others end about now, the last of them
+	 * renders (flush_switch); else this one renders now */
+	s->defer = switches_due(s, w->dir, (int)i) != 0;
+	w->rendered = !s->defer;
 	g->compute = mode;
 	/* xcp_config is left alone: only sysfs init and a write of it set it (amdgpu_xcp.c:
 	 * amdgpu_xcp_cfg_sysfs_init, __amdgpu_xcp_switch_partition_mode; HARDWARE.md 8.5) */
@@ -468,9 +627,33 @@ static int write_alloc_mode(struct sim_state *s, unsigned i, const char *value)
 	return 0;
 }
 
+static int step_write_attr(struct sim_state *s, const struct write_req *w);
+
 static int step_write(struct sim_state *s, void *arg)
 {
-	const struct write_req *w = arg;
+	struct write_req *w = arg;
+	struct mipart_sim_fault before[SIM_MAX_FAULTS];
+	unsigned n_before = s->n_faults;
+	int r;
+
+	if (w->phase == 2) {
+		/* the wait is over: under the simulator's lock, so that a switch that sees this
+		 * one due (switches_due) also sees it switched afterwards */
+		if (ftruncate(w->lock_fd, 0) < 0)
+			return -errno;
+		return step_write_attr(s, w);
+	}
+	if (w->phase != 1)
+		return step_write_attr(s, w);
+	/* the checks before a compute switch's wait change nothing but a fault's count */
+	memcpy(before, s->fault, sizeof(before));
+	r = step_write_attr(s, w);
+	s->unchanged = n_before == s->n_faults && !memcmp(before, s->fault, sizeof(before));
+	return r;
+}
+
+static int step_write_attr(struct sim_state *s, const struct write_req *w)
+{
 	int i = gpu_index(s, w->bdf);
 
 	if (i < 0 || !s->loaded || !s->product->partitioning)
@@ -495,34 +678,56 @@ static int step_write(struct sim_state *s, void *arg)
 
 /* The lock of one simulated device: what amdgpu holds for a compute switch of that GPU only
  * (xcp_mgr->xcp_lock in amdgpu_xcp_switch_partition_mode; KFD per device). Returns an fd. */
-static int gpu_lock(const char *dir, const char *bdf)
+static int gpu_lock_fd(const char *dir, const char *bdf, int how)
 {
 	char name[64], path[4096];
+	int fd;
 
 	if (strspn(bdf, "0123456789abcdefABCDEF:.") != strlen(bdf) || strlen(bdf) > 16)
 		return -ENOENT;
 	snprintf(name, sizeof(name), "mipart-sim-%s.lock", bdf);
 	if (util_pathf(path, sizeof(path), "%s/%s", dir, name) < 0)
 		return -ENAMETOOLONG;
-	{
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, how) < 0)
+		if (errno != EINTR) {
+			int r = -errno;
 
-		if (fd < 0)
-			return -errno;
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR) {
-				int r = -errno;
+			close(fd);
+			return r;
+		}
+	return fd;
+}
 
-				close(fd);
-				return r;
-			}
-		return fd;
+static int gpu_lock(const char *dir, const char *bdf)
+{
+	return gpu_lock_fd(dir, bdf, LOCK_EX);
+}
+
+/* the flush of a compute switch: render it, with the switches of other GPUs that end about
+ * now (step_flush) */
+static int flush_switch(const char *dir)
+{
+	struct flush_req f = { .dir = dir };
+	uint64_t deadline = now_ms() + SIM_BATCH_WAIT_MS;
+	int r;
+
+	for (;;) {
+		r = with_state(dir, step_flush, &f);
+		if (r < 0 || !f.wait)
+			return r;
+		/* the others' switches end about now: the last of them renders them all */
+		wait_render(dir, f.wait, (const char (*)[16])f.bdf, deadline);
+		if (now_ms() >= deadline)
+			f.no_wait = true;
 	}
 }
 
 int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, const char *value)
 {
-	struct write_req w = { bdf, attr, value, 0, 0, -1 };
+	struct write_req w = { .bdf = bdf, .attr = attr, .value = value, .dir = dir, .fault = -1 };
 	int lock, r;
 
 	if (strcmp(attr, "current_compute_partition"))
@@ -534,7 +739,17 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 	if (lock < 0)
 		return lock;
 	w.phase = 1;
+	w.lock_fd = lock;
 	r = with_state(dir, step_write, &w);
+	if (r == 0 && w.will_switch) {
+		/* when this switch's wait ends, for the others (switches_due) */
+		char due[32];
+		int n = snprintf(due, sizeof(due), "%llu\n",
+				 (unsigned long long)(now_ms() + w.delay_ms));
+
+		if (pwrite(lock, due, (size_t)n, 0) != n || ftruncate(lock, n) < 0)
+			r = -errno;
+	}
 	if (r == 0 && (w.delay_ms || w.fault > 0)) {
 		sleep_ms(w.delay_ms);
 		if (w.fault > 0)
@@ -545,8 +760,8 @@ int mipart_sim_write_attr(const char *dir, const char *bdf, const char *attr, co
 		 * renders them all; the write returns once its switch is in the tree) */
 		w.phase = 2;
 		r = with_state(dir, step_write, &w);
-		if (r == 0)
-			r = with_state(dir, step_flush, NULL);
+		if (r == 0 && !w.rendered)
+			r = flush_switch(dir);
 	}
 	close(lock);
 	return r;
@@ -556,6 +771,7 @@ static int sim_load_module(struct sim_state *s);
 
 static int step_reload(struct sim_state *s, void *arg)
 {
+	bool was_loaded = s->loaded;
 	int f;
 
 	/* modprobe -r fails while anything holds the module */
@@ -578,7 +794,20 @@ static int step_reload(struct sim_state *s, void *arg)
 	}
 	if (f > 0 && f != MIPART_SIM_SILENT)
 		return -f; /* unloaded, but the load failed: the driver stays out */
-	return sim_load_module(s);
+	{
+		int r = sim_load_module(s);
+
+		/* out and in again: the tree shows what the reload changed, the modes and the
+		 * readings of every GPU, all of KFD and no process; the devices, links and
+		 * module files are the same objects again (written over in place) */
+		if (r == 0 && was_loaded) {
+			s->render = SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS |
+				    SIM_RENDER_PROCS;
+			s->render_gpus = (1u << s->n_gpus) - 1;
+			s->kfd_from = 0;
+		}
+		return r;
+	}
 }
 
 int mipart_sim_reload(const char *dir)
@@ -727,16 +956,8 @@ static int step_release(struct sim_state *s, void *arg)
 
 int mipart_sim_release(const char *dir, int pid)
 {
-	char path[4096];
-	int r = with_state(dir, step_release, &pid);
-
-	if (r < 0)
-		return r;
-	if (util_pathf(path, sizeof(path), "%s/proc/%d", dir, pid) >= 0)
-		util_rm_rf(path);
-	if (util_pathf(path, sizeof(path), "%s/sys/devices/virtual/kfd/kfd/proc/%d", dir, pid) >= 0)
-		util_rm_rf(path);
-	return 0;
+	/* the render removes its /proc and KFD proc entries */
+	return with_state(dir, step_release, &pid);
 }
 
 void sim_gpu_idle(struct sim_gpu *g)

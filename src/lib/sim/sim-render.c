@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * Renders a simulated host from the simulated driver's state: the files and links the real
- * kernel shows, in the kernel's formats and with the kernel's file modes. Everything the
- * driver owns is removed and written again on each change, as the driver tears down and
- * re-creates KFD nodes and partition devices. Formats and sources: ../shared/HARDWARE.md and
- * docs/simulator.md.
+ * kernel shows, in the kernel's formats and with the kernel's file modes. Formats and sources:
+ * ../shared/HARDWARE.md and docs/simulator.md.
+ *
+ * A render is published atomically: the root holds two whole trees, .sim-a and .sim-b, and
+ * the link .sim-live names the one readers see (sys, dev and proc of the root are links
+ * through it). A render writes the hidden tree, in place, with what that tree lacks (the
+ * state keeps what each tree lacks, sim_state.stale), then switches .sim-live to it with one
+ * rename(2). A reader sees the old tree or the new one, whole; a render killed half-way leaves
+ * the hidden tree half-written, and the next step writes it again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,33 +34,77 @@
 #define ALIGN_DOWN(x, a) ((x) / (a) * (a))
 
 struct render {
-	const char *dir;
+	const char *dir;	/* the tree being written: <root>/.sim-a or <root>/.sim-b */
 	const struct sim_state *s;
 	int err;
-	bool staging; /* writing a KFD node in its staging directory */
 	unsigned gpu_id[SIM_MAX_GPUS][8];
 	unsigned used_ids[SIM_MAX_GPUS * 8];
 };
 
+static const char *const tree_names[2] = { ".sim-a", ".sim-b" };
+#define TREE_LIVE ".sim-live"
+
 static void put(struct render *R, unsigned mode, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* A new file written in place (open, write, close): only inside a staging directory no reader
- * looks at (see stage_node); everywhere else util_write_file replaces files atomically. */
-static int write_direct(const char *path, const void *data, size_t len, unsigned mode)
+/* The process's umask (from /proc/self/status: umask(2) cannot read it without setting it, and
+ * other threads create files), or -1 when unknown. */
+static int process_umask(void)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	static int cached = -2;
+	char buf[2048];
+	ssize_t n;
+
+	if (cached != -2)
+		return cached;
+	cached = -1;
+	n = util_read_file("/proc/self/status", buf, sizeof(buf) - 1);
+	if (n > 0) {
+		const char *u;
+
+		buf[n] = '\0';
+		u = strstr(buf, "\nUmask:\t");
+		if (u) {
+			unsigned v = 0;
+
+			for (u += 8; *u >= '0' && *u <= '7'; u++)
+				v = v * 8 + (unsigned)(*u - '0');
+			cached = (int)(v & 0777);
+		}
+	}
+	return cached;
+}
+
+/* Write a file of the hidden tree in place: no reader looks at it until the switch, so no
+ * temporary and no rename per file. An existing regular file is truncated and keeps its mode
+ * (each path's mode is fixed); anything else in the way is removed first. -ENOENT when the
+ * directory is missing. */
+static int write_inplace(const char *path, const void *data, size_t len, unsigned mode)
+{
+	/* O_NOFOLLOW: a link in the way fails (ELOOP); a directory fails with EISDIR */
+	int fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool created = false;
 	ssize_t w;
 	int r = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		/* not there, or not a writable regular file (a reader's 0444 file when not
+		 * root, a directory or link left by hand): make it anew */
+		if (errno != ENOENT && (r = util_rm_rf(path)) < 0)
+			return r;
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0)
+			return -errno;
+		created = true;
+	}
 	w = write(fd, data, len);
 	if (w < 0)
 		r = -errno;
 	else if ((size_t)w != len)
 		r = -EIO;
-	if (r == 0 && fchmod(fd, mode) < 0) /* whatever the umask */
+	/* the mode whatever the umask */
+	if (r == 0 && created && (process_umask() < 0 || (mode & (unsigned)process_umask())) &&
+	    fchmod(fd, mode) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -74,7 +123,7 @@ static void put_bytes(struct render *R, unsigned mode, const char *rel, const vo
 		R->err = -ENAMETOOLONG;
 		return;
 	}
-	r = R->staging ? write_direct(path, data, len, mode) : util_write_file(path, data, len, mode);
+	r = write_inplace(path, data, len, mode);
 	if (r == -ENOENT) {
 		char *slash = strrchr(path, '/');
 
@@ -82,8 +131,7 @@ static void put_bytes(struct render *R, unsigned mode, const char *rel, const vo
 		r = util_mkdir_p(path);
 		*slash = '/';
 		if (r == 0)
-			r = R->staging ? write_direct(path, data, len, mode)
-				       : util_write_file(path, data, len, mode);
+			r = write_inplace(path, data, len, mode);
 	}
 	if (r < 0)
 		R->err = r;
@@ -124,10 +172,13 @@ static void mkdirs(struct render *R, const char *rel)
 		R->err = r;
 }
 
-/* Symlink <dir>/<rel> -> target (relative, so the tree can move). */
+/* Symlink <dir>/<rel> -> target (relative, so the tree can move); left alone when it is
+ * that link already. */
 static void link_to(struct render *R, const char *rel, const char *target)
 {
-	char path[4096];
+	char path[4096], cur[512];
+	size_t len = strlen(target);
+	ssize_t n;
 
 	if (R->err)
 		return;
@@ -135,7 +186,11 @@ static void link_to(struct render *R, const char *rel, const char *target)
 		R->err = -ENAMETOOLONG;
 		return;
 	}
-	unlink(path);
+	n = readlink(path, cur, sizeof(cur));
+	if (n >= 0 && (size_t)n == len && !memcmp(cur, target, len))
+		return;
+	if (n >= 0 || errno != ENOENT)
+		util_rm_rf(path);
 	if (symlink(target, path) == 0)
 		return;
 	if (errno == ENOENT) {
@@ -394,13 +449,16 @@ static void render_pci_modes(struct render *R, unsigned i)
 	pci_dir(dir, sizeof(dir), g);
 	if (!s->loaded || !p->partitioning)
 		return;
-	relf(rel, sizeof(rel), "%s/compute_partition_config", dir);
-	rm(R, rel);
+	/* the files are written over in place: which ones exist depends on the product only */
 	/* amdgpu_gfx.c: amdgpu_gfx_get_current_compute_partition, "%s\n" */
 	relf(rel, sizeof(rel), "%s/current_compute_partition", dir);
 	/* a VF has no switch_partition_mode hook: 0444 and no available_compute_partition
 	 * (amdgpu_gfx.c: amdgpu_gfx_sysfs_xcp_init) */
 	put(R, p->vf ? 0444 : 0644, rel, "%s\n", mipart_compute_mode_name(g->compute));
+	/* a compute switch changes nothing else here: not the memory mode, the modes it allows,
+	 * the allocation mode, nor xcp_config (HARDWARE.md 8.5) */
+	if ((s->render & SIM_RENDER_SWITCH) && !(s->render & SIM_RENDER_ALL))
+		return;
 	/* amdgpu_gfx.c (DKMS): compute_partition_mem_alloc_mode_show, "CAPPING\n" or "ALL\n" */
 	relf(rel, sizeof(rel), "%s/compute_partition_mem_alloc_mode", dir);
 	put(R, 0644, rel, "%s\n", g->alloc_all ? "ALL" : "CAPPING");
@@ -591,48 +649,6 @@ static void put_props(struct render *R, const char *rel, const struct kfd_key_de
 	put(R, 0444, rel, "%s", buf);
 }
 
-/*
- * A KFD node directory is written under a name readers skip (".new-N": not a number), then
- * renamed to N in one step, so a reader sees the old node, no node, or the whole new one,
- * never a half-written file; and the files inside need no rename of their own.
- */
-static void stage_node(struct render *R, unsigned node, char *nd, size_t size)
-{
-	char rel[128];
-
-	relf(nd, size, ".new-%u", node);
-	relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s", nd);
-	rm(R, rel);
-	R->staging = true;
-}
-
-static void publish_node(struct render *R, unsigned node, const char *nd)
-{
-	char from[4096], to[4096], old[4096];
-
-	R->staging = false;
-	if (R->err)
-		return;
-	if (util_pathf(from, sizeof(from), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/%s", R->dir,
-		       nd) < 0 ||
-	    util_pathf(to, sizeof(to), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/%u", R->dir,
-		       node) < 0 ||
-	    util_pathf(old, sizeof(old), "%s/sys/devices/virtual/kfd/kfd/topology/nodes/.old-%u",
-		       R->dir, node) < 0) {
-		R->err = -ENAMETOOLONG;
-		return;
-	}
-	/* the old node out of the way, the new one in: two renames, no half-written node */
-	util_rm_rf(old);
-	if (rename(to, old) < 0 && errno != ENOENT) {
-		R->err = -errno;
-		return;
-	}
-	if (rename(from, to) < 0)
-		R->err = -errno;
-	util_rm_rf(old);
-}
-
 static void render_kfd(struct render *R)
 {
 	const struct sim_state *s = R->s;
@@ -641,9 +657,17 @@ static void render_kfd(struct render *R)
 	char nd[32];
 	uint64_t v[KFD_NODE_KEY_COUNT];
 
+	/* the hidden tree is written in place: the nodes the state has are written over, the
+	 * ones it no longer has removed, and the switch makes the whole topology visible at
+	 * once (a real KFD removes and re-adds the nodes one by one) */
+
 	/* after a compute switch only the nodes from the switched GPU's old place on change
-	 * (the others keep their numbers and contents): those are removed and written again */
-	if (!(s->render & SIM_RENDER_ALL) && s->kfd_from && s->loaded) {
+	 * (the others keep their numbers and contents): those are written over; a reload writes
+	 * them all (kfd_from 0) */
+	if (!s->loaded || (s->render & SIM_RENDER_ALL)) {
+		rm(R, "sys/devices/virtual/kfd");
+		rm(R, "sys/class/kfd");
+	} else {
 		char dir[4096];
 		DIR *d;
 
@@ -656,8 +680,7 @@ static void render_kfd(struct render *R)
 			for (struct dirent *de; (de = readdir(d));) {
 				uint64_t n;
 
-				/* nodes the new list does not reach; the others are replaced one by
-				 * one (publish_node) */
+				/* nodes the new list does not reach; the others are written over */
 				if (util_parse_u64(de->d_name, strlen(de->d_name), &n) == 0 && n >= total) {
 					relf(rel, sizeof(rel), "sys/devices/virtual/kfd/kfd/topology/nodes/%s",
 					     de->d_name);
@@ -666,9 +689,6 @@ static void render_kfd(struct render *R)
 			}
 			closedir(d);
 		}
-	} else {
-		rm(R, "sys/devices/virtual/kfd");
-		rm(R, "sys/class/kfd");
 	}
 	if (!s->loaded)
 		return;
@@ -684,7 +704,7 @@ static void render_kfd(struct render *R)
 
 		if (node < from)
 			continue;
-		stage_node(R, node, nd, sizeof(nd));
+		relf(nd, sizeof(nd), "%u", node);
 		memset(v, 0, sizeof(v));
 		v[KFD_CPU_CORES_COUNT] = 96;
 		v[KFD_MEM_BANKS_COUNT] = 1;
@@ -699,7 +719,6 @@ static void render_kfd(struct render *R)
 		relf(rel, sizeof(rel),
 		     "sys/devices/virtual/kfd/kfd/topology/nodes/%s/mem_banks/0/properties", nd);
 		put_props(R, rel, kfd_mem_keys, KFD_MEM_KEY_COUNT, m, false);
-		publish_node(R, node, nd);
 	}
 	for (unsigned o = 0; o < s->n_gpus; o++) {
 		unsigned gpu = s->kfd_order[o];
@@ -722,7 +741,7 @@ static void render_kfd(struct render *R)
 
 			if (node < from)
 				continue;
-			stage_node(R, node, nd, sizeof(nd));
+			relf(nd, sizeof(nd), "%u", node);
 			gpu_node_values(s, gpu, x, node, v);
 			relf(rel, sizeof(rel), "%s/%s/gpu_id", base, nd);
 			put(R, 0444, rel, "%u\n", R->gpu_id[gpu][x]);
@@ -743,7 +762,6 @@ static void render_kfd(struct render *R)
 							lk[k], (unsigned long long)l[k]);
 			relf(rel, sizeof(rel), "%s/%s/io_links/0/properties", base, nd);
 			put(R, 0444, rel, "%s", links);
-			publish_node(R, node, nd);
 		}
 	}
 }
@@ -764,6 +782,33 @@ static unsigned first_holder(const struct sim_state *s, unsigned gpu, unsigned x
 		if (sim_proc_has(&s->proc[i], gpu, x))
 			return i;
 	return 0;
+}
+
+/* Remove the <dir>/<pid> entries of the tree whose process the state no longer has. */
+static void prune_pids(struct render *R, const char *rel)
+{
+	char path[4096], sub[512];
+	DIR *d;
+
+	if (R->err || util_pathf(path, sizeof(path), "%s/%s", R->dir, rel) < 0)
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		uint64_t pid;
+		bool keep = false;
+
+		if (util_parse_u64(de->d_name, strlen(de->d_name), &pid) < 0)
+			continue;
+		for (unsigned i = 0; i < R->s->n_procs && !keep; i++)
+			keep = (uint64_t)R->s->proc[i].pid == pid;
+		if (!keep) {
+			relf(sub, sizeof(sub), "%s/%s", rel, de->d_name);
+			rm(R, sub);
+		}
+	}
+	closedir(d);
 }
 
 /* One size as drm_file.c: drm_fdinfo_print_size prints it: divided by 1024 while it is a
@@ -831,6 +876,9 @@ static void render_procs(struct render *R)
 	uint64_t vram;
 
 	mkdirs(R, "proc");
+	/* processes that have gone (sim release) */
+	prune_pids(R, "proc");
+	prune_pids(R, "sys/devices/virtual/kfd/kfd/proc");
 	for (unsigned i = 0; i < s->n_procs; i++) {
 		const struct sim_proc *p = &s->proc[i];
 		unsigned fd = 3;
@@ -921,12 +969,15 @@ static void render_hwmon(struct render *R, unsigned i, const char *dir)
 	unsigned n = sim_partitions(s, i), clk = 0;
 	char rel[512], target[512];
 
-	relf(rel, sizeof(rel), "sys/class/hwmon/hwmon%u", i);
-	rm(R, rel);
-	relf(rel, sizeof(rel), "%s/hwmon", dir);
-	rm(R, rel);
-	if (!s->loaded)
+	/* the files of a loaded driver are written over in place (the set is fixed per
+	 * product); without the driver there is no hwmon device */
+	if (!s->loaded) {
+		relf(rel, sizeof(rel), "sys/class/hwmon/hwmon%u", i);
+		rm(R, rel);
+		relf(rel, sizeof(rel), "%s/hwmon", dir);
+		rm(R, rel);
 		return;
+	}
 	for (unsigned x = 0; x < n; x++)
 		clk += (unsigned)sim_gfxclk(s, g, x);
 	relf(rel, sizeof(rel), "%s/hwmon/hwmon%u/name", dir, i);
@@ -986,16 +1037,22 @@ static void render_metrics(struct render *R)
 		    !(s->render_gpus & (1u << i)))
 			continue;
 		pci_dir(dir, sizeof(dir), g);
-		relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
-		rm(R, rel);
 		render_hwmon(R, i, dir);
+		/* xcp_metrics only for the partitions that exist (amdgpu_xcp_attrs_is_visible);
+		 * the files that stay are written over below */
 		for (unsigned x = 0; x < 8; x++) {
+			if (x < nparts && s->loaded && s->product->partitioning && s->metrics)
+				continue;
 			xcp_kobj_dir(dir, sizeof(dir), s, i, x);
 			relf(rel, sizeof(rel), "%s/xcp", dir);
 			rm(R, rel);
 		}
-		if (!s->loaded || !s->product->partitioning || !s->metrics)
+		if (!s->loaded || !s->product->partitioning || !s->metrics) {
+			pci_dir(dir, sizeof(dir), g);
+			relf(rel, sizeof(rel), "%s/gpu_metrics", dir);
+			rm(R, rel);
 			continue;
+		}
 		memset(&m, 0xff, sizeof(m));
 		m.format_revision = 1;
 		m.content_revision = s->metrics;
@@ -1049,7 +1106,8 @@ static void render_metrics(struct render *R)
 			put_bytes(R, 0444, rel, buf, (size_t)n);
 		}
 	}
-	/* the device-wide usage files (render_kfd, render_pci_driver write the same values) */
+	/* the device-wide usage files: KFD's used_memory (render_kfd writes it with the nodes),
+	 * mem_info_vram_used (render_pci_driver writes it with the device) */
 	if (!(s->render & (SIM_RENDER_ALL | SIM_RENDER_KFD)) && s->loaded) {
 		unsigned node = s->cpu_nodes;
 
@@ -1063,17 +1121,155 @@ static void render_metrics(struct render *R)
 				put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, gpu));
 			}
 		}
+	}
+	if (!(s->render & SIM_RENDER_ALL) && s->loaded)
 		for (unsigned i = 0; i < s->n_gpus; i++) {
+			if ((s->render & SIM_RENDER_SWITCH) && !(s->render_gpus & (1u << i)))
+				continue;
 			pci_dir(dir, sizeof(dir), &s->gpu[i]);
 			relf(rel, sizeof(rel), "%s/mem_info_vram_used", dir);
 			put(R, 0444, rel, "%llu\n", (unsigned long long)gpu_vram_used(s, i));
 		}
-	}
 }
 
-int sim_render(const char *dir, const struct sim_state *s)
+/*
+ * /sys/module/amdgpu, while the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup,
+ * mod_sysfs_teardown), with parameters/user_partt_mode (amdgpu_drv.c: default -2, AUTO). A new
+ * load makes a new directory, which sysfs numbers afresh (fs/kernfs/dir.c: __kernfs_new_node,
+ * cyclic ids); mipart tells driver instances apart by its inode (control/apply.c:
+ * driver_instance). So the directory of load N is <root>/.sim-module-N, outside the two trees,
+ * and each tree's sys/module/amdgpu links to it: switching trees keeps the inode, a reload
+ * changes it in the same switch as the rest. The one of the load before stays for the other
+ * tree until its next render; older ones go.
+ */
+static void render_module(struct render *R, const char *root)
 {
+	const struct sim_state *s = R->s;
+	char path[4096], name[64], target[80];
+	DIR *d;
+
+	if (R->err)
+		return;
+	if (!s->loaded) {
+		rm(R, "sys/module/amdgpu");
+		return;
+	}
+	relf(name, sizeof(name), ".sim-module-%u", s->reloads);
+	if (util_pathf(path, sizeof(path), "%s/%s/parameters/user_partt_mode", root, name) < 0) {
+		R->err = -ENAMETOOLONG;
+		return;
+	}
+	if (access(path, F_OK) < 0) {
+		char *slash = strrchr(path, '/');
+		int r;
+
+		*slash = '\0';
+		r = util_mkdir_p(path);
+		*slash = '/';
+		if (r == 0) {
+			char v[16];
+			int n = snprintf(v, sizeof(v), "%d\n", s->user_partt_mode);
+
+			r = write_inplace(path, v, (size_t)n, 0444);
+		}
+		if (r < 0) {
+			R->err = r;
+			return;
+		}
+		/* a new load: the loads before the one before go */
+		d = opendir(root);
+		for (struct dirent *de; d && (de = readdir(d));) {
+			uint64_t k;
+
+			if (strncmp(de->d_name, ".sim-module-", 12) ||
+			    util_parse_u64(de->d_name + 12, strlen(de->d_name + 12), &k) < 0 ||
+			    k + 1 >= s->reloads)
+				continue;
+			if (util_pathf(path, sizeof(path), "%s/%s", root, de->d_name) >= 0)
+				util_rm_rf(path);
+		}
+		if (d)
+			closedir(d);
+	}
+	relf(target, sizeof(target), "../../../%s", name);
+	link_to(R, "sys/module/amdgpu", target);
+}
+
+int sim_tree_live(const char *dir)
+{
+	char path[4096], cur[64];
+	ssize_t n;
+
+	if (util_pathf(path, sizeof(path), "%s/" TREE_LIVE, dir) < 0)
+		return -ENAMETOOLONG;
+	n = readlink(path, cur, sizeof(cur) - 1);
+	if (n < 0)
+		return errno == EINVAL ? -ENOENT : -errno;
+	cur[n] = '\0';
+	for (unsigned t = 0; t < 2; t++)
+		if (!strcmp(cur, tree_names[t]))
+			return (int)t;
+	return -ENOENT;
+}
+
+int sim_tree_switch(const char *dir, unsigned t)
+{
+	char tmp[4096], live[4096];
+
+	if (t > 1 || util_pathf(tmp, sizeof(tmp), "%s/" TREE_LIVE ".new", dir) < 0 ||
+	    util_pathf(live, sizeof(live), "%s/" TREE_LIVE, dir) < 0)
+		return -EINVAL;
+	/* a new link beside the old one, renamed over it: rename(2) replaces it atomically, so a
+	 * path looked up through .sim-live resolves in the old tree or in the new one (the
+	 * "..data" link of Kubernetes' AtomicWriter, pkg/volume/util/atomic_writer.go) */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	if (symlink(tree_names[t], tmp) < 0 || rename(tmp, live) < 0)
+		return -errno;
+	return 0;
+}
+
+int sim_tree_init(const char *dir)
+{
+	static const char *const top[] = { "sys", "dev", "proc" };
+	char path[4096], target[64];
+	int r;
+
+	for (unsigned t = 0; t < 2; t++)
+		for (size_t k = 0; k < ARRAY_SIZE(top); k++) {
+			if (util_pathf(path, sizeof(path), "%s/%s/%s", dir, tree_names[t], top[k]) < 0)
+				return -ENAMETOOLONG;
+			r = util_mkdir_p(path);
+			if (r < 0)
+				return r;
+		}
+	for (size_t k = 0; k < ARRAY_SIZE(top); k++) {
+		struct stat st;
+
+		if (util_pathf(path, sizeof(path), "%s/%s", dir, top[k]) < 0)
+			return -ENAMETOOLONG;
+		relf(target, sizeof(target), TREE_LIVE "/%s", top[k]);
+		if (lstat(path, &st) == 0) {
+			if (S_ISLNK(st.st_mode))
+				continue;
+			/* a tree an earlier mipart rendered in place: replaced by the link */
+			r = util_rm_rf(path);
+			if (r < 0)
+				return r;
+		}
+		if (symlink(target, path) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+int sim_render(const char *root, unsigned t, const struct sim_state *s)
+{
+	char dir[4096];
 	struct render R = { .dir = dir, .s = s };
+
+	if (t > 1 || util_pathf(dir, sizeof(dir), "%s/%s", root, tree_names[t]) < 0)
+		return -EINVAL;
 
 	assign_gpu_ids(&R);
 	if (s->render & SIM_RENDER_ALL) {
@@ -1091,28 +1287,8 @@ int sim_render(const char *dir, const struct sim_state *s)
 		render_platform(&R);
 		if (s->loaded)
 			put(&R, 0666, "dev/kfd", "%s", "");
-		/* amdgpu_drv.c: user_partt_mode, default -2 (AUTO); /sys/module/amdgpu exists while
-		 * the module is loaded (kernel/module/sysfs.c: mod_sysfs_setup, mod_sysfs_teardown).
-		 * A new load makes a new directory, which sysfs numbers afresh (fs/kernfs/dir.c:
-		 * __kernfs_new_node, cyclic ids): the old one is moved aside until the new one
-		 * exists, so that its inode number is not reused (mipart tells driver instances
-		 * apart by it, control/apply.c: driver_instance) */
-		{
-			char from[4096], to[4096];
-
-			if (util_pathf(from, sizeof(from), "%s/sys/module/amdgpu", dir) > 0 &&
-			    util_pathf(to, sizeof(to), "%s/sys/module/.amdgpu.old", dir) > 0 &&
-			    rename(from, to) < 0 && errno != ENOENT && !R.err)
-				R.err = -errno;
-		}
-		if (s->loaded)
-			put(&R, 0444, "sys/module/amdgpu/parameters/user_partt_mode", "%d\n",
-			    s->user_partt_mode);
-		rm(&R, "sys/module/.amdgpu.old");
-		mkdirs(&R, "run");
-		mkdirs(&R, "etc/mipart");
-		mkdirs(&R, "var/lib/mipart");
 	}
+	render_module(&R, root);
 	if (s->render & SIM_RENDER_MODES)
 		for (unsigned i = 0; i < s->n_gpus; i++)
 			if (s->render_gpus & (1u << i))
@@ -1124,4 +1300,20 @@ int sim_render(const char *dir, const struct sim_state *s)
 	if (s->render & (SIM_RENDER_ALL | SIM_RENDER_MODES | SIM_RENDER_METRICS))
 		render_metrics(&R);
 	return R.err;
+}
+
+void sim_need_merge(struct sim_need *a, const struct sim_need *b)
+{
+	unsigned ar = a->render, br = b->render;
+
+	if (!br)
+		return;
+	if (br & SIM_RENDER_KFD)
+		a->kfd_from = (ar & SIM_RENDER_KFD) && a->kfd_from < b->kfd_from ? a->kfd_from
+										   : b->kfd_from;
+	/* a switch-only render writes the readings of its GPUs only: it stays one when both are */
+	if (ar && !((ar & SIM_RENDER_SWITCH) && (br & SIM_RENDER_SWITCH)))
+		ar &= ~SIM_RENDER_SWITCH, br &= ~SIM_RENDER_SWITCH;
+	a->render = ar | br;
+	a->gpus |= b->gpus;
 }

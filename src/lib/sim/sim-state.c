@@ -10,8 +10,10 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim.h"
@@ -41,6 +43,66 @@ int sim_lock(const char *dir)
 	return fd;
 }
 
+/*
+ * The last state this process saved, with the identity of the file it wrote: a load that
+ * finds the same file (a save renames a new inode in place, so any other writer changes the
+ * inode, and an edit in place the times) takes it without reading and parsing the JSON. The
+ * threads of one process (the compute writes of a change) load what the others saved.
+ */
+static struct {
+	pthread_mutex_t lock;
+	bool valid;
+	char path[4096];
+	struct stat st;
+	struct sim_state s;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* remember s as the content of the file path whose identity is st (NULL: stat it now) */
+static void cache_put(const char *path, const struct stat *known, const struct sim_state *s)
+{
+	struct stat st;
+
+	pthread_mutex_lock(&cache.lock);
+	cache.valid = (known ? (st = *known, 0) : stat(path, &st)) == 0 &&
+		      strlen(path) < sizeof(cache.path);
+	if (cache.valid) {
+		util_strlcpy(cache.path, path, sizeof(cache.path));
+		cache.st = st;
+		cache.s = *s;
+		/* what is not saved: the step's fields, and what lies past the counts (a removed
+		 * fault or process leaves its bytes behind) */
+		cache.s.render = cache.s.render_gpus = cache.s.kfd_from = 0;
+		cache.s.defer = cache.s.unchanged = false;
+		memset(&cache.s.gpu[s->n_gpus], 0, (SIM_MAX_GPUS - s->n_gpus) * sizeof(s->gpu[0]));
+		memset(&cache.s.proc[s->n_procs], 0, (SIM_MAX_PROCS - s->n_procs) * sizeof(s->proc[0]));
+		memset(&cache.s.fault[s->n_faults], 0,
+		       (SIM_MAX_FAULTS - s->n_faults) * sizeof(s->fault[0]));
+	}
+	pthread_mutex_unlock(&cache.lock);
+}
+
+/* the cached state when path is still the file it came from; *st: path's identity */
+static bool cache_get(const char *path, struct stat *st, struct sim_state *ret)
+{
+	bool hit;
+
+	if (stat(path, st) < 0)
+		return false;
+	pthread_mutex_lock(&cache.lock);
+	hit = cache.valid && !strcmp(cache.path, path) && same_file(&cache.st, st);
+	if (hit)
+		*ret = cache.s;
+	pthread_mutex_unlock(&cache.lock);
+	return hit;
+}
+
 static json_t *fault_json(const struct mipart_sim_fault *f)
 {
 	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gpu", f->gpu, "on", fault_on_names[f->on],
@@ -59,14 +121,15 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	faults = json_array();
 	order = json_array();
 	snprintf(hive, sizeof(hive), "%016llx", (unsigned long long)s->hive_id);
-	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[iii]}",
+	root = json_pack("{s:i, s:i, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:[[iii][iii]]}",
 			 "version", 1, "user_partt_mode", s->user_partt_mode,
 			 "product", s->product->key, "cpu_nodes", (int)s->cpu_nodes, "hive_id", hive,
 			 "legacy_xcp_names", s->legacy_names, "loaded", s->loaded, "metrics",
 			 (int)s->metrics, "generation",
 			 (int)s->generation, "reloads", (int)s->reloads, "gpus", gpus, "kfd_order",
-			 order, "processes", procs, "faults", faults, "pending_render",
-			 (int)s->pend_render, (int)s->pend_gpus, (int)s->pend_kfd_from);
+			 order, "processes", procs, "faults", faults, "stale_render",
+			 (int)s->stale[0].render, (int)s->stale[0].gpus, (int)s->stale[0].kfd_from,
+			 (int)s->stale[1].render, (int)s->stale[1].gpus, (int)s->stale[1].kfd_from);
 	if (!root)
 		goto out;
 	if (s->device_nodes && json_object_set_new(root, "device_nodes", json_true()) < 0)
@@ -121,6 +184,9 @@ int sim_state_save(const char *dir, const struct sim_state *s)
 	if (r < 0)
 		goto out;
 	r = util_write_file_durable(path, text, strlen(text), 0644);
+	/* saved under the simulator's lock: nobody else writes the file before the stat */
+	if (r == 0)
+		cache_put(path, NULL, s);
 out:
 	free(text);
 	json_decref(root);
@@ -143,10 +209,15 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	ssize_t n;
 	size_t i;
 	int r = -EBADMSG, cpu_nodes, generation, reloads, legacy, loaded, metrics = 8, partt = -2;
-	int pend[3] = { 0, 0, 0 };
+	int pend[3] = { 0, 0, 0 }, stl[6] = { 0, 0, 0, 0, 0, 0 };
+	struct stat st = { 0 };
+	bool have_st;
 
 	if (util_pathf(path, sizeof(path), "%s/" SIM_STATE_FILE, dir) < 0)
 		return -ENAMETOOLONG;
+	if (cache_get(path, &st, ret))
+		return 0;
+	have_st = st.st_ino != 0;
 	buf = malloc(SIM_STATE_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -159,20 +230,27 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 	free(buf);
 	if (!root)
 		return -EBADMSG;
-	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o, s?[iii]}",
+	if (json_unpack(root, "{s:s, s:i, s:s, s:b, s:b, s?i, s:i, s:i, s?i, s:o, s:o, s:o, s:o, s?[iii], s?[[iii][iii]]}",
 			"product", &product, "cpu_nodes", &cpu_nodes, "hive_id", &hive,
 			"legacy_xcp_names", &legacy, "loaded", &loaded, "metrics", &metrics,
 			"generation", &generation, "reloads", &reloads, "user_partt_mode", &partt,
 			"gpus", &gpus, "kfd_order", &order, "processes", &procs, "faults", &faults,
-			"pending_render", &pend[0], &pend[1], &pend[2]) < 0 ||
+			"pending_render", &pend[0], &pend[1], &pend[2], "stale_render", &stl[0], &stl[1],
+			&stl[2], &stl[3], &stl[4], &stl[5]) < 0 ||
 	    (metrics != 0 && metrics != 8 && metrics != 9) || partt < -2 || partt > 4 ||
 	    partt == -1)
 		goto out;
 	s.user_partt_mode = partt;
 	s.metrics = (unsigned)metrics;
-	s.pend_render = (unsigned)pend[0];
-	s.pend_gpus = (unsigned)pend[1];
-	s.pend_kfd_from = (unsigned)pend[2];
+	for (unsigned t = 0; t < 2; t++) {
+		s.stale[t] = (struct sim_need){ (unsigned)stl[3 * t], (unsigned)stl[3 * t + 1],
+						(unsigned)stl[3 * t + 2] };
+		/* an earlier mipart's pending render: both trees lack it */
+		s.stale[t].render |= (unsigned)pend[0];
+		s.stale[t].gpus |= (unsigned)pend[1];
+		if (pend[0] && (!s.stale[t].kfd_from || (unsigned)pend[2] < s.stale[t].kfd_from))
+			s.stale[t].kfd_from = (unsigned)pend[2];
+	}
 	s.product = product_by_key(product);
 	if (!s.product || parse_hex(hive, &s.hive_id) < 0 || cpu_nodes < 1 || cpu_nodes > 8 ||
 	    !json_is_array(gpus) || json_array_size(gpus) > SIM_MAX_GPUS ||
@@ -279,6 +357,10 @@ int sim_state_load(const char *dir, struct sim_state *ret)
 		f->delay_ms = (unsigned)delay;
 		s.n_faults++;
 	}
+	/* the file read is the one stat saw, or a newer one (a new inode: a later stat will not
+	 * match the identity kept) */
+	if (have_st)
+		cache_put(path, &st, &s);
 	*ret = s;
 	r = 0;
 out:

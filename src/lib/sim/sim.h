@@ -46,6 +46,12 @@ static inline bool sim_proc_has(const struct sim_proc *p, unsigned g, unsigned x
 	return (p->gpus & (1u << g)) && (!p->parts[g] || (p->parts[g] & (1u << x)));
 }
 
+/* what a render writes: SIM_RENDER_* bits, the GPUs of SIM_RENDER_MODES and SIM_RENDER_SWITCH,
+ * the first KFD node of SIM_RENDER_KFD (0: all) */
+struct sim_need {
+	unsigned render, gpus, kfd_from;
+};
+
 struct sim_state {
 	const struct product *product;
 	unsigned n_gpus;
@@ -69,10 +75,13 @@ struct sim_state {
 	unsigned render;
 	unsigned render_gpus;
 	unsigned kfd_from;	/* SIM_RENDER_SWITCH: the first KFD node that changed (0: all) */
-	/* a render put off by a compute switch (saved): the next step, or the switch's own
-	 * flush, renders it, so that switches ending together render once */
-	unsigned pend_render, pend_gpus, pend_kfd_from;
+	/* what each of the two trees (.sim-a, .sim-b) lacks of the state (saved): a change is
+	 * added to both; a render writes the hidden tree and switches it in; the live tree's
+	 * need, when not empty, is a render put off (by a compute switch, so that switches ending
+	 * together render once) or cut short (a kill): the next step renders it */
+	struct sim_need stale[2];
 	bool defer;		/* this step's render may be put off (not saved) */
+	bool unchanged;		/* this step changed nothing: no save (not saved) */
 };
 
 #define SIM_RENDER_ALL 1u	/* everything (create, reload) */
@@ -92,8 +101,18 @@ int sim_state_save(const char *dir, const struct sim_state *s);
 /* take the simulated driver's lock (serializes writers like the kernel's mutexes); returns an fd */
 int sim_lock(const char *dir);
 
-/* sim-render.c: (re)write what s->render says changed, from the state */
-int sim_render(const char *dir, const struct sim_state *s);
+/* sim-render.c: the tree is two full copies under the root, .sim-a and .sim-b; the link
+ * .sim-live names the one readers see, and sys, dev and proc of the root are links through it.
+ * sim_tree_live: which one is live (0 or 1), -ENOENT when the root has no such trees (a root
+ * made by an earlier mipart, or not made yet). sim_tree_init: make both (moving a tree of an
+ * earlier layout aside) and the links. sim_tree_switch: make tree t the live one (one
+ * rename(2)). sim_render: write into tree t what s->render says changed, from the state. */
+int sim_tree_live(const char *dir);
+int sim_tree_init(const char *dir);
+int sim_tree_switch(const char *dir, unsigned t);
+int sim_render(const char *dir, unsigned t, const struct sim_state *s);
+/* a |= b: the union of two renders' needs */
+void sim_need_merge(struct sim_need *a, const struct sim_need *b);
 /* how many partitions GPU i has now, and each one's memory */
 unsigned sim_partitions(const struct sim_state *s, unsigned i);
 uint64_t sim_partition_memory(const struct sim_state *s, unsigned i, unsigned x);

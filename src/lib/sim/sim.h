@@ -98,6 +98,9 @@ mipart_compute_mode sim_vf_mode(const struct product *p);
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
 int sim_state_save(const char *dir, const struct sim_state *s);
+/* forget the state this process keeps from its last load or save: the next load parses the
+ * file (for tests and the fuzzer, which check what a parse gives) */
+void sim_state_forget(void);
 /* take the simulated driver's lock (serializes writers like the kernel's mutexes); returns an fd */
 int sim_lock(const char *dir);
 

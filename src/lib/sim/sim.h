@@ -91,6 +91,8 @@ struct sim_state {
 #define SIM_RENDER_METRICS 16u	/* gpu_metrics, xcp_metrics, VRAM usage files */
 #define SIM_RENDER_SWITCH 32u	/* a compute switch: readings of render_gpus only, KFD nodes
 				 * from kfd_from on */
+#define SIM_RENDER_IDLE 64u	/* with SIM_RENDER_SWITCH: the GPUs were idle before, their
+				 * hwmon files stay as they are */
 
 /* sim-driver.c: the compute mode a virtual function reads */
 mipart_compute_mode sim_vf_mode(const struct product *p);

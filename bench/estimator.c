@@ -40,6 +40,9 @@ struct sample {
 	double err[N_METRICS];	/* signed relative error, NAN when not measured */
 	char family[48];
 	bool validation, rocm;
+	/* the budget's terms where the log prints them (GiB; NAN when not printed) */
+	double act_est, act_log, nt_est, nt_log;
+	char what[96];		/* row, model, engine, version, TP, device for that table */
 };
 
 /* One CSV line into fields (RFC 4180 quotes); returns the count. Modifies line. */
@@ -154,7 +157,8 @@ int main(int argc, char **argv)
 		mipart_estimate e;
 		struct sample *sp = &smp[n];
 		char wcol[32] = "-", tcol[40] = "-", bcol[40] = "-", ccol[32] = "-", kcol[32] = "-", ver[16];
-		double wlog, kvlog, toklog, conclog, total, util;
+		double wlog, kvlog, toklog, conclog, total, util, actlog;
+		bool other_rank;
 		unsigned version = 0;
 
 		if (row++ == 0)
@@ -189,6 +193,13 @@ int main(int argc, char **argv)
 		o.max_num_batched_tokens = (unsigned)atof(fl[F_BATCHED]);
 		o.block_size = (unsigned)atof(fl[F_BLOCK]);
 		o.cuda = strcmp(fl[F_PLATFORM], "rocm") != 0;
+		/* the device as torch names it: "NVIDIA GB10 (DGX Spark)" is a GB10 */
+		{
+			char *paren = strstr(fl[F_GPU], " (");
+
+			if (paren)
+				*paren = '\0';
+		}
 		o.device_name = fl[F_GPU][0] ? fl[F_GPU] : NULL;
 		o.engine = !strcmp(fl[F_ENGINE], "v0") ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
 		/* a dev build or an unknown version: the release line of its engine */
@@ -212,18 +223,35 @@ int main(int argc, char **argv)
 		kvlog = atof(fl[F_KVGIB]);
 		toklog = atof(fl[F_TOKENS]);
 		conclog = atof(fl[F_CONC]);
+		actlog = fl[F_ACT][0] ? atof(fl[F_ACT]) : -1;
 		if (mipart_estimate_model(m, &o, &e) < 0)
 			continue;
+		sp->act_log = fl[F_ACT][0] ? atof(fl[F_ACT]) : NAN;
+		sp->nt_log = fl[F_NONTORCH][0] ? atof(fl[F_NONTORCH]) : NAN;
+		sp->act_est = (double)e.activation_bytes / GIB;
+		sp->nt_est = (double)e.non_torch_bytes / GIB;
+		snprintf(sp->what, sizeof(sp->what), "%-3zu %c %-24.24s %s %-5s TP %-2u %-14.14s", row - 1,
+			 sp->validation ? 'V' : 'C', m->id, e.engine == MIPART_ENGINE_V0 ? "V0" : "V1",
+			 mipart_vllm_version_str(version, ver, sizeof(ver)),
+			 o.tensor_parallel ? o.tensor_parallel : 1, fl[F_GPU][0] ? fl[F_GPU] : fl[F_PLATFORM]);
 		if (wlog > 0) {
 			double est = e.weights_bytes / GIB;
 
 			sp->err[M_WEIGHTS] = (est - wlog) / wlog;
 			snprintf(wcol, sizeof(wcol), "%6.2f/%6.2f %+5.1f%%", est, wlog, sp->err[M_WEIGHTS] * 100);
 		}
+		/* V0 with tensor parallel: only the driver rank samples, and the cache takes its
+		 * (smallest) block count, but the printed "Memory profiling" line may be another
+		 * rank's. A logged activation below half the estimated sampler run says it is: the
+		 * KV memory is then compared with the other ranks' estimate, and the driver's KV
+		 * memory (for the token rule) is the logged one less the sampler's excess. */
+		other_rank = o.engine == MIPART_ENGINE_V0 && o.tensor_parallel > 1 && actlog >= 0 &&
+			     e.sampler_bytes > e.forward_bytes &&
+			     actlog < 0.5 * (double)e.sampler_bytes / GIB;
 		/* the whole budget: the KV memory the device leaves (the row's own weights, so
 		 * that a checkpoint the log does not name is not counted twice) */
 		if (o.device_bytes && o.gpu_memory_utilization > 0 && kvlog != 0) {
-			double est = (double)e.kv_cache_bytes / GIB;
+			double est = (double)(other_rank ? e.other_rank_kv_cache_bytes : e.kv_cache_bytes) / GIB;
 
 			if (wlog > 0)
 				est += (double)e.weights_bytes / GIB - wlog;
@@ -239,8 +267,13 @@ int main(int argc, char **argv)
 		if (kvlog > 0) {
 			mipart_estimate r;
 
-			/* the log's own KV memory, rounded as it prints it (2 decimals) */
-			o.kv_cache_memory_bytes = (uint64_t)(kvlog * GIB);
+			/* the log's own KV memory, rounded as it prints it (2 decimals); the driver's
+			 * when the line is another rank's (other_rank) */
+			double driver_kv = kvlog;
+
+			if (other_rank)
+				driver_kv -= (double)e.activation_bytes / GIB - actlog;
+			o.kv_cache_memory_bytes = driver_kv > 0 ? (uint64_t)(driver_kv * GIB) : 1;
 			if (mipart_estimate_model(m, &o, &r) == 0) {
 				if (toklog > 0) {
 					sp->err[M_RULE] = ((double)r.kv_cache_tokens - toklog) / toklog;
@@ -275,6 +308,22 @@ int main(int argc, char **argv)
 			seen |= smp[j].validation && !strcmp(smp[j].family, smp[i].family);
 		if (!seen)
 			summary(smp[i].family, smp, n, 1, smp[i].family, -1);
+	}
+	/* each term of the budget against the logs that print it (V0 and V1 print the peak
+	 * activation and the non-torch memory in their "Memory profiling" lines) */
+	printf("budget terms where the log prints them (GiB, estimate/log):\n");
+	printf("    %-64s %-22s %-22s\n", "ROW, MODEL, ENGINE, VERSION, TP, DEVICE", "activation",
+	       "non-torch");
+	for (size_t i = 0; i < n; i++) {
+		char act[32] = "-", nt[32] = "-";
+
+		if (isnan(smp[i].act_log) && isnan(smp[i].nt_log))
+			continue;
+		if (!isnan(smp[i].act_log))
+			snprintf(act, sizeof(act), "%6.2f/%6.2f", smp[i].act_est, smp[i].act_log);
+		if (!isnan(smp[i].nt_log))
+			snprintf(nt, sizeof(nt), "%5.2f/%5.2f", smp[i].nt_est, smp[i].nt_log);
+		printf("    %-64s %-22s %-22s\n", smp[i].what, act, nt);
 	}
 	mipart_catalog_free(cat);
 	return 0;

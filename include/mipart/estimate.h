@@ -103,6 +103,10 @@ typedef struct mipart_estimate {
 					 * the third term of activation_bytes' max */
 	uint64_t encoder_cache_bytes;	/* its outputs, alive during the forward and sampler runs
 					 * (added to both) */
+	int64_t other_rank_kv_cache_bytes; /* V0 with tensor parallel: the "Available KV cache"
+					 * the ranks other than the driver profile (they do not
+					 * sample); the cache takes the driver's smaller figure,
+					 * kv_cache_bytes. Else kv_cache_bytes */
 } mipart_estimate;
 
 /*
@@ -134,6 +138,8 @@ typedef struct mipart_device_info {
 	bool cuda;			/* NVIDIA (else AMD, ROCm) */
 	bool fast_link;			/* NVLink / XGMI between GPUs of one node */
 	const char *source;		/* where total_bytes comes from */
+	unsigned compute_capability;	/* NVIDIA: major x 10 + minor (H100 90, A100 80, GB10
+					 * 121); 0 for AMD. Picks vLLM's MXFP4 MoE backend */
 } mipart_device_info;
 
 /* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),

@@ -91,4 +91,17 @@ int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
 int mipart_labels_update(const mipart_host *host, const char *path, bool make_dir,
 			 size_t *ret_count);
 
+/*
+ * mipart_labels_watch - an inotify descriptor (non-blocking, close-on-exec; the caller closes
+ * it) that becomes readable when something the labels read besides sysfs may have changed:
+ * the ledger (an allocation), the declared state, the end of a change (the host lock). Mode
+ * changes made without mipart (a sysfs write, another tool) are not seen: look at the labels
+ * on a timer too. Returns the descriptor, -ENOENT when none of those directories exists, or
+ * -errno of inotify.
+ */
+int mipart_labels_watch(const mipart_host *host);
+
+/* mipart_labels_watch_drain - read what is pending on a mipart_labels_watch descriptor. */
+void mipart_labels_watch_drain(int fd);
+
 #endif

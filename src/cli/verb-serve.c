@@ -37,6 +37,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -271,9 +272,9 @@ struct server {
 	unsigned log_lines, log_dropped;
 
 	/* the NFD feature file kept current (labels-file, labels-interval) */
-	pthread_mutex_t labels_lock; /* guards the four below */
-	pthread_cond_t labels_wake;
-	bool labels_stop, labels_kick;
+	int labels_wake;	     /* eventfd: stop, or look now (a reload) */
+	pthread_mutex_t labels_lock; /* guards the three below */
+	bool labels_stop;
 	char labels_file[256];	     /* the setting in force ("", "off" or a path) */
 	double labels_interval;
 	pthread_t labels_thread;
@@ -1112,35 +1113,51 @@ static void labels_refresh(struct server *s, const char *setting)
 		log_line(NULL, "labels: '%s' is current", path);
 }
 
-/* The labels thread: a look at the host every labels-interval seconds, at once after a reload. */
+/* Wake the labels thread (to stop, or to look now). */
+static void labels_poke(struct server *s)
+{
+	uint64_t one = 1;
+
+	(void)!write(s->labels_wake, &one, sizeof(one));
+}
+
+/*
+ * The labels thread: a look at the host at once, then whenever the ledger, the declared state
+ * or the host lock changes (mipart_labels_watch: an allocation, the end of a change), after a
+ * reload, and every labels-interval seconds for what no file tells (a mode changed by another
+ * tool). Bursts of events (SQLite writes its log in several steps) are read and answered with
+ * one look; a look that finds nothing new writes nothing.
+ */
 static void *labels_loop(void *arg)
 {
 	struct server *s = arg;
+	int watch = mipart_labels_watch(s->cli->host);
 
-	pthread_mutex_lock(&s->labels_lock);
-	while (!s->labels_stop) {
+	for (;;) {
 		char setting[sizeof(s->labels_file)];
-		struct timespec until;
+		struct pollfd pf[2] = { { .fd = s->labels_wake, .events = POLLIN },
+					{ .fd = watch, .events = POLLIN } };
+		uint64_t v;
 		double secs;
 
+		pthread_mutex_lock(&s->labels_lock);
+		if (s->labels_stop) {
+			pthread_mutex_unlock(&s->labels_lock);
+			break;
+		}
 		memcpy(setting, s->labels_file, sizeof(setting));
-		s->labels_kick = false;
+		secs = s->labels_interval;
 		pthread_mutex_unlock(&s->labels_lock);
 		labels_refresh(s, setting);
-		pthread_mutex_lock(&s->labels_lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		secs = s->labels_interval;
-		until.tv_sec += (time_t)secs;
-		until.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		if (poll(pf, watch >= 0 ? 2 : 1, (int)(secs * 1000.0 + 0.5)) > 0) {
+			if (pf[0].revents)
+				(void)!read(s->labels_wake, &v, sizeof(v));
+			if (watch >= 0 && pf[1].revents)
+				mipart_labels_watch_drain(watch);
 		}
-		while (!s->labels_stop && !s->labels_kick &&
-		       pthread_cond_timedwait(&s->labels_wake, &s->labels_lock, &until) != ETIMEDOUT)
-			;
 	}
-	pthread_mutex_unlock(&s->labels_lock);
+	if (watch >= 0)
+		close(watch);
 	return NULL;
 }
 
@@ -1150,8 +1167,8 @@ static void labels_stop(struct server *s)
 		return;
 	pthread_mutex_lock(&s->labels_lock);
 	s->labels_stop = true;
-	pthread_cond_signal(&s->labels_wake);
 	pthread_mutex_unlock(&s->labels_lock);
+	labels_poke(s);
 	pthread_join(s->labels_thread, NULL);
 	s->labels_running = false;
 }
@@ -1216,9 +1233,8 @@ static void reload(struct server *s)
 		log_line(NULL, "'labels-file' is now '%s'", n.labels_file[0] ? n.labels_file : "(NFD's)");
 	memcpy(s->labels_file, n.labels_file, sizeof(s->labels_file));
 	s->labels_interval = n.labels_interval;
-	s->labels_kick = true; /* a look at once: the reload may have been for it */
-	pthread_cond_signal(&s->labels_wake);
 	pthread_mutex_unlock(&s->labels_lock);
+	labels_poke(s); /* a look at once: the reload may have been for it */
 	s->running.labels_interval = n.labels_interval;
 	memcpy(s->running.labels_file, n.labels_file, sizeof(s->running.labels_file));
 	pthread_mutex_lock(&s->lock);
@@ -1333,7 +1349,8 @@ static int run(struct server *s)
 	s->watchdog_running = pthread_create(&s->watchdog, NULL, watchdog, s) == 0;
 	if (!s->watchdog_running)
 		log_line("warning", "cannot start the connection watchdog: max-connection-time is not enforced");
-	s->labels_running = pthread_create(&s->labels_thread, NULL, labels_loop, s) == 0;
+	s->labels_running = s->labels_wake >= 0 &&
+			    pthread_create(&s->labels_thread, NULL, labels_loop, s) == 0;
 	if (!s->labels_running)
 		log_line("warning", "cannot start the labels thread: the NFD feature file is not kept current");
 	log_line(NULL, "listening on %s", s->where);
@@ -1506,14 +1523,7 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	pthread_mutex_init(&s.collect_lock, NULL);
 	pthread_mutex_init(&s.log_lock, NULL);
 	pthread_mutex_init(&s.labels_lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&s.labels_wake, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	s.labels_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	memcpy(s.labels_file, s.running.labels_file, sizeof(s.labels_file));
 	s.labels_interval = s.running.labels_interval;
 	s.log_window = now_mono();
@@ -1522,7 +1532,8 @@ int verb_serve(struct cli *cli, int argc, char **argv)
 	pthread_mutex_destroy(&s.collect_lock);
 	pthread_mutex_destroy(&s.log_lock);
 	pthread_mutex_destroy(&s.labels_lock);
-	pthread_cond_destroy(&s.labels_wake);
+	if (s.labels_wake >= 0)
+		close(s.labels_wake);
 	pthread_mutex_destroy(&s.conns_lock);
 	pthread_cond_destroy(&s.conns_wake);
 	pthread_mutex_destroy(&s.token_lock);

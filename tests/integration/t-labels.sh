@@ -70,6 +70,26 @@ is "$(grep -c 'labels: wrote' "$T_TMP/serve.log")" 3 "written once per change"
 kill -TERM "$SP"; wait "$SP"
 is "$?" 0 "serve stops on SIGTERM"
 
+# event-driven: with a timed look only every hour, an allocation and the end of a change still
+# reach the file (serve watches the ledger, the declared state and the host lock)
+"$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-file "$F2" --labels-interval 3600 --verbose \
+	2>"$T_TMP/serve4.log" &
+SP=$!
+first_look() { grep -q "labels: '$F2' is current" "$T_TMP/serve4.log"; }
+wait_until first_look
+mipart --root "$H2" allocate llama-3.1-8b --max-model-len 8192 --partition 1.3 --name chat2 >/dev/null 2>&1
+wait_until says 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'
+says 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'; ok $? "an allocation reaches the file without waiting for the timed look"
+mipart --root "$H2" release chat2 >/dev/null 2>&1
+mipart --root "$H2" release chat >/dev/null 2>&1
+printf 'version: v1\npartition-configs:\n  dpx:\n    - devices: all\n      compute: DPX\n' >"$T_TMP/dpx.yaml"
+mipart --root "$H2" apply -f "$T_TMP/dpx.yaml" -c dpx >/dev/null 2>&1
+wait_until says 'amd.com/gpu.compute-memory-partition=dpx_nps1'
+says 'amd.com/gpu.compute-memory-partition=dpx_nps1'; ok $? "and so does a change, once it has ended"
+kill -TERM "$SP"; wait "$SP"
+printf 'version: v1\npartition-configs:\n  cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
+mipart --root "$H2" apply -f "$T_TMP/cpx.yaml" -c cpx >/dev/null 2>&1
+
 # NFD's own path (no labels-file): written only where NFD's features.d exists; 'off' in the config
 NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"
 "$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve2.log" &

@@ -42,7 +42,8 @@ sqlite3 "$DB" "INSERT INTO changes (started_at, uid, command, before, target, st
 	".system sleep 30" </dev/null >/dev/null 2>&1 &
 SQL=$!
 i=0
-while [ $i -lt 50 ] && [ "$(sqlite3 "$DB" "SELECT count(*) FROM allocations WHERE name = 'walonly'" 2>/dev/null)" != 1 ]; do
+# (a generous cap: on a loaded machine the insert can take seconds; nothing asserts on time)
+while [ $i -lt 3000 ] && [ "$(sqlite3 "$DB" "SELECT count(*) FROM allocations WHERE name = 'walonly'" 2>/dev/null)" != 1 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

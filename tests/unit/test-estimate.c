@@ -204,6 +204,11 @@ static void test_weights_per_rank(void **state)
 		lo.precision = MIPART_PREC_AUTO;
 		assert_int_equal(mipart_estimate_model(&l, &lo, &b), 0);
 		assert_int_equal(b.weights_bytes, e.weights_bytes);
+		/* Meta's FP8 checkpoints say fbgemm_fp8: fp8 weights, per-channel scales */
+		strcpy(l.quant_method, "fbgemm_fp8");
+		l.quant_bits = 0;
+		assert_int_equal(mipart_estimate_model(&l, &lo, &b), 0);
+		assert_string_equal(b.precision_name, "fp8");
 	}
 }
 
@@ -445,6 +450,32 @@ static void test_llama4_maverick(void **state)
 			  1048576.0 * 128 * 2)) < 2);
 }
 
+/* V0 samples the profile's dummy sequences like V1 (38.9 bytes per row and vocabulary entry),
+ * on the driver rank only: with tensor parallel the other ranks profile more KV memory, and the
+ * cache takes the driver's (smallest) block count */
+static void test_v0_sampler_and_ranks(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 2048, .vllm_version = MIPART_VLLM_VERSION(0, 6),
+				      .device_bytes = 24ull << 30, .cuda = true };
+	mipart_estimate e;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.engine, MIPART_ENGINE_V0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(256.0 * 128256 * 38.9));
+	/* one GPU: one rank */
+	assert_int_equal(e.other_rank_kv_cache_bytes, e.kv_cache_bytes);
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(e.sampler_bytes > e.forward_bytes);
+	assert_int_equal(e.other_rank_kv_cache_bytes - e.kv_cache_bytes,
+			 (int64_t)(e.sampler_bytes - e.forward_bytes));
+	/* V1 samples on every rank */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 11);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.other_rank_kv_cache_bytes, e.kv_cache_bytes);
+}
+
 static void test_batch_defaults(void **state)
 {
 	mipart_model m = llama8b();
@@ -554,6 +585,34 @@ static void test_versions_and_devices(void **state)
 	assert_false(d->cuda);
 	assert_int_equal(d->total_bytes, 192ull << 30);
 	assert_int_equal(mipart_device_lookup("TPU v5e", &d), -ENOENT);
+	assert_int_equal(mipart_device_lookup("NVIDIA GB10", &d), 0);
+	assert_int_equal(d->compute_capability, 121);
+	assert_int_equal(mipart_device_lookup("A100", &d), 0);
+	assert_int_equal(d->compute_capability, 80);
+}
+
+/* MXFP4 experts padded by vLLM's backend (mxfp4.py: Mxfp4MoEMethod.create_weights): Marlin
+ * (A100, GB10) pads the intermediate to 128 and the hidden size to 256; H100 is modelled with
+ * the intermediate at 256 */
+static void test_mxfp4_backends(void **state)
+{
+	/* openai/gpt-oss-20b: 24 layers, 32 experts of 2880 x 2880 */
+	mipart_model m = { .layers = 24, .hidden = 2880, .heads = 64, .kv_heads = 8, .head_dim = 64,
+			   .intermediate = 2880, .vocab = 201088, .max_position = 131072,
+			   .experts = 32, .experts_per_token = 4, .moe_intermediate = 2880,
+			   .attention = MIPART_ATTN_HYBRID, .sliding_window = 128, .sliding_layers = 12 };
+	mipart_estimate_options o = { .max_model_len = 8192, .precision = MIPART_PREC_MXFP4,
+				      .cuda = true, .device_name = "H100" };
+	mipart_estimate h100, a100;
+	double expert = 24.0 * 32 * 3 * 2880 * 2880 * (0.5 + 1.0 / 32);
+
+	strcpy(m.arch, "gpt_oss");
+	assert_int_equal(mipart_estimate_model(&m, &o, &h100), 0);
+	o.device_name = "A100";
+	assert_int_equal(mipart_estimate_model(&m, &o, &a100), 0);
+	/* H100: x 3072 / 2880; A100: x 2944 x 3072 / 2880^2 */
+	assert_true(fabs((double)a100.weights_bytes - (double)h100.weights_bytes -
+			 expert * (2944.0 * 3072 / (2880.0 * 2880) - 3072.0 / 2880)) < 4);
 }
 
 static void test_parsers(void **state)
@@ -586,8 +645,8 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults),
-		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
+		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers),
 	};
 

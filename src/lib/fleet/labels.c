@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "mipart/apply.h"
 #include "mipart/declared.h"
 #include "mipart/journal.h"
 #include "mipart/labels.h"
+#include "lock.h"
 #include "util.h"
 #include "banned.h"
 
@@ -420,4 +423,45 @@ out:
 	free(labels);
 	mipart_topology_free(t);
 	return r;
+}
+
+int mipart_labels_watch(const mipart_host *host)
+{
+	/* what the labels read besides sysfs: the ledger (the journal database, its log), the
+	 * declared state, and the host lock, whose holder truncates and closes it at the end of a
+	 * change (lock.c lock_release): the directories, since SQLite and the durable writes
+	 * replace and create files in them */
+	static const char *const files[] = { MIPART_JOURNAL_PATH, MIPART_DECLARED_PATH, LOCK_PATH };
+	int fd, watched = 0;
+
+	if (!host)
+		return -EINVAL;
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char path[MIPART_PATH_MAX], *slash;
+
+		if (mipart_host_path(host, files[i], path, sizeof(path)) < 0)
+			continue;
+		slash = strrchr(path, '/');
+		if (slash && slash != path)
+			*slash = '\0';
+		if (inotify_add_watch(fd, path, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MODIFY) >= 0)
+			watched++;
+	}
+	if (!watched) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+void mipart_labels_watch_drain(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	/* non-blocking: read until empty (EAGAIN), an overflow included */
+	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
 }

@@ -82,12 +82,19 @@
  * min(S, B) rows of the whole vocabulary (the logits are gathered, so the vocabulary is not
  * divided by tp). V1 (_dummy_sampler_run: fp32 logits, sort for top-p/top-k, logprobs):
  * 38.9 bytes per row and vocabulary entry (calibration rows, H100, vLLM 0.11: gpt-oss-20b 38.5,
- * Llama-3.1-8B 38.9, Llama-3.3-70B 39.6, Qwen3-32B TP 2 38.9). V0 (the profile's dummy
- * sequences): 6.35 (the Qwen3-0.6B row: 0.23 GiB at 256 x 151,936).
+ * Llama-3.1-8B 38.9, Llama-3.3-70B 39.6, Qwen3-32B TP 2 38.9). V0 does the same work
+ * (vllm/worker/model_runner.py: GPUModelRunnerBase.profile_run samples its dummy sequences
+ * with SamplingParams(top_p=0.99, top_k=vocab_size - 1): fp32 logits, the top-k/top-p sort,
+ * softmax and log-softmax) and so takes the same constant: the V0 calibration rows agree
+ * (DeepSeek-Coder-V2-Lite 38.5, R1-Distill-Qwen-1.5B 38.4, Llama-3-8B 41.2 bytes at 256 rows);
+ * one calibration row (Qwen3-0.6B, 6.35) does not and its settings are not shown. In V0 only the
+ * driver rank samples (model_runner.py: execute_model returns before sampling on the other
+ * ranks), and the KV cache takes the smallest rank's blocks (the driver's), which is what this
+ * estimate is; a log's printed profile may be another rank's, without the sampler.
  */
 #define FORWARD_FACTOR 1.93
 #define SAMPLER_BYTES_V1 38.9
-#define SAMPLER_BYTES_V0 6.35
+#define SAMPLER_BYTES_V0 SAMPLER_BYTES_V1
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
 #define CUDA_GRAPH_FROM V(0, 21)
@@ -98,10 +105,18 @@
 #define V0_MLA_ALIGN 256
 /* vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE */
 #define VOCAB_PADDING 64
-/* vllm/model_executor/layers/quantization/mxfp4.py: Mxfp4MoEMethod.create_weights rounds the
- * experts' intermediate size up to a multiple of 256 (gpt-oss: 2880 -> 3072, 6.7% more expert
- * bytes; fitted on the gpt-oss-20b calibration row: 13.47 GiB logged) */
+/* vllm/model_executor/layers/quantization/mxfp4.py: Mxfp4MoEMethod.create_weights pads the
+ * experts by backend. Marlin (GPUs below compute capability 9.0, and sm_12x such as GB10, whose
+ * log says "Marlin"): intermediate to a multiple of 128, hidden to 256 ("n % 256 == 0 and
+ * k % 128 == 0"); B200 (SM100 FlashInfer): both to 256. H100/H200 (triton kernels): the code
+ * pads the intermediate to 64 (2880 stays) but the swizzled layout of process_weights_after_
+ * loading takes more: modelled as the intermediate to 256 (gpt-oss 2880 -> 3072, 6.7% more
+ * expert bytes), fitted on the gpt-oss-20b H100 calibration row (13.47 GiB logged); also used for
+ * ROCm and unknown devices. */
 #define MXFP4_INTERMEDIATE_ALIGN 256
+#define MXFP4_MARLIN_INTERMEDIATE_ALIGN 128
+#define MXFP4_MARLIN_HIDDEN_ALIGN 256
+#define MXFP4_SM100_ALIGN 256
 /*
  * bitsandbytes 4-bit (vllm/model_executor/model_loader/bitsandbytes_loader.py:
  * _unquantized_generator quantizes in flight with quantize_4bit(compress_statistics=True,
@@ -221,16 +236,17 @@ static const mipart_device_info devices[] = {
 	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
-	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB" },
-	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)" },
-	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)" },
-	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB" },
-	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB" },
-	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB" },
-	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)" },
-	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)" },
-	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB" },
-	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)" },
+	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90 },
+	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)", 90 },
+	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100 },
+	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80 },
+	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80 },
+	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB", 89 },
+	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)", 89 },
+	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)", 86 },
+	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB", 86 },
+	{ "GB10", (uint64_t)(128e9), true, false, "DGX Spark: 128 GB of unified LPDDR5x (nominal)", 121 },
+	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)", 89 },
 };
 
 /* Compare names ignoring case, spaces, dashes and underscores. */
@@ -257,7 +273,7 @@ int mipart_device_lookup(const char *name, const mipart_device_info **ret)
 	} aliases[] = { { "H100", "H100-80GB" }, { "H100 SXM", "H100-80GB" }, { "H100 80GB HBM3", "H100-80GB" },
 			{ "A100", "A100-80GB" }, { "A100 SXM4 80GB", "A100-80GB" }, { "A100 40GB", "A100-40GB" },
 			{ "3090", "RTX 3090" }, { "4090", "RTX 4090" }, { "H200 141GB", "H200" },
-			{ "A10G", "A10" } };
+			{ "A10G", "A10" }, { "NVIDIA GB10", "GB10" }, { "DGX Spark", "GB10" } };
 
 	if (!name)
 		return -ENOENT;
@@ -309,7 +325,11 @@ static mipart_precision auto_precision(const mipart_model *m)
 {
 	const char *q = m->quant_method;
 
-	if (!strcasecmp(q, "fp8"))
+	/* fbgemm_fp8 (vllm/model_executor/layers/quantization/fbgemm_fp8.py: FBGEMMFp8LinearMethod,
+	 * fp8 weights with a per-channel fp32 scale; Meta's Llama 3.1 FP8 checkpoints). Its
+	 * modules_to_not_convert stay 16-bit and are not modelled: the estimate is low when the
+	 * list is long */
+	if (!strcasecmp(q, "fp8") || !strcasecmp(q, "fbgemm_fp8"))
 		return MIPART_PREC_FP8;
 	if (!strcasecmp(q, "awq"))
 		return MIPART_PREC_AWQ;
@@ -634,7 +654,7 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 /* Weights on one GPU: what vLLM logs as "Model loading took". */
 static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
 			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp,
-			      unsigned version)
+			      unsigned version, unsigned cc)
 {
 	double w, elem16 = p == MIPART_PREC_FP32 ? 4 : 2, rep_lin, rep_rest;
 	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
@@ -671,12 +691,20 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		}
 	}
 	if (p == MIPART_PREC_MXFP4 && m->experts && m->moe_intermediate) {
-		/* the experts' intermediate dimension padded (MXFP4_INTERMEDIATE_ALIGN) */
-		double padded_i = (double)ceil_div(m->moe_intermediate, MXFP4_INTERMEDIATE_ALIGN) *
-				  MXFP4_INTERMEDIATE_ALIGN;
-		double scale = params ? (double)total / params : 1;
+		/* the experts' dimensions padded by backend (MXFP4_*_ALIGN) */
+		unsigned ia = MXFP4_INTERMEDIATE_ALIGN, ha = 1;
+		double padded_i, padded_h, scale = params ? (double)total / params : 1;
 
-		w += expert_params(m) * scale * linear_bytes(p, 0) * (padded_i / m->moe_intermediate - 1);
+		if (cc && (cc < 90 || cc >= 120)) {
+			ia = MXFP4_MARLIN_INTERMEDIATE_ALIGN;
+			ha = MXFP4_MARLIN_HIDDEN_ALIGN;
+		} else if (cc >= 100 && cc < 110) {
+			ia = ha = MXFP4_SM100_ALIGN;
+		}
+		padded_i = (double)ceil_div(m->moe_intermediate, ia) * ia;
+		padded_h = (double)ceil_div(m->hidden, ha) * ha;
+		w += expert_params(m) * scale * linear_bytes(p, 0) *
+		     (padded_i * padded_h / ((double)m->moe_intermediate * m->hidden) - 1);
 	}
 	/* VocabParallelEmbedding / ParallelLMHead pad the vocabulary to a multiple of 64 */
 	w += (double)(padded - m->vocab) * m->hidden * elem16 * (m->tied_embeddings ? 1 : 2);
@@ -745,7 +773,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	params = mipart_model_params(m, &linear);
 	e.params = m->params ? m->params : params;
 	weights = weights_per_gpu(m, p, o->precision == MIPART_PREC_AUTO && m->weight_bytes, params,
-				  linear, e.params, tp, version);
+				  linear, e.params, tp, version, dev && o->cuda ? dev->compute_capability : 0);
 
 	e.precision_name = mipart_precision_name(p);
 	e.max_model_len = len;
@@ -789,6 +817,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
 						 : (double)e.usable_bytes - fixed;
 		e.kv_cache_bytes = (int64_t)avail;
+		e.other_rank_kv_cache_bytes = e.kv_cache_bytes;
+		/* V0: only the driver samples; the others keep the forward's peak (see
+		 * SAMPLER_BYTES_V0) and the cache takes the smallest rank's blocks */
+		if (v0 && tp > 1 && !o->kv_cache_memory_bytes && e.sampler_bytes > e.forward_bytes &&
+		    e.encoder_bytes < e.sampler_bytes)
+			e.other_rank_kv_cache_bytes += (int64_t)(e.activation_bytes -
+								  (e.forward_bytes > e.encoder_bytes
+									   ? e.forward_bytes
+									   : e.encoder_bytes));
 		if (avail > 0) {
 			uint64_t lo = 0, hi = m->max_position ? m->max_position : (1u << 24);
 

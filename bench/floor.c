@@ -2,11 +2,12 @@
 /*
  * floor ROOT: the lower bound for the filesystem work of `mipart list --json`: discovery
  * (src/lib/discover/discover.c: mipart_topology_load) and the process scan (src/lib/discover/procs.c:
- * mipart_procs_scan). It lists and reads the same directories, files and links under ROOT in the
- * simplest way: one read() per file, no diagnostics, no topology, no output document. It parses
- * only what it needs to know what to read next (vendor and class of a PCI device; gpu_id,
- * mem_banks_count and drm_render_minor of a KFD node; where a process's fds point) and prints one
- * number: how many files and links it read. bench/run.sh times it next to `mipart list --json`
+ * mipart_procs_scan, with the DRM fdinfo of render-node fds). It lists and reads the same
+ * directories, files and links under ROOT in the simplest way: one read() per file, no
+ * diagnostics, no topology, no output document. It parses only what it needs to know what to
+ * read next (vendor and class of a PCI device; gpu_id, mem_banks_count and drm_render_minor of a
+ * KFD node; where a process's fds point) and prints one number: how many files and links it
+ * read. bench/run.sh times it next to `mipart list --json`
  * and checks with strace that both read the same files and links (bench/README.md).
  */
 #include <dirent.h>
@@ -178,7 +179,8 @@ static void scan_kfd(const char *root)
 		close(drm);
 }
 
-/* Whether a process's fd link makes it a GPU user: /dev/kfd, or one of our render nodes. */
+/* Whether a process's fd link makes it a GPU user: 1 for /dev/kfd, 2 for one of our render
+ * nodes (whose fdinfo the scan reads too), 0 otherwise. */
 static int gpu_link(const char *link)
 {
 	long minor;
@@ -190,7 +192,7 @@ static int gpu_link(const char *link)
 	minor = strtol(link + 16, NULL, 10);
 	for (size_t i = 0; i < n_minors; i++)
 		if (minors[i] == minor)
-			return 1;
+			return 2;
 	return 0;
 }
 
@@ -226,8 +228,17 @@ static void scan_procs(const char *root)
 			files++;
 			n = readlinkat(pidfd, name, link, sizeof(link) - 1);
 			if (n > 0) {
+				int g;
+
 				link[n] = '\0';
-				user |= gpu_link(link);
+				g = gpu_link(link);
+				user |= g != 0;
+				if (g == 2) {
+					/* the DRM fdinfo of a render node (procs.c: count_fdinfo) */
+					snprintf(name, sizeof(name), "fdinfo/%s", fe->d_name);
+					files++;
+					slurp(pidfd, name, buf, NULL);
+				}
 			}
 		}
 		if (fds)

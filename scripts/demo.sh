@@ -36,6 +36,8 @@ show M plan -m meta-llama/Llama-3.1-8B-Instruct:12,max-model-len=16384 \
 
 step "3. Look before changing, while vLLM holds GPU 1"
 show "$MIPART" sim hold "$HOST" --gpu 1 --pid 4242 --comm vllm --container 3f2a9c1b7e6d
+# what the model server holds shows in its render node's DRM fdinfo, which status reads
+"$MIPART" sim load "$HOST" --partition 1.0 --vram 141GiB
 show M apply -f "$WORK/plan.yaml" -c serve --dry-run
 refused M apply -f "$WORK/plan.yaml" -c serve
 echo "(refused before any write: nothing changed)"

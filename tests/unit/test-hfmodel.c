@@ -292,14 +292,15 @@ static void test_gemma3_27b(void **state)
 	assert_int_equal(m.sliding_layers, 52);
 	assert_string_equal(m.dtype, "bfloat16");
 	/* vision_config (SigLIP): 896 / 14 = 64 x 64 patches, pooled to mm_tokens_per_image 256;
-	 * 27 x (4 x 1152^2 + 2 x 1152 x 4304) + 3 x 14^2 x 1152 + 1152 x 16 x 5376 parameters */
+	 * 27 x (4 x 1152^2 + 2 x 1152 x 4304) + 3 x 14^2 x 1152 + 1152 x 5376 parameters (the
+	 * projector takes the pooled 1152-wide features) */
 	assert_int_equal(m.vision_layers, 27);
 	assert_int_equal(m.vision_hidden, 1152);
 	assert_int_equal(m.vision_intermediate, 4304);
 	assert_int_equal(m.vision_patches, 4096);
 	assert_int_equal(m.vision_tokens, 256);
 	assert_int_equal(m.vision_params, 27ull * (4 * 1152 * 1152 + 2 * 1152 * 4304) +
-						  3 * 14 * 14 * 1152 + 1152ull * 16 * 5376);
+						  3 * 14 * 14 * 1152 + 1152ull * 5376);
 }
 
 /* vision towers of other composite configs: Llama 4's pixel shuffle, Mistral 3's (Pixtral)

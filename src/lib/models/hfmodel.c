@@ -1038,7 +1038,9 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
  * (Llama 4: 0.5, a quarter), or 1 / spatial_merge_size^2 (Mistral 3, Qwen2.5-VL). Models with
  * no image_size (dynamic resolution: Qwen2-VL) get the parameters but no encoder term.
  * Parameters: layers x (4 h^2 + 2 h I) (attention and MLP) + the patch embedding 3 x p^2 x h +
- * the projector (h x positions per token) x the text hidden size; biases and norms are left out.
+ * the projector (h x positions per token) x the text hidden size, merged positions being
+ * concatenated (pooled ones are not: Gemma 3's mm_input_projection is h x text hidden); biases
+ * and norms are left out.
  */
 static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 {
@@ -1046,6 +1048,7 @@ static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 	unsigned layers = 0, hidden = 0, inter = 0, image = 0, patch = 0, merge = 1, tokens = 0;
 	const char *px = "vision_config.";
 	double per_token = 1;
+	bool pooled = false;
 	int r;
 
 	if (!vc || !json_is_object(vc))
@@ -1071,6 +1074,7 @@ static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 		if ((r = get_uint(c, root, "", "mm_tokens_per_image", OPTIONAL, 0, LOG_DIM, 0,
 				  &tokens)) < 0)
 			return r;
+		pooled = tokens > 0;
 		v = json_object_get(vc, "pixel_shuffle_ratio");
 		if (!tokens && json_is_number(v) && json_number_value(v) > 0 && json_number_value(v) <= 1) {
 			double ratio = json_number_value(v);
@@ -1089,7 +1093,10 @@ static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 		m->vision_tokens = tokens ? tokens : 1;
 		if (m->vision_tokens > m->vision_patches)
 			m->vision_tokens = m->vision_patches;
-		per_token = (double)m->vision_patches / m->vision_tokens;
+		/* merged positions are concatenated into the projector's input; pooled ones
+		 * (mm_tokens_per_image, Gemma 3: avg-pool, then hidden x text hidden) are not */
+		if (!pooled)
+			per_token = (double)m->vision_patches / m->vision_tokens;
 	}
 	m->vision_params = (uint64_t)((double)layers * (4.0 * hidden * hidden + 2.0 * hidden * inter) +
 				      3.0 * patch * patch * hidden +

@@ -545,7 +545,13 @@ static int write_compute(struct sim_state *s, unsigned i, struct write_req *w)
 	/* the new KFD nodes take their size with the memory allocation mode in force now */
 	g->alloc_all_kfd = g->alloc_all;
 	/* no KFD process was left on the GPU, and the partitions are new: idle */
-	sim_gpu_idle(g);
+	{
+		struct sim_gpu was = *g;
+
+		sim_gpu_idle(g);
+		if (!memcmp(&was, g, sizeof(was)))
+			s->render |= SIM_RENDER_IDLE;
+	}
 	s->render |= SIM_RENDER_MODES | SIM_RENDER_KFD | SIM_RENDER_METRICS | SIM_RENDER_SWITCH;
 	s->render_gpus |= 1u << i;
 	/* the nodes before the GPU's place in the KFD list keep their numbers */

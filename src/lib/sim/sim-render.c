@@ -1037,7 +1037,10 @@ static void render_metrics(struct render *R)
 		    !(s->render_gpus & (1u << i)))
 			continue;
 		pci_dir(dir, sizeof(dir), g);
-		render_hwmon(R, i, dir);
+		/* a switch of an idle GPU leaves it idle: its hwmon files say the same */
+		if ((s->render & (SIM_RENDER_ALL | SIM_RENDER_SWITCH | SIM_RENDER_IDLE)) !=
+		    (SIM_RENDER_SWITCH | SIM_RENDER_IDLE))
+			render_hwmon(R, i, dir);
 		/* xcp_metrics only for the partitions that exist (amdgpu_xcp_attrs_is_visible);
 		 * the files that stay are written over below */
 		for (unsigned x = 0; x < 8; x++) {
@@ -1311,9 +1314,12 @@ void sim_need_merge(struct sim_need *a, const struct sim_need *b)
 	if (br & SIM_RENDER_KFD)
 		a->kfd_from = (ar & SIM_RENDER_KFD) && a->kfd_from < b->kfd_from ? a->kfd_from
 										   : b->kfd_from;
-	/* a switch-only render writes the readings of its GPUs only: it stays one when both are */
+	/* a switch-only render writes the readings of its GPUs only (and no hwmon files of GPUs
+	 * that were idle): it stays one when both are */
 	if (ar && !((ar & SIM_RENDER_SWITCH) && (br & SIM_RENDER_SWITCH)))
 		ar &= ~SIM_RENDER_SWITCH, br &= ~SIM_RENDER_SWITCH;
+	if (ar && !((ar & SIM_RENDER_IDLE) && (br & SIM_RENDER_IDLE)))
+		ar &= ~SIM_RENDER_IDLE, br &= ~SIM_RENDER_IDLE;
 	a->render = ar | br;
 	a->gpus |= b->gpus;
 }

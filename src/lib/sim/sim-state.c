@@ -103,6 +103,13 @@ static bool cache_get(const char *path, struct stat *st, struct sim_state *ret)
 	return hit;
 }
 
+void sim_state_forget(void)
+{
+	pthread_mutex_lock(&cache.lock);
+	cache.valid = false;
+	pthread_mutex_unlock(&cache.lock);
+}
+
 static json_t *fault_json(const struct mipart_sim_fault *f)
 {
 	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gpu", f->gpu, "on", fault_on_names[f->on],

@@ -91,6 +91,8 @@ struct sim_state {
 #define SIM_RENDER_METRICS 16u	/* gpu_metrics, xcp_metrics, VRAM usage files */
 #define SIM_RENDER_SWITCH 32u	/* a compute switch: readings of render_gpus only, KFD nodes
 				 * from kfd_from on */
+#define SIM_RENDER_IDLE 64u	/* with SIM_RENDER_SWITCH: the GPUs were idle before, their
+				 * hwmon files stay as they are */
 
 /* sim-driver.c: the compute mode a virtual function reads */
 mipart_compute_mode sim_vf_mode(const struct product *p);
@@ -98,6 +100,9 @@ mipart_compute_mode sim_vf_mode(const struct product *p);
 /* sim-state.c */
 int sim_state_load(const char *dir, struct sim_state *ret);
 int sim_state_save(const char *dir, const struct sim_state *s);
+/* forget the state this process keeps from its last load or save: the next load parses the
+ * file (for tests and the fuzzer, which check what a parse gives) */
+void sim_state_forget(void);
 /* take the simulated driver's lock (serializes writers like the kernel's mutexes); returns an fd */
 int sim_lock(const char *dir);
 

@@ -1054,9 +1054,10 @@ static void notify(const char *state)
  * says changed, so an unchanged host leaves the file and its mtime alone). setting "" is NFD's
  * path under the root, written only when NFD's features.d directory is there (a host without
  * NFD gets no /etc/kubernetes tree); a path is written wherever it is, its directory made.
- * Runs under collect_lock: the library reads the host one collection at a time.
+ * Runs under collect_lock: the library reads the host one collection at a time. Returns true
+ * when a change was running (nothing read).
  */
-static void labels_refresh(struct server *s, const char *setting)
+static bool labels_refresh(struct server *s, const char *setting)
 {
 	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
 	bool make_dir = setting[0] != '\0';
@@ -1068,13 +1069,13 @@ static void labels_refresh(struct server *s, const char *setting)
 		if (!s->labels_said_off && !s->cli->quiet)
 			log_line(NULL, "labels: off (labels-file): the feature file is not written");
 		s->labels_said_off = true;
-		return;
+		return false;
 	}
 	s->labels_said_off = false;
 	if (make_dir)
 		util_strlcpy(path, setting, sizeof(path));
 	else if (mipart_host_path(s->cli->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
-		return;
+		return false;
 	if (!make_dir) {
 		util_strlcpy(dir, path, sizeof(dir));
 		slash = strrchr(dir, '/');
@@ -1085,7 +1086,7 @@ static void labels_refresh(struct server *s, const char *setting)
 				log_line(NULL, "labels: no '%s/' (Node Feature Discovery's features.d): the "
 					 "feature file is not written; 'labels-file' names another", dir);
 			s->labels_said_missing = true;
-			return;
+			return false;
 		}
 		s->labels_said_missing = false;
 	}
@@ -1093,16 +1094,16 @@ static void labels_refresh(struct server *s, const char *setting)
 	r = mipart_labels_update(s->cli->host, path, make_dir, &n);
 	pthread_mutex_unlock(&s->collect_lock);
 	if (r == -EBUSY) {
-		/* a change is running: its end is read at the next look */
+		/* a change is running: looked at again soon (labels_loop) */
 		if (s->verbose)
 			log_line(NULL, "labels: a change is running; looking again at the next look");
-		return;
+		return true;
 	}
 	if (r < 0) {
 		if (r != s->labels_error)
 			log_line("error", "labels: cannot update '%s': %s", path, mipart_strerror(r));
 		s->labels_error = r;
-		return;
+		return false;
 	}
 	if (s->labels_error)
 		log_line(NULL, "labels: updating '%s' works again", path);
@@ -1111,7 +1112,10 @@ static void labels_refresh(struct server *s, const char *setting)
 		log_line(NULL, "labels: wrote %zu labels to '%s'", n, path);
 	else if (r == 0 && s->verbose)
 		log_line(NULL, "labels: '%s' is current", path);
+	return false;
 }
+
+#define LABELS_BUSY_RETRY 1.0 /* s: the next look while a change runs */
 
 /* Wake the labels thread (to stop, or to look now). */
 static void labels_poke(struct server *s)
@@ -1148,7 +1152,11 @@ static void *labels_loop(void *arg)
 		memcpy(setting, s->labels_file, sizeof(setting));
 		secs = s->labels_interval;
 		pthread_mutex_unlock(&s->labels_lock);
-		labels_refresh(s, setting);
+		/* a change running: looked at again within LABELS_BUSY_RETRY s, whatever the
+		 * watch says (a directory made after the watch began, such as the first change's
+		 * /run/mipart after a boot, is not watched) */
+		if (labels_refresh(s, setting) && secs > LABELS_BUSY_RETRY)
+			secs = LABELS_BUSY_RETRY;
 		/* events that tell nothing (the look's own read of the ledger touches SQLite's
 		 * shared-memory file) are read and the wait goes on to the same end */
 		for (double end = now_mono() + secs;;) {

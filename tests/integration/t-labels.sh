@@ -94,6 +94,23 @@ looks4=$(grep -c "labels: '$F2' is current" "$T_TMP/serve4.log")
 printf 'version: v1\npartition-configs:\n  cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
 mipart --root "$H2" apply -f "$T_TMP/cpx.yaml" -c cpx >/dev/null 2>&1
 
+# a fresh host (no /run/mipart yet, as after a boot: the lock's directory is not watched): the
+# end of its first change still reaches the file, since a look that finds a change running
+# looks again soon
+H3="$T_TMP/h3"
+mipart sim create "$H3" --gpus 2 >/dev/null 2>&1
+rm -rf "$H3/run/mipart"
+F3="$T_TMP/serve-nfd3/mipart"
+"$MIPART" --root "$H3" serve --listen 127.0.0.1:0 --labels-file "$F3" --labels-interval 3600 \
+	2>"$T_TMP/serve5.log" &
+SP=$!
+wait_until test -s "$F3"
+mipart --root "$H3" apply -f "$T_TMP/dpx.yaml" -c dpx >/dev/null 2>&1
+says3() { grep -qx "$1" "$F3"; }
+wait_until says3 'amd.com/gpu.compute-memory-partition=dpx_nps1'
+says3 'amd.com/gpu.compute-memory-partition=dpx_nps1'; ok $? "the first change of a fresh host reaches the file"
+kill -TERM "$SP"; wait "$SP"
+
 # NFD's own path (no labels-file): written only where NFD's features.d exists; 'off' in the config
 NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"
 "$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve2.log" &

@@ -101,7 +101,11 @@ int mipart_labels_update(const mipart_host *host, const char *path, bool make_di
  */
 int mipart_labels_watch(const mipart_host *host);
 
-/* mipart_labels_watch_drain - read what is pending on a mipart_labels_watch descriptor. */
-void mipart_labels_watch_drain(int fd);
+/*
+ * mipart_labels_watch_drain - read what is pending on a mipart_labels_watch descriptor. Returns
+ * how many of the events may mean a change (0: only what SQLite readers do too, the labels'
+ * own read included: the -shm file written, the -wal closed; nothing to look at).
+ */
+int mipart_labels_watch_drain(int fd);
 
 #endif

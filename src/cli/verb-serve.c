@@ -1149,11 +1149,19 @@ static void *labels_loop(void *arg)
 		secs = s->labels_interval;
 		pthread_mutex_unlock(&s->labels_lock);
 		labels_refresh(s, setting);
-		if (poll(pf, watch >= 0 ? 2 : 1, (int)(secs * 1000.0 + 0.5)) > 0) {
-			if (pf[0].revents)
+		/* events that tell nothing (the look's own read of the ledger touches SQLite's
+		 * shared-memory file) are read and the wait goes on to the same end */
+		for (double end = now_mono() + secs;;) {
+			double left = end - now_mono();
+
+			if (left <= 0 || poll(pf, watch >= 0 ? 2 : 1, (int)(left * 1000.0 + 0.5)) <= 0)
+				break;
+			if (pf[0].revents) {
 				(void)!read(s->labels_wake, &v, sizeof(v));
-			if (watch >= 0 && pf[1].revents)
-				mipart_labels_watch_drain(watch);
+				break;
+			}
+			if (mipart_labels_watch_drain(watch) > 0)
+				break;
 		}
 	}
 	if (watch >= 0)

@@ -87,6 +87,10 @@ mipart --root "$H2" apply -f "$T_TMP/dpx.yaml" -c dpx >/dev/null 2>&1
 wait_until says 'amd.com/gpu.compute-memory-partition=dpx_nps1'
 says 'amd.com/gpu.compute-memory-partition=dpx_nps1'; ok $? "and so does a change, once it has ended"
 kill -TERM "$SP"; wait "$SP"
+# the labels' own read of the ledger must not wake the watcher (it did: a look after a look, a
+# core busy): a handful of events, a handful of looks
+looks4=$(grep -c "labels: '$F2' is current" "$T_TMP/serve4.log")
+[ "$looks4" -lt 50 ]; ok $? "serve looks only when something changed ($looks4 looks)"
 printf 'version: v1\npartition-configs:\n  cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
 mipart --root "$H2" apply -f "$T_TMP/cpx.yaml" -c cpx >/dev/null 2>&1
 

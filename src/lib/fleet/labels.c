@@ -430,7 +430,10 @@ int mipart_labels_watch(const mipart_host *host)
 	/* what the labels read besides sysfs: the ledger (the journal database, its log), the
 	 * declared state, and the host lock, whose holder truncates and closes it at the end of a
 	 * change (lock.c lock_release): the directories, since SQLite and the durable writes
-	 * replace and create files in them */
+	 * replace and create files in them. IN_CLOSE_WRITE for the lock: its holder truncates it
+	 * (IN_MODIFY) before it closes it and so lets go of the flock; a look between the two
+	 * finds the change still running, and only the close says it ended. What the labels' own
+	 * read of the ledger causes is told apart by mipart_labels_watch_drain. */
 	static const char *const files[] = { MIPART_JOURNAL_PATH, MIPART_DECLARED_PATH, LOCK_PATH };
 	int fd, watched = 0;
 
@@ -457,11 +460,30 @@ int mipart_labels_watch(const mipart_host *host)
 	return fd;
 }
 
-void mipart_labels_watch_drain(int fd)
+int mipart_labels_watch_drain(int fd)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changes = 0;
+	ssize_t n;
 
-	/* non-blocking: read until empty (EAGAIN), an overflow included */
-	while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
-		;
+	/* non-blocking: read until empty (EAGAIN), an overflow included. A read-only SQLite
+	 * connection, the labels' own included, opens the -wal and -shm files read-write
+	 * (os_unix.c: unixOpen, unixOpenSharedMemory) and writes a byte to each page of the
+	 * -shm it maps (unixShmMap): those events say nothing about the ledger. A writer
+	 * modifies the -wal (IN_MODIFY) or creates a -journal, which count. */
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
+
+			bool shm = len >= 4 && !memcmp(ev->name + len - 4, "-shm", 4);
+			bool wal_closed = ev->mask & IN_CLOSE_WRITE && len >= 4 &&
+					  !memcmp(ev->name + len - 4, "-wal", 4);
+
+			if (ev->mask & IN_Q_OVERFLOW || !(shm || wal_closed))
+				changes++;
+			off += (ssize_t)sizeof(*ev) + ev->len;
+		}
+	}
+	return changes;
 }

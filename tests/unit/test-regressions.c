@@ -21,6 +21,8 @@
 
 #include "scratch.h"
 #include "mipart/host.h"
+#include "mipart/journal.h"
+#include "journal.h"
 #include "mipart/sim.h"
 #include "mipart/topology.h"
 #include "util.h"
@@ -161,13 +163,41 @@ static void bug_write_file_long_name(void **state)
 	assert_int_equal(util_write_file(path, "x", 1, 0644), 0);
 }
 
+/*
+ * Review of the NPS driver note (journal.c: journal_nps_request).
+ * Input: a pending request recorded by one loaded driver, then a new request of the same GPU
+ * (by the public mipart_journal_nps_request, which knows no driver, or by another driver).
+ * Expected: the row names the driver of the new request, or none: never the replaced one.
+ * Got (before): the request and its driver were two statements, and the upsert kept the old
+ * driver, so a change killed between them left a request that the next reconcile forgot as
+ * "gone with its driver" although the loaded driver held it.
+ */
+static void bug_nps_request_keeps_old_driver(void **state)
+{
+	mipart_journal *j = NULL;
+	char d[64];
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	assert_int_equal(journal_nps_request(j, "0000:05:00.0", "NPS4", 1, "0:41"), 0);
+	assert_int_equal(journal_nps_driver_get(j, "0000:05:00.0", d, sizeof(d)), 0);
+	assert_string_equal(d, "0:41");
+	assert_int_equal(journal_nps_request(j, "0000:05:00.0", "NPS2", 2, "0:97"), 0);
+	assert_int_equal(journal_nps_driver_get(j, "0000:05:00.0", d, sizeof(d)), 0);
+	assert_string_equal(d, "0:97");
+	assert_int_equal(mipart_journal_nps_request(j, "0000:05:00.0", "NPS4", 3), 0);
+	assert_int_equal(journal_nps_driver_get(j, "0000:05:00.0", d, sizeof(d)), 0);
+	assert_string_equal(d, "");
+	mipart_journal_free(j);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(bug_discover_numa_node_minus_one), T(bug_mkdir_p_on_regular_file),
 	    T(bug_sim_fault_on_unchecked),	 T(bug_sim_silent_reload_changes_state),
-	    T(bug_write_file_long_name),
+	    T(bug_write_file_long_name),	 T(bug_nps_request_keeps_old_driver),
 	};
 #undef T
 

@@ -359,12 +359,9 @@ static int execute(struct ctx *c, const mipart_change *plan, const mipart_topolo
 				return r;
 			}
 			c->pending = true;
-			if (c->j && c->id &&
-			    mipart_journal_nps_request(c->j, gc->bdf,
-						       mipart_memory_mode_name(gc->to_memory),
-						       c->id) == 0 &&
-			    driver[0])
-				journal_nps_driver(c->j, gc->bdf, driver);
+			if (c->j && c->id)
+				journal_nps_request(c->j, gc->bdf, mipart_memory_mode_name(gc->to_memory),
+						    c->id, driver);
 		}
 		jstep(c, "reload");
 		progress(c, -1, "driver reload", false, 0);

@@ -48,8 +48,7 @@ static int run(const char *root, const char *systemctl, const char *action, cons
 	return spawn_run((char *const *)argv, HOOKS_TIMEOUT_MS, res);
 }
 
-/* "systemctl", or "chroot /host systemctl": the program, as messages name it */
-static const char *prog_name(const char *root, const char *systemctl, char *buf, size_t size)
+const char *hooks_prog_name(const char *root, const char *systemctl, char *buf, size_t size)
 {
 	const char *prog = systemctl && *systemctl ? systemctl : "systemctl";
 
@@ -83,7 +82,7 @@ int hooks_query(const char *root, const char *systemctl, const char *const *unit
 	r = run(root, systemctl, "is-active", units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s is-active' failed: %s",
-			 prog_name(root, systemctl, name, sizeof(name)), strerror(-r));
+			 hooks_prog_name(root, systemctl, name, sizeof(name)), strerror(-r));
 		return r;
 	}
 	/* exit 0: at least one is active; 3: none is (systemctl(1)); the lines say which */
@@ -111,7 +110,7 @@ int hooks_run(const char *root, const char *systemctl, const char *action,
 {
 	struct spawn_result res = { 0 };
 	char name[300];
-	const char *prog = prog_name(root, systemctl, name, sizeof(name));
+	const char *prog = hooks_prog_name(root, systemctl, name, sizeof(name));
 	int r;
 
 	if (!n)

@@ -40,4 +40,10 @@ int hooks_run(const char *root, const char *systemctl, const char *action,
 int hooks_argv(const char *root, const char *systemctl, const char *action,
 	       const char *const *units, size_t n, const char **argv);
 
+/*
+ * hooks_prog_name - the program of hooks_argv as messages name it: "systemctl", or
+ * "chroot /host systemctl" (in buf when there is a root; cut to size).
+ */
+const char *hooks_prog_name(const char *root, const char *systemctl, char *buf, size_t size);
+
 #endif

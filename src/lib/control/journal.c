@@ -237,21 +237,25 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
 			  "ssssi", NULL, state, after, message, now, id);
 }
 
-int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change)
+int journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change,
+			const char *driver)
 {
 	char now[32];
 
 	db_now(now, sizeof(now));
+	/* one statement: a request and the driver that holds it are never apart (a new request
+	 * of a GPU must not keep the driver of the one it replaces) */
 	return write_stmt(j,
-			  "INSERT INTO nps_requests (bdf, mode, change, requested_at) VALUES (?1, ?2, ?3, ?4) "
-			  "ON CONFLICT (bdf) DO UPDATE SET mode = ?2, change = ?3, requested_at = ?4",
-			  "ssis", NULL, bdf, mode, change, now);
+			  "INSERT INTO nps_requests (bdf, mode, change, requested_at, driver) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5) "
+			  "ON CONFLICT (bdf) DO UPDATE SET mode = ?2, change = ?3, requested_at = ?4, "
+			  "driver = ?5",
+			  "ssiss", NULL, bdf, mode, change, now, driver && *driver ? driver : NULL);
 }
 
-int journal_nps_driver(mipart_journal *j, const char *bdf, const char *driver)
+int mipart_journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change)
 {
-	return write_stmt(j, "UPDATE nps_requests SET driver = ?2 WHERE bdf = ?1 COLLATE NOCASE", "ss",
-			  NULL, bdf, driver);
+	return journal_nps_request(j, bdf, mode, change, NULL);
 }
 
 int journal_nps_driver_get(mipart_journal *j, const char *bdf, char *buf, size_t size)

@@ -4,12 +4,14 @@
 #define MIPART_CONTROL_JOURNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mipart/journal.h"
 
-/* Note which loaded instance of the driver (apply.c: driver_instance) recorded the pending
- * request of bdf. 0 or -errno. */
-int journal_nps_driver(mipart_journal *j, const char *bdf, const char *driver);
+/* mipart_journal_nps_request, noting in the same statement which loaded instance of the driver
+ * (apply.c: driver_instance; NULL or "": not known) holds the request. 0 or -errno. */
+int journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change,
+			const char *driver);
 
 /* That instance into buf ("" when not known: a request written before it was noted, or no
  * request). 0 or -errno. */

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -67,13 +68,16 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 	/* the temporary sits beside the file under a short name ("<name>.tmp<pid>" could pass
 	 * NAME_MAX for a long name), created exclusively so nobody can plant it */
 	{
-		static unsigned counter;
+		/* atomic: threads write files too (serve's labels thread, a change's compute
+		 * writes, a caller of the library) */
+		static _Atomic unsigned counter;
 		const char *slash = strrchr(path, '/');
 		int dirlen = slash ? (int)(slash - path) : 0;
 
 		for (int tries = 0;; tries++) {
 			r = util_pathf(tmp, sizeof(tmp), "%.*s%s.mipart-tmp.%ld.%u", dirlen, path,
-				       slash ? "/" : "", (long)getpid(), counter++);
+				       slash ? "/" : "", (long)getpid(),
+				       atomic_fetch_add(&counter, 1u));
 			if (r < 0)
 				return r;
 			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);

@@ -44,6 +44,7 @@
 #include "mipart/layout.h"
 #include "mipart/procs.h"
 #include "mipart/topology.h"
+#include "hooks.h"
 #include "k8s.h"
 #include "util.h"
 #include "banned.h"
@@ -707,17 +708,6 @@ static void declare(struct agent *a, const char *text, size_t len, const char *n
 		      err.message[0] ? err.message : mipart_strerror(r));
 }
 
-/* How the hook units are reached, as people read it: "systemctl", "chroot /host systemctl". */
-static const char *systemctl_name(const struct agent *a, char *buf, size_t size)
-{
-	const char *prog = a->o->systemctl && *a->o->systemctl ? a->o->systemctl : "systemctl";
-
-	if (!a->o->systemctl_root || !*a->o->systemctl_root)
-		return prog;
-	snprintf(buf, size, "chroot %s %s", a->o->systemctl_root, prog);
-	return buf;
-}
-
 /* Bring the host to config name; ends with the state recorded (and reported when possible). */
 static void change(struct agent *a, const char *name)
 {
@@ -870,7 +860,7 @@ static void change(struct agent *a, const char *name)
 		snprintf(cmd, sizeof(cmd), "mipart agent (node %s, config %s)", a->o->node, name);
 		if (n_units)
 			event(a, false, "HookUnits", "config '%s': the hook units that run (%s) are stopped before the change and started after it, through '%s'",
-			      name, unit_list, systemctl_name(a, sysctl, sizeof(sysctl)));
+			      name, unit_list, hooks_prog_name(a->o->systemctl_root, a->o->systemctl, sysctl, sizeof(sysctl)));
 		r = mipart_apply(a->host, targets, n, &ao, &res);
 	}
 	if (res.warning[0])

@@ -29,7 +29,7 @@
 
 enum { F_MODEL, F_DTYPE, F_QUANT, F_KVDTYPE, F_TP, F_GPU, F_TOTAL, F_UTIL, F_LEN, F_SEQS, F_BATCHED,
        F_VERSION, F_ENGINE, F_WEIGHTS, F_NONTORCH, F_ACT, F_KVGIB, F_TOKENS, F_BLOCK, F_SOURCE,
-       F_CATALOG, F_PLATFORM, F_SPLIT, F_CONC, N_FIELDS };
+       F_CATALOG, F_PLATFORM, F_SPLIT, F_CONC, F_LORAS, F_LORA_RANK, N_FIELDS };
 
 enum { M_WEIGHTS, M_RULE, M_BUDGET, M_KVGIB, M_CONC, N_METRICS };
 static const char *const metric_names[N_METRICS] = { "weights", "KV tokens (rule)",
@@ -146,7 +146,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("bench/estimator: mipart's estimate vs published vLLM logs (%s)\n", csv);
-	printf("errors: estimate vs log; C = calibration row, V = validation row, R = ROCm\n");
+	printf("errors: estimate vs log; C = calibration row, V = validation row, R = ROCm, L = LoRA on\n"
+	       "(the row's max_loras / max_lora_rank modelled: the buffers are in the logged weights)\n");
 	printf("%-3s %-2s %-32s %-6s %2s %-6s %-21s %-24s %-16s %-21s %-16s\n", "ROW", "", "MODEL", "PREC",
 	       "TP", "VLLM", "WEIGHTS GiB est/log", "KV TOKENS rule est/log", "KV TOKENS budget",
 	       "KV GiB budget", "CONCURRENCY");
@@ -192,6 +193,9 @@ int main(int argc, char **argv)
 		o.max_num_seqs = (unsigned)atof(fl[F_SEQS]);
 		o.max_num_batched_tokens = (unsigned)atof(fl[F_BATCHED]);
 		o.block_size = (unsigned)atof(fl[F_BLOCK]);
+		/* a run with LoRA enabled: its buffers are in the logged weights */
+		o.max_loras = (unsigned)atof(fl[F_LORAS]);
+		o.max_lora_rank = (unsigned)atof(fl[F_LORA_RANK]);
 		o.cuda = strcmp(fl[F_PLATFORM], "rocm") != 0;
 		/* the device as torch names it: "NVIDIA GB10 (DGX Spark)" is a GB10 */
 		{
@@ -289,7 +293,8 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("%-3zu %c%c %-32.32s %-6s %2u %-6s %-21s %-24s %-16s %-21s %-16s\n", row - 1,
-		       sp->validation ? 'V' : 'C', sp->rocm ? 'R' : ' ', m->id, e.precision_name,
+		       sp->validation ? 'V' : 'C', sp->rocm ? 'R' : e.lora_bytes ? 'L' : ' ', m->id,
+		       e.precision_name,
 		       o.tensor_parallel ? o.tensor_parallel : 1,
 		       mipart_vllm_version_str(version, ver, sizeof(ver)), wcol, tcol, bcol, kcol, ccol);
 		n++;

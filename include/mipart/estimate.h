@@ -59,11 +59,18 @@ typedef struct mipart_estimate_options {
 	unsigned block_size;		/* --block-size; 0: 16 */
 	uint64_t kv_cache_memory_bytes;	/* --kv-cache-memory-bytes (vLLM >= 0.11): the KV cache's
 					 * size, no profiling; 0: from the budget */
+	unsigned max_loras;		/* --max-loras (LoRA slots); with max_lora_rank, 0 and 0:
+					 * LoRA off; one of them set: LoRA on, the other vLLM's
+					 * default (1 slot, rank 16) */
+	unsigned max_lora_rank;		/* --max-lora-rank */
 } mipart_estimate_options;
 
 typedef struct mipart_estimate {
 	uint64_t params;		/* parameters of the whole model */
-	uint64_t weights_bytes;		/* per GPU: vLLM's "Model loading took" */
+	uint64_t weights_bytes;		/* per GPU: vLLM's "Model loading took" (LoRA buffers
+					 * included: lora_bytes) */
+	uint64_t lora_bytes;		/* per GPU: the stacked LoRA buffers vLLM allocates while
+					 * loading (0 without LoRA) */
 	uint64_t kv_bytes_per_token;	/* per GPU: KV bytes one sequence of max_model_len needs,
 					 * divided by max_model_len (sliding windows, chunks and
 					 * vLLM's group padding included) */

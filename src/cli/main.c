@@ -50,7 +50,8 @@ static const struct verb verbs[] = {
 	  "estimate MODEL [--precision P] [--kv-cache-dtype auto|fp8] [--tensor-parallel-size N]\n"
 	  "                  [--max-model-len N] [--max-num-seqs S] [--max-num-batched-tokens T]\n"
 	  "                  [--device-memory 24GiB|DEVICE | --partition ID] [--gpu-memory-utilization U]\n"
-	  "                  [--vllm-version X.Y] [--platform rocm|cuda] [--enforce-eager] [--block-size N] [--json]\n"
+	  "                  [--vllm-version X.Y] [--platform rocm|cuda] [--enforce-eager] [--block-size N]\n"
+	  "                  [--max-loras N] [--max-lora-rank R] [--json]\n"
 	  "       MODEL: a catalog id or alias ('mipart models'), a directory with config.json, or a\n"
 	  "       Hugging Face id (org/name: the cache, then the Hub; HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE)" },
 	{ "plan", 0, 0, verb_plan, "choose modes per GPU and a placement for a mix of models",

@@ -81,6 +81,8 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 		{ "platform", required_argument, NULL, 'F' },
 		{ "enforce-eager", no_argument, NULL, 'E' },
 		{ "block-size", required_argument, NULL, 'B' },
+		{ "max-loras", required_argument, NULL, 'L' },
+		{ "max-lora-rank", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v;
@@ -155,6 +157,16 @@ static int parse_est(struct cli *cli, int argc, char **argv, bool allocate, stru
 			if (cli_parse_uint(cli, "--block-size", optarg, 1, 1024, &v) < 0)
 				return EXIT_USAGE;
 			a->o.block_size = (unsigned)v;
+			break;
+		case 'L': /* vLLM's --max-loras: LoRA slots held on the GPU */
+			if (cli_parse_uint(cli, "--max-loras", optarg, 1, 1024, &v) < 0)
+				return EXIT_USAGE;
+			a->o.max_loras = (unsigned)v;
+			break;
+		case 'R': /* vLLM's --max-lora-rank (config/lora.py: at most 512) */
+			if (cli_parse_uint(cli, "--max-lora-rank", optarg, 1, 512, &v) < 0)
+				return EXIT_USAGE;
+			a->o.max_lora_rank = (unsigned)v;
 			break;
 		case 'u': {
 			char *end;
@@ -255,6 +267,7 @@ static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 	json_object_set_new(j, "sampler_bytes", json_integer((json_int_t)e->sampler_bytes));
 	json_object_set_new(j, "encoder_bytes", json_integer((json_int_t)e->encoder_bytes));
 	json_object_set_new(j, "cuda_graph_bytes", json_integer((json_int_t)e->cuda_graph_bytes));
+	json_object_set_new(j, "lora_bytes", json_integer((json_int_t)e->lora_bytes));
 	json_object_set_new(j, "kv_page_bytes", json_integer((json_int_t)e->kv_page_bytes));
 	json_object_set_new(j, "kv_groups", json_integer(e->kv_groups));
 	json_object_set_new(j, "kv_group_layers", json_integer(e->kv_group_layers));
@@ -339,7 +352,10 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 		       e.engine == MIPART_ENGINE_V0 ? "V0" : "V1", a.o.cuda ? "CUDA" : "ROCm");
 	}
 	printf("  parameters          %.2f B\n", (double)e.params / 1e9);
-	printf("  weights             %8.2f GiB\n", gib(e.weights_bytes));
+	printf("  weights             %8.2f GiB", gib(e.weights_bytes));
+	if (e.lora_bytes)
+		printf(" (LoRA buffers %.2f GiB included)", gib(e.lora_bytes));
+	printf("\n");
 	printf("  KV cache per token  %8.1f KiB (%s)\n", (double)e.kv_bytes_per_token / 1024.0,
 	       a.o.kv_fp8 ? "fp8" : "16-bit");
 	printf("  activation peak     %8.2f GiB (max of forward %.2f over %u tokens, sampler %.2f over %u sequences",

@@ -20,6 +20,11 @@ run mipart estimate llama-3.1-8b --max-model-len 8192 --kv-cache-dtype fp8 --jso
 is "$(jqo '.kv_bytes_per_token')" 65536 "an fp8 KV cache halves it"
 run mipart estimate meta-llama/Llama-3.1-70B-Instruct --tensor-parallel-size 4 --max-model-len 8192 --json
 is "$(jqo '.kv_bytes_per_token')" 81920 "TP 4 splits the 8 KV heads: 2 x 80 x 2 x 128 x 2"
+run mipart estimate llama-3.1-8b --max-model-len 8192 --max-loras 2 --max-lora-rank 16 --json
+# 32 layers x 16 x 81920 elements (qkv, o, gate_up, down lora_a/lora_b) x 2 slots x 2 bytes
+is "$(jqo '.lora_bytes')" 167772160 "--max-loras 2 --max-lora-rank 16: the stacked LoRA buffers"
+run mipart estimate llama-3.1-8b --max-model-len 8192 --max-lora-rank 513
+is "$RC" 2 "--max-lora-rank above vLLM's 512 is a usage error"
 run mipart estimate LLAMA-3.1-8B --max-model-len 8192 --json
 is "$(jqo '.model')" meta-llama/Llama-3.1-8B-Instruct "aliases are case-insensitive"
 run mipart estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --root-ignored 2>/dev/null

@@ -615,6 +615,47 @@ static void test_mxfp4_backends(void **state)
 			 expert * (2944.0 * 3072 / (2880.0 * 2880) - 3072.0 / 2880)) < 4);
 }
 
+/* LoRA: the stacked lora_a / lora_b buffers of every wrapped linear layer, per TP rank
+ * (vllm/lora/layers/base_linear.py: BaseLinearLayerWithLoRA.create_lora_weights), counted in
+ * "Model loading took" */
+static void test_lora(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192 };
+	mipart_estimate plain, lora;
+	/* per layer and slot at rank 16, TP 1: qkv 3 x a 16x4096 + b 16x(4096 + 2 x 1024);
+	 * o a 16x4096 + b 16x4096; gate_up 2 x a 16x4096 + 2 x b 16x14336; down a 16x14336 +
+	 * b 16x4096 = 16 x 81920 elements */
+	uint64_t tp1 = 32ull * 16 * 81920 * 2 /* slots */ * 2 /* bytes */;
+	/* TP 2: the column-parallel outputs (qkv, gate_up) and row-parallel inputs (o, down)
+	 * halve: 16 x (12288 + 3072 + 2048 + 4096 + 8192 + 14336 + 7168 + 4096) */
+	uint64_t tp2 = 32ull * 16 * 55296 * 2 * 2;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &plain), 0);
+	assert_int_equal(plain.lora_bytes, 0);
+	o.max_loras = 2;
+	o.max_lora_rank = 16;
+	assert_int_equal(mipart_estimate_model(&m, &o, &lora), 0);
+	assert_int_equal(lora.lora_bytes, tp1);
+	assert_int_equal(lora.weights_bytes, plain.weights_bytes + tp1);
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &lora), 0);
+	assert_int_equal(lora.lora_bytes, tp2);
+	/* one flag alone turns LoRA on with vLLM's other default (max_loras 1) */
+	o.tensor_parallel = 1;
+	o.max_loras = 0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &lora), 0);
+	assert_int_equal(lora.lora_bytes, tp1 / 2);
+	/* less KV cache on the same device */
+	o.device_bytes = 80ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &lora), 0);
+	o.max_lora_rank = 0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &plain), 0);
+	assert_true(plain.kv_cache_bytes - lora.kv_cache_bytes >= (int64_t)(tp1 / 2) - 1);
+	o.max_lora_rank = 513;
+	assert_int_equal(mipart_estimate_model(&m, &o, &lora), -EINVAL);
+}
+
 static void test_parsers(void **state)
 {
 	uint64_t b = 0;
@@ -647,7 +688,7 @@ int main(void)
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
 		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
-		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

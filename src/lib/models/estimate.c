@@ -651,6 +651,50 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
 }
 
+/*
+ * LoRA: vLLM allocates the stacked adapter buffers of every LoRA slot while it loads the model,
+ * inside the "Model loading took" figure (V0: vllm/worker/model_runner.py
+ * GPUModelRunnerBase.load_model wraps the model with LRUCacheWorkerLoRAManager
+ * .create_lora_manager under its DeviceMemoryProfiler; V1: gpu_model_runner.py load_model,
+ * load_lora_model). Each wrapped linear layer holds, per TP rank
+ * (vllm/lora/layers/base_linear.py: BaseLinearLayerWithLoRA.create_lora_weights), for each of
+ * its n_slices packed sub-layers, lora_a (max_loras, 1, max_lora_rank, input_size) and
+ * lora_b (max_loras, 1, output_size, max_lora_rank) in lora_dtype (auto: the model dtype),
+ * where input_size and output_size are the rank's (a column-parallel layer's output and a
+ * row-parallel layer's input divided by tp; fully_sharded_loras off, vLLM's default).
+ * Modelled: the decoder's attention (qkv_proj, 3 slices; o_proj) and dense MLP (gate_up_proj,
+ * 2 slices, or fc1; down_proj/fc2) layers. Not modelled: the MoE experts' LoRA
+ * (lora/layers/fused_moe.py), MLA's projections, the embedding and lm_head wrappers (r x
+ * vocab each: about 0.01 GiB on Phi-4), and Punica's index tensors (a few MiB).
+ */
+#define LORA_DEFAULT_SLOTS 1  /* LoRAConfig.max_loras */
+#define LORA_DEFAULT_RANK 16  /* LoRAConfig.max_lora_rank */
+
+static double lora_bytes(const mipart_model *m, unsigned tp, unsigned slots, unsigned rank,
+			 double elem16)
+{
+	unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
+	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
+	double h = m->hidden, q = (double)m->heads / tp * hd, per_layer, mlp_layers;
+	double kv = (kvh < tp ? 1.0 : (double)kvh / tp) * hd, inter = (double)m->intermediate / tp;
+	unsigned gate = m->mlp_matrices == 2 ? 1 : 2;
+
+	if (!slots && !rank)
+		return 0;
+	if (!slots)
+		slots = LORA_DEFAULT_SLOTS;
+	if (!rank)
+		rank = LORA_DEFAULT_RANK;
+	if (m->attention == MIPART_ATTN_MLA)
+		return 0;
+	/* qkv_proj: 3 x a (r x h) + b (r x (q + 2 kv)); o_proj: a (r x q/tp) + b (r x h) */
+	per_layer = 3 * h + (q + 2 * kv) + q + h;
+	/* gate_up_proj: gate x a (r x h) + b (r x gate x I/tp); down_proj: a (r x I/tp) + b (r x h) */
+	mlp_layers = m->experts ? m->dense_layers : m->layers;
+	return ((double)m->layers * per_layer + mlp_layers * (gate * h + gate * inter + inter + h)) *
+	       rank * slots * elem16;
+}
+
 /* Weights on one GPU: what vLLM logs as "Model loading took". */
 static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool from_checkpoint,
 			      uint64_t params, uint64_t linear, uint64_t total, unsigned tp,
@@ -755,6 +799,9 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		return -EINVAL;
 	if (o->engine == MIPART_ENGINE_V0 && version >= V1_ONLY_FROM)
 		return -EINVAL;
+	/* config/lora.py: max_lora_rank is one of 1, 8, 16, 32, 64, 128, 256, 320, 512 */
+	if (o->max_lora_rank > 512 || o->max_loras > 1024)
+		return -EINVAL;
 	if (o->engine == MIPART_ENGINE_V1 && version < V(0, 7)) /* VLLM_USE_V1 came in 0.7 */
 		return -EINVAL;
 	len = o->max_model_len ? o->max_model_len : m->max_position;
@@ -781,6 +828,9 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.max_num_batched_tokens = b;
 	e.vllm_version = version;
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
+	e.lora_bytes = (uint64_t)lora_bytes(m, tp, o->max_loras, o->max_lora_rank,
+					    p == MIPART_PREC_FP32 ? 4 : 2);
+	weights += (double)e.lora_bytes;
 	e.weights_bytes = (uint64_t)weights;
 	activation(m, tp, b, s, act_elem, v0, &e.forward_bytes, &e.sampler_bytes);
 	if (!v0) {

@@ -16,9 +16,10 @@
 
 typedef struct mipart_procs mipart_procs;
 
-/* partitions (by position in mipart_topology_partition order) whose VRAM a process entry
- * carries one figure for, as the partitions bit set */
-#define MIPART_PROCS_PARTITIONS 64
+/* partitions (by position in mipart_topology_partition order) a process entry can mark and
+ * carry a VRAM figure for: every partition of the largest host discovery lists (64 GPUs, each
+ * in CPX: 8 partitions) */
+#define MIPART_PROCS_PARTITIONS 512
 
 /* The library allocates these (mipart_procs_get); new fields are only added at the end. */
 typedef struct mipart_proc_info {
@@ -26,8 +27,8 @@ typedef struct mipart_proc_info {
 	char comm[32];		/* /proc/<pid>/comm */
 	char container[72];	/* docker/containerd/cri-o/podman id from the cgroup, or "" */
 	uint64_t gpus;		/* bit per GPU index the process uses */
-	uint64_t partitions;	/* bit per partition it has open (render node or KFD node), by
-				 * position i of mipart_topology_partition(topo, i) */
+	uint64_t partitions;	/* the first 64 bits of partition_bits (positions 0..63) only;
+				 * use mipart_proc_uses_partition */
 	bool kfd;		/* has /dev/kfd open, or a KFD process entry */
 	bool gpus_unknown;	/* uses KFD but which GPUs could not be told: counted on all */
 	/* What the DRM fdinfo of its render-node fds says (/proc/<pid>/fdinfo/N, amdgpu's
@@ -40,7 +41,14 @@ typedef struct mipart_proc_info {
 	uint64_t engine_ns;		/* busy time of its clients' engines (drm-engine-*) */
 	unsigned drm_clients;		/* distinct DRM clients on the GPUs' render nodes */
 	int64_t partition_vram[MIPART_PROCS_PARTITIONS]; /* resident VRAM per partition, -1 */
+	/* bit per partition it has open (render node or KFD node), by position i of
+	 * mipart_topology_partition(topo, i), all MIPART_PROCS_PARTITIONS of them */
+	uint64_t partition_bits[MIPART_PROCS_PARTITIONS / 64];
 } mipart_proc_info;
+
+/* mipart_proc_uses_partition - whether p has partition i (mipart_topology_partition order)
+ * open; false for i past MIPART_PROCS_PARTITIONS */
+bool mipart_proc_uses_partition(const mipart_proc_info *p, size_t i);
 
 /*
  * mipart_proc_gpu_vram - the resident VRAM process p holds on GPU gpu of topo (the sum over

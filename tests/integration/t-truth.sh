@@ -133,6 +133,18 @@ is "$(jqo '[.gpus[8].partitions[].render_minor] | join(",")')" 192,194,196,198,2
 is "$(jqo '[.gpus[15].partitions[] | .drm_device] | .[1]')" amdgpu_xcp_105 \
 	"the partitions of GPU 15 are its amdgpu_xcp devices"
 is "$(jqo '[.gpus[].partitions[].index] | sort | join(",")')" "$(seq -s, 0 127)" "global indices 0..127"
+# a process on a partition past the 64th is seen on that partition (its busy mark, its VRAM)
+mipart sim hold "$H" --partition 15.7 --pid 5555 --comm vllm 2>/dev/null
+run mipart --root "$H" status --json
+is "$(jqo '[.gpus[15].processes[] | select(.pid == 5555) | .partitions[].partition] | join(",")')" 7 \
+	"a process on partition 15.7 (the 128th) is listed on that partition"
+is "$(jqo '[.gpus[15].processes[] | select(.pid == 5555) | .vram_bytes | type] | join(",")')" number \
+	"with the VRAM its fdinfo says"
+run mipart --root "$H" top --json
+is "$(jqo '[.. | objects | select(.pid? == 5555)] | length > 0')" true "top lists it too"
+run mipart --root "$H" set -g 15 --compute SPX
+is "$RC" 1 "a switch of GPU 15 under that process is refused"
+mipart sim release "$H" --pid 5555 2>/dev/null
 run mipart --root "$H" set -g 15 --compute SPX
 is "$RC" 0 "a switch on GPU 15 works"
 is "$(mipart --root "$H" list --json | jq '[.gpus[].partitions[]] | length')" 121 "121 logical devices after"

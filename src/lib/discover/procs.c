@@ -146,6 +146,8 @@ static void mark_part(const mipart_topology *t, int i, struct mipart_proc_info *
 		return;
 	if (i < 64)
 		pi->partitions |= UINT64_C(1) << i;
+	if (i < MIPART_PROCS_PARTITIONS)
+		pi->partition_bits[i / 64] |= UINT64_C(1) << (i % 64);
 	if (p->gpu < 64)
 		pi->gpus |= UINT64_C(1) << p->gpu;
 }
@@ -243,6 +245,11 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 	closedir(d);
 	free(seen);
 	return 0;
+}
+
+bool mipart_proc_uses_partition(const mipart_proc_info *p, size_t i)
+{
+	return p && i < MIPART_PROCS_PARTITIONS && (p->partition_bits[i / 64] >> (i % 64)) & 1;
 }
 
 int64_t mipart_proc_gpu_vram(const mipart_proc_info *p, const mipart_topology *t, unsigned gpu)

@@ -328,7 +328,7 @@ static int build_rows(struct mipart_monitor *s)
 		for (size_t k = 0; s->procs && k < mipart_procs_count(s->procs); k++) {
 			const mipart_proc_info *pi = mipart_procs_get(s->procs, k);
 
-			if (i < 64 && (pi->partitions >> i) & 1) {
+			if (mipart_proc_uses_partition(pi, i)) {
 				if (row->n_pids < MIPART_MONITOR_ROW_PIDS) {
 					row->pids[row->n_pids] = pi;
 					row->pid_vram[row->n_pids] = pi->partition_vram[i];
@@ -1080,10 +1080,10 @@ static json_t *procs_json(const mipart_topology *t, const mipart_procs *procs, u
 			continue;
 		/* the partitions of this GPU it has a render node of, with their VRAM */
 		parts = json_array();
-		for (size_t k = 0; k < mipart_topology_partition_count(t) && k < 64; k++) {
+		for (size_t k = 0; k < mipart_topology_partition_count(t); k++) {
 			const mipart_partition_info *pt = mipart_topology_partition(t, k);
 
-			if (pt->gpu == gpu && ((p->partitions >> k) & 1))
+			if (pt->gpu == gpu && mipart_proc_uses_partition(p, k))
 				json_array_append_new(parts,
 						      json_pack("{s:o, s:o}", "partition",
 								util_json_int_or_null(pt->xcp), "vram_bytes",

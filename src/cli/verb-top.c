@@ -163,8 +163,9 @@ static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts 
 		fprintf(f, "%-3u  %-12s  %-8s  %6s  %6s  %6s  %6s  %-22s  %s\n", g->index, g->bdf,
 			modes, a, b, c, d, both, known ? (in ? "yes" : "NO (drifted)") : "-");
 	}
-	fprintf(f, "\n%-6s  %-5s  %-4s  %5s  %-20s  %-8s  %-5s  %s\n", "PART", "INDEX", "MODE", "BUSY",
-		"VRAM USED/TOTAL (GiB)", "BOOKED", "PROCS", "MODEL");
+	/* USERS (name:pid=VRAM, as wide as it gets) last, so the columns before it line up */
+	fprintf(f, "\n%-6s  %-5s  %-4s  %5s  %-20s  %-8s  %-5s  %-24s  %s\n", "PART", "INDEX", "MODE",
+		"BUSY", "VRAM USED/TOTAL (GiB)", "BOOKED", "PROCS", "MODEL", "USERS");
 	rows = select_rows(s, o, &n);
 	for (size_t i = 0; rows && i < n; i++) {
 		const mipart_monitor_row *r = rows[i];
@@ -177,7 +178,8 @@ static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts 
 		cli_gib(tot, sizeof(tot), r->part->memory_bytes);
 		snprintf(vram, sizeof(vram), "%s / %s", u, tot);
 		cli_gib(booked, sizeof(booked), r->n_allocs ? r->booked_bytes : -1);
-		pl = (size_t)snprintf(procs, sizeof(procs), "%zu", r->n_pids);
+		pl = 0;
+		procs[0] = '\0';
 		/* names come from other users' processes and from files: no escape sequence
 		 * reaches the terminal */
 		/* with the VRAM each holds on the partition where its fdinfo says (name:pid=N.NNGiB) */
@@ -188,16 +190,16 @@ static void print_frame(FILE *f, const mipart_monitor *s, const struct top_opts 
 				cli_gib(num, sizeof(num), r->pid_vram[k]);
 				snprintf(gib, sizeof(gib), "=%sGiB", num);
 			}
-			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d%s",
-					       k ? "," : " (", show(r->pids[k]->comm, comm, sizeof(comm)),
+			pl += (size_t)snprintf(procs + pl, sizeof(procs) - pl, "%s%s:%d%s", k ? "," : "",
+					       show(r->pids[k]->comm, comm, sizeof(comm)),
 					       r->pids[k]->pid, gib);
 		}
-		if (r->n_pids && pl < sizeof(procs))
-			snprintf(procs + pl, sizeof(procs) - pl, "%s)",
-				 r->n_pids > MIPART_MONITOR_ROW_PIDS ? ",..." : "");
-		fprintf(f, "%-6s  %-5u  %-4s  %5s  %-20s  %-8s  %-5s  %s\n", part, r->part->index,
-			mipart_compute_mode_name(r->gpu->compute), a, vram, booked, procs,
-			r->models[0] ? show(r->models, models, sizeof(models)) : "-");
+		if (r->n_pids > MIPART_MONITOR_ROW_PIDS && pl < sizeof(procs))
+			snprintf(procs + pl, sizeof(procs) - pl, ",...");
+		fprintf(f, "%-6s  %-5u  %-4s  %5s  %-21s  %-8s  %-5zu  %-24s  %s\n", part,
+			r->part->index, mipart_compute_mode_name(r->gpu->compute), a, vram, booked,
+			r->n_pids, r->models[0] ? show(r->models, models, sizeof(models)) : "-",
+			r->n_pids ? procs : "-");
 	}
 	free(rows);
 	for (size_t i = 0; i < mipart_monitor_warning_count(s); i++)

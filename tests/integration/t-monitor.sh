@@ -90,7 +90,10 @@ fi
 # a person's frame
 run mipart --root "$H" top --once
 is "$RC" 0 "top --once"
-like "$OUT" "*0.3 *CPX *70% *12.00 / 24.00 *1 (vllm:4242=12.00GiB)*" "the frame shows partition 0.3"
+like "$OUT" "*0.3 *CPX *70% *12.00 / 24.00 *1 *vllm:4242=12.00GiB*" "the frame shows partition 0.3"
+# the users' list is the last column: MODEL starts at the same place on every row
+is "$(printf '%s\n' "$OUT" | awk '/^PART /{h=index($0, "MODEL")} /^[0-9]+\.[0-9]+ /{ if (substr($0, h - 2, 2) != "  " || substr($0, h, 1) == " ") bad++ } END {print bad + 0}')" 0 \
+	"top's MODEL column lines up on every partition row"
 is "$(printf '%s\n' "$OUT" | grep -c '^PART')" 1 "one frame, not a stream"
 
 # the model an allocation placed shows on its partition

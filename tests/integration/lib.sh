@@ -10,7 +10,21 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	export TMPDIR
 fi
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mipart-test.XXXXXX")
-trap 'rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
+# Background processes a test starts (T_PIDS="$T_PIDS $!") are stopped on exit with
+# T_STOP_SIGNAL (TERM unless the test sets another) and reaped, before the scratch directory goes.
+T_PIDS=""
+T_STOP_SIGNAL=TERM
+# t_exit: the EXIT handler; a test with more to stop runs that first, then t_exit
+t_exit() {
+	for p in $T_PIDS; do
+		kill -"$T_STOP_SIGNAL" "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$T_TMP"
+	echo "1..$T_COUNT"
+	[ "$T_FAILED" -eq 0 ]
+}
+trap t_exit EXIT
 
 ok() { # ok STATUS DESCRIPTION: STATUS 0 passes
 	T_COUNT=$((T_COUNT + 1))

@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 : "${FIXTURES:?}"
 HERE=$(cd "$(dirname "$0")" && pwd)
-SERVERS=""
-trap 'for p in $SERVERS; do kill "$p" 2>/dev/null; done; rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
 
 # start_hub NAME [ARGS]: a server whose port is in $T_TMP/NAME.port and log in $T_TMP/NAME.log
 start_hub() {
@@ -16,7 +14,7 @@ start_hub() {
 	: >"$T_TMP/$n.log"
 	python3 "$HERE/hubserver.py" --root "$FIXTURES/hub" --port-file "$T_TMP/$n.port" \
 		--log "$T_TMP/$n.log" "$@" &
-	SERVERS="$SERVERS $!"
+	T_PIDS="$T_PIDS $!"
 	i=0
 	while [ ! -s "$T_TMP/$n.port" ] && [ $i -lt 200 ]; do
 		sleep 0.05

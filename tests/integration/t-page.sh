@@ -14,11 +14,6 @@ if ! command -v "$CHROMIUM" >/dev/null 2>&1; then
 	exit 1
 fi
 
-PIDS=""
-eval "set -- $(trap -p EXIT)"
-LIB_EXIT=$3
-# shellcheck disable=SC2064 # expand now: the library's handler
-trap "for p in \$PIDS; do kill -TERM \$p 2>/dev/null; wait \$p 2>/dev/null; done; $LIB_EXIT" EXIT
 
 # browse FILE [FLAGS...]: the DOM of the page after it loaded (and its script ran, with up to
 # 5 s of virtual time) in FILE; a fresh profile each time, no network but the loopback server
@@ -44,7 +39,7 @@ mipart --root "$H" allocate llama-3.1-8b --max-model-len 8192 --partition 1.5 --
 mipart sim write "$H" 0 current_compute_partition DPX >/dev/null 2>&1
 
 "$MIPART" --root "$H" serve --listen 127.0.0.1:0 --interval 0 2>"$T_TMP/serve.log" &
-PIDS="$PIDS $!"
+T_PIDS="$T_PIDS $!"
 ADDR=
 for _ in $(seq 200); do
 	ADDR=$(sed -n 's/^listening on \(.*\)$/\1/p' "$T_TMP/serve.log")

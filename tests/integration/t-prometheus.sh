@@ -11,11 +11,6 @@ if ! command -v "$PROMETHEUS" >/dev/null 2>&1; then
 	exit 1
 fi
 
-PIDS=""
-eval "set -- $(trap -p EXIT)"
-LIB_EXIT=$3
-# shellcheck disable=SC2064 # expand now: the library's handler
-trap "for p in \$PIDS; do kill -TERM \$p 2>/dev/null; wait \$p 2>/dev/null; done; $LIB_EXIT" EXIT
 
 H="$T_TMP/h"
 mipart sim create "$H" --gpus 2 >/dev/null 2>&1
@@ -29,7 +24,7 @@ mipart sim load "$H" --partition 1.3 --busy 40 --vram 3GiB >/dev/null
 
 # mipart serve on a port the kernel picks, no cache: each scrape is a fresh collection
 "$MIPART" --root "$H" serve --listen 127.0.0.1:0 --interval 0 2>"$T_TMP/serve.log" &
-PIDS="$PIDS $!"
+T_PIDS="$T_PIDS $!"
 ADDR=
 for _ in $(seq 200); do
 	ADDR=$(sed -n 's/^listening on \(.*\)$/\1/p' "$T_TMP/serve.log")
@@ -56,7 +51,7 @@ YAML
 "$PROMETHEUS" --config.file="$T_TMP/prometheus.yml" --storage.tsdb.path="$T_TMP/tsdb" \
 	--storage.tsdb.retention.time=1h --web.listen-address="127.0.0.1:$PPORT" \
 	--log.level=warn 2>"$T_TMP/prometheus.log" &
-PIDS="$PIDS $!"
+T_PIDS="$T_PIDS $!"
 
 # q EXPR: the value of an instant query with one result ("" when it has none)
 q() {

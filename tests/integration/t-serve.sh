@@ -7,10 +7,7 @@
 : "${PROMCHECK:?PROMCHECK must name the promcheck binary}"
 
 # every server started here is stopped on exit, whatever happens
-PIDS=""
-eval "set -- $(trap -p EXIT)"
-LIB_EXIT=$3
-trap 'for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; '"$LIB_EXIT" EXIT
+T_STOP_SIGNAL=KILL
 
 H="$T_TMP/h"
 run mipart sim create "$H"
@@ -57,7 +54,7 @@ serve() {
 	shift
 	"$MIPART" --root "$H" serve --listen 127.0.0.1:0 "$@" 2>"$T_TMP/$name.log" &
 	PID=$!
-	PIDS="$PIDS $PID"
+	T_PIDS="$T_PIDS $PID"
 	ADDR=
 	for i in $(seq 600); do
 		ADDR=$(sed -n 's/^listening on \(.*\)$/\1/p' "$T_TMP/$name.log")

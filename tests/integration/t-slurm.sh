@@ -53,7 +53,7 @@ cleanup() {
 }
 # a timeout (meson sends SIGTERM) must stop the daemons too: the EXIT trap runs on exit
 trap 'exit 143' TERM INT HUP
-trap 'cleanup; [ -n "${T_SLURM_KEEP:-}" ] && cp -r "$D/log" "$T_SLURM_KEEP"; rm -rf "$T_TMP"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
+trap 'cleanup; [ -n "${T_SLURM_KEEP:-}" ] && cp -r "$D/log" "$T_SLURM_KEEP"; t_exit' EXIT
 
 T0=$(date +%s)
 mark() { echo "# $(($(date +%s) - T0)) s: $1"; }

@@ -269,7 +269,7 @@ int mipart_slurm_features_targets(const mipart_slurm_features *f, const char *na
 	return -ENOENT;
 }
 
-/* A growing text with a cap (the gres.conf and helpers.conf writers). */
+/* A growing text with a cap (the gres.conf and helpers.conf writers), on util_vappendf. */
 struct text {
 	char *buf;
 	size_t len, cap, max;
@@ -280,45 +280,19 @@ static void addf(struct text *t, const char *fmt, ...) __attribute__((format(pri
 static void addf(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (t->err)
-		return;
-	for (;;) {
-		size_t room = t->cap - t->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->err = -EINVAL;
+	if (!t->buf && !t->err) {
+		t->cap = t->max < 1024 ? t->max : 1024;
+		t->buf = malloc(t->cap);
+		if (!t->buf) {
+			t->err = -ENOMEM;
 			return;
 		}
-		if (t->buf && (size_t)n < room) {
-			t->len += (size_t)n;
-			return;
-		}
-		{
-			size_t want = t->len + (size_t)n + 1, cap = t->cap ? t->cap : 1024;
-			char *nb;
-
-			if (want > t->max) {
-				t->err = -E2BIG;
-				return;
-			}
-			while (cap < want)
-				cap *= 2;
-			if (cap > t->max)
-				cap = t->max;
-			nb = realloc(t->buf, cap);
-			if (!nb) {
-				t->err = -ENOMEM;
-				return;
-			}
-			t->buf = nb;
-			t->cap = cap;
-		}
+		t->buf[0] = '\0';
 	}
+	va_start(ap, fmt);
+	util_vappendf(&t->buf, &t->len, &t->cap, t->max, &t->err, fmt, ap);
+	va_end(ap);
 }
 
 static int text_done(struct text *t, char **ret)

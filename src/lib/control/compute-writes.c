@@ -40,12 +40,8 @@ static void report(struct shared *sh, const struct compute_job *job, bool done)
 
 static void run_one(struct shared *sh, struct compute_job *job)
 {
-	const char *out;
-
 	report(sh, job, false);
 	job->result = mipart_backend_set_compute(sh->b, job->bdf, job->mode);
-	out = job->result < 0 ? mipart_backend_last_output(sh->b) : NULL;
-	util_strlcpy(job->detail, out ? out : "", sizeof(job->detail));
 	report(sh, job, true);
 }
 
@@ -67,7 +63,7 @@ int compute_writes_run(mipart_backend *b, struct compute_job *jobs, size_t n,
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++)
-		jobs[i].result = -EAGAIN, jobs[i].detail[0] = '\0';
+		jobs[i].result = -EAGAIN;
 	if (pthread_mutex_init(&sh.lock, NULL) != 0)
 		return -ENOMEM;
 	if (n < 2 || !mipart_backend_parallel(b)) {

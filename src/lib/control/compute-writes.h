@@ -12,7 +12,6 @@ struct compute_job {
 	const char *bdf;
 	mipart_compute_mode mode;
 	int result;		/* 0 or -errno, set by compute_writes_run */
-	char detail[256];	/* the backend's output when it failed (amd-smi), else "" */
 };
 
 /* Called before (done false) and after (done true) each job, never concurrently. */

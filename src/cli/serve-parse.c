@@ -123,8 +123,6 @@ int serve_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *r
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
 		*ret_len = sizeof(*a);
-		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
-				(IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127);
 	} else {
 		struct sockaddr_in *a = (struct sockaddr_in *)ret;
 
@@ -133,9 +131,21 @@ int serve_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *r
 		a->sin_family = AF_INET;
 		a->sin_port = htons((uint16_t)port);
 		*ret_len = sizeof(*a);
-		*ret_loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127; /* 127.0.0.0/8 */
 	}
+	*ret_loopback = serve_is_loopback((const struct sockaddr *)ret);
 	return 0;
+}
+
+bool serve_is_loopback(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET) /* 127.0.0.0/8 */
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	if (addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
 }
 
 /* Seconds with an optional fraction: "2", "0.5". No sign, exponent, hex, inf or nan. */

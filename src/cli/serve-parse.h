@@ -68,6 +68,8 @@ void serve_settings_merge(struct settings *dst, const struct settings *src);
 /* "127.0.0.1:10400" or "[::1]:10400" into a socket address (numeric only). 0 or -EINVAL. */
 int serve_parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len,
 		       bool *ret_loopback);
+/* Whether addr is 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+bool serve_is_loopback(const struct sockaddr *addr);
 /* Set key k of s from the text v; on -EINVAL err says what was expected. */
 int serve_settings_set(struct settings *s, enum key k, const char *v, char *err, size_t size);
 /* A config file's text (at most CONFIG_MAX_SIZE bytes) into ret; 0 or -errno with err set

@@ -724,19 +724,6 @@ static long peer_uid(int fd, const struct sockaddr *peer)
 	return uid;
 }
 
-/* Whether addr is 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
-static bool is_loopback(const struct sockaddr *addr)
-{
-	if (addr->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
-	if (addr->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
-}
-
 /*
  * Who a connection counts against for per-ip-connections, in client (64 bytes). Every local
  * process connects from 127.0.0.1, so an address would make all local users one client, and one
@@ -746,7 +733,7 @@ static bool is_loopback(const struct sockaddr *addr)
 static void client_of(int fd, const struct sockaddr *addr, char *client, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
-	long uid = is_loopback(addr) ? peer_uid(fd, addr) : -1;
+	long uid = serve_is_loopback(addr) ? peer_uid(fd, addr) : -1;
 
 	if (uid >= 0) {
 		snprintf(client, size, "uid %ld", uid);

@@ -66,8 +66,6 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 
 /* A partition named "G.X" (GPU index, XCP 0..7, decimal): 0 or -EINVAL. (select.c) */
 int cli_parse_gpu_xcp(const char *s, unsigned *ret_gpu, unsigned *ret_xcp);
-/* The partition XCP xcp of GPU gpu in t, or NULL when it does not exist now. */
-const mipart_partition_info *cli_find_gpu_xcp(const mipart_topology *t, unsigned gpu, unsigned xcp);
 
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);

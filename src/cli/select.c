@@ -88,13 +88,3 @@ int cli_parse_gpu_xcp(const char *s, unsigned *ret_gpu, unsigned *ret_xcp)
 	*ret_xcp = (unsigned)x;
 	return 0;
 }
-
-const mipart_partition_info *cli_find_gpu_xcp(const mipart_topology *t, unsigned gpu, unsigned xcp)
-{
-	const mipart_gpu_info *gi = mipart_topology_gpu(t, gpu);
-
-	for (size_t j = 0; gi && j < gi->n_partitions; j++)
-		if (mipart_topology_gpu_partition(t, gi, j)->xcp == (int)xcp)
-			return mipart_topology_gpu_partition(t, gi, j);
-	return NULL;
-}

@@ -1103,7 +1103,7 @@ int mipart_agent_run(const mipart_host *host, const mipart_agent_options *o)
 			} else if (r == 0) {
 				a.backoff_ms = first_backoff; /* a clean end of the stream: reopen */
 			} else if (r != -ECANCELED) {
-				logf_(&a, MIPART_AGENT_WARN, "watch ended: %s", r > 0 ? a.api.error : a.api.error);
+				logf_(&a, MIPART_AGENT_WARN, "watch ended: %s", a.api.error);
 				backoff(&a);
 				w.relist = true;
 			}

@@ -202,8 +202,21 @@ static void count_fdinfo(int pidfd, const char *fd, int i, struct clients *seen,
 		add_size(&pi->partition_vram[i], f.vram);
 }
 
-/* fds of one process; returns 0, or -EACCES when they cannot be read */
-static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi)
+/* Every partition's VRAM of pi as "not told" (-1), once per process: only for the processes
+ * that hold a GPU, not for every /proc entry. */
+static void vram_unknown(struct mipart_proc_info *pi, bool *done)
+{
+	if (*done)
+		return;
+	for (size_t k = 0; k < MIPART_PROCS_PARTITIONS; k++)
+		pi->partition_vram[k] = -1;
+	*done = true;
+}
+
+/* fds of one process; returns 0, or -EACCES when they cannot be read. *vram_init: whether
+ * pi's partition_vram was set to -1 (vram_unknown) */
+static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi,
+		    bool *vram_init)
 {
 	DIR *d = util_opendirat(pidfd, "fd");
 	struct clients *seen = calloc(1, sizeof(*seen));
@@ -237,8 +250,10 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 				int i = part_of_minor(t, (long)minor);
 
 				mark_part(t, i, pi);
-				if (i >= 0 && seen)
+				if (i >= 0 && seen) {
+					vram_unknown(pi, vram_init);
 					count_fdinfo(pidfd, de->d_name, i, seen, pi);
+				}
 			}
 		}
 	}
@@ -327,16 +342,17 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 		pidfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pidfd < 0)
 			continue;
+		bool vram_init = false;
+
 		pi.pid = (int)pid;
-		for (size_t k = 0; k < MIPART_PROCS_PARTITIONS; k++)
-			pi.partition_vram[k] = -1;
-		if (scan_fds(pidfd, t, &pi) == -EACCES)
+		if (scan_fds(pidfd, t, &pi, &vram_init) == -EACCES)
 			p->hidden++;
 		scan_kfd_proc(host, pi.pid, t, &pi);
 		if (!pi.kfd && !pi.gpus) {
 			close(pidfd);
 			continue;
 		}
+		vram_unknown(&pi, &vram_init);
 		/* a KFD user whose devices are unknown blocks every GPU: safe side */
 		if (pi.kfd && !pi.gpus) {
 			pi.gpus_unknown = true;

@@ -94,10 +94,11 @@ int mipart_labels_update(const mipart_host *host, const char *path, bool make_di
 /*
  * mipart_labels_watch - an inotify descriptor (non-blocking, close-on-exec; the caller closes
  * it) that becomes readable when something the labels read besides sysfs may have changed:
- * the ledger (an allocation), the declared state, the end of a change (the host lock). Mode
- * changes made without mipart (a sysfs write, another tool) are not seen: look at the labels
- * on a timer too. Returns the descriptor, -ENOENT when none of those directories exists, or
- * -errno of inotify.
+ * the ledger (an allocation), the declared state, the end of a change (the host lock). Only the
+ * directories that exist now are watched: prefer mipart_labels_watcher_new, which also follows
+ * directories made later. Mode changes made without mipart (a sysfs write, another tool) are
+ * not seen: look at the labels on a timer too. Returns the descriptor, -ENOENT when none of
+ * those directories exists, or -errno of inotify.
  */
 int mipart_labels_watch(const mipart_host *host);
 
@@ -107,5 +108,26 @@ int mipart_labels_watch(const mipart_host *host);
  * own read included: the -shm file written, the -wal closed; nothing to look at).
  */
 int mipart_labels_watch_drain(int fd);
+
+/*
+ * mipart_labels_watcher - what mipart_labels_watch watches, also when a directory does not
+ * exist yet (no /run/mipart after a boot, no /var/lib/mipart before the first allocation): then
+ * its nearest existing ancestor (at most 4 levels up, never above the host root) is watched for
+ * the next directory on the way, and the watch moves down as the directories appear (made or
+ * renamed into place), or back up when one is removed.
+ *
+ * mipart_labels_watcher_new - a new watcher in *ret (mipart_labels_watcher_free). Returns 0,
+ * -EINVAL, -ENOMEM, -ENOENT (nothing could be watched), or -errno of inotify.
+ * mipart_labels_watcher_fd - its descriptor (non-blocking, close-on-exec; owned by the watcher),
+ * readable when events are pending: poll it.
+ * mipart_labels_watcher_read - read what is pending and follow directories that appeared or
+ * went. Returns how many events may mean a change (as mipart_labels_watch_drain; a directory
+ * on the way that appeared counts: it may hold the files already), -EINVAL.
+ */
+typedef struct mipart_labels_watcher mipart_labels_watcher;
+int mipart_labels_watcher_new(const mipart_host *host, mipart_labels_watcher **ret);
+int mipart_labels_watcher_fd(const mipart_labels_watcher *w);
+int mipart_labels_watcher_read(mipart_labels_watcher *w);
+mipart_labels_watcher *mipart_labels_watcher_free(mipart_labels_watcher *w);
 
 #endif

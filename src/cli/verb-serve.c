@@ -1114,7 +1114,8 @@ static void labels_poke(struct server *s)
 
 /*
  * The labels thread: a look at the host at once, then whenever the ledger, the declared state
- * or the host lock changes (mipart_labels_watch: an allocation, the end of a change), after a
+ * or the host lock changes (mipart_labels_watcher: an allocation, the end of a change; their
+ * directories followed when they are made after serve started), after a
  * reload, and every labels-interval seconds for what no file tells (a mode changed by another
  * tool). Bursts of events (SQLite writes its log in several steps) are read and answered with
  * one look; a look that finds nothing new writes nothing.
@@ -1122,7 +1123,8 @@ static void labels_poke(struct server *s)
 static void *labels_loop(void *arg)
 {
 	struct server *s = arg;
-	int watch = mipart_labels_watch(s->cli->host);
+	mipart_labels_watcher *watcher = NULL;
+	int watch = mipart_labels_watcher_new(s->cli->host, &watcher) < 0 ? -1 : mipart_labels_watcher_fd(watcher);
 
 	for (;;) {
 		char setting[sizeof(s->labels_file)];
@@ -1139,9 +1141,9 @@ static void *labels_loop(void *arg)
 		memcpy(setting, s->labels_file, sizeof(setting));
 		secs = s->labels_interval;
 		pthread_mutex_unlock(&s->labels_lock);
-		/* a change running: looked at again within LABELS_BUSY_RETRY s, whatever the
-		 * watch says (a directory made after the watch began, such as the first change's
-		 * /run/mipart after a boot, is not watched) */
+		/* a change running: looked at again within LABELS_BUSY_RETRY s (the end of a
+		 * change is a close of the lock, which the watch sees; the retry does not depend
+		 * on it) */
 		if (labels_refresh(s, setting) && secs > LABELS_BUSY_RETRY)
 			secs = LABELS_BUSY_RETRY;
 		/* events that tell nothing (the look's own read of the ledger touches SQLite's
@@ -1155,12 +1157,11 @@ static void *labels_loop(void *arg)
 				(void)!read(s->labels_wake, &v, sizeof(v));
 				break;
 			}
-			if (mipart_labels_watch_drain(watch) > 0)
+			if (mipart_labels_watcher_read(watcher) > 0)
 				break;
 		}
 	}
-	if (watch >= 0)
-		close(watch);
+	mipart_labels_watcher_free(watcher);
 	return NULL;
 }
 

@@ -1037,19 +1037,16 @@ static void notify(const char *state)
 /* --- the NFD feature file -------------------------------------------------------------------- */
 
 /*
- * Bring the feature file up to date (labels.h: mipart_labels_update writes only when what it
- * says changed, so an unchanged host leaves the file and its mtime alone). setting "" is NFD's
- * path under the root, written only when NFD's features.d directory is there (a host without
- * NFD gets no /etc/kubernetes tree); a path is written wherever it is, its directory made.
- * Runs under collect_lock: the library reads the host one collection at a time. Returns true
- * when a change was running (nothing read).
+ * Bring the feature file up to date (labels.h: mipart_labels_sync writes only when what it says
+ * changed, so an unchanged host leaves the file and its mtime alone; where the file goes, NFD's
+ * features.d or the path of 'labels-file', is the library's rule). Runs under collect_lock: the
+ * library reads the host one collection at a time. Returns true when a change was running
+ * (nothing read).
  */
 static bool labels_refresh(struct server *s, const char *setting)
 {
-	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
-	bool make_dir = setting[0] != '\0';
-	struct stat st;
-	size_t n = 0;
+	mipart_labels_options o = { .path = setting[0] ? setting : NULL };
+	mipart_labels_result res = { .path = "" };
 	int r;
 
 	if (!strcmp(setting, "off")) {
@@ -1059,26 +1056,8 @@ static bool labels_refresh(struct server *s, const char *setting)
 		return false;
 	}
 	s->labels_said_off = false;
-	if (make_dir)
-		util_strlcpy(path, setting, sizeof(path));
-	else if (mipart_host_path(s->cli->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
-		return false;
-	if (!make_dir) {
-		util_strlcpy(dir, path, sizeof(dir));
-		slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			if (!s->labels_said_missing && !s->cli->quiet)
-				log_line(NULL, "labels: no '%s/' (Node Feature Discovery's features.d): the "
-					 "feature file is not written; 'labels-file' names another", dir);
-			s->labels_said_missing = true;
-			return false;
-		}
-		s->labels_said_missing = false;
-	}
 	pthread_mutex_lock(&s->collect_lock);
-	r = mipart_labels_update(s->cli->host, path, make_dir, &n);
+	r = mipart_labels_sync(s->cli->host, &o, &res);
 	pthread_mutex_unlock(&s->collect_lock);
 	if (r == -EBUSY) {
 		/* a change is running: looked at again soon (labels_loop) */
@@ -1086,19 +1065,28 @@ static bool labels_refresh(struct server *s, const char *setting)
 			log_line(NULL, "labels: a change is running; looking again at the next look");
 		return true;
 	}
+	if (!o.path && (r == -ENOENT || r == -ENOTDIR)) {
+		if (!s->labels_said_missing && !s->cli->quiet)
+			log_line(NULL, "labels: '%s' is not written: Node Feature Discovery's features.d "
+				 "directory is missing (NFD makes it); 'labels-file' names another", res.path);
+		s->labels_said_missing = true;
+		return false;
+	}
+	s->labels_said_missing = false;
 	if (r < 0) {
 		if (r != s->labels_error)
-			log_line("error", "labels: cannot update '%s': %s", path, mipart_strerror(r));
+			log_line("error", "labels: cannot update '%s': %s", res.path[0] ? res.path : setting,
+				 mipart_strerror(r));
 		s->labels_error = r;
 		return false;
 	}
 	if (s->labels_error)
-		log_line(NULL, "labels: updating '%s' works again", path);
+		log_line(NULL, "labels: updating '%s' works again", res.path);
 	s->labels_error = 0;
 	if (r == 1 && !s->cli->quiet)
-		log_line(NULL, "labels: wrote %zu labels to '%s'", n, path);
+		log_line(NULL, "labels: wrote %zu labels to '%s'", res.count, res.path);
 	else if (r == 0 && s->verbose)
-		log_line(NULL, "labels: '%s' is current", path);
+		log_line(NULL, "labels: '%s' is current", res.path);
 	return false;
 }
 

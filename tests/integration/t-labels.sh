@@ -7,6 +7,12 @@ H="$T_TMP/h"
 mipart sim create "$H" --gpus 2 --compute CPX --memory NPS4 2>/dev/null
 F="$H/etc/kubernetes/node-feature-discovery/features.d/mipart"
 
+# NFD's features.d is NFD's to make: without it nothing is written or made (docs/kubernetes.md)
+run mipart --root "$H" labels
+is "$RC" 1 "no NFD features.d: labels fails"
+like "$ERR" "error: cannot write '$F': Node Feature Discovery's features.d directory is missing*--output FILE*" "saying why and what to do"
+[ ! -e "$H/etc/kubernetes" ]; ok $? "and makes no /etc/kubernetes tree"
+mkdir -p "$(dirname "$F")"
 run mipart --root "$H" labels
 is "$RC" 0 "labels writes the feature file"
 like "$ERR" "wrote * labels to '$F'" "at NFD's features.d path under --root"
@@ -141,7 +147,7 @@ kill -TERM "$SP"; wait "$SP"
 NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"
 "$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve2.log" &
 SP=$!
-said_missing() { grep -q "labels: no '$NFD/'" "$T_TMP/serve2.log"; }
+said_missing() { grep -q "labels: '$NFD/mipart' is not written: Node Feature Discovery's features.d directory is missing" "$T_TMP/serve2.log"; }
 wait_until said_missing
 [ ! -e "$NFD" ]; ok $? "no features.d: serve says so and makes no /etc/kubernetes tree"
 kill -TERM "$SP"; wait "$SP"

@@ -254,6 +254,39 @@ static void test_update(void **state)
 	assert_int_equal(mipart_labels_update(f->host, "", false, NULL), -EINVAL);
 }
 
+/* One rule for where the file goes: NFD's features.d only where it exists (never made), a named
+ * path with its directory made. */
+static void test_sync_rule(void **state)
+{
+	struct fixture *f = *state;
+	mipart_sim_options o = { .gpus = 1, .compute = MIPART_COMPUTE_SPX };
+	mipart_labels_options named = { .path = NULL };
+	mipart_labels_result res;
+	const char *why = NULL;
+	char nfd[512], dir[512], mine[512];
+	struct stat st;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+	snprintf(nfd, sizeof(nfd), "%s" MIPART_LABELS_PATH, f->dir);
+	snprintf(dir, sizeof(dir), "%s/etc/kubernetes", f->dir);
+	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), -ENOENT);
+	assert_string_equal(res.path, nfd);
+	assert_int_equal(stat(dir, &st), -1); /* nothing made */
+	snprintf(mine, sizeof(mine), "%s/elsewhere/deep/mipart", f->dir);
+	named.path = mine;
+	assert_int_equal(mipart_labels_sync(f->host, &named, &res), 1);
+	assert_string_equal(res.path, mine);
+	assert_true(res.count > 5);
+	assert_int_equal(stat(dir, &st), -1);
+	snprintf(mine, sizeof(mine), "%s/etc/kubernetes/node-feature-discovery/features.d", f->dir);
+	assert_int_equal(util_mkdir_p(mine), 0); /* what NFD does */
+	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), 1);
+	assert_int_equal(stat(nfd, &st), 0);
+	assert_int_equal(mipart_labels_sync(f->host, NULL, NULL), 0); /* current */
+	named.path = "";
+	assert_int_equal(mipart_labels_sync(f->host, &named, &res), -EINVAL);
+}
+
 /* The watcher on a root where none of the directories exists: it follows /run/mipart down as
  * it is made and back up when it is removed, and counts only what concerns it. */
 static void touch(const char *dir, const char *name)
@@ -315,6 +348,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_heterogeneous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_rule, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mipart/apply.h"
@@ -422,6 +423,48 @@ out:
 	free(text);
 	free(labels);
 	mipart_topology_free(t);
+	return r;
+}
+
+int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *options,
+		       mipart_labels_result *ret)
+{
+	static const mipart_labels_options defaults;
+	const mipart_labels_options *o = options ? options : &defaults;
+	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
+	size_t n = 0;
+	struct stat st;
+	int r;
+
+	if (!host || (o->path && !*o->path))
+		return -EINVAL;
+	if (o->path) {
+		if (util_strlcpy(path, o->path, sizeof(path)) >= sizeof(path))
+			return -ENAMETOOLONG;
+	} else {
+		r = mipart_host_path(host, MIPART_LABELS_PATH, path, sizeof(path));
+		if (r < 0)
+			return r;
+	}
+	if (ret) {
+		util_strlcpy(ret->path, path, sizeof(ret->path));
+		ret->count = 0;
+	}
+	if (!o->path) {
+		/* NFD's features.d: NFD's to make (see labels.h), so a host without it is left
+		 * alone; a path the caller named gets its directory */
+		util_strlcpy(dir, path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (stat(dir, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
+	r = mipart_labels_update(host, path, o->path != NULL, &n);
+	if (r >= 0 && ret)
+		ret->count = n;
 	return r;
 }
 

@@ -169,6 +169,30 @@ is "$(pending)" "-,-,-,-" "nothing pending after recover"
 mipart sim reload "$P"
 is "$(pmodes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "and a later reload switches nothing"
 
+# a recovery ends like every change: the post-change actions (here Slurm's gres.conf) follow it
+mkdir -p "$P/etc/mipart" "$P/etc/slurm"
+printf 'GresConf=/etc/slurm/gres.conf\n' >"$P/etc/mipart/slurm.conf"
+mipart sim fault "$P" --on reload --error EBUSY --times 2
+mipart --root "$P" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1
+is "$(pending)" "NPS4,NPS4,NPS4,NPS4" "pending again, with Slurm settings"
+echo stale >"$P/etc/slurm/gres.conf"
+run mipart --root "$P" recover
+is "$RC" 0 "recover resolves the pending request"
+is "$(grep -c '^Name=gpu Type=mi300x_spx ' "$P/etc/slurm/gres.conf")" 4 \
+	"and rewrites gres.conf, as every change does (the post-change actions)"
+# a change a kill -9 interrupted after it reached its target (the row a kill after 'verify'
+# leaves): recover finishes it as done, and the post-change actions it never ran run now
+mipart --root "$P" set -g 0,1,2,3 --compute DPX >/dev/null 2>&1
+echo stale >"$P/etc/slurm/gres.conf"
+sqlite3 "$P/var/lib/mipart/mipart.db" \
+	"UPDATE changes SET state = 'running', step = 'verify', after = NULL, finished_at = NULL WHERE id = (SELECT max(id) FROM changes)"
+run mipart --root "$P" recover
+like "$OUT" "*done*had reached its target*" "recover of a change interrupted at its target: done"
+is "$(grep -c '^Name=gpu Type=mi300x_dpx ' "$P/etc/slurm/gres.conf")" 8 \
+	"and rewrites gres.conf, which the interrupted change never did"
+mipart --root "$P" reset -g all >/dev/null 2>&1
+rm "$P/etc/mipart/slurm.conf"
+
 # a reload that reports success without unloading leaves the request with the driver: kept
 mipart sim fault "$P" --on reload --error EBUSY --times 2
 mipart --root "$P" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1

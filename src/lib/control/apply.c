@@ -748,17 +748,26 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 	return 0;
 }
 
-/* What follows a change that left the host in a known state: the post-change actions
- * (postchange.h), then the caller's own. */
-static void after_change(const mipart_host *host, const mipart_apply_options *o,
-			 const mipart_topology *after)
+/* How every change and every recovery that may have touched the GPUs ends, whichever exit it
+ * takes: the journal row closed with its state (resolve: recover closes a row that had ended
+ * 'failed', and adds its message to the one kept), then what follows the partitions: the
+ * post-change actions (postchange.h), then the caller's own. One step for all of them, so
+ * that no exit leaves a part out (a recovery of pending NPS requests once skipped the
+ * post-change actions). read: the host as last read and found at the target, or NULL. */
+static void finish(struct ctx *c, const char *state, const char *after, const char *message,
+		   bool resolve, const mipart_topology *read)
 {
-	if (!o->no_post_change)
-		mipart_post_change_run(host, o->post_change_report, o->userdata);
-	if (o->after_change_read)
-		o->after_change_read(o->userdata, after);
-	else if (o->after_change)
-		o->after_change(o->userdata);
+	c->res->state = state;
+	if (resolve)
+		mipart_journal_resolve(c->j, c->id, state, after, message);
+	else
+		mipart_journal_finish(c->j, c->id, state, after, message);
+	if (!c->o->no_post_change)
+		mipart_post_change_run(c->host, c->o->post_change_report, c->o->userdata);
+	if (c->o->after_change_read)
+		c->o->after_change_read(c->o->userdata, read);
+	else if (c->o->after_change)
+		c->o->after_change(c->o->userdata);
 }
 
 static int unresolved(mipart_journal *j, char *msg, size_t size)
@@ -820,6 +829,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	mipart_compute_mode *bc = NULL;
 	mipart_memory_mode *bm = NULL;
 	char *before = NULL, *target = NULL, *after = NULL;
+	const char *state;
 	int lockfd = -1, r;
 
 	r = begin(&c, &lockfd);
@@ -893,17 +903,14 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 	if (r == 0)
 		r = verify(&c, res->plan, &after);
 	if (r == 0) {
-		res->state = "done";
-		mipart_journal_finish(c.j, c.id, "done", after, NULL);
-		after_change(host, o, c.after);
+		finish(&c, "done", after, NULL, false, c.after);
 		goto out;
 	}
 	free(after);
 	after = NULL;
-	res->state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
-	mipart_journal_finish(c.j, c.id, res->state, after, res->message);
+	state = restore(&c, bc, bm, n, &after) == 0 ? "rolled-back" : "failed";
 	/* a reload may have happened even when rolled back: the partitions are new objects */
-	after_change(host, o, NULL);
+	finish(&c, state, after, res->message, false, NULL);
 out:
 	hooks_start(&c);
 	json_decref(c.hooks);
@@ -1141,14 +1148,9 @@ static int resolve_pending(struct ctx *c)
 		}
 		free(left);
 	}
-	c->res->state = r == 0 ? "recovered" : "failed";
 	if (r == 0)
 		say(c, "dropped the pending NPS requests: the GPUs keep the modes they had");
-	mipart_journal_finish(c->j, c->id, c->res->state, after, c->res->message);
-	if (c->o->after_change_read)
-		c->o->after_change_read(c->o->userdata, NULL);
-	else if (c->o->after_change)
-		c->o->after_change(c->o->userdata);
+	finish(c, r == 0 ? "recovered" : "failed", after, c->res->message, false, NULL);
 out:
 	free(bc);
 	free(bm);
@@ -1232,10 +1234,10 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		goto hooks;
 	if (!failed && host_at(t, tc, tm, tp, touched, n)) {
 		after = topology_state(t);
-		res->state = "done";
 		say(&c, "change %lld had reached its target before it was interrupted (step '%s')",
 		    (long long)e.id, e.step);
-		mipart_journal_finish(c.j, c.id, "done", after, res->message);
+		/* the crash may have come before the change's own finish: run it now */
+		finish(&c, "done", after, res->message, false, t);
 		goto hooks;
 	}
 	/* an NPS request the journal knows the driver holds (written, no unload since) */
@@ -1273,11 +1275,7 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 				: "the target modes could not be reached either: resolve by hand");
 	}
 	orphans_say(&c);
-	if (failed)
-		mipart_journal_resolve(c.j, c.id, res->state, after, res->message);
-	else
-		mipart_journal_finish(c.j, c.id, res->state, after, res->message);
-	after_change(host, o, NULL);
+	finish(&c, res->state, after, res->message, failed, NULL);
 hooks:
 	/* the units the change stopped and never started again */
 	hooks_recover(&c, e.hooks);

@@ -288,7 +288,9 @@ int main(int argc, char **argv)
 			snprintf(kcol, sizeof(kcol), "%6.2f/%6.2f %+5.1f%%", est, kvlog,
 				 sp->err[M_KVGIB] * 100);
 		}
-		if (toklog > 0 && o.device_bytes && o.gpu_memory_utilization > 0 && e.kv_cache_bytes > 0) {
+		/* an estimate that leaves no KV memory predicts 0 tokens (-100%): the row stays
+		 * in the mean rather than dropping out of it */
+		if (toklog > 0 && o.device_bytes && o.gpu_memory_utilization > 0) {
 			sp->err[M_BUDGET] = ((double)e.kv_cache_tokens - toklog) / toklog;
 			snprintf(bcol, sizeof(bcol), "%8llu %+6.1f%%", (unsigned long long)e.kv_cache_tokens,
 				 sp->err[M_BUDGET] * 100);

@@ -190,6 +190,8 @@ int main(int argc, char **argv)
 			o.precision = MIPART_PREC_BNB4;
 		else if (strstr(fl[F_QUANT], "w4a16"))
 			o.precision = MIPART_PREC_INT4;
+		else if (strstr(fl[F_QUANT], "w8a8") && !m->quant_method[0])
+			o.precision = MIPART_PREC_INT8;
 		else if (strstr(fl[F_QUANT], "fp8") && !m->quant_method[0])
 			o.precision = MIPART_PREC_FP8;
 		else if (strstr(fl[F_DTYPE], "float16") && !strstr(fl[F_DTYPE], "bfloat16"))

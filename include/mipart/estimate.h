@@ -119,7 +119,9 @@ typedef struct mipart_estimate {
 /*
  * mipart_estimate_model - estimate model m under opts. Returns 0, or -EINVAL (bad options:
  * tensor parallel size that does not divide the heads, utilization outside (0, 1], a model
- * with no layers), -E2BIG (max_model_len longer than the model's max_position).
+ * with no layers), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
+ * (the vLLM version or engine does not run the model: mllama, a tiled vision tower, runs on V0
+ * in 0.6 to 0.10 only).
  */
 int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *opts,
 			  mipart_estimate *ret);

@@ -25,6 +25,15 @@
  * this share for the allocator's fragmentation and kernels' workspaces (docs/estimator.md) */
 #define MIPART_ALLOC_MARGIN 0.05
 
+/*
+ * mipart_alloc_booking_bytes - what an instance of the model estimated in e (under the options
+ * o it was estimated with) books on each of its partitions: what vLLM must be allowed to use
+ * for weights, activations, runtime and one full sequence (e->min_device_bytes x
+ * mipart_estimate_utilization(o)), plus MIPART_ALLOC_MARGIN, rounded up to a byte. The one rule
+ * for mipart_alloc_place and the planner's sizes (mipart plan).
+ */
+uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o);
+
 typedef struct mipart_alloc_request {
 	const char *model;		/* catalog id or alias, or a Hugging Face model directory */
 	mipart_estimate_options options; /* device_bytes is ignored: the partition decides */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/allocate.h"
 #include "mipart/planner.h"
 #include "banned.h"
 
@@ -513,6 +514,24 @@ static void test_random_optimal(void **state)
 	}
 }
 
+/* the booking size mipart_alloc_place books and mipart plan sizes by: one sequence's device
+ * memory x vLLM's utilization (0.9 unless given) x (1 + MIPART_ALLOC_MARGIN), rounded up */
+static void test_booking_bytes(void **state)
+{
+	mipart_estimate e = { .min_device_bytes = UINT64_C(1) << 30 };
+	mipart_estimate_options o = { 0 };
+
+	(void)state;
+	/* 2^30 x 0.9 x 1.05 = 1014686023.68 */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 1014686024);
+	o.gpu_memory_utilization = -1; /* not above 0: the default */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 1014686024);
+	o.gpu_memory_utilization = 0.5; /* 2^30 x 0.5 x 1.05 = 563714457.6 */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 563714458);
+	e.min_device_bytes = 0;
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_unplaceable),	  cmocka_unit_test(test_tp2),
 		cmocka_unit_test(test_boundary),	  cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_random_invariants), cmocka_unit_test(test_random_optimal),
+		cmocka_unit_test(test_booking_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

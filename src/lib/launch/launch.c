@@ -149,7 +149,8 @@ int mipart_launch_open_step(const mipart_topology *t, const size_t *idx, size_t 
 		ln->alloc.n_bookings = 1;
 		/* the step owns its partitions: vLLM's own default share, checked by the estimator */
 		ln->alloc.bookings[0].bytes = ln->parts[0]->memory_bytes > 0
-						      ? (uint64_t)((double)ln->parts[0]->memory_bytes * 0.9)
+						      ? (uint64_t)((double)ln->parts[0]->memory_bytes *
+								   MIPART_ESTIMATE_UTILIZATION)
 						      : 0;
 		ln->spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_model_len,
 				     "tensor_parallel_size", (json_int_t)n);

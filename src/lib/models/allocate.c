@@ -273,6 +273,12 @@ static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need, m
 		  gib(need));
 }
 
+uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o)
+{
+	return (uint64_t)ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
+			      (1 + MIPART_ALLOC_MARGIN));
+}
+
 int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_alloc_request *req,
 		       mipart_alloc_result *ret, mipart_diag *diag)
 {
@@ -341,10 +347,7 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 			 r == -E2BIG ? "--max-model-len is longer than the model allows" : mipart_strerror(r));
 		return r;
 	}
-	/* what vLLM must be allowed to use: weights, activations, runtime and one full sequence */
-	need = (uint64_t)ceil((double)e.min_device_bytes *
-			      (o.gpu_memory_utilization ? o.gpu_memory_utilization : 0.9) *
-			      (1 + MIPART_ALLOC_MARGIN));
+	need = mipart_alloc_booking_bytes(&e, &o);
 	if (!req->partition || !strcmp(req->partition, "auto")) {
 		if (!pick_partitions(l, t, tp, need, parts)) {
 			diag_set(diag, 0, "no partition has %.2f GiB free for %s (%s, max-model-len %u%s)",
@@ -376,7 +379,7 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 					 "max_model_len", (int)e.max_model_len, "max_num_seqs",
 					 (int)(o.max_num_seqs ? o.max_num_seqs : 256),
 					 "gpu_memory_utilization",
-					 o.gpu_memory_utilization ? o.gpu_memory_utilization : 0.9,
+					 mipart_estimate_utilization(&o),
 					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
 					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
 

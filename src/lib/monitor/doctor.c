@@ -307,22 +307,14 @@ static void check_features(struct doc *d)
 	}
 }
 
+/* The compute mode g comes up in at the next driver load (mipart_compute_mode_at_load), and
+ * how the driver picks it, for people. */
 static const char *mode_at_load(int partt, const mipart_gpu_info *g, mipart_compute_mode *ret)
 {
-	mipart_compute_mode m;
-
-	/* gfx_v9_4_3.c: gfx_v9_4_3_cp_resume applies user_partt_mode when the mode is UNKNOWN,
-	 * as it is after every load (HARDWARE.md §1.5, 8.13); AUTO picks from the NPS mode
-	 * (aqua_vanjaram.c: __aqua_vanjaram_get_auto_mode) */
-	if (partt == -2) {
-		*ret = mipart_compute_mode_auto(g->memory, (unsigned)g->num_xcc, g->is_apu);
-		return "AUTO";
-	}
-	m = (mipart_compute_mode)partt;
-	*ret = mipart_mode_pair_valid(m, g->memory, (unsigned)g->num_xcc, (unsigned)g->gfx_target)
-		       ? m
-		       : MIPART_COMPUTE_UNKNOWN;
-	return mipart_compute_mode_name(m);
+	*ret = mipart_compute_mode_at_load(partt, g->memory, (unsigned)g->num_xcc,
+					   (unsigned)g->gfx_target, g->is_apu);
+	return partt == MIPART_USER_PARTT_AUTO ? "AUTO"
+					       : mipart_compute_mode_name((mipart_compute_mode)partt);
 }
 
 static void check_partt_mode(struct doc *d)

@@ -186,15 +186,9 @@ static void reconcile(struct ctx *c, const mipart_topology *t)
 	driver_instance(c->host, now, sizeof(now));
 	for (size_t k = 0; k < n; k++) {
 		char then[64];
-		bool applied = false;
+		const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(t, v[k].bdf);
 
-		for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
-			const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-			if (!strcasecmp(g->bdf, v[k].bdf) && g->driver_bound && g->memory == v[k].mode)
-				applied = true;
-		}
-		if (applied) {
+		if (g && g->driver_bound && g->memory == v[k].mode) {
 			mipart_journal_nps_forget(c->j, v[k].bdf);
 			continue;
 		}

@@ -749,24 +749,6 @@ static void check_consumers(struct doc *d)
 
 /* --- identity --------------------------------------------------------------------------------- */
 
-static const mipart_partition_info *find_partition(const mipart_topology *t, const char *bdf,
-						   unsigned xcp, const mipart_gpu_info **ret_gpu)
-{
-	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
-		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-		if (strcmp(g->bdf, bdf))
-			continue;
-		*ret_gpu = g;
-		for (size_t j = 0; j < g->n_partitions; j++)
-			if (mipart_topology_gpu_partition(t, g, j)->xcp == (int)xcp)
-				return mipart_topology_gpu_partition(t, g, j);
-		return NULL;
-	}
-	*ret_gpu = NULL;
-	return NULL;
-}
-
 static void check_allocations(struct doc *d)
 {
 	mipart_doctor_check *c = begin(d, "identity.allocations",
@@ -813,9 +795,9 @@ static void check_allocations(struct doc *d)
 		util_show(a->name, strlen(a->name), 120, name, sizeof(name));
 		shell_quote(a->name, q, sizeof(q));
 		for (size_t b = 0; b < a->n_bookings; b++) {
-			const mipart_gpu_info *g = NULL;
+			const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(d->t, a->bookings[b].bdf);
 			const mipart_partition_info *p =
-				find_partition(d->t, a->bookings[b].bdf, a->bookings[b].xcp, &g);
+				mipart_topology_partition_at(d->t, a->bookings[b].bdf, a->bookings[b].xcp);
 
 			if (!g || selected(d, g->index))
 				mine = true;

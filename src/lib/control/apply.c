@@ -764,7 +764,7 @@ static void finish(struct ctx *c, const char *state, const char *after, const ch
 		c->o->after_change(c->o->userdata);
 }
 
-static int unresolved(mipart_journal *j, char *msg, size_t size)
+int apply_unresolved(mipart_journal *j, char *msg, size_t size)
 {
 	mipart_journal_entry e = { 0 };
 	int r = mipart_journal_unresolved(j, &e);
@@ -789,7 +789,7 @@ static int unresolved(mipart_journal *j, char *msg, size_t size)
 /* An earlier change that must be resolved first: say which and how. */
 static int check_unresolved(struct ctx *c)
 {
-	return unresolved(c->j, c->res->message, sizeof(c->res->message));
+	return apply_unresolved(c->j, c->res->message, sizeof(c->res->message));
 }
 
 int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, char *msg,
@@ -810,7 +810,7 @@ int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, c
 		snprintf(msg, size, "cannot read the journal '%s': %s", path, mipart_strerror(r));
 		return r;
 	}
-	r = unresolved(j, msg, size);
+	r = apply_unresolved(j, msg, size);
 	mipart_journal_free(j);
 	return r;
 }

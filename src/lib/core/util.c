@@ -147,6 +147,24 @@ int util_write_file_durable(const char *path, const char *data, size_t len, mode
 	return write_file(path, data, len, mode, true);
 }
 
+int util_write_file_durable_mkdir(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int r;
+
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = util_mkdir_p(dir);
+		if (r < 0)
+			return r;
+	}
+	return util_write_file_durable(path, data, len, mode);
+}
+
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 {
 	char buf[65536];

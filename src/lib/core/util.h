@@ -36,6 +36,10 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
  * the rename and its directory after it. Returns 0 or -errno. */
 int util_write_file_durable(const char *path, const char *data, size_t len, mode_t mode);
 
+/* util_write_file_durable_mkdir - util_write_file_durable, after creating the file's directory
+ * and its parents (util_mkdir_p) when they are missing. Returns 0 or -errno. */
+int util_write_file_durable_mkdir(const char *path, const char *data, size_t len, mode_t mode);
+
 /* util_write_filef - util_write_file with printf formatting (output capped at 64 KiB). */
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -451,12 +451,9 @@ static int write_config(const char *dir, const struct ss *s)
 	 * gim_set_dynamic_partition_mode compares it with profiles[i].num_partitions) */
 	len += (size_t)snprintf(text + len, sizeof(text) - len, "\naccelerator_partition_mode=%u\n",
 				s->vfs[0] ? s->vfs[0] : 1);
-	if (util_pathf(path, sizeof(path), "%s/etc", dir) < 0)
-		return -ENAMETOOLONG;
-	util_mkdir_p(path);
 	if (util_pathf(path, sizeof(path), "%s/etc/gim_config", dir) < 0)
 		return -ENAMETOOLONG;
-	return util_write_file_durable(path, text, len, 0644);
+	return util_write_file_durable_mkdir(path, text, len, 0644);
 }
 
 static int ss_lock(const char *dir)

@@ -513,6 +513,14 @@ static void test_write_file_durable_mkdir(void **state)
 	make_file(file, "x", 1);
 	path_in(s, "plain/sub/f", path, sizeof(path));
 	assert_int_equal(util_write_file_durable_mkdir(path, "x", 1, 0644), -ENOTDIR);
+	/* util_mkdir_parent alone: the directory of the path, not the path */
+	path_in(s, "g/h/i", path, sizeof(path));
+	assert_int_equal(util_mkdir_parent(path), 0);
+	assert_int_equal(stat(path, &st), -1);
+	path_in(s, "g/h", path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(util_mkdir_parent("bare-name"), 0); /* the current directory */
 }
 
 static void test_mkdir_p(void **state)

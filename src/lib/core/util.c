@@ -149,20 +149,9 @@ int util_write_file_durable(const char *path, const char *data, size_t len, mode
 
 int util_write_file_durable_mkdir(const char *path, const char *data, size_t len, mode_t mode)
 {
-	char dir[PATH_MAX];
-	char *slash;
-	int r;
+	int r = util_mkdir_parent(path);
 
-	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = util_mkdir_p(dir);
-		if (r < 0)
-			return r;
-	}
-	return util_write_file_durable(path, data, len, mode);
+	return r < 0 ? r : util_write_file_durable(path, data, len, mode);
 }
 
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
@@ -179,6 +168,20 @@ int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	if ((size_t)n >= sizeof(buf))
 		return -EFBIG;
 	return util_write_file(path, buf, (size_t)n, mode);
+}
+
+int util_mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* the current directory, or / */
+	*slash = '\0';
+	return util_mkdir_p(dir);
 }
 
 int util_mkdir_p(const char *path)

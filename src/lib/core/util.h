@@ -55,6 +55,10 @@ int util_write_attr(const char *path, const char *value, size_t len);
 /* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
 int util_mkdir_p(const char *path);
 
+/* util_mkdir_parent - util_mkdir_p of the directory path is in (nothing for a bare name or a
+ * file in /). Returns 0 or -errno. */
+int util_mkdir_parent(const char *path);
+
 /*
  * util_vappendf - append formatted text to a growing buffer (*buf of *cap bytes holding *len and
  * a NUL), doubling it up to max bytes (curl's dynbuf). The first failure is kept in *err

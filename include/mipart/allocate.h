@@ -73,6 +73,12 @@ typedef struct mipart_alloc_result {
 int mipart_model_lookup(const char *name, mipart_model *ret, mipart_diag *diag);
 
 /*
+ * mipart_partition_id_parse - the GPU index and XCP of a partition named "G.X" (decimal, at most
+ * three digits each, XCP 0..7: MAX_XCP, amdgpu_xcp.h). 0, or -EINVAL (nothing written).
+ */
+int mipart_partition_id_parse(const char *id, unsigned *ret_gpu, unsigned *ret_xcp);
+
+/*
  * mipart_partition_find - the partition named id: "G.X" (GPU index, XCP 0..7), or a decimal
  * logical index when allow_index. NULL when t has no such partition now.
  */

@@ -532,6 +532,30 @@ static void test_booking_bytes(void **state)
 	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 0);
 }
 
+/* "G.X", as allocate --partition, env and sim hold name a partition */
+static void test_partition_id_parse(void **state)
+{
+	unsigned g = 99, x = 99;
+
+	(void)state;
+	assert_int_equal(mipart_partition_id_parse("0.3", &g, &x), 0);
+	assert_int_equal(g, 0);
+	assert_int_equal(x, 3);
+	assert_int_equal(mipart_partition_id_parse("12.7", &g, &x), 0);
+	assert_int_equal(g, 12);
+	assert_int_equal(x, 7);
+	g = x = 99;
+	assert_int_equal(mipart_partition_id_parse("1.8", &g, &x), -EINVAL); /* MAX_XCP 8 */
+	assert_int_equal(mipart_partition_id_parse("1", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1.", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse(".1", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1.2x", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1234.0", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("-1.0", &g, &x), -EINVAL);
+	assert_int_equal(g, 99); /* nothing written on failure */
+	assert_int_equal(x, 99);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,7 +563,7 @@ int main(void)
 		cmocka_unit_test(test_unplaceable),	  cmocka_unit_test(test_tp2),
 		cmocka_unit_test(test_boundary),	  cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_random_invariants), cmocka_unit_test(test_random_optimal),
-		cmocka_unit_test(test_booking_bytes),
+		cmocka_unit_test(test_booking_bytes),	  cmocka_unit_test(test_partition_id_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

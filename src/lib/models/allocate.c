@@ -132,27 +132,39 @@ static int small_number(const char **s)
 	return n && !(**s >= '0' && **s <= '9') ? v : -1;
 }
 
-const mipart_partition_info *mipart_partition_find(const mipart_topology *t, const char *id,
-						   int allow_index)
+int mipart_partition_id_parse(const char *id, unsigned *ret_gpu, unsigned *ret_xcp)
 {
 	const char *s = id;
 	int g, x;
 
+	if (!id)
+		return -EINVAL;
+	g = small_number(&s);
+	if (g < 0 || *s++ != '.')
+		return -EINVAL;
+	x = small_number(&s);
+	/* MAX_XCP = 8 partition slots per GPU (drivers/gpu/drm/amd/amdgpu/amdgpu_xcp.h) */
+	if (x < 0 || x > 7 || *s)
+		return -EINVAL;
+	*ret_gpu = (unsigned)g;
+	*ret_xcp = (unsigned)x;
+	return 0;
+}
+
+const mipart_partition_info *mipart_partition_find(const mipart_topology *t, const char *id,
+						   int allow_index)
+{
+	const char *s = id;
+	unsigned g, x;
+
 	if (!t || !id)
 		return NULL;
-	g = small_number(&s);
-	if (g >= 0 && *s == '.') {
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, (size_t)g);
+	if (small_number(&s) >= 0 && *s == '.') {
+		const mipart_gpu_info *gi;
 
-		s++;
-		x = small_number(&s);
-		/* MAX_XCP = 8 partition slots per GPU (drivers/gpu/drm/amd/amdgpu/amdgpu_xcp.h) */
-		if (x < 0 || x > 7 || *s || !gi)
+		if (mipart_partition_id_parse(id, &g, &x) < 0 || !(gi = mipart_topology_gpu(t, g)))
 			return NULL;
-		for (size_t j = 0; j < gi->n_partitions; j++)
-			if (mipart_topology_gpu_partition(t, gi, j)->xcp == x)
-				return mipart_topology_gpu_partition(t, gi, j);
-		return NULL;
+		return mipart_topology_partition_at(t, gi->bdf, x);
 	}
 	if (allow_index && *id && strspn(id, "0123456789") == strlen(id) && strlen(id) <= 6) {
 		unsigned long n = strtoul(id, NULL, 10);

@@ -6,7 +6,12 @@
  *   weights    the estimate vs "Model loading took"
  *   KV rule    "GPU KV cache size" (or "# GPU blocks" x 16) computed from the log's own
  *              "Available KV cache memory": pages, groups and the version's logging rule
- *   KV budget  the same line predicted from the device's total and the utilization alone
+ *   KV budget  the same line predicted from the device's total and the utilization alone:
+ *              the total the log prints, else (the device as a user names it to `mipart
+ *              estimate --device-memory`) the total of the estimator's device table
+ *              (mipart_device_lookup); column TOTAL says which ("log" or "table"). Only rows
+ *              whose utilization is recorded (logged, or vLLM's default where the source shows
+ *              the full argument set: vllm-reference.md) are measured.
  *   conc.      "Maximum concurrency" from the log's KV memory
  * Rows are split (column "split") into calibration rows, which the constants in estimate.c may
  * be fitted on, and validation rows, which they are not. Mean and median absolute errors are
@@ -40,6 +45,7 @@ struct sample {
 	double err[N_METRICS];	/* signed relative error, NAN when not measured */
 	char family[48];
 	bool validation, rocm;
+	char total_src;		/* 'l' logged total, 't' the device table's, 0 none */
 	/* the budget's terms where the log prints them (GiB; NAN when not printed) */
 	double act_est, act_log, nt_est, nt_log;
 	char what[96];		/* row, model, engine, version, TP, device for that table */
@@ -96,7 +102,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Mean and median absolute error of metric k over the samples that pass the filter. */
 static void summary(const char *label, const struct sample *s, size_t n, int split,
-		    const char *family, int rocm)
+		    const char *family, int rocm, char total_src)
 {
 	static const double target[N_METRICS] = { 0.01, 0.03, 0, 0, 0 };
 
@@ -107,7 +113,8 @@ static void summary(const char *label, const struct sample *s, size_t n, int spl
 
 		for (size_t i = 0; i < n; i++) {
 			if ((split >= 0 && s[i].validation != split) || (family && strcmp(family, s[i].family)) ||
-			    (rocm >= 0 && s[i].rocm != rocm) || isnan(s[i].err[k]))
+			    (rocm >= 0 && s[i].rocm != rocm) || (total_src && s[i].total_src != total_src) ||
+			    isnan(s[i].err[k]))
 				continue;
 			v[m++] = fabs(s[i].err[k]);
 			sum += fabs(s[i].err[k]);
@@ -119,7 +126,7 @@ static void summary(const char *label, const struct sample *s, size_t n, int spl
 		qsort(v, m, sizeof(*v), cmp_double);
 		printf(" | %-18s %2zu: %5.2f%%/%5.2f%%%s", metric_names[k], m, sum / m * 100,
 		       (m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2) * 100,
-		       split == 1 && !family && rocm < 0 && target[k] > 0
+		       split == 1 && !family && rocm < 0 && !total_src && target[k] > 0
 			       ? (sum / m <= target[k] ? " (met)" : " (NOT met)") : "");
 	}
 	putchar('\n');
@@ -148,9 +155,11 @@ int main(int argc, char **argv)
 	printf("bench/estimator: mipart's estimate vs published vLLM logs (%s)\n", csv);
 	printf("errors: estimate vs log; C = calibration row, V = validation row, R = ROCm, L = LoRA on\n"
 	       "(the row's max_loras / max_lora_rank modelled: the buffers are in the logged weights)\n");
-	printf("%-3s %-2s %-32s %-6s %2s %-6s %-21s %-24s %-16s %-21s %-16s\n", "ROW", "", "MODEL", "PREC",
-	       "TP", "VLLM", "WEIGHTS GiB est/log", "KV TOKENS rule est/log", "KV TOKENS budget",
-	       "KV GiB budget", "CONCURRENCY");
+	printf("TOTAL: the device total the budget columns use, as the log prints it (log) or from the\n"
+	       "estimator's device table for the GPU the row names (table); '-': no budget\n");
+	printf("%-3s %-2s %-32s %-6s %2s %-6s %-21s %-24s %-12s %-16s %-21s %-16s\n", "ROW", "", "MODEL",
+	       "PREC", "TP", "VLLM", "WEIGHTS GiB est/log", "KV TOKENS rule est/log", "TOTAL GiB",
+	       "KV TOKENS budget", "KV GiB budget", "CONCURRENCY");
 	while (fgets(line, sizeof(line), f) && n < MAX_ROWS) {
 		char *fl[MAX_FIELDS];
 		const mipart_model *m;
@@ -158,6 +167,8 @@ int main(int argc, char **argv)
 		mipart_estimate e;
 		struct sample *sp = &smp[n];
 		char wcol[32] = "-", tcol[40] = "-", bcol[40] = "-", ccol[32] = "-", kcol[32] = "-", ver[16];
+		char dcol[24] = "-";
+		const mipart_device_info *dev;
 		double wlog, kvlog, toklog, conclog, total, util, actlog;
 		bool other_rank;
 		unsigned version = 0;
@@ -216,8 +227,20 @@ int main(int argc, char **argv)
 		total = atof(fl[F_TOTAL]);
 		util = atof(fl[F_UTIL]);
 		o.gpu_memory_utilization = util > 0 && util <= 1 ? util : 0;
-		if (total > 0)
+		sp->total_src = 0;
+		if (total > 0) {
 			o.device_bytes = (uint64_t)(total * GIB);
+			sp->total_src = 'l';
+		} else if (o.device_name && mipart_device_lookup(o.device_name, &dev) == 0) {
+			/* what `mipart estimate --device-memory NAME` uses: the table's total and
+			 * its canonical name (src/cli/verb-model.c) */
+			o.device_bytes = dev->total_bytes;
+			o.device_name = dev->name;
+			sp->total_src = 't';
+		}
+		if (sp->total_src)
+			snprintf(dcol, sizeof(dcol), "%6.2f %s", (double)o.device_bytes / GIB,
+				 sp->total_src == 'l' ? "log" : "table");
 		for (int k = 0; k < N_METRICS; k++)
 			sp->err[k] = NAN;
 		snprintf(sp->family, sizeof(sp->family), "%s", m->arch);
@@ -263,7 +286,7 @@ int main(int argc, char **argv)
 			snprintf(kcol, sizeof(kcol), "%6.2f/%6.2f %+5.1f%%", est, kvlog,
 				 sp->err[M_KVGIB] * 100);
 		}
-		if (toklog > 0 && o.device_bytes && e.kv_cache_bytes > 0) {
+		if (toklog > 0 && o.device_bytes && o.gpu_memory_utilization > 0 && e.kv_cache_bytes > 0) {
 			sp->err[M_BUDGET] = ((double)e.kv_cache_tokens - toklog) / toklog;
 			snprintf(bcol, sizeof(bcol), "%8llu %+6.1f%%", (unsigned long long)e.kv_cache_tokens,
 				 sp->err[M_BUDGET] * 100);
@@ -292,19 +315,22 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		printf("%-3zu %c%c %-32.32s %-6s %2u %-6s %-21s %-24s %-16s %-21s %-16s\n", row - 1,
+		printf("%-3zu %c%c %-32.32s %-6s %2u %-6s %-21s %-24s %-12s %-16s %-21s %-16s\n", row - 1,
 		       sp->validation ? 'V' : 'C', sp->rocm ? 'R' : e.lora_bytes ? 'L' : ' ', m->id,
 		       e.precision_name,
 		       o.tensor_parallel ? o.tensor_parallel : 1,
-		       mipart_vllm_version_str(version, ver, sizeof(ver)), wcol, tcol, bcol, kcol, ccol);
+		       mipart_vllm_version_str(version, ver, sizeof(ver)), wcol, tcol, dcol, bcol, kcol, ccol);
 		n++;
 	}
 	fclose(f);
 	printf("\n%zu rows modelled, %zu without a catalog model\n", n, unresolved);
 	printf("mean / median absolute error (rows: mean / median)\n");
-	summary("calibration", smp, n, 0, NULL, -1);
-	summary("validation", smp, n, 1, NULL, -1);
-	summary("ROCm rows", smp, n, -1, NULL, 1);
+	summary("calibration", smp, n, 0, NULL, -1, 0);
+	summary("validation", smp, n, 1, NULL, -1, 0);
+	summary("ROCm rows", smp, n, -1, NULL, 1, 0);
+	printf("validation rows by the device total of the budget columns (log / table):\n");
+	summary("total logged", smp, n, 1, NULL, -1, 'l');
+	summary("total table", smp, n, 1, NULL, -1, 't');
 	printf("validation rows per family:\n");
 	for (size_t i = 0; i < n; i++) {
 		bool seen = !smp[i].validation;
@@ -312,7 +338,7 @@ int main(int argc, char **argv)
 		for (size_t j = 0; j < i; j++)
 			seen |= smp[j].validation && !strcmp(smp[j].family, smp[i].family);
 		if (!seen)
-			summary(smp[i].family, smp, n, 1, smp[i].family, -1);
+			summary(smp[i].family, smp, n, 1, smp[i].family, -1, 0);
 	}
 	/* each term of the budget against the logs that print it (V0 and V1 print the peak
 	 * activation and the non-torch memory in their "Memory profiling" lines) */

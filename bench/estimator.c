@@ -190,6 +190,8 @@ int main(int argc, char **argv)
 			o.precision = MIPART_PREC_BNB4;
 		else if (strstr(fl[F_QUANT], "w4a16"))
 			o.precision = MIPART_PREC_INT4;
+		else if (strstr(fl[F_QUANT], "w8a8") && !m->quant_method[0])
+			o.precision = MIPART_PREC_INT8;
 		else if (strstr(fl[F_QUANT], "fp8") && !m->quant_method[0])
 			o.precision = MIPART_PREC_FP8;
 		else if (strstr(fl[F_DTYPE], "float16") && !strstr(fl[F_DTYPE], "bfloat16"))
@@ -286,7 +288,9 @@ int main(int argc, char **argv)
 			snprintf(kcol, sizeof(kcol), "%6.2f/%6.2f %+5.1f%%", est, kvlog,
 				 sp->err[M_KVGIB] * 100);
 		}
-		if (toklog > 0 && o.device_bytes && o.gpu_memory_utilization > 0 && e.kv_cache_bytes > 0) {
+		/* an estimate that leaves no KV memory predicts 0 tokens (-100%): the row stays
+		 * in the mean rather than dropping out of it */
+		if (toklog > 0 && o.device_bytes && o.gpu_memory_utilization > 0) {
 			sp->err[M_BUDGET] = ((double)e.kv_cache_tokens - toklog) / toklog;
 			snprintf(bcol, sizeof(bcol), "%8llu %+6.1f%%", (unsigned long long)e.kv_cache_tokens,
 				 sp->err[M_BUDGET] * 100);

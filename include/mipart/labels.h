@@ -78,7 +78,8 @@ int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret);
 int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
 
 /*
- * mipart_labels_update - keep the NFD feature file at path current: the labels of host now
+ * mipart_labels_update - keep the NFD feature file at path current (mipart_labels_sync applies
+ * mipart's rule for where it goes; this writes where it is told): the labels of host now
  * (mipart_labels_for_host), written durably and atomically only when the file does not say
  * exactly that already; a file with the same text is not touched (nor its mtime), so NFD and
  * whatever watches the file see a change only when there is one. With make_dir the file's
@@ -92,12 +93,41 @@ int mipart_labels_update(const mipart_host *host, const char *path, bool make_di
 			 size_t *ret_count);
 
 /*
+ * Where the feature file goes, one rule for every caller (mipart labels, serve, the agent):
+ * - a path the caller names is written there, its directory made;
+ * - no path: NFD's own, MIPART_LABELS_PATH under the host root, written only where NFD's
+ *   features.d directory exists. mipart never makes it: the directory is NFD's (its worker's
+ *   DaemonSet mounts it from the host, and the worker reads it), so a host without it has no NFD
+ *   to read the file; making /etc/kubernetes/... there would leave a file nobody reads. NVIDIA's
+ *   gpu-feature-discovery does the same (internal/lm/output.go: renameio.WriteFile, which needs
+ *   the directory). Such a host is -ENOENT.
+ */
+typedef struct mipart_labels_options {
+	const char *path; /* the feature file; NULL: NFD's (above) */
+} mipart_labels_options;
+
+typedef struct mipart_labels_result {
+	char path[MIPART_PATH_MAX]; /* the file looked at (NFD's resolved under the root) */
+	size_t count;		    /* labels in it, when 0 or 1 is returned */
+} mipart_labels_result;
+
+/*
+ * mipart_labels_sync - mipart_labels_update of the feature file the rule above chooses for
+ * options (NULL: all defaults); ret (may be NULL) is filled on success and on failure whenever
+ * the path could be resolved. Returns as mipart_labels_update; -ENOENT for NFD's path means its
+ * features.d does not exist (nothing was written or made).
+ */
+int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *options,
+		       mipart_labels_result *ret);
+
+/*
  * mipart_labels_watch - an inotify descriptor (non-blocking, close-on-exec; the caller closes
  * it) that becomes readable when something the labels read besides sysfs may have changed:
- * the ledger (an allocation), the declared state, the end of a change (the host lock). Mode
- * changes made without mipart (a sysfs write, another tool) are not seen: look at the labels
- * on a timer too. Returns the descriptor, -ENOENT when none of those directories exists, or
- * -errno of inotify.
+ * the ledger (an allocation), the declared state, the end of a change (the host lock). Only the
+ * directories that exist now are watched: prefer mipart_labels_watcher_new, which also follows
+ * directories made later. Mode changes made without mipart (a sysfs write, another tool) are
+ * not seen: look at the labels on a timer too. Returns the descriptor, -ENOENT when none of
+ * those directories exists, or -errno of inotify.
  */
 int mipart_labels_watch(const mipart_host *host);
 
@@ -107,5 +137,26 @@ int mipart_labels_watch(const mipart_host *host);
  * own read included: the -shm file written, the -wal closed; nothing to look at).
  */
 int mipart_labels_watch_drain(int fd);
+
+/*
+ * mipart_labels_watcher - what mipart_labels_watch watches, also when a directory does not
+ * exist yet (no /run/mipart after a boot, no /var/lib/mipart before the first allocation): then
+ * its nearest existing ancestor (at most 4 levels up, never above the host root) is watched for
+ * the next directory on the way, and the watch moves down as the directories appear (made or
+ * renamed into place), or back up when one is removed.
+ *
+ * mipart_labels_watcher_new - a new watcher in *ret (mipart_labels_watcher_free). Returns 0,
+ * -EINVAL, -ENOMEM, -ENOENT (nothing could be watched), or -errno of inotify.
+ * mipart_labels_watcher_fd - its descriptor (non-blocking, close-on-exec; owned by the watcher),
+ * readable when events are pending: poll it.
+ * mipart_labels_watcher_read - read what is pending and follow directories that appeared or
+ * went. Returns how many events may mean a change (as mipart_labels_watch_drain; a directory
+ * on the way that appeared counts: it may hold the files already), -EINVAL.
+ */
+typedef struct mipart_labels_watcher mipart_labels_watcher;
+int mipart_labels_watcher_new(const mipart_host *host, mipart_labels_watcher **ret);
+int mipart_labels_watcher_fd(const mipart_labels_watcher *w);
+int mipart_labels_watcher_read(mipart_labels_watcher *w);
+mipart_labels_watcher *mipart_labels_watcher_free(mipart_labels_watcher *w);
 
 #endif

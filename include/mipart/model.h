@@ -82,6 +82,14 @@ typedef struct mipart_model {
 					 * merging / pixel shuffle / pooling) */
 	uint64_t vision_params;		/* parameters of the vision tower and projector, not counted
 					 * in params; loaded in 16 bits */
+	/* tiled vision towers (mllama, Llama 3.2 Vision: vision_config of MllamaVisionConfig), for
+	 * V0's encoder-decoder profile run; 0 when the tower is not tiled */
+	unsigned vision_image_size;	/* image_size: a tile's side in pixels (560) */
+	unsigned vision_tiles;		/* max_num_tiles: tiles one image is cut into at most (4) */
+	unsigned vision_global_layers;	/* num_global_layers: the gated global transformer (8) */
+	unsigned vision_kept_layers;	/* len(intermediate_layers_indices): hidden states the local
+					 * transformer keeps for the output (5) */
+	unsigned vision_output_dim;	/* vision_output_dim: the projector's input (7680) */
 } mipart_model;
 
 /*

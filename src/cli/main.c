@@ -85,7 +85,8 @@ static const struct verb verbs[] = {
 	  "                  [--systemctl PROG] [--host-root DIR]   (docs/kubernetes.md)" },
 	{ "labels", 0, 0, verb_labels, "the node's partition facts as Kubernetes labels (NFD feature file)",
 	  "labels [--output FILE | --stdout | --json]\n"
-	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart" },
+	  "       default FILE: /etc/kubernetes/node-feature-discovery/features.d/mipart,\n"
+	  "       written only where NFD made features.d/" },
 	{ "top", 0, 0, verb_top, "show each partition: busy, VRAM, processes, model (refreshing)",
 	  "top [--once] [--json] [--interval S] [--sort index|busy|vram|procs|model]\n"
 	  "           [--gpu SEL] [--model NAME] [--active] | top --prometheus" },

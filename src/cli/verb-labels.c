@@ -43,7 +43,6 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 	mipart_label labels[MIPART_LABELS_MAX];
 	mipart_topology *t = NULL;
 	const char *output = NULL;
-	char path[MIPART_PATH_MAX];
 	bool to_stdout = false, json = false;
 	size_t n = 0;
 	int c, r, rc;
@@ -85,23 +84,27 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			printf("%s=%s\n", labels[i].key, labels[i].value);
 	} else {
-		if (!output && mipart_host_path(cli->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0) {
-			cli_error("the path under '%s' is too long", mipart_host_root(cli->host));
+		mipart_labels_options o = { .path = output };
+		mipart_labels_result res = { .path = "" };
+
+		/* written only when it says something else: NFD and watchers see real changes;
+		 * where: the library's rule (labels.h) */
+		r = mipart_labels_sync(cli->host, &o, &res);
+		if (!output && (r == -ENOENT || r == -ENOTDIR)) {
+			cli_error("cannot write '%s': Node Feature Discovery's features.d directory is missing; "
+				  "NFD makes it where it runs ('--output FILE' writes elsewhere, '--stdout' prints)",
+				  res.path);
 			rc = EXIT_FAIL;
-			goto out;
-		}
-		/* written only when it says something else: NFD and watchers see real changes */
-		r = mipart_labels_update(cli->host, output ? output : path, true, &n);
-		if (r < 0) {
-			cli_error("cannot write '%s': %s", output ? output : path,
+		} else if (r < 0) {
+			cli_error("cannot write '%s': %s", res.path[0] ? res.path : output ? output : "the feature file",
 				  r == -EBUSY ? "a partition change is running; try again when it is done"
 					      : mipart_strerror(r));
 			rc = EXIT_FAIL;
 		} else if (!cli->quiet) {
 			if (r)
-				fprintf(stderr, "wrote %zu labels to '%s'\n", n, output ? output : path);
+				fprintf(stderr, "wrote %zu labels to '%s'\n", res.count, res.path);
 			else
-				fprintf(stderr, "'%s' is current (%zu labels)\n", output ? output : path, n);
+				fprintf(stderr, "'%s' is current (%zu labels)\n", res.path, res.count);
 		}
 	}
 out:

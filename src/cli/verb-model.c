@@ -314,6 +314,13 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 			  m.max_position);
 		return EXIT_FAIL;
 	}
+	if (r == -EOPNOTSUPP) {
+		/* estimate.c MLLAMA_FROM / MLLAMA_LAST: vLLM runs mllama on V0 only, 0.6.2 to 0.10.2 */
+		cli_error("vLLM has %s (%s) only from 0.6.2 to 0.10.2, on the V0 engine: pass "
+			  "--vllm-version 0.6 to 0.10 (and not --engine v1)",
+			  m.id, m.arch);
+		return EXIT_FAIL;
+	}
 	if (r < 0) {
 		cli_error("cannot estimate %s: %s", m.id,
 			  r == -EINVAL ? "the tensor parallel size must divide the attention heads" : mipart_strerror(r));

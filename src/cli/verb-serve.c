@@ -1037,19 +1037,16 @@ static void notify(const char *state)
 /* --- the NFD feature file -------------------------------------------------------------------- */
 
 /*
- * Bring the feature file up to date (labels.h: mipart_labels_update writes only when what it
- * says changed, so an unchanged host leaves the file and its mtime alone). setting "" is NFD's
- * path under the root, written only when NFD's features.d directory is there (a host without
- * NFD gets no /etc/kubernetes tree); a path is written wherever it is, its directory made.
- * Runs under collect_lock: the library reads the host one collection at a time. Returns true
- * when a change was running (nothing read).
+ * Bring the feature file up to date (labels.h: mipart_labels_sync writes only when what it says
+ * changed, so an unchanged host leaves the file and its mtime alone; where the file goes, NFD's
+ * features.d or the path of 'labels-file', is the library's rule). Runs under collect_lock: the
+ * library reads the host one collection at a time. Returns true when a change was running
+ * (nothing read).
  */
 static bool labels_refresh(struct server *s, const char *setting)
 {
-	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
-	bool make_dir = setting[0] != '\0';
-	struct stat st;
-	size_t n = 0;
+	mipart_labels_options o = { .path = setting[0] ? setting : NULL };
+	mipart_labels_result res = { .path = "" };
 	int r;
 
 	if (!strcmp(setting, "off")) {
@@ -1059,26 +1056,8 @@ static bool labels_refresh(struct server *s, const char *setting)
 		return false;
 	}
 	s->labels_said_off = false;
-	if (make_dir)
-		util_strlcpy(path, setting, sizeof(path));
-	else if (mipart_host_path(s->cli->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
-		return false;
-	if (!make_dir) {
-		util_strlcpy(dir, path, sizeof(dir));
-		slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			if (!s->labels_said_missing && !s->cli->quiet)
-				log_line(NULL, "labels: no '%s/' (Node Feature Discovery's features.d): the "
-					 "feature file is not written; 'labels-file' names another", dir);
-			s->labels_said_missing = true;
-			return false;
-		}
-		s->labels_said_missing = false;
-	}
 	pthread_mutex_lock(&s->collect_lock);
-	r = mipart_labels_update(s->cli->host, path, make_dir, &n);
+	r = mipart_labels_sync(s->cli->host, &o, &res);
 	pthread_mutex_unlock(&s->collect_lock);
 	if (r == -EBUSY) {
 		/* a change is running: looked at again soon (labels_loop) */
@@ -1086,19 +1065,28 @@ static bool labels_refresh(struct server *s, const char *setting)
 			log_line(NULL, "labels: a change is running; looking again at the next look");
 		return true;
 	}
+	if (!o.path && (r == -ENOENT || r == -ENOTDIR)) {
+		if (!s->labels_said_missing && !s->cli->quiet)
+			log_line(NULL, "labels: '%s' is not written: Node Feature Discovery's features.d "
+				 "directory is missing (NFD makes it); 'labels-file' names another", res.path);
+		s->labels_said_missing = true;
+		return false;
+	}
+	s->labels_said_missing = false;
 	if (r < 0) {
 		if (r != s->labels_error)
-			log_line("error", "labels: cannot update '%s': %s", path, mipart_strerror(r));
+			log_line("error", "labels: cannot update '%s': %s", res.path[0] ? res.path : setting,
+				 mipart_strerror(r));
 		s->labels_error = r;
 		return false;
 	}
 	if (s->labels_error)
-		log_line(NULL, "labels: updating '%s' works again", path);
+		log_line(NULL, "labels: updating '%s' works again", res.path);
 	s->labels_error = 0;
 	if (r == 1 && !s->cli->quiet)
-		log_line(NULL, "labels: wrote %zu labels to '%s'", n, path);
+		log_line(NULL, "labels: wrote %zu labels to '%s'", res.count, res.path);
 	else if (r == 0 && s->verbose)
-		log_line(NULL, "labels: '%s' is current", path);
+		log_line(NULL, "labels: '%s' is current", res.path);
 	return false;
 }
 
@@ -1114,7 +1102,8 @@ static void labels_poke(struct server *s)
 
 /*
  * The labels thread: a look at the host at once, then whenever the ledger, the declared state
- * or the host lock changes (mipart_labels_watch: an allocation, the end of a change), after a
+ * or the host lock changes (mipart_labels_watcher: an allocation, the end of a change; their
+ * directories followed when they are made after serve started), after a
  * reload, and every labels-interval seconds for what no file tells (a mode changed by another
  * tool). Bursts of events (SQLite writes its log in several steps) are read and answered with
  * one look; a look that finds nothing new writes nothing.
@@ -1122,7 +1111,8 @@ static void labels_poke(struct server *s)
 static void *labels_loop(void *arg)
 {
 	struct server *s = arg;
-	int watch = mipart_labels_watch(s->cli->host);
+	mipart_labels_watcher *watcher = NULL;
+	int watch = mipart_labels_watcher_new(s->cli->host, &watcher) < 0 ? -1 : mipart_labels_watcher_fd(watcher);
 
 	for (;;) {
 		char setting[sizeof(s->labels_file)];
@@ -1139,9 +1129,9 @@ static void *labels_loop(void *arg)
 		memcpy(setting, s->labels_file, sizeof(setting));
 		secs = s->labels_interval;
 		pthread_mutex_unlock(&s->labels_lock);
-		/* a change running: looked at again within LABELS_BUSY_RETRY s, whatever the
-		 * watch says (a directory made after the watch began, such as the first change's
-		 * /run/mipart after a boot, is not watched) */
+		/* a change running: looked at again within LABELS_BUSY_RETRY s (the end of a
+		 * change is a close of the lock, which the watch sees; the retry does not depend
+		 * on it) */
 		if (labels_refresh(s, setting) && secs > LABELS_BUSY_RETRY)
 			secs = LABELS_BUSY_RETRY;
 		/* events that tell nothing (the look's own read of the ledger touches SQLite's
@@ -1155,12 +1145,11 @@ static void *labels_loop(void *arg)
 				(void)!read(s->labels_wake, &v, sizeof(v));
 				break;
 			}
-			if (mipart_labels_watch_drain(watch) > 0)
+			if (mipart_labels_watcher_read(watcher) > 0)
 				break;
 		}
 	}
-	if (watch >= 0)
-		close(watch);
+	mipart_labels_watcher_free(watcher);
 	return NULL;
 }
 

@@ -88,6 +88,24 @@ run agent --once
 is "$RC" 0 "a second --once"
 is "$(grep -c 'gpu-config-profile-state=' "$S/labels.log")" 2 "changes nothing (already reported)"
 stop_server
+# without --labels-file: NFD's path, under the same rule as labels and serve (labels.h): no
+# features.d, nothing written or made; once NFD made it, written there
+agent_nfd() {
+	mipart --root "$H" agent --api-server "http://127.0.0.1:$PORT" --token-file "$T_TMP/token" \
+		--node gpu-node-1 --config "$T_TMP/layout.yaml" --once
+}
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "spx"}}'
+NFDF="$H/etc/kubernetes/node-feature-discovery/features.d/mipart"
+run agent_nfd
+like "$ERR" "*node labels not written to '$NFDF': Node Feature Discovery's features.d is missing*" "the default path without NFD's features.d: says so"
+[ ! -e "$H/etc/kubernetes" ]; ok $? "and makes no /etc/kubernetes tree"
+stop_server
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "spx"}}'
+NFDF="$H/etc/kubernetes/node-feature-discovery/features.d/mipart"
+mkdir -p "$(dirname "$NFDF")"
+run agent_nfd
+grep -q 'compute-partitioning-supported=true' "$NFDF"; ok $? "with NFD's features.d: written there"
+stop_server
 
 # 2. a busy GPU: only the pod holding it is evicted, then the change is applied
 fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}, "pods": [

@@ -173,6 +173,7 @@ H="$T_TMP/declared"
 mipart sim create "$H" --gpus 2 2>/dev/null
 printf 'version: v1\npartition-configs:\n  all-cpx:\n    - devices: all\n      compute: CPX\n' >"$T_TMP/cpx.yaml"
 mipart --root "$H" apply --persist -f "$T_TMP/cpx.yaml" -c all-cpx >/dev/null 2>&1
+mkdir -p "$H/etc/kubernetes/node-feature-discovery/features.d" # NFD's, as its worker makes it
 mipart --root "$H" labels >/dev/null 2>&1
 run mipart --root "$H" doctor --json
 is "$(st declared.drift)" ok "the GPUs in the declared config: ok"

@@ -7,6 +7,12 @@ H="$T_TMP/h"
 mipart sim create "$H" --gpus 2 --compute CPX --memory NPS4 2>/dev/null
 F="$H/etc/kubernetes/node-feature-discovery/features.d/mipart"
 
+# NFD's features.d is NFD's to make: without it nothing is written or made (docs/kubernetes.md)
+run mipart --root "$H" labels
+is "$RC" 1 "no NFD features.d: labels fails"
+like "$ERR" "error: cannot write '$F': Node Feature Discovery's features.d directory is missing*--output FILE*" "saying why and what to do"
+[ ! -e "$H/etc/kubernetes" ]; ok $? "and makes no /etc/kubernetes tree"
+mkdir -p "$(dirname "$F")"
 run mipart --root "$H" labels
 is "$RC" 0 "labels writes the feature file"
 like "$ERR" "wrote * labels to '$F'" "at NFD's features.d path under --root"
@@ -111,11 +117,37 @@ wait_until says3 'amd.com/gpu.compute-memory-partition=dpx_nps1'
 says3 'amd.com/gpu.compute-memory-partition=dpx_nps1'; ok $? "the first change of a fresh host reaches the file"
 kill -TERM "$SP"; wait "$SP"
 
+# a host where none of the watched directories exists yet (no /var/lib/mipart, /etc/mipart or
+# /run/mipart: a fresh install after a boot): serve watches their nearest ancestors and follows
+# the directories down as they are made, so the first allocation reaches the file with the timed
+# look an hour away; and again after /var/lib is removed and made anew
+H4="$T_TMP/h4"
+mipart sim create "$H4" --gpus 2 --compute CPX >/dev/null 2>&1
+rm -rf "$H4/var/lib" "$H4/etc/mipart" "$H4/run/mipart"
+F4="$T_TMP/serve-nfd4/mipart"
+"$MIPART" --root "$H4" serve --listen 127.0.0.1:0 --labels-file "$F4" --labels-interval 3600 --verbose \
+	2>"$T_TMP/serve6.log" &
+SP=$!
+first_look4() { grep -q "labels: wrote .* labels to '$F4'" "$T_TMP/serve6.log"; }
+wait_until first_look4
+says4() { grep -qx "$1" "$F4"; }
+says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=16'; ok $? "no ledger directory at start: 16 free partitions"
+mipart --root "$H4" allocate llama-3.1-8b --max-model-len 8192 --partition 0.1 --name a4 >/dev/null 2>&1
+is "$?" 0 "the first allocation makes the ledger's directories"
+wait_until says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'
+says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'; ok $? "it reaches the file without the timed look (directories made after serve started are watched)"
+rm -rf "$H4/var/lib" "$H4/run/mipart"
+mipart --root "$H4" allocate llama-3.1-8b --max-model-len 8192 --partition 0.2 --name b4 >/dev/null 2>&1
+mipart --root "$H4" allocate llama-3.1-8b --max-model-len 8192 --partition 0.3 --name c4 >/dev/null 2>&1
+wait_until says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'
+says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'; ok $? "and after its directories were removed and made again"
+kill -TERM "$SP"; wait "$SP"
+
 # NFD's own path (no labels-file): written only where NFD's features.d exists; 'off' in the config
 NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"
 "$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve2.log" &
 SP=$!
-said_missing() { grep -q "labels: no '$NFD/'" "$T_TMP/serve2.log"; }
+said_missing() { grep -q "labels: '$NFD/mipart' is not written: Node Feature Discovery's features.d directory is missing" "$T_TMP/serve2.log"; }
 wait_until said_missing
 [ ! -e "$NFD" ]; ok $? "no features.d: serve says so and makes no /etc/kubernetes tree"
 kill -TERM "$SP"; wait "$SP"

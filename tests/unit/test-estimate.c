@@ -357,6 +357,86 @@ static void test_encoder(void **state)
 	assert_int_equal(v0.encoder_bytes, 0);
 }
 
+/* meta-llama/Llama-3.2-11B-Vision-Instruct: the text model of data/models.json and the tiled
+ * vision tower of its vision_config */
+static mipart_model mllama11b(void)
+{
+	mipart_model m = { .layers = 40, .hidden = 4096, .heads = 32, .kv_heads = 8, .head_dim = 128,
+			   .intermediate = 14336, .vocab = 128256, .max_position = 131072,
+			   .vision_layers = 32, .vision_hidden = 1280, .vision_intermediate = 5120,
+			   .vision_patches = 6404, .vision_tokens = 6404, .vision_image_size = 560,
+			   .vision_tiles = 4, .vision_global_layers = 8, .vision_kept_layers = 5,
+			   .vision_output_dim = 7680 };
+
+	strcpy(m.id, "meta-llama/Llama-3.2-11B-Vision-Instruct");
+	strcpy(m.arch, "mllama");
+	strcpy(m.dtype, "bfloat16");
+	return m;
+}
+
+/*
+ * mllama's V0 encoder-decoder profile (estimate.c: mllama_v0_activation), from the shapes of
+ * vLLM's mllama.py: S sequences of one 4-tile image, 1601 positions per tile padded to 1608.
+ * In a layer of the global transformer these are alive: two float32 copies of the pixels,
+ * patch_embeds, the S x 6432 x 6432 mask, the local transformer's final and 5 kept states,
+ * their torch.stack (5 more), the global input, the layer's input, residual and norm output,
+ * and fc1's and GELU's outputs.
+ */
+static void test_mllama_v0_profile(void **state)
+{
+	mipart_model m = mllama11b();
+	mipart_estimate_options o = { .max_model_len = 65536, .max_num_seqs = 64,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 7) };
+	mipart_estimate e, t2, d;
+	uint64_t tiles = 64 * 4, state1 = tiles * 1608 * 1280 * 2;
+	uint64_t pixels = 2 * tiles * 3 * 560 * 560 * 4, patches = tiles * 1600 * 1280 * 2;
+	uint64_t mask = 64ull * 6432 * 6432 * 2, fc1 = tiles * 1608 * 5120 * 2;
+	uint64_t global = pixels + patches + mask + (6 + 5 + 1 + 3) * state1 + 2 * fc1;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.engine, MIPART_ENGINE_V0);
+	/* no chunked prefill for encoder-decoder runs: B is the whole context above 32K */
+	assert_int_equal(e.max_num_batched_tokens, 65536);
+	assert_int_equal(e.encoder_bytes, global);
+	assert_int_equal(e.activation_bytes, global);
+	/* tensor parallel splits fc1 and GELU (column-parallel), not the gathered states */
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &t2), 0);
+	assert_int_equal(e.encoder_bytes - t2.encoder_bytes, fc1);
+	/* twice the sequences, twice the tower: the text side stays below it */
+	o.tensor_parallel = 1;
+	o.max_num_seqs = 128;
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), 0);
+	assert_int_equal(d.encoder_bytes, 2 * global);
+	/* with one sequence the text model's MLP over 65536 tokens, with the cross-attention
+	 * states (4 x 1601 x 4096) and pixels alive, is the larger phase */
+	o.max_num_seqs = 1;
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), 0);
+	assert_int_equal(d.encoder_bytes, (uint64_t)(2.0 * 4 * 3 * 560 * 560 * 4 + 6404.0 * 4096 * 2 +
+						     (double)d.forward_bytes));
+	/* V1 is the default from 0.8, but vLLM falls back to V0 for encoder-decoder models */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 10);
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), 0);
+	assert_int_equal(d.engine, MIPART_ENGINE_V0);
+	assert_true(d.encoder_bytes > 0);
+	/* forcing V1, or a version without mllama (removed after 0.10.2, added in 0.6.2) */
+	o.engine = MIPART_ENGINE_V1;
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
+	o.engine = MIPART_ENGINE_AUTO;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 11);
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
+	o.vllm_version = 0; /* the newest modelled */
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
+	o.vllm_version = MIPART_VLLM_VERSION(0, 5);
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
+	/* the same text model without the tiled tower gets no such term */
+	m.vision_tiles = 0;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	assert_int_equal(mipart_estimate_model(&m, &o, &d), 0);
+	assert_int_equal(d.encoder_bytes, 0);
+	assert_int_equal(d.max_num_batched_tokens, 2048);
+}
+
 static void test_hybrid_groups_and_logged_tokens(void **state)
 {
 	mipart_model m = gemma3_27b();
@@ -686,7 +766,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

@@ -342,6 +342,30 @@ static void test_vision_tokens(void **state)
 		DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
 		"\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
 		"\"num_hidden_layers\": 2, \"image_size\": -1}}", -ERANGE, "image_size", NULL);
+	/* mllama's tiled tower (the vision_config keys of Llama-3.2-11B-Vision, smaller layers):
+	 * 4 tiles of 560 / 14 = 40 x 40 patches plus a class token each reach the cross-attention
+	 * layers, 4 x 1601; 5 kept states; the projector takes vision_output_dim */
+	accepted("{\"model_type\": \"mllama\", \"text_config\": {\"model_type\": \"mllama_text_model\", "
+		 DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		 "\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		 "\"num_hidden_layers\": 8, \"num_global_layers\": 2, \"image_size\": 560, "
+		 "\"patch_size\": 14, \"max_num_tiles\": 4, \"vision_output_dim\": 384, "
+		 "\"intermediate_layers_indices\": [1, 3, 5, 6, 7]}}", &m);
+	assert_int_equal(m.vision_tiles, 4);
+	assert_int_equal(m.vision_patches, 4 * 1601);
+	assert_int_equal(m.vision_tokens, 4 * 1601);
+	assert_int_equal(m.vision_image_size, 560);
+	assert_int_equal(m.vision_global_layers, 2);
+	assert_int_equal(m.vision_kept_layers, 5);
+	assert_int_equal(m.vision_output_dim, 384);
+	assert_int_equal(m.vision_params, 10ull * (4 * 64 * 64 + 2 * 64 * 128) + 3 * 14 * 14 * 64 +
+						  384ull * 256);
+	refused("{\"model_type\": \"mllama\", \"text_config\": {\"model_type\": \"mllama_text_model\", "
+		DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		"\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		"\"num_hidden_layers\": 2, \"image_size\": 560, \"patch_size\": 14, "
+		"\"max_num_tiles\": 4, \"intermediate_layers_indices\": [0, 1, 2]}}", -ERANGE,
+		"intermediate_layers_indices", NULL);
 }
 
 static void test_deepseek_v3(void **state)

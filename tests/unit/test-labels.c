@@ -254,6 +254,90 @@ static void test_update(void **state)
 	assert_int_equal(mipart_labels_update(f->host, "", false, NULL), -EINVAL);
 }
 
+/* One rule for where the file goes: NFD's features.d only where it exists (never made), a named
+ * path with its directory made. */
+static void test_sync_rule(void **state)
+{
+	struct fixture *f = *state;
+	mipart_sim_options o = { .gpus = 1, .compute = MIPART_COMPUTE_SPX };
+	mipart_labels_options named = { .path = NULL };
+	mipart_labels_result res;
+	const char *why = NULL;
+	char nfd[512], dir[512], mine[512];
+	struct stat st;
+
+	assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+	snprintf(nfd, sizeof(nfd), "%s" MIPART_LABELS_PATH, f->dir);
+	snprintf(dir, sizeof(dir), "%s/etc/kubernetes", f->dir);
+	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), -ENOENT);
+	assert_string_equal(res.path, nfd);
+	assert_int_equal(stat(dir, &st), -1); /* nothing made */
+	snprintf(mine, sizeof(mine), "%s/elsewhere/deep/mipart", f->dir);
+	named.path = mine;
+	assert_int_equal(mipart_labels_sync(f->host, &named, &res), 1);
+	assert_string_equal(res.path, mine);
+	assert_true(res.count > 5);
+	assert_int_equal(stat(dir, &st), -1);
+	snprintf(mine, sizeof(mine), "%s/etc/kubernetes/node-feature-discovery/features.d", f->dir);
+	assert_int_equal(util_mkdir_p(mine), 0); /* what NFD does */
+	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), 1);
+	assert_int_equal(stat(nfd, &st), 0);
+	assert_int_equal(mipart_labels_sync(f->host, NULL, NULL), 0); /* current */
+	named.path = "";
+	assert_int_equal(mipart_labels_sync(f->host, &named, &res), -EINVAL);
+}
+
+/* The watcher on a root where none of the directories exists: it follows /run/mipart down as
+ * it is made and back up when it is removed, and counts only what concerns it. */
+static void touch(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("x", fp);
+	fclose(fp);
+}
+
+static void test_watcher(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_watcher *w = NULL;
+	char run[300], dir[320], other[320];
+
+	snprintf(run, sizeof(run), "%s/run", f->dir);
+	snprintf(dir, sizeof(dir), "%s/mipart", run);
+	assert_int_equal(mipart_labels_watcher_new(f->host, &w), 0);
+	assert_true(mipart_labels_watcher_fd(w) >= 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 0); /* nothing pending */
+	touch(f->dir, "unrelated");			     /* a file in an ancestor */
+	snprintf(other, sizeof(other), "%s/opt", f->dir);
+	assert_int_equal(mkdir(other, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 0); /* and a directory off the way */
+	assert_int_equal(mkdir(run, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 1); /* /run: one step down */
+	touch(run, "other");
+	assert_int_equal(mipart_labels_watcher_read(w), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 1); /* /run/mipart: watched itself now */
+	touch(dir, "lock");
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	touch(dir, "x-shm"); /* what a reader of SQLite does */
+	assert_int_equal(mipart_labels_watcher_read(w), 0);
+	/* removed: back to its ancestor, and down again when it is made again */
+	assert_int_equal(util_rm_rf(run), 0);
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	assert_int_equal(util_mkdir_p(dir), 0);
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	touch(dir, "lock");
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	w = mipart_labels_watcher_free(w);
+	assert_null(w);
+	assert_int_equal(mipart_labels_watcher_read(NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +347,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heterogeneous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watcher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_rule, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -607,21 +607,21 @@ static void restart_plugin(struct agent *a)
 	json_decref(pods);
 }
 
-/* The NFD feature file (labels.c), rewritten only when what it says changed. */
+/* The NFD feature file (labels.c), rewritten only when what it says changed, where the
+ * library's rule puts it (labels.h: mipart_labels_sync). */
 static void write_labels(struct agent *a)
 {
-	char path[MIPART_PATH_MAX];
+	mipart_labels_options o = { .path = a->o->labels_path };
+	mipart_labels_result res = { .path = "" };
 	int r;
 
 	if (a->o->labels_path && !*a->o->labels_path)
 		return;
-	if (a->o->labels_path)
-		util_strlcpy(path, a->o->labels_path, sizeof(path));
-	else if (mipart_host_path(a->host, MIPART_LABELS_PATH, path, sizeof(path)) < 0)
-		return;
-	r = mipart_labels_update(a->host, path, true, NULL);
-	if (r < 0)
-		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s': %s", path, mipart_strerror(r));
+	r = mipart_labels_sync(a->host, &o, &res);
+	if (!o.path && (r == -ENOENT || r == -ENOTDIR))
+		logf_(a, MIPART_AGENT_INFO, "node labels not written to '%s': Node Feature Discovery's features.d is missing (NFD makes it)", res.path);
+	else if (r < 0)
+		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s': %s", res.path, mipart_strerror(r));
 }
 
 /* Report the local record to the API server: the state label, and an Event. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mipart/apply.h"
@@ -409,16 +410,80 @@ out:
 	return r;
 }
 
+int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *options,
+		       mipart_labels_result *ret)
+{
+	static const mipart_labels_options defaults;
+	const mipart_labels_options *o = options ? options : &defaults;
+	char path[MIPART_PATH_MAX], dir[MIPART_PATH_MAX], *slash;
+	size_t n = 0;
+	struct stat st;
+	int r;
+
+	if (!host || (o->path && !*o->path))
+		return -EINVAL;
+	if (o->path) {
+		if (util_strlcpy(path, o->path, sizeof(path)) >= sizeof(path))
+			return -ENAMETOOLONG;
+	} else {
+		r = mipart_host_path(host, MIPART_LABELS_PATH, path, sizeof(path));
+		if (r < 0)
+			return r;
+	}
+	if (ret) {
+		util_strlcpy(ret->path, path, sizeof(ret->path));
+		ret->count = 0;
+	}
+	if (!o->path) {
+		/* NFD's features.d: NFD's to make (see labels.h), so a host without it is left
+		 * alone; a path the caller named gets its directory */
+		util_strlcpy(dir, path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (stat(dir, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
+	r = mipart_labels_update(host, path, o->path != NULL, &n);
+	if (r >= 0 && ret)
+		ret->count = n;
+	return r;
+}
+
+/* What the labels read besides sysfs: the ledger (the journal database, its log), the declared
+ * state, and the host lock, whose holder truncates and closes it at the end of a change (lock.c
+ * lock_release): their directories are watched, since SQLite and the durable writes replace and
+ * create files in them. IN_CLOSE_WRITE for the lock: its holder truncates it (IN_MODIFY) before
+ * it closes it and so lets go of the flock; a look between the two finds the change still
+ * running, and only the close says it ended. IN_MOVE_SELF: the directory renamed away (the
+ * watch would follow it). */
+static const char *const watched_files[] = { MIPART_JOURNAL_PATH, MIPART_DECLARED_PATH, LOCK_PATH };
+#define WATCH_DIR_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MODIFY | IN_MOVE_SELF)
+/* a directory that does not exist yet (no /run/mipart after a boot, no /var/lib/mipart before the
+ * first allocation): its nearest existing ancestor is watched for the next directory on the way
+ * (made, or renamed into place), at most WATCH_CLIMB_MAX levels up and never above the host root;
+ * the files above have three levels */
+#define WATCH_ANCESTOR_MASK (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+#define WATCH_CLIMB_MAX 4
+
+/* 1 when an event in a watched directory may mean a change. A read-only SQLite connection, the
+ * labels' own included, opens the -wal and -shm files read-write (os_unix.c: unixOpen,
+ * unixOpenSharedMemory) and writes a byte to each page of the -shm it maps (unixShmMap): those
+ * events say nothing about the ledger. A writer modifies the -wal (IN_MODIFY) or creates a
+ * -journal, which count. */
+static bool event_counts(const struct inotify_event *ev)
+{
+	size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
+	bool shm = len >= 4 && !memcmp(ev->name + len - 4, "-shm", 4);
+	bool wal_closed = ev->mask & IN_CLOSE_WRITE && len >= 4 && !memcmp(ev->name + len - 4, "-wal", 4);
+
+	return ev->mask & IN_Q_OVERFLOW || !(shm || wal_closed);
+}
+
 int mipart_labels_watch(const mipart_host *host)
 {
-	/* what the labels read besides sysfs: the ledger (the journal database, its log), the
-	 * declared state, and the host lock, whose holder truncates and closes it at the end of a
-	 * change (lock.c lock_release): the directories, since SQLite and the durable writes
-	 * replace and create files in them. IN_CLOSE_WRITE for the lock: its holder truncates it
-	 * (IN_MODIFY) before it closes it and so lets go of the flock; a look between the two
-	 * finds the change still running, and only the close says it ended. What the labels' own
-	 * read of the ledger causes is told apart by mipart_labels_watch_drain. */
-	static const char *const files[] = { MIPART_JOURNAL_PATH, MIPART_DECLARED_PATH, LOCK_PATH };
 	int fd, watched = 0;
 
 	if (!host)
@@ -426,15 +491,15 @@ int mipart_labels_watch(const mipart_host *host)
 	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(watched_files); i++) {
 		char path[MIPART_PATH_MAX], *slash;
 
-		if (mipart_host_path(host, files[i], path, sizeof(path)) < 0)
+		if (mipart_host_path(host, watched_files[i], path, sizeof(path)) < 0)
 			continue;
 		slash = strrchr(path, '/');
 		if (slash && slash != path)
 			*slash = '\0';
-		if (inotify_add_watch(fd, path, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MODIFY) >= 0)
+		if (inotify_add_watch(fd, path, WATCH_DIR_MASK) >= 0)
 			watched++;
 	}
 	if (!watched) {
@@ -450,24 +515,173 @@ int mipart_labels_watch_drain(int fd)
 	int changes = 0;
 	ssize_t n;
 
-	/* non-blocking: read until empty (EAGAIN), an overflow included. A read-only SQLite
-	 * connection, the labels' own included, opens the -wal and -shm files read-write
-	 * (os_unix.c: unixOpen, unixOpenSharedMemory) and writes a byte to each page of the
-	 * -shm it maps (unixShmMap): those events say nothing about the ledger. A writer
-	 * modifies the -wal (IN_MODIFY) or creates a -journal, which count. */
+	/* non-blocking: read until empty (EAGAIN), an overflow included */
 	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
-			size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
 
-			bool shm = len >= 4 && !memcmp(ev->name + len - 4, "-shm", 4);
-			bool wal_closed = ev->mask & IN_CLOSE_WRITE && len >= 4 &&
-					  !memcmp(ev->name + len - 4, "-wal", 4);
-
-			if (ev->mask & IN_Q_OVERFLOW || !(shm || wal_closed))
-				changes++;
+			changes += event_counts(ev);
 			off += (ssize_t)sizeof(*ev) + ev->len;
 		}
 	}
 	return changes;
+}
+
+struct watch_target {
+	char dir[MIPART_PATH_MAX]; /* the directory the labels read, under the root */
+	int wd;			   /* the watch on it, or on its ancestor; -1: none */
+	char next[256];		   /* "": dir itself is watched; else the child of the watched
+				    * ancestor on the way to dir */
+};
+
+struct mipart_labels_watcher {
+	int fd;
+	size_t root_len; /* dir[0..root_len) is the host root: never watched above */
+	struct watch_target t[ARRAY_SIZE(watched_files)];
+};
+
+/* Watch target i: its directory when it exists, else its nearest existing ancestor (at most
+ * WATCH_CLIMB_MAX levels up, not above the root). IN_MASK_ADD: two targets may share a
+ * directory, and one's mask must not replace the other's. A watch no target uses any more is
+ * removed. */
+static void watcher_arm(struct mipart_labels_watcher *w, size_t i)
+{
+	struct watch_target *t = &w->t[i];
+	char path[MIPART_PATH_MAX];
+	int old = t->wd, wd;
+
+	util_strlcpy(path, t->dir, sizeof(path));
+	t->next[0] = '\0';
+	wd = inotify_add_watch(w->fd, path, WATCH_DIR_MASK | IN_ONLYDIR | IN_MASK_ADD);
+	for (int up = 0; wd < 0 && (errno == ENOENT || errno == ENOTDIR) && up < WATCH_CLIMB_MAX; up++) {
+		char *slash = strrchr(path, '/');
+		size_t cut;
+
+		if (!slash || (slash == path && !path[1])) /* "/" has no parent */
+			break;
+		cut = slash == path ? 1 : (size_t)(slash - path); /* "/var" -> "/" */
+		if (cut < w->root_len) /* never above the root */
+			break;
+		util_strlcpy(t->next, slash + 1, sizeof(t->next));
+		path[cut] = '\0';
+		wd = inotify_add_watch(w->fd, path, WATCH_ANCESTOR_MASK | IN_MASK_ADD);
+	}
+	if (wd < 0)
+		t->next[0] = '\0';
+	t->wd = wd < 0 ? -1 : wd;
+	if (old >= 0 && old != t->wd) {
+		bool used = false;
+
+		for (size_t k = 0; k < ARRAY_SIZE(w->t); k++)
+			used |= w->t[k].wd == old;
+		if (!used)
+			(void)inotify_rm_watch(w->fd, old); /* EINVAL when the kernel dropped it */
+	}
+}
+
+int mipart_labels_watcher_new(const mipart_host *host, mipart_labels_watcher **ret)
+{
+	mipart_labels_watcher *w;
+	const char *root;
+	int watched = 0;
+
+	if (!host || !ret)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	root = mipart_host_root(host);
+	w->root_len = root ? strlen(root) : 0;
+	w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (w->fd < 0) {
+		int r = -errno;
+
+		free(w);
+		return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(watched_files); i++) {
+		char *slash;
+
+		w->t[i].wd = -1;
+		if (mipart_host_path(host, watched_files[i], w->t[i].dir, sizeof(w->t[i].dir)) < 0) {
+			w->t[i].dir[0] = '\0';
+			continue;
+		}
+		slash = strrchr(w->t[i].dir, '/');
+		if (slash && slash != w->t[i].dir)
+			*slash = '\0';
+		watcher_arm(w, i);
+		watched += w->t[i].wd >= 0;
+	}
+	if (!watched) {
+		mipart_labels_watcher_free(w);
+		return -ENOENT;
+	}
+	*ret = w;
+	return 0;
+}
+
+int mipart_labels_watcher_fd(const mipart_labels_watcher *w)
+{
+	return w ? w->fd : -EINVAL;
+}
+
+int mipart_labels_watcher_read(mipart_labels_watcher *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int changes = 0;
+	ssize_t n;
+
+	if (!w)
+		return -EINVAL;
+	/* non-blocking: read until empty (EAGAIN) */
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
+			size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
+			bool counts = false;
+
+			off += (ssize_t)sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) { /* events lost: watch everything afresh */
+				for (size_t i = 0; i < ARRAY_SIZE(w->t); i++)
+					if (w->t[i].dir[0])
+						watcher_arm(w, i);
+				changes++;
+				continue;
+			}
+			for (size_t i = 0; i < ARRAY_SIZE(w->t); i++) {
+				struct watch_target *t = &w->t[i];
+
+				if (t->wd < 0 || t->wd != ev->wd)
+					continue;
+				if (ev->mask & (IN_IGNORED | IN_MOVE_SELF)) {
+					/* the directory (or the ancestor) went away or moved: watch
+					 * what is there now; what it held is read by the next look */
+					watcher_arm(w, i);
+					counts = true;
+				} else if (t->next[0]) {
+					/* an ancestor: only the next directory on the way matters;
+					 * it may hold the file already, so the look counts */
+					if (ev->mask & IN_ISDIR && len && !strcmp(ev->name, t->next)) {
+						watcher_arm(w, i);
+						counts = true;
+					}
+				} else if (event_counts(ev)) {
+					counts = true;
+				}
+			}
+			changes += counts;
+		}
+	}
+	return changes;
+}
+
+mipart_labels_watcher *mipart_labels_watcher_free(mipart_labels_watcher *w)
+{
+	if (w) {
+		if (w->fd >= 0)
+			close(w->fd);
+		free(w);
+	}
+	return NULL;
 }

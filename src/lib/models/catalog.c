@@ -109,6 +109,11 @@ static const struct key keys[] = {
 	{ "vision_patches",    K_UINT,      OFF(vision_patches),    0,                  false },
 	{ "vision_tokens",     K_UINT,      OFF(vision_tokens),     0,                  false },
 	{ "vision_params",     K_U64,       OFF(vision_params),     0,                  false },
+	{ "vision_image_size", K_UINT,      OFF(vision_image_size), 0,                  false },
+	{ "vision_tiles",      K_UINT,      OFF(vision_tiles),      0,                  false },
+	{ "vision_global_layers", K_UINT,   OFF(vision_global_layers), 0,               false },
+	{ "vision_kept_layers", K_UINT,     OFF(vision_kept_layers), 0,                 false },
+	{ "vision_output_dim", K_UINT,      OFF(vision_output_dim), 0,                  false },
 	{ "source",            K_SOURCE,    0,                      0,                  true  },
 };
 /* clang-format on */
@@ -404,6 +409,22 @@ static int check_model(const mipart_model *m, uint64_t seen, const char *who, ch
 	} else if (m->vision_layers || m->vision_hidden || m->vision_intermediate ||
 		   m->vision_patches || m->vision_params) {
 		return BAD("vision_tokens", "missing: the tokens an image becomes", who);
+	}
+	/* a tiled tower (mllama): vision_patches holds every tile's positions, class tokens
+	 * included, so it divides into the tiles with more than the class token each */
+	if (m->vision_tiles) {
+		if (!m->vision_tokens || !m->vision_image_size || !m->vision_layers)
+			return BAD("vision_tiles", "needs vision_tokens, vision_image_size and vision_layers", who);
+		if (!m->vision_patches || m->vision_patches % m->vision_tiles ||
+		    m->vision_patches / m->vision_tiles < 2)
+			return BAD("vision_patches", "%u is not vision_tiles (%u) x (patches + 1)", who,
+				   m->vision_patches, m->vision_tiles);
+		if (m->vision_kept_layers > m->vision_layers)
+			return BAD("vision_kept_layers", "%u is more than vision_layers (%u)", who,
+				   m->vision_kept_layers, m->vision_layers);
+	} else if (m->vision_image_size || m->vision_global_layers || m->vision_kept_layers ||
+		   m->vision_output_dim) {
+		return BAD("vision_tiles", "missing: the tiled tower's fields need it", who);
 	}
 	return 0;
 }

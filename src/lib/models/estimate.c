@@ -509,12 +509,19 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 }
 
 /* The defaults of B and S for this version on this device (see the top of the file). */
-static void batch_defaults(const mipart_estimate_options *o, unsigned version, bool v0, unsigned len,
-			   unsigned *ret_b, unsigned *ret_s)
+static void batch_defaults(const mipart_estimate_options *o, unsigned version, bool v0, bool tiled,
+			   unsigned len, unsigned *ret_b, unsigned *ret_s)
 {
 	const char *name = o->device_name ? o->device_name : "";
 	bool large;
 
+	if (v0 && tiled) {
+		/* encoder-decoder runs refuse chunked prefill (worker/utils.py
+		 * assert_enc_dec_mr_supported_scenario), so B is the whole context at any length */
+		*ret_s = SMALL_SEQS;
+		*ret_b = len > V0_MIN_BATCHED ? len : V0_MIN_BATCHED;
+		return;
+	}
 	if (v0) {
 		*ret_s = SMALL_SEQS;
 		*ret_b = len > V0_CHUNKED_ABOVE ? SMALL_BATCHED : (len > V0_MIN_BATCHED ? len : V0_MIN_BATCHED);
@@ -648,6 +655,98 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 	items = items ? items : 1;
 	*ret_enc = (uint64_t)((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
 	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
+}
+
+/*
+ * mllama (Llama 3.2 Vision, MllamaForConditionalGeneration) in vLLM: added in 0.6.2, an
+ * encoder-decoder model that only V0 runs (the V1 oracle, engine/arg_utils.py
+ * _is_v1_supported_oracle, falls back to V0 for encoder-decoder models, 0.8 to 0.10), removed
+ * with V0 after 0.10.2 (model_executor/models/registry.py _PREVIOUSLY_SUPPORTED_MODELS:
+ * "MllamaForConditionalGeneration": "0.10.2"; PR #26475 "Since Llama-3.2-vision has been
+ * removed"). The version granularity here is the minor release: 0.6 and 0.10 are accepted.
+ */
+#define MLLAMA_FROM V(0, 6)
+#define MLLAMA_LAST V(0, 10)
+/* MllamaVisionModel.forward: F.pad to a multiple of 8 positions per tile */
+#define MLLAMA_POSITION_PAD 8
+/* pixel_values are float32: the HF image processor's tensors, moved to the GPU as they are
+ * (MultiModalKwargs.as_kwargs), and the float32 out_images that
+ * _parse_and_validate_image_input copies them into */
+#define MLLAMA_PIXEL_BYTES 4.0
+#define MLLAMA_CHANNELS 3.0
+
+/*
+ * V0's encoder-decoder profile run for mllama, from vLLM's code as of the PR #12126 build
+ * (January 2025; the same code in the stored versions of December 2024 to mid 2025:
+ * vllm/worker/enc_dec_model_runner.py EncoderDecoderModelRunner.profile_run,
+ * vllm/model_executor/models/mllama.py). profile_run builds max_num_seqs S dummy sequences
+ * and runs them in ONE forward (unlike the decoder-only runner, it does not cap S by
+ * max_num_batched_tokens // max_mm_tokens): each has B / S decoder tokens starting with one
+ * <|image|> and, from dummy_encoder_data_for_mllama, one 1024 x 1024 image, which
+ * get_optimal_tiled_canvas cuts into a 2 x 2 canvas: max_num_tiles (4) tiles, and the HF
+ * processor pads every image to max_num_tiles tiles anyway. So the vision tower runs on
+ * T = S x tiles tiles of P = (image / patch)^2 + 1 positions (the class token), padded to
+ * P' = 8 * ceil(P / 8) (1601 -> 1608). One hidden state is s = T x P' x D x 2 bytes.
+ *
+ * What is alive, counted as torch's caching allocator counts allocated bytes: a tensor lives
+ * while a Python reference does (CPython frees at the last reference; a local variable keeps
+ * its tensor until it is rebound or its function returns; a caller's argument stays
+ * referenced during the call). The peak of the tower is in the global transformer's MLP:
+ *   - the pixels: two float32 copies, 2 x T x 3 x image^2 x 4 (the batched
+ *     multi_modal_kwargs moved to the GPU, held by execute_model's call; out_images, held in
+ *     image_inputs by forward);
+ *   - patch_embeds (T x (P - 1) x D), a local of MllamaVisionModel.forward to the end;
+ *   - the attention mask of _prepare_aspect_ratio_attention_mask, S x (tiles x P')^2 x 2
+ *     bytes (128 x 6432^2 x 2 = 9.86 GiB for row 2), a local to the end; SDPA with a float
+ *     mask runs the memory-efficient kernel (flash takes no mask; the math kernel would need
+ *     S x heads x (tiles x P')^2 more and could not run), which only adds its output, and
+ *     preprocess_mask neither pads (6432 is a multiple of 8) nor copies (expand);
+ *   - the local transformer's result: the tuple `output` = (final state, the kept states of
+ *     intermediate_layers_indices), held to the end: (K + 1) s; torch.stack of the kept
+ *     states: K s;
+ *   - the global transformer's input (the caller's argument) and, in a layer, its input X,
+ *     the residual h1 and the layer norm's output: 3 s; fc1's output and GELU's output
+ *     (nn.GELU, not in place; fc1's output is freed only when the activation returns):
+ *     2 x T x P' x I / tp x 2.
+ * The local transformer's last layers hold less (the model input, K kept states, X, h1, the
+ * norm, fc1 and GELU), the torch.cat of the vision output less again at row 2's shape
+ * ((K + 1) s + (2K + 2) unpadded states). After the tower: the projector's input
+ * (vision_output_dim wide) and output, flat_encoder_result's copy, then in each
+ * cross-attention layer the cross_attention_states (E = T x P tokens x text hidden), qkv_proj
+ * over them (E x (q + 2 kv) / tp) and k_norm's float32 copy and square (MllamaTextRMSNorm:
+ * .to(float32), pow(2)); the text layers' MLP over the B decoder tokens is the forward term,
+ * with the cross-attention states and pixels alive. The sampler runs after the forward has
+ * returned. This returns the largest of these phases.
+ */
+static uint64_t mllama_v0_activation(const mipart_model *m, unsigned tp, unsigned seqs, double elem,
+				     double forward)
+{
+	double tiles = (double)seqs * m->vision_tiles, d = m->vision_hidden, k = m->vision_kept_layers;
+	double raw = (double)(m->vision_patches / m->vision_tiles);
+	double pad = (double)ceil_div(m->vision_patches / m->vision_tiles, MLLAMA_POSITION_PAD) *
+		     MLLAMA_POSITION_PAD;
+	double side = m->vision_tiles * pad, img = m->vision_image_size;
+	double st = tiles * pad * d * elem, sr = tiles * raw * d * elem;
+	double fc = tiles * pad * ((double)m->vision_intermediate / tp) * elem;
+	double px = 2 * tiles * MLLAMA_CHANNELS * img * img * MLLAMA_PIXEL_BYTES;
+	double base = px + tiles * (raw - 1) * d * elem + (double)seqs * side * side * elem;
+	double enc = tiles * raw, cross = enc * m->hidden * elem, peak;
+	unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
+	unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
+	double q = (double)m->heads / tp * hd, kv = (kvh < tp ? 1.0 : (double)kvh / tp) * hd;
+	double phase[7];
+
+	phase[0] = base + (1 + k + 3) * st + 2 * fc;				/* local layers */
+	phase[1] = m->vision_global_layers ? base + (2 * k + 5) * st + 2 * fc : 0; /* global */
+	phase[2] = base + (k + 1) * st + (2 * k + 2) * sr;			/* torch.cat */
+	phase[3] = px + (k + 1) * sr + cross;					/* projector */
+	phase[4] = px + 2 * cross;						/* flat copy */
+	phase[5] = px + cross + enc * (q + 2 * kv) * elem + 2 * enc * kv * 4;	/* cross-attn */
+	phase[6] = px + cross + forward;					/* text MLP */
+	peak = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(phase); i++)
+		peak = phase[i] > peak ? phase[i] : peak;
+	return (uint64_t)peak;
 }
 
 /*
@@ -807,10 +906,16 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	if (!len || (m->max_position && len > m->max_position))
 		return -E2BIG;
 	v0 = o->engine == MIPART_ENGINE_V0 || (o->engine == MIPART_ENGINE_AUTO && version < V1_DEFAULT_FROM);
+	if (m->vision_tiles) {
+		/* mllama: only in 0.6 to 0.10, and only on V0 (MLLAMA_FROM, MLLAMA_LAST) */
+		if (version < MLLAMA_FROM || version > MLLAMA_LAST || o->engine == MIPART_ENGINE_V1)
+			return -EOPNOTSUPP;
+		v0 = true;
+	}
 	if (mipart_device_lookup(o->device_name, &dev) == 0)
 		fast_link = dev->fast_link;
 
-	batch_defaults(o, version, v0, len, &b, &s);
+	batch_defaults(o, version, v0, m->vision_tiles > 0, len, &b, &s);
 	if (o->max_num_batched_tokens)
 		b = o->max_num_batched_tokens;
 	if (o->max_num_seqs)
@@ -837,6 +942,10 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);
 		e.forward_bytes += e.encoder_cache_bytes;
 		e.sampler_bytes += e.encoder_cache_bytes;
+	} else if (m->vision_tiles) {
+		/* mllama's encoder-decoder profile: the vision tower, projector and text model in
+		 * one forward (the text MLP included); the sampler after it */
+		e.encoder_bytes = mllama_v0_activation(m, tp, s, act_elem, (double)e.forward_bytes);
 	}
 	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
 	if (e.encoder_bytes > e.activation_bytes)

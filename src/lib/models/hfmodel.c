@@ -1042,6 +1042,38 @@ static int read_shape(struct cfg *c, const json_t *root, const json_t *t, const 
  * concatenated (pooled ones are not: Gemma 3's mm_input_projection is h x text hidden); biases
  * and norms are left out.
  */
+/*
+ * A tiled tower (mllama's MllamaVisionConfig: max_num_tiles, num_global_layers,
+ * intermediate_layers_indices, vision_output_dim), read for V0's encoder-decoder profile run
+ * (estimate.c: mllama_v0_activation). Leaves vision_tiles 0 for other towers.
+ */
+static int read_vision_tiles(struct cfg *c, const json_t *vc, mipart_model *m)
+{
+	const char *px = "vision_config.";
+	const json_t *kept = json_object_get(vc, "intermediate_layers_indices");
+	unsigned tiles = 0, global = 0, out = 0, image = 0;
+	int r;
+
+	if ((r = get_uint(c, vc, px, "max_num_tiles", OPTIONAL, 0, LOG_HEADS, 0, &tiles)) < 0 ||
+	    (r = get_uint(c, vc, px, "num_global_layers", OPTIONAL, 0, LOG_LAYERS, 0, &global)) < 0 ||
+	    (r = get_uint(c, vc, px, "vision_output_dim", OPTIONAL, 0, LOG_DIM, 0, &out)) < 0 ||
+	    (r = get_uint(c, vc, px, "image_size", OPTIONAL, 0, LOG_DIM, 0, &image)) < 0)
+		return r;
+	if (!tiles || !m->vision_patches || !image)
+		return 0;
+	if (kept && !json_is_array(kept))
+		return cfg_fail(c, -EINVAL, "'%sintermediate_layers_indices' must be an array", px);
+	if (kept && json_array_size(kept) > m->vision_layers)
+		return cfg_fail(c, -ERANGE, "'%sintermediate_layers_indices' has %zu entries for %u layers",
+				px, json_array_size(kept), m->vision_layers);
+	m->vision_tiles = tiles;
+	m->vision_global_layers = global;
+	m->vision_kept_layers = kept ? (unsigned)json_array_size(kept) : 0;
+	m->vision_output_dim = out ? out : m->vision_hidden * (m->vision_kept_layers + 1);
+	m->vision_image_size = image;
+	return 0;
+}
+
 static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 {
 	const json_t *vc = json_object_get(root, "vision_config"), *v;
@@ -1097,6 +1129,21 @@ static int read_vision(struct cfg *c, const json_t *root, mipart_model *m)
 		 * (mm_tokens_per_image, Gemma 3: avg-pool, then hidden x text hidden) are not */
 		if (!pooled)
 			per_token = (double)m->vision_patches / m->vision_tokens;
+	}
+	if ((r = read_vision_tiles(c, vc, m)) < 0)
+		return r;
+	if (m->vision_tiles) {
+		/* mllama: the tiles' positions, each with its class token, all reach the text
+		 * model's cross-attention layers (models/mllama.py: get_max_mllama_image_tokens,
+		 * max_num_tiles x ((image_size / 14)^2 + 1)); the projector takes
+		 * vision_output_dim; the global transformer's layers are the local ones' size */
+		m->vision_patches = m->vision_tiles * (m->vision_patches + 1);
+		m->vision_tokens = m->vision_patches;
+		m->vision_params = (uint64_t)((double)(layers + m->vision_global_layers) *
+						      (4.0 * hidden * hidden + 2.0 * hidden * inter) +
+					      3.0 * patch * patch * hidden +
+					      (double)m->vision_output_dim * m->hidden);
+		return 0;
 	}
 	m->vision_params = (uint64_t)((double)layers * (4.0 * hidden * hidden + 2.0 * hidden * inter) +
 				      3.0 * patch * patch * hidden +

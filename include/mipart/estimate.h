@@ -130,7 +130,9 @@ typedef struct mipart_estimate {
 /*
  * mipart_estimate_model - estimate model m under opts. Returns 0, or -EINVAL (bad options:
  * tensor parallel size that does not divide the heads, utilization outside (0, 1], a model
- * with no layers), -E2BIG (max_model_len longer than the model's max_position).
+ * with no layers), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
+ * (the vLLM version or engine does not run the model: mllama, a tiled vision tower, runs on V0
+ * in 0.6 to 0.10 only).
  */
 int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *opts,
 			  mipart_estimate *ret);
@@ -158,6 +160,8 @@ typedef struct mipart_device_info {
 	const char *source;		/* where total_bytes comes from */
 	unsigned compute_capability;	/* NVIDIA: major x 10 + minor (H100 90, A100 80, GB10
 					 * 121); 0 for AMD. Picks vLLM's MXFP4 MoE backend */
+	bool unified;			/* memory shared with the CPU, which NVML does not report
+					 * (GB10): vLLM then takes its small batch defaults */
 } mipart_device_info;
 
 /* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),

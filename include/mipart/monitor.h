@@ -22,6 +22,9 @@
 typedef struct mipart_monitor mipart_monitor;
 
 #define MIPART_MONITOR_ROW_PIDS 8	/* processes named per partition (all are counted) */
+/* process series in the exposition (mipart_process_vram_bytes): the largest (process,
+ * partition) pairs of the host; the rest go into one process_id="other" series per partition */
+#define MIPART_MONITOR_PROCESS_SERIES 32
 
 /* One partition with what runs on it. Every pointer is owned by the snapshot and lives as long
  * as it does. */

@@ -267,7 +267,10 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		r = mipart_estimate_model(&pm[i].m, &pm[i].o, &pm[i].e);
 		if (r < 0) {
 			cli_error("cannot estimate '%s': %s", specs[i],
-				  r == -E2BIG ? "max-model-len is longer than the model allows" : mipart_strerror(r));
+				  r == -E2BIG ? "max-model-len is longer than the model allows"
+				  : r == -EOPNOTSUPP ? "that vLLM version or engine does not run it (mllama: "
+						       "--vllm-version 0.6 to 0.10, V0)"
+						     : mipart_strerror(r));
 			goto out;
 		}
 		items[i] = (mipart_plan_item){

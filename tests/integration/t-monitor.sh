@@ -87,6 +87,27 @@ if [ -n "${PROMCHECK:-}" ]; then
 	ok $? "top --prometheus is valid exposition text (promcheck)"
 fi
 
+# per-process VRAM (fdinfo) in the exposition: one series per process and partition, named as
+# AMD's exporter names a process (process_id), capped: the 32 largest of the host, the rest of
+# each partition summed as process_id="other"
+like "$OUT" '*mipart_process_vram_bytes{gpu="0",bdf="0000:05:00.0",partition="3",index="'"$I03"'",compute_partition="CPX",memory_partition="NPS1",model="",process_id="4242",process_name="vllm"} 12884901888*' \
+	"the process's VRAM on 0.3, with the partition's labels"
+like "$OUT" '*mipart_process_vram_bytes{gpu="0",bdf="0000:05:00.0",partition="5",*,process_id="4242",process_name="vllm"} 1073741824*' "and on 0.5"
+is "$(printf '%s\n' "$OUT" | grep -c '^mipart_process_vram_bytes{')" 8 "one series per partition it has open (8), no 'other'"
+for pid in 5001 5002 5003 5004; do mipart sim hold "$H" --gpu $((pid % 2)) --pid $pid --comm "w$pid" 2>/dev/null; done
+run mipart --root "$H" top --prometheus
+is "$(printf '%s\n' "$OUT" | grep '^mipart_process_vram_bytes{' | grep -vc 'process_id="other"')" 32 "40 process/partition pairs: 32 series of their own"
+is "$(printf '%s\n' "$OUT" | grep -c '^mipart_process_vram_bytes{.*process_id="other",process_name=""}')" 8 \
+	"the 8 smallest summed into one 'other' series on each of their partitions"
+like "$OUT" '*mipart_process_vram_bytes{gpu="0",bdf="0000:05:00.0",partition="3",*,process_id="4242",process_name="vllm"} [1-9]*' "the holders of VRAM keep their own series"
+is "$(printf '%s\n' "$OUT" | awk '/^mipart_process_vram_bytes\{gpu="0",bdf="0000:05:00.0",partition="3",/ {s += $NF} END {printf "%.0f", s}')" 12884901888 \
+	"the family summed over a partition is what its processes hold (12 GiB on 0.3)"
+if [ -n "${PROMCHECK:-}" ]; then
+	printf '%s\n' "$OUT" | "$PROMCHECK"
+	ok $? "with 40 process/partition pairs, valid exposition text (promcheck)"
+fi
+for pid in 5001 5002 5003 5004; do mipart sim release "$H" --pid $pid 2>/dev/null; done
+
 # a person's frame
 run mipart --root "$H" top --once
 is "$RC" 0 "top --once"
@@ -275,7 +296,16 @@ mipart sim hold "$HX" --partition 0.1 --pid 31337 --comm "$(printf 'evil\033[2Jx
 run mipart --root "$HX" top --once
 like "$OUT" "*evil?[2Jx:31337*" "a process name's escape sequence is shown as '?'"
 unlike "$OUT" "*$(printf '\033')*" "no escape byte reaches the terminal"
+mipart sim hold "$HX" --partition 0.1 --pid 31338 --comm 'q"b\s' 2>/dev/null
+run mipart --root "$HX" top --prometheus
+printf '%s\n' "$OUT" | grep -qF 'process_id="31338",process_name="q\"b\\s"}'
+ok $? "a process name in the process_name label is escaped"
+if [ -n "${PROMCHECK:-}" ]; then
+	printf '%s\n' "$OUT" | "$PROMCHECK"
+	ok $? "and the exposition with those names stays valid"
+fi
 mipart sim release "$HX" --pid 31337 2>/dev/null
+mipart sim release "$HX" --pid 31338 2>/dev/null
 
 # a change running (the host lock held) shows as in progress
 if command -v flock >/dev/null 2>&1; then

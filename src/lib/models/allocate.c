@@ -356,7 +356,10 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 	r = mipart_estimate_model(&m, &o, &e);
 	if (r < 0) {
 		diag_set(diag, 0, "cannot estimate %s: %s", m.id,
-			 r == -E2BIG ? "--max-model-len is longer than the model allows" : mipart_strerror(r));
+			 r == -E2BIG ? "--max-model-len is longer than the model allows"
+			 : r == -EOPNOTSUPP ? "that vLLM version or engine does not run it (mllama: "
+					      "--vllm-version 0.6 to 0.10, V0)"
+					    : mipart_strerror(r));
 		return r;
 	}
 	need = mipart_alloc_booking_bytes(&e, &o);

@@ -613,7 +613,7 @@ static void gpu_labels(struct prom *p, const mipart_gpu_info *g, bool close)
 		prom_put(p, "}");
 }
 
-static void row_labels(struct prom *p, const mipart_monitor_row *r)
+static void row_labels_open(struct prom *p, const mipart_monitor_row *r)
 {
 	char idx[16], xcp[16];
 
@@ -628,6 +628,11 @@ static void row_labels(struct prom *p, const mipart_monitor_row *r)
 	prom_label(p, "compute_partition", mipart_compute_mode_name(r->gpu->compute), false);
 	prom_label(p, "memory_partition", mipart_memory_mode_name(r->gpu->memory), false);
 	prom_label(p, "model", r->models, false);
+}
+
+static void row_labels(struct prom *p, const mipart_monitor_row *r)
+{
+	row_labels_open(p, r);
 	prom_put(p, "}");
 }
 
@@ -899,6 +904,124 @@ static void prom_amd(struct prom *p, const mipart_monitor *s)
 	}
 }
 
+/*
+ * Per-process VRAM: what each process holds on each partition, from the DRM fdinfo of its
+ * render-node fds (procs.h: partition_vram; discover/fdinfo.c). One series per process and
+ * partition would let any user who starts processes grow the scrape without end, so the series
+ * are capped: the MIPART_MONITOR_PROCESS_SERIES largest (process, partition) pairs of the host
+ * get their own series, and on each partition the rest are summed into one series with
+ * process_id="other". Summing the family by partition gives every process's VRAM there.
+ * process_id is the name AMD's device-metrics-exporter gives a process's PID on its
+ * per-process series (gpu_process_cu_occupancy, v1.5.0: docs/releasenotes.md); it has no
+ * per-process VRAM series whose name could be followed.
+ */
+struct proc_vram {
+	const mipart_proc_info *proc;
+	size_t row;
+	int64_t bytes;
+};
+
+static int cmp_proc_vram(const void *a, const void *b)
+{
+	const struct proc_vram *x = a, *y = b;
+
+	if (x->bytes != y->bytes) /* largest first */
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->proc->pid != y->proc->pid)
+		return x->proc->pid < y->proc->pid ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int cmp_proc_vram_row(const void *a, const void *b)
+{
+	const struct proc_vram *x = a, *y = b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return cmp_proc_vram(a, b);
+}
+
+static void process_header(struct prom *p, bool *header)
+{
+	if (*header)
+		return;
+	*header = true;
+	prom_put(p, "# HELP mipart_process_vram_bytes VRAM a process holds on the partition (DRM fdinfo "
+		    "drm-resident-vram of its render-node fds): the %d largest of the host, the rest of "
+		    "each partition summed as process_id=\"other\".\n# TYPE mipart_process_vram_bytes gauge\n",
+		 MIPART_MONITOR_PROCESS_SERIES);
+}
+
+static void prom_processes(struct prom *p, const mipart_monitor *s)
+{
+	size_t n_procs = s->procs ? mipart_procs_count(s->procs) : 0, n = 0, cap = 0, keep;
+	struct proc_vram *v = NULL;
+	bool header = false;
+
+	for (size_t k = 0; k < n_procs; k++) {
+		const mipart_proc_info *pi = mipart_procs_get(s->procs, k);
+
+		for (size_t i = 0; i < s->n_rows && i < MIPART_PROCS_PARTITIONS; i++) {
+			if (pi->partition_vram[i] < 0 || !mipart_proc_uses_partition(pi, i))
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct proc_vram *nv = realloc(v, ncap * sizeof(*v));
+
+				if (!nv) {
+					p->err = -ENOMEM;
+					free(v);
+					return;
+				}
+				v = nv;
+				cap = ncap;
+			}
+			v[n++] = (struct proc_vram){ .proc = pi, .row = i, .bytes = pi->partition_vram[i] };
+		}
+	}
+	if (!n)
+		return;
+	/* the largest pairs of the host keep their series; then in partition order */
+	qsort(v, n, sizeof(*v), cmp_proc_vram);
+	keep = n < MIPART_MONITOR_PROCESS_SERIES ? n : MIPART_MONITOR_PROCESS_SERIES;
+	qsort(v, keep, sizeof(*v), cmp_proc_vram_row);
+	if (keep < n)
+		qsort(v + keep, n - keep, sizeof(*v), cmp_proc_vram_row);
+	for (size_t i = 0, o = keep; i < s->n_rows; i++) {
+		int64_t other = 0;
+		bool any_other = false;
+
+		for (size_t j = 0; j < keep; j++) {
+			char pid[16];
+
+			if (v[j].row != i)
+				continue;
+			process_header(p, &header);
+			snprintf(pid, sizeof(pid), "%d", v[j].proc->pid);
+			prom_put(p, "mipart_process_vram_bytes");
+			row_labels_open(p, &s->rows[i]);
+			prom_label(p, "process_id", pid, false);
+			prom_label(p, "process_name", v[j].proc->comm, false);
+			prom_put(p, "}");
+			prom_value(p, (double)v[j].bytes);
+		}
+		for (; o < n && v[o].row == i; o++) {
+			other += v[o].bytes;
+			any_other = true;
+		}
+		if (any_other) {
+			process_header(p, &header);
+			prom_put(p, "mipart_process_vram_bytes");
+			row_labels_open(p, &s->rows[i]);
+			prom_label(p, "process_id", "other", false);
+			prom_label(p, "process_name", "", false);
+			prom_put(p, "}");
+			prom_value(p, (double)other);
+		}
+	}
+	free(v);
+}
+
 static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 {
 	struct prom p = *pp;
@@ -953,6 +1076,7 @@ static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 			prom_value(&p, v);
 		}
 	}
+	prom_processes(&p, s);
 	for (size_t i = 0; i < n_gpus; i++) {
 		bool known, in = mipart_monitor_gpu_in_sync(s, i, &known);
 

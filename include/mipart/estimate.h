@@ -149,6 +149,8 @@ typedef struct mipart_device_info {
 	const char *source;		/* where total_bytes comes from */
 	unsigned compute_capability;	/* NVIDIA: major x 10 + minor (H100 90, A100 80, GB10
 					 * 121); 0 for AMD. Picks vLLM's MXFP4 MoE backend */
+	bool unified;			/* memory shared with the CPU, which NVML does not report
+					 * (GB10): vLLM then takes its small batch defaults */
 } mipart_device_info;
 
 /* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),

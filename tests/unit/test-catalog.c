@@ -692,7 +692,7 @@ static void test_reference_rows_resolve(void **state)
 	}
 	fclose(fp);
 	free(keys);
-	assert_true(rows >= 82);
+	assert_true(rows >= 83);
 	assert_true(validation > 0 && validation < rows);
 	assert_int_equal(bad, 0);
 }

@@ -429,12 +429,13 @@ static void test_mllama_v0_profile(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
 	o.vllm_version = MIPART_VLLM_VERSION(0, 5);
 	assert_int_equal(mipart_estimate_model(&m, &o, &d), -EOPNOTSUPP);
-	/* the same text model without the tiled tower gets no such term */
+	/* the same model without the tiled tower gets no such term; still multimodal, so V0
+	 * does not chunk its prefill (B is the whole context) */
 	m.vision_tiles = 0;
 	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
 	assert_int_equal(mipart_estimate_model(&m, &o, &d), 0);
 	assert_int_equal(d.encoder_bytes, 0);
-	assert_int_equal(d.max_num_batched_tokens, 2048);
+	assert_int_equal(d.max_num_batched_tokens, 65536);
 }
 
 static void test_hybrid_groups_and_logged_tokens(void **state)
@@ -613,6 +614,80 @@ static void test_batch_defaults(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), -EINVAL);
 }
 
+/* V0 switches chunked prefill on by itself over 32K only where _set_default_args_v0 does */
+static void test_v0_chunked_prefill_default(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 65536, .device_bytes = 192ull << 30,
+				      .device_name = "MI300X", .engine = MIPART_ENGINE_V0,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 9) };
+	mipart_estimate e;
+
+	(void)state;
+	/* ROCm from 0.8: current_platform.is_cuda() is false, so B is the whole context */
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 65536);
+	/* before 0.8 the test was device_type == "cuda", true on ROCm too */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	/* CUDA: on */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 9);
+	o.cuda = true;
+	o.device_name = "H100";
+	o.device_bytes = 80ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	/* at 32K and below: never */
+	o.max_model_len = 32768;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 32768);
+	o.max_model_len = 65536;
+	/* LoRA, a sliding window, a vision tower: off */
+	o.max_loras = 1;
+	o.max_lora_rank = 16;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 65536);
+	o.max_loras = 0;
+	o.max_lora_rank = 0;
+	m.attention = MIPART_ATTN_HYBRID;
+	m.sliding_window = 4096;
+	m.sliding_layers = m.layers;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 65536);
+	m = llama8b();
+	m.vision_layers = 32;
+	m.vision_hidden = 1280;
+	m.vision_intermediate = 5120;
+	m.vision_patches = 1600;
+	m.vision_tokens = 1601;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 65536);
+}
+
+/* GB10's unified memory: NVML reports no total, vLLM's get_batch_defaults falls back to 0 */
+static void test_unified_memory_defaults(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .cuda = true, .device_name = "GB10",
+				      .vllm_version = MIPART_VLLM_VERSION(0, 13) };
+	const mipart_device_info *d;
+	mipart_estimate e;
+
+	(void)state;
+	assert_int_equal(mipart_device_lookup("GB10", &d), 0);
+	assert_true(d->unified);
+	o.device_bytes = d->total_bytes;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 2048);
+	assert_int_equal(e.max_num_seqs, 256);
+	/* the same size on a device with its own memory: the large defaults */
+	o.device_name = "H200";
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_batched_tokens, 8192);
+	assert_int_equal(e.max_num_seqs, 1024);
+}
+
 static void test_graphs_and_platform(void **state)
 {
 	mipart_model m = llama8b();
@@ -663,7 +738,8 @@ static void test_versions_and_devices(void **state)
 	assert_false(d->fast_link);
 	assert_int_equal(mipart_device_lookup("MI300X", &d), 0);
 	assert_false(d->cuda);
-	assert_int_equal(d->total_bytes, 192ull << 30);
+	/* torch's total on ROCm, a little under amdgpu's 192 GiB of VRAM */
+	assert_int_equal(d->total_bytes, (uint64_t)(191.98 * 1024.0 * 1024.0 * 1024.0));
 	assert_int_equal(mipart_device_lookup("TPU v5e", &d), -ENOENT);
 	assert_int_equal(mipart_device_lookup("NVIDIA GB10", &d), 0);
 	assert_int_equal(d->compute_capability, 121);
@@ -766,7 +842,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

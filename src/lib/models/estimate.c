@@ -40,7 +40,10 @@
  * vllm/engine/arg_utils.py:
  *  - V0 (EngineArgs._set_default_args_v0 / SchedulerConfig): S = 256; B = max(max_model_len,
  *    2048) without chunked prefill; chunked prefill is switched on for contexts over 32K, and
- *    then B = 2048.
+ *    then B = 2048, but not for every run (v0_chunked_by_default).
+ *  - get_batch_defaults reads the device's memory through NVML inside `try: ... except
+ *    Exception: device_memory = 0`; NVML has no memory figure for unified memory (GB10), so
+ *    such a device takes the small defaults whatever its size.
  *  - V1 0.8 (_set_default_args_v1): B = 8192, S = 1024 when the device name has "h100" or
  *    "h200", else B = 2048, S = 256.
  *  - V1 from 0.9 (get_batch_defaults, PR #17885): B = 8192, S = 1024 when the device has 70 GiB
@@ -225,19 +228,25 @@ int mipart_size_parse(const char *s, uint64_t *ret)
 /*
  * Devices by name: the total memory torch reports (what vLLM logs as total_gpu_memory), the
  * platform and the link between GPUs. Sources: the rows of tests/fixtures/vllm-reference.csv
- * where a log prints the total; AMD Instinct totals from product.c (the amdgpu VRAM size).
+ * where a log prints the total (torch's total is a little under the VRAM size: MI300X 191.98
+ * GiB of 192); the other AMD Instinct totals from product.c (the amdgpu VRAM size).
  */
 static const mipart_device_info devices[] = {
-	{ "MI300X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI300X", (uint64_t)(191.98 * GIB), false, true,
+	  "torch total on ROCm (hipMemGetInfo), rocm/vllm 0.9.1 log: total_gpu_memory (191.98GiB), "
+	  "cmontemuino/amd-mi300x-ml-benchmarks; amdgpu's mem_info_vram_total is 192 GiB" },
 	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI350X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	{ "MI350X", (uint64_t)(287.69 * GIB), false, true,
+	  "torch total on ROCm, vLLM 0.22 log: Free memory on device (12.38/287.69 GiB), "
+	  "psuri-github/vllm-rocm-inference-lab docs/session-log.md" },
 	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
 	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
 	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90 },
-	{ "H200", (uint64_t)(139.81 * GIB), true, true, "141 GB HBM3e less the driver's reserve (nominal)", 90 },
+	{ "H200", (uint64_t)(139.80 * GIB), true, true,
+	  "faradawn/bench3 logs/trtllm-serve-egine.log: device total memory 139.80 GiB", 90 },
 	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100 },
 	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80 },
 	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80 },
@@ -245,7 +254,9 @@ static const mipart_device_info devices[] = {
 	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)", 89 },
 	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)", 86 },
 	{ "RTX 3090", (uint64_t)(23.58 * GIB), true, false, "vllm issue 10517 log: total_gpu_memory 23.58GiB", 86 },
-	{ "GB10", (uint64_t)(128e9), true, false, "DGX Spark: 128 GB of unified LPDDR5x (nominal)", 121 },
+	{ "GB10", (uint64_t)(121.69 * GIB), true, false,
+	  "DGX Spark, 128 GB unified LPDDR5x; torch total from vLLM's log: Free memory on device "
+	  "(110.37/121.69 GiB), MiaAI-Lab/GLM-5.3-Flash-EXL3-2x-DGX-Sparks issue 47", 121, true },
 	{ "RTX 4090", (uint64_t)(23.55 * GIB), true, false, "24 GB GDDR6X (nominal)", 89 },
 };
 
@@ -510,10 +521,34 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 }
 
 /* The defaults of B and S for this version on this device (see the top of the file). */
-static void batch_defaults(const mipart_estimate_options *o, unsigned version, bool v0, bool tiled,
-			   unsigned len, unsigned *ret_b, unsigned *ret_s)
+/*
+ * Whether V0 switches chunked prefill on by itself for a context of len tokens
+ * (vllm/engine/arg_utils.py: EngineArgs._set_default_args_v0 from 0.8, create_engine_config
+ * before): only over 32K, and not for a multimodal model ("Chunked prefill is currently
+ * disabled for multimodal models by default"), an MLA model (0.8 on: "Chunked prefill not
+ * supported for Multimodal or MLA in V0"), a sliding window (get_sliding_window() is not None)
+ * or LoRA. From 0.8 only on CUDA (`is_gpu = current_platform.is_cuda()`, false on ROCm);
+ * before, `device_config.device_type == "cuda"`, which a ROCm build reports too.
+ */
+static bool v0_chunked_by_default(const mipart_model *m, const mipart_estimate_options *o,
+				  unsigned version, unsigned len)
+{
+	if (len <= V0_CHUNKED_ABOVE || m->vision_layers || m->vision_tiles || o->max_loras)
+		return false;
+	if (m->sliding_window && m->attention == MIPART_ATTN_HYBRID)
+		return false;
+	if (version >= V(0, 8) && (m->attention == MIPART_ATTN_MLA || !o->cuda))
+		return false;
+	return true;
+}
+
+static void batch_defaults(const mipart_model *m, const mipart_estimate_options *o, unsigned version,
+			   bool v0, unsigned len, unsigned *ret_b, unsigned *ret_s)
 {
 	const char *name = o->device_name ? o->device_name : "";
+	const mipart_device_info *dev = NULL;
+	double device_memory = (double)o->device_bytes;
+	bool tiled = m->vision_tiles > 0;
 	bool large;
 
 	if (v0 && tiled) {
@@ -525,16 +560,19 @@ static void batch_defaults(const mipart_estimate_options *o, unsigned version, b
 	}
 	if (v0) {
 		*ret_s = SMALL_SEQS;
-		*ret_b = len > V0_CHUNKED_ABOVE ? SMALL_BATCHED : (len > V0_MIN_BATCHED ? len : V0_MIN_BATCHED);
+		*ret_b = v0_chunked_by_default(m, o, version, len) ? SMALL_BATCHED
+								   : (len > V0_MIN_BATCHED ? len : V0_MIN_BATCHED);
 		return;
 	}
+	if (mipart_device_lookup(o->device_name, &dev) == 0 && dev->unified)
+		device_memory = 0;
 	if (version < LARGE_DEFAULTS_BY_MEMORY)
 		large = strcasestr(name, "h100") || strcasestr(name, "h200");
 	else
-		large = (double)o->device_bytes >= LARGE_DEVICE_BYTES && !strcasestr(name, "a100");
+		large = device_memory >= LARGE_DEVICE_BYTES && !strcasestr(name, "a100");
 	*ret_b = large ? LARGE_BATCHED : SMALL_BATCHED;
 	*ret_s = large ? LARGE_SEQS : SMALL_SEQS;
-	if (version >= LARGEST_DEFAULTS_FROM && (double)o->device_bytes >= LARGEST_DEVICE_BYTES)
+	if (version >= LARGEST_DEFAULTS_FROM && device_memory >= LARGEST_DEVICE_BYTES)
 		*ret_b = LARGEST_BATCHED;
 }
 
@@ -916,7 +954,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	if (mipart_device_lookup(o->device_name, &dev) == 0)
 		fast_link = dev->fast_link;
 
-	batch_defaults(o, version, v0, m->vision_tiles > 0, len, &b, &s);
+	batch_defaults(m, o, version, v0, len, &b, &s);
 	if (o->max_num_batched_tokens)
 		b = o->max_num_batched_tokens;
 	if (o->max_num_seqs)

@@ -25,6 +25,15 @@
  * this share for the allocator's fragmentation and kernels' workspaces (docs/estimator.md) */
 #define MIPART_ALLOC_MARGIN 0.05
 
+/*
+ * mipart_alloc_booking_bytes - what an instance of the model estimated in e (under the options
+ * o it was estimated with) books on each of its partitions: what vLLM must be allowed to use
+ * for weights, activations, runtime and one full sequence (e->min_device_bytes x
+ * mipart_estimate_utilization(o)), plus MIPART_ALLOC_MARGIN, rounded up to a byte. The one rule
+ * for mipart_alloc_place and the planner's sizes (mipart plan).
+ */
+uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o);
+
 typedef struct mipart_alloc_request {
 	const char *model;		/* catalog id or alias, or a Hugging Face model directory */
 	mipart_estimate_options options; /* device_bytes is ignored: the partition decides */
@@ -62,6 +71,12 @@ typedef struct mipart_alloc_result {
  * or the errors of mipart_catalog_load, mipart_hf_load_dir and mipart_hub_load.
  */
 int mipart_model_lookup(const char *name, mipart_model *ret, mipart_diag *diag);
+
+/*
+ * mipart_partition_id_parse - the GPU index and XCP of a partition named "G.X" (decimal, at most
+ * three digits each, XCP 0..7: MAX_XCP, amdgpu_xcp.h). 0, or -EINVAL (nothing written).
+ */
+int mipart_partition_id_parse(const char *id, unsigned *ret_gpu, unsigned *ret_xcp);
 
 /*
  * mipart_partition_find - the partition named id: "G.X" (GPU index, XCP 0..7), or a decimal

@@ -47,7 +47,7 @@ typedef struct mipart_estimate_options {
 	unsigned max_num_seqs;		/* 0: vLLM's default for the version and device */
 	unsigned max_num_batched_tokens; /* 0: vLLM's default for the version and device */
 	uint64_t device_bytes;		/* memory of one GPU or partition; 0: not known */
-	double gpu_memory_utilization;	/* 0: 0.9 */
+	double gpu_memory_utilization;	/* 0: MIPART_ESTIMATE_UTILIZATION */
 	bool cuda;			/* NVIDIA runtime (CUDA) constants; default: ROCm */
 	unsigned vllm_version;		/* MIPART_VLLM_VERSION(0, 11); 0: MIPART_VLLM_NEWEST */
 	mipart_vllm_engine engine;	/* V0 or V1; AUTO: the version's default */
@@ -64,6 +64,17 @@ typedef struct mipart_estimate_options {
 					 * default (1 slot, rank 16) */
 	unsigned max_lora_rank;		/* --max-lora-rank */
 } mipart_estimate_options;
+
+/* vLLM's default share of a device's memory it may take (--gpu-memory-utilization; vllm/config.py
+ * CacheConfig.gpu_memory_utilization, vllm/engine/arg_utils.py EngineArgs: 0.9) */
+#define MIPART_ESTIMATE_UTILIZATION 0.9
+
+/* mipart_estimate_utilization - the share of the device vLLM may take under o: its
+ * gpu_memory_utilization, or MIPART_ESTIMATE_UTILIZATION when that is not above 0. */
+static inline double mipart_estimate_utilization(const mipart_estimate_options *o)
+{
+	return o->gpu_memory_utilization > 0 ? o->gpu_memory_utilization : MIPART_ESTIMATE_UTILIZATION;
+}
 
 typedef struct mipart_estimate {
 	uint64_t params;		/* parameters of the whole model */

@@ -84,6 +84,21 @@ bool mipart_mode_pair_valid(mipart_compute_mode mode, mipart_memory_mode nps, un
  */
 mipart_compute_mode mipart_compute_mode_auto(mipart_memory_mode nps, unsigned num_xcc, bool is_apu);
 
+/* amdgpu.user_partt_mode's AUTO, its default (amdgpu_drv.c: AMDGPU_AUTO_COMPUTE_PARTITION_MODE) */
+#define MIPART_USER_PARTT_AUTO (-2)
+
+/*
+ * The compute mode a GPU comes up in when the driver loads with amdgpu.user_partt_mode = partt
+ * while memory mode nps is in force. The cached mode starts UNKNOWN after every load, so
+ * gfx_v9_4_3.c: gfx_v9_4_3_cp_resume switches to user_partt_mode (HARDWARE.md 1.5, 8.13):
+ * AUTO picks from the NPS mode (mipart_compute_mode_auto); a mode goes through the switch's
+ * check (aqua_vanjaram.c: __aqua_vanjaram_switch_partition_mode), and one the NPS mode does not
+ * allow is refused: UNKNOWN (what the GPU then shows is not documented; this takes the stricter
+ * reading, HARDWARE.md 8.6, docs/simulator.md). Any other value: UNKNOWN.
+ */
+mipart_compute_mode mipart_compute_mode_at_load(int partt, mipart_memory_mode nps, unsigned num_xcc,
+						unsigned gfx_target, bool is_apu);
+
 /*
  * Format a mode set as the kernel does for available_compute_partition /
  * available_memory_partition: names joined by ", " in enum order. Writes at most size bytes

@@ -114,6 +114,15 @@ const mipart_partition_info *mipart_topology_partition(const mipart_topology *to
 const mipart_partition_info *mipart_topology_gpu_partition(const mipart_topology *topo,
 							    const mipart_gpu_info *gpu, size_t j);
 
+/* The GPU at PCI address bdf ("0000:05:00.0"; any case: sysfs prints lower case, a person or a
+ * layout file may not), or NULL. Owned by the topology. */
+const mipart_gpu_info *mipart_topology_gpu_by_bdf(const mipart_topology *topo, const char *bdf);
+
+/* The partition with XCP index xcp of the GPU at bdf (as above): what a booking names. NULL
+ * when the host has no such GPU, or that GPU no such partition now. Owned by the topology. */
+const mipart_partition_info *mipart_topology_partition_at(const mipart_topology *topo,
+							  const char *bdf, unsigned xcp);
+
 /* Diagnostics collected during the load: messages in git style, owned by the topology. */
 size_t mipart_topology_diag_count(const mipart_topology *topo);
 const char *mipart_topology_diag(const mipart_topology *topo, size_t i);

@@ -64,9 +64,6 @@ void cli_print_verbs(FILE *f, const struct verb *verbs);
  * Reports and returns -EINVAL / -ENOENT. */
 int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected);
 
-/* A partition named "G.X" (GPU index, XCP 0..7, decimal): 0 or -EINVAL. (select.c) */
-int cli_parse_gpu_xcp(const char *s, unsigned *ret_gpu, unsigned *ret_xcp);
-
 /* A command line for people and the journal: "mipart" and each word, quoted where needed. */
 void cli_quote_argv(int argc, char **argv, char *buf, size_t size);
 

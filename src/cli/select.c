@@ -61,30 +61,3 @@ int cli_select_gpus(const mipart_topology *t, const char *spec, bool *selected)
 	return 0;
 }
 
-/* A decimal number of at most 3 digits at *s; advances *s. -1 when there is none. */
-static int small_number(const char **s)
-{
-	int v = 0, n = 0;
-
-	while (**s >= '0' && **s <= '9' && n < 3) {
-		v = v * 10 + (**s - '0');
-		(*s)++;
-		n++;
-	}
-	return n && !(**s >= '0' && **s <= '9') ? v : -1;
-}
-
-int cli_parse_gpu_xcp(const char *s, unsigned *ret_gpu, unsigned *ret_xcp)
-{
-	int g = small_number(&s), x;
-
-	if (g < 0 || *s++ != '.')
-		return -EINVAL;
-	x = small_number(&s);
-	/* MAX_XCP = 8 partition slots per GPU (amdgpu_xcp.h) */
-	if (x < 0 || x > 7 || *s)
-		return -EINVAL;
-	*ret_gpu = (unsigned)g;
-	*ret_xcp = (unsigned)x;
-	return 0;
-}

@@ -378,7 +378,7 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 	       gib(e.min_device_bytes));
 	if (a.o.device_bytes) {
 		printf("  on %.2f GiB x %.2f = %.2f GiB usable: ", gib(a.o.device_bytes),
-		       a.o.gpu_memory_utilization ? a.o.gpu_memory_utilization : 0.9, gib(e.usable_bytes));
+		       mipart_estimate_utilization(&a.o), gib(e.usable_bytes));
 		if (e.kv_cache_bytes > 0) {
 			printf("KV cache %.2f GiB = %llu tokens as vLLM logs it, %.2fx concurrency at %u tokens, longest context %llu%s\n",
 			       e.kv_cache_bytes / GIB, (unsigned long long)e.kv_cache_tokens,

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,7 +275,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 		}
 		items[i] = (mipart_plan_item){
 			pm[i].label, pm[i].count, pm[i].o.tensor_parallel ? pm[i].o.tensor_parallel : 1,
-			(uint64_t)ceil((double)pm[i].e.min_device_bytes * 0.9 * (1 + MIPART_ALLOC_MARGIN)),
+			mipart_alloc_booking_bytes(&pm[i].e, &pm[i].o),
 		};
 	}
 	if (fa.nodes || fa.inventory) {

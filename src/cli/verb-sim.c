@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mipart/allocate.h"
 #include "mipart/error.h"
 #include "mipart/estimate.h"
 #include "mipart/sim.h"
@@ -294,7 +295,7 @@ static int opt_partition(struct cli *cli, const char *arg, unsigned long *gpu, i
 {
 	unsigned g, x;
 
-	if (cli_parse_gpu_xcp(arg, &g, &x) < 0)
+	if (mipart_partition_id_parse(arg, &g, &x) < 0)
 		return cli_usage_error(cli->verb,
 				       "invalid '--partition' '%s': expected GPU.PARTITION, such as 0.3",
 				       arg);

@@ -120,7 +120,8 @@ run M vf list --json
 is "$(jqo '[.physical_functions[].num_vfs] | join(",")')" "0,0" "GIM is not loaded: no VFs"
 run M vf enable -g 1 --count 8
 is "$RC" 1 "no new change while the failed one is unresolved"
-like "$ERR" "*is unresolved; run 'mipart recover' first*" "points at recover"
+like "$ERR" "*change * (mipart vf enable*) failed and left the host in neither its old nor its new state; run 'mipart recover' first*" \
+	"names the change and points at recover, as a partition change does"
 run M set -g 0000:15:00.0 --compute SPX
 is "$RC" 1 "nor a partition change"
 run M recover

@@ -254,6 +254,30 @@ static void test_mi300x_cpx(void **state)
 }
 
 /* Partitions and memory of each compute x memory combination (HARDWARE.md 4.3). */
+/* the GPU and the partition a booking names (PCI address, XCP), in any case of the address */
+static void test_lookup_by_bdf(void **state)
+{
+	struct fixture *f = *state;
+	const mipart_topology *t;
+	const mipart_partition_info *p;
+
+	create(f, "mi300x", 8, MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS1);
+	t = load(f);
+	assert_ptr_equal(mipart_topology_gpu_by_bdf(t, bdfs[1]), mipart_topology_gpu(t, 1));
+	/* upper case, as a person or a layout file may write it */
+	assert_ptr_equal(mipart_topology_gpu_by_bdf(t, "0000:A6:00.0"), mipart_topology_gpu(t, 5));
+	assert_null(mipart_topology_gpu_by_bdf(t, "0000:a7:00.0")); /* not on this host */
+	p = mipart_topology_partition_at(t, "0000:26:00.0", 1);
+	assert_non_null(p);
+	assert_int_equal(p->gpu, 1);
+	assert_int_equal(p->xcp, 1);
+	assert_ptr_equal(mipart_topology_partition_at(t, "0000:05:00.0", 0),
+			 mipart_topology_gpu_partition(t, mipart_topology_gpu(t, 0), 0));
+	assert_non_null(mipart_topology_partition_at(t, "0000:A6:00.0", 1));
+	assert_null(mipart_topology_partition_at(t, "0000:05:00.0", 2)); /* DPX: XCPs 0 and 1 */
+	assert_null(mipart_topology_partition_at(t, "0000:a7:00.0", 0));
+}
+
 static void test_modes_and_memory(void **state)
 {
 	static const struct {
@@ -861,6 +885,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_mi300x_cpx, setup, teardown),
 	    cmocka_unit_test(test_modes_and_memory),
+	    cmocka_unit_test_setup_teardown(test_lookup_by_bdf, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_legacy_xcp_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_non_partitioning_product, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_after_switch, setup, teardown),

@@ -75,6 +75,33 @@ static void test_auto(void **state)
 	assert_int_equal(mipart_compute_mode_auto(MIPART_MEMORY_NPS4, 4, false), MIPART_COMPUTE_CPX);
 }
 
+/* the mode at driver load (the rule doctor and the simulator share): AUTO follows the NPS
+ * mode; a given mode is taken when the NPS mode allows it, else the switch is refused */
+static void test_at_load(void **state)
+{
+	assert_int_equal(mipart_compute_mode_at_load(MIPART_USER_PARTT_AUTO, MIPART_MEMORY_NPS1, 8,
+						     90402, false),
+			 MIPART_COMPUTE_SPX);
+	assert_int_equal(mipart_compute_mode_at_load(MIPART_USER_PARTT_AUTO, MIPART_MEMORY_NPS4, 8,
+						     90402, false),
+			 MIPART_COMPUTE_CPX);
+	assert_int_equal(mipart_compute_mode_at_load(MIPART_COMPUTE_QPX, MIPART_MEMORY_NPS4, 8, 90402,
+						     false),
+			 MIPART_COMPUTE_QPX);
+	assert_int_equal(mipart_compute_mode_at_load(MIPART_COMPUTE_DPX, MIPART_MEMORY_NPS2, 8, 90402,
+						     false),
+			 MIPART_COMPUTE_DPX);
+	/* SPX is not valid with NPS4: refused at load */
+	assert_int_equal(mipart_compute_mode_at_load(MIPART_COMPUTE_SPX, MIPART_MEMORY_NPS4, 8, 90402,
+						     false),
+			 MIPART_COMPUTE_UNKNOWN);
+	/* -1 (UNKNOWN) and values past CPX are no mode */
+	assert_int_equal(mipart_compute_mode_at_load(-1, MIPART_MEMORY_NPS1, 8, 90402, false),
+			 MIPART_COMPUTE_UNKNOWN);
+	assert_int_equal(mipart_compute_mode_at_load(5, MIPART_MEMORY_NPS1, 8, 90402, false),
+			 MIPART_COMPUTE_UNKNOWN);
+}
+
 static void test_format(void **state)
 {
 	char buf[64];
@@ -95,7 +122,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),	     cmocka_unit_test(test_partitions),
 		cmocka_unit_test(test_valid_pairs), cmocka_unit_test(test_auto),
-		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format),	     cmocka_unit_test(test_at_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

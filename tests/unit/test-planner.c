@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mipart/allocate.h"
 #include "mipart/planner.h"
 #include "banned.h"
 
@@ -513,6 +514,48 @@ static void test_random_optimal(void **state)
 	}
 }
 
+/* the booking size mipart_alloc_place books and mipart plan sizes by: one sequence's device
+ * memory x vLLM's utilization (0.9 unless given) x (1 + MIPART_ALLOC_MARGIN), rounded up */
+static void test_booking_bytes(void **state)
+{
+	mipart_estimate e = { .min_device_bytes = UINT64_C(1) << 30 };
+	mipart_estimate_options o = { 0 };
+
+	(void)state;
+	/* 2^30 x 0.9 x 1.05 = 1014686023.68 */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 1014686024);
+	o.gpu_memory_utilization = -1; /* not above 0: the default */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 1014686024);
+	o.gpu_memory_utilization = 0.5; /* 2^30 x 0.5 x 1.05 = 563714457.6 */
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 563714458);
+	e.min_device_bytes = 0;
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 0);
+}
+
+/* "G.X", as allocate --partition, env and sim hold name a partition */
+static void test_partition_id_parse(void **state)
+{
+	unsigned g = 99, x = 99;
+
+	(void)state;
+	assert_int_equal(mipart_partition_id_parse("0.3", &g, &x), 0);
+	assert_int_equal(g, 0);
+	assert_int_equal(x, 3);
+	assert_int_equal(mipart_partition_id_parse("12.7", &g, &x), 0);
+	assert_int_equal(g, 12);
+	assert_int_equal(x, 7);
+	g = x = 99;
+	assert_int_equal(mipart_partition_id_parse("1.8", &g, &x), -EINVAL); /* MAX_XCP 8 */
+	assert_int_equal(mipart_partition_id_parse("1", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1.", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse(".1", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1.2x", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("1234.0", &g, &x), -EINVAL);
+	assert_int_equal(mipart_partition_id_parse("-1.0", &g, &x), -EINVAL);
+	assert_int_equal(g, 99); /* nothing written on failure */
+	assert_int_equal(x, 99);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_unplaceable),	  cmocka_unit_test(test_tp2),
 		cmocka_unit_test(test_boundary),	  cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_random_invariants), cmocka_unit_test(test_random_optimal),
+		cmocka_unit_test(test_booking_bytes),	  cmocka_unit_test(test_partition_id_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -491,6 +491,38 @@ static void test_format_gib(void **state)
 	assert_string_equal(buf, "-");
 }
 
+/* the durable write that makes the file's directory first (declared state, agent record,
+ * NFD labels, the Hub cache, the CDI spec) */
+static void test_write_file_durable_mkdir(void **state)
+{
+	struct scratch_dir *s = *state;
+	char path[256], file[256], buf[16];
+	struct stat st;
+
+	path_in(s, "d/e/f.json", path, sizeof(path));
+	assert_int_equal(util_write_file_durable_mkdir(path, "{}", 2, 0600), 0);
+	assert_int_equal(util_read_file(path, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "{}", 2);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* the directory exists now: written again in place */
+	assert_int_equal(util_write_file_durable_mkdir(path, "[1]", 3, 0644), 0);
+	assert_int_equal(util_read_file(path, buf, sizeof(buf)), 3);
+	/* a component that is a regular file: the directory's error, nothing written */
+	path_in(s, "plain", file, sizeof(file));
+	make_file(file, "x", 1);
+	path_in(s, "plain/sub/f", path, sizeof(path));
+	assert_int_equal(util_write_file_durable_mkdir(path, "x", 1, 0644), -ENOTDIR);
+	/* util_mkdir_parent alone: the directory of the path, not the path */
+	path_in(s, "g/h/i", path, sizeof(path));
+	assert_int_equal(util_mkdir_parent(path), 0);
+	assert_int_equal(stat(path, &st), -1);
+	path_in(s, "g/h", path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(util_mkdir_parent("bare-name"), 0); /* the current directory */
+}
+
 static void test_mkdir_p(void **state)
 {
 	struct scratch_dir *s = *state;
@@ -678,6 +710,8 @@ int main(void)
 	    cmocka_unit_test(test_vappendf),
 	    cmocka_unit_test(test_write_attr),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_file_durable_mkdir, scratch_setup,
+					    scratch_teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf, scratch_setup, scratch_teardown),
 	};
 

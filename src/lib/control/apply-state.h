@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "mipart/journal.h"
 #include "mipart/mode.h"
 
 /*
@@ -16,5 +17,12 @@
  */
 int apply_parse_state(const char *json, size_t n, mipart_compute_mode *cm, mipart_memory_mode *mm,
 		      int *parts);
+
+/*
+ * apply_unresolved - whether an earlier change (a partition change or a VF change) must be
+ * resolved before another may start: 0 when none, -EINPROGRESS with msg saying which and to run
+ * 'mipart recover', or the journal's error with msg saying so. apply.c; every writer asks it.
+ */
+int apply_unresolved(mipart_journal *j, char *msg, size_t size);
 
 #endif

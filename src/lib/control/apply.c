@@ -186,15 +186,9 @@ static void reconcile(struct ctx *c, const mipart_topology *t)
 	driver_instance(c->host, now, sizeof(now));
 	for (size_t k = 0; k < n; k++) {
 		char then[64];
-		bool applied = false;
+		const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(t, v[k].bdf);
 
-		for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
-			const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-			if (!strcasecmp(g->bdf, v[k].bdf) && g->driver_bound && g->memory == v[k].mode)
-				applied = true;
-		}
-		if (applied) {
+		if (g && g->driver_bound && g->memory == v[k].mode) {
 			mipart_journal_nps_forget(c->j, v[k].bdf);
 			continue;
 		}
@@ -770,7 +764,7 @@ static void finish(struct ctx *c, const char *state, const char *after, const ch
 		c->o->after_change(c->o->userdata);
 }
 
-static int unresolved(mipart_journal *j, char *msg, size_t size)
+int apply_unresolved(mipart_journal *j, char *msg, size_t size)
 {
 	mipart_journal_entry e = { 0 };
 	int r = mipart_journal_unresolved(j, &e);
@@ -795,7 +789,7 @@ static int unresolved(mipart_journal *j, char *msg, size_t size)
 /* An earlier change that must be resolved first: say which and how. */
 static int check_unresolved(struct ctx *c)
 {
-	return unresolved(c->j, c->res->message, sizeof(c->res->message));
+	return apply_unresolved(c->j, c->res->message, sizeof(c->res->message));
 }
 
 int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, char *msg,
@@ -816,7 +810,7 @@ int mipart_apply_unresolved(const mipart_host *host, const char *journal_path, c
 		snprintf(msg, size, "cannot read the journal '%s': %s", path, mipart_strerror(r));
 		return r;
 	}
-	r = unresolved(j, msg, size);
+	r = apply_unresolved(j, msg, size);
 	mipart_journal_free(j);
 	return r;
 }

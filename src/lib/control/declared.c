@@ -41,7 +41,7 @@ int mipart_declared_write(const mipart_host *host, const char *text, size_t len,
 	mipart_config *cfg = NULL;
 	const mipart_config_set *set;
 	json_t *o = NULL;
-	char *doc = NULL, *slash;
+	char *doc = NULL;
 	int r;
 
 	if (!host || !text || !config)
@@ -69,12 +69,7 @@ int mipart_declared_write(const mipart_host *host, const char *text, size_t len,
 		r = -ENOMEM;
 		goto out;
 	}
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	r = util_mkdir_p(path);
-	*slash = '/';
-	if (r == 0)
-		r = util_write_file_durable(path, doc, strlen(doc), 0644);
+	r = util_write_file_durable_mkdir(path, doc, strlen(doc), 0644);
 out:
 	free(doc);
 	json_decref(o);

@@ -347,11 +347,8 @@ int mipart_journal_annotate_pending(mipart_journal *j, mipart_topology *t)
 	if (r < 0)
 		return r;
 	for (size_t k = 0; k < n; k++) {
-		const mipart_gpu_info *w = NULL;
+		const mipart_gpu_info *w = mipart_topology_gpu_by_bdf(t, v[k].bdf);
 
-		for (size_t i = 0; i < ng && !w; i++)
-			if (!strcasecmp(mipart_topology_gpu(t, i)->bdf, v[k].bdf))
-				w = mipart_topology_gpu(t, i);
 		if (!w)
 			continue;
 		for (size_t i = 0; i < ng; i++) {

@@ -47,15 +47,15 @@ int mipart_layout_resolve(const mipart_config_set *set, const mipart_topology *t
 			size_t i = n;
 
 			if (dev->is_bdf) {
-				for (i = 0; i < n; i++)
-					if (!strcasecmp(mipart_topology_gpu(topo, i)->bdf, dev->bdf))
-						break;
-				if (i == n) {
+				const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(topo, dev->bdf);
+
+				if (!g) {
 					snprintf(msg, msg_size,
 						 "no GPU at PCI address %s on this host ('mipart status' lists them)",
 						 dev->bdf);
 					return fail(-ENOENT, dev->line, dev->column, ret_line, ret_column);
 				}
+				i = g->index;
 			} else {
 				i = dev->index;
 				if (i >= n) {

@@ -22,6 +22,7 @@
 #include "mipart/sim-sriov.h"
 #include "mipart/sriov.h"
 #include "sriov-control.h"
+#include "apply-state.h"
 #include "subproc.h"
 #include "util.h"
 #include "banned.h"
@@ -474,16 +475,10 @@ int mipart_sriov_set_count(const mipart_host *host, const char *pf_bdf, unsigned
 			goto out;
 		}
 		/* like every change: none while an earlier one is unresolved */
-		{
-			mipart_journal_entry u = { 0 };
-
-			if (mipart_journal_unresolved(c.j, &u) == 0) {
-				msg = msgf("change %lld (%s) is unresolved; run 'mipart recover' first",
-					   (long long)u.id, u.state);
-				mipart_journal_entry_release(&u);
-				r = -EINPROGRESS;
-				goto out;
-			}
+		r = apply_unresolved(c.j, err, sizeof(err));
+		if (r < 0) {
+			msg = msgf("%s", err);
+			goto out;
 		}
 		if (mipart_journal_begin(c.j, o->uid, o->command ? o->command : "mipart vf", before,
 					 target, &c.id) < 0) {

@@ -311,18 +311,9 @@ int db_open(const char *path, sqlite3 **ret)
 	int r, version = 0;
 
 	if (strcmp(path, ":memory:")) {
-		char dir[4096];
-		char *slash;
-
-		if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-			return -ENAMETOOLONG;
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			r = util_mkdir_p(dir);
-			if (r < 0)
-				return r;
-		}
+		r = util_mkdir_parent(path);
+		if (r < 0)
+			return r;
 	}
 	r = db_err(sqlite3_open_v2(path, &db,
 				   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

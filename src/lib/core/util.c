@@ -147,6 +147,13 @@ int util_write_file_durable(const char *path, const char *data, size_t len, mode
 	return write_file(path, data, len, mode, true);
 }
 
+int util_write_file_durable_mkdir(const char *path, const char *data, size_t len, mode_t mode)
+{
+	int r = util_mkdir_parent(path);
+
+	return r < 0 ? r : util_write_file_durable(path, data, len, mode);
+}
+
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 {
 	char buf[65536];
@@ -161,6 +168,20 @@ int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	if ((size_t)n >= sizeof(buf))
 		return -EFBIG;
 	return util_write_file(path, buf, (size_t)n, mode);
+}
+
+int util_mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0; /* the current directory, or / */
+	*slash = '\0';
+	return util_mkdir_p(dir);
 }
 
 int util_mkdir_p(const char *path)

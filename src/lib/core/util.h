@@ -36,6 +36,10 @@ int util_write_file(const char *path, const char *data, size_t len, mode_t mode)
  * the rename and its directory after it. Returns 0 or -errno. */
 int util_write_file_durable(const char *path, const char *data, size_t len, mode_t mode);
 
+/* util_write_file_durable_mkdir - util_write_file_durable, after creating the file's directory
+ * and its parents (util_mkdir_p) when they are missing. Returns 0 or -errno. */
+int util_write_file_durable_mkdir(const char *path, const char *data, size_t len, mode_t mode);
+
 /* util_write_filef - util_write_file with printf formatting (output capped at 64 KiB). */
 int util_write_filef(const char *path, mode_t mode, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -50,6 +54,10 @@ int util_write_attr(const char *path, const char *value, size_t len);
 
 /* util_mkdir_p - create a directory and its parents (mode 0755). Returns 0 or -errno. */
 int util_mkdir_p(const char *path);
+
+/* util_mkdir_parent - util_mkdir_p of the directory path is in (nothing for a bare name or a
+ * file in /). Returns 0 or -errno. */
+int util_mkdir_parent(const char *path);
 
 /*
  * util_vappendf - append formatted text to a growing buffer (*buf of *cap bytes holding *len and

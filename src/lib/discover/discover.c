@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -912,6 +913,25 @@ const mipart_partition_info *mipart_topology_gpu_partition(const mipart_topology
 	if (j >= g->n_partitions)
 		return NULL;
 	return &t->parts[g->first_partition + j];
+}
+
+const mipart_gpu_info *mipart_topology_gpu_by_bdf(const mipart_topology *t, const char *bdf)
+{
+	for (size_t i = 0; i < t->n_gpus; i++)
+		if (!strcasecmp(t->gpus[i].bdf, bdf))
+			return &t->gpus[i];
+	return NULL;
+}
+
+const mipart_partition_info *mipart_topology_partition_at(const mipart_topology *t, const char *bdf,
+							  unsigned xcp)
+{
+	const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(t, bdf);
+
+	for (size_t j = 0; g && j < g->n_partitions; j++)
+		if (t->parts[g->first_partition + j].xcp == (int)xcp)
+			return &t->parts[g->first_partition + j];
+	return NULL;
 }
 
 size_t mipart_topology_diag_count(const mipart_topology *t)

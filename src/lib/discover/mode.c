@@ -195,6 +195,18 @@ mipart_compute_mode mipart_compute_mode_auto(mipart_memory_mode nps, unsigned nu
 	return MIPART_COMPUTE_UNKNOWN;
 }
 
+mipart_compute_mode mipart_compute_mode_at_load(int partt, mipart_memory_mode nps, unsigned num_xcc,
+						unsigned gfx_target, bool is_apu)
+{
+	if (partt == MIPART_USER_PARTT_AUTO)
+		return mipart_compute_mode_auto(nps, num_xcc, is_apu);
+	if (partt < MIPART_COMPUTE_SPX || partt > MIPART_COMPUTE_CPX)
+		return MIPART_COMPUTE_UNKNOWN;
+	return mipart_mode_pair_valid((mipart_compute_mode)partt, nps, num_xcc, gfx_target)
+		       ? (mipart_compute_mode)partt
+		       : MIPART_COMPUTE_UNKNOWN;
+}
+
 static size_t format_set(mipart_mode_set set, const char *(*name)(int), unsigned max, char *buf,
 			 size_t size)
 {

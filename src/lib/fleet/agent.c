@@ -140,21 +140,15 @@ static void record_load(struct agent *a)
 
 static void record_save(struct agent *a)
 {
-	char path[MIPART_PATH_MAX], *text, *slash;
+	char path[MIPART_PATH_MAX], *text;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b}", "config", a->config, "state", a->state,
 			      "message", a->message, "journal_id", (json_int_t)a->journal_id, "reported",
 			      a->reported);
 	int r = -ENOMEM;
 
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (text && record_path(a, path, sizeof(path)) >= 0) {
-		slash = strrchr(path, '/');
-		*slash = '\0';
-		r = util_mkdir_p(path);
-		*slash = '/';
-		if (r == 0)
-			r = util_write_file_durable(path, text, strlen(text), 0600);
-	}
+	if (text && record_path(a, path, sizeof(path)) >= 0)
+		r = util_write_file_durable_mkdir(path, text, strlen(text), 0600);
 	if (r < 0)
 		logf_(a, MIPART_AGENT_WARN, "cannot record the agent state in '%s': %s", MIPART_AGENT_STATE_PATH,
 		      mipart_strerror(r));

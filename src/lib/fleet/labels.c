@@ -326,22 +326,12 @@ int mipart_labels_format_nfd(const mipart_label *labels, size_t n, char **ret)
 
 int mipart_labels_write(const mipart_label *labels, size_t n, const char *path)
 {
-	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
+	char *text = NULL;
 	int r = mipart_labels_format_nfd(labels, n, &text);
 
 	if (r < 0)
 		return r;
-	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
-		free(text);
-		return -ENAMETOOLONG;
-	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = util_mkdir_p(dir);
-	}
-	if (r == 0)
-		r = util_write_file_durable(path, text, strlen(text), 0644);
+	r = util_write_file_durable_mkdir(path, text, strlen(text), 0644);
 	free(text);
 	return r;
 }
@@ -367,12 +357,12 @@ int mipart_labels_update(const mipart_host *host, const char *path, bool make_di
 {
 	mipart_label *labels = NULL;
 	mipart_topology *t = NULL;
-	char dir[MIPART_PATH_MAX], *text = NULL, *slash;
+	char *text = NULL;
 	int n, r;
 
 	if (!host || !path || !*path)
 		return -EINVAL;
-	if (util_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+	if (strlen(path) >= MIPART_PATH_MAX)
 		return -ENAMETOOLONG;
 	/* a host in the middle of a change (a writer holds the host lock) is read when it is done:
 	 * labels of half a change would tell NFD about partitions that come and go */
@@ -399,14 +389,8 @@ int mipart_labels_update(const mipart_host *host, const char *path, bool make_di
 		r = -EBUSY;
 		goto out;
 	}
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = make_dir ? util_mkdir_p(dir) : 0;
-		if (r < 0)
-			goto out;
-	}
-	r = util_write_file_durable(path, text, strlen(text), 0644);
+	r = make_dir ? util_write_file_durable_mkdir(path, text, strlen(text), 0644)
+		     : util_write_file_durable(path, text, strlen(text), 0644);
 	if (r < 0)
 		goto out;
 	r = 1;

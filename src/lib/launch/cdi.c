@@ -254,21 +254,15 @@ int mipart_cdi_write(const mipart_host *host, const char *path_or_null, const ch
 	char path[MIPART_PATH_MAX];
 	int r;
 
-	if (!path_or_null) {
-		r = mipart_host_path(host, MIPART_CDI_DIR, path, sizeof(path));
-		if (r < 0)
-			return r;
-		r = util_mkdir_p(path);
-		if (r < 0)
-			return r;
-		r = mipart_host_path(host, MIPART_CDI_PATH, path, sizeof(path));
-		if (r < 0)
-			return r;
-		path_or_null = path;
-	}
 	/* the temporary is ".mipart-tmp.<pid>": without ".json" a runtime scanning /etc/cdi skips
 	 * it (pkg/cdi/spec-dirs.go: scanSpecDirs reads only .json and .yaml) */
-	return util_write_file_durable(path_or_null, json, strlen(json), 0644);
+	if (path_or_null)
+		return util_write_file_durable(path_or_null, json, strlen(json), 0644);
+	/* MIPART_CDI_PATH is in MIPART_CDI_DIR, made when missing */
+	r = mipart_host_path(host, MIPART_CDI_PATH, path, sizeof(path));
+	if (r < 0)
+		return r;
+	return util_write_file_durable_mkdir(path, json, strlen(json), 0644);
 }
 
 int mipart_cdi_refresh(const mipart_host *host, unsigned lock_timeout_ms)

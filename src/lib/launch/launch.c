@@ -52,17 +52,6 @@ __attribute__((format(printf, 3, 4))) static void diag_set(mipart_diag *d, int u
 	va_end(ap);
 }
 
-static const mipart_partition_info *partition_at(const mipart_topology *t, const char *bdf, unsigned xcp)
-{
-	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
-		const mipart_partition_info *p = mipart_topology_partition(t, i);
-
-		if (p->xcp == (int)xcp && !strcmp(mipart_topology_gpu(t, p->gpu)->bdf, bdf))
-			return p;
-	}
-	return NULL;
-}
-
 mipart_launch *mipart_launch_free(mipart_launch *ln)
 {
 	if (!ln)
@@ -99,7 +88,8 @@ int mipart_launch_open(const mipart_host *host, const mipart_topology *t, const 
 			ln->has_alloc = 1;
 			ln->spec = json_loads(ln->alloc.spec, 0, NULL);
 			for (size_t b = 0; b < ln->alloc.n_bookings; b++) {
-				p = partition_at(t, ln->alloc.bookings[b].bdf, ln->alloc.bookings[b].xcp);
+				p = mipart_topology_partition_at(t, ln->alloc.bookings[b].bdf,
+								 ln->alloc.bookings[b].xcp);
 				if (!p) {
 					diag_set(diag, 0, "allocation '%s' books %s XCP %u, which this host does not have now",
 						 ln->alloc.name, ln->alloc.bookings[b].bdf,
@@ -149,7 +139,8 @@ int mipart_launch_open_step(const mipart_topology *t, const size_t *idx, size_t 
 		ln->alloc.n_bookings = 1;
 		/* the step owns its partitions: vLLM's own default share, checked by the estimator */
 		ln->alloc.bookings[0].bytes = ln->parts[0]->memory_bytes > 0
-						      ? (uint64_t)((double)ln->parts[0]->memory_bytes * 0.9)
+						      ? (uint64_t)((double)ln->parts[0]->memory_bytes *
+								   MIPART_ESTIMATE_UTILIZATION)
 						      : 0;
 		ln->spec = json_pack("{s:I, s:I}", "max_model_len", (json_int_t)max_model_len,
 				     "tensor_parallel_size", (json_int_t)n);

@@ -132,27 +132,39 @@ static int small_number(const char **s)
 	return n && !(**s >= '0' && **s <= '9') ? v : -1;
 }
 
-const mipart_partition_info *mipart_partition_find(const mipart_topology *t, const char *id,
-						   int allow_index)
+int mipart_partition_id_parse(const char *id, unsigned *ret_gpu, unsigned *ret_xcp)
 {
 	const char *s = id;
 	int g, x;
 
+	if (!id)
+		return -EINVAL;
+	g = small_number(&s);
+	if (g < 0 || *s++ != '.')
+		return -EINVAL;
+	x = small_number(&s);
+	/* MAX_XCP = 8 partition slots per GPU (drivers/gpu/drm/amd/amdgpu/amdgpu_xcp.h) */
+	if (x < 0 || x > 7 || *s)
+		return -EINVAL;
+	*ret_gpu = (unsigned)g;
+	*ret_xcp = (unsigned)x;
+	return 0;
+}
+
+const mipart_partition_info *mipart_partition_find(const mipart_topology *t, const char *id,
+						   int allow_index)
+{
+	const char *s = id;
+	unsigned g, x;
+
 	if (!t || !id)
 		return NULL;
-	g = small_number(&s);
-	if (g >= 0 && *s == '.') {
-		const mipart_gpu_info *gi = mipart_topology_gpu(t, (size_t)g);
+	if (small_number(&s) >= 0 && *s == '.') {
+		const mipart_gpu_info *gi;
 
-		s++;
-		x = small_number(&s);
-		/* MAX_XCP = 8 partition slots per GPU (drivers/gpu/drm/amd/amdgpu/amdgpu_xcp.h) */
-		if (x < 0 || x > 7 || *s || !gi)
+		if (mipart_partition_id_parse(id, &g, &x) < 0 || !(gi = mipart_topology_gpu(t, g)))
 			return NULL;
-		for (size_t j = 0; j < gi->n_partitions; j++)
-			if (mipart_topology_gpu_partition(t, gi, j)->xcp == x)
-				return mipart_topology_gpu_partition(t, gi, j);
-		return NULL;
+		return mipart_topology_partition_at(t, gi->bdf, x);
 	}
 	if (allow_index && *id && strspn(id, "0123456789") == strlen(id) && strlen(id) <= 6) {
 		unsigned long n = strtoul(id, NULL, 10);
@@ -273,6 +285,12 @@ static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need, m
 		  gib(need));
 }
 
+uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o)
+{
+	return (uint64_t)ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
+			      (1 + MIPART_ALLOC_MARGIN));
+}
+
 int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_alloc_request *req,
 		       mipart_alloc_result *ret, mipart_diag *diag)
 {
@@ -344,10 +362,7 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 					    : mipart_strerror(r));
 		return r;
 	}
-	/* what vLLM must be allowed to use: weights, activations, runtime and one full sequence */
-	need = (uint64_t)ceil((double)e.min_device_bytes *
-			      (o.gpu_memory_utilization ? o.gpu_memory_utilization : 0.9) *
-			      (1 + MIPART_ALLOC_MARGIN));
+	need = mipart_alloc_booking_bytes(&e, &o);
 	if (!req->partition || !strcmp(req->partition, "auto")) {
 		if (!pick_partitions(l, t, tp, need, parts)) {
 			diag_set(diag, 0, "no partition has %.2f GiB free for %s (%s, max-model-len %u%s)",
@@ -379,7 +394,7 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 					 "max_model_len", (int)e.max_model_len, "max_num_seqs",
 					 (int)(o.max_num_seqs ? o.max_num_seqs : 256),
 					 "gpu_memory_utilization",
-					 o.gpu_memory_utilization ? o.gpu_memory_utilization : 0.9,
+					 mipart_estimate_utilization(&o),
 					 "weights_bytes", (json_int_t)e.weights_bytes, "kv_bytes_per_token",
 					 (json_int_t)e.kv_bytes_per_token, "booked_bytes", (json_int_t)need);
 

@@ -33,7 +33,6 @@
 #define V(major, minor) MIPART_VLLM_VERSION(major, minor)
 
 /* vLLM defaults (vllm/config.py CacheConfig, vllm/engine/arg_utils.py): */
-#define DEFAULT_UTILIZATION 0.9
 #define DEFAULT_BLOCK_SIZE 16
 /*
  * max_num_batched_tokens B and max_num_seqs S of `vllm serve` (UsageContext.OPENAI_API_SERVER),
@@ -918,7 +917,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	unsigned tp = o->tensor_parallel ? o->tensor_parallel : 1;
 	unsigned version = o->vllm_version ? o->vllm_version : MIPART_VLLM_NEWEST;
 	unsigned block = o->block_size ? o->block_size : DEFAULT_BLOCK_SIZE;
-	double util = o->gpu_memory_utilization > 0 ? o->gpu_memory_utilization : DEFAULT_UTILIZATION;
+	double util = mipart_estimate_utilization(o);
 	double kv_elem = o->kv_fp8 ? 1 : (p == MIPART_PREC_FP32 ? 4 : 2);
 	double act_elem = p == MIPART_PREC_FP32 ? 4 : 2;
 	uint64_t linear = 0, params;

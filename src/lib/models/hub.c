@@ -221,55 +221,6 @@ static int repo_dir(const struct hub *h, char *buf, size_t size)
 		     slash + 1);
 }
 
-/* Write data to path whole: temporary file, fsync, rename, fsync of the directory. */
-static int write_durable(const char *path, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *slash;
-	int fd, r = 0;
-
-	if (PATHF(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) < 0 ||
-	    PATHF(dir, sizeof(dir), "%s", path) < 0)
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = '\0';
-	r = util_mkdir_p(dir);
-	if (r < 0)
-		return r;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	return 0;
-}
-
 /* Read a cached file of at most cap bytes into a new buffer. */
 static int read_alloc(const char *path, size_t cap, char **ret, size_t *ret_len)
 {
@@ -625,12 +576,12 @@ static int load_online(struct hub *h, mipart_model *ret)
 	/* into the cache: the files as the Hub has them, the ref, and mipart's record */
 	r = PATHF(path, sizeof(path), "%s/snapshots/%s/config.json", dir, sha);
 	if (r == 0)
-		r = write_durable(path, cfg.body, cfg.body_len);
+		r = util_write_file_durable_mkdir(path, cfg.body, cfg.body_len, 0644);
 	if (r == 0 && idx.body &&
 	    (r = PATHF(path, sizeof(path), "%s/snapshots/%s/model.safetensors.index.json", dir, sha)) == 0)
-		r = write_durable(path, idx.body, idx.body_len);
+		r = util_write_file_durable_mkdir(path, idx.body, idx.body_len, 0644);
 	if (r == 0 && !is_sha(h->rev) && (r = PATHF(path, sizeof(path), "%s/refs/%s", dir, h->rev)) == 0)
-		r = write_durable(path, sha, strlen(sha));
+		r = util_write_file_durable_mkdir(path, sha, strlen(sha), 0644);
 	if (r == 0) {
 		json_t *rec;
 		char *text;
@@ -645,7 +596,7 @@ static int load_online(struct hub *h, mipart_model *ret)
 		json_decref(rec);
 		r = text ? 0 : -ENOMEM;
 		if (r == 0 && (r = record_path(h, sha, path, sizeof(path))) == 0)
-			r = write_durable(path, text, strlen(text));
+			r = util_write_file_durable_mkdir(path, text, strlen(text), 0644);
 		free(text);
 	}
 	if (r < 0) {

@@ -395,12 +395,7 @@ bool mipart_allocation_orphaned(const mipart_allocation *a, const mipart_topolog
 				size_t *ret_booking)
 {
 	for (size_t b = 0; b < a->n_bookings; b++) {
-		const mipart_gpu_info *g = NULL;
-
-		for (size_t i = 0; i < mipart_topology_gpu_count(t) && !g; i++)
-			if (!strcasecmp(mipart_topology_gpu(t, i)->bdf, a->bookings[b].bdf))
-				g = mipart_topology_gpu(t, i);
-		if (!g || a->bookings[b].xcp >= g->n_partitions) {
+		if (!mipart_topology_partition_at(t, a->bookings[b].bdf, a->bookings[b].xcp)) {
 			if (ret_booking)
 				*ret_booking = b;
 			return true;

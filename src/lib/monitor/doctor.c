@@ -307,22 +307,14 @@ static void check_features(struct doc *d)
 	}
 }
 
+/* The compute mode g comes up in at the next driver load (mipart_compute_mode_at_load), and
+ * how the driver picks it, for people. */
 static const char *mode_at_load(int partt, const mipart_gpu_info *g, mipart_compute_mode *ret)
 {
-	mipart_compute_mode m;
-
-	/* gfx_v9_4_3.c: gfx_v9_4_3_cp_resume applies user_partt_mode when the mode is UNKNOWN,
-	 * as it is after every load (HARDWARE.md §1.5, 8.13); AUTO picks from the NPS mode
-	 * (aqua_vanjaram.c: __aqua_vanjaram_get_auto_mode) */
-	if (partt == -2) {
-		*ret = mipart_compute_mode_auto(g->memory, (unsigned)g->num_xcc, g->is_apu);
-		return "AUTO";
-	}
-	m = (mipart_compute_mode)partt;
-	*ret = mipart_mode_pair_valid(m, g->memory, (unsigned)g->num_xcc, (unsigned)g->gfx_target)
-		       ? m
-		       : MIPART_COMPUTE_UNKNOWN;
-	return mipart_compute_mode_name(m);
+	*ret = mipart_compute_mode_at_load(partt, g->memory, (unsigned)g->num_xcc,
+					   (unsigned)g->gfx_target, g->is_apu);
+	return partt == MIPART_USER_PARTT_AUTO ? "AUTO"
+					       : mipart_compute_mode_name((mipart_compute_mode)partt);
 }
 
 static void check_partt_mode(struct doc *d)
@@ -757,24 +749,6 @@ static void check_consumers(struct doc *d)
 
 /* --- identity --------------------------------------------------------------------------------- */
 
-static const mipart_partition_info *find_partition(const mipart_topology *t, const char *bdf,
-						   unsigned xcp, const mipart_gpu_info **ret_gpu)
-{
-	for (size_t i = 0; i < mipart_topology_gpu_count(t); i++) {
-		const mipart_gpu_info *g = mipart_topology_gpu(t, i);
-
-		if (strcmp(g->bdf, bdf))
-			continue;
-		*ret_gpu = g;
-		for (size_t j = 0; j < g->n_partitions; j++)
-			if (mipart_topology_gpu_partition(t, g, j)->xcp == (int)xcp)
-				return mipart_topology_gpu_partition(t, g, j);
-		return NULL;
-	}
-	*ret_gpu = NULL;
-	return NULL;
-}
-
 static void check_allocations(struct doc *d)
 {
 	mipart_doctor_check *c = begin(d, "identity.allocations",
@@ -821,9 +795,9 @@ static void check_allocations(struct doc *d)
 		util_show(a->name, strlen(a->name), 120, name, sizeof(name));
 		shell_quote(a->name, q, sizeof(q));
 		for (size_t b = 0; b < a->n_bookings; b++) {
-			const mipart_gpu_info *g = NULL;
+			const mipart_gpu_info *g = mipart_topology_gpu_by_bdf(d->t, a->bookings[b].bdf);
 			const mipart_partition_info *p =
-				find_partition(d->t, a->bookings[b].bdf, a->bookings[b].xcp, &g);
+				mipart_topology_partition_at(d->t, a->bookings[b].bdf, a->bookings[b].xcp);
 
 			if (!g || selected(d, g->index))
 				mine = true;

@@ -844,28 +844,17 @@ int mipart_sim_load_driver(const char *dir)
 static int sim_load_module(struct sim_state *s)
 {
 	/* load: the cached mode starts UNKNOWN, so user_partt_mode (AUTO by default) decides the
-	 * compute mode from the NPS mode (gfx_v9_4_3.c: gfx_v9_4_3_cp_resume) */
+	 * compute mode (gfx_v9_4_3.c: gfx_v9_4_3_cp_resume; mipart_compute_mode_at_load) */
 	for (unsigned i = 0; i < s->n_gpus; i++) {
 		struct sim_gpu *g = &s->gpu[i];
 
 		if (!s->product->partitioning)
 			continue;
 		/* a VF's XCPs are the host's (GIM's) business: a guest's reload keeps them */
-		if (!s->product->vf) {
-			g->compute = mipart_compute_mode_auto(g->memory, s->product->num_xcc,
-							      s->product->apu);
-			/* amdgpu.user_partt_mode other than AUTO: that mode, through the same
-			 * switch as a sysfs write; a mode the NPS mode does not allow is refused
-			 * there (__aqua_vanjaram_switch_partition_mode). What the load then shows
-			 * is not documented: the simulator takes the stricter reading, UNKNOWN
-			 * (HARDWARE.md 8.6, docs/simulator.md). */
-			if (s->user_partt_mode >= 0)
-				g->compute = mipart_mode_pair_valid(
-						     (mipart_compute_mode)s->user_partt_mode, g->memory,
-						     s->product->num_xcc, s->product->gfx_target)
-						     ? (mipart_compute_mode)s->user_partt_mode
-						     : MIPART_COMPUTE_UNKNOWN;
-		}
+		if (!s->product->vf)
+			g->compute = mipart_compute_mode_at_load(s->user_partt_mode, g->memory,
+								 s->product->num_xcc,
+								 s->product->gfx_target, s->product->apu);
 		g->xcp_config = g->compute == MIPART_COMPUTE_UNKNOWN ? MIPART_COMPUTE_SPX : g->compute;
 		/* the attribute lives in the driver: back to the default, CAPPING */
 		g->alloc_all = g->alloc_all_kfd = false;

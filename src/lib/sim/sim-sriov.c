@@ -237,7 +237,7 @@ struct out {
 static void w(struct out *O, const char *rel, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void w(struct out *O, const char *rel, const char *fmt, ...)
 {
-	char path[MIPART_PATH_MAX], data[512], parent[MIPART_PATH_MAX], *slash;
+	char path[MIPART_PATH_MAX], data[512];
 	va_list ap;
 	int r;
 
@@ -248,12 +248,7 @@ static void w(struct out *O, const char *rel, const char *fmt, ...)
 		O->err = -ENAMETOOLONG;
 		return;
 	}
-	util_strlcpy(parent, path, sizeof(parent));
-	slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		util_mkdir_p(parent);
-	}
+	util_mkdir_parent(path); /* an error shows in what follows */
 	r = util_write_file(path, data, strlen(data), 0644);
 	if (r < 0 && !O->err)
 		O->err = r;
@@ -261,18 +256,13 @@ static void w(struct out *O, const char *rel, const char *fmt, ...)
 
 static void ln(struct out *O, const char *rel, const char *target)
 {
-	char path[MIPART_PATH_MAX], parent[MIPART_PATH_MAX], *slash;
+	char path[MIPART_PATH_MAX];
 
 	if (util_pathf(path, sizeof(path), "%s/%s", O->dir, rel) < 0) {
 		O->err = -ENAMETOOLONG;
 		return;
 	}
-	util_strlcpy(parent, path, sizeof(parent));
-	slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		util_mkdir_p(parent);
-	}
+	util_mkdir_parent(path); /* an error shows in what follows */
 	unlink(path);
 	if (symlink(target, path) < 0 && !O->err)
 		O->err = -errno;
@@ -451,12 +441,9 @@ static int write_config(const char *dir, const struct ss *s)
 	 * gim_set_dynamic_partition_mode compares it with profiles[i].num_partitions) */
 	len += (size_t)snprintf(text + len, sizeof(text) - len, "\naccelerator_partition_mode=%u\n",
 				s->vfs[0] ? s->vfs[0] : 1);
-	if (util_pathf(path, sizeof(path), "%s/etc", dir) < 0)
-		return -ENAMETOOLONG;
-	util_mkdir_p(path);
 	if (util_pathf(path, sizeof(path), "%s/etc/gim_config", dir) < 0)
 		return -ENAMETOOLONG;
-	return util_write_file_durable(path, text, len, 0644);
+	return util_write_file_durable_mkdir(path, text, len, 0644);
 }
 
 static int ss_lock(const char *dir)

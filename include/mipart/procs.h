@@ -70,6 +70,16 @@ const mipart_proc_info *mipart_procs_get(const mipart_procs *p, size_t i);
 /* processes whose file descriptors could not be read */
 size_t mipart_procs_hidden(const mipart_procs *p);
 
+/*
+ * mipart_procs_uncompared - render-node fds printed without a drm-client-id (amdgpu's first
+ * drm-usage-stats format) that could not be compared with the process's earlier fds on the same
+ * node (kcmp KCMP_FILE), so each was counted as a DRM client of its own: a dup'd fd among them
+ * counts its VRAM twice. *ret_error (may be NULL): why, -ENOSYS (no kcmp in this kernel),
+ * -EPERM (denied), -EBADF or -ESRCH (closed or gone meanwhile), -ENXIO (the /proc read is not
+ * this kernel's own view: a captured or simulated tree, another pid namespace); 0 when none.
+ */
+size_t mipart_procs_uncompared(const mipart_procs *p, int *ret_error);
+
 /* mipart_procs_retain - keep only the processes that use a GPU in gpus (bit per GPU index), and
  * only KFD users when kfd_only. Returns how many are left. */
 size_t mipart_procs_retain(mipart_procs *p, uint64_t gpus, bool kfd_only);

@@ -53,6 +53,19 @@ cp "$fi3" "$H/proc/4242/fdinfo/200"
 run mipart --root "$H" status --json
 is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((13 * GiB)) "a dup'd fd does not count its client twice"
 is "$(jqo '.gpus[0].processes[0].drm.clients')" 8 "still 8 clients"
+# fdinfo without drm-client-id (amdgpu's first drm-usage-stats format): dup'd fds can only be
+# told apart by kcmp on the live /proc; on this simulated one each counts, and a warning says so
+grep -v '^drm-client-id:' "$fi3" >"$T_TMP/noid"
+for fd in 201 202; do
+	ln -s "$(readlink "$H/proc/4242/fd/${fi3##*/}")" "$H/proc/4242/fd/$fd"
+	cp "$T_TMP/noid" "$H/proc/4242/fdinfo/$fd"
+done
+run mipart --root "$H" status --json
+is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((37 * GiB)) "two fds without a client id: each counted (13 + 2 x 12 GiB)"
+run mipart --root "$H" top --json
+like "$(jqo '.warnings | join(" ")')" "*DRM fds without a drm-client-id that kcmp could not compare: 1 (the /proc read is not this kernel's own)*" \
+	"and the collection says that one of them could not be compared"
+rm -f "$H/proc/4242/fd/201" "$H/proc/4242/fd/202" "$H/proc/4242/fdinfo/201" "$H/proc/4242/fdinfo/202"
 run mipart --root "$H" status
 like "$OUT" "*4242 vllm 13.00 GiB*" "status names the VRAM in USED BY"
 run mipart --root "$H" top --once

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,99 @@ static void scan_counts_each_client_once(void **state)
 	mipart_host_free(h);
 }
 
+/* amdgpu's first drm-usage-stats format (2022, before "drm/amdgpu: add drm-client-id to
+ * fdinfo"): drm-driver, drm-pdev and pasid, no drm-client-id */
+static const char no_client_id[] =
+	"pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1043\n"
+	"drm-driver:\tamdgpu\ndrm-pdev:\t0000:26:00.0\npasid:\t32770\n"
+	"drm-memory-vram:\t1024 KiB\ndrm-memory-gtt:\t0 KiB\ndrm-memory-cpu:\t0 KiB\n";
+
+/* Fds printed without a drm-client-id are compared with kcmp(2): real fds of this test process
+ * (a file opened, dup()ed, and opened again) behind a scratch /proc whose "self" names this
+ * process, as the live /proc does. */
+static void scan_compares_fds_without_client_id(void **state)
+{
+	struct scratch_dir *s = *state;
+	mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_CPX };
+	mipart_host *h = NULL;
+	mipart_topology *t = NULL;
+	mipart_procs *p = NULL;
+	const mipart_proc_info *pi;
+	const mipart_partition_info *part = NULL;
+	char file[256], self[32], link[300];
+	int pid = (int)getpid(), a, why = -1;
+	const int A = 700, B = 701, C = 702, GONE = 703; /* clear of what the simulator makes */
+
+	assert_int_equal(procs_same_file(pid, 0, 0), 1); /* kcmp is there, and allowed on us */
+	assert_int_equal(mipart_sim_create(s->dir, &o, NULL), 0);
+	assert_int_equal(mipart_sim_hold_partition(s->dir, 1, 2, pid, "test", NULL), 0);
+	assert_int_equal(mipart_host_new(s->dir, &h), 0);
+	assert_int_equal(mipart_topology_load(h, &t), 0);
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++)
+		if (mipart_topology_partition(t, i)->gpu == 1 && mipart_topology_partition(t, i)->xcp == 2)
+			part = mipart_topology_partition(t, i);
+	assert_non_null(part);
+
+	/* A and B: one open file description (dup); C: the same file opened again */
+	snprintf(file, sizeof(file), "%s/drm-file", s->dir);
+	write_at(s->dir, "drm-file", "x");
+	a = open(file, O_RDONLY | O_CLOEXEC);
+	assert_true(a >= 0);
+	assert_int_equal(dup2(a, A), A);
+	assert_int_equal(dup2(A, B), B);
+	close(a);
+	a = open(file, O_RDONLY | O_CLOEXEC);
+	assert_true(a >= 0);
+	assert_int_equal(dup2(a, C), C);
+	close(a);
+	assert_int_equal(procs_same_file(pid, A, B), 1);
+	assert_int_equal(procs_same_file(pid, A, C), 0);
+	add_fd(s->dir, pid, A, part->render_minor, no_client_id);
+	add_fd(s->dir, pid, B, part->render_minor, no_client_id);
+	add_fd(s->dir, pid, C, part->render_minor, no_client_id);
+	snprintf(self, sizeof(self), "%d", pid);
+	snprintf(link, sizeof(link), "%s/proc/self", s->dir);
+	assert_int_equal(symlink(self, link), 0);
+
+	/* the live view: A and B are one client, C another */
+	assert_int_equal(mipart_procs_scan(h, t, &p), 0);
+	pi = find_pid(p, pid);
+	assert_non_null(pi);
+	assert_int_equal(pi->drm_clients, 1 + 2); /* the simulator's own fd, A/B, C */
+	assert_int_equal(mipart_procs_uncompared(p, &why), 0);
+	assert_int_equal(why, 0);
+	{
+		int64_t sim_vram = pi->vram_bytes - (2LL << 20);
+
+		p = mipart_procs_free(p);
+		/* not this kernel's /proc (no "self" naming us): as before, every fd its own
+		 * client, and said: the two that might have been dups were not compared */
+		assert_int_equal(unlink(link), 0);
+		assert_int_equal(mipart_procs_scan(h, t, &p), 0);
+		pi = find_pid(p, pid);
+		assert_int_equal(pi->drm_clients, 1 + 3);
+		assert_int_equal(pi->vram_bytes, sim_vram + (3LL << 20));
+		assert_int_equal(mipart_procs_uncompared(p, &why), 2);
+		assert_int_equal(why, -ENXIO);
+		p = mipart_procs_free(p);
+	}
+	/* kcmp cannot answer for an fd closed meanwhile (EBADF): counted, and said */
+	assert_int_equal(symlink(self, link), 0);
+	add_fd(s->dir, pid, GONE, part->render_minor, no_client_id);
+	assert_int_equal(procs_same_file(pid, A, GONE), -EBADF);
+	assert_int_equal(mipart_procs_scan(h, t, &p), 0);
+	pi = find_pid(p, pid);
+	assert_int_equal(pi->drm_clients, 1 + 3);
+	assert_true(mipart_procs_uncompared(p, &why) >= 1);
+	assert_int_equal(why, -EBADF);
+	p = mipart_procs_free(p);
+	close(A);
+	close(B);
+	close(C);
+	mipart_topology_free(t);
+	mipart_host_free(h);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, scratch_setup, scratch_teardown)
@@ -380,6 +474,7 @@ int main(void)
 		cmocka_unit_test(refuses_what_the_kernel_never_prints),
 		cmocka_unit_test(caps),
 		T(scan_counts_each_client_once),
+		T(scan_compares_fds_without_client_id),
 	};
 #undef T
 

@@ -26,6 +26,10 @@
 #define DISCOVER_MAX_NODES 512
 #define DISCOVER_MAX_GPUS 64
 
+/* procs.c: whether fds a and b of process pid are one open file description (kcmp(2)
+ * KCMP_FILE): 1 yes, 0 no, -errno when kcmp cannot tell (-ENOSYS, -EPERM, -EBADF, -ESRCH). */
+int procs_same_file(int pid, int a, int b);
+
 /* procs.c: a process name from the len bytes of /proc/PID/comm into out (size bytes, always
  * terminated, cut to fit): the single line without its newline; "" when the file is not one
  * line. Returns the length kept. */

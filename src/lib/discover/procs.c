@@ -14,7 +14,14 @@
  * drm-pdev names the GPU, and the partition is the one of the fd's render minor. Several fds
  * can share one DRM client (dup, fork, SCM_RIGHTS): drm-client-id tells them apart
  * (drm-usage-stats.rst: unique globally, or per device with drm-pdev), and each client counts
- * once.
+ * once. amdgpu printed no drm-client-id in its first drm-usage-stats format (2022, until
+ * "drm/amdgpu: add drm-client-id to fdinfo"; drm-driver, drm-pdev and pasid only): there, two
+ * fds of one process on the same render node are compared with kcmp(2) KCMP_FILE, as Mesa's
+ * os_same_file_description does for DRM fds, and one open file description counts once. kcmp
+ * needs the process's pid as this kernel sees it, so it is used only when the /proc read is
+ * this process's own view (its "self" names getpid()), not a captured or simulated tree; where
+ * it cannot answer (no kcmp, EPERM, the fd closed meanwhile) the fd counts as its own client,
+ * and mipart_procs_uncompared says how many were.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "mipart/procs.h"
 #include "discover.h"
@@ -37,6 +46,8 @@ struct mipart_procs {
 	struct mipart_proc_info *v;
 	size_t n;
 	size_t hidden;
+	size_t uncompared; /* fds without drm-client-id that could not be compared */
+	int uncompared_error;
 };
 
 size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t size)
@@ -152,14 +163,82 @@ static void mark_part(const mipart_topology *t, int i, struct mipart_proc_info *
 		pi->gpus |= UINT64_C(1) << p->gpu;
 }
 
-/* the DRM clients of one process already counted: drm-pdev and drm-client-id */
+/* the DRM clients of one process already counted: drm-pdev and drm-client-id; the fds counted
+ * without a drm-client-id, by partition; where kcmp may be asked */
 struct clients {
 	struct {
 		char pdev[20];
 		uint64_t id;
 	} v[CLIENTS_MAX];
 	size_t n;
+	struct {
+		int fd, part;
+	} anon[CLIENTS_MAX];
+	size_t n_anon;
+	int pid;
+	bool live;		/* pid is a process of this kernel's pid namespace */
+	size_t *uncompared;
+	int *uncompared_error;
 };
+
+int procs_same_file(int pid, int a, int b)
+{
+#ifdef SYS_kcmp
+	/* kernel/kcmp.c: KCMP_FILE compares the struct file behind fd a and fd b of the two tasks
+	 * (0: equal; 1, 2: ordered; 3: not comparable); both need ptrace_may_access(
+	 * PTRACE_MODE_READ_REALCREDS), about what reading their fdinfo takes
+	 * (fs/proc/fd.c: proc_fdinfo_access_allowed, PTRACE_MODE_READ_FSCREDS). -ENOSYS on a
+	 * kernel built without CONFIG_KCMP (before 5.12 only with CHECKPOINT_RESTORE; DRM selects
+	 * it since, for Mesa). */
+	long r = syscall(SYS_kcmp, (pid_t)pid, (pid_t)pid, KCMP_FILE, (unsigned long)a,
+			 (unsigned long)b);
+
+	if (r < 0)
+		return -errno;
+	return r == 0;
+#else
+	(void)pid, (void)a, (void)b;
+	return -ENOSYS;
+#endif
+}
+
+/* Whether fd of partition i, printed without a drm-client-id, is an open file description
+ * already counted (a dup of an earlier fd); else it is remembered for the next ones. */
+static bool anon_seen(struct clients *seen, const char *fd, int i)
+{
+	uint64_t n;
+	int err = 0;
+	bool candidates = false;
+
+	if (util_parse_u64(fd, strlen(fd), &n) < 0 || n > INT32_MAX)
+		return false;
+	for (size_t k = 0; k < seen->n_anon; k++) {
+		int r;
+
+		if (seen->anon[k].part != i) /* a dup is on the same render node */
+			continue;
+		candidates = true;
+		if (!seen->live) {
+			err = -ENXIO;
+			break;
+		}
+		r = procs_same_file(seen->pid, seen->anon[k].fd, (int)n);
+		if (r == 1)
+			return true;
+		if (r < 0)
+			err = r;
+	}
+	if (candidates && err) {
+		(*seen->uncompared)++;
+		*seen->uncompared_error = err;
+	}
+	if (seen->n_anon < CLIENTS_MAX) {
+		seen->anon[seen->n_anon].fd = (int)n;
+		seen->anon[seen->n_anon].part = i;
+		seen->n_anon++;
+	}
+	return false;
+}
 
 static void add_size(int64_t *sum, int64_t v)
 {
@@ -191,6 +270,8 @@ static void count_fdinfo(int pidfd, const char *fd, int i, struct clients *seen,
 		seen->v[seen->n].id = f.client_id;
 		util_strlcpy(seen->v[seen->n].pdev, f.pdev, sizeof(seen->v[seen->n].pdev));
 		seen->n++;
+	} else if (anon_seen(seen, fd, i)) {
+		return;
 	}
 	pi->drm_clients++;
 	add_size(&pi->vram_bytes, f.vram);
@@ -216,7 +297,7 @@ static void vram_unknown(struct mipart_proc_info *pi, bool *done)
 /* fds of one process; returns 0, or -EACCES when they cannot be read. *vram_init: whether
  * pi's partition_vram was set to -1 (vram_unknown) */
 static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info *pi,
-		    bool *vram_init)
+		    bool *vram_init, struct mipart_procs *p, bool live)
 {
 	DIR *d = util_opendirat(pidfd, "fd");
 	struct clients *seen = calloc(1, sizeof(*seen));
@@ -227,6 +308,12 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 
 		free(seen);
 		return r;
+	}
+	if (seen) {
+		seen->pid = pi->pid;
+		seen->live = live;
+		seen->uncompared = &p->uncompared;
+		seen->uncompared_error = &p->uncompared_error;
 	}
 	for (struct dirent *de; (de = readdir(d)) && seen_fds < FDS_MAX;) {
 		char link[256], name[300];
@@ -311,15 +398,35 @@ static int cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Whether the /proc under the host root is this process's own view of the kernel (its "self"
+ * names our pid), so that the pids it lists can be given to kcmp. A captured or simulated tree,
+ * or the /proc of another pid namespace, is not. */
+static bool live_proc(const char *proc)
+{
+	char path[MIPART_PATH_MAX], link[32], self[32];
+	ssize_t n;
+
+	if (util_pathf(path, sizeof(path), "%s/self", proc) < 0)
+		return false;
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	return !strcmp(link, self);
+}
+
 int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_procs **ret)
 {
 	char path[MIPART_PATH_MAX];
 	struct mipart_procs *p;
 	DIR *d;
 	int r = 0;
+	bool live;
 
 	if (mipart_host_path(host, "/proc", path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
+	live = live_proc(path);
 	d = opendir(path);
 	if (!d)
 		return -ENOENT;
@@ -345,7 +452,7 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 		bool vram_init = false;
 
 		pi.pid = (int)pid;
-		if (scan_fds(pidfd, t, &pi, &vram_init) == -EACCES)
+		if (scan_fds(pidfd, t, &pi, &vram_init, p, live) == -EACCES)
 			p->hidden++;
 		scan_kfd_proc(host, pi.pid, t, &pi);
 		if (!pi.kfd && !pi.gpus) {
@@ -412,6 +519,13 @@ const mipart_proc_info *mipart_procs_get(const mipart_procs *p, size_t i)
 size_t mipart_procs_hidden(const mipart_procs *p)
 {
 	return p->hidden;
+}
+
+size_t mipart_procs_uncompared(const mipart_procs *p, int *ret_error)
+{
+	if (ret_error)
+		*ret_error = p->uncompared ? p->uncompared_error : 0;
+	return p->uncompared;
 }
 
 size_t mipart_procs_retain(mipart_procs *p, uint64_t gpus, bool kfd_only)

@@ -425,6 +425,16 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 	else if (r == 0 && mipart_procs_hidden(s->procs))
 		warn(s, "%zu processes could not be inspected (run as root to see every GPU user)",
 		     mipart_procs_hidden(s->procs));
+	if (r == 0) {
+		int why = 0;
+		size_t n = mipart_procs_uncompared(s->procs, &why);
+
+		/* fdinfo without drm-client-id, and kcmp could not say which fds are dups */
+		if (n)
+			warn(s, "DRM fds without a drm-client-id that kcmp could not compare: %zu (%s); "
+				"a dup'd fd among them counts its VRAM twice", n,
+			     why == -ENXIO ? "the /proc read is not this kernel's own" : mipart_strerror(why));
+	}
 	s->desired = calloc(mipart_topology_gpu_count(s->topo) + 1, sizeof(*s->desired));
 	if (!s->desired) {
 		r = -ENOMEM;

@@ -557,6 +557,53 @@ static void test_v0_sampler_and_ranks(void **state)
 	assert_int_equal(e.other_rank_kv_cache_bytes, e.kv_cache_bytes);
 }
 
+/*
+ * The V1 sampler warm-up by version (estimate.c TRITON_SAMPLER_FROM): up to 0.16 the full sort
+ * (38.9 bytes per row and vocabulary entry); from 0.17 the in-place Triton top-k/top-p when
+ * at least 8 rows are sampled: per entry the logits in the model dtype plus float32 logits,
+ * probabilities and noise (12 bytes; no copy when the model is float32), one float32
+ * vocabulary row per program (132), the dummy forward's hidden states and two S-row copies,
+ * plus the fitted remainder.
+ */
+static void test_sampler_by_version(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 80ull << 30,
+				      .device_name = "H100-80GB", .cuda = true,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 16) };
+	double v = 128256, h = 4096, gib = 1024.0 * 1024.0 * 1024.0;
+	mipart_estimate e;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.max_num_seqs, 1024);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(1024 * v * 38.9));
+	o.vllm_version = MIPART_VLLM_VERSION(0, 17);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(1024 * v * (2 + 12) + 132 * v * 4 +
+						     (8192 + 2 * 1024) * h * 2 + 0.035 * gib));
+	/* a float32 model: the logits are already float32, no copy */
+	o.precision = MIPART_PREC_FP32;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(1024 * v * 12 + 132 * v * 4 +
+						     (8192 + 2 * 1024) * h * 4 + 0.035 * gib));
+	o.precision = MIPART_PREC_AUTO;
+	/* fewer programs than SMs when fewer rows */
+	o.max_num_seqs = 64;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(64 * v * 14 + 64 * v * 4 +
+						     (8192 + 2 * 64) * h * 2 + 0.035 * gib));
+	/* under 8 rows the PyTorch sort runs again */
+	o.max_num_seqs = 4;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(4 * v * 38.9));
+	/* V0 never took the Triton path */
+	o.max_num_seqs = 0;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 10);
+	o.engine = MIPART_ENGINE_V0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, (uint64_t)(256 * v * 38.9));
+}
+
 static void test_batch_defaults(void **state)
 {
 	mipart_model m = llama8b();
@@ -842,7 +889,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

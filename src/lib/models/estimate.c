@@ -97,6 +97,39 @@
 #define FORWARD_FACTOR 1.93
 #define SAMPLER_BYTES_V1 38.9
 #define SAMPLER_BYTES_V0 SAMPLER_BYTES_V1
+/*
+ * The V1 sampler warm-up from vLLM 0.17 (PR #33538, "Triton-based top-k and top-p sampler
+ * kernels", in the v0.17.0 release notes; merged the week of 2026-02-20):
+ * v1/sample/ops/topk_topp_sampler.py apply_top_k_top_p masks the logits in place with
+ * apply_top_k_top_p_triton when triton is present and the batch has at least 8 rows
+ * ("if HAS_TRITON and logits.shape[0] >= 8"), instead of apply_top_k_top_p_pytorch's full
+ * sort (sorted values, int64 indices and the sort's scratch: the 38.9 bytes above). The
+ * FlashInfer sampler stays opt-in (PR #26859, 2025-10-15: 0.19's log says "FlashInfer
+ * top-p/top-k sampling is available but disabled by default"). What _dummy_sampler_run
+ * (gpu_model_runner.py: top_k = vocab - 1, top_p = 0.9, no logprobs, no penalties) then holds
+ * at its peak, per sampled row and vocabulary entry: the logits in the model's dtype
+ * (compute_logits; the caller keeps them), their float32 copy (sampler.py Sampler.forward
+ * "logits = logits.to(torch.float32)", no copy when the model runs in float32), the float32
+ * probabilities (forward_native: logits.softmax(dtype=float32)) and random_sample's
+ * exponential noise q (empty_like(probs)); SAMPLER_TRITON_BYTES is the last three. Plus the
+ * kernel's per-program buffer (topk_topp_triton.py: one float32 row of the vocabulary per
+ * program, min(rows, num_compute_units) programs, cached), the dummy forward's hidden states
+ * (profile_run keeps them: B x hidden) and the S-row copies the sampler run starts from
+ * (hidden_states[logit_indices], torch.rand_like). SAMPLER_TRITON_PROGRAMS: the H100 SXM's
+ * 132 SMs, the device of every log this is checked against (a device with more compute units
+ * holds a larger buffer: MI300X's 304 CUs, 0.08 GiB more at a 128K vocabulary). The rest,
+ * SAMPLER_TRITON_FIXED, is fitted on the calibration rows of vLLM 0.19.0 on H100 whose peak
+ * is the sampler and which have no vision tower (tests/fixtures/vllm-reference.csv rows 67,
+ * 73, 75, 76, 77, 82: 0.031 to 0.038 GiB above the terms derived here, mean 0.035). The path is the same
+ * on ROCm (forward_native unless aiter's sampler is on). Versions after 0.19 are modelled
+ * alike (from 0.20 FlashInfer's sampler is on by default again, PR #40376: its masked logits
+ * and probabilities cost the same per entry; not checked against logs).
+ */
+#define TRITON_SAMPLER_FROM V(0, 17)
+#define TRITON_SAMPLER_MIN_ROWS 8
+#define SAMPLER_TRITON_BYTES 12.0
+#define SAMPLER_TRITON_PROGRAMS 132.0
+#define SAMPLER_TRITON_FIXED (0.035 * GIB)
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
 #define CUDA_GRAPH_FROM V(0, 21)
@@ -577,9 +610,9 @@ static void batch_defaults(const mipart_model *m, const mipart_estimate_options 
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
 static void activation(const mipart_model *m, unsigned tp, double batched, double seqs, double elem,
-		       bool v0, uint64_t *ret_fwd, uint64_t *ret_sampler)
+		       bool v0, unsigned version, uint64_t *ret_fwd, uint64_t *ret_sampler)
 {
-	double ffn;
+	double ffn, rows = seqs < batched ? seqs : batched, vocab = (double)m->vocab;
 
 	/* the widest MLP of a layer: the routed experts' gate/up (top_k x 2 x I_moe), or a dense
 	 * layer's fc1 or gate+up (dense-only models; MoE models with dense layers: DeepSeek's
@@ -592,8 +625,17 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 		ffn = dense > ffn ? dense : ffn;
 	}
 	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
-	*ret_sampler = (uint64_t)((seqs < batched ? seqs : batched) * (double)m->vocab *
-				  (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
+	if (!v0 && version >= TRITON_SAMPLER_FROM && rows >= TRITON_SAMPLER_MIN_ROWS) {
+		/* in-place Triton top-k/top-p (TRITON_SAMPLER_FROM): the logits in the model's
+		 * dtype (and a float32 copy unless that is float32), probabilities, noise */
+		double per_entry = SAMPLER_TRITON_BYTES + (elem < 4 ? elem : 0);
+		double programs = rows < SAMPLER_TRITON_PROGRAMS ? rows : SAMPLER_TRITON_PROGRAMS;
+
+		*ret_sampler = (uint64_t)(rows * vocab * per_entry + programs * vocab * 4 +
+					  (batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
+		return;
+	}
+	*ret_sampler = (uint64_t)(rows * vocab * (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
 }
 
 /* MoE layers: all but the dense ones (leading first_k_dense_replace, or interleaved:
@@ -974,7 +1016,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 					    p == MIPART_PREC_FP32 ? 4 : 2);
 	weights += (double)e.lora_bytes;
 	e.weights_bytes = (uint64_t)weights;
-	activation(m, tp, b, s, act_elem, v0, &e.forward_bytes, &e.sampler_bytes);
+	activation(m, tp, b, s, act_elem, v0, version, &e.forward_bytes, &e.sampler_bytes);
 	if (!v0) {
 		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
 		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);

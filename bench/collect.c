@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * collect ROOT N: the cost of one uncached collection of `mipart serve` (bench/serve.sh): N
- * times mipart_monitor_collect() on the host under ROOT and the renderings serve makes of it
- * (the exposition with both series sets, the status JSON, the status page), in one process as
- * serve does them. Prints the median and the p90 of the N times in microseconds, and of the
- * collection alone: "collect+render MEDIAN P90 collect MEDIAN P90".
+ * times mipart_monitor_collect() on the host under ROOT and the renderings of it (the
+ * exposition with both series sets, the status JSON, the status page), in one process as serve
+ * does them. Prints the median and the p90 of the N times in microseconds: with every rendering
+ * (what serve did for each collection until it rendered the JSON and the page only when asked
+ * for), of the collection alone, and of the collection and the exposition (what an uncached
+ * /metrics scrape costs now): "collect+render MEDIAN P90 collect MEDIAN P90 metrics MEDIAN P90".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
 {
 	mipart_host *host = NULL;
 	uint64_t n = 0;
-	double *all, *col;
+	double *all, *col, *met;
 
 	if (argc != 3 || util_parse_u64(argv[2], strlen(argv[2]), &n) < 0 || n < 1 || n > 100000) {
 		fprintf(stderr, "usage: collect ROOT N (1 to 100000)\n");
@@ -47,13 +49,14 @@ int main(int argc, char **argv)
 	}
 	all = calloc(n, sizeof(*all));
 	col = calloc(n, sizeof(*col));
-	if (!all || !col)
+	met = calloc(n, sizeof(*met));
+	if (!all || !col || !met)
 		return 1;
 	for (uint64_t i = 0; i < n; i++) {
 		mipart_monitor *m = NULL;
 		char *text = NULL, *json = NULL, *html = NULL;
 		size_t len;
-		double t0 = now_us(), t1;
+		double t0 = now_us(), t1, t2;
 
 		if (mipart_monitor_collect(host, &m) < 0) {
 			fprintf(stderr, "collect: cannot collect '%s'\n", argv[1]);
@@ -61,12 +64,15 @@ int main(int argc, char **argv)
 		}
 		t1 = now_us();
 		if (mipart_monitor_prometheus(m, MIPART_MONITOR_SERIES_MIPART | MIPART_MONITOR_SERIES_AMD,
-					      &text, &len) < 0 ||
-		    mipart_monitor_status_json(m, &json, &len) < 0 ||
+					      &text, &len) < 0)
+			return 1;
+		t2 = now_us();
+		if (mipart_monitor_status_json(m, &json, &len) < 0 ||
 		    mipart_monitor_html(m, &html, &len) < 0)
 			return 1;
 		all[i] = now_us() - t0;
 		col[i] = t1 - t0;
+		met[i] = t2 - t0;
 		free(text);
 		free(json);
 		free(html);
@@ -74,10 +80,12 @@ int main(int argc, char **argv)
 	}
 	qsort(all, n, sizeof(*all), cmp);
 	qsort(col, n, sizeof(*col), cmp);
-	printf("collect+render %.0f %.0f collect %.0f %.0f\n", all[n / 2], all[n * 9 / 10], col[n / 2],
-	       col[n * 9 / 10]);
+	qsort(met, n, sizeof(*met), cmp);
+	printf("collect+render %.0f %.0f collect %.0f %.0f metrics %.0f %.0f\n", all[n / 2],
+	       all[n * 9 / 10], col[n / 2], col[n * 9 / 10], met[n / 2], met[n * 9 / 10]);
 	free(all);
 	free(col);
+	free(met);
 	mipart_host_free(host);
 	return 0;
 }

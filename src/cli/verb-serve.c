@@ -3,8 +3,10 @@
  * mipart serve: the monitoring daemon. An HTTP server (libmicrohttpd, internal epoll threads)
  * answers /metrics (Prometheus text), /api/v1/status (the status JSON) and /healthz from one
  * cached collection of the host (monitor.h): a collection is rendered once into refcounted
- * libmicrohttpd responses, and every request within the cache interval queues those, so a
- * burst of scrapes reads sysfs once and a cached scrape costs what a fixed response costs.
+ * libmicrohttpd responses (/metrics and /healthz at once, the status JSON and page when first
+ * asked for, since most collections serve only Prometheus), and every request within the cache
+ * interval queues those, so a burst of scrapes reads sysfs once and a cached scrape costs what
+ * a fixed response costs.
  * Requests that find the cache stale while another is collecting wait for that collection
  * (single flight). Every cap an attacker could push on is set: connections, connections per
  * address, idle time, header bytes, header count; bodies are refused. The main thread only
@@ -213,11 +215,15 @@ static const char *const ep_types[N_EP] = {
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /* One collection rendered: per endpoint, the response for the request that collected it
- * ("X-Mipart-Cache: miss") and the one for every later request ("hit"). */
+ * ("X-Mipart-Cache: miss") and the one for every later request ("hit"). /metrics and /healthz
+ * are rendered with the collection; the status JSON and the page from snap when first asked
+ * for (NULL until then), by a request holding collect_lock, which keeps the entry alive. */
 struct entry {
 	struct MHD_Response *resp[N_EP][2];
 	unsigned status[N_EP];
-	double started; /* CLOCK_MONOTONIC seconds; -INFINITY once dropped */
+	double started;	     /* CLOCK_MONOTONIC seconds; -INFINITY once dropped */
+	mipart_monitor *snap; /* the collection (NULL after a failure: everything is rendered) */
+	unsigned long long gen; /* which collection of the server's (1 the first) */
 };
 
 /* A fixed answer to a request that is refused. */
@@ -365,8 +371,62 @@ static struct entry *entry_free(struct entry *e)
 		for (unsigned h = 0; h < 2; h++)
 			if (e->resp[i][h])
 				mhd.destroy_response(e->resp[i][h]); /* in-flight requests keep theirs */
+	mipart_monitor_free(e->snap);
 	free(e);
 	return NULL;
+}
+
+/* Both responses (miss, hit) of body for endpoint ep into e; the page with its headers. Returns
+ * 0 or -ENOMEM (e unchanged). */
+static int entry_set(struct entry *e, enum endpoint ep, const char *body, size_t len)
+{
+	struct MHD_Response *r[2] = { NULL, NULL };
+
+	for (unsigned h = 0; h < 2; h++) {
+		r[h] = response_new(body, len, MHD_RESPMEM_MUST_COPY, ep_types[ep], h ? "hit" : "miss");
+		if (r[h] && ep == EP_PAGE &&
+		    (mhd.add_response_header(r[h], "Content-Security-Policy", PAGE_CSP) != MHD_YES ||
+		     mhd.add_response_header(r[h], "X-Content-Type-Options", "nosniff") != MHD_YES)) {
+			mhd.destroy_response(r[h]);
+			r[h] = NULL;
+		}
+		if (!r[h]) {
+			if (h)
+				mhd.destroy_response(r[0]);
+			return -ENOMEM;
+		}
+	}
+	e->resp[ep][0] = r[0];
+	e->resp[ep][1] = r[1];
+	return 0;
+}
+
+/* Render the status JSON or the page of a good collection (e->snap) into e. 0 or -ENOMEM. */
+static int entry_render(struct entry *e, enum endpoint ep, bool verbose)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *j = NULL;
+	int r = -ENOMEM;
+
+	if (!e->snap)
+		return -ENOMEM;
+	if (ep == EP_STATUS) {
+		j = monitor_status_json(e->snap);
+		text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		len = text ? strlen(text) : 0;
+		r = text ? 0 : -ENOMEM;
+	} else if (ep == EP_PAGE) {
+		r = mipart_monitor_html(e->snap, &text, &len);
+	}
+	if (r == 0)
+		r = entry_set(e, ep, text, len);
+	if (r == 0 && verbose)
+		log_line(NULL, "rendered %s for collection %llu", ep == EP_PAGE ? "/" : "/api/v1/status",
+			 e->gen);
+	free(text);
+	json_decref(j);
+	return r;
 }
 
 /* Log the snapshot's warnings that the previous collection did not have. */
@@ -422,19 +482,20 @@ static int exporter_metrics(struct server *s, bool ok, double seconds, double wa
 }
 
 /*
- * Collect the host once and render the four answers. Runs under collect_lock. NULL when
- * memory ran out (the caller answers 500).
+ * Collect the host once and render /metrics and /healthz, and `want` too when it is the status
+ * JSON or the page (the request that collects asked for it); the others are rendered from the
+ * snapshot when first asked for (entry_render). After a failure everything is rendered (short
+ * texts). Runs under collect_lock. NULL when memory ran out (the caller answers 500).
  */
-static struct entry *collect(struct server *s, double interval)
+static struct entry *collect(struct server *s, double interval, enum endpoint want)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	mipart_monitor *snap = NULL;
-	char *text = NULL, *json = NULL, *metrics = NULL, *html = NULL, health[512], extra[4096];
-	size_t len = 0, mlen = 0, hlen = 0;
+	char *text = NULL, *metrics = NULL, health[512], extra[4096];
+	size_t len = 0, mlen = 0;
 	struct timespec wall;
 	double t0, seconds;
-	json_t *j = NULL;
-	bool complete = true;
+	bool complete;
 	int r, n;
 
 	if (!e)
@@ -444,25 +505,15 @@ static struct entry *collect(struct server *s, double interval)
 	r = mipart_monitor_collect(s->cli->host, &snap);
 	if (r == 0)
 		r = mipart_monitor_prometheus(snap, atomic_load(&s->series), &text, &len);
-	if (r == 0) {
-		j = monitor_status_json(snap);
-		json = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		if (!json)
-			r = -ENOMEM;
-	}
-	if (r == 0)
-		r = mipart_monitor_html(snap, &html, &hlen);
 	seconds = now_mono() - t0;
-	s->collections++;
+	e->gen = ++s->collections;
 	if (r < 0) {
 		s->failures++;
 		if (r != s->last_error)
 			log_line("error", "cannot collect the state of the host under '%s/': %s",
 				 mipart_host_root(s->cli->host), mipart_strerror(r));
 		free(text);
-		free(json);
-		free(html);
-		text = json = html = NULL;
+		text = NULL;
 		len = 0;
 	} else if (s->last_error) {
 		log_line(NULL, "collecting the state of the host works again");
@@ -484,25 +535,6 @@ static struct entry *collect(struct server *s, double interval)
 		memcpy(metrics + mlen, extra, (size_t)n + 1);
 		mlen += (size_t)n;
 	}
-	/* /api/v1/status: the document, or what went wrong */
-	if (r < 0) {
-		json_t *o = json_pack("{s:s, s:s}", "error", "cannot collect the state of the host",
-				      "reason", mipart_strerror(r));
-
-		json = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-	}
-	if (r < 0) {
-		char page[1024];
-		int n2 = snprintf(page, sizeof(page),
-				  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-				  "<title>mipart</title></head><body><h1>mipart</h1><p role=\"alert\">"
-				  "cannot collect the state of the host: %s</p></body></html>\n",
-				  mipart_strerror(r));
-
-		html = n2 > 0 ? strdup(page) : NULL;
-		hlen = html ? strlen(html) : 0;
-	}
 	if (r == 0)
 		snprintf(health, sizeof(health), "ok\n");
 	else
@@ -512,35 +544,34 @@ static struct entry *collect(struct server *s, double interval)
 	e->status[EP_STATUS] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 	e->status[EP_HEALTH] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 	e->status[EP_PAGE] = r == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-	for (unsigned h = 0; metrics && json && html && h < 2; h++) {
-		const char *c = h ? "hit" : "miss";
+	complete = metrics && entry_set(e, EP_METRICS, metrics, mlen) == 0 &&
+		   entry_set(e, EP_HEALTH, health, strlen(health)) == 0;
+	if (r == 0) {
+		e->snap = snap;
+		snap = NULL;
+		if (complete && (want == EP_STATUS || want == EP_PAGE))
+			complete = entry_render(e, want, s->verbose) == 0;
+	} else if (complete) {
+		/* /api/v1/status and the page: what went wrong */
+		json_t *o = json_pack("{s:s, s:s}", "error", "cannot collect the state of the host",
+				      "reason", mipart_strerror(r));
+		char *json = o ? json_dumps(o, JSON_COMPACT) : NULL, page[1024];
+		int n2 = snprintf(page, sizeof(page),
+				  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+				  "<title>mipart</title></head><body><h1>mipart</h1><p role=\"alert\">"
+				  "cannot collect the state of the host: %s</p></body></html>\n",
+				  mipart_strerror(r));
 
-		e->resp[EP_METRICS][h] = response_new(metrics, mlen, MHD_RESPMEM_MUST_COPY,
-						      ep_types[EP_METRICS], c);
-		e->resp[EP_STATUS][h] = response_new(json, strlen(json), MHD_RESPMEM_MUST_COPY,
-						     ep_types[EP_STATUS], c);
-		e->resp[EP_HEALTH][h] = response_new(health, strlen(health), MHD_RESPMEM_MUST_COPY,
-						     ep_types[EP_HEALTH], c);
-		e->resp[EP_PAGE][h] = response_new(html, hlen, MHD_RESPMEM_MUST_COPY,
-						   ep_types[EP_PAGE], c);
-		if (e->resp[EP_PAGE][h] &&
-		    (mhd.add_response_header(e->resp[EP_PAGE][h], "Content-Security-Policy",
-					     PAGE_CSP) != MHD_YES ||
-		     mhd.add_response_header(e->resp[EP_PAGE][h], "X-Content-Type-Options",
-					     "nosniff") != MHD_YES)) {
-			mhd.destroy_response(e->resp[EP_PAGE][h]);
-			e->resp[EP_PAGE][h] = NULL;
-		}
+		complete = json && n2 > 0 && (size_t)n2 < sizeof(page) &&
+			   entry_set(e, EP_STATUS, json, strlen(json)) == 0 &&
+			   entry_set(e, EP_PAGE, page, (size_t)n2) == 0;
+		free(json);
+		json_decref(o);
 	}
-	for (unsigned i = 0; i < N_EP; i++)
-		complete &= e->resp[i][0] && e->resp[i][1];
 	if (!complete)
 		e = entry_free(e);
 	free(metrics);
-	free(json);
-	free(html);
 	free(text);
-	json_decref(j);
 	mipart_monitor_free(snap);
 	return e;
 }
@@ -573,7 +604,8 @@ static enum MHD_Result refuse(struct server *s, struct MHD_Connection *c, const 
 	return reply(s, c, method, url, f->status, f->resp, NULL);
 }
 
-/* Answer ep from the cache, collecting first when it is stale (one collector at a time). */
+/* Answer ep from the cache, collecting first when it is stale (one collector at a time); the
+ * status JSON and the page of a cached collection are rendered by their first request. */
 static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, enum endpoint ep,
 				    const char *method, const char *url)
 {
@@ -582,7 +614,7 @@ static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, 
 	enum MHD_Result r;
 
 	pthread_mutex_lock(&s->lock);
-	if (entry_usable(s, arrival)) {
+	if (entry_usable(s, arrival) && s->entry->resp[ep][1]) {
 		e = s->entry;
 		r = reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit");
 		pthread_mutex_unlock(&s->lock);
@@ -592,9 +624,26 @@ static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, 
 
 	pthread_mutex_lock(&s->collect_lock);
 	pthread_mutex_lock(&s->lock);
-	if (entry_usable(s, arrival)) { /* collected while this request waited */
+	if (entry_usable(s, arrival)) { /* collected while this request waited, or not rendered */
 		e = s->entry;
-		r = reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit");
+		if (!e->resp[ep][1]) {
+			/* s->entry is replaced only under collect_lock, which this thread holds:
+			 * e stays alive while it is rendered without s->lock (cached scrapes go on) */
+			pthread_mutex_unlock(&s->lock);
+			struct entry fresh = { .snap = e->snap, .gen = e->gen };
+			int rr = entry_render(&fresh, ep, s->verbose);
+
+			pthread_mutex_lock(&s->lock);
+			if (rr == 0) {
+				e->resp[ep][0] = fresh.resp[ep][0];
+				e->resp[ep][1] = fresh.resp[ep][1];
+			}
+			/* both rendered: the snapshot is not needed any more */
+			if (e->resp[EP_STATUS][1] && e->resp[EP_PAGE][1])
+				e->snap = mipart_monitor_free(e->snap);
+		}
+		r = e->resp[ep][1] ? reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit")
+				   : refuse(s, c, method, url, R_NOMEM);
 		pthread_mutex_unlock(&s->lock);
 		pthread_mutex_unlock(&s->collect_lock);
 		return r;
@@ -602,7 +651,7 @@ static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, 
 	interval = s->interval;
 	pthread_mutex_unlock(&s->lock);
 
-	e = collect(s, interval);
+	e = collect(s, interval, ep);
 
 	pthread_mutex_lock(&s->lock);
 	if (e) {
@@ -1307,7 +1356,7 @@ static int run(struct server *s)
 		goto out;
 
 	/* the first collection: problems with the host show in the log at once */
-	e = collect(s, s->interval);
+	e = collect(s, s->interval, EP_METRICS);
 	s->entry = e;
 
 	s->pool_header_bytes = st->num[K_MAX_HEADER_BYTES];

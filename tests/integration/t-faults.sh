@@ -123,6 +123,40 @@ is "$(cat "$T_TMP/units/vllm-b.service")" inactive "and not the one that was sto
 is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "exactly one start, of exactly that unit"
 is "$(last hooks | jq -c '.restarted')" true "journal: restarted"
 
+# kill -9 after the change, while what follows it runs (a post-change action: Slurm's
+# 'scontrol reconfigure', held here): the journal row is closed last, so recover finishes the
+# change and starts the units it stopped
+mkdir -p "$H/etc/mipart" "$H/etc/slurm"
+cat >"$T_TMP/scontrol" <<SH
+#!/bin/sh
+[ -e "$T_TMP/scontrol.pid" ] && exit 0
+echo \$\$ >"$T_TMP/scontrol.pid"
+exec sleep 30
+SH
+chmod +x "$T_TMP/scontrol"
+printf 'GresConf=/etc/slurm/gres.conf\nReconfigure=yes\nScontrol=%s\n' "$T_TMP/scontrol" >"$H/etc/mipart/slurm.conf"
+"$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
+pid=$!
+T_PIDS="$T_PIDS $pid"
+i=0
+while [ ! -s "$T_TMP/scontrol.pid" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+kill "$(cat "$T_TMP/scontrol.pid")" 2>/dev/null
+is "$(cat "$T_TMP/units/vllm-a.service")" inactive "kill -9 while a post-change action runs: the unit is still stopped"
+is "$(last state)" running "and the journal row is still open"
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" recover
+is "$RC" 0 "recover exits 0"
+like "$OUT" "*done*had reached its target*" "the change had reached its target: done"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "recover started the unit the change stopped"
+is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "exactly one start, of exactly that unit"
+is "$(grep -c '^Name=gpu Type=mi300x_qpx ' "$H/etc/slurm/gres.conf")" 16 "and gres.conf follows the change"
+rm "$H/etc/mipart/slurm.conf"
+
 # --- pending NPS requests: the unload is refused, the request stays in the driver ------------
 P="$T_TMP/pending"
 mipart sim create "$P" --gpus 4 2>/dev/null

@@ -183,6 +183,35 @@ is "$misses" 1 "8 scrapes at once after the cache was dropped: one collects, sev
 is "$(awk '$1 == "mipart_exporter_collections_total" { print $2 }' "$T_TMP"/par? | sort -u | wc -l)" 1 \
 	"  ... and all eight got the same collection"
 
+# the status JSON and the page are rendered when first asked for, once per collection: scrapes of
+# /metrics render neither (--verbose logs each rendering with its collection)
+MAIN_ADDR=$ADDR
+serve lazy --interval 600 --verbose
+LAZY=$PID
+rendered() { grep -c "^rendered $1 for collection" "$T_TMP/lazy.log"; }
+for i in 1 2 3; do get /metrics; done
+is "$(rendered /)$(rendered /api/v1/status)" 00 "scrapes of /metrics render no page and no status JSON"
+get /
+is "$CODE" 200 "the page of a cached collection"
+like "$(cat "$T_TMP/body")" "<!DOCTYPE html>*data-partition=*" "  ... is the status page"
+is "$(header X-Mipart-Cache)" hit "  ... from the cached collection (X-Mipart-Cache: hit)"
+is "$(header Content-Security-Policy)" "$(printf '%s' "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")" \
+	"  ... with its Content-Security-Policy"
+get /
+get /api/v1/status
+is "$CODE" 200 "the status JSON of the same collection"
+jq -e '.gpus | length > 0' "$T_TMP/body" >/dev/null; ok $? "  ... is the status document"
+get /api/v1/status
+is "$(rendered /):$(rendered /api/v1/status)" 1:1 "each rendered once for the collection, then served from the cache"
+kill -HUP "$LAZY" # drops the cache: the next request collects
+for i in $(seq 200); do grep -q '^reloaded' "$T_TMP/lazy.log" && break; sleep 0.05; done
+get /
+is "$(header X-Mipart-Cache)" miss "a page request that collects"
+is "$(rendered /)" 2 "  ... renders the page of the new collection"
+like "$(grep '^rendered / ' "$T_TMP/lazy.log" | tail -1)" "rendered / for collection [2-9]*" "  ... which is another one"
+stop "$LAZY"
+ADDR=$MAIN_ADDR
+
 # --- malformed, oversized, slow ----------------------------------------------------------------
 big=$(head -c 102400 /dev/zero | tr '\0' a)
 get /metrics -H "X-Big: $big"

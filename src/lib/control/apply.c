@@ -675,13 +675,17 @@ static void hooks_start(struct ctx *c)
 	char err[256] = "";
 	char *text;
 
+	int r;
+
 	if (!c->n_stop)
 		return;
-	if (hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, c->n_stop, err, sizeof(err)) < 0) {
+	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, c->n_stop, err,
+		      sizeof(err));
+	c->n_stop = 0; /* one attempt: a failure is the warning, and the journal keeps 'restarted' false */
+	if (r < 0) {
 		util_strlcpy(c->res->warning, err, sizeof(c->res->warning));
 		return;
 	}
-	c->n_stop = 0;
 	if (!c->hooks || !c->id)
 		return;
 	json_object_set_new(c->hooks, "restarted", json_true());
@@ -691,8 +695,10 @@ static void hooks_start(struct ctx *c)
 	free(text);
 }
 
-/* Recover: start the units a change stopped and never started again. */
-static void hooks_recover(struct ctx *c, const char *hooks)
+/* Recover: the units a change stopped and never started again, as if this run had stopped
+ * them: finish() (or, where recover ends without one, hooks_start) starts them. The names
+ * point into c->hooks, which lives until the end of the recovery. */
+static void hooks_load(struct ctx *c, const char *hooks)
 {
 	json_t *h = hooks ? json_loads(hooks, 0, NULL) : NULL;
 	json_t *stop = json_object_get(h, "stop"), *v;
@@ -707,9 +713,6 @@ static void hooks_recover(struct ctx *c, const char *hooks)
 			c->stop[c->n_stop++] = json_string_value(v);
 	}
 	c->hooks = h;
-	hooks_start(c);
-	/* the names point into h: forget them before h goes */
-	c->n_stop = 0;
 }
 
 /* Which GPUs must be idle, and who is in the way. */
@@ -743,25 +746,30 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 }
 
 /* How every change and every recovery that may have touched the GPUs ends, whichever exit it
- * takes: the journal row closed with its state (resolve: recover closes a row that had ended
- * 'failed', and adds its message to the one kept), then what follows the partitions: the
- * post-change actions (postchange.h), then the caller's own. One step for all of them, so
- * that no exit leaves a part out (a recovery of pending NPS requests once skipped the
- * post-change actions). read: the host as last read and found at the target, or NULL. */
+ * takes: what follows the partitions (the post-change actions of postchange.h, then the
+ * caller's own, such as the CDI spec), then the hook units the change stopped start again
+ * (they read what was just rewritten), and last the journal row is closed with its state
+ * (resolve: recover closes a row that had ended 'failed', and adds its message to the one
+ * kept). Closed last, so that a crash in any of these leaves the row open and recover runs
+ * them again (the units would otherwise stay stopped with nothing left to say so). One step
+ * for all exits, so that none leaves a part out (a recovery of pending NPS requests once
+ * skipped the post-change actions). read: the host as last read and found at the target, or
+ * NULL. */
 static void finish(struct ctx *c, const char *state, const char *after, const char *message,
 		   bool resolve, const mipart_topology *read)
 {
 	c->res->state = state;
-	if (resolve)
-		mipart_journal_resolve(c->j, c->id, state, after, message);
-	else
-		mipart_journal_finish(c->j, c->id, state, after, message);
 	if (!c->o->no_post_change)
 		mipart_post_change_run(c->host, c->o->post_change_report, c->o->userdata);
 	if (c->o->after_change_read)
 		c->o->after_change_read(c->o->userdata, read);
 	else if (c->o->after_change)
 		c->o->after_change(c->o->userdata);
+	hooks_start(c);
+	if (resolve)
+		mipart_journal_resolve(c->j, c->id, state, after, message);
+	else
+		mipart_journal_finish(c->j, c->id, state, after, message);
 }
 
 int apply_unresolved(mipart_journal *j, char *msg, size_t size)
@@ -1201,6 +1209,8 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));
 		goto out;
 	}
+	/* the units the change stopped and never started again: started by finish() */
+	hooks_load(&c, e.hooks);
 	n = mipart_topology_gpu_count(t);
 	bc = calloc(n + 1, sizeof(*bc));
 	tc = calloc(n + 1, sizeof(*tc));
@@ -1271,8 +1281,8 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	orphans_say(&c);
 	finish(&c, res->state, after, res->message, failed, NULL);
 hooks:
-	/* the units the change stopped and never started again */
-	hooks_recover(&c, e.hooks);
+	/* where no finish() ran (the driver would not load): the units still start */
+	hooks_start(&c);
 out:
 	mipart_journal_entry_release(&e);
 	json_decref(c.hooks);

@@ -498,25 +498,27 @@ static void gpu_list(uint64_t gpus, char *buf, size_t size)
 }
 
 /* The processes now on the GPUs of mask (all of them for a reload, KFD users otherwise: the
- * engine's busy rule, docs/control.md step 4). */
-static int busy_procs(struct agent *a, uint64_t mask, bool reload, mipart_procs **ret)
+ * engine's busy rule, docs/control.md step 4), found through t: the topology the change was
+ * planned from, read once per change. Nothing of ours changes the partitions while we drain;
+ * a writer that did would make the plan (mask, targets) stale as well, and the engine re-reads
+ * the host, re-plans and checks for busy GPUs itself under the host lock, so a scan through
+ * an older topology can end the wait early (the change is then refused, naming the processes)
+ * but never lets a change through a busy GPU. */
+static int busy_procs(struct agent *a, const mipart_topology *t, uint64_t mask, bool reload,
+		      mipart_procs **ret)
 {
-	mipart_topology *t = NULL;
-	int r = mipart_topology_load(a->host, &t);
+	int r = mipart_procs_scan(a->host, t, ret);
 
 	if (r == 0)
-		r = mipart_procs_scan(a->host, t, ret);
-	if (r == 0)
 		mipart_procs_retain(*ret, mask, !reload);
-	mipart_topology_free(t);
 	return r;
 }
 
 /* Evict the victims, retrying 429 with backoff until the deadline; then wait until no process
  * holds the GPUs of mask but those in skip (host processes left to the hook units). Returns 0,
  * or -EBUSY with why saying which pods. */
-static int drain(struct agent *a, struct victim *v, size_t n, uint64_t mask, bool reload, double deadline,
-		 const int *skip, size_t n_skip, char *why, size_t why_size)
+static int drain(struct agent *a, const mipart_topology *t, struct victim *v, size_t n, uint64_t mask,
+		 bool reload, double deadline, const int *skip, size_t n_skip, char *why, size_t why_size)
 {
 	unsigned delay = a->backoff_ms;
 	size_t left = n;
@@ -560,7 +562,7 @@ static int drain(struct agent *a, struct victim *v, size_t n, uint64_t mask, boo
 	for (;;) {
 		mipart_procs *p = NULL;
 		size_t busy;
-		int r = busy_procs(a, mask, reload, &p);
+		int r = busy_procs(a, t, mask, reload, &p);
 
 		busy = 0;
 		for (size_t k = 0; r == 0 && k < mipart_procs_count(p); k++) {
@@ -797,7 +799,7 @@ static void change(struct agent *a, const char *name)
 			      name, msg);
 		}
 	}
-	r = busy_procs(a, mask, reload, &procs);
+	r = busy_procs(a, t, mask, reload, &procs);
 	if (r == 0 && mipart_procs_count(procs)) {
 		v = calloc(MAX_PODS, sizeof(*v));
 		host_pids = calloc(mipart_procs_count(procs), sizeof(*host_pids));
@@ -828,7 +830,8 @@ static void change(struct agent *a, const char *name)
 			event(a, false, "Draining", "config '%s' disrupts GPU %s: evicting only the pods on them: %s",
 			      name, msg, names);
 		}
-		r = drain(a, v, (size_t)nv, mask, reload, deadline, host_pids, n_host, why, sizeof(why));
+		r = drain(a, t, v, (size_t)nv, mask, reload, deadline, host_pids, n_host, why,
+			  sizeof(why));
 		if (r < 0) {
 			finish(a, "failed", 0, "config '%s' not applied: %s", name, why);
 			goto uncordon;

@@ -120,6 +120,18 @@ if [ -n "${PROMCHECK:-}" ]; then
 	ok $? "with 40 process/partition pairs, valid exposition text (promcheck)"
 fi
 for pid in 5001 5002 5003 5004; do mipart sim release "$H" --pid $pid 2>/dev/null; done
+# the 'other' series sums what fdinfo says, each fd's size at most INT64_MAX bytes
+# (fdinfo.c): 34 processes of 2^62 bytes each on one partition, the 2 smallest summed, saturate
+# rather than wrap to a negative size
+HO="$T_TMP/other"
+mipart sim create "$HO" --gpus 1 --compute CPX 2>/dev/null
+for pid in $(seq 6001 6034); do mipart sim hold "$HO" --partition 0.1 --pid $pid --comm "w$pid" 2>/dev/null; done
+for f in "$HO"/proc/60*/fdinfo/*; do
+	sed -i "s/^drm-resident-vram:.*/$(printf 'drm-resident-vram:\t')4611686018427387904/" "$f"
+done
+run mipart --root "$HO" top --prometheus
+is "$(printf '%s\n' "$OUT" | awk '/^mipart_process_vram_bytes\{.*process_id="other"/ { print ($NF < 0) ? "negative" : $NF }')" 9.22337204e+18 \
+	"'other' of 2 x 2^62 bytes: INT64_MAX, not a negative size"
 
 # a person's frame
 run mipart --root "$H" top --once

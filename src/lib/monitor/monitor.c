@@ -1020,7 +1020,8 @@ static void prom_processes(struct prom *p, const mipart_monitor *s)
 			prom_value(p, (double)v[j].bytes);
 		}
 		for (; o < n && v[o].row == i; o++) {
-			other += v[o].bytes;
+			/* each is at most INT64_MAX (fdinfo.c), their sum need not be: saturate */
+			other = v[o].bytes > INT64_MAX - other ? INT64_MAX : other + v[o].bytes;
 			any_other = true;
 		}
 		if (any_other) {

@@ -438,6 +438,28 @@ static void test_mllama_v0_profile(void **state)
 	assert_int_equal(d.max_num_batched_tokens, 65536);
 }
 
+/* mllama's mask grows with S x (tiles x positions)^2: 8192 tiles and 65536 sequences make
+ * 2.3e19 bytes, more than a uint64_t holds. The term and what follows from it saturate (no
+ * undefined cast, which gave 0 on x86-64: a model that fits nothing estimated as tiny). */
+static void test_mllama_v0_saturates(void **state)
+{
+	mipart_model m = mllama11b();
+	mipart_estimate_options o = { .max_model_len = 65536, .max_num_seqs = 65536,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 7),
+				      .device_bytes = 192ull << 30 };
+	mipart_estimate e;
+
+	(void)state;
+	m.vision_tiles = 8192;
+	m.vision_patches = m.vision_tokens = 8192 * 1601;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, UINT64_MAX);
+	assert_int_equal(e.activation_bytes, UINT64_MAX);
+	assert_int_equal(e.min_device_bytes, UINT64_MAX);
+	assert_true(e.kv_cache_bytes < 0);
+	assert_false(e.fits);
+}
+
 static void test_hybrid_groups_and_logged_tokens(void **state)
 {
 	mipart_model m = gemma3_27b();
@@ -928,7 +950,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_non_torch_by_version),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_non_torch_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

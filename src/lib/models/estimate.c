@@ -458,6 +458,27 @@ static uint64_t ceil_div(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
+/* A size computed in double as bytes: 0 at or below zero (and for NaN), UINT64_MAX from 2^64
+ * up, where the cast is undefined (C17 6.3.1.4: the value must fit; gcc on x86-64 gives 0).
+ * mllama's attention mask grows with (tiles x positions)^2 x S and passes 2^64 well within the
+ * sizes a config and the options may give. */
+static uint64_t bytes_of(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= 0x1p64 ? UINT64_MAX : (uint64_t)v;
+}
+
+/* As bytes_of for a signed size (the KV cache left, negative when nothing is) */
+static int64_t sbytes_of(double v)
+{
+	if (v != v)
+		return 0;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	return v <= -0x1p63 ? INT64_MIN : (int64_t)v;
+}
+
 /* Layers of one attention kind and what a request of len tokens keeps of them. */
 enum { KIND_FULL, KIND_SLIDING, KIND_CHUNKED };
 
@@ -852,7 +873,7 @@ static uint64_t mllama_v0_activation(const mipart_model *m, unsigned tp, unsigne
 	peak = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(phase); i++)
 		peak = phase[i] > peak ? phase[i] : peak;
-	return (uint64_t)peak;
+	return bytes_of(peak);
 }
 
 /*
@@ -1080,7 +1101,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.kv_bytes_per_token = (uint64_t)ceil(need_len / len);
 	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes +
 		(double)e.cuda_graph_bytes;
-	e.min_device_bytes = (uint64_t)ceil((fixed + need_len) / util);
+	e.min_device_bytes = bytes_of(ceil((fixed + need_len) / util));
 	if (o->device_bytes || o->kv_cache_memory_bytes) {
 		double avail;
 		uint64_t per_req;
@@ -1089,7 +1110,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		/* gpu_worker.py: kv_cache_memory_bytes replaces the profiled budget */
 		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
 						 : (double)e.usable_bytes - fixed;
-		e.kv_cache_bytes = (int64_t)avail;
+		e.kv_cache_bytes = sbytes_of(avail);
 		e.other_rank_kv_cache_bytes = e.kv_cache_bytes;
 		/* V0: only the driver samples; the others keep the forward's peak (see
 		 * SAMPLER_BYTES_V0) and the cache takes the smallest rank's blocks */

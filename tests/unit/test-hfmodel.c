@@ -366,6 +366,12 @@ static void test_vision_tokens(void **state)
 		"\"num_hidden_layers\": 2, \"image_size\": 560, \"patch_size\": 14, "
 		"\"max_num_tiles\": 4, \"intermediate_layers_indices\": [0, 1, 2]}}", -ERANGE,
 		"intermediate_layers_indices", NULL);
+	/* tiles x positions past the cap: refused, not wrapped (8 x (32767^2 + 1) is 2^33) */
+	refused("{\"model_type\": \"mllama\", \"text_config\": {\"model_type\": \"mllama_text_model\", "
+		DIMS ", \"num_hidden_layers\": 4, \"max_position_embeddings\": 4096}, "
+		"\"vision_config\": {\"hidden_size\": 64, \"intermediate_size\": 128, "
+		"\"num_hidden_layers\": 2, \"image_size\": 32767, \"patch_size\": 1, "
+		"\"max_num_tiles\": 8}}", -ERANGE, "max_num_tiles", NULL);
 }
 
 static void test_deepseek_v3(void **state)

@@ -1066,6 +1066,11 @@ static int read_vision_tiles(struct cfg *c, const json_t *vc, mipart_model *m)
 	if (kept && json_array_size(kept) > m->vision_layers)
 		return cfg_fail(c, -ERANGE, "'%sintermediate_layers_indices' has %zu entries for %u layers",
 				px, json_array_size(kept), m->vision_layers);
+	/* every tile's positions with its class token (read_vision): under the cap on one
+	 * image's patches, and within vision_patches' unsigned */
+	if ((uint64_t)tiles * (m->vision_patches + 1ull) >= 1u << 30)
+		return cfg_fail(c, -ERANGE, "'%smax_num_tiles' %u x %u positions is too many", px,
+				tiles, m->vision_patches + 1);
 	m->vision_tiles = tiles;
 	m->vision_global_layers = global;
 	m->vision_kept_layers = kept ? (unsigned)json_array_size(kept) : 0;

@@ -540,17 +540,23 @@ struct mipart_labels_watcher {
 	struct watch_target t[ARRAY_SIZE(watched_files)];
 };
 
-/* Watch target i: its directory when it exists, else its nearest existing ancestor (at most
- * WATCH_CLIMB_MAX levels up, not above the root). IN_MASK_ADD: two targets may share a
- * directory, and one's mask must not replace the other's. A watch no target uses any more is
- * removed. */
-static void watcher_arm(struct mipart_labels_watcher *w, size_t i)
+/* Whether a watch is used by a target other than i. */
+static bool watch_used(const struct mipart_labels_watcher *w, size_t i, int wd)
 {
-	struct watch_target *t = &w->t[i];
-	char path[MIPART_PATH_MAX];
-	int old = t->wd, wd;
+	for (size_t k = 0; k < ARRAY_SIZE(w->t); k++)
+		if (k != i && w->t[k].wd == wd)
+			return true;
+	return false;
+}
 
-	util_strlcpy(path, t->dir, sizeof(path));
+/* One try at target t: a watch on its directory, else on its nearest existing ancestor, with
+ * t->next the child on the way (path: the directory watched). Returns the watch or -1. */
+static int watcher_arm_once(struct mipart_labels_watcher *w, struct watch_target *t,
+			    char *path, size_t size)
+{
+	int wd;
+
+	util_strlcpy(path, t->dir, size);
 	t->next[0] = '\0';
 	wd = inotify_add_watch(w->fd, path, WATCH_DIR_MASK | IN_ONLYDIR | IN_MASK_ADD);
 	for (int up = 0; wd < 0 && (errno == ENOENT || errno == ENOTDIR) && up < WATCH_CLIMB_MAX; up++) {
@@ -568,15 +574,36 @@ static void watcher_arm(struct mipart_labels_watcher *w, size_t i)
 	}
 	if (wd < 0)
 		t->next[0] = '\0';
-	t->wd = wd < 0 ? -1 : wd;
-	if (old >= 0 && old != t->wd) {
-		bool used = false;
+	return wd < 0 ? -1 : wd;
+}
 
-		for (size_t k = 0; k < ARRAY_SIZE(w->t); k++)
-			used |= w->t[k].wd == old;
-		if (!used)
-			(void)inotify_rm_watch(w->fd, old); /* EINVAL when the kernel dropped it */
+/* Watch target i: its directory when it exists, else its nearest existing ancestor (at most
+ * WATCH_CLIMB_MAX levels up, not above the root). IN_MASK_ADD: two targets may share a
+ * directory, and one's mask must not replace the other's. A directory on the way made after its
+ * own watch failed and before the ancestor's began sends that watch no event (inotify(7): events
+ * are of watched objects only, from the watch on): it is looked for once the ancestor is
+ * watched, and the arm goes again, so a watch never stays above a directory that exists. A
+ * watch no target uses any more is removed. */
+static void watcher_arm(struct mipart_labels_watcher *w, size_t i)
+{
+	struct watch_target *t = &w->t[i];
+	char path[MIPART_PATH_MAX], child[MIPART_PATH_MAX];
+	int old = t->wd, wd = -1;
+	struct stat st;
+
+	for (int tries = 0;; tries++) {
+		wd = watcher_arm_once(w, t, path, sizeof(path));
+		if (wd < 0 || !t->next[0] || tries == WATCH_CLIMB_MAX ||
+		    util_pathf(child, sizeof(child), "%s%s%s", path, path[1] ? "/" : "", t->next) < 0 ||
+		    stat(child, &st) < 0 || !S_ISDIR(st.st_mode))
+			break;
+		/* made meanwhile: the ancestor's watch came too late to see it */
+		if (wd != old && !watch_used(w, i, wd))
+			(void)inotify_rm_watch(w->fd, wd);
 	}
+	t->wd = wd;
+	if (old >= 0 && old != t->wd && !watch_used(w, i, old))
+		(void)inotify_rm_watch(w->fd, old); /* EINVAL when the kernel dropped it */
 }
 
 int mipart_labels_watcher_new(const mipart_host *host, mipart_labels_watcher **ret)

@@ -370,7 +370,10 @@ HOOKS_H=$H
 mipart sim fault "$H" --gpu 1 --on compute-write --delay 600000 --times 1 >/dev/null 2>&1
 agent_exec --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl" >/dev/null 2>&1 &
 AG=$!
+# the row is begun before the units stop (apply.c): wait for the stop too, or the kill may come
+# between the two
 wait_until journal_is running
+wait_until grep -q '^stop vllm-a.service' "$HOOKS_LOG"
 kill -9 "$AG"; wait "$AG" 2>/dev/null
 mipart sim fault "$H" --clear >/dev/null 2>&1
 stopped_only() { [ "$(tr '\n' '|' <"$HOOKS_LOG")" = "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|" ]; }

@@ -138,11 +138,7 @@ printf 'GresConf=/etc/slurm/gres.conf\nReconfigure=yes\nScontrol=%s\n' "$T_TMP/s
 "$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
 pid=$!
 T_PIDS="$T_PIDS $pid"
-i=0
-while [ ! -s "$T_TMP/scontrol.pid" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_until test -s "$T_TMP/scontrol.pid"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 kill "$(cat "$T_TMP/scontrol.pid")" 2>/dev/null

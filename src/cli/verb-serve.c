@@ -638,6 +638,9 @@ static enum MHD_Result serve_cached(struct server *s, struct MHD_Connection *c, 
 				e->resp[ep][0] = fresh.resp[ep][0];
 				e->resp[ep][1] = fresh.resp[ep][1];
 			}
+			/* both rendered: the snapshot is not needed any more */
+			if (e->resp[EP_STATUS][1] && e->resp[EP_PAGE][1])
+				e->snap = mipart_monitor_free(e->snap);
 		}
 		r = e->resp[ep][1] ? reply(s, c, method, url, e->status[ep], e->resp[ep][1], "hit")
 				   : refuse(s, c, method, url, R_NOMEM);

@@ -604,6 +604,45 @@ static void test_sampler_by_version(void **state)
 	assert_int_equal(e.sampler_bytes, (uint64_t)(256 * v * 38.9));
 }
 
+/*
+ * Non-torch memory by version (estimate.c NON_TORCH_STEP_FROM): from 0.18 CUDA graphs are
+ * captured inside the profiling window, so on CUDA the one-GPU and NVLink tensor-parallel
+ * figures step up; PCIe tensor parallel adds the same as before on top; ROCm is unchanged.
+ */
+static void test_non_torch_by_version(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 80ull << 30,
+				      .device_name = "H100-80GB", .cuda = true,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 17) };
+	double gib = 1024.0 * 1024.0 * 1024.0;
+	mipart_estimate e;
+
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.13 * gib + 0));
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.13 * gib + 0.40 * gib));
+	o.vllm_version = MIPART_VLLM_VERSION(0, 18);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.25 * gib + 1.82 * gib));
+	o.tensor_parallel = 1;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.25 * gib + 0));
+	/* PCIe: the one-GPU figure of the version plus the PCIe buffers */
+	o.tensor_parallel = 2;
+	o.device_name = "L40S";
+	o.device_bytes = 44ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.25 * gib + 0.17 * gib));
+	/* ROCm keeps its figure */
+	o.cuda = false;
+	o.device_name = "MI300X";
+	o.device_bytes = 192ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.non_torch_bytes, (uint64_t)(0.5 * gib + 0.40 * gib));
+}
+
 static void test_batch_defaults(void **state)
 {
 	mipart_model m = llama8b();
@@ -889,7 +928,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_non_torch_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

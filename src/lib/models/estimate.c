@@ -77,6 +77,32 @@
 #define NON_TORCH_TP_PCIE (0.17 * GIB)
 #define NON_TORCH_TP_FAST (0.40 * GIB)
 /*
+ * From vLLM 0.18 on CUDA the non-torch memory is larger: PR #30515 ("CUDA graph memory
+ * accounting during profiling", in the v0.18.0 release notes) makes
+ * gpu_worker.py: determine_available_memory capture CUDA graphs on a small dummy KV cache
+ * inside the memory_profiling window (profile_cudagraph_memory), whether or not
+ * VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS subtracts the estimate (it does from 0.21: see
+ * CUDA_GRAPH_FROM); PR #51590 says that path "did not budget memory allocated during profiling
+ * setup or retained after profiling cleanup". The 0.19 logs show the capture and its cleanup
+ * before "Memory profiling takes ...", and a non-torch increase of 0.24-0.26 GiB at TP 1 and
+ * 2.06-2.21 GiB at TP 2 and 4 on H100 (NVLink), whatever the model's hidden size (llm-d-planner
+ * accuracy report: Llama-3.1-8B and Qwen2.5-7B at TP 2 2.07 / 2.06, at TP 4 2.13; 0.11 logs
+ * 0.13-0.14 and 0.54-0.55). Also from 0.17 at TP > 1 (PR #34299, AR+RMS fusion on by default at
+ * -O2): FlashInfer's all-reduce fusion workspace, IPC buffers outside torch's allocator,
+ * created when the model is compiled inside the same window (the 0.19 TP 2 logs: "Enabled
+ * custom fusions: allreduce_rms"). No log of 0.12 to 0.18 shows where between 0.11 and 0.19
+ * the step happens; the version here is that of the change that put graph capture inside the
+ * window. Fitted on calibration rows of vLLM 0.19.0 on H100: one GPU 0.25 GiB (rows 67, 71,
+ * 72, 73, 74, 75, 76, 77: 0.24-0.26), NVLink tensor parallel 2.07 GiB in all (rows 79 and
+ * 82, TP 2, both 2.07), i.e. 1.82 more than one GPU. PCIe tensor parallel keeps
+ * NON_TORCH_TP_PCIE on top of the one-GPU figure (no log). ROCm is left at NON_TORCH_ROCM:
+ * the graph capture runs there too, but no ROCm log of 0.18 or later prints the figure, and
+ * FlashInfer's fusion is CUDA-only.
+ */
+#define NON_TORCH_STEP_FROM V(0, 18)
+#define NON_TORCH_CUDA_V018 (0.25 * GIB)
+#define NON_TORCH_TP_FAST_V018 (1.82 * GIB)
+/*
  * Peak activation of the profile run (gpu_model_runner.py: profile_run): the max, not the sum,
  * of the dummy forward over B tokens (_dummy_run; dominated by the MLP's gate/up output,
  * B x 2 x intermediate / tp elements; FORWARD_FACTOR covers SiluAndMul, attention and the
@@ -1030,8 +1056,17 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.activation_bytes = e.forward_bytes > e.sampler_bytes ? e.forward_bytes : e.sampler_bytes;
 	if (e.encoder_bytes > e.activation_bytes)
 		e.activation_bytes = e.encoder_bytes;
-	e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
-				       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST : NON_TORCH_TP_PCIE) : 0));
+	if (o->cuda && !v0 && version >= NON_TORCH_STEP_FROM)
+		/* graph capture inside the profiling window (NON_TORCH_STEP_FROM) */
+		e.non_torch_bytes = (uint64_t)(NON_TORCH_CUDA_V018 +
+					       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST_V018
+								    : NON_TORCH_TP_PCIE)
+						       : 0));
+	else
+		e.non_torch_bytes = (uint64_t)((o->cuda ? NON_TORCH_CUDA : NON_TORCH_ROCM) +
+					       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST
+								    : NON_TORCH_TP_PCIE)
+						       : 0));
 	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager)
 		e.cuda_graph_bytes = (uint64_t)CUDA_GRAPH_BYTES;
 

@@ -433,7 +433,11 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		if (n)
 			warn(s, "DRM fds without a drm-client-id that kcmp could not compare: %zu (%s); "
 				"a dup'd fd among them counts its VRAM twice", n,
-			     why == -ENXIO ? "the /proc read is not this kernel's own" : mipart_strerror(why));
+			     why == -ENXIO    ? "the /proc read is not this kernel's own"
+			     : why == -ENOSYS ? "this kernel has no kcmp"
+			     : why == -EPERM  ? "denied: needs CAP_SYS_PTRACE over the process"
+			     : why == -EBADF || why == -ESRCH ? "the fd or the process went away meanwhile"
+							     : mipart_strerror(why));
 	}
 	s->desired = calloc(mipart_topology_gpu_count(s->topo) + 1, sizeof(*s->desired));
 	if (!s->desired) {

@@ -38,6 +38,7 @@ mipart --root "$H" set -g all --compute CPX >/dev/null 2>&1
 run mipart --root "$H" doctor --json
 is "$(st driver.user_partt_mode)" warn "user_partt_mode AUTO with CPX/NPS1: warn"
 like "$(saw driver.user_partt_mode)" "*GPU 0 is CPX/NPS1 now; a driver reload or a reboot brings it up in SPX (AUTO)*" "it says what the reload does"
+like "$(saw driver.user_partt_mode)" "*amdgpu.user_partt_mode = -2 (AUTO*" "the parameter as amdgpu prints it (4294967294, a uint) read as AUTO"
 like "$(fixes driver.user_partt_mode)" "*options amdgpu user_partt_mode=4*" "the modprobe.d line"
 like "$(fixes driver.user_partt_mode)" "*mipart --root * set -g 0,1 --compute CPX*" "or re-applying after a reload"
 mipart sim reload "$H" 2>/dev/null

@@ -234,7 +234,8 @@ static void test_create_auto(void **state)
 			    "QPX, CPX\n");
 	assert_string_equal(readf(f, "sys/bus/pci/devices/" GPU0 "/available_memory_partition"),
 			    "NPS1, NPS4\n");
-	assert_string_equal(readf(f, "sys/module/amdgpu/parameters/user_partt_mode"), "-2\n");
+	/* AUTO (-2) through a uint module parameter, as amdgpu prints it */
+	assert_string_equal(readf(f, "sys/module/amdgpu/parameters/user_partt_mode"), "4294967294\n");
 	/* 2 CPU nodes + 2 x 8 partitions; the generation counts every node added, plus one
 	 * for kfd_topology_init (HARDWARE.md 8.11) */
 	assert_int_equal(kfd_nodes(f), 18);

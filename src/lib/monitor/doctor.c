@@ -336,7 +336,10 @@ static void check_partt_mode(struct doc *d)
 		     mipart_strerror((int)n));
 		return;
 	}
-	/* "%d\n" (module_param_named(user_partt_mode, amdgpu_user_partt_mode, int, 0444)) */
+	/* amdgpu_drv.c declares the int variable as a uint parameter
+	 * (module_param_named(user_partt_mode, amdgpu_user_partt_mode, uint, 0444)), which
+	 * prints "%u\n" (kernel/params.c: param_get_uint): AUTO (-2) reads 4294967294. "-2" is
+	 * taken too (a build that declares it int). */
 	if (util_line_len(buf, (size_t)n) <= 0) {
 		skip(c, "%s is not a number", path);
 		return;
@@ -344,8 +347,8 @@ static void check_partt_mode(struct doc *d)
 	buf[util_line_len(buf, (size_t)n)] = '\0';
 	if (buf[0] == '-' && util_parse_u64(buf + 1, strlen(buf + 1), &u) == 0 && u <= 2)
 		v = -(int64_t)u;
-	else if (util_parse_u64(buf, strlen(buf), &u) == 0 && u <= 4)
-		v = (int64_t)u;
+	else if (util_parse_u64(buf, strlen(buf), &u) == 0 && (u <= 4 || (u >= UINT32_MAX - 1 && u <= UINT32_MAX)))
+		v = u <= 4 ? (int64_t)u : (int64_t)u - ((int64_t)UINT32_MAX + 1);
 	else {
 		skip(c, "%s holds '%s', not -2 to 4", path, buf);
 		return;

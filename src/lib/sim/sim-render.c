@@ -1171,7 +1171,10 @@ static void render_module(struct render *R, const char *root)
 		*slash = '/';
 		if (r == 0) {
 			char v[16];
-			int n = snprintf(v, sizeof(v), "%d\n", s->user_partt_mode);
+			/* a uint parameter (amdgpu_drv.c: module_param_named(user_partt_mode,
+			 * amdgpu_user_partt_mode, uint, 0444)) prints "%u" (kernel/params.c:
+			 * param_get_uint): AUTO, -2, reads 4294967294 */
+			int n = snprintf(v, sizeof(v), "%u\n", (unsigned)s->user_partt_mode);
 
 			r = write_inplace(path, v, (size_t)n, 0444);
 		}

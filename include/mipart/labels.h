@@ -109,13 +109,17 @@ typedef struct mipart_labels_options {
 typedef struct mipart_labels_result {
 	char path[MIPART_PATH_MAX]; /* the file looked at (NFD's resolved under the root) */
 	size_t count;		    /* labels in it, when 0 or 1 is returned */
+	bool nfd_missing;	    /* NFD's path, and its features.d is not there (-ENOENT or
+				     * -ENOTDIR); false for any other failure, such as a host whose
+				     * GPUs cannot be read (also -ENOENT) */
 } mipart_labels_result;
 
 /*
  * mipart_labels_sync - mipart_labels_update of the feature file the rule above chooses for
  * options (NULL: all defaults); ret (may be NULL) is filled on success and on failure whenever
- * the path could be resolved. Returns as mipart_labels_update; -ENOENT for NFD's path means its
- * features.d does not exist (nothing was written or made).
+ * the path could be resolved. Returns as mipart_labels_update; -ENOENT or -ENOTDIR with
+ * ret->nfd_missing when NFD's features.d does not exist (nothing was written or made): tell it
+ * by that flag, since reading the host may fail with -ENOENT too.
  */
 int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *options,
 		       mipart_labels_result *ret);

@@ -90,7 +90,7 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 		/* written only when it says something else: NFD and watchers see real changes;
 		 * where: the library's rule (labels.h) */
 		r = mipart_labels_sync(cli->host, &o, &res);
-		if (!output && (r == -ENOENT || r == -ENOTDIR)) {
+		if (r < 0 && res.nfd_missing) {
 			cli_error("cannot write '%s': Node Feature Discovery's features.d directory is missing; "
 				  "NFD makes it where it runs ('--output FILE' writes elsewhere, '--stdout' prints)",
 				  res.path);

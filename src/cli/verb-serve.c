@@ -1114,7 +1114,7 @@ static bool labels_refresh(struct server *s, const char *setting)
 			log_line(NULL, "labels: a change is running; looking again at the next look");
 		return true;
 	}
-	if (!o.path && (r == -ENOENT || r == -ENOTDIR)) {
+	if (r < 0 && res.nfd_missing) {
 		if (!s->labels_said_missing && !s->cli->quiet)
 			log_line(NULL, "labels: '%s' is not written: Node Feature Discovery's features.d "
 				 "directory is missing (NFD makes it); 'labels-file' names another", res.path);

@@ -151,6 +151,21 @@ said_missing() { grep -q "labels: '$NFD/mipart' is not written: Node Feature Dis
 wait_until said_missing
 [ ! -e "$NFD" ]; ok $? "no features.d: serve says so and makes no /etc/kubernetes tree"
 kill -TERM "$SP"; wait "$SP"
+# features.d there, but the host's GPUs cannot be read (no /sys: also ENOENT): said as such,
+# not as a missing features.d
+H5="$T_TMP/h5"
+mipart sim create "$H5" --gpus 1 >/dev/null 2>&1
+NFD5="$H5/etc/kubernetes/node-feature-discovery/features.d"
+mkdir -p "$NFD5"
+rm -rf "$H5/sys"
+"$MIPART" --root "$H5" serve --listen 127.0.0.1:0 --labels-interval 0.05 2>"$T_TMP/serve5.log" &
+SP=$!
+said_error5() { grep -q "^error: labels: cannot update '$NFD5/mipart': " "$T_TMP/serve5.log"; }
+said_any5() { said_error5 || grep -q "labels: '$NFD5/mipart' is not written" "$T_TMP/serve5.log"; }
+wait_until said_any5
+said_error5; ok $? "features.d there, the host unreadable: serve says it cannot update the file"
+! grep -q "features.d directory is missing" "$T_TMP/serve5.log"; ok $? "  ... and not that features.d is missing"
+kill -TERM "$SP"; wait "$SP"
 mkdir -p "$NFD"
 printf 'labels-file: off\nlabels-interval: 0.05\n' >"$T_TMP/serve.yaml"
 "$MIPART" --root "$H2" serve --listen 127.0.0.1:0 --config "$T_TMP/serve.yaml" 2>"$T_TMP/serve3.log" &

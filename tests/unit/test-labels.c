@@ -273,6 +273,7 @@ static void test_sync_rule(void **state)
 	snprintf(nfd, sizeof(nfd), "%s" MIPART_LABELS_PATH, f->dir);
 	snprintf(dir, sizeof(dir), "%s/etc/kubernetes", f->dir);
 	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), -ENOENT);
+	assert_true(res.nfd_missing);
 	assert_string_equal(res.path, nfd);
 	assert_int_equal(stat(dir, &st), -1); /* nothing made */
 	snprintf(mine, sizeof(mine), "%s/elsewhere/deep/mipart", f->dir);
@@ -286,6 +287,7 @@ static void test_sync_rule(void **state)
 	assert_int_equal(mipart_labels_sync(f->host, NULL, &res), 1);
 	assert_int_equal(stat(nfd, &st), 0);
 	assert_int_equal(mipart_labels_sync(f->host, NULL, NULL), 0); /* current */
+	assert_false(res.nfd_missing);
 	named.path = "";
 	assert_int_equal(mipart_labels_sync(f->host, &named, &res), -EINVAL);
 }

@@ -620,7 +620,7 @@ static void write_labels(struct agent *a)
 	if (a->o->labels_path && !*a->o->labels_path)
 		return;
 	r = mipart_labels_sync(a->host, &o, &res);
-	if (!o.path && (r == -ENOENT || r == -ENOTDIR))
+	if (r < 0 && res.nfd_missing)
 		logf_(a, MIPART_AGENT_INFO, "node labels not written to '%s': Node Feature Discovery's features.d is missing (NFD makes it)", res.path);
 	else if (r < 0)
 		logf_(a, MIPART_AGENT_WARN, "cannot write the node labels to '%s': %s", res.path, mipart_strerror(r));

@@ -433,6 +433,7 @@ int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *opt
 	if (ret) {
 		util_strlcpy(ret->path, path, sizeof(ret->path));
 		ret->count = 0;
+		ret->nfd_missing = false;
 	}
 	if (!o->path) {
 		/* NFD's features.d: NFD's to make (see labels.h), so a host without it is left
@@ -441,10 +442,12 @@ int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *opt
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
-		if (stat(dir, &st) < 0)
-			return -errno;
-		if (!S_ISDIR(st.st_mode))
-			return -ENOTDIR;
+		r = stat(dir, &st) < 0 ? -errno : !S_ISDIR(st.st_mode) ? -ENOTDIR : 0;
+		if (r < 0) {
+			if (ret)
+				ret->nfd_missing = r == -ENOENT || r == -ENOTDIR;
+			return r;
+		}
 	}
 	r = mipart_labels_update(host, path, o->path != NULL, &n);
 	if (r >= 0 && ret)

@@ -16,17 +16,10 @@
 #include <string.h>
 
 #include "attr.h"
+#include "fuzz.h"
 #include "banned.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 #define POISON 0x7777
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* buf is text, or text + "\n" */
 static bool is_line(const char *buf, size_t len, const char *text)

@@ -15,17 +15,10 @@
 #include <string.h>
 
 #include "mipart/config.h"
+#include "fuzz.h"
 #include "banned.h"
 
 #define N_GPUS (MIPART_CONFIG_MAX_GPU_INDEX + 1)
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /*
  * Modes of GPUs 0..63 (product unknown: entries with a product filter are skipped) from a

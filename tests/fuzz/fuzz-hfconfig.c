@@ -15,15 +15,8 @@
 #include <string.h>
 
 #include "mipart/hfmodel.h"
+#include "fuzz.h"
 #include "banned.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool terminated(const char *s, size_t size)
 {

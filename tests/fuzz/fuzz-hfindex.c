@@ -21,15 +21,8 @@
 #include "mipart/hfmodel.h"
 #include "mipart/model.h"
 #include "util.h"
+#include "fuzz.h"
 #include "banned.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char config[] =
 	"{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 256, "

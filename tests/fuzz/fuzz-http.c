@@ -16,15 +16,8 @@
 #include <strings.h>
 
 #include "serve-parse.h"
+#include "fuzz.h"
 #include "banned.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int hex(char c)
 {

@@ -16,17 +16,10 @@
 
 #include "mipart/mode.h"
 #include "apply-state.h"
+#include "fuzz.h"
 #include "banned.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 #define MAX_GPUS 16
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool compute_ok(mipart_compute_mode c)
 {

@@ -16,15 +16,8 @@
 #include <string.h>
 
 #include "kfd.h"
+#include "fuzz.h"
 #include "banned.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Lines in buf as the parser counts them: a last line without "\n" counts too. */
 static unsigned count_lines(const char *buf, size_t len)

@@ -18,17 +18,10 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "fuzz.h"
 #include "banned.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 #define POISON 0x77
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t out[8192];
 

@@ -18,17 +18,10 @@
 #include <jansson.h>
 
 #include "hfmodel.h"
+#include "fuzz.h"
 #include "banned.h"
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 #define UNTOUCHED UINT64_C(0x5a5a5a5a5a5a5a5a)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool is_ws(char c)
 {

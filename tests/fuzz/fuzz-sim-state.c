@@ -16,15 +16,8 @@
 
 #include "sim.h"
 #include "util.h"
+#include "fuzz.h"
 #include "banned.h"
-
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[256], dir2[300];
 static struct sim_state *a, *b;

@@ -12,11 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fuzz.h"
 #include "banned.h"
 
 #define STANDALONE_MAX_INPUT (1 << 20)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {

@@ -172,19 +172,18 @@ static void load_journal(struct mipart_monitor *s, const mipart_host *host)
 				const char *cm = json_string_value(json_object_get(e, "compute"));
 				const char *mm = json_string_value(json_object_get(e, "memory"));
 
-				for (size_t g = 0; bdf && g < n_gpus; g++) {
-					const mipart_gpu_info *gi = mipart_topology_gpu(s->topo, g);
-					struct desired *d = &s->desired[g];
+				const mipart_gpu_info *gi = bdf ? mipart_topology_gpu_by_bdf(s->topo, bdf)
+								: NULL;
+				struct desired *d = gi && gi->index < n_gpus ? &s->desired[gi->index] : NULL;
 
-					if (d->known || strcmp(gi->bdf, bdf))
-						continue;
-					d->known = true;
-					d->change = c->id;
-					if (!cm || mipart_compute_mode_parse(cm, &d->compute) < 0)
-						d->compute = MIPART_COMPUTE_UNKNOWN;
-					if (!mm || mipart_memory_mode_parse(mm, &d->memory) < 0)
-						d->memory = MIPART_MEMORY_UNKNOWN;
-				}
+				if (!d || d->known)
+					continue;
+				d->known = true;
+				d->change = c->id;
+				if (!cm || mipart_compute_mode_parse(cm, &d->compute) < 0)
+					d->compute = MIPART_COMPUTE_UNKNOWN;
+				if (!mm || mipart_memory_mode_parse(mm, &d->memory) < 0)
+					d->memory = MIPART_MEMORY_UNKNOWN;
 			}
 			json_decref(target);
 		}
@@ -289,20 +288,7 @@ static int find_orphans(struct mipart_monitor *s)
 	if (!s->orphaned)
 		return -ENOMEM;
 	for (size_t a = 0; a < s->n_allocs; a++) {
-		const mipart_allocation *al = &s->allocs[a];
-
-		for (size_t b = 0; b < al->n_bookings && !s->orphaned[a]; b++) {
-			bool found = false;
-
-			for (size_t i = 0; i < mipart_topology_partition_count(s->topo) && !found; i++) {
-				const mipart_partition_info *p = mipart_topology_partition(s->topo, i);
-				const mipart_gpu_info *g = mipart_topology_gpu(s->topo, p->gpu);
-
-				found = p->xcp >= 0 && (unsigned)p->xcp == al->bookings[b].xcp &&
-					!strcmp(g->bdf, al->bookings[b].bdf);
-			}
-			s->orphaned[a] = !found;
-		}
+		s->orphaned[a] = mipart_allocation_orphaned(&s->allocs[a], s->topo, NULL);
 		s->n_orphaned += s->orphaned[a];
 	}
 	return 0;
@@ -342,7 +328,7 @@ static int build_rows(struct mipart_monitor *s)
 			for (size_t b = 0; b < al_->n_bookings; b++) {
 				const mipart_booking *bk = &al_->bookings[b];
 
-				if (strcmp(bk->bdf, g->bdf) || p->xcp < 0 || bk->xcp != (unsigned)p->xcp)
+				if (mipart_topology_partition_at(s->topo, bk->bdf, bk->xcp) != p)
 					continue;
 				row->booked_bytes += (int64_t)bk->bytes;
 				row->n_allocs++;

@@ -27,6 +27,7 @@
 
 #include "mipart/catalog.h"
 #include "mipart/estimate.h"
+#include "../tests/tools/csv-fields.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define MAX_FIELDS 32
@@ -50,48 +51,6 @@ struct sample {
 	double act_est, act_log, nt_est, nt_log;
 	char what[96];		/* row, model, engine, version, TP, device for that table */
 };
-
-/* One CSV line into fields (RFC 4180 quotes); returns the count. Modifies line. */
-static int split_csv(char *line, char **f)
-{
-	int n = 0;
-	char *p = line;
-
-	while (n < MAX_FIELDS) {
-		char *out = p;
-
-		f[n++] = p;
-		if (*p == '"') {
-			char *src = p + 1;
-
-			for (;;) {
-				if (!*src)
-					break;
-				if (*src == '"' && src[1] == '"') {
-					*out++ = '"';
-					src += 2;
-				} else if (*src == '"') {
-					src++;
-					break;
-				} else {
-					*out++ = *src++;
-				}
-			}
-			p = src;
-		} else {
-			while (*p && *p != ',' && *p != '\n')
-				p++;
-			out = p;
-		}
-		if (*p != ',') {
-			*out = '\0';
-			break;
-		}
-		*out = '\0';
-		p++;
-	}
-	return n;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -175,7 +134,7 @@ int main(int argc, char **argv)
 
 		if (row++ == 0)
 			continue;
-		if (split_csv(line, fl) < N_FIELDS)
+		if (csv_fields_split(line, fl, MAX_FIELDS) < N_FIELDS)
 			continue;
 		if (!fl[F_CATALOG][0] || mipart_catalog_find(cat, fl[F_CATALOG], &m) < 0) {
 			unresolved++;

@@ -25,6 +25,7 @@
 #include "mipart/model.h"
 #include "config.h"
 #include "util.h"
+#include "../tools/csv-fields.h"
 #include "banned.h"
 
 #define REAL_CATALOG MIPART_SOURCE_DATADIR "/models.json"
@@ -572,40 +573,6 @@ static void test_default_path(void **state)
 #define HUB_FIXTURES MIPART_SOURCE_DATADIR "/../tests/fixtures/hub"
 #define CSV_FIELDS 32
 
-/* One CSV line into fields (RFC 4180 quotes, no line breaks inside); returns the count. */
-static int csv_fields(char *line, char **f)
-{
-	int n = 0;
-	char *p = line;
-
-	line[strcspn(line, "\r\n")] = '\0';
-	while (n < CSV_FIELDS) {
-		char *out = p;
-
-		f[n++] = p;
-		if (*p == '"') {
-			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
-				if (*p == '"')
-					p++;
-				*out++ = *p;
-			}
-			if (*p == '"')
-				p++;
-		} else {
-			while (*p && *p != ',')
-				p++;
-			out = p;
-		}
-		if (*p != ',') {
-			*out = '\0';
-			break;
-		}
-		*out = '\0';
-		p++;
-	}
-	return n;
-}
-
 static int csv_column(char **f, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -643,7 +610,7 @@ static void test_reference_rows_resolve(void **state)
 	assert_non_null(keys);
 	assert_non_null(fp);
 	assert_non_null(fgets(line, sizeof(line), fp));
-	n = csv_fields(line, f);
+	n = csv_fields_split(line, f, CSV_FIELDS);
 	col_id = csv_column(f, n, "catalog_id");
 	col_split = csv_column(f, n, "split");
 	col_platform = csv_column(f, n, "platform");
@@ -654,7 +621,7 @@ static void test_reference_rows_resolve(void **state)
 		size_t used = 0;
 
 		assert_true(rows < 1024);
-		if (csv_fields(line, f) != n) {
+		if (csv_fields_split(line, f, CSV_FIELDS) != n) {
 			print_message("# vllm-reference.csv row %u: not %d fields\n", rows + 1, n);
 			bad++;
 			rows++;

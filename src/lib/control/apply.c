@@ -1291,9 +1291,9 @@ static int start_units_left(struct ctx *c)
 {
 	mipart_stopped_unit *v = NULL;
 	const char *names[HOOKS_MAX_UNITS];
-	char list[512], err[256] = "";
+	char list[512], err[256] = "", which[128] = "";
 	size_t n = 0, nv = 0;
-	bool alone = !strcmp(c->res->state, "nothing");
+	bool alone = !strcmp(c->res->state, "nothing"), multi;
 	int r;
 
 	r = mipart_journal_units_stopped(c->j, &v, &nv);
@@ -1310,6 +1310,14 @@ static int start_units_left(struct ctx *c)
 			names[n++] = v[i].name;
 	}
 	quote_units(names, n, list, sizeof(list));
+	/* which changes: "change 5", "changes 3, 5" */
+	for (size_t i = 0, len = 0; i < nv && len < sizeof(which); i++) {
+		if (i && v[i].change == v[i - 1].change)
+			continue;
+		len += (size_t)snprintf(which + len, sizeof(which) - len, "%s%lld", len ? ", " : "",
+					(long long)v[i].change);
+	}
+	multi = v[0].change != v[nv - 1].change;
 	if (alone) {
 		c->res->journal_id = v[nv - 1].change;
 		c->res->message[0] = '\0';
@@ -1322,13 +1330,13 @@ static int start_units_left(struct ctx *c)
 			units_started_some(c, names, n);
 	}
 	if (r < 0) {
-		say_more(c, "%sthe hook units change %lld left stopped still do not start: %s: %s",
-			 alone ? "" : "; ", (long long)v[nv - 1].change, list, err);
+		say_more(c, "%sthe hook units change%s %s left stopped still do not start: %s: %s",
+			 alone ? "" : "; ", multi ? "s" : "", which, list, err);
 		r = -EIO;
 	} else {
 		journal_units_started(c->j, names, n);
-		say_more(c, "%sstarted the hook units that change %lld left stopped: %s",
-			 alone ? "" : "; ", (long long)v[nv - 1].change, list);
+		say_more(c, "%sstarted the hook units that change%s %s left stopped: %s",
+			 alone ? "" : "; ", multi ? "s" : "", which, list);
 		if (alone)
 			c->res->state = "units-started";
 	}

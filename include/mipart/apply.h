@@ -60,7 +60,8 @@ typedef struct mipart_apply_options {
 
 typedef struct mipart_apply_result {
 	int64_t journal_id;	/* 0 when nothing was recorded */
-	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused" */
+	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused"; recover: also
+				 * "recovered", "nothing", "units-started" */
 	char message[512];	/* what went wrong, for people */
 	char warning[256];	/* "" or what went wrong after the change (a hook unit that
 				 * would not start again) */

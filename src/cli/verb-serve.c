@@ -1140,6 +1140,7 @@ static bool labels_refresh(struct server *s, const char *setting)
 }
 
 #define LABELS_BUSY_RETRY 1.0 /* s: the next look while a change runs */
+#define LABELS_EVENT_GAP 0.2  /* s: the least time from one look to the next that events ask for */
 
 /* Wake the labels thread (to stop, or to look now). */
 static void labels_poke(struct server *s)
@@ -1155,7 +1156,12 @@ static void labels_poke(struct server *s)
  * directories followed when they are made after serve started), after a
  * reload, and every labels-interval seconds for what no file tells (a mode changed by another
  * tool). Bursts of events (SQLite writes its log in several steps) are read and answered with
- * one look; a look that finds nothing new writes nothing.
+ * one look; a look that finds nothing new writes nothing. Each read of the watch handles a
+ * bounded number of events (MIPART_LABELS_WATCH_EVENTS_MAX) and the wait goes round, so a
+ * steady stream of events (files made in a loop in a watched directory) leaves the stop, a
+ * reload and the timed look their turn; the looks events ask for are at least
+ * LABELS_EVENT_GAP apart: what comes meanwhile stays queued in the kernel (the watch is not
+ * polled) and is answered by one look at the end of the gap.
  */
 static void *labels_loop(void *arg)
 {
@@ -1167,8 +1173,9 @@ static void *labels_loop(void *arg)
 		char setting[sizeof(s->labels_file)];
 		struct pollfd pf[2] = { { .fd = s->labels_wake, .events = POLLIN },
 					{ .fd = watch, .events = POLLIN } };
+		bool pending = false; /* events asked for a look: made at the end of the gap */
+		double secs, looked;
 		uint64_t v;
-		double secs;
 
 		pthread_mutex_lock(&s->labels_lock);
 		if (s->labels_stop) {
@@ -1183,18 +1190,24 @@ static void *labels_loop(void *arg)
 		 * on it) */
 		if (labels_refresh(s, setting) && secs > LABELS_BUSY_RETRY)
 			secs = LABELS_BUSY_RETRY;
+		looked = now_mono();
 		/* events that tell nothing (the look's own read of the ledger touches SQLite's
 		 * shared-memory file) are read and the wait goes on to the same end */
-		for (double end = now_mono() + secs;;) {
-			double left = end - now_mono();
+		for (double end = looked + secs;;) {
+			double until = pending && looked + LABELS_EVENT_GAP < end ? looked + LABELS_EVENT_GAP : end;
+			double left = until - now_mono();
 
-			if (left <= 0 || poll(pf, watch >= 0 ? 2 : 1, (int)(left * 1000.0 + 0.5)) <= 0)
+			pf[0].revents = pf[1].revents = 0;
+			if (left <= 0 ||
+			    poll(pf, watch >= 0 && !pending ? 2 : 1, (int)(left * 1000.0 + 0.5)) <= 0)
 				break;
 			if (pf[0].revents) {
 				(void)!read(s->labels_wake, &v, sizeof(v));
 				break;
 			}
-			if (mipart_labels_watcher_read(watcher) > 0)
+			if (pf[1].revents && mipart_labels_watcher_read(watcher) > 0)
+				pending = true;
+			if (pending && now_mono() >= looked + LABELS_EVENT_GAP)
 				break;
 		}
 	}

@@ -299,23 +299,26 @@ static double now_mono(void)
 }
 
 /* One line on stderr ("level: ..." in git's style, no prefix when level is NULL), written with
- * one call so that the lines of threads do not mix. */
+ * one call so that the lines of threads do not mix. What input put in it (a path from the
+ * config, a request's method and path, a process or unit name in a monitor warning) is shown as
+ * text: each control character, a newline included (one message, one line: no line can be
+ * forged into the journal), and each byte that is not UTF-8 as '?' (util_show). */
 static void log_line(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void log_line(const char *level, const char *fmt, ...)
 {
-	char line[1024];
+	char msg[1024], show[1024], line[1100];
 	va_list ap;
-	int n = level ? snprintf(line, sizeof(line), "%s: ", level) : 0;
+	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = (int)strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n') /* a message that ends its own line */
 		n--;
-	line[n++] = '\n';
-	line[n] = '\0';
+	util_show(msg, n, sizeof(show) - 5, show, sizeof(show));
+	snprintf(line, sizeof(line), "%s%s%s\n", level ? level : "", level ? ": " : "", show);
 	fputs(line, stderr);
 }
 

@@ -34,6 +34,15 @@ is "$RC" 0 "--output FILE (its directory is made)"
 grep -q 'mipart-product=MI300X' "$T_TMP/nfd/mipart"; ok $? "writes there"
 run mipart --root "$H" labels --json --stdout
 is "$RC" 2 "two outputs are a usage error"
+# a path with an escape sequence and a byte that is not UTF-8 is shown as text
+E="$(printf '\033')[31m$(printf '\377')"
+run mipart --root "$H" labels --output "$T_TMP/nfd$E/mipart"
+is "$RC" 0 "--output under a directory named with ESC and 0xff"
+like "$ERR" "wrote * labels to '$T_TMP/nfd?\[31m?/mipart'" "  ... the path said with '?' for ESC and 0xff"
+printf '%s' "$ERR" | LC_ALL=C grep -q "$(printf '\033')\|$(printf '\377')"; is "$?" 1 "  ... and neither byte in the message"
+run mipart sim create "$T_TMP/sim$E" --gpus 1
+like "$ERR" "created a simulated host in '$T_TMP/sim?\[31m?'" "sim create says the path the same way"
+printf '%s' "$ERR" | LC_ALL=C grep -q "$(printf '\033')\|$(printf '\377')"; is "$?" 1 "  ... and neither byte in its message"
 
 # the labels follow a change and the declared state
 printf 'version: v1\npartition-configs:\n  spx:\n    - devices: all\n      compute: SPX\n      memory: NPS1\n' >"$T_TMP/l.yaml"

@@ -128,9 +128,11 @@ typedef struct mipart_estimate {
 } mipart_estimate;
 
 /*
- * mipart_estimate_model - estimate model m under opts. Returns 0, or -EINVAL (bad options:
- * tensor parallel size that does not divide the heads, utilization outside (0, 1], a model
- * with no layers), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
+ * mipart_estimate_model - estimate model m under opts. Every byte and token figure saturates
+ * at UINT64_MAX (kv_cache_bytes at INT64_MAX) instead of wrapping; a saturated term leaves the
+ * model fitting nowhere (min_device_bytes UINT64_MAX, fits false). Returns 0, or -EINVAL (bad
+ * options: tensor parallel size that does not divide the heads, utilization outside (0, 1], a
+ * model with no layers or no KV bytes), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
  * (the vLLM version or engine does not run the model: mllama, a tiled vision tower, runs on V0
  * in 0.6 to 0.10 only).
  */

@@ -287,8 +287,12 @@ static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need, m
 
 uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o)
 {
-	return (uint64_t)ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
-			      (1 + MIPART_ALLOC_MARGIN));
+	double b = ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
+			(1 + MIPART_ALLOC_MARGIN));
+
+	/* a saturated estimate (UINT64_MAX: fits nowhere) stays UINT64_MAX: the cast of a double
+	 * of 2^64 or more is undefined (C17 6.3.1.4) */
+	return b >= 0x1p64 ? UINT64_MAX : (uint64_t)b;
 }
 
 int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_alloc_request *req,

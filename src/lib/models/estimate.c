@@ -448,9 +448,9 @@ static double linear_bytes(mipart_precision p, unsigned group)
 
 static unsigned moe_layers(const mipart_model *m);
 
-static uint64_t expert_params(const mipart_model *m)
+static double expert_params(const mipart_model *m)
 {
-	return (uint64_t)moe_layers(m) * m->experts * 3 * m->hidden * m->moe_intermediate;
+	return (double)moe_layers(m) * m->experts * 3 * m->hidden * m->moe_intermediate;
 }
 
 static uint64_t ceil_div(uint64_t a, uint64_t b)
@@ -467,6 +467,18 @@ static uint64_t bytes_of(double v)
 	if (!(v > 0))
 		return 0;
 	return v >= 0x1p64 ? UINT64_MAX : (uint64_t)v;
+}
+
+/* a + b and a x b of byte and token counts, UINT64_MAX when the result does not fit: a
+ * wrapped sum would make a term that is too large look small */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
 /* As bytes_of for a signed size (the KV cache left, negative when nothing is) */
@@ -548,10 +560,10 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 	p->batched = batched;
 	p->v0 = v0;
 	if (m->attention == MIPART_ATTN_MLA) {
-		uint64_t bytes = (uint64_t)((m->kv_lora_rank + m->qk_rope_head_dim) * elem);
+		uint64_t bytes = bytes_of(((double)m->kv_lora_rank + m->qk_rope_head_dim) * elem);
 
 		if (v0)
-			bytes = ceil_div(bytes, V0_MLA_ALIGN) * V0_MLA_ALIGN;
+			bytes = sat_mul(bytes / V0_MLA_ALIGN + (bytes % V0_MLA_ALIGN != 0), V0_MLA_ALIGN);
 		p->layer_token = bytes;
 	} else {
 		unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
@@ -559,9 +571,9 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 		unsigned per_gpu = kvh / tp ? kvh / tp : 1;
 		unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
 
-		p->layer_token = (uint64_t)(2.0 * per_gpu * hd * elem);
+		p->layer_token = bytes_of(2.0 * per_gpu * hd * elem);
 	}
-	p->page = p->layer_token * block;
+	p->page = sat_mul(p->layer_token, block);
 	if (m->attention == MIPART_ATTN_HYBRID) {
 		sliding = m->sliding_window ? m->sliding_layers : 0;
 		chunked = m->attention_chunk ? m->chunked_layers : 0;
@@ -671,18 +683,18 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 
 		ffn = dense > ffn ? dense : ffn;
 	}
-	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
+	*ret_fwd = bytes_of(batched * ffn * elem * FORWARD_FACTOR);
 	if (!v0 && version >= TRITON_SAMPLER_FROM && rows >= TRITON_SAMPLER_MIN_ROWS) {
 		/* in-place Triton top-k/top-p (TRITON_SAMPLER_FROM): the logits in the model's
 		 * dtype (and a float32 copy unless that is float32), probabilities, noise */
 		double per_entry = SAMPLER_TRITON_BYTES + (elem < 4 ? elem : 0);
 		double programs = rows < SAMPLER_TRITON_PROGRAMS ? rows : SAMPLER_TRITON_PROGRAMS;
 
-		*ret_sampler = (uint64_t)(rows * vocab * per_entry + programs * vocab * 4 +
-					  (batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
+		*ret_sampler = bytes_of(rows * vocab * per_entry + programs * vocab * 4 +
+					(batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
 		return;
 	}
-	*ret_sampler = (uint64_t)(rows * vocab * (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
+	*ret_sampler = bytes_of(rows * vocab * (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
 }
 
 /* MoE layers: all but the dense ones (leading first_k_dense_replace, or interleaved:
@@ -780,8 +792,8 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 	dec = (uint64_t)seqs * per_prompt;
 	items = items < dec ? items : dec;
 	items = items ? items : 1;
-	*ret_enc = (uint64_t)((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
-	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
+	*ret_enc = bytes_of((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
+	*ret_cache = bytes_of((double)items * t * m->hidden * elem);
 }
 
 /*
@@ -937,13 +949,15 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		 * in the checkpoint's bytes per parameter */
 		if (m->mtp_layers && params) {
 			mipart_model one = *m;
-			uint64_t one_layer, lin1 = 0, none;
+			uint64_t lin1 = 0, p1;
+			double one_layer, none;
 
 			one.layers = m->layers + 1;
 			one.mtp_layers = 0;
-			one_layer = mipart_model_params(&one, &lin1) - params;
-			none = (uint64_t)m->mtp_layers * (one_layer + 2ull * m->hidden * m->hidden);
-			w -= w * (double)none / (double)(params + none);
+			p1 = mipart_model_params(&one, &lin1);
+			one_layer = p1 > params ? (double)(p1 - params) : 0;
+			none = (double)m->mtp_layers * (one_layer + 2.0 * m->hidden * m->hidden);
+			w -= w * none / ((double)params + none);
 		}
 	} else {
 		/* scale the shape's split to the published total; MXFP4 checkpoints quantize the
@@ -952,7 +966,9 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		double lin = linear * scale, rest = (double)total - lin;
 
 		if (p == MIPART_PREC_MXFP4) {
-			double ex = expert_params(m) * scale;
+			/* the experts are part of the linear layers (a shape whose count saturated
+			 * could say otherwise) */
+			double ex = fmin(expert_params(m) * scale, lin);
 
 			w = ex * linear_bytes(p, 0) + (lin - ex) * 2 + rest * elem16;
 		} else {
@@ -1059,16 +1075,16 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.max_num_batched_tokens = b;
 	e.vllm_version = version;
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
-	e.lora_bytes = (uint64_t)lora_bytes(m, tp, o->max_loras, o->max_lora_rank,
-					    p == MIPART_PREC_FP32 ? 4 : 2);
+	e.lora_bytes = bytes_of(lora_bytes(m, tp, o->max_loras, o->max_lora_rank,
+					   p == MIPART_PREC_FP32 ? 4 : 2));
 	weights += (double)e.lora_bytes;
-	e.weights_bytes = (uint64_t)weights;
+	e.weights_bytes = bytes_of(weights);
 	activation(m, tp, b, s, act_elem, v0, version, &e.forward_bytes, &e.sampler_bytes);
 	if (!v0) {
 		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
 		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);
-		e.forward_bytes += e.encoder_cache_bytes;
-		e.sampler_bytes += e.encoder_cache_bytes;
+		e.forward_bytes = sat_add(e.forward_bytes, e.encoder_cache_bytes);
+		e.sampler_bytes = sat_add(e.sampler_bytes, e.encoder_cache_bytes);
 	} else if (m->vision_tiles) {
 		/* mllama's encoder-decoder profile: the vision tower, projector and text model in
 		 * one forward (the text MLP included); the sampler after it */
@@ -1092,13 +1108,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		e.cuda_graph_bytes = (uint64_t)CUDA_GRAPH_BYTES;
 
 	plan_kv(m, tp, kv_elem, version, v0, block, b, &kp);
+	if (!kp.page)
+		return -EINVAL; /* no KV bytes: a head_dim of 0 (hidden < heads), an empty latent */
 	e.kv_page_bytes = kp.page;
 	e.kv_groups = kp.n_groups;
 	e.kv_group_layers = kp.group_layers;
 	e.kv_layer_slots = kp.n_groups * kp.group_layers;
 	e.hybrid_groups = kp.n_kinds > 1;
 	need_len = request_bytes(&kp, len);
-	e.kv_bytes_per_token = (uint64_t)ceil(need_len / len);
+	e.kv_bytes_per_token = bytes_of(ceil(need_len / len));
 	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes +
 		(double)e.cuda_graph_bytes;
 	e.min_device_bytes = bytes_of(ceil((fixed + need_len) / util));
@@ -1106,7 +1124,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		double avail;
 		uint64_t per_req;
 
-		e.usable_bytes = (uint64_t)((double)o->device_bytes * util);
+		e.usable_bytes = bytes_of((double)o->device_bytes * util);
 		/* gpu_worker.py: kv_cache_memory_bytes replaces the profiled budget */
 		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
 						 : (double)e.usable_bytes - fixed;
@@ -1116,20 +1134,21 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		 * SAMPLER_BYTES_V0) and the cache takes the smallest rank's blocks */
 		if (v0 && tp > 1 && !o->kv_cache_memory_bytes && e.sampler_bytes > e.forward_bytes &&
 		    e.encoder_bytes < e.sampler_bytes)
-			e.other_rank_kv_cache_bytes += (int64_t)(e.activation_bytes -
-								  (e.forward_bytes > e.encoder_bytes
-									   ? e.forward_bytes
-									   : e.encoder_bytes));
+			e.other_rank_kv_cache_bytes =
+				sbytes_of((double)e.kv_cache_bytes +
+					  (double)(e.activation_bytes - (e.forward_bytes > e.encoder_bytes
+										 ? e.forward_bytes
+										 : e.encoder_bytes)));
 		if (avail > 0) {
 			uint64_t lo = 0, hi = m->max_position ? m->max_position : (1u << 24);
 
 			/* get_num_blocks: available // page // group layers */
-			e.kv_blocks = (uint64_t)(avail / (double)kp.page) / kp.group_layers;
-			e.kv_cache_tokens_full = (uint64_t)(avail / ((double)kp.layer_token * m->layers));
+			e.kv_blocks = bytes_of(avail / (double)kp.page) / kp.group_layers;
+			e.kv_cache_tokens_full = bytes_of(avail / ((double)kp.layer_token * m->layers));
 			per_req = request_blocks(&kp, len);
 			if (v0) {
 				/* V0: "# GPU blocks: N"; N x block tokens; concurrency = tokens / L */
-				e.kv_cache_tokens = e.kv_blocks * block;
+				e.kv_cache_tokens = sat_mul(e.kv_blocks, block);
 				e.max_concurrency = (double)e.kv_cache_tokens / len;
 				e.max_model_len_fit = e.kv_cache_tokens < hi ? e.kv_cache_tokens : hi;
 				e.fits = e.kv_cache_tokens >= len;
@@ -1140,7 +1159,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 				if (version < TOKENS_FROM_CONCURRENCY)
 					e.kv_cache_tokens = e.kv_blocks / kp.n_groups * block;
 				else
-					e.kv_cache_tokens = (uint64_t)(e.max_concurrency * len);
+					e.kv_cache_tokens = bytes_of(e.max_concurrency * len);
 				/* estimate_max_model_len: the longest request whose bytes fit */
 				while (lo < hi) {
 					uint64_t mid = lo + (hi - lo + 1) / 2;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mipart/estimate.h"
+#include "mipart/product.h"
 
 /* meta-llama/Llama-3.1-8B-Instruct config.json */
 static mipart_model llama8b(void)
@@ -727,6 +728,89 @@ static void test_sampler_by_version(void **state)
 }
 
 /*
+ * The Triton sampler's programs (estimate.c SAMPLER_TRITON_PROGRAMS): vLLM launches
+ * min(rows, num_compute_units) of them (topk_topp_triton.py: NUM_PROGRAMS = min(num_sm,
+ * batch_size)), each with a float32 row of the vocabulary, so the term grows by vocab x 4 bytes
+ * per CU until the CUs reach the rows. The count comes from the options, else the device
+ * table, else 132.
+ */
+static void test_sampler_compute_units(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 192ull << 30,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	mipart_product_layout lay[64];
+	double v = 128256;
+	mipart_estimate e, base;
+	uint64_t cpx_bytes = 0;
+	unsigned cpx = 0;
+	int n;
+
+	(void)state;
+	/* no device named, no count: 132 (an H100 SXM's SMs) */
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(base.compute_units, 132);
+	assert_int_equal(base.max_num_seqs, 1024);
+	/* a whole MI300X: 304 CUs, 172 more vocabulary rows */
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 304);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((304 - 132) * v * 4));
+	/* the device table gives the same for a named MI300X */
+	o.compute_units = 0;
+	o.device_name = "MI300X";
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 304);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((304 - 132) * v * 4));
+	/* a device the table has no count for (L40S): 132 */
+	o.device_name = "L40S";
+	o.cuda = true;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 132);
+	o.device_name = NULL;
+	o.cuda = false;
+	/* more CUs than rows: the programs stop at the rows (256 here) */
+	o.max_num_seqs = 256;
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	o.compute_units = 1000;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes, base.sampler_bytes);
+	o.compute_units = 200;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((256 - 200) * v * 4));
+	/* an MI300X in CPX: the product table gives each partition its XCC's 38 CUs, and the
+	 * estimate for that partition sizes the buffer for 38 */
+	n = mipart_product_layouts("MI300X", lay, 64);
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		if (lay[i].compute == MIPART_COMPUTE_CPX) {
+			cpx = lay[i].compute_units;
+			cpx_bytes = lay[i].partition_bytes;
+		}
+		if (lay[i].compute == MIPART_COMPUTE_SPX)
+			assert_int_equal(lay[i].compute_units, 304);
+	}
+	assert_int_equal(cpx, 38);
+	o = (mipart_estimate_options){ .max_model_len = 8192, .device_bytes = cpx_bytes,
+				       .device_name = "MI300X", .compute_units = cpx,
+				       .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 38);
+	assert_int_equal(e.max_num_seqs, 256); /* a 24 GiB partition: the small defaults */
+	o.compute_units = 0; /* the product's name alone would say the whole GPU's 304 */
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(base.sampler_bytes - e.sampler_bytes, (uint64_t)((256 - 38) * v * 4));
+	/* before 0.17 (the sort, no programs) the count changes nothing */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 16);
+	o.compute_units = 38;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes, base.sampler_bytes);
+}
+
+/*
  * Non-torch memory by version (estimate.c NON_TORCH_STEP_FROM): from 0.18 CUDA graphs are
  * captured inside the profiling window, so on CUDA the one-GPU and NVLink tensor-parallel
  * figures step up; PCIe tensor parallel adds the same as before on top; ROCm is unchanged.
@@ -953,6 +1037,24 @@ static void test_versions_and_devices(void **state)
 	assert_int_equal(d->compute_capability, 121);
 	assert_int_equal(mipart_device_lookup("A100", &d), 0);
 	assert_int_equal(d->compute_capability, 80);
+	/* SMs / CUs (torch's multi_processor_count), for the Triton sampler's programs */
+	assert_int_equal(d->compute_units, 108);
+	assert_int_equal(mipart_device_lookup("H100", &d), 0);
+	assert_int_equal(d->compute_units, 132);
+	assert_int_equal(mipart_device_lookup("H200", &d), 0);
+	assert_int_equal(d->compute_units, 132);
+	assert_int_equal(mipart_device_lookup("MI300X", &d), 0);
+	assert_int_equal(d->compute_units, 304);
+	assert_int_equal(mipart_device_lookup("MI325X", &d), 0);
+	assert_int_equal(d->compute_units, 304);
+	assert_int_equal(mipart_device_lookup("MI300A", &d), 0);
+	assert_int_equal(d->compute_units, 228);
+	assert_int_equal(mipart_device_lookup("MI308X", &d), 0);
+	assert_int_equal(d->compute_units, 80);
+	assert_int_equal(mipart_device_lookup("MI355X", &d), 0);
+	assert_int_equal(d->compute_units, 256);
+	assert_int_equal(mipart_device_lookup("RTX 3090", &d), 0);
+	assert_int_equal(d->compute_units, 0); /* no source: unknown */
 }
 
 /* MXFP4 experts padded by vLLM's backend (mxfp4.py: Mxfp4MoEMethod.create_weights): Marlin
@@ -1050,7 +1152,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_non_torch_by_version),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_sampler_compute_units), cmocka_unit_test(test_non_torch_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};

@@ -141,9 +141,18 @@
  * kernel's per-program buffer (topk_topp_triton.py: one float32 row of the vocabulary per
  * program, min(rows, num_compute_units) programs, cached), the dummy forward's hidden states
  * (profile_run keeps them: B x hidden) and the S-row copies the sampler run starts from
- * (hidden_states[logit_indices], torch.rand_like). SAMPLER_TRITON_PROGRAMS: the H100 SXM's
- * 132 SMs, the device of every log this is checked against (a device with more compute units
- * holds a larger buffer: MI300X's 304 CUs, 0.08 GiB more at a 128K vocabulary). The rest,
+ * (hidden_states[logit_indices], torch.rand_like). The programs: apply_top_k_top_p_triton
+ * launches "NUM_PROGRAMS = min(num_sm, batch_size)" with "num_sm =
+ * num_compute_units(logits.device.index)" (vllm/v1/sample/ops/topk_topp_triton.py;
+ * vllm/utils/platform_utils.py num_compute_units -> current_platform.num_compute_units, which
+ * is torch.cuda.get_device_properties(device_id).multi_processor_count in both
+ * vllm/platforms/cuda.py and vllm/platforms/rocm.py: the SMs of an NVIDIA GPU, the CUs of an
+ * AMD one, the partition's own on an AMD partition, 38 in CPX on an MI300X; PR #33538's first
+ * form read multi_processor_count directly). It caches one buffer of that many vocabulary rows
+ * per device (later versions round the rows up to a power of two, capped at num_sm: the same
+ * for the dummy run's 256 or 1024 rows). The count comes from the options or the device
+ * table; SAMPLER_TRITON_PROGRAMS, the H100 SXM's 132 SMs (the device of every log this is
+ * checked against), when neither knows it. The rest,
  * SAMPLER_TRITON_FIXED, is fitted on the calibration rows of vLLM 0.19.0 on H100 whose peak
  * is the sampler and which have no vision tower (tests/fixtures/vllm-reference.csv rows 67,
  * 73, 75, 76, 77, 82: 0.031 to 0.038 GiB above the terms derived here, mean 0.035). The path is the same
@@ -154,7 +163,7 @@
 #define TRITON_SAMPLER_FROM V(0, 17)
 #define TRITON_SAMPLER_MIN_ROWS 8
 #define SAMPLER_TRITON_BYTES 12.0
-#define SAMPLER_TRITON_PROGRAMS 132.0
+#define SAMPLER_TRITON_PROGRAMS 132u
 #define SAMPLER_TRITON_FIXED (0.035 * GIB)
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
@@ -288,26 +297,43 @@ int mipart_size_parse(const char *s, uint64_t *ret)
  * platform and the link between GPUs. Sources: the rows of tests/fixtures/vllm-reference.csv
  * where a log prints the total (torch's total is a little under the VRAM size: MI300X 191.98
  * GiB of 192); the other AMD Instinct totals from product.c (the amdgpu VRAM size).
+ *
+ * The last field is the device's compute units as torch reports multi_processor_count (SMs,
+ * CUs), for the Triton sampler's programs (SAMPLER_TRITON_PROGRAMS); 0 where no source was
+ * found (the estimate then takes 132). AMD: the "Compute Units" column of ROCm's "GPU hardware
+ * specifications" (rocm.docs.amd.com reference/gpu-arch-specs.html: MI355X and MI350X 256 (32
+ * per XCD), MI325X and MI300X 304 (38 per XCD), MI300A 228, MI250X 110 per GCD (each GCD is a
+ * device to torch), MI210 104); MI308X: a real KFD topology, simd_count 80 (20 CUs) on each of
+ * its 4 CPX nodes (../shared/HARDWARE.md 4.1, product.c). NVIDIA: the H100 SXM5's 132 SMs
+ * (NVIDIA H100 Tensor Core GPU Architecture whitepaper, as glennklockwood.com's H100 notes
+ * quote it), the H200 the same GH100 configuration with more HBM (ibid.); the A100's 108 SMs
+ * (NVIDIA A100 Tensor Core GPU Architecture whitepaper: 7 GPCs, 108 SMs, as geeks3d and
+ * fudzilla quote it, May 2020; both memory sizes); the B200's 148 (74 enabled per die, Chips
+ * and Cheese "Nvidia's B200: Keeping the CUDA Juggernaut Rolling"). L40S, L4, A10, RTX 3090,
+ * RTX 4090 and GB10: no vendor source found, 0.
  */
 static const mipart_device_info devices[] = {
 	{ "MI300X", (uint64_t)(191.98 * GIB), false, true,
 	  "torch total on ROCm (hipMemGetInfo), rocm/vllm 0.9.1 log: total_gpu_memory (191.98GiB), "
-	  "cmontemuino/amd-mi300x-ml-benchmarks; amdgpu's mem_info_vram_total is 192 GiB" },
-	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	  "cmontemuino/amd-mi300x-ml-benchmarks; amdgpu's mem_info_vram_total is 192 GiB", 0, false, 304 },
+	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 80 },
+	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 304 },
 	{ "MI350X", (uint64_t)(287.69 * GIB), false, true,
 	  "torch total on ROCm, vLLM 0.22 log: Free memory on device (12.38/287.69 GiB), "
-	  "psuri-github/vllm-rocm-inference-lab docs/session-log.md" },
-	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
-	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90 },
+	  "psuri-github/vllm-rocm-inference-lab docs/session-log.md", 0, false, 256 },
+	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 256 },
+	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 228 },
+	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 110 },
+	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)", 0, false, 104 },
+	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90,
+	  false, 132 },
 	{ "H200", (uint64_t)(139.80 * GIB), true, true,
-	  "faradawn/bench3 logs/trtllm-serve-egine.log: device total memory 139.80 GiB", 90 },
-	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100 },
-	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80 },
-	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80 },
+	  "faradawn/bench3 logs/trtllm-serve-egine.log: device total memory 139.80 GiB", 90, false, 132 },
+	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100, false, 148 },
+	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80,
+	  false, 108 },
+	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80,
+	  false, 108 },
 	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB", 89 },
 	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)", 89 },
 	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)", 86 },
@@ -669,7 +695,8 @@ static void batch_defaults(const mipart_model *m, const mipart_estimate_options 
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
 static void activation(const mipart_model *m, unsigned tp, double batched, double seqs, double elem,
-		       bool v0, unsigned version, uint64_t *ret_fwd, uint64_t *ret_sampler)
+		       bool v0, unsigned version, double units, uint64_t *ret_fwd,
+		       uint64_t *ret_sampler)
 {
 	double ffn, rows = seqs < batched ? seqs : batched, vocab = (double)m->vocab;
 
@@ -688,7 +715,7 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 		/* in-place Triton top-k/top-p (TRITON_SAMPLER_FROM): the logits in the model's
 		 * dtype (and a float32 copy unless that is float32), probabilities, noise */
 		double per_entry = SAMPLER_TRITON_BYTES + (elem < 4 ? elem : 0);
-		double programs = rows < SAMPLER_TRITON_PROGRAMS ? rows : SAMPLER_TRITON_PROGRAMS;
+		double programs = rows < units ? rows : units;
 
 		*ret_sampler = bytes_of(rows * vocab * per_entry + programs * vocab * 4 +
 					(batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
@@ -1079,7 +1106,12 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 					   p == MIPART_PREC_FP32 ? 4 : 2));
 	weights += (double)e.lora_bytes;
 	e.weights_bytes = bytes_of(weights);
-	activation(m, tp, b, s, act_elem, v0, version, &e.forward_bytes, &e.sampler_bytes);
+	/* the Triton sampler's programs (SAMPLER_TRITON_PROGRAMS) */
+	e.compute_units = o->compute_units		  ? o->compute_units
+			  : dev && dev->compute_units ? dev->compute_units
+						      : SAMPLER_TRITON_PROGRAMS;
+	activation(m, tp, b, s, act_elem, v0, version, e.compute_units, &e.forward_bytes,
+		   &e.sampler_bytes);
 	if (!v0) {
 		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
 		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);

@@ -130,6 +130,7 @@ static void read_options(struct input *in, mipart_estimate_options *o)
 	o->kv_cache_memory_bytes = take(in, 8);
 	o->max_loras = (unsigned)(take(in, 2) % 1100);
 	o->max_lora_rank = (unsigned)(take(in, 2) % 600);
+	o->compute_units = u32(in);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -171,5 +172,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e.kv_cache_bytes <= 0)
 		CHECK(!e.fits && e.kv_blocks == 0 && e.kv_cache_tokens == 0);
 	CHECK(e.max_concurrency >= 0);
+	CHECK(e.compute_units >= 1 && (!o.compute_units || e.compute_units == o.compute_units));
 	return 0;
 }

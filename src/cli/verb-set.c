@@ -386,12 +386,12 @@ static void print_backend_output(const mipart_backend *b)
 
 	if (!out || !out[strspn(out, " \t\r\n")])
 		return;
-	fprintf(stderr, "%s said:\n", mipart_backend_name(b));
+	cli_note("%s said:", mipart_backend_name(b));
 	while (*out) {
 		size_t len = strcspn(out, "\n"), blank = strspn(out, " \t\r");
 
 		if (blank < len) /* not an empty line */
-			fprintf(stderr, "  %.*s\n", (int)len, out);
+			cli_note("  %.*s", (int)len, out);
 		out += len;
 		if (*out)
 			out++;
@@ -585,8 +585,8 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		cli_error("%s", res.message[0] ? res.message : mipart_strerror(r));
 		print_backend_output(backend);
 		if (res.journal_id)
-			fprintf(stderr, "journal: change %lld, state %s ('mipart history')\n",
-				(long long)res.journal_id, res.state);
+			cli_note("journal: change %lld, state %s ('mipart history')",
+				 (long long)res.journal_id, res.state);
 	} else if (!co->json) {
 		if (res.warning[0] && !res.n_units_stopped)
 			cli_warn(cli, "%s", res.warning);

@@ -56,6 +56,10 @@ typedef struct mipart_apply_options {
 	 * read it after a change that was done (NULL after a rollback or a recovery: read it), so
 	 * that the caller need not read every GPU again */
 	void (*after_change_read)(void *userdata, const mipart_topology *after);
+	/* mipart boot: hook units earlier changes left stopped are not started (a reboot reset
+	 * them: systemd starts the enabled ones, and a start from inside a unit ordered before
+	 * them would wait for it to end); they stay recorded until seen running or recovered */
+	bool boot;
 } mipart_apply_options;
 
 typedef struct mipart_apply_result {

@@ -112,6 +112,7 @@ struct change_opts {
 	char **argv;
 	int lock_fd; /* the host lock taken by cli_change_lock, or -1 (a dry-run without it) */
 	char *message; /* when not NULL: what went wrong, for the caller (slurm helper) */
+	bool boot; /* mipart boot: hook units earlier changes left stopped are not started */
 	size_t message_size;
 };
 

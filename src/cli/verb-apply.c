@@ -358,7 +358,7 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 		const mipart_config *cfg = mipart_declared_layout(d);
 		struct change_opts co = { .dry = dry, .json = json, .lock_s = 120,
 					  .settle_s = settle_s, .units = units, .argc = argc,
-					  .argv = argv, .lock_fd = lockfd };
+					  .argv = argv, .lock_fd = lockfd, .boot = true };
 
 		for (size_t i = 0; i < mipart_config_unit_count(cfg) && i < MIPART_CONFIG_MAX_UNITS; i++)
 			units[co.n_units++] = mipart_config_unit(cfg, i);

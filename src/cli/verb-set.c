@@ -556,6 +556,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			.after_change_read = engine_after_change_read,
 			.post_change_report = engine_post_change_report,
 			.userdata = &hc,
+			.boot = co->boot,
 		};
 
 		cli_quote_argv(co->argc, co->argv, cmdline, sizeof(cmdline));
@@ -626,7 +627,7 @@ int verb_reset(struct cli *cli, int argc, char **argv)
 
 /* mipart_recover with the CLI's backend and reports; quiet_nothing: say nothing when there
  * was nothing to recover. Returns an exit code. */
-static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
+static int run_recover(struct cli *cli, const char *command, bool quiet_nothing, bool boot)
 {
 	mipart_backend *backend = NULL;
 	mipart_apply_result res = { 0 };
@@ -634,7 +635,7 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 	mipart_apply_options o = { .uid = (int64_t)getuid(), .command = command,
 				   .lock_timeout_ms = 30000, .after_change = engine_after_change,
 				   .post_change_report = engine_post_change_report,
-				   .userdata = &hc, .systemctl = systemctl_path() };
+				   .userdata = &hc, .systemctl = systemctl_path(), .boot = boot };
 	int r;
 
 	if (open_backend(cli, &backend) < 0)
@@ -661,7 +662,7 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 
 int cli_recover_if_needed(struct cli *cli)
 {
-	return run_recover(cli, "mipart boot (recover)", true);
+	return run_recover(cli, "mipart boot (recover)", true, true);
 }
 
 int verb_recover(struct cli *cli, int argc, char **argv)
@@ -669,7 +670,7 @@ int verb_recover(struct cli *cli, int argc, char **argv)
 	optind = 1;
 	if (cli_check_args(cli, argc - 1) != EXIT_OK)
 		return EXIT_USAGE;
-	return run_recover(cli, "mipart recover", false);
+	return run_recover(cli, "mipart recover", false, false);
 }
 
 int verb_history(struct cli *cli, int argc, char **argv)

@@ -649,12 +649,16 @@ static int hooks_stop(struct ctx *c)
 	 * host_stop_systemd_services, "is-failed, will-restart") */
 	if (mipart_journal_units_stopped(c->j, &left, &n_left) < 0)
 		n_left = 0;
+	for (size_t i = 0; i < o->n_units; i++)
+		for (size_t k = 0; k < n_left && running[i]; k++)
+			if (!strcmp(left[k].name, o->units[i])) /* started since: owed nothing */
+				journal_units_started(c->j, &o->units[i], 1);
 	units = json_array();
 	stop = json_array();
 	for (size_t i = 0; i < o->n_units; i++) {
 		bool owed = false;
 
-		for (size_t k = 0; k < n_left && !running[i]; k++)
+		for (size_t k = 0; k < n_left && !running[i] && !o->boot; k++)
 			owed |= !strcmp(left[k].name, o->units[i]);
 		json_array_append_new(units, json_pack("{s:s, s:s}", "name", o->units[i], "was",
 						       running[i] ? "running"
@@ -1291,11 +1295,14 @@ static int start_units_left(struct ctx *c)
 {
 	mipart_stopped_unit *v = NULL;
 	const char *names[HOOKS_MAX_UNITS];
+	bool running[HOOKS_MAX_UNITS];
 	char list[512], err[256] = "", which[128] = "";
 	size_t n = 0, nv = 0;
 	bool alone = !strcmp(c->res->state, "nothing"), multi;
 	int r;
 
+	if (c->o->boot)
+		return 0;
 	r = mipart_journal_units_stopped(c->j, &v, &nv);
 	if (r < 0 || !nv) {
 		free(v);
@@ -1308,6 +1315,26 @@ static int start_units_left(struct ctx *c)
 			seen |= !strcmp(names[k], v[i].name);
 		if (!seen)
 			names[n++] = v[i].name;
+	}
+	/* those that run now (started by hand, or at boot) are owed nothing: forgotten */
+	if (hooks_query(c->o->systemctl_root, c->o->systemctl, names, n, running, err,
+			sizeof(err)) == 0) {
+		const char *up[HOOKS_MAX_UNITS];
+		size_t k = 0, m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (running[i])
+				up[k++] = names[i];
+			else
+				names[m++] = names[i];
+		}
+		journal_units_started(c->j, up, k);
+		n = m;
+	}
+	err[0] = '\0';
+	if (!n) {
+		free(v);
+		return 0;
 	}
 	quote_units(names, n, list, sizeof(list));
 	/* which changes: "change 5", "changes 3, 5" */

@@ -63,6 +63,14 @@ typedef struct mipart_estimate_options {
 					 * LoRA off; one of them set: LoRA on, the other vLLM's
 					 * default (1 slot, rank 16) */
 	unsigned max_lora_rank;		/* --max-lora-rank */
+	unsigned compute_units;		/* CUs (AMD) or SMs (NVIDIA) of the device or partition, as
+					 * torch reports multi_processor_count: from vLLM 0.17 the V1
+					 * Triton sampler runs min(rows, compute_units) programs, each
+					 * with a float32 row of the vocabulary. 0: unknown, the device
+					 * table's count for device_name (mipart_device_info), else
+					 * 132 (an H100 SXM, the GPU of the logs the term is fitted
+					 * on). An AMD partition's own count (38 in CPX on an MI300X) is
+					 * not the whole GPU's: callers that know the partition pass it */
 } mipart_estimate_options;
 
 /* vLLM's default share of a device's memory it may take (--gpu-memory-utilization; vllm/config.py
@@ -125,12 +133,16 @@ typedef struct mipart_estimate {
 					 * the ranks other than the driver profile (they do not
 					 * sample); the cache takes the driver's smaller figure,
 					 * kv_cache_bytes. Else kv_cache_bytes */
+	unsigned compute_units;		/* the CUs/SMs the sampler term was sized for (the options',
+					 * the device table's, or 132) */
 } mipart_estimate;
 
 /*
- * mipart_estimate_model - estimate model m under opts. Returns 0, or -EINVAL (bad options:
- * tensor parallel size that does not divide the heads, utilization outside (0, 1], a model
- * with no layers), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
+ * mipart_estimate_model - estimate model m under opts. Every byte and token figure saturates
+ * at UINT64_MAX (kv_cache_bytes at INT64_MAX) instead of wrapping; a saturated term leaves the
+ * model fitting nowhere (min_device_bytes UINT64_MAX, fits false). Returns 0, or -EINVAL (bad
+ * options: tensor parallel size that does not divide the heads, utilization outside (0, 1], a
+ * model with no layers or no KV bytes), -E2BIG (max_model_len longer than the model's max_position), -EOPNOTSUPP
  * (the vLLM version or engine does not run the model: mllama, a tiled vision tower, runs on V0
  * in 0.6 to 0.10 only).
  */
@@ -162,6 +174,8 @@ typedef struct mipart_device_info {
 					 * 121); 0 for AMD. Picks vLLM's MXFP4 MoE backend */
 	bool unified;			/* memory shared with the CPU, which NVML does not report
 					 * (GB10): vLLM then takes its small batch defaults */
+	unsigned compute_units;		/* SMs (NVIDIA) or CUs (AMD) of the whole device, what torch
+					 * reports as multi_processor_count; 0 when not known */
 } mipart_device_info;
 
 /* mipart_device_lookup - a device by name ("H100", "h100-80gb", "MI300X", "RTX 3090", "L40S"),

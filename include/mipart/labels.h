@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ledger.h"
 #include "topology.h"
@@ -136,9 +137,10 @@ int mipart_labels_sync(const mipart_host *host, const mipart_labels_options *opt
 int mipart_labels_watch(const mipart_host *host);
 
 /*
- * mipart_labels_watch_drain - read what is pending on a mipart_labels_watch descriptor. Returns
- * how many of the events may mean a change (0: only what SQLite readers do too, the labels'
- * own read included: the -shm file written, the -wal closed; nothing to look at).
+ * mipart_labels_watch_drain - read what is pending on a mipart_labels_watch descriptor (at most
+ * MIPART_LABELS_WATCH_EVENTS_MAX events; the rest stays queued). Returns how many of the events
+ * may mean a change (0: only what SQLite readers do too, the labels' own read included: the
+ * -shm file written, the -wal closed; nothing to look at).
  */
 int mipart_labels_watch_drain(int fd);
 
@@ -155,12 +157,28 @@ int mipart_labels_watch_drain(int fd);
  * readable when events are pending: poll it.
  * mipart_labels_watcher_read - read what is pending and follow directories that appeared or
  * went. Returns how many events may mean a change (as mipart_labels_watch_drain; a directory
- * on the way that appeared counts: it may hold the files already), -EINVAL.
+ * on the way that appeared counts: it may hold the files already), -EINVAL. One call reads at
+ * most MIPART_LABELS_WATCH_EVENTS_MAX events (4 reads of 4 KiB) and moves each watch at most
+ * once; what is left stays queued and the descriptor readable: the caller answers whatever
+ * number of changes with one look, and a steady stream of events never keeps it in the call.
+ * An ancestor wakes the descriptor for every entry made or moved into it (inotify filters
+ * neither by name nor by the kind of the new entry); those events are read and dropped by
+ * name, without a system call.
+ * mipart_labels_watcher_stats - what the watcher has read so far in *ret. 0, -EINVAL.
  */
+#define MIPART_LABELS_WATCH_EVENTS_MAX 1024
 typedef struct mipart_labels_watcher mipart_labels_watcher;
+typedef struct mipart_labels_watch_stats {
+	uint64_t events;  /* read from inotify */
+	uint64_t changes; /* that may mean a change (the sum of what the reads returned) */
+	uint64_t ignored; /* read and dropped: a SQLite reader's files, an ancestor's other entries */
+	uint64_t capped;  /* reads that stopped at the cap with more queued */
+	uint64_t rearms;  /* watches moved (a directory on the way made, removed, renamed) */
+} mipart_labels_watch_stats;
 int mipart_labels_watcher_new(const mipart_host *host, mipart_labels_watcher **ret);
 int mipart_labels_watcher_fd(const mipart_labels_watcher *w);
 int mipart_labels_watcher_read(mipart_labels_watcher *w);
+int mipart_labels_watcher_stats(const mipart_labels_watcher *w, mipart_labels_watch_stats *ret);
 mipart_labels_watcher *mipart_labels_watcher_free(mipart_labels_watcher *w);
 
 #endif

@@ -45,6 +45,8 @@ typedef struct mipart_product_layout {
 	mipart_memory_mode memory;
 	unsigned partitions;
 	uint64_t partition_bytes;	/* the smallest partition (mipart_partition_bytes_min) */
+	unsigned compute_units;		/* CUs of one partition: its XCCs x CUs per XCC (MI300X
+					 * CPX 38, SPX 304) */
 } mipart_product_layout;
 
 /*

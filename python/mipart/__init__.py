@@ -124,15 +124,18 @@ def apply_layout(path: str, config: Optional[str] = None, *, dry_run: bool = Fal
 
 def estimate(model: str, *, precision: Optional[str] = None, kv_cache_fp8: bool = False,
              tensor_parallel_size: int = 0, max_model_len: int = 0, max_num_seqs: int = 0,
-             gpu_memory_utilization: float = 0.0, device_bytes: int = 0) -> Dict[str, Any]:
+             gpu_memory_utilization: float = 0.0, device_bytes: int = 0,
+             compute_units: int = 0) -> Dict[str, Any]:
     """What a model needs in memory the way vLLM accounts for it (``mipart estimate``).
 
     ``model`` is a catalog id or alias, or a Hugging Face model directory. With
     ``device_bytes`` the result also says whether one sequence of ``max_model_len`` fits.
+    ``compute_units`` are the CUs of the partition (38 for an MI300X in CPX): vLLM's sampler
+    holds one float32 vocabulary row per CU; 0 takes 132 (an H100's SMs).
     """
     return _core.estimate(model, precision, bool(kv_cache_fp8), int(tensor_parallel_size),
                           int(max_model_len), int(max_num_seqs), float(gpu_memory_utilization),
-                          int(device_bytes))
+                          int(device_bytes), int(compute_units))
 
 
 def allocate(model: str, *, partition: Optional[str] = None, name: Optional[str] = None,

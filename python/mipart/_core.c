@@ -499,7 +499,7 @@ static PyObject *py_estimate(PyObject *self, PyObject *args)
 {
 	const char *model, *precision = NULL;
 	int kv_fp8 = 0;
-	unsigned tp = 0, len = 0, seqs = 0;
+	unsigned tp = 0, len = 0, seqs = 0, cus = 0;
 	unsigned long long device = 0;
 	double util = 0;
 	mipart_estimate_options o;
@@ -509,11 +509,13 @@ static PyObject *py_estimate(PyObject *self, PyObject *args)
 	PyObject *res;
 	int r;
 
-	if (!PyArg_ParseTuple(args, "szpIIIdK", &model, &precision, &kv_fp8, &tp, &len, &seqs, &util, &device))
+	if (!PyArg_ParseTuple(args, "szpIIIdKI", &model, &precision, &kv_fp8, &tp, &len, &seqs, &util, &device,
+			      &cus))
 		return NULL;
 	if (est_options(precision, kv_fp8, tp, len, seqs, util, &o) < 0)
 		return NULL;
 	o.device_bytes = device;
+	o.compute_units = cus; /* 0: the estimator's default (estimate.h) */
 	r = mipart_model_lookup(model, &m, &d);
 	if (r < 0)
 		return raise_diag(r, &d);
@@ -536,6 +538,9 @@ static PyObject *py_estimate(PyObject *self, PyObject *args)
 			    (unsigned long long)e.activation_bytes, "non_torch_bytes",
 			    (unsigned long long)e.non_torch_bytes, "usable_bytes", (unsigned long long)e.usable_bytes,
 			    "min_device_bytes", (unsigned long long)e.min_device_bytes);
+	if (res && (put(res, "sampler_bytes", PyLong_FromUnsignedLongLong(e.sampler_bytes)) < 0 ||
+		    put(res, "compute_units", PyLong_FromUnsignedLong(e.compute_units)) < 0))
+		Py_CLEAR(res);
 	if (res && device &&
 	    (put(res, "kv_cache_bytes", PyLong_FromLongLong(e.kv_cache_bytes)) < 0 ||
 	     put(res, "kv_cache_tokens", PyLong_FromUnsignedLongLong(e.kv_cache_tokens)) < 0 ||

@@ -94,6 +94,17 @@ def test_estimate(host):
     assert e["fits"] is True and e["kv_cache_tokens"] > 8192
 
 
+def test_estimate_compute_units(cli):
+    # vLLM's Triton sampler (0.17 on, the default version here) holds one float32 row of the
+    # vocabulary per compute unit: an MI300X CPX partition's 38 CUs against 132 by default
+    base = mipart.estimate("meta-llama/Llama-3.1-8B-Instruct", max_model_len=8192)
+    cpx = mipart.estimate("meta-llama/Llama-3.1-8B-Instruct", max_model_len=8192, compute_units=38)
+    assert base["compute_units"] == 132 and cpx["compute_units"] == 38
+    assert base["sampler_bytes"] - cpx["sampler_bytes"] == (132 - 38) * 128256 * 4
+    rc, out, _ = cli("estimate", "meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192", "--json")
+    assert rc == 0 and json.loads(out)["sampler_bytes"] == base["sampler_bytes"]
+
+
 def test_estimate_unknown_model_has_the_tools_message(cli):
     with pytest.raises(MipartError) as e:
         mipart.estimate("no-such-model")

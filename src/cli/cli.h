@@ -28,6 +28,9 @@ struct cli {
 	bool quiet;
 	mipart_host *host;
 	const struct verb *verb; /* the verb running */
+	/* set by cli_run_change: the change was done but hook units it stopped did not start
+	 * again (it exits 1; what was applied is still the host's state) */
+	bool units_left_stopped;
 };
 
 struct verb {
@@ -44,6 +47,9 @@ struct verb {
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_usage_error(const struct verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a line on stderr with no prefix (what was written, where a simulated host was made), escaped
+ * as cli_error's: control characters but the newlines, and bytes that are not UTF-8, as '?' */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Check the number of positional arguments against the running verb's bounds: EXIT_OK or
  * EXIT_USAGE after printing the usage. */

@@ -205,6 +205,16 @@ void cli_warn(struct cli *cli, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 int cli_usage_error(const struct verb *v, const char *fmt, ...)
 {
 	va_list ap;

@@ -262,7 +262,8 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		goto out;
 	rc = layout_apply(cli, &L, a.dry, a.json, a.lock_s, a.settle_s, argc, argv, lockfd);
-	if (rc == EXIT_OK && a.persist) {
+	/* applied, also when hook units did not start again (an error of its own) */
+	if ((rc == EXIT_OK || cli->units_left_stopped) && a.persist) {
 		mipart_config_error err = { 0 };
 		const char *name = mipart_config_set_name(L.set);
 		int r = mipart_declared_write(cli->host, text, len, name,
@@ -274,8 +275,8 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 				  err.message[0] ? err.message : mipart_strerror(r));
 			rc = EXIT_FAIL;
 		} else if (!a.json && !cli->quiet) {
-			fprintf(stderr, "declared: '%s' of '%s' is applied at boot (mipart-boot.service) and drift is measured against it\n",
-				name, a.file);
+			cli_note("declared: '%s' of '%s' is applied at boot (mipart-boot.service) and drift is measured against it",
+				 name, a.file);
 		}
 	}
 	layout_close(&L);
@@ -335,8 +336,8 @@ int verb_boot(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!json && !cli->quiet)
-		fprintf(stderr, "declared: '%s' (from '%s', recorded %s)\n", mipart_declared_config_name(d),
-			mipart_declared_source(d), mipart_declared_time(d));
+		cli_note("declared: '%s' (from '%s', recorded %s)", mipart_declared_config_name(d),
+			 mipart_declared_source(d), mipart_declared_time(d));
 	/* a change a crash (or the power cut) left running is finished or rolled back first,
 	 * so the declared change starts from a host in a known state */
 	if (!dry && (rc = cli_recover_if_needed(cli)) != EXIT_OK)

@@ -44,8 +44,8 @@ static int load_inventory(const char *path, mipart_fleet_node **ret, size_t *ret
 		return EXIT_FAIL;
 	}
 	if (skipped)
-		fprintf(stderr, "warning: %zu node%s in '%s' without mipart's labels (run 'mipart labels' there) left out\n",
-			skipped, skipped == 1 ? "" : "s", path);
+		cli_note("warning: %zu node%s in '%s' without mipart's labels (run 'mipart labels' there) left out",
+			 skipped, skipped == 1 ? "" : "s", path);
 	if (!*ret_n) {
 		cli_error("no node in '%s' carries '%smipart-product' and '%smipart-gpus'", path,
 			  MIPART_LABELS_NFD_NS, MIPART_LABELS_NFD_NS);

@@ -102,9 +102,9 @@ int verb_labels(struct cli *cli, int argc, char **argv)
 			rc = EXIT_FAIL;
 		} else if (!cli->quiet) {
 			if (r)
-				fprintf(stderr, "wrote %zu labels to '%s'\n", res.count, res.path);
+				cli_note("wrote %zu labels to '%s'", res.count, res.path);
 			else
-				fprintf(stderr, "'%s' is current (%zu labels)\n", res.path, res.count);
+				cli_note("'%s' is current (%zu labels)", res.path, res.count);
 		}
 	}
 out:

@@ -265,6 +265,7 @@ static json_t *estimate_json(const mipart_model *m, const mipart_estimate *e,
 	json_object_set_new(j, "max_num_batched_tokens", json_integer(e->max_num_batched_tokens));
 	json_object_set_new(j, "forward_bytes", json_integer((json_int_t)e->forward_bytes));
 	json_object_set_new(j, "sampler_bytes", json_integer((json_int_t)e->sampler_bytes));
+	json_object_set_new(j, "compute_units", json_integer(e->compute_units));
 	json_object_set_new(j, "encoder_bytes", json_integer((json_int_t)e->encoder_bytes));
 	json_object_set_new(j, "cuda_graph_bytes", json_integer((json_int_t)e->cuda_graph_bytes));
 	json_object_set_new(j, "lora_bytes", json_integer((json_int_t)e->lora_bytes));
@@ -306,6 +307,9 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		a.o.device_bytes = (uint64_t)p->memory_bytes;
+		/* its own CUs: the Triton sampler's programs (38 in CPX on an MI300X) */
+		if (p->compute_units > 0)
+			a.o.compute_units = (unsigned)p->compute_units;
 		mipart_topology_free(t);
 	}
 	r = mipart_estimate_model(&m, &a.o, &e);
@@ -335,6 +339,7 @@ int verb_estimate(struct cli *cli, int argc, char **argv)
 
 		o.device_bytes = lay[i].partition_bytes;
 		o.device_name = lay[i].product; /* an AMD partition: ROCm, XGMI */
+		o.compute_units = lay[i].compute_units; /* the partition's, not the product's */
 		o.cuda = false;
 		if (mipart_estimate_model(&m, &o, &pe) == 0 && pe.fits)
 			json_array_append_new(sizes, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}",

@@ -67,6 +67,34 @@ static int parse_model_spec(struct cli *cli, const mipart_catalog *cat, const ch
 	return EXIT_OK;
 }
 
+/* The most CUs a partition of these layouts has (the whole GPU's, in SPX); 0 if none known */
+static unsigned largest_compute_units(const mipart_product_layout *lay, int nl, unsigned most)
+{
+	for (int k = 0; k < nl && k < MIPART_PLAN_MAX_LAYOUTS; k++)
+		most = lay[k].compute_units > most ? lay[k].compute_units : most;
+	return most;
+}
+
+/*
+ * Size the instances for partitions of up to cus CUs: from vLLM 0.17 the sampler's profile run
+ * holds one float32 vocabulary row per CU (estimate.c SAMPLER_TRITON_PROGRAMS). One booking size
+ * per model serves every layout, so it is the largest partition's: enough wherever the planner
+ * puts it. Returns an exit code.
+ */
+static int size_for_compute_units(struct plan_model *pm, mipart_plan_item *items, size_t n,
+				  unsigned cus)
+{
+	for (size_t i = 0; cus && i < n; i++) {
+		pm[i].o.compute_units = cus;
+		if (mipart_estimate_model(&pm[i].m, &pm[i].o, &pm[i].e) < 0) {
+			cli_error("cannot estimate '%s' for %u compute units", pm[i].spec, cus);
+			return EXIT_FAIL;
+		}
+		items[i].need_bytes = mipart_alloc_booking_bytes(&pm[i].e, &pm[i].o);
+	}
+	return EXIT_OK;
+}
+
 static int gpus_from_product(struct cli *cli, const char *product, unsigned n, mipart_plan_gpu *g)
 {
 	mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
@@ -89,10 +117,11 @@ static int gpus_from_product(struct cli *cli, const char *product, unsigned n, m
 	return EXIT_OK;
 }
 
-static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g)
+static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g, unsigned *ret_cus)
 {
 	size_t n = 0;
 
+	*ret_cus = 0;
 	for (size_t i = 0; i < mipart_topology_gpu_count(t) && n < PLAN_MAX_GPUS; i++) {
 		const mipart_gpu_info *gi = mipart_topology_gpu(t, i);
 		mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
@@ -100,6 +129,7 @@ static size_t gpus_from_host(const mipart_topology *t, mipart_plan_gpu *g)
 
 		if (nl <= 0)
 			continue;
+		*ret_cus = largest_compute_units(lay, nl, *ret_cus);
 		g[n].index = gi->index;
 		g[n].hive_id = gi->hive_id;
 		g[n].n_layouts = 0;
@@ -167,6 +197,7 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 	mipart_topology *t = NULL;
 	size_t n_specs = 0, n_gpus = 0;
 	unsigned long want_gpus = 0;
+	unsigned cus = 0;
 	bool json = false;
 	char err[256] = "", *yaml = NULL;
 	int c, r, rc = EXIT_FAIL;
@@ -278,6 +309,17 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 			mipart_alloc_booking_bytes(&pm[i].e, &pm[i].o),
 		};
 	}
+	if (fa.nodes || fa.inventory || product) {
+		/* a named product's largest partition (an inventory's products: not known here,
+		 * the estimator's default) */
+		mipart_product_layout lay[MIPART_PLAN_MAX_LAYOUTS];
+		const char *prod = product ? product : fa.product;
+		int nl = prod ? mipart_product_layouts(prod, lay, MIPART_PLAN_MAX_LAYOUTS) : 0;
+
+		cus = largest_compute_units(lay, nl, 0);
+		if (size_for_compute_units(pm, items, n_specs, cus) != EXIT_OK)
+			goto out;
+	}
 	if (fa.nodes || fa.inventory) {
 		rc = cli_plan_fleet(cli, &fa, items, n_specs);
 		goto out;
@@ -291,7 +333,9 @@ int verb_plan(struct cli *cli, int argc, char **argv)
 	} else {
 		if (cli_load_topology(cli, &t) != EXIT_OK)
 			goto out;
-		n_gpus = gpus_from_host(t, gpus);
+		n_gpus = gpus_from_host(t, gpus, &cus);
+		if (size_for_compute_units(pm, items, n_specs, cus) != EXIT_OK)
+			goto out;
 		if (!n_gpus) {
 			cli_error("no GPU that partitions on this host; plan for one with '--gpus N --product P'");
 			goto out;

@@ -299,23 +299,26 @@ static double now_mono(void)
 }
 
 /* One line on stderr ("level: ..." in git's style, no prefix when level is NULL), written with
- * one call so that the lines of threads do not mix. */
+ * one call so that the lines of threads do not mix. What input put in it (a path from the
+ * config, a request's method and path, a process or unit name in a monitor warning) is shown as
+ * text: each control character, a newline included (one message, one line: no line can be
+ * forged into the journal), and each byte that is not UTF-8 as '?' (util_show). */
 static void log_line(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void log_line(const char *level, const char *fmt, ...)
 {
-	char line[1024];
+	char msg[1024], show[1024], line[1100];
 	va_list ap;
-	int n = level ? snprintf(line, sizeof(line), "%s: ", level) : 0;
+	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = (int)strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n') /* a message that ends its own line */
 		n--;
-	line[n++] = '\n';
-	line[n] = '\0';
+	util_show(msg, n, sizeof(show) - 5, show, sizeof(show));
+	snprintf(line, sizeof(line), "%s%s%s\n", level ? level : "", level ? ": " : "", show);
 	fputs(line, stderr);
 }
 
@@ -1140,6 +1143,7 @@ static bool labels_refresh(struct server *s, const char *setting)
 }
 
 #define LABELS_BUSY_RETRY 1.0 /* s: the next look while a change runs */
+#define LABELS_EVENT_GAP 0.2  /* s: the least time from one look to the next that events ask for */
 
 /* Wake the labels thread (to stop, or to look now). */
 static void labels_poke(struct server *s)
@@ -1155,7 +1159,12 @@ static void labels_poke(struct server *s)
  * directories followed when they are made after serve started), after a
  * reload, and every labels-interval seconds for what no file tells (a mode changed by another
  * tool). Bursts of events (SQLite writes its log in several steps) are read and answered with
- * one look; a look that finds nothing new writes nothing.
+ * one look; a look that finds nothing new writes nothing. Each read of the watch handles a
+ * bounded number of events (MIPART_LABELS_WATCH_EVENTS_MAX) and the wait goes round, so a
+ * steady stream of events (files made in a loop in a watched directory) leaves the stop, a
+ * reload and the timed look their turn; the looks events ask for are at least
+ * LABELS_EVENT_GAP apart: what comes meanwhile stays queued in the kernel (the watch is not
+ * polled) and is answered by one look at the end of the gap.
  */
 static void *labels_loop(void *arg)
 {
@@ -1167,8 +1176,9 @@ static void *labels_loop(void *arg)
 		char setting[sizeof(s->labels_file)];
 		struct pollfd pf[2] = { { .fd = s->labels_wake, .events = POLLIN },
 					{ .fd = watch, .events = POLLIN } };
+		bool pending = false; /* events asked for a look: made at the end of the gap */
+		double secs, looked;
 		uint64_t v;
-		double secs;
 
 		pthread_mutex_lock(&s->labels_lock);
 		if (s->labels_stop) {
@@ -1183,18 +1193,24 @@ static void *labels_loop(void *arg)
 		 * on it) */
 		if (labels_refresh(s, setting) && secs > LABELS_BUSY_RETRY)
 			secs = LABELS_BUSY_RETRY;
+		looked = now_mono();
 		/* events that tell nothing (the look's own read of the ledger touches SQLite's
 		 * shared-memory file) are read and the wait goes on to the same end */
-		for (double end = now_mono() + secs;;) {
-			double left = end - now_mono();
+		for (double end = looked + secs;;) {
+			double until = pending && looked + LABELS_EVENT_GAP < end ? looked + LABELS_EVENT_GAP : end;
+			double left = until - now_mono();
 
-			if (left <= 0 || poll(pf, watch >= 0 ? 2 : 1, (int)(left * 1000.0 + 0.5)) <= 0)
+			pf[0].revents = pf[1].revents = 0;
+			if (left <= 0 ||
+			    poll(pf, watch >= 0 && !pending ? 2 : 1, (int)(left * 1000.0 + 0.5)) <= 0)
 				break;
 			if (pf[0].revents) {
 				(void)!read(s->labels_wake, &v, sizeof(v));
 				break;
 			}
-			if (mipart_labels_watcher_read(watcher) > 0)
+			if (pf[1].revents && mipart_labels_watcher_read(watcher) > 0)
+				pending = true;
+			if (pending && now_mono() >= looked + LABELS_EVENT_GAP)
 				break;
 		}
 	}

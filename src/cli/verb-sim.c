@@ -225,7 +225,7 @@ static int sim_create(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (!cli->quiet)
-		fprintf(stderr, "created a simulated host in '%s'\n", dir);
+		cli_note("created a simulated host in '%s'", dir);
 	return EXIT_OK;
 }
 

@@ -176,7 +176,7 @@ static int slurm_helper(struct cli *cli, int argc, char **argv)
 		if (mipart_slurm_drain(&s, reason, dmsg, sizeof(dmsg)) < 0)
 			cli_error("cannot drain the node: %s", dmsg);
 		else
-			fprintf(stderr, "drained node %s: %s\n", s.node_name, reason);
+			cli_note("drained node %s: %s", s.node_name, reason);
 	}
 	rc = EXIT_FAIL;
 out:

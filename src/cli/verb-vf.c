@@ -329,9 +329,9 @@ static int vf_libvirt(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(vf->driver, "vfio-pci") && !cli->quiet)
-		fprintf(stderr, "warning: VF %s is not bound to vfio-pci; run 'mipart vf bind %s' "
-				"first (libvirt's managed='yes' also binds it when the domain starts)\n",
-			vf->bdf, vf->bdf);
+		cli_warn(cli, "VF %s is not bound to vfio-pci; run 'mipart vf bind %s' "
+			      "first (libvirt's managed='yes' also binds it when the domain starts)",
+			 vf->bdf, vf->bdf);
 	text = !strcmp(format, "xml") ? mipart_sriov_libvirt_xml(vf) : mipart_sriov_qemu_arg(vf);
 	if (text)
 		printf("%s%s", text, strcmp(format, "xml") ? "\n" : "");
@@ -357,7 +357,7 @@ int cli_sim_create_sriov(struct cli *cli, const char *dir, const char *product, 
 		return EXIT_FAIL;
 	}
 	if (!cli->quiet)
-		fprintf(stderr, "created a simulated SR-IOV (GIM) host in '%s'\n", dir);
+		cli_note("created a simulated SR-IOV (GIM) host in '%s'", dir);
 	return EXIT_OK;
 }
 

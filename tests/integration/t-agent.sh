@@ -241,6 +241,13 @@ is "$(state_label)" success "and the state was written after reading the Node ag
 is "$(jq -r '.metadata.labels["example.com/touched-by"]' "$S/node.json")" someone-else "without losing the other writer's label"
 stop_server
 
+# a token file over its cap (16 KiB): said in mipart's words (mipart_strerror), before any request
+head -c 20000 /dev/zero | tr '\0' a >"$T_TMP/big-token"
+run mipart --root "$H" agent --api-server "http://127.0.0.1:1" --token-file "$T_TMP/big-token" \
+	--node gpu-node-1 --config "$T_TMP/layout.yaml" --once
+is "$RC" 1 "a token file over its cap: exit 1"
+like "$ERR" "*error: cannot read the token '$T_TMP/big-token': file too large" "  ... saying so in mipart's words"
+
 # 8. the watch: 410 Gone -> list again; bookmarks; a label change while watching
 fresh '{"node": "gpu-node-1", "labels": {}, "gone_first_watch": true}'
 agent_exec >"$T_TMP/a8.out" 2>"$T_TMP/a8.err" &

@@ -34,6 +34,15 @@ is "$RC" 0 "--output FILE (its directory is made)"
 grep -q 'mipart-product=MI300X' "$T_TMP/nfd/mipart"; ok $? "writes there"
 run mipart --root "$H" labels --json --stdout
 is "$RC" 2 "two outputs are a usage error"
+# a path with an escape sequence and a byte that is not UTF-8 is shown as text
+E="$(printf '\033')[31m$(printf '\377')"
+run mipart --root "$H" labels --output "$T_TMP/nfd$E/mipart"
+is "$RC" 0 "--output under a directory named with ESC and 0xff"
+like "$ERR" "wrote * labels to '$T_TMP/nfd?\[31m?/mipart'" "  ... the path said with '?' for ESC and 0xff"
+printf '%s' "$ERR" | LC_ALL=C grep -q "$(printf '\033')\|$(printf '\377')"; is "$?" 1 "  ... and neither byte in the message"
+run mipart sim create "$T_TMP/sim$E" --gpus 1
+like "$ERR" "created a simulated host in '$T_TMP/sim?\[31m?'" "sim create says the path the same way"
+printf '%s' "$ERR" | LC_ALL=C grep -q "$(printf '\033')\|$(printf '\377')"; is "$?" 1 "  ... and neither byte in its message"
 
 # the labels follow a change and the declared state
 printf 'version: v1\npartition-configs:\n  spx:\n    - devices: all\n      compute: SPX\n      memory: NPS1\n' >"$T_TMP/l.yaml"
@@ -142,6 +151,49 @@ mipart --root "$H4" allocate llama-3.1-8b --max-model-len 8192 --partition 0.3 -
 wait_until says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'
 says4 'feature.node.kubernetes.io/mipart-free-partitions.24G=14'; ok $? "and after its directories were removed and made again"
 kill -TERM "$SP"; wait "$SP"
+
+# a flood of events (a loop making files in the watched /run/mipart, and in /var/lib while
+# /var/lib/mipart is missing): serve still answers /metrics, an allocation still reaches the file
+# with the timed look an hour away, and SIGTERM still stops it (each read of the watch handles a
+# bounded number of events; the looks they ask for are spaced and coalesced)
+H6="$T_TMP/h6"
+mipart sim create "$H6" --gpus 2 --compute CPX >/dev/null 2>&1
+rm -rf "$H6/var/lib/mipart"
+mkdir -p "$H6/run/mipart" "$H6/var/lib"
+F6="$T_TMP/serve-nfd6/mipart"
+"$MIPART" --root "$H6" serve --listen 127.0.0.1:0 --labels-file "$F6" --labels-interval 3600 --verbose \
+	2>"$T_TMP/serve7.log" &
+SP=$!
+first_look6() { grep -q "labels: wrote .* labels to '$F6'" "$T_TMP/serve7.log"; }
+wait_until first_look6
+flood() { # flood DIR: make and remove files there until $T_TMP/stop-flood exists
+	_i=0
+	while [ ! -e "$T_TMP/stop-flood" ]; do
+		: >"$1/flood$_i"
+		rm -f "$1/flood$_i"
+		_i=$(((_i + 1) % 50))
+	done
+}
+flood "$H6/run/mipart" &
+FP1=$!
+flood "$H6/var/lib" &
+FP2=$!
+T_PIDS="$T_PIDS $FP1 $FP2"
+looks6() { grep -c "labels: '$F6' is current" "$T_TMP/serve7.log"; }
+L0=$(looks6)
+more_looks() { [ "$(looks6)" -ge $((L0 + 3)) ]; }
+wait_until more_looks
+more_looks; ok $? "a flood of events in the watched directories: the labels thread keeps looking"
+ADDR6=$(sed -n 's/^listening on \(.*\)$/\1/p' "$T_TMP/serve7.log")
+is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://$ADDR6/metrics")" 200 "  ... and /metrics answers"
+mipart --root "$H6" allocate llama-3.1-8b --max-model-len 8192 --partition 0.1 --name f6 >/dev/null 2>&1
+says6() { grep -qx "$1" "$F6"; }
+wait_until says6 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'
+says6 'feature.node.kubernetes.io/mipart-free-partitions.24G=15'; ok $? "  ... and an allocation made meanwhile reaches the file"
+kill -TERM "$SP"; wait "$SP"
+is "$?" 0 "  ... and SIGTERM stops serve while the flood goes on"
+: >"$T_TMP/stop-flood"
+wait "$FP1" "$FP2"
 
 # NFD's own path (no labels-file): written only where NFD's features.d exists; 'off' in the config
 NFD="$H2/etc/kubernetes/node-feature-discovery/features.d"

@@ -31,6 +31,14 @@ run mipart estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --root-ign
 is "$RC" 2 "unknown options are usage errors"
 run mipart --root "$H" estimate llama-3.1-8b --max-model-len 8192 --partition 0.3 --json
 is "$(jqo '.device_bytes')" 25769803776 "--partition takes the partition's memory from the host"
+is "$(jqo '.compute_units')" 38 "and its CUs (an MI300X in CPX: 38), the Triton sampler's programs"
+cpx_sampler=$(jqo '.sampler_bytes')
+run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory 25769803776 --json
+is "$(jqo '.compute_units')" 132 "a size alone: 132 programs (an H100's SMs)"
+is "$(jqo ".sampler_bytes - $cpx_sampler")" $(( (132 - 38) * 128256 * 4 )) "94 fewer float32 vocabulary rows on the partition"
+is "$(jqo '[.fits_on[] | select(.compute == "CPX")] | length > 0')" true "CPX layouts are among the sizes that serve it"
+run mipart estimate llama-3.1-8b --max-model-len 8192 --device-memory MI300X --json
+is "$(jqo '.compute_units')" 304 "--device-memory MI300X: the whole GPU's 304 CUs (device table)"
 run mipart estimate llama-3.1-8b --max-model-len 999999
 is "$RC" 1 "a context longer than the model allows is refused"
 like "$ERR" "*longer than*131072*" "with the model's limit"

@@ -545,6 +545,26 @@ is "$?:$(cat "$T_TMP/pc.err")" "0:" "  ... that promtool accepts"
 stop "$PID"
 run mipart --root "$H" serve --series nvidia
 like "$RC:$ERR" "2:error: invalid value 'nvidia' for '--series': expected mipart, amd or both*" "--series nvidia: usage error"
+# what input puts in the log is text: a config path with an escape sequence, a newline and a
+# byte that is not UTF-8, a request path with the same (percent-encoded): each shown as '?', one
+# line per message (no line forged into the journal)
+EDIR="$T_TMP/d"$'\e[31m\n\xff'
+mkdir -p "$EDIR"
+printf 'interval: 30\n' >"$EDIR/serve.yaml"
+serve esc --config "$EDIR/serve.yaml" --verbose
+ok $? "serve with a config under a directory named with ESC, a newline and 0xff"
+get '/x%1b%5b2J%0aerror:%20forged%ff'
+is "$CODE" 404 "  ... a request path with ESC, a newline and 0xff: 404"
+printf 'bogus: 1\n' >"$EDIR/serve.yaml"
+kill -HUP "$PID"
+for i in $(seq 100); do grep -q '^error: cannot reload' "$T_TMP/esc.log" && break; sleep 0.05; done
+like "$(cat "$T_TMP/esc.log")" "*error: cannot reload: $T_TMP/d?\[31m??/serve.yaml:1:1: unknown key 'bogus'*" \
+	"  ... the reload error shows the path's ESC, newline and 0xff as '?'"
+like "$(cat "$T_TMP/esc.log")" "*GET /x?\[2J?error: forged? 404*" "  ... and so does the request's log line"
+grep -q "$(printf '\033')" "$T_TMP/esc.log"; is "$?" 1 "  ... no ESC byte in the log"
+LC_ALL=C grep -q "$(printf '\377')" "$T_TMP/esc.log"; is "$?" 1 "  ... no byte that is not UTF-8"
+grep -q '^error: forged' "$T_TMP/esc.log"; is "$?" 1 "  ... and no forged line"
+stop "$PID"
 serve emptyconf --config "$T_TMP/emptyconf.yaml"
 ok $? "an empty config file: the defaults"
 get /metrics

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mipart/estimate.h"
+#include "mipart/product.h"
 
 /* meta-llama/Llama-3.1-8B-Instruct config.json */
 static mipart_model llama8b(void)
@@ -461,6 +462,106 @@ static void test_mllama_v0_saturates(void **state)
 	assert_false(e.fits);
 }
 
+/*
+ * Every product of options and config values saturates at UINT64_MAX (INT64_MAX for the signed
+ * KV figures) instead of wrapping or going through a double-to-integer cast of 2^64 or more,
+ * which C leaves undefined and which gave 0 on x86-64: a term too large to hold looked empty.
+ * Each case below was 0 (or wrapped) before the terms saturated.
+ */
+static void test_terms_saturate(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 80ull << 30,
+				      .max_num_seqs = UINT32_MAX, .max_num_batched_tokens = UINT32_MAX,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 16) };
+	mipart_estimate e;
+
+	(void)state;
+	/* the sampler: 4.3e9 rows x 4.3e9 vocabulary entries x 38.9 bytes */
+	m.vocab = UINT32_MAX;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, UINT64_MAX);
+	assert_int_equal(e.activation_bytes, UINT64_MAX);
+	assert_int_equal(e.min_device_bytes, UINT64_MAX);
+	assert_true(e.kv_cache_bytes < 0);
+	assert_false(e.fits);
+	/* the Triton sampler of 0.17 on */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 19);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.sampler_bytes, UINT64_MAX);
+	assert_false(e.fits);
+
+	/* the forward: 4.3e9 tokens x 2 x 4.3e9 intermediate x 2 bytes x 1.93 */
+	m = llama8b();
+	m.intermediate = UINT32_MAX;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.forward_bytes, UINT64_MAX);
+	assert_int_equal(e.activation_bytes, UINT64_MAX);
+	assert_false(e.fits);
+
+	/* the encoder's outputs (items x tokens x hidden) and their sum with the forward and
+	 * sampler terms */
+	m = llama8b();
+	m.vision_tokens = 1;
+	m.vision_intermediate = UINT32_MAX;
+	m.hidden = UINT32_MAX - 31; /* heads (32) divide it */
+	m.head_dim = 128;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.encoder_bytes, UINT64_MAX);
+	assert_int_equal(e.encoder_cache_bytes, UINT64_MAX);
+	assert_int_equal(e.forward_bytes, UINT64_MAX);
+	assert_int_equal(e.sampler_bytes, UINT64_MAX);
+
+	/* the weights: vLLM 0.5 builds one RoPE cache per Gemma 2 layer, 2^20 layers x 4e9
+	 * positions x 8192 x 2 bytes */
+	m = llama8b();
+	strcpy(m.arch, "gemma2");
+	m.layers = 1u << 20;
+	m.max_position = UINT32_MAX;
+	m.head_dim = 8192;
+	m.params = 1;
+	o = (mipart_estimate_options){ .max_model_len = 8192, .device_bytes = 80ull << 30,
+				       .vllm_version = MIPART_VLLM_VERSION(0, 5) };
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.weights_bytes, UINT64_MAX);
+	assert_int_equal(e.min_device_bytes, UINT64_MAX);
+	assert_false(e.fits);
+
+	/* the KV page: 2 x 4e9 KV heads x 4e9 head_dim x 2 bytes for one token of one layer */
+	m = llama8b();
+	m.heads = m.kv_heads = UINT32_MAX;
+	m.head_dim = UINT32_MAX;
+	o.vllm_version = MIPART_VLLM_VERSION(0, 19);
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.kv_page_bytes, UINT64_MAX);
+	assert_int_equal(e.kv_bytes_per_token, UINT64_MAX);
+	assert_false(e.fits);
+
+	/* no KV bytes at all (head_dim 0 from hidden < heads) is refused, not divided by */
+	m = llama8b();
+	m.hidden = 16;
+	m.head_dim = 0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), -EINVAL);
+
+	/* the largest device: usable = UINT64_MAX x 1.0 is 2^64 in a double */
+	m = llama8b();
+	o = (mipart_estimate_options){ .max_model_len = 8192, .device_bytes = UINT64_MAX,
+				       .gpu_memory_utilization = 1.0 };
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.usable_bytes, UINT64_MAX);
+	assert_int_equal(e.kv_cache_bytes, INT64_MAX);
+	assert_true(e.fits);
+	assert_true(e.kv_cache_tokens > 0 && e.kv_blocks > 0);
+	/* V0 tensor parallel: the other ranks keep the sampler's bytes on top (signed sum) */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 7);
+	o.tensor_parallel = 2;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(e.sampler_bytes > e.forward_bytes);
+	assert_int_equal(e.kv_cache_bytes, INT64_MAX);
+	assert_int_equal(e.other_rank_kv_cache_bytes, INT64_MAX);
+	assert_int_equal(e.kv_cache_tokens, e.kv_blocks * 16);
+}
+
 static void test_hybrid_groups_and_logged_tokens(void **state)
 {
 	mipart_model m = gemma3_27b();
@@ -625,6 +726,89 @@ static void test_sampler_by_version(void **state)
 	o.engine = MIPART_ENGINE_V0;
 	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
 	assert_int_equal(e.sampler_bytes, (uint64_t)(256 * v * 38.9));
+}
+
+/*
+ * The Triton sampler's programs (estimate.c SAMPLER_TRITON_PROGRAMS): vLLM launches
+ * min(rows, num_compute_units) of them (topk_topp_triton.py: NUM_PROGRAMS = min(num_sm,
+ * batch_size)), each with a float32 row of the vocabulary, so the term grows by vocab x 4 bytes
+ * per CU until the CUs reach the rows. The count comes from the options, else the device
+ * table, else 132.
+ */
+static void test_sampler_compute_units(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 192ull << 30,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	mipart_product_layout lay[64];
+	double v = 128256;
+	mipart_estimate e, base;
+	uint64_t cpx_bytes = 0;
+	unsigned cpx = 0;
+	int n;
+
+	(void)state;
+	/* no device named, no count: 132 (an H100 SXM's SMs) */
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(base.compute_units, 132);
+	assert_int_equal(base.max_num_seqs, 1024);
+	/* a whole MI300X: 304 CUs, 172 more vocabulary rows */
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 304);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((304 - 132) * v * 4));
+	/* the device table gives the same for a named MI300X */
+	o.compute_units = 0;
+	o.device_name = "MI300X";
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 304);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((304 - 132) * v * 4));
+	/* a device the table has no count for (L40S): 132 */
+	o.device_name = "L40S";
+	o.cuda = true;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 132);
+	o.device_name = NULL;
+	o.cuda = false;
+	/* more CUs than rows: the programs stop at the rows (256 here) */
+	o.max_num_seqs = 256;
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	o.compute_units = 1000;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes, base.sampler_bytes);
+	o.compute_units = 200;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes - base.sampler_bytes, (uint64_t)((256 - 200) * v * 4));
+	/* an MI300X in CPX: the product table gives each partition its XCC's 38 CUs, and the
+	 * estimate for that partition sizes the buffer for 38 */
+	n = mipart_product_layouts("MI300X", lay, 64);
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		if (lay[i].compute == MIPART_COMPUTE_CPX) {
+			cpx = lay[i].compute_units;
+			cpx_bytes = lay[i].partition_bytes;
+		}
+		if (lay[i].compute == MIPART_COMPUTE_SPX)
+			assert_int_equal(lay[i].compute_units, 304);
+	}
+	assert_int_equal(cpx, 38);
+	o = (mipart_estimate_options){ .max_model_len = 8192, .device_bytes = cpx_bytes,
+				       .device_name = "MI300X", .compute_units = cpx,
+				       .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.compute_units, 38);
+	assert_int_equal(e.max_num_seqs, 256); /* a 24 GiB partition: the small defaults */
+	o.compute_units = 0; /* the product's name alone would say the whole GPU's 304 */
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(base.sampler_bytes - e.sampler_bytes, (uint64_t)((256 - 38) * v * 4));
+	/* before 0.17 (the sort, no programs) the count changes nothing */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 16);
+	o.compute_units = 38;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	o.compute_units = 304;
+	assert_int_equal(mipart_estimate_model(&m, &o, &base), 0);
+	assert_int_equal(e.sampler_bytes, base.sampler_bytes);
 }
 
 /*
@@ -831,7 +1015,7 @@ static void test_rocm_graph_estimate(void **state)
 {
 	mipart_model m = llama8b();
 	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 192ull << 30,
-				      .device_name = "MI300X",
+				      .device_name = "MI300X", .compute_units = 304,
 				      .vllm_version = MIPART_VLLM_VERSION(0, 23) };
 	mipart_estimate rocm, cuda;
 
@@ -843,8 +1027,8 @@ static void test_rocm_graph_estimate(void **state)
 	assert_int_equal(mipart_estimate_model(&m, &o, &cuda), 0);
 	assert_int_equal(rocm.cuda_graph_bytes, 0);
 	assert_int_equal(cuda.cuda_graph_bytes, 512ull << 20);
-	/* the same budget otherwise: ROCm's KV memory is larger by the graphs less its own
-	 * (larger) non-torch figure */
+	/* the same budget otherwise (the same compute units for the sampler's programs): ROCm's
+	 * KV memory is larger by the graphs less its own (larger) non-torch figure */
 	assert_int_equal(rocm.activation_bytes, cuda.activation_bytes);
 	assert_true(llabs((rocm.kv_cache_bytes + (int64_t)rocm.non_torch_bytes) -
 			  (cuda.kv_cache_bytes + (int64_t)cuda.non_torch_bytes +
@@ -894,6 +1078,24 @@ static void test_versions_and_devices(void **state)
 	assert_int_equal(d->compute_capability, 121);
 	assert_int_equal(mipart_device_lookup("A100", &d), 0);
 	assert_int_equal(d->compute_capability, 80);
+	/* SMs / CUs (torch's multi_processor_count), for the Triton sampler's programs */
+	assert_int_equal(d->compute_units, 108);
+	assert_int_equal(mipart_device_lookup("H100", &d), 0);
+	assert_int_equal(d->compute_units, 132);
+	assert_int_equal(mipart_device_lookup("H200", &d), 0);
+	assert_int_equal(d->compute_units, 132);
+	assert_int_equal(mipart_device_lookup("MI300X", &d), 0);
+	assert_int_equal(d->compute_units, 304);
+	assert_int_equal(mipart_device_lookup("MI325X", &d), 0);
+	assert_int_equal(d->compute_units, 304);
+	assert_int_equal(mipart_device_lookup("MI300A", &d), 0);
+	assert_int_equal(d->compute_units, 228);
+	assert_int_equal(mipart_device_lookup("MI308X", &d), 0);
+	assert_int_equal(d->compute_units, 80);
+	assert_int_equal(mipart_device_lookup("MI355X", &d), 0);
+	assert_int_equal(d->compute_units, 256);
+	assert_int_equal(mipart_device_lookup("RTX 3090", &d), 0);
+	assert_int_equal(d->compute_units, 0); /* no source: unknown */
 }
 
 /* MXFP4 experts padded by vLLM's backend (mxfp4.py: Mxfp4MoEMethod.create_weights): Marlin
@@ -991,7 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_non_torch_by_version),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_sampler_compute_units), cmocka_unit_test(test_non_torch_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_rocm_graph_estimate),
 		cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),

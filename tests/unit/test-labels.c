@@ -10,10 +10,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -112,9 +117,17 @@ static int setup(void **state)
 	return 0;
 }
 
+static pid_t flood_child; /* test_watcher_flood's, killed here when the test failed */
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+
+	if (flood_child > 0) {
+		(void)kill(flood_child, SIGKILL);
+		(void)waitpid(flood_child, NULL, 0);
+		flood_child = 0;
+	}
 
 	mipart_topology_free(f->topo);
 	mipart_host_free(f->host);
@@ -382,6 +395,181 @@ static void test_watcher_race(void **state)
 	mipart_labels_watcher_free(w);
 }
 
+/* Make n empty files named <prefix><i> in dir: two events each (IN_CREATE, IN_CLOSE_WRITE). */
+static void make_files(const char *dir, const char *prefix, unsigned n)
+{
+	char path[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s%u", dir, prefix, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+}
+
+static bool readable(int fd)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+	return poll(&pf, 1, 0) == 1 && pf.revents & POLLIN;
+}
+
+/*
+ * A queue longer than one read handles: each read takes at most MIPART_LABELS_WATCH_EVENTS_MAX
+ * events and returns with the rest queued (the descriptor stays readable), so a caller that
+ * polls gets its turn between reads; the reads together see every event.
+ */
+static void test_watcher_cap(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_watcher *w = NULL;
+	mipart_labels_watch_stats st, prev = { 0 };
+	char dir[320];
+	unsigned calls = 0;
+
+	snprintf(dir, sizeof(dir), "%s/run/mipart", f->dir);
+	assert_int_equal(util_mkdir_p(dir), 0);
+	assert_int_equal(mipart_labels_watcher_new(f->host, &w), 0);
+	make_files(dir, "f", 1500); /* 3000 events, below the kernel's 16384 a queue */
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	assert_int_equal(mipart_labels_watcher_stats(w, &st), 0);
+	assert_true(st.events > 0 && st.events <= MIPART_LABELS_WATCH_EVENTS_MAX);
+	assert_int_equal(st.capped, 1);
+	assert_true(readable(mipart_labels_watcher_fd(w))); /* the rest is left for the next turn */
+	for (calls = 1; readable(mipart_labels_watcher_fd(w)); calls++) {
+		prev = st;
+		assert_true(mipart_labels_watcher_read(w) >= 0);
+		assert_int_equal(mipart_labels_watcher_stats(w, &st), 0);
+		assert_true(st.events > prev.events && st.events - prev.events <= MIPART_LABELS_WATCH_EVENTS_MAX);
+		assert_true(calls < 100);
+	}
+	assert_int_equal(st.events, 3000);
+	assert_true(calls >= 3000 / MIPART_LABELS_WATCH_EVENTS_MAX);
+	assert_int_equal(st.changes + st.ignored, st.events);
+	assert_int_equal(st.rearms, 0);
+	assert_int_equal(mipart_labels_watcher_stats(NULL, &st), -EINVAL);
+	mipart_labels_watcher_free(w);
+}
+
+/*
+ * A process that makes and removes files in the watched directory without end: every read
+ * still returns, with a bounded number of events, while the flood runs, and the queue is empty
+ * in a bounded number of reads once it stops.
+ */
+static void test_watcher_flood(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_watcher *w = NULL;
+	mipart_labels_watch_stats st, prev;
+	char dir[320], path[400];
+	int status, go[2];
+	pid_t child;
+	char c;
+
+	snprintf(dir, sizeof(dir), "%s/run/mipart", f->dir);
+	assert_int_equal(util_mkdir_p(dir), 0);
+	assert_int_equal(mipart_labels_watcher_new(f->host, &w), 0);
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* never outlives the test: killed with it, and ends by itself after a while */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[0]);
+		snprintf(path, sizeof(path), "%s/flood", dir);
+		for (unsigned long i = 0; i < 20000000; i++) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+			if (fd >= 0)
+				close(fd);
+			(void)unlink(path);
+			if (i == 1000)
+				(void)!write(go[1], "x", 1); /* flooding */
+		}
+		_exit(0);
+	}
+	flood_child = child;
+	close(go[1]);
+	assert_int_equal(read(go[0], &c, 1), 1);
+	close(go[0]);
+	assert_int_equal(mipart_labels_watcher_stats(w, &st), 0);
+	for (int i = 0; i < 50; i++) {
+		prev = st;
+		assert_true(mipart_labels_watcher_read(w) >= 0);
+		assert_int_equal(mipart_labels_watcher_stats(w, &st), 0);
+		assert_true(st.events - prev.events <= MIPART_LABELS_WATCH_EVENTS_MAX);
+	}
+	assert_true(st.events > 0);
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	flood_child = 0;
+	/* at most the kernel's queue (16384 events, one overflow) is left */
+	for (int i = 0; readable(mipart_labels_watcher_fd(w)); i++) {
+		assert_true(i < 64);
+		assert_true(mipart_labels_watcher_read(w) >= 0);
+	}
+	mipart_labels_watcher_free(w);
+}
+
+/*
+ * While /run/mipart is missing, /run is watched only for the next directory on the way: what
+ * else is made there (files, other directories, a flood of them) is read and dropped by name
+ * and moves no watch. A directory renamed into place is seen; and /run itself renamed away
+ * (IN_MOVE_SELF: the watch would follow it) sends the watch up to the root, so a new /run and
+ * its /run/mipart are followed.
+ */
+static void test_watcher_ancestor(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_watcher *w = NULL;
+	mipart_labels_watch_stats st;
+	char run[300], dir[320], path[400], old[320];
+
+	snprintf(run, sizeof(run), "%s/run", f->dir);
+	snprintf(dir, sizeof(dir), "%s/mipart", run);
+	assert_int_equal(mkdir(run, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_new(f->host, &w), 0);
+	make_files(run, "pid", 100);
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "%s/unit%u", run, i);
+		assert_int_equal(mkdir(path, 0755), 0);
+	}
+	make_files(run, "mipart", 1); /* a file of the name: not the directory */
+	while (readable(mipart_labels_watcher_fd(w)))
+		assert_int_equal(mipart_labels_watcher_read(w), 0);
+	assert_int_equal(mipart_labels_watcher_stats(w, &st), 0);
+	assert_int_equal(st.events, 201);
+	assert_int_equal(st.ignored, 201);
+	assert_int_equal(st.rearms, 0);
+	/* made elsewhere and renamed into place (IN_MOVED_TO) */
+	snprintf(path, sizeof(path), "%s/mipart0", run);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/unit0", run);
+	assert_int_equal(rename(path, dir), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 1);
+	touch(dir, "lock");
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	/* /run/mipart removed: the watch goes back to /run; then /run renamed away */
+	assert_int_equal(util_rm_rf(dir), 0);
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	snprintf(old, sizeof(old), "%s/run.old", f->dir);
+	assert_int_equal(rename(run, old), 0);
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	snprintf(path, sizeof(path), "%s/mipart", old);
+	assert_int_equal(mkdir(path, 0755), 0); /* not on the way any more */
+	assert_int_equal(mipart_labels_watcher_read(w), 0);
+	assert_int_equal(mkdir(run, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 1);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mipart_labels_watcher_read(w), 1);
+	touch(dir, "lock");
+	assert_true(mipart_labels_watcher_read(w) > 0);
+	mipart_labels_watcher_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +581,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watcher_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watcher_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watcher_ancestor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_rule, setup, teardown),
 	};
 

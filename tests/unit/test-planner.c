@@ -530,6 +530,11 @@ static void test_booking_bytes(void **state)
 	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 563714458);
 	e.min_device_bytes = 0;
 	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), 0);
+	/* a saturated estimate (fits nowhere) at utilization 1: 1.05 x 2^64 stays UINT64_MAX,
+	 * not a cast of a double past 2^64 (0 on x86-64: a booking of nothing) */
+	e.min_device_bytes = UINT64_MAX;
+	o.gpu_memory_utilization = 1;
+	assert_int_equal(mipart_alloc_booking_bytes(&e, &o), UINT64_MAX);
 }
 
 /* "G.X", as allocate --partition, env and sim hold name a partition */

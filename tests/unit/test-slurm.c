@@ -365,6 +365,20 @@ static void test_after_change(void **state)
 	assert_int_equal(mipart_slurm_after_change(f->host, msg, sizeof(msg)), -EIO);
 	assert_non_null(strstr(msg, "'/bin/false reconfigure' failed (status 1)"));
 	assert_int_equal(mipart_post_change_run(f->host, NULL, NULL), 1);
+
+	/* errors in mipart's words (mipart_strerror, not the C library's "File too large"):
+	 * settings over their cap, a slurm.conf that is a directory */
+	{
+		char *big = malloc(MIPART_SLURM_SETTINGS_MAX_SIZE + 2);
+
+		assert_non_null(big);
+		memset(big, '#', MIPART_SLURM_SETTINGS_MAX_SIZE + 1);
+		big[MIPART_SLURM_SETTINGS_MAX_SIZE + 1] = '\0';
+		assert_int_equal(util_write_file(path, big, MIPART_SLURM_SETTINGS_MAX_SIZE + 1, 0644), 0);
+		free(big);
+	}
+	assert_int_equal(mipart_slurm_after_change(f->host, msg, sizeof(msg)), -EFBIG);
+	assert_non_null(strstr(msg, "': file too large"));
 }
 
 static const char *env_table[8][2];

@@ -213,7 +213,8 @@ int mipart_product_layouts(const char *name, mipart_product_layout *out, size_t 
 						xcps,
 						product_partition_bytes_min(
 							p, xcps,
-							mipart_memory_mode_partitions((mipart_memory_mode)m, p->apu))
+							mipart_memory_mode_partitions((mipart_memory_mode)m, p->apu)),
+						xcps ? p->num_xcc / xcps * p->cu_per_xcc : 0,
 					};
 				n++;
 			}

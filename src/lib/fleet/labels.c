@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -468,8 +469,17 @@ static const char *const watched_files[] = { MIPART_JOURNAL_PATH, MIPART_DECLARE
  * first allocation): its nearest existing ancestor is watched for the next directory on the way
  * (made, or renamed into place), at most WATCH_CLIMB_MAX levels up and never above the host root;
  * the files above have three levels */
-#define WATCH_ANCESTOR_MASK (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+#define WATCH_ANCESTOR_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 #define WATCH_CLIMB_MAX 4
+/* What one read handles: at most WATCH_READS_MAX reads of WATCH_BUF bytes (an event is at least
+ * sizeof(struct inotify_event), 16 bytes, so at most 1024 events); what is left stays queued
+ * and keeps the descriptor readable for the next call. A steady stream of events (files made in
+ * a loop in a watched directory) would otherwise keep the caller in the read for as long as it
+ * lasts (inotify(7): read returns what is queued, and the queue refills as fast as it drains). */
+#define WATCH_BUF 4096
+#define WATCH_READS_MAX 4
+_Static_assert(WATCH_READS_MAX * WATCH_BUF / sizeof(struct inotify_event) == MIPART_LABELS_WATCH_EVENTS_MAX,
+	       "the cap the header states");
 
 /* 1 when an event in a watched directory may mean a change. A read-only SQLite connection, the
  * labels' own included, opens the -wal and -shm files read-write (os_unix.c: unixOpen,
@@ -514,12 +524,13 @@ int mipart_labels_watch(const mipart_host *host)
 
 int mipart_labels_watch_drain(int fd)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int changes = 0;
 	ssize_t n;
 
-	/* non-blocking: read until empty (EAGAIN), an overflow included */
-	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+	/* non-blocking: read until empty (EAGAIN), an overflow included, or WATCH_READS_MAX reads */
+	for (int reads = 0; fd >= 0 && reads < WATCH_READS_MAX && (n = read(fd, buf, sizeof(buf))) > 0;
+	     reads++) {
 		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
 
@@ -541,6 +552,7 @@ struct mipart_labels_watcher {
 	int fd;
 	size_t root_len; /* dir[0..root_len) is the host root: never watched above */
 	struct watch_target t[ARRAY_SIZE(watched_files)];
+	mipart_labels_watch_stats stats;
 };
 
 /* Whether a watch is used by a target other than i. */
@@ -656,54 +668,84 @@ int mipart_labels_watcher_fd(const mipart_labels_watcher *w)
 	return w ? w->fd : -EINVAL;
 }
 
+/* Whether an event of target t's watch may mean a change; *rearm set when the target's watch
+ * must move. Only names and flags are looked at: no system call. */
+static bool watcher_event(const struct watch_target *t, const struct inotify_event *ev, bool *rearm)
+{
+	size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
+
+	if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF)) {
+		/* the directory (or the ancestor) went away or moved: watch what is there now;
+		 * what it held is read by the next look */
+		*rearm = true;
+		return true;
+	}
+	if (t->next[0]) {
+		/* an ancestor: only the next directory on the way matters (inotify has no filter
+		 * by name: every entry made in it is read, and dropped here); it may hold the
+		 * files already, so the look counts */
+		if (ev->mask & IN_ISDIR && len && !strcmp(ev->name, t->next)) {
+			*rearm = true;
+			return true;
+		}
+		return false;
+	}
+	return event_counts(ev);
+}
+
 int mipart_labels_watcher_read(mipart_labels_watcher *w)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	int changes = 0;
-	ssize_t n;
+	char buf[WATCH_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool rearm[ARRAY_SIZE(w->t)] = { false }, overflow = false;
+	int changes = 0, reads = 0;
+	ssize_t n = 0;
 
 	if (!w)
 		return -EINVAL;
-	/* non-blocking: read until empty (EAGAIN) */
-	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+	/* non-blocking: read until empty (EAGAIN) or WATCH_READS_MAX reads; the watches move
+	 * once at the end, however many events asked for it */
+	for (; reads < WATCH_READS_MAX && (n = read(w->fd, buf, sizeof(buf))) > 0; reads++) {
 		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
-			size_t len = ev->len ? strnlen(ev->name, ev->len) : 0;
 			bool counts = false;
 
 			off += (ssize_t)sizeof(*ev) + ev->len;
+			w->stats.events++;
 			if (ev->mask & IN_Q_OVERFLOW) { /* events lost: watch everything afresh */
-				for (size_t i = 0; i < ARRAY_SIZE(w->t); i++)
-					if (w->t[i].dir[0])
-						watcher_arm(w, i);
-				changes++;
-				continue;
+				overflow = true;
+				counts = true;
 			}
-			for (size_t i = 0; i < ARRAY_SIZE(w->t); i++) {
-				struct watch_target *t = &w->t[i];
-
-				if (t->wd < 0 || t->wd != ev->wd)
-					continue;
-				if (ev->mask & (IN_IGNORED | IN_MOVE_SELF)) {
-					/* the directory (or the ancestor) went away or moved: watch
-					 * what is there now; what it held is read by the next look */
-					watcher_arm(w, i);
-					counts = true;
-				} else if (t->next[0]) {
-					/* an ancestor: only the next directory on the way matters;
-					 * it may hold the file already, so the look counts */
-					if (ev->mask & IN_ISDIR && len && !strcmp(ev->name, t->next)) {
-						watcher_arm(w, i);
-						counts = true;
-					}
-				} else if (event_counts(ev)) {
-					counts = true;
-				}
-			}
+			for (size_t i = 0; !overflow && ev->wd >= 0 && i < ARRAY_SIZE(w->t); i++)
+				if (w->t[i].wd >= 0 && w->t[i].wd == ev->wd)
+					counts |= watcher_event(&w->t[i], ev, &rearm[i]);
 			changes += counts;
+			w->stats.changes += counts;
+			w->stats.ignored += !counts;
+		}
+	}
+	if (reads == WATCH_READS_MAX) {
+		int pending = 0;
+
+		/* FIONREAD on inotify: the bytes queued (fs/notify/inotify/inotify_user.c:
+		 * inotify_ioctl) */
+		if (ioctl(w->fd, FIONREAD, &pending) == 0 && pending > 0)
+			w->stats.capped++;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(w->t); i++) {
+		if (w->t[i].dir[0] && (overflow || rearm[i])) {
+			watcher_arm(w, i);
+			w->stats.rearms++;
 		}
 	}
 	return changes;
+}
+
+int mipart_labels_watcher_stats(const mipart_labels_watcher *w, mipart_labels_watch_stats *ret)
+{
+	if (!w || !ret)
+		return -EINVAL;
+	*ret = w->stats;
+	return 0;
 }
 
 mipart_labels_watcher *mipart_labels_watcher_free(mipart_labels_watcher *w)

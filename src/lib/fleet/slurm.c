@@ -22,6 +22,7 @@
 #include "mipart/slurm.h"
 #include "slurm.h"
 #include "subproc.h"
+#include "mipart/error.h"
 #include "util.h"
 #include "banned.h"
 
@@ -574,7 +575,7 @@ int mipart_slurm_settings_load(const mipart_host *host, mipart_slurm_settings *r
 		return 0;
 	}
 	if (n < 0) {
-		snprintf(msg, msg_size, "cannot read '%s': %s", path, strerror((int)-n));
+		snprintf(msg, msg_size, "cannot read '%s': %s", path, mipart_strerror((int)n));
 		free(buf);
 		return (int)n;
 	}
@@ -666,7 +667,7 @@ static int scontrol_run(const mipart_slurm_settings *s, const char *const *args,
 	argv[n] = NULL;
 	r = spawn_run((char *const *)argv, SCONTROL_TIMEOUT_MS, &res);
 	if (r < 0) {
-		snprintf(msg, msg_size, "cannot run '%s': %s", argv[0], strerror(-r));
+		snprintf(msg, msg_size, "cannot run '%s': %s", argv[0], mipart_strerror(r));
 		return r;
 	}
 	if (res.status != 0) {
@@ -709,7 +710,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 		return -ENOMEM;
 	n = util_read_file(path, buf, SLURM_CONF_MAX);
 	if (n < 0) {
-		snprintf(msg, msg_size, "cannot read '%s': %s", path, strerror((int)-n));
+		snprintf(msg, msg_size, "cannot read '%s': %s", path, mipart_strerror((int)n));
 		free(buf);
 		return (int)n;
 	}
@@ -721,7 +722,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 			 "'%s' lists node '%s' with others on one NodeName line: give it a line of its own",
 			 path, node);
 	else if (r == 0 && strcmp(out, buf) && (r = util_write_file_durable(path, out, strlen(out), 0644)) < 0)
-		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
+		snprintf(msg, msg_size, "cannot write '%s': %s", path, mipart_strerror(r));
 	free(out);
 	free(buf);
 	return r;
@@ -740,12 +741,12 @@ int mipart_slurm_after_change(const mipart_host *host, char *msg, size_t msg_siz
 	if (r == 0)
 		r = mipart_slurm_gres(t, host, &text, gres, sizeof(gres));
 	if (r < 0) {
-		snprintf(msg, msg_size, "cannot make gres.conf: %s", strerror(-r));
+		snprintf(msg, msg_size, "cannot make gres.conf: %s", mipart_strerror(r));
 		goto out;
 	}
 	r = mipart_host_path(host, s.gres_conf, path, sizeof(path));
 	if (r >= 0 && (r = util_write_file_durable(path, text, strlen(text), 0644)) < 0)
-		snprintf(msg, msg_size, "cannot write '%s': %s", path, strerror(-r));
+		snprintf(msg, msg_size, "cannot write '%s': %s", path, mipart_strerror(r));
 	if (r >= 0 && s.slurm_conf[0] && s.node_name[0]) {
 		r = mipart_host_path(host, s.slurm_conf, path, sizeof(path));
 		if (r >= 0)

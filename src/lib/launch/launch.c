@@ -314,6 +314,12 @@ int mipart_launch_vllm(const mipart_launch *ln, const mipart_vllm_overrides *ove
 	o.max_num_batched_tokens = vp.max_num_batched_tokens;
 	o.device_bytes = vp.capacity;
 	o.gpu_memory_utilization = vp.util;
+	/* the partitions' own CUs, the Triton sampler's programs (estimate.c
+	 * SAMPLER_TRITON_PROGRAMS); the largest, as every rank profiles the sampler */
+	for (size_t k = 0; k < ln->n_parts; k++)
+		if (ln->parts[k] && ln->parts[k]->compute_units > 0 &&
+		    (unsigned)ln->parts[k]->compute_units > o.compute_units)
+			o.compute_units = (unsigned)ln->parts[k]->compute_units;
 	r = mipart_estimate_model(m, &o, &e);
 	mipart_catalog_free(cat);
 	if (r < 0 || !e.fits) {

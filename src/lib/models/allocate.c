@@ -177,6 +177,22 @@ const mipart_partition_info *mipart_partition_find(const mipart_topology *t, con
 }
 
 /* Partitions with room for need bytes each, tp of them on one GPU: best fit (least left over). */
+/* The most CUs of any partition of the host (0 when none is known): a booking sized for it
+ * holds the Triton sampler's buffer (estimate.c SAMPLER_TRITON_PROGRAMS, one vocabulary row per
+ * CU) on whichever partition the allocation lands */
+static unsigned largest_compute_units(const mipart_topology *t)
+{
+	unsigned most = 0;
+
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++) {
+		const mipart_partition_info *p = mipart_topology_partition(t, i);
+
+		if (p->compute_units > 0 && (unsigned)p->compute_units > most)
+			most = (unsigned)p->compute_units;
+	}
+	return most;
+}
+
 static bool pick_partitions(mipart_ledger *l, const mipart_topology *t, unsigned tp, uint64_t need,
 			    const mipart_partition_info **ret)
 {
@@ -287,8 +303,12 @@ static void suggest(mipart_ledger *l, const mipart_topology *t, uint64_t need, m
 
 uint64_t mipart_alloc_booking_bytes(const mipart_estimate *e, const mipart_estimate_options *o)
 {
-	return (uint64_t)ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
-			      (1 + MIPART_ALLOC_MARGIN));
+	double b = ceil((double)e->min_device_bytes * mipart_estimate_utilization(o) *
+			(1 + MIPART_ALLOC_MARGIN));
+
+	/* a saturated estimate (UINT64_MAX: fits nowhere) stays UINT64_MAX: the cast of a double
+	 * of 2^64 or more is undefined (C17 6.3.1.4) */
+	return b >= 0x1p64 ? UINT64_MAX : (uint64_t)b;
 }
 
 int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_alloc_request *req,
@@ -338,6 +358,9 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 			diag_set(diag, 1, "no partition '%s' ('mipart list' shows them)", req->partition);
 			return -ENOENT;
 		}
+		/* this partition's CUs run the sampler's programs */
+		if (!o.compute_units && parts[0]->compute_units > 0)
+			o.compute_units = (unsigned)parts[0]->compute_units;
 		if (req->fit_context && !o.max_model_len && parts[0]->memory_bytes > 0) {
 			/* the longest sequence the free memory holds at this utilization: its booking
 			 * (needed x 1.05) stays below free x utilization x 1.05 < free */
@@ -353,6 +376,8 @@ int mipart_alloc_place(mipart_ledger *l, const mipart_topology *t, const mipart_
 			}
 		}
 	}
+	if (!o.compute_units) /* 'auto': sized for the largest partition it may land on */
+		o.compute_units = largest_compute_units(t);
 	r = mipart_estimate_model(&m, &o, &e);
 	if (r < 0) {
 		diag_set(diag, 0, "cannot estimate %s: %s", m.id,

@@ -143,9 +143,18 @@
  * kernel's per-program buffer (topk_topp_triton.py: one float32 row of the vocabulary per
  * program, min(rows, num_compute_units) programs, cached), the dummy forward's hidden states
  * (profile_run keeps them: B x hidden) and the S-row copies the sampler run starts from
- * (hidden_states[logit_indices], torch.rand_like). SAMPLER_TRITON_PROGRAMS: the H100 SXM's
- * 132 SMs, the device of every log this is checked against (a device with more compute units
- * holds a larger buffer: MI300X's 304 CUs, 0.08 GiB more at a 128K vocabulary). The rest,
+ * (hidden_states[logit_indices], torch.rand_like). The programs: apply_top_k_top_p_triton
+ * launches "NUM_PROGRAMS = min(num_sm, batch_size)" with "num_sm =
+ * num_compute_units(logits.device.index)" (vllm/v1/sample/ops/topk_topp_triton.py;
+ * vllm/utils/platform_utils.py num_compute_units -> current_platform.num_compute_units, which
+ * is torch.cuda.get_device_properties(device_id).multi_processor_count in both
+ * vllm/platforms/cuda.py and vllm/platforms/rocm.py: the SMs of an NVIDIA GPU, the CUs of an
+ * AMD one, the partition's own on an AMD partition, 38 in CPX on an MI300X; PR #33538's first
+ * form read multi_processor_count directly). It caches one buffer of that many vocabulary rows
+ * per device (later versions round the rows up to a power of two, capped at num_sm: the same
+ * for the dummy run's 256 or 1024 rows). The count comes from the options or the device
+ * table; SAMPLER_TRITON_PROGRAMS, the H100 SXM's 132 SMs (the device of every log this is
+ * checked against), when neither knows it. The rest,
  * SAMPLER_TRITON_FIXED, is fitted on the calibration rows of vLLM 0.19.0 on H100 whose peak
  * is the sampler and which have no vision tower (tests/fixtures/vllm-reference.csv rows 67,
  * 73, 75, 76, 77, 82: 0.031 to 0.038 GiB above the terms derived here, mean 0.035).
@@ -155,17 +164,16 @@
  * envs.py is "False" in every stored version; else forward_native, whose apply_top_k_top_p
  * tests HAS_TRITON (0.17's form also 8 rows or more), never the platform, so the Triton kernel
  * of PR #33538 runs on ROCm too (vllm-project/vllm vllm/v1/sample/ops/topk_topp_sampler.py at
- * 01fa3fe74b05 and its 0.1x forms). The ROCm vLLM
- * 0.23 row 85 (gemma-3-4b-it) nevertheless leaves at most 1.36 GiB for activation, non-torch
- * memory and graphs together against this term's 3.71 alone, for a reason the code does not
- * show (docs/estimator.md). Versions after 0.19 are modelled alike (from 0.20 FlashInfer's
+ * 01fa3fe74b05 and its 0.1x forms). The ROCm vLLM 0.23 row 85 (gemma-3-4b-it) nevertheless
+ * leaves at most 1.36 GiB for activation, non-torch memory and graphs together against this
+ * term's 3.88 alone (304 CUs), for a reason the code does not show (docs/estimator.md). Versions after 0.19 are modelled alike (from 0.20 FlashInfer's
  * sampler is on by default again on CUDA, PR #40376: its masked logits
  * and probabilities cost the same per entry; not checked against logs).
  */
 #define TRITON_SAMPLER_FROM V(0, 17)
 #define TRITON_SAMPLER_MIN_ROWS 8
 #define SAMPLER_TRITON_BYTES 12.0
-#define SAMPLER_TRITON_PROGRAMS 132.0
+#define SAMPLER_TRITON_PROGRAMS 132u
 #define SAMPLER_TRITON_FIXED (0.035 * GIB)
 /* vLLM >= 0.21 captures a few graphs during profiling and subtracts the estimate
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
@@ -317,26 +325,43 @@ int mipart_size_parse(const char *s, uint64_t *ret)
  * platform and the link between GPUs. Sources: the rows of tests/fixtures/vllm-reference.csv
  * where a log prints the total (torch's total is a little under the VRAM size: MI300X 191.98
  * GiB of 192); the other AMD Instinct totals from product.c (the amdgpu VRAM size).
+ *
+ * The last field is the device's compute units as torch reports multi_processor_count (SMs,
+ * CUs), for the Triton sampler's programs (SAMPLER_TRITON_PROGRAMS); 0 where no source was
+ * found (the estimate then takes 132). AMD: the "Compute Units" column of ROCm's "GPU hardware
+ * specifications" (rocm.docs.amd.com reference/gpu-arch-specs.html: MI355X and MI350X 256 (32
+ * per XCD), MI325X and MI300X 304 (38 per XCD), MI300A 228, MI250X 110 per GCD (each GCD is a
+ * device to torch), MI210 104); MI308X: a real KFD topology, simd_count 80 (20 CUs) on each of
+ * its 4 CPX nodes (../shared/HARDWARE.md 4.1, product.c). NVIDIA: the H100 SXM5's 132 SMs
+ * (NVIDIA H100 Tensor Core GPU Architecture whitepaper, as glennklockwood.com's H100 notes
+ * quote it), the H200 the same GH100 configuration with more HBM (ibid.); the A100's 108 SMs
+ * (NVIDIA A100 Tensor Core GPU Architecture whitepaper: 7 GPCs, 108 SMs, as geeks3d and
+ * fudzilla quote it, May 2020; both memory sizes); the B200's 148 (74 enabled per die, Chips
+ * and Cheese "Nvidia's B200: Keeping the CUDA Juggernaut Rolling"). L40S, L4, A10, RTX 3090,
+ * RTX 4090 and GB10: no vendor source found, 0.
  */
 static const mipart_device_info devices[] = {
 	{ "MI300X", (uint64_t)(191.98 * GIB), false, true,
 	  "torch total on ROCm (hipMemGetInfo), rocm/vllm 0.9.1 log: total_gpu_memory (191.98GiB), "
-	  "cmontemuino/amd-mi300x-ml-benchmarks; amdgpu's mem_info_vram_total is 192 GiB" },
-	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
+	  "cmontemuino/amd-mi300x-ml-benchmarks; amdgpu's mem_info_vram_total is 192 GiB", 0, false, 304 },
+	{ "MI308X", 192ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 80 },
+	{ "MI325X", 256ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 304 },
 	{ "MI350X", (uint64_t)(287.69 * GIB), false, true,
 	  "torch total on ROCm, vLLM 0.22 log: Free memory on device (12.38/287.69 GiB), "
-	  "psuri-github/vllm-rocm-inference-lab docs/session-log.md" },
-	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)" },
-	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)" },
-	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90 },
+	  "psuri-github/vllm-rocm-inference-lab docs/session-log.md", 0, false, 256 },
+	{ "MI355X", 288ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 256 },
+	{ "MI300A", 128ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 228 },
+	{ "MI250X", 64ull << 30, false, true, "amdgpu mem_info_vram_total (product.c)", 0, false, 110 },
+	{ "MI210", 64ull << 30, false, false, "amdgpu mem_info_vram_total (product.c)", 0, false, 104 },
+	{ "H100-80GB", (uint64_t)(79.22 * GIB), true, true, "vllm PR 12126 log: total_gpu_memory 79.22GiB", 90,
+	  false, 132 },
 	{ "H200", (uint64_t)(139.80 * GIB), true, true,
-	  "faradawn/bench3 logs/trtllm-serve-egine.log: device total memory 139.80 GiB", 90 },
-	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100 },
-	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80 },
-	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80 },
+	  "faradawn/bench3 logs/trtllm-serve-egine.log: device total memory 139.80 GiB", 90, false, 132 },
+	{ "B200", (uint64_t)(178.35 * GIB), true, true, "180 GB HBM3e (nominal)", 100, false, 148 },
+	{ "A100-80GB", (uint64_t)(79.15 * GIB), true, true, "self-llm Phi-4 log: total_gpu_memory 79.15GiB", 80,
+	  false, 108 },
+	{ "A100-40GB", (uint64_t)(39.50 * GIB), true, true, "vllm issue 12330 log: total_gpu_memory 39.50GiB", 80,
+	  false, 108 },
 	{ "L40S", (uint64_t)(44.42 * GIB), true, false, "vllm issue 15815 log: total_gpu_memory 44.42GiB", 89 },
 	{ "L4", (uint64_t)(22.05 * GIB), true, false, "24 GB GDDR6 (nominal)", 89 },
 	{ "A10", (uint64_t)(22.07 * GIB), true, false, "24 GB GDDR6 (nominal)", 86 },
@@ -477,9 +502,9 @@ static double linear_bytes(mipart_precision p, unsigned group)
 
 static unsigned moe_layers(const mipart_model *m);
 
-static uint64_t expert_params(const mipart_model *m)
+static double expert_params(const mipart_model *m)
 {
-	return (uint64_t)moe_layers(m) * m->experts * 3 * m->hidden * m->moe_intermediate;
+	return (double)moe_layers(m) * m->experts * 3 * m->hidden * m->moe_intermediate;
 }
 
 static uint64_t ceil_div(uint64_t a, uint64_t b)
@@ -496,6 +521,18 @@ static uint64_t bytes_of(double v)
 	if (!(v > 0))
 		return 0;
 	return v >= 0x1p64 ? UINT64_MAX : (uint64_t)v;
+}
+
+/* a + b and a x b of byte and token counts, UINT64_MAX when the result does not fit: a
+ * wrapped sum would make a term that is too large look small */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+	return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
 /* As bytes_of for a signed size (the KV cache left, negative when nothing is) */
@@ -577,10 +614,10 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 	p->batched = batched;
 	p->v0 = v0;
 	if (m->attention == MIPART_ATTN_MLA) {
-		uint64_t bytes = (uint64_t)((m->kv_lora_rank + m->qk_rope_head_dim) * elem);
+		uint64_t bytes = bytes_of(((double)m->kv_lora_rank + m->qk_rope_head_dim) * elem);
 
 		if (v0)
-			bytes = ceil_div(bytes, V0_MLA_ALIGN) * V0_MLA_ALIGN;
+			bytes = sat_mul(bytes / V0_MLA_ALIGN + (bytes % V0_MLA_ALIGN != 0), V0_MLA_ALIGN);
 		p->layer_token = bytes;
 	} else {
 		unsigned kvh = m->kv_heads ? m->kv_heads : m->heads;
@@ -588,9 +625,9 @@ static void plan_kv(const mipart_model *m, unsigned tp, double elem, unsigned ve
 		unsigned per_gpu = kvh / tp ? kvh / tp : 1;
 		unsigned hd = m->head_dim ? m->head_dim : m->hidden / (m->heads ? m->heads : 1);
 
-		p->layer_token = (uint64_t)(2.0 * per_gpu * hd * elem);
+		p->layer_token = bytes_of(2.0 * per_gpu * hd * elem);
 	}
-	p->page = p->layer_token * block;
+	p->page = sat_mul(p->layer_token, block);
 	if (m->attention == MIPART_ATTN_HYBRID) {
 		sliding = m->sliding_window ? m->sliding_layers : 0;
 		chunked = m->attention_chunk ? m->chunked_layers : 0;
@@ -686,7 +723,8 @@ static void batch_defaults(const mipart_model *m, const mipart_estimate_options 
 
 /* Peak activation of the profile run: forward over B tokens vs the sampler warm-up. */
 static void activation(const mipart_model *m, unsigned tp, double batched, double seqs, double elem,
-		       bool v0, unsigned version, uint64_t *ret_fwd, uint64_t *ret_sampler)
+		       bool v0, unsigned version, double units, uint64_t *ret_fwd,
+		       uint64_t *ret_sampler)
 {
 	double ffn, rows = seqs < batched ? seqs : batched, vocab = (double)m->vocab;
 
@@ -700,18 +738,18 @@ static void activation(const mipart_model *m, unsigned tp, double batched, doubl
 
 		ffn = dense > ffn ? dense : ffn;
 	}
-	*ret_fwd = (uint64_t)(batched * ffn * elem * FORWARD_FACTOR);
+	*ret_fwd = bytes_of(batched * ffn * elem * FORWARD_FACTOR);
 	if (!v0 && version >= TRITON_SAMPLER_FROM && rows >= TRITON_SAMPLER_MIN_ROWS) {
 		/* in-place Triton top-k/top-p (TRITON_SAMPLER_FROM): the logits in the model's
 		 * dtype (and a float32 copy unless that is float32), probabilities, noise */
 		double per_entry = SAMPLER_TRITON_BYTES + (elem < 4 ? elem : 0);
-		double programs = rows < SAMPLER_TRITON_PROGRAMS ? rows : SAMPLER_TRITON_PROGRAMS;
+		double programs = rows < units ? rows : units;
 
-		*ret_sampler = (uint64_t)(rows * vocab * per_entry + programs * vocab * 4 +
-					  (batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
+		*ret_sampler = bytes_of(rows * vocab * per_entry + programs * vocab * 4 +
+					(batched + 2 * rows) * m->hidden * elem + SAMPLER_TRITON_FIXED);
 		return;
 	}
-	*ret_sampler = (uint64_t)(rows * vocab * (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
+	*ret_sampler = bytes_of(rows * vocab * (v0 ? SAMPLER_BYTES_V0 : SAMPLER_BYTES_V1));
 }
 
 /* MoE layers: all but the dense ones (leading first_k_dense_replace, or interleaved:
@@ -809,8 +847,8 @@ static void encoder_activation(const mipart_model *m, unsigned tp, unsigned batc
 	dec = (uint64_t)seqs * per_prompt;
 	items = items < dec ? items : dec;
 	items = items ? items : 1;
-	*ret_enc = (uint64_t)((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
-	*ret_cache = (uint64_t)((double)items * t * m->hidden * elem);
+	*ret_enc = bytes_of((double)items * p * m->vision_intermediate / tp * elem * FORWARD_FACTOR);
+	*ret_cache = bytes_of((double)items * t * m->hidden * elem);
 }
 
 /*
@@ -966,13 +1004,15 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		 * in the checkpoint's bytes per parameter */
 		if (m->mtp_layers && params) {
 			mipart_model one = *m;
-			uint64_t one_layer, lin1 = 0, none;
+			uint64_t lin1 = 0, p1;
+			double one_layer, none;
 
 			one.layers = m->layers + 1;
 			one.mtp_layers = 0;
-			one_layer = mipart_model_params(&one, &lin1) - params;
-			none = (uint64_t)m->mtp_layers * (one_layer + 2ull * m->hidden * m->hidden);
-			w -= w * (double)none / (double)(params + none);
+			p1 = mipart_model_params(&one, &lin1);
+			one_layer = p1 > params ? (double)(p1 - params) : 0;
+			none = (double)m->mtp_layers * (one_layer + 2.0 * m->hidden * m->hidden);
+			w -= w * none / ((double)params + none);
 		}
 	} else {
 		/* scale the shape's split to the published total; MXFP4 checkpoints quantize the
@@ -981,7 +1021,9 @@ static double weights_per_gpu(const mipart_model *m, mipart_precision p, bool fr
 		double lin = linear * scale, rest = (double)total - lin;
 
 		if (p == MIPART_PREC_MXFP4) {
-			double ex = expert_params(m) * scale;
+			/* the experts are part of the linear layers (a shape whose count saturated
+			 * could say otherwise) */
+			double ex = fmin(expert_params(m) * scale, lin);
 
 			w = ex * linear_bytes(p, 0) + (lin - ex) * 2 + rest * elem16;
 		} else {
@@ -1088,16 +1130,21 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 	e.max_num_batched_tokens = b;
 	e.vllm_version = version;
 	e.engine = v0 ? MIPART_ENGINE_V0 : MIPART_ENGINE_V1;
-	e.lora_bytes = (uint64_t)lora_bytes(m, tp, o->max_loras, o->max_lora_rank,
-					    p == MIPART_PREC_FP32 ? 4 : 2);
+	e.lora_bytes = bytes_of(lora_bytes(m, tp, o->max_loras, o->max_lora_rank,
+					   p == MIPART_PREC_FP32 ? 4 : 2));
 	weights += (double)e.lora_bytes;
-	e.weights_bytes = (uint64_t)weights;
-	activation(m, tp, b, s, act_elem, v0, version, &e.forward_bytes, &e.sampler_bytes);
+	e.weights_bytes = bytes_of(weights);
+	/* the Triton sampler's programs (SAMPLER_TRITON_PROGRAMS) */
+	e.compute_units = o->compute_units		  ? o->compute_units
+			  : dev && dev->compute_units ? dev->compute_units
+						      : SAMPLER_TRITON_PROGRAMS;
+	activation(m, tp, b, s, act_elem, v0, version, e.compute_units, &e.forward_bytes,
+		   &e.sampler_bytes);
 	if (!v0) {
 		/* V0 profiled multimodal models with dummy sequences of its own; not modelled */
 		encoder_activation(m, tp, b, s, len, act_elem, &e.encoder_bytes, &e.encoder_cache_bytes);
-		e.forward_bytes += e.encoder_cache_bytes;
-		e.sampler_bytes += e.encoder_cache_bytes;
+		e.forward_bytes = sat_add(e.forward_bytes, e.encoder_cache_bytes);
+		e.sampler_bytes = sat_add(e.sampler_bytes, e.encoder_cache_bytes);
 	} else if (m->vision_tiles) {
 		/* mllama's encoder-decoder profile: the vision tower, projector and text model in
 		 * one forward (the text MLP included); the sampler after it */
@@ -1122,13 +1169,15 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		e.cuda_graph_bytes = (uint64_t)CUDA_GRAPH_BYTES;
 
 	plan_kv(m, tp, kv_elem, version, v0, block, b, &kp);
+	if (!kp.page)
+		return -EINVAL; /* no KV bytes: a head_dim of 0 (hidden < heads), an empty latent */
 	e.kv_page_bytes = kp.page;
 	e.kv_groups = kp.n_groups;
 	e.kv_group_layers = kp.group_layers;
 	e.kv_layer_slots = kp.n_groups * kp.group_layers;
 	e.hybrid_groups = kp.n_kinds > 1;
 	need_len = request_bytes(&kp, len);
-	e.kv_bytes_per_token = (uint64_t)ceil(need_len / len);
+	e.kv_bytes_per_token = bytes_of(ceil(need_len / len));
 	fixed = weights + (double)e.activation_bytes + (double)e.non_torch_bytes +
 		(double)e.cuda_graph_bytes;
 	e.min_device_bytes = bytes_of(ceil((fixed + need_len) / util));
@@ -1136,7 +1185,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		double avail;
 		uint64_t per_req;
 
-		e.usable_bytes = (uint64_t)((double)o->device_bytes * util);
+		e.usable_bytes = bytes_of((double)o->device_bytes * util);
 		/* gpu_worker.py: kv_cache_memory_bytes replaces the profiled budget */
 		avail = o->kv_cache_memory_bytes ? (double)o->kv_cache_memory_bytes
 						 : (double)e.usable_bytes - fixed;
@@ -1146,20 +1195,21 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 		 * SAMPLER_BYTES_V0) and the cache takes the smallest rank's blocks */
 		if (v0 && tp > 1 && !o->kv_cache_memory_bytes && e.sampler_bytes > e.forward_bytes &&
 		    e.encoder_bytes < e.sampler_bytes)
-			e.other_rank_kv_cache_bytes += (int64_t)(e.activation_bytes -
-								  (e.forward_bytes > e.encoder_bytes
-									   ? e.forward_bytes
-									   : e.encoder_bytes));
+			e.other_rank_kv_cache_bytes =
+				sbytes_of((double)e.kv_cache_bytes +
+					  (double)(e.activation_bytes - (e.forward_bytes > e.encoder_bytes
+										 ? e.forward_bytes
+										 : e.encoder_bytes)));
 		if (avail > 0) {
 			uint64_t lo = 0, hi = m->max_position ? m->max_position : (1u << 24);
 
 			/* get_num_blocks: available // page // group layers */
-			e.kv_blocks = (uint64_t)(avail / (double)kp.page) / kp.group_layers;
-			e.kv_cache_tokens_full = (uint64_t)(avail / ((double)kp.layer_token * m->layers));
+			e.kv_blocks = bytes_of(avail / (double)kp.page) / kp.group_layers;
+			e.kv_cache_tokens_full = bytes_of(avail / ((double)kp.layer_token * m->layers));
 			per_req = request_blocks(&kp, len);
 			if (v0) {
 				/* V0: "# GPU blocks: N"; N x block tokens; concurrency = tokens / L */
-				e.kv_cache_tokens = e.kv_blocks * block;
+				e.kv_cache_tokens = sat_mul(e.kv_blocks, block);
 				e.max_concurrency = (double)e.kv_cache_tokens / len;
 				e.max_model_len_fit = e.kv_cache_tokens < hi ? e.kv_cache_tokens : hi;
 				e.fits = e.kv_cache_tokens >= len;
@@ -1170,7 +1220,7 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 				if (version < TOKENS_FROM_CONCURRENCY)
 					e.kv_cache_tokens = e.kv_blocks / kp.n_groups * block;
 				else
-					e.kv_cache_tokens = (uint64_t)(e.max_concurrency * len);
+					e.kv_cache_tokens = bytes_of(e.max_concurrency * len);
 				/* estimate_max_model_len: the longest request whose bytes fit */
 				while (lo < hi) {
 					uint64_t mid = lo + (hi - lo + 1) / 2;

@@ -60,13 +60,20 @@ typedef struct mipart_apply_options {
 
 typedef struct mipart_apply_result {
 	int64_t journal_id;	/* 0 when nothing was recorded */
-	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused" */
+	const char *state;	/* "noop", "done", "rolled-back", "failed", "refused"; recover: also
+				 * "recovered", "nothing", "units-started" */
 	char message[512];	/* what went wrong, for people */
 	char warning[256];	/* "" or what went wrong after the change (a hook unit that
 				 * would not start again) */
 	mipart_change *plan;	/* the plan carried out (owned; mipart_apply_result_release) */
 	mipart_procs *blockers;	/* with -EBUSY: the processes in the way (owned) */
 	uint64_t blocked_gpus;	/* with -EBUSY: GPUs that had to be idle */
+	/* the hook units the engine stopped that did not start again (names as the layout gave
+	 * them, owned): also recorded in the journal (mipart_journal_units_stopped) until
+	 * mipart_recover, or a later change naming them, starts them. The change's own result
+	 * (the return value, state) does not count them; a caller says they are stopped. */
+	char **units_stopped;
+	size_t n_units_stopped;
 } mipart_apply_result;
 
 /*
@@ -87,7 +94,10 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
  * backend's load command), then: a running change whose target the host reached is marked
  * done; otherwise the modes before it are restored (state "recovered"), or where they cannot
  * be, the target's (state "done", the message says so). Starts the hook units the change
- * stopped. Returns 0 with state "done"/"recovered", state "nothing" when nothing is
+ * stopped, also when the row does not match the host (-EBADMSG; the row is kept), and the
+ * units earlier changes left stopped (mipart_journal_units_stopped; -EIO when they still do
+ * not start: ret->units_stopped names them). Returns 0 with state "done"/"recovered", state
+ * "units-started" when there was nothing else to do, state "nothing" when nothing is
  * unresolved, or an error (state "failed" when neither state could be reached).
  */
 int mipart_recover(const mipart_host *host, const mipart_apply_options *opts,

@@ -31,8 +31,17 @@ typedef struct mipart_journal_entry {
 	char *step;
 	char *message;		/* NULL or what went wrong */
 	char *hooks;		/* NULL, or JSON {"units": [{"name", "was"}], "stop": [names],
-				 * "restarted": bool}: the hook units the change stopped */
+				 * "restarted": bool}: the hook units the change stopped; when
+				 * they did not start again also "left_stopped": [names] (those
+				 * that were not running afterwards) and "start_error" */
 } mipart_journal_entry;
+
+/* A hook unit a change stopped and that did not start again (mipart_journal_units_stopped). */
+typedef struct mipart_stopped_unit {
+	int64_t change;		/* the change that stopped it */
+	char name[256];		/* as the layout file named it (not escaped: escape to print) */
+	char error[256];	/* what the failed start said, or "" */
+} mipart_stopped_unit;
 
 /* An NPS request recorded in the driver that no reload has applied yet. */
 typedef struct mipart_nps_request {
@@ -105,6 +114,14 @@ int mipart_journal_nps_pending(mipart_journal *j, mipart_nps_request **ret, size
  * request for the mode the GPU already shows is not pending. Returns 0 or -errno.
  */
 int mipart_journal_annotate_pending(mipart_journal *j, mipart_topology *t);
+
+/*
+ * mipart_journal_units_stopped - the hook units that changes which are no longer running stopped
+ * and that did not start again (their row's hooks say "restarted": false): the names in
+ * "left_stopped", else in "stop". At most 64, oldest change first; free *ret. They stay until
+ * 'mipart recover' (or a later change naming them) starts them. 0 or -errno.
+ */
+int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, size_t *ret_n);
 
 /*
  * mipart_journal_list - the last `limit` changes, newest first, in a new array (*ret, *ret_n;

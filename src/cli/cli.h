@@ -28,6 +28,9 @@ struct cli {
 	bool quiet;
 	mipart_host *host;
 	const struct verb *verb; /* the verb running */
+	/* set by cli_run_change: the change was done but hook units it stopped did not start
+	 * again (it exits 1; what was applied is still the host's state) */
+	bool units_left_stopped;
 };
 
 struct verb {

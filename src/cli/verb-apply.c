@@ -262,7 +262,8 @@ int verb_apply(struct cli *cli, int argc, char **argv)
 	if (rc != EXIT_OK)
 		goto out;
 	rc = layout_apply(cli, &L, a.dry, a.json, a.lock_s, a.settle_s, argc, argv, lockfd);
-	if (rc == EXIT_OK && a.persist) {
+	/* applied, also when hook units did not start again (an error of its own) */
+	if ((rc == EXIT_OK || cli->units_left_stopped) && a.persist) {
 		mipart_config_error err = { 0 };
 		const char *name = mipart_config_set_name(L.set);
 		int r = mipart_declared_write(cli->host, text, len, name,

@@ -463,6 +463,35 @@ int cli_run_change(struct cli *cli, const mipart_topology *t, const mipart_targe
 	return run_change(cli, t, targets, n, co);
 }
 
+/* The hook units a change or a recovery stopped and could not start again: an error naming
+ * them (escaped), since they stay down until 'mipart recover' starts them. Returns whether
+ * there were any. */
+static bool report_units_stopped(const mipart_apply_result *res)
+{
+	char list[600], shown[140], why[300];
+	size_t len = 0;
+
+	if (!res->n_units_stopped)
+		return false;
+	list[0] = '\0';
+	for (size_t i = 0; i < res->n_units_stopped && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s'%s'", i ? ", " : "",
+					cli_show(res->units_stopped[i], shown, sizeof(shown)));
+	cli_error("hook units left stopped: %s: %s; 'mipart recover' starts them ('mipart doctor' and 'mipart status' report them until then)",
+		  list, cli_show(res->warning, why, sizeof(why)));
+	return true;
+}
+
+/* The same for --json: "units_stopped": [names] */
+static json_t *units_stopped_json(const mipart_apply_result *res)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < res->n_units_stopped; i++)
+		json_array_append_new(a, json_string(res->units_stopped[i]));
+	return a;
+}
+
 static int run_change(struct cli *cli, const mipart_topology *t, const mipart_target *targets,
 		      size_t n, const struct change_opts *co)
 {
@@ -543,6 +572,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 		json_object_set_new(o, "journal_id", res.journal_id ? json_integer(res.journal_id) : json_null());
 		json_object_set_new(o, "message", res.message[0] ? json_string(res.message) : json_null());
 		json_object_set_new(o, "blockers", blockers_json(res.blockers));
+		json_object_set_new(o, "units_stopped", units_stopped_json(&res));
 		cli_print_json(o);
 	}
 	if (r < 0 && co->message)
@@ -558,7 +588,7 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			cli_note("journal: change %lld, state %s ('mipart history')",
 				 (long long)res.journal_id, res.state);
 	} else if (!co->json) {
-		if (res.warning[0])
+		if (res.warning[0] && !res.n_units_stopped)
 			cli_warn(cli, "%s", res.warning);
 		if (!strcmp(res.state, "noop"))
 			printf("nothing to change: the GPUs are in the requested modes\n");
@@ -566,9 +596,16 @@ static int run_change(struct cli *cli, const mipart_topology *t, const mipart_ta
 			printf("done: change %lld verified (%s)\n", (long long)res.journal_id,
 			       mipart_change_needs_reload(res.plan) ? "driver reloaded" : "no reload");
 	}
-	if (r < 0 && res.warning[0])
+	if (r < 0 && res.warning[0] && !res.n_units_stopped)
 		cli_warn(cli, "%s", res.warning);
-	rc = r < 0 ? EXIT_FAIL : EXIT_OK;
+	/* the GPUs may be done, but services are down: not a success */
+	if (report_units_stopped(&res) && r == 0) {
+		cli->units_left_stopped = true;
+		if (co->message)
+			snprintf(co->message, co->message_size, "hook units left stopped: %s",
+				 res.warning);
+	}
+	rc = r < 0 || res.n_units_stopped ? EXIT_FAIL : EXIT_OK;
 out:
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
@@ -613,8 +650,10 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing)
 	} else {
 		printf("change %lld: %s (%s)\n", (long long)res.journal_id, res.state, res.message);
 	}
-	if (res.warning[0])
+	if (res.warning[0] && !res.n_units_stopped)
 		cli_warn(cli, "%s", res.warning);
+	if (report_units_stopped(&res))
+		r = r < 0 ? r : -EIO;
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;

@@ -60,6 +60,20 @@ static void warn_unfinished(struct cli *cli)
 		cli_warn(cli, "change %lld ('%s') did not finish (step '%s'); run 'mipart recover'",
 			 (long long)e.id, e.command, e.step);
 	mipart_journal_entry_release(&e);
+	/* hook units a change stopped and could not start again (names escaped) */
+	{
+		mipart_stopped_unit *v = NULL;
+		size_t n = 0;
+
+		if (mipart_journal_units_stopped(j, &v, &n) == 0)
+			for (size_t i = 0; i < n; i++) {
+				char name[140];
+
+				cli_warn(cli, "hook unit '%s' was stopped by change %lld and did not start again; run 'mipart recover'",
+					 cli_show(v[i].name, name, sizeof(name)), (long long)v[i].change);
+			}
+		free(v);
+	}
 	mipart_journal_free(j);
 }
 

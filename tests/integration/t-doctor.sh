@@ -19,8 +19,8 @@ mipart --root "$H" cdi generate >/dev/null 2>&1
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor --json
 is "$RC" 0 "a healthy simulated host: exit 0"
 is "$(jqo '.summary.fail')" 0 "no check fails"
-is "$(jqo '[.checks[].id] | length')" 19 "nineteen checks"
-for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive modes.pending journal.changes consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
+is "$(jqo '[.checks[].id] | length')" 20 "twenty checks"
+for c in driver.loaded driver.bound driver.features driver.user_partt_mode modes.available modes.hive modes.pending journal.changes journal.hook-units consumers identity.allocations cdi.spec cdi.duplicates amdsmi.version declared.drift declared.boot; do
 	is "$(st $c)" ok "$c ok on a healthy host"
 done
 like "$(saw amdsmi.version)" "*ROCm 7.0 family*only records the request*" "amd-smi 7.x: its family"
@@ -29,7 +29,7 @@ is "$(st slurm.gres)" skipped "no Slurm settings: slurm.gres skipped"
 run env MIPART_ROOT="$H" "$MIPART" --root "$H" --amd-smi "$AMDSMI" doctor
 is "$RC" 0 "the table form: exit 0"
 like "$OUT" "*skipped nfd.labels*skipped: no NFD feature file*" "a skipped check says why"
-like "$OUT" "*19 checks: * 0 fail*" "the table ends with the counts"
+like "$OUT" "*20 checks: * 0 fail*" "the table ends with the counts"
 
 # driver.user_partt_mode: CPX now, AUTO at the next load brings SPX back
 H="$T_TMP/auto"

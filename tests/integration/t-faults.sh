@@ -71,9 +71,19 @@ for u in "\$@"; do
 	case \$act in
 	is-active) s=\$(cat "$T_TMP/units/\$u" 2>/dev/null || echo inactive); echo "\$s"; [ "\$s" = active ] && rc=0 ;;
 	stop) echo inactive >"$T_TMP/units/\$u"; rc=0 ;;
-	start) echo active >"$T_TMP/units/\$u"; rc=0 ;;
+	start)
+		rc=0
+		# a unit that will not start: systemctl's words (systemd bus-wait-for-jobs.c,
+		# log_job_error_with_service_result), exit 1
+		if [ -e "$T_TMP/units/\$u.nostart" ]; then
+			echo "Job for \$u failed because the control process exited with error code." >&2
+			fail=1
+		else
+			echo active >"$T_TMP/units/\$u"
+		fi ;;
 	esac
 done
+[ -n "\${fail:-}" ] && exit 1
 exit \$rc
 SH
 chmod +x "$T_TMP/systemctl"
@@ -152,6 +162,80 @@ is "$(cat "$T_TMP/units/vllm-a.service")" active "recover started the unit the c
 is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "exactly one start, of exactly that unit"
 is "$(grep -c '^Name=gpu Type=mi300x_qpx ' "$H/etc/slurm/gres.conf")" 16 "and gres.conf follows the change"
 rm "$H/etc/mipart/slurm.conf"
+
+# a unit that does not start again after the change: recorded, reported, started by recover
+touch "$T_TMP/units/vllm-a.service.nostart"
+run mipart --root "$H" apply -f "$T_TMP/layout.yaml" -c dpx
+is "$RC" 1 "a change whose hook unit does not start again exits 1"
+like "$ERR" "*hook units left stopped: 'vllm-a.service'*Job for vllm-a.service failed*mipart recover*" \
+	"naming the unit, why, and what starts it"
+is "$(modes | cut -d, -f1)" "DPX/NPS1" "the GPUs are changed all the same"
+id=$(last id)
+is "$(last state)" done "journal: the change is done"
+is "$(last hooks | jq -c '[.restarted, .left_stopped]')" '[false,["vllm-a.service"]]' \
+	"journal: which units were left stopped, after the row is closed"
+run mipart --root "$H" doctor --json
+is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" fail "doctor reports the unit left stopped"
+like "$(jqo '.checks[] | select(.id == "journal.hook-units") | .saw')" "*'vllm-a.service' was stopped by change $id*" \
+	"naming it and the change"
+run mipart --root "$H" status
+like "$ERR" "*hook unit 'vllm-a.service' was stopped by change $id*mipart recover*" "status says so too"
+run mipart --root "$H" set -g 0 --compute QPX
+is "$RC" 0 "it does not block the next change (the GPUs are whole)"
+run mipart --root "$H" recover
+is "$RC" 1 "recover while the unit still does not start exits 1"
+like "$ERR" "*still do not start*'vllm-a.service'*" "and says so"
+rm "$T_TMP/units/vllm-a.service.nostart"
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" recover
+is "$RC" 0 "recover starts it once it can"
+like "$OUT" "*units-started*started the hook units that change $id left stopped: 'vllm-a.service'*" "and says so"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "the unit runs"
+is "$(tr '\n' '|' <"$T_TMP/hooks.log")" "start vllm-a.service|" "one start, of that unit"
+is "$(mipart --root "$H" history --json | jq -r ".changes[] | select(.id == $id) | .hooks.restarted")" true \
+	"journal: restarted"
+run mipart --root "$H" doctor --json
+is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" ok "doctor is content"
+run mipart --root "$H" recover
+like "$OUT" "*nothing to recover*" "a second recover has nothing to do"
+
+# --json says so; the next change that names the unit starts it (it is owed a start)
+touch "$T_TMP/units/vllm-a.service.nostart"
+run mipart --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx --json
+is "$RC" 1 "apply --json exits 1 too"
+is "$(jqo '[.state, (.units_stopped | join(","))] | join(" ")')" "done vllm-a.service" "the JSON names the units left stopped"
+rm "$T_TMP/units/vllm-a.service.nostart"
+run mipart --root "$H" apply -f "$T_TMP/layout.yaml" -c dpx
+is "$RC" 0 "the next change with the unit"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "starts the unit an earlier change left stopped"
+is "$(last hooks | jq -r '.units[0].was')" left-stopped "journal: it was left stopped"
+run mipart --root "$H" doctor --json
+is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" ok "and nothing is left stopped"
+
+# a change refused after the stop (a GPU in use) whose unit does not start: the row stays
+touch "$T_TMP/units/vllm-a.service.nostart"
+mipart sim hold "$H" --gpu 1 --pid 4242 --comm vllm
+run mipart --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx
+is "$RC" 1 "a refused change"
+is "$(last state)" rolled-back "is kept in the journal when a unit it stopped did not start"
+is "$(last hooks | jq -c '.left_stopped')" '["vllm-a.service"]' "with the unit"
+mipart sim release "$H" --pid 4242
+rm "$T_TMP/units/vllm-a.service.nostart"
+run mipart --root "$H" recover
+is "$(cat "$T_TMP/units/vllm-a.service")" active "recover starts it"
+
+# a row that does not match the host's GPUs: kept for the operator, but its units start
+echo inactive >"$T_TMP/units/vllm-a.service"
+sqlite3 "$H/var/lib/mipart/mipart.db" "INSERT INTO changes (started_at, uid, command, before, target, state, step, hooks) VALUES ('2026-01-01T00:00:00Z', 0, 'mipart set -g 0 --compute CPX', '[]', '[]', 'running', 'compute-write', '{\"units\":[{\"name\":\"vllm-a.service\",\"was\":\"running\"}],\"stop\":[\"vllm-a.service\"],\"restarted\":false}')"
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" recover
+is "$RC" 1 "recover of a row that does not match the GPUs fails"
+like "$ERR" "*does not match this host's GPUs*started the hook units it had stopped: 'vllm-a.service'*" \
+	"and says it started its units"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "the unit runs again"
+is "$(last state)" running "the row stays for the operator"
+is "$(last hooks | jq -c '.restarted')" true "journal: restarted"
+sqlite3 "$H/var/lib/mipart/mipart.db" "DELETE FROM changes WHERE state = 'running'"
 
 # --- pending NPS requests: the unload is refused, the request stays in the driver ------------
 P="$T_TMP/pending"

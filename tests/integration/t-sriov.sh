@@ -2,7 +2,8 @@
 # SR-IOV on a simulated GIM host (docs/sriov.md): vf list (JSON and table), counts GIM offers,
 # enable through /etc/gim_config and a GIM reload (journaled), refusals while a VM holds a VF,
 # bind to vfio-pci (driver_override, drivers_probe), the libvirt XML and QEMU argument, partition
-# changes refused on a PF with VFs, a failed GIM load rolled back, hostile VM names escaped.
+# changes refused on a PF with VFs, a failed GIM load rolled back, hostile VM names escaped; a VF
+# change leaves what containers and Slurm can use (CDI spec, gres.conf) as it was.
 . "$(dirname "$0")/lib.sh"
 
 H="$T_TMP/h"
@@ -151,6 +152,36 @@ is "$RC" 2 "MI325X: GIM offers one VF only"
 run mipart sim create "$T_TMP/h4" --sriov --product mi355x --vfs 2 --gpus 1
 is "$RC" 0 "MI355X with 2 VFs (DPX/NPS2)"
 is "$(mipart --root "$T_TMP/h4" vf list --json | jq -r '.physical_functions[0].vfs[0].xcds')" 4 "each VF of 2 owns 4 XCDs"
+
+# --- what containers and Slurm jobs can use is not changed by a VF change (docs/sriov.md) -----
+# a GIM PF has no render or KFD node, and new VFs are unbound: the CDI spec and gres.conf mipart
+# generates are the same before and after, and the VF change leaves the files on disk alone
+D="$T_TMP/devs"
+mipart sim create "$D" --sriov --gpus 2 --vfs 1 >/dev/null 2>&1
+mkdir -p "$D/etc/cdi" "$D/etc/slurm" "$D/etc/mipart"
+echo '{"kind": "amd.com/gpu"}' >"$D/etc/cdi/amd.com-gpu.json"
+echo 'Name=gpu File=/dev/dri/renderD128' >"$D/etc/slurm/gres.conf"
+printf 'GresConf=/etc/slurm/gres.conf\n' >"$D/etc/mipart/slurm.conf"
+cp "$D/etc/cdi/amd.com-gpu.json" "$D/etc/slurm/gres.conf" "$T_TMP/"
+generated() {
+	mipart --root "$D" cdi generate --stdout 2>&1
+	echo "cdi exit $?"
+	mipart --root "$D" slurm gres 2>&1
+	echo "gres exit $?"
+}
+before=$(generated)
+like "$before" "*no partition with a render node*cdi exit 1*gres exit 1*" \
+	"a GIM host gives containers and Slurm no device (no render node)"
+run mipart --root "$D" vf enable -g 0 --count 8
+is "$RC" 0 "8 VFs on PF 0"
+is "$(mipart --root "$D" vf list --json | jq -r '.physical_functions[0].vfs | length')" 8 "the VFs are there"
+is "$(generated)" "$before" "the CDI spec and gres.conf mipart generates are the same after the VF change"
+cmp -s "$D/etc/cdi/amd.com-gpu.json" "$T_TMP/amd.com-gpu.json"
+ok $? "the CDI spec on disk is left alone"
+cmp -s "$D/etc/slurm/gres.conf" "$T_TMP/gres.conf"
+ok $? "gres.conf on disk is left alone"
+run mipart --root "$D" vf enable -g 0 --count 1
+is "$(generated)" "$before" "and the same after the VFs are destroyed again"
 
 # --- status on the host says what it is -------------------------------------------------------
 run mipart --root "$H" status

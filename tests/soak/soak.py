@@ -12,7 +12,8 @@ with SIGKILL at a random moment, then clears the faults, runs `mipart recover` a
   - the journal consistent with the host: no change left running or failed, the newest
     finished change's `after` is what the host shows, no NPS request pending in the journal or
     in the simulated driver;
-  - hook units: a unit that ran before the round runs after it;
+  - hook units: a unit that ran before the round runs after it, and no change records units left
+    stopped;
   - no over-booking: per partition the bookings fit its capacity, and no allocation points at
     a partition the host does not have;
   - PRAGMA integrity_check is ok.
@@ -136,6 +137,14 @@ def check(mipart, root, db, units_dir, running_units):
                 raise Broken("change %d says the host is %s, it is %s" % (finished[0][0], was, now))
         if con.execute("SELECT count(*) FROM nps_requests").fetchone()[0]:
             raise Broken("the journal lists pending NPS requests after recover")
+        # the soak's systemctl never fails a start: no change may keep units recorded as left
+        # stopped (what 'mipart doctor' reports as journal.hook-units)
+        left = con.execute(
+            "SELECT id FROM changes WHERE state != 'running' AND json_valid(hooks) AND "
+            "json_extract(hooks, '$.restarted') = 0 AND json_array_length(coalesce("
+            "json_extract(hooks, '$.left_stopped'), json_extract(hooks, '$.stop'))) > 0").fetchall()
+        if left:
+            raise Broken("changes %s record hook units left stopped" % [r[0] for r in left])
         checks += 1  # journal consistent with the host
 
         parts = {}

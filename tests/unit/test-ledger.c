@@ -2,7 +2,8 @@
 /*
  * Unit tests for ledger.c: bookings never exceed a partition's capacity, names are unique or
  * generated, release by id or name, counts per GPU, and the schema migration from a journal-only
- * database (version 1) to the ledger (version 2).
+ * database (version 1) to the ledger (version 2); and the journal's record of hook units a change
+ * left stopped (mipart_journal_units_stopped, journal_units_started).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "mipart/journal.h"
 #include "mipart/ledger.h"
+#include "journal.h" /* src/lib/control: journal_units_started */
 
 #define GIB (UINT64_C(1) << 30)
 
@@ -221,12 +223,57 @@ static void test_migration(void **state)
 	rmdir(dir);
 }
 
+/* Units stay recorded after the row is closed, until they are started; running rows and rows
+ * whose units restarted are not listed; "left_stopped" wins over "stop". */
+static void test_units_left(void **state)
+{
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	mipart_journal_entry *e = NULL;
+	const char *a[] = { "a.service" };
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	assert_int_equal(mipart_journal_begin(j, 0, "one", "[]", "[]", &id1), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id1, "{\"stop\":[\"a.service\",\"b.service\"],\"restarted\":false,\"left_stopped\":[\"a.service\",\"b.service\"],\"start_error\":\"boom\"}"), 0);
+	assert_int_equal(mipart_journal_begin(j, 0, "two", "[]", "[]", &id2), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id2, "{\"stop\":[\"a.service\"],\"restarted\":false}"), 0);
+	/* a change under way (running) is recover's, not a unit left stopped */
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(mipart_journal_finish(j, id1, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_finish(j, id2, "rolled-back", "[]", "refused"), 0);
+	assert_int_equal(mipart_journal_begin(j, 0, "three", "[]", "[]", &id3), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id3, "{\"stop\":[\"c.service\"],\"restarted\":true}"), 0);
+	assert_int_equal(mipart_journal_finish(j, id3, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(v[0].change == id1 && !strcmp(v[0].name, "a.service") && !strcmp(v[0].error, "boom"));
+	assert_true(v[1].change == id1 && !strcmp(v[1].name, "b.service"));
+	assert_true(v[2].change == id2 && !strcmp(v[2].name, "a.service") && !v[2].error[0]);
+	free(v);
+	/* a.service runs again: row 2 is restarted, row 1 keeps b.service */
+	assert_int_equal(journal_units_started(j, a, 1), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].change == id1 && !strcmp(v[0].name, "b.service"));
+	free(v);
+	assert_int_equal(mipart_journal_list(j, 3, &e, &n), 0);
+	assert_non_null(strstr(e[1].hooks, "\"restarted\":true"));
+	assert_non_null(strstr(e[2].hooks, "\"left_stopped\":[\"b.service\"]"));
+	mipart_journal_entries_free(e, n);
+	mipart_journal_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capacity), cmocka_unit_test(test_tensor_parallel_all_or_nothing),
 		cmocka_unit_test(test_names), cmocka_unit_test(test_name_controls),	 cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_migration),
+		cmocka_unit_test(test_migration), cmocka_unit_test(test_units_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,8 @@ struct ctx {
 	json_t *hooks; /* what the journal says about the hook units (owned) */
 	const char *stop[HOOKS_MAX_UNITS]; /* the units this run stopped, to start again */
 	size_t n_stop;
+	bool start_failed;	/* a start of hook units failed in this run (not tried again) */
+	char started[512];	/* the units this run started again, quoted, for recover's message */
 	mipart_topology *after; /* the host as the last verify read it (owned) */
 };
 
@@ -625,6 +627,8 @@ static int hooks_stop(struct ctx *c)
 {
 	const mipart_apply_options *o = c->o;
 	bool running[HOOKS_MAX_UNITS];
+	mipart_stopped_unit *left = NULL;
+	size_t n_left = 0;
 	json_t *units, *stop;
 	char *text;
 	int r;
@@ -639,16 +643,29 @@ static int hooks_stop(struct ctx *c)
 			sizeof(c->res->message));
 	if (r < 0)
 		return r;
+	/* a unit an earlier change stopped and could not start again is owed a start: it is
+	 * stopped (a no-op) and started with the others (NVIDIA mig-manager restarts units it
+	 * finds failed the same way: deployments/container/reconfigure-mig.sh,
+	 * host_stop_systemd_services, "is-failed, will-restart") */
+	if (mipart_journal_units_stopped(c->j, &left, &n_left) < 0)
+		n_left = 0;
 	units = json_array();
 	stop = json_array();
 	for (size_t i = 0; i < o->n_units; i++) {
+		bool owed = false;
+
+		for (size_t k = 0; k < n_left && !running[i]; k++)
+			owed |= !strcmp(left[k].name, o->units[i]);
 		json_array_append_new(units, json_pack("{s:s, s:s}", "name", o->units[i], "was",
-						       running[i] ? "running" : "stopped"));
-		if (running[i]) {
+						       running[i] ? "running"
+						       : owed	  ? "left-stopped"
+								  : "stopped"));
+		if (running[i] || owed) {
 			json_array_append_new(stop, json_string(o->units[i]));
 			c->stop[c->n_stop++] = o->units[i];
 		}
 	}
+	free(left);
 	c->hooks = json_pack("{s:o, s:o, s:b}", "units", units, "stop", stop, "restarted", false);
 	text = c->hooks ? json_dumps(c->hooks, JSON_COMPACT) : NULL;
 	r = text ? mipart_journal_set_hooks(c->j, c->id, text) : -ENOMEM;
@@ -668,27 +685,118 @@ static int hooks_stop(struct ctx *c)
 	return r;
 }
 
+/* The units names[0..n) that a start left stopped ('systemctl is-active' says which; all of
+ * them when it cannot tell), in the result (the CLI exits 1 and names them) and, for a
+ * journalled change, in its hooks: "restarted" stays false, "left_stopped" names them and
+ * "start_error" says why, so that they outlive the change: doctor and status report them,
+ * 'mipart recover' (or the next change naming them) starts them. */
+static size_t units_left(struct ctx *c, const char *const *names, size_t n, const char *err,
+			 bool journal)
+{
+	size_t count = 0;
+	bool running[HOOKS_MAX_UNITS];
+	char qerr[256];
+	json_t *left = json_array();
+	char *text;
+
+	if (hooks_query(c->o->systemctl_root, c->o->systemctl, names, n, running, qerr,
+			sizeof(qerr)) < 0)
+		for (size_t i = 0; i < n; i++)
+			running[i] = false;
+	for (size_t i = 0; i < n; i++) {
+		char **nv;
+
+		if (running[i])
+			continue;
+		json_array_append_new(left, json_string(names[i]));
+		count++;
+		nv = realloc(c->res->units_stopped, (c->res->n_units_stopped + 1) * sizeof(*nv));
+		if (!nv || !(nv[c->res->n_units_stopped] = strdup(names[i]))) {
+			if (nv)
+				c->res->units_stopped = nv;
+			continue;
+		}
+		c->res->units_stopped = nv;
+		c->res->n_units_stopped++;
+	}
+	util_strlcpy(c->res->warning, err, sizeof(c->res->warning));
+	if (!count) { /* the start said it failed, but they all run: started */
+		json_decref(left);
+		return 0;
+	}
+	c->start_failed = true;
+	if (journal && c->hooks && c->id) {
+		json_object_set_new(c->hooks, "restarted", json_false());
+		json_object_set(c->hooks, "left_stopped", left);
+		json_object_set_new(c->hooks, "start_error", json_string(err));
+		text = json_dumps(c->hooks, JSON_COMPACT);
+		if (text)
+			mipart_journal_set_hooks(c->j, c->id, text);
+		free(text);
+	}
+	json_decref(left);
+	return count;
+}
+
+/* Of names[0..n), those the start left running (not in res->units_stopped): older rows that
+ * left them stopped are told (journal_units_started). */
+static void units_started_some(struct ctx *c, const char *const *names, size_t n)
+{
+	const char *ok[HOOKS_MAX_UNITS];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < HOOKS_MAX_UNITS; i++) {
+		bool left = false;
+
+		for (size_t u = 0; u < c->res->n_units_stopped; u++)
+			left |= !strcmp(c->res->units_stopped[u], names[i]);
+		if (!left)
+			ok[k++] = names[i];
+	}
+	if (c->j)
+		journal_units_started(c->j, ok, k);
+}
+
+/* "'a', 'b'" (escaped: unit names come from a layout file or the journal) into buf. */
+static void quote_units(const char *const *names, size_t n, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		char shown[128];
+
+		util_show(names[i], strlen(names[i]), 100, shown, sizeof(shown));
+		len += (size_t)snprintf(buf + len, size - len, "%s'%s'", i ? ", " : "", shown);
+	}
+}
+
 /* Start exactly the units hooks_stop stopped (also after a stop that failed part-way), and
- * journal that they were. */
+ * journal that they were; older changes that had left the same units stopped are told too.
+ * One attempt: the units that did not start are recorded (units_left). */
 static void hooks_start(struct ctx *c)
 {
 	char err[256] = "";
 	char *text;
-
+	size_t n = c->n_stop;
 	int r;
 
-	if (!c->n_stop)
+	if (!n)
 		return;
-	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, c->n_stop, err,
+	c->n_stop = 0;
+	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, n, err,
 		      sizeof(err));
-	c->n_stop = 0; /* one attempt: a failure is the warning, and the journal keeps 'restarted' false */
-	if (r < 0) {
-		util_strlcpy(c->res->warning, err, sizeof(c->res->warning));
+	if (r < 0 && units_left(c, c->stop, n, err, true)) {
+		units_started_some(c, c->stop, n);
 		return;
 	}
+	quote_units(c->stop, n, c->started, sizeof(c->started));
+	if (c->j)
+		journal_units_started(c->j, c->stop, n);
 	if (!c->hooks || !c->id)
 		return;
 	json_object_set_new(c->hooks, "restarted", json_true());
+	json_object_del(c->hooks, "left_stopped");
 	text = json_dumps(c->hooks, JSON_COMPACT);
 	if (text)
 		mipart_journal_set_hooks(c->j, c->id, text);
@@ -701,9 +809,11 @@ static void hooks_start(struct ctx *c)
 static void hooks_load(struct ctx *c, const char *hooks)
 {
 	json_t *h = hooks ? json_loads(hooks, 0, NULL) : NULL;
-	json_t *stop = json_object_get(h, "stop"), *v;
+	json_t *stop = json_object_get(h, "left_stopped"), *v;
 	size_t i;
 
+	if (!json_is_array(stop))
+		stop = json_object_get(h, "stop");
 	if (!h || json_is_true(json_object_get(h, "restarted")) || !json_is_array(stop)) {
 		json_decref(h);
 		return;
@@ -748,7 +858,9 @@ static int check_busy(struct ctx *c, const mipart_topology *t, const mipart_chan
 /* How every change and every recovery that may have touched the GPUs ends, whichever exit it
  * takes: what follows the partitions (the post-change actions of postchange.h, then the
  * caller's own, such as the CDI spec), then the hook units the change stopped start again
- * (they read what was just rewritten), and last the journal row is closed with its state
+ * (they read what was just rewritten; those that do not are written into the row's hooks,
+ * units_left, so that the closed row keeps them for recover and doctor), and last the journal
+ * row is closed with its state
  * (resolve: recover closes a row that had ended 'failed', and adds its message to the one
  * kept). Closed last, so that a crash in any of these leaves the row open and recover runs
  * them again (the units would otherwise stay stopped with nothing left to say so). One step
@@ -896,7 +1008,14 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
 		r = check_busy(&c, t, res->plan);
 	if (r < 0) {
 		hooks_start(&c);
-		mipart_journal_discard(c.j, c.id);
+		if (res->n_units_stopped) {
+			/* nothing was changed, but units it stopped are down: the row stays, so
+			 * that they are not forgotten */
+			res->journal_id = c.id;
+			mipart_journal_finish(c.j, c.id, "rolled-back", before, res->message);
+		} else {
+			mipart_journal_discard(c.j, c.id);
+		}
 		c.id = 0;
 		goto out;
 	}
@@ -1163,6 +1282,68 @@ out:
 	return r;
 }
 
+/* Start the hook units earlier changes stopped and could not start again (journalled in their
+ * rows, mipart_journal_units_stopped), and say so: after recover resolved what it had to, or
+ * when there was nothing else. With nothing else to do the state is "units-started". 0 (also
+ * when there were none), -EIO when they still do not start (they stay recorded; message and
+ * res->units_stopped say which), or the journal's error. */
+static int start_units_left(struct ctx *c)
+{
+	mipart_stopped_unit *v = NULL;
+	const char *names[HOOKS_MAX_UNITS];
+	char list[512], err[256] = "", which[128] = "";
+	size_t n = 0, nv = 0;
+	bool alone = !strcmp(c->res->state, "nothing"), multi;
+	int r;
+
+	r = mipart_journal_units_stopped(c->j, &v, &nv);
+	if (r < 0 || !nv) {
+		free(v);
+		return r;
+	}
+	for (size_t i = 0; i < nv && n < HOOKS_MAX_UNITS; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n; k++)
+			seen |= !strcmp(names[k], v[i].name);
+		if (!seen)
+			names[n++] = v[i].name;
+	}
+	quote_units(names, n, list, sizeof(list));
+	/* which changes: "change 5", "changes 3, 5" */
+	for (size_t i = 0, len = 0; i < nv && len < sizeof(which); i++) {
+		if (i && v[i].change == v[i - 1].change)
+			continue;
+		len += (size_t)snprintf(which + len, sizeof(which) - len, "%s%lld", len ? ", " : "",
+					(long long)v[i].change);
+	}
+	multi = v[0].change != v[nv - 1].change;
+	if (alone) {
+		c->res->journal_id = v[nv - 1].change;
+		c->res->message[0] = '\0';
+	}
+	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", names, n, err, sizeof(err));
+	if (r < 0) {
+		/* their rows keep them */
+		r = units_left(c, names, n, err, false) ? -EIO : 0;
+		if (r < 0)
+			units_started_some(c, names, n);
+	}
+	if (r < 0) {
+		say_more(c, "%sthe hook units change%s %s left stopped still do not start: %s: %s",
+			 alone ? "" : "; ", multi ? "s" : "", which, list, err);
+		r = -EIO;
+	} else {
+		journal_units_started(c->j, names, n);
+		say_more(c, "%sstarted the hook units that change%s %s left stopped: %s",
+			 alone ? "" : "; ", multi ? "s" : "", which, list);
+		if (alone)
+			c->res->state = "units-started";
+	}
+	free(v);
+	return r;
+}
+
 int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipart_apply_result *res)
 {
 	struct ctx c = { .host = host, .o = o, .res = res };
@@ -1185,12 +1366,14 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	r = mipart_journal_unresolved(c.j, &e);
 	if (r == -ENOENT && mipart_journal_nps_pending(c.j, &pend, &n_pend) == 0 && n_pend) {
 		r = resolve_pending(&c);
+		if (start_units_left(&c) < 0 && r == 0)
+			r = -EIO;
 		goto out;
 	}
 	if (r == -ENOENT) {
 		res->state = "nothing";
 		say(&c, "no unfinished change in the journal");
-		r = 0;
+		r = start_units_left(&c);
 		goto out;
 	}
 	if (r < 0) {
@@ -1204,13 +1387,15 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		r = sriov_recover(host, c.j, &e, res->message, sizeof(res->message), &res->state);
 		goto out;
 	}
+	/* the units the change stopped and never started again: started by finish(), or below
+	 * where recover ends without one; they do not depend on the GPUs, so also when the GPUs
+	 * cannot be read or the row does not match them */
+	hooks_load(&c, e.hooks);
 	r = mipart_topology_load(host, &t);
 	if (r < 0) {
 		say(&c, "cannot read the GPUs: %s", mipart_strerror(r));
-		goto out;
+		goto hooks;
 	}
-	/* the units the change stopped and never started again: started by finish() */
-	hooks_load(&c, e.hooks);
 	n = mipart_topology_gpu_count(t);
 	bc = calloc(n + 1, sizeof(*bc));
 	tc = calloc(n + 1, sizeof(*tc));
@@ -1224,9 +1409,10 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 		goto out;
 	}
 	if (parse_state(e.before, n, bc, bm, bp) < 0 || parse_state(e.target, n, tc, tm, tp) < 0) {
-		say(&c, "change %lld does not match this host's GPUs; resolve by hand", (long long)e.id);
+		say(&c, "change %lld does not match this host's GPUs; resolve by hand (the journal keeps it)",
+		    (long long)e.id);
 		r = -EBADMSG;
-		goto out;
+		goto hooks;
 	}
 	/* the GPUs the change meant to alter */
 	for (size_t i = 0; i < n; i++)
@@ -1281,8 +1467,16 @@ int mipart_recover(const mipart_host *host, const mipart_apply_options *o, mipar
 	orphans_say(&c);
 	finish(&c, res->state, after, res->message, failed, NULL);
 hooks:
-	/* where no finish() ran (the driver would not load): the units still start */
+	/* where no finish() ran (the driver would not load, the GPUs cannot be read or do not
+	 * match the row): the units still start */
 	hooks_start(&c);
+	if (c.started[0])
+		say_more(&c, "; started the hook units it had stopped: %s", c.started);
+	else if (res->n_units_stopped)
+		say_more(&c, "; the hook units it had stopped did not start (%s)", res->warning);
+	/* units earlier changes left stopped */
+	if (!c.start_failed && start_units_left(&c) < 0 && r == 0)
+		r = -EIO;
 out:
 	mipart_journal_entry_release(&e);
 	json_decref(c.hooks);
@@ -1308,6 +1502,11 @@ void mipart_apply_result_release(mipart_apply_result *r)
 		return;
 	r->plan = mipart_change_free(r->plan);
 	r->blockers = mipart_procs_free(r->blockers);
+	for (size_t i = 0; i < r->n_units_stopped; i++)
+		free(r->units_stopped[i]);
+	free(r->units_stopped);
+	r->units_stopped = NULL;
+	r->n_units_stopped = 0;
 }
 
 int mipart_apply_in_progress(const mipart_host *host, char *holder, size_t holder_size)

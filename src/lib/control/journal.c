@@ -5,6 +5,7 @@
  * instead of failing half-way. The database and its schema: db.c.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -235,6 +236,124 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
 			  "CASE WHEN message IS NULL THEN ?3 ELSE message || ' | ' || ?3 END "
 			  "WHERE id = ?5",
 			  "ssssi", NULL, state, after, message, now, id);
+}
+
+/* Rows that left hook units stopped: closed (a running row is recover's, or a change under
+ * way), hooks recorded, not restarted. JSON false reads as 0 in SQLite's json_extract. */
+#define UNITS_LEFT_SQL                                                                            \
+	"SELECT id, hooks FROM changes WHERE state != 'running' AND hooks IS NOT NULL AND "       \
+	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 ORDER BY id LIMIT 256"
+#define UNITS_LEFT_MAX 64
+
+/* The names a row's hooks say were left stopped: "left_stopped", else "stop" (a row written
+ * before "left_stopped" existed, or a crash before the start). Borrowed from h. */
+static json_t *units_left_of(json_t *h)
+{
+	json_t *v = json_object_get(h, "left_stopped");
+
+	return json_is_array(v) ? v : json_object_get(h, "stop");
+}
+
+int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	mipart_stopped_unit *v = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	r = db_err(sqlite3_prepare_v2(j->db, UNITS_LEFT_SQL, -1, &st, NULL));
+	if (r < 0)
+		return r;
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+		json_t *h = json_loads(text ? text : "", 0, NULL), *a = units_left_of(h), *u;
+		const char *err = json_string_value(json_object_get(h, "start_error"));
+		size_t i;
+
+		json_array_foreach(a, i, u) {
+			mipart_stopped_unit *nv;
+
+			if (!json_is_string(u) || n >= UNITS_LEFT_MAX)
+				continue;
+			nv = realloc(v, (n + 1) * sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			memset(&v[n], 0, sizeof(v[n]));
+			v[n].change = sqlite3_column_int64(st, 0);
+			util_strlcpy(v[n].name, json_string_value(u), sizeof(v[n].name));
+			util_strlcpy(v[n].error, err ? err : "", sizeof(v[n].error));
+			n++;
+		}
+		json_decref(h);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_err(rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int journal_units_started(mipart_journal *j, const char *const *names, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t ids[UNITS_LEFT_MAX];
+	char *texts[UNITS_LEFT_MAX];
+	size_t rows = 0;
+	int r, rc;
+
+	if (!n)
+		return 0;
+	r = db_err(sqlite3_prepare_v2(j->db, UNITS_LEFT_SQL, -1, &st, NULL));
+	if (r < 0)
+		return r;
+	/* read first, write after: a write inside the read's statement would see its own rows */
+	while (rows < UNITS_LEFT_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *h = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_t *a = units_left_of(h), *left = json_array(), *u;
+		bool changed = false;
+		size_t i;
+
+		json_array_foreach(a, i, u) {
+			bool started = false;
+
+			for (size_t k = 0; k < n && json_is_string(u); k++)
+				started |= !strcmp(json_string_value(u), names[k]);
+			if (started)
+				changed = true;
+			else
+				json_array_append(left, u);
+		}
+		if (changed) {
+			if (json_array_size(left)) {
+				json_object_set(h, "left_stopped", left);
+			} else {
+				json_object_del(h, "left_stopped");
+				json_object_set_new(h, "restarted", json_true());
+			}
+			texts[rows] = json_dumps(h, JSON_COMPACT);
+			if (texts[rows])
+				ids[rows++] = sqlite3_column_int64(st, 0);
+		}
+		json_decref(left);
+		json_decref(h);
+	}
+	sqlite3_finalize(st);
+	for (size_t k = 0; k < rows; k++) {
+		int w = mipart_journal_set_hooks(j, ids[k], texts[k]);
+
+		if (w < 0 && r == 0)
+			r = w;
+		free(texts[k]);
+	}
+	return r;
 }
 
 int journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, int64_t change,

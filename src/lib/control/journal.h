@@ -17,4 +17,9 @@ int journal_nps_request(mipart_journal *j, const char *bdf, const char *mode, in
  * request). 0 or -errno. */
 int journal_nps_driver_get(mipart_journal *j, const char *bdf, char *buf, size_t size);
 
+/* journal_units_started - the units names[0..n) run again: take them out of every row that
+ * left them stopped (mipart_journal_units_stopped), and mark a row whose units all run again
+ * "restarted": true. 0 or -errno. */
+int journal_units_started(mipart_journal *j, const char *const *names, size_t n);
+
 #endif

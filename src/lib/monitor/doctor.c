@@ -694,6 +694,49 @@ static void check_journal(struct doc *d)
 	mipart_journal_free(j);
 }
 
+/* Hook units a change stopped and could not start again: the journal keeps them (apply.c:
+ * units_left) until 'mipart recover', or a later change naming them, starts them. The names
+ * come from a layout file: escaped. */
+static void check_units_left(struct doc *d)
+{
+	mipart_doctor_check *c = begin(d, "journal.hook-units",
+				       "no hook unit a change stopped is left stopped");
+	char path[MIPART_PATH_MAX], name[140], err[200];
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	size_t n = 0;
+	struct stat st;
+	int r;
+
+	hpath(d, MIPART_JOURNAL_PATH, path, sizeof(path));
+	if (stat(path, &st) < 0) {
+		saw(c, "no changes recorded yet");
+		return;
+	}
+	r = mipart_journal_open_reader(path, &j);
+	if (r == 0)
+		r = mipart_journal_units_stopped(j, &v, &n);
+	mipart_journal_free(j);
+	if (r < 0) {
+		skip(c, "cannot read the journal %s: %s", path, mipart_strerror(r));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		worsen(c, MIPART_DOCTOR_FAIL);
+		saw(c, "'%s' was stopped by change %lld and did not start again%s%s",
+		    util_show(v[i].name, strlen(v[i].name), 100, name, sizeof(name)),
+		    (long long)v[i].change, v[i].error[0] ? ": " : "",
+		    v[i].error[0] ? util_show(v[i].error, strlen(v[i].error), 150, err, sizeof(err))
+				  : "");
+	}
+	if (n)
+		fix(c, "%s recover (starts them; 'systemctl status UNIT' says why one does not start)",
+		    d->self);
+	else
+		saw(c, "every hook unit a change stopped was started again");
+	free(v);
+}
+
 /* --- consumers -------------------------------------------------------------------------------- */
 
 static void check_consumers(struct doc *d)
@@ -1305,6 +1348,7 @@ int mipart_doctor_run(const mipart_host *host, const mipart_doctor_options *o,
 	check_hive(&d);
 	check_pending(&d);
 	check_journal(&d);
+	check_units_left(&d);
 	check_consumers(&d);
 	check_allocations(&d);
 	check_cdi(&d);

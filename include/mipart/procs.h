@@ -35,7 +35,8 @@ typedef struct mipart_proc_info {
 	 * drm-usage-stats keys), each DRM client (drm-client-id) counted once however many fds
 	 * share it. Bytes; -1 where no fdinfo could be read (no render node open, another user's
 	 * process, a kernel that prints none). */
-	int64_t vram_bytes;		/* resident VRAM of all its DRM clients */
+	int64_t vram_bytes;		/* resident VRAM of all its DRM clients (a DRM file several
+					 * processes hold counts under the lowest pid only) */
 	int64_t evicted_vram_bytes;	/* amd-evicted-vram: VRAM buffers that are elsewhere now */
 	int64_t gtt_bytes;		/* resident GTT (system memory the GPU maps) */
 	uint64_t engine_ns;		/* busy time of its clients' engines (drm-engine-*) */
@@ -73,8 +74,9 @@ size_t mipart_procs_hidden(const mipart_procs *p);
 /*
  * mipart_procs_uncompared - render-node fds printed without a drm-client-id (amdgpu's first
  * drm-usage-stats format) that could not be compared with the process's earlier fds on the same
- * node (kcmp KCMP_FILE), so each was counted as a DRM client of its own: a dup'd fd among them
- * counts its VRAM twice. *ret_error (may be NULL): why, -ENOSYS (no kcmp in this kernel),
+ * node, neither by kcmp KCMP_FILE nor by their pasid (0: none), so each was counted as a DRM
+ * client of its own: a dup'd fd among them counts its VRAM twice. *ret_error (may be NULL): why
+ * kcmp could not, -ENOSYS (no kcmp in this kernel),
  * -EPERM (denied), -EBADF or -ESRCH (closed or gone meanwhile), -ENXIO (the /proc read is not
  * this kernel's own view: a captured or simulated tree, another pid namespace); 0 when none.
  */

@@ -53,18 +53,22 @@ cp "$fi3" "$H/proc/4242/fdinfo/200"
 run mipart --root "$H" status --json
 is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((13 * GiB)) "a dup'd fd does not count its client twice"
 is "$(jqo '.gpus[0].processes[0].drm.clients')" 8 "still 8 clients"
-# fdinfo without drm-client-id (amdgpu's first drm-usage-stats format): dup'd fds can only be
-# told apart by kcmp on the live /proc; on this simulated one each counts, and a warning says so
+# fdinfo without drm-client-id (amdgpu's first drm-usage-stats format): dup'd fds are told apart
+# by kcmp on the live /proc; on this simulated one by their pasid (one per DRM file), and where
+# the pasid is 0 (none was left) each counts and a warning says so
 grep -v '^drm-client-id:' "$fi3" >"$T_TMP/noid"
 for fd in 201 202; do
 	ln -s "$(readlink "$H/proc/4242/fd/${fi3##*/}")" "$H/proc/4242/fd/$fd"
 	cp "$T_TMP/noid" "$H/proc/4242/fdinfo/$fd"
 done
 run mipart --root "$H" status --json
-is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((37 * GiB)) "two fds without a client id: each counted (13 + 2 x 12 GiB)"
+is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((25 * GiB)) "two fds without a client id, one pasid: one DRM file (13 + 12 GiB)"
+sed 's/^pasid:.*/pasid:\t0/' "$T_TMP/noid" >"$H/proc/4242/fdinfo/202"
+run mipart --root "$H" status --json
+is "$(jqo '.gpus[0].processes[0].vram_bytes')" $((37 * GiB)) "  ... one of them with pasid 0: each counted (13 + 2 x 12 GiB)"
 run mipart --root "$H" top --json
-like "$(jqo '.warnings | join(" ")')" "*DRM fds without a drm-client-id that kcmp could not compare: 1 (the /proc read is not this kernel's own)*" \
-	"and the collection says that one of them could not be compared"
+like "$(jqo '.warnings | join(" ")')" "*DRM fds without a drm-client-id that neither kcmp nor their pasid could tell apart: 1 (the /proc read is not this kernel's own)*" \
+	"and the collection says that one of them could not be told apart"
 rm -f "$H/proc/4242/fd/201" "$H/proc/4242/fd/202" "$H/proc/4242/fdinfo/201" "$H/proc/4242/fdinfo/202"
 run mipart --root "$H" status
 like "$OUT" "*4242 vllm 13.00 GiB*" "status names the VRAM in USED BY"

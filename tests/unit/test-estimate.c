@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mipart/estimate.h"
@@ -1007,6 +1008,46 @@ static void test_graphs_and_platform(void **state)
 	assert_true(tp2.non_torch_bytes > cuda.non_torch_bytes);
 }
 
+/* vLLM 0.21-0.25 skip the CUDA-graph profiling capture on ROCm (PR #36720's is_cuda() gate in
+ * gpu_worker.py: determine_available_memory; PR #48526 lifted it after 0.25), so ROCm's budget
+ * has no graph estimate there where CUDA's subtracts one; 0.26 subtracts it on both. */
+static void test_rocm_graph_estimate(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .device_bytes = 192ull << 30,
+				      .device_name = "MI300X", .compute_units = 304,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 23) };
+	mipart_estimate rocm, cuda;
+
+	(void)state;
+	assert_int_equal(mipart_estimate_model(&m, &o, &rocm), 0);
+	o.cuda = true;
+	o.device_name = "H200";
+	o.device_bytes = 192ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &cuda), 0);
+	assert_int_equal(rocm.cuda_graph_bytes, 0);
+	assert_int_equal(cuda.cuda_graph_bytes, 512ull << 20);
+	/* the same budget otherwise (the same compute units for the sampler's programs): ROCm's
+	 * KV memory is larger by the graphs less its own (larger) non-torch figure */
+	assert_int_equal(rocm.activation_bytes, cuda.activation_bytes);
+	assert_true(llabs((rocm.kv_cache_bytes + (int64_t)rocm.non_torch_bytes) -
+			  (cuda.kv_cache_bytes + (int64_t)cuda.non_torch_bytes +
+			   (int64_t)cuda.cuda_graph_bytes)) <= 2);
+	/* 0.25 still skips on ROCm; 0.26 on holds #48526 */
+	o.cuda = false;
+	o.device_name = "MI300X";
+	o.vllm_version = MIPART_VLLM_VERSION(0, 25);
+	assert_int_equal(mipart_estimate_model(&m, &o, &rocm), 0);
+	assert_int_equal(rocm.cuda_graph_bytes, 0);
+	o.vllm_version = MIPART_VLLM_VERSION(0, 26);
+	assert_int_equal(mipart_estimate_model(&m, &o, &rocm), 0);
+	assert_int_equal(rocm.cuda_graph_bytes, 512ull << 20);
+	/* before 0.21 neither platform subtracts graphs */
+	o.vllm_version = MIPART_VLLM_VERSION(0, 20);
+	assert_int_equal(mipart_estimate_model(&m, &o, &rocm), 0);
+	assert_int_equal(rocm.cuda_graph_bytes, 0);
+}
+
 static void test_versions_and_devices(void **state)
 {
 	const mipart_device_info *d;
@@ -1153,7 +1194,8 @@ int main(void)
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
 		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_sampler_compute_units), cmocka_unit_test(test_non_torch_by_version),
-		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
+		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_rocm_graph_estimate),
+		cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),
 	};
 

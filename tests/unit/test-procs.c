@@ -130,6 +130,7 @@ static void parses_the_reworked_format(void **state)
 	assert_string_equal(f.pdev, "0000:05:00.0");
 	assert_true(f.has_client_id);
 	assert_int_equal(f.client_id, 4117);
+	assert_int_equal(f.pasid, 32790);
 	/* drm-resident-vram wins over the legacy alias; MiB and KiB are 2^20 and 2^10 */
 	assert_int_equal(f.vram, 40958 * MiB);
 	assert_int_equal(f.vram_total, 40960 * MiB);
@@ -222,6 +223,9 @@ static void refuses_what_the_kernel_never_prints(void **state)
 		"drm-driver:\tamdgpu\ndrm-pdev:\t0000:05:00.0 \n",
 		"drm-driver:\tamdgpu\ndrm-client-id:\tx\n",
 		"drm-driver:\tamdgpu\ndrm-client-id:\t1\ndrm-client-id:\t2\n",
+		"drm-driver:\tamdgpu\npasid:\tx\n",
+		"drm-driver:\tamdgpu\npasid:\t4294967296\n", /* a u32 */
+		"drm-driver:\tamdgpu\npasid:\t1\npasid:\t2\n",
 		"drm-driver:\tamdgpu\ndrm-engine-gfx:\t12\n", /* no unit */
 		"drm-driver:\tamdgpu\ndrm-engine-gfx:\t12 us\n",
 		"drm-driver:\t\n",
@@ -377,6 +381,17 @@ static const char no_client_id[] =
 	"drm-driver:\tamdgpu\ndrm-pdev:\t0000:26:00.0\npasid:\t32770\n"
 	"drm-memory-vram:\t1024 KiB\ndrm-memory-gtt:\t0 KiB\ndrm-memory-cpu:\t0 KiB\n";
 
+/* the same format for another DRM file (each open has its own pasid: amdgpu_kms.c:
+ * amdgpu_driver_open_kms), and for one opened when no PASID was left (pasid 0) */
+static const char no_client_id_other[] =
+	"pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1044\n"
+	"drm-driver:\tamdgpu\ndrm-pdev:\t0000:26:00.0\npasid:\t32771\n"
+	"drm-memory-vram:\t1024 KiB\ndrm-memory-gtt:\t0 KiB\ndrm-memory-cpu:\t0 KiB\n";
+static const char no_pasid[] =
+	"pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1045\n"
+	"drm-driver:\tamdgpu\ndrm-pdev:\t0000:26:00.0\npasid:\t0\n"
+	"drm-memory-vram:\t1024 KiB\ndrm-memory-gtt:\t0 KiB\ndrm-memory-cpu:\t0 KiB\n";
+
 /* Fds printed without a drm-client-id are compared with kcmp(2): real fds of this test process
  * (a file opened, dup()ed, and opened again) behind a scratch /proc whose "self" names this
  * process, as the live /proc does. */
@@ -431,7 +446,7 @@ static void scan_compares_fds_without_client_id(void **state)
 	assert_int_equal(procs_same_file(pid, A, C), 0);
 	add_fd(s->dir, pid, A, part->render_minor, no_client_id);
 	add_fd(s->dir, pid, B, part->render_minor, no_client_id);
-	add_fd(s->dir, pid, C, part->render_minor, no_client_id);
+	add_fd(s->dir, pid, C, part->render_minor, no_client_id_other);
 	snprintf(self, sizeof(self), "%d", pid);
 	snprintf(link, sizeof(link), "%s/proc/self", s->dir);
 	assert_int_equal(symlink(self, link), 0);
@@ -447,20 +462,19 @@ static void scan_compares_fds_without_client_id(void **state)
 		int64_t sim_vram = pi->vram_bytes - (2LL << 20);
 
 		p = mipart_procs_free(p);
-		/* not this kernel's /proc (no "self" naming us): as before, every fd its own
-		 * client, and said: the two that might have been dups were not compared */
+		/* not this kernel's /proc (no "self" naming us): kcmp cannot be asked, the
+		 * pasid tells: A and B one file, C another */
 		assert_int_equal(unlink(link), 0);
 		assert_int_equal(mipart_procs_scan(h, t, &p), 0);
 		pi = find_pid(p, pid);
-		assert_int_equal(pi->drm_clients, 1 + 3);
-		assert_int_equal(pi->vram_bytes, sim_vram + (3LL << 20));
-		assert_int_equal(mipart_procs_uncompared(p, &why), 2);
-		assert_int_equal(why, -ENXIO);
+		assert_int_equal(pi->drm_clients, 1 + 2);
+		assert_int_equal(pi->vram_bytes, sim_vram + (2LL << 20));
+		assert_int_equal(mipart_procs_uncompared(p, &why), 0);
 		p = mipart_procs_free(p);
 	}
 	/* kcmp cannot answer for an fd closed meanwhile (EBADF): counted, and said */
 	assert_int_equal(symlink(self, link), 0);
-	add_fd(s->dir, pid, GONE, part->render_minor, no_client_id);
+	add_fd(s->dir, pid, GONE, part->render_minor, no_pasid); /* the pasid cannot tell */
 	assert_int_equal(procs_same_file(pid, A, GONE), -EBADF);
 	assert_int_equal(mipart_procs_scan(h, t, &p), 0);
 	pi = find_pid(p, pid);
@@ -471,6 +485,84 @@ static void scan_compares_fds_without_client_id(void **state)
 	close(A);
 	close(B);
 	close(C);
+	mipart_topology_free(t);
+	mipart_host_free(h);
+}
+
+/*
+ * Without drm-client-id (amdgpu's first drm-usage-stats format) the pasid tells DRM files apart
+ * where kcmp cannot be asked (a simulated /proc): one pasid on one partition is one file, in
+ * one process (a dup) or in two (an fd inherited over fork), counted once, under the lower
+ * pid; the other keeps the partition. A file with drm-client-id held by two processes, the
+ * same. pasid 0 (none was left) tells nothing: that file counts where it is, and is said.
+ */
+static void scan_counts_a_shared_file_once(void **state)
+{
+	struct scratch_dir *s = *state;
+	mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_CPX };
+	mipart_host *h = NULL;
+	mipart_topology *t = NULL;
+	mipart_procs *p = NULL;
+	const mipart_proc_info *pi;
+	const mipart_partition_info *part = NULL;
+	int64_t vram0[3], part0[3];
+	unsigned clients0[3];
+	const int pids[3] = { 800, 801, 802 };
+	size_t slot = 0;
+	int why = 0;
+	static const char shared_id[] =
+		"drm-driver:\tamdgpu\ndrm-client-id:\t777777\ndrm-pdev:\t0000:26:00.0\npasid:\t32800\n"
+		"drm-resident-vram:\t2 MiB\n";
+	static const char own_pasid[] =
+		"drm-driver:\tamdgpu\ndrm-pdev:\t0000:26:00.0\npasid:\t40001\n"
+		"drm-memory-vram:\t1024 KiB\n";
+
+	assert_int_equal(mipart_sim_create(s->dir, &o, NULL), 0);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(mipart_sim_hold_partition(s->dir, 1, 2, pids[k], "vllm", NULL), 0);
+	assert_int_equal(mipart_host_new(s->dir, &h), 0);
+	assert_int_equal(mipart_topology_load(h, &t), 0);
+	for (size_t i = 0; i < mipart_topology_partition_count(t); i++)
+		if (mipart_topology_partition(t, i)->gpu == 1 && mipart_topology_partition(t, i)->xcp == 2)
+			part = mipart_topology_partition(t, slot = i);
+	assert_non_null(part);
+	/* what the simulator's own fds give each */
+	assert_int_equal(mipart_procs_scan(h, t, &p), 0);
+	for (int k = 0; k < 3; k++) {
+		pi = find_pid(p, pids[k]);
+		assert_non_null(pi);
+		vram0[k] = pi->vram_bytes < 0 ? 0 : pi->vram_bytes;
+		part0[k] = pi->partition_vram[slot] < 0 ? 0 : pi->partition_vram[slot];
+		clients0[k] = pi->drm_clients;
+	}
+	p = mipart_procs_free(p);
+
+	add_fd(s->dir, 800, 700, part->render_minor, no_client_id); /* pasid 32770 */
+	add_fd(s->dir, 800, 701, part->render_minor, no_client_id); /* its dup */
+	add_fd(s->dir, 801, 700, part->render_minor, no_client_id); /* inherited over fork */
+	add_fd(s->dir, 802, 700, part->render_minor, own_pasid);    /* a file of its own */
+	add_fd(s->dir, 801, 702, part->render_minor, no_pasid);     /* no PASID was left */
+	add_fd(s->dir, 801, 703, part->render_minor, shared_id);    /* one drm-client-id ... */
+	add_fd(s->dir, 802, 703, part->render_minor, shared_id);    /* ... in two processes */
+	assert_int_equal(mipart_procs_scan(h, t, &p), 0);
+	pi = find_pid(p, 800);
+	assert_int_equal(pi->drm_clients, clients0[0] + 1);
+	assert_int_equal(pi->vram_bytes, vram0[0] + (1LL << 20));
+	assert_int_equal(pi->partition_vram[slot], part0[0] + (1LL << 20));
+	pi = find_pid(p, 801); /* the pasid-0 file and the shared client, not 800's file */
+	assert_int_equal(pi->drm_clients, clients0[1] + 2);
+	assert_int_equal(pi->vram_bytes, vram0[1] + (3LL << 20));
+	assert_int_equal(pi->partition_vram[slot], part0[1] + (3LL << 20));
+	assert_true(mipart_proc_uses_partition(pi, slot));
+	pi = find_pid(p, 802); /* its own file; the shared client counts under 801 */
+	assert_int_equal(pi->drm_clients, clients0[2] + 1);
+	assert_int_equal(pi->vram_bytes, vram0[2] + (1LL << 20));
+	assert_int_equal(pi->partition_vram[slot], part0[2] + (1LL << 20));
+	assert_true(mipart_proc_uses_partition(pi, slot));
+	/* 801's pasid-0 file next to its pasid-32770 one: neither kcmp nor the pasid could tell */
+	assert_int_equal(mipart_procs_uncompared(p, &why), 1);
+	assert_int_equal(why, -ENXIO);
+	p = mipart_procs_free(p);
 	mipart_topology_free(t);
 	mipart_host_free(h);
 }
@@ -487,6 +579,7 @@ int main(void)
 		cmocka_unit_test(caps),
 		T(scan_counts_each_client_once),
 		T(scan_compares_fds_without_client_id),
+		T(scan_counts_a_shared_file_once),
 	};
 #undef T
 

@@ -48,6 +48,11 @@ struct procs_fdinfo {
 	char pdev[20];		/* drm-pdev, "0000:05:00.0", or "" */
 	uint64_t client_id;	/* drm-client-id: one per DRM file; several fds can share one */
 	bool has_client_id;
+	/* pasid: the PASID of the DRM file's GPU VM, one per open of the render node
+	 * (amdgpu_kms.c: amdgpu_driver_open_kms allocates an amdgpu_fpriv and a PASID for its
+	 * VM each time; 0 when none was left, "No more PASIDs available!"); printed by every
+	 * amdgpu_show_fdinfo, before drm-client-id existed too. 0: not printed, or none. */
+	uint32_t pasid;
 	int64_t vram;		/* resident VRAM: drm-resident-vram, else drm-memory-vram */
 	int64_t vram_total;	/* VRAM asked for: drm-total-vram, else amd-requested-vram */
 	int64_t vram_evicted;	/* amd-evicted-vram: buffers meant for VRAM that are not there */

@@ -111,7 +111,7 @@ int procs_parse_fdinfo(const char *buf, size_t len, struct procs_fdinfo *ret)
 {
 	struct procs_fdinfo f;
 	int64_t sizes[K_COUNT];
-	bool have_driver = false, have_pdev = false;
+	bool have_driver = false, have_pdev = false, have_pasid = false;
 	size_t lines = 0;
 	const char *p = buf, *end = buf + len;
 
@@ -159,6 +159,14 @@ int procs_parse_fdinfo(const char *buf, size_t len, struct procs_fdinfo *ret)
 			if (f.has_client_id || util_parse_u64(v, vlen, &f.client_id) < 0)
 				return -EBADMSG;
 			f.has_client_id = true;
+		} else if (klen == 5 && !memcmp(colon - klen, "pasid", 5)) {
+			uint64_t pasid;
+
+			/* "pasid:\t%u" of a u32 (amdgpu_vm.h: struct amdgpu_vm, u32 pasid) */
+			if (have_pasid || util_parse_u64(v, vlen, &pasid) < 0 || pasid > UINT32_MAX)
+				return -EBADMSG;
+			f.pasid = (uint32_t)pasid;
+			have_pasid = true;
 		} else if (klen > 11 && !memcmp(colon - klen, "drm-engine-", 11) &&
 			   !(klen > 20 && !memcmp(colon - klen, "drm-engine-capacity-", 20))) {
 			/* "drm-engine-<keystr>: <uint> ns" */

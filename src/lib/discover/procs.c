@@ -20,8 +20,12 @@
  * os_same_file_description does for DRM fds, and one open file description counts once. kcmp
  * needs the process's pid as this kernel sees it, so it is used only when the /proc read is
  * this process's own view (its "self" names getpid()), not a captured or simulated tree; where
- * it cannot answer (no kcmp, EPERM, the fd closed meanwhile) the fd counts as its own client,
- * and mipart_procs_uncompared says how many were.
+ * it cannot answer (no kcmp, EPERM, the fd closed meanwhile) the pasid tells: one per DRM file
+ * (amdgpu_kms.c: amdgpu_driver_open_kms gives each open its amdgpu_fpriv, VM and PASID), so
+ * one non-zero pasid on one partition is one file; with pasid 0 (none was left) the fd counts as
+ * its own client, and mipart_procs_uncompared says how many were. A file held by several
+ * processes (an fd inherited over fork) counts once on the host, under the lowest pid
+ * (files_once).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,12 +46,28 @@
 #define FDS_MAX 65536  /* fds of one process we look at */
 #define CLIENTS_MAX 256 /* DRM clients of one process whose fdinfo we count */
 
+#define FILES_MAX 16384 /* DRM files of the whole scan remembered to count each once */
+
+/* A DRM file counted for a process, and what it added there: the same file in a process of a
+ * higher pid (an fd inherited over fork, or passed) gives it back (files_once). */
+struct counted_file {
+	char pdev[20];
+	uint64_t id;  /* drm-client-id, or the pasid */
+	bool pasid;   /* id is a pasid (no drm-client-id), told apart by partition too */
+	int part;     /* partition index */
+	int pid;
+	int64_t vram, evicted, gtt;
+	uint64_t engine_ns;
+};
+
 struct mipart_procs {
 	struct mipart_proc_info *v;
 	size_t n;
 	size_t hidden;
 	size_t uncompared; /* fds without drm-client-id that could not be compared */
 	int uncompared_error;
+	struct counted_file *files; /* during the scan only */
+	size_t n_files;
 };
 
 size_t mipart_procs_container_id(const char *cg, size_t len, char *buf, size_t size)
@@ -173,12 +193,14 @@ struct clients {
 	size_t n;
 	struct {
 		int fd, part;
+		uint32_t pasid;
 	} anon[CLIENTS_MAX];
 	size_t n_anon;
 	int pid;
 	bool live;		/* pid is a process of this kernel's pid namespace */
 	size_t *uncompared;
 	int *uncompared_error;
+	struct mipart_procs *procs; /* the scan: its files */
 };
 
 int procs_same_file(int pid, int a, int b)
@@ -203,8 +225,10 @@ int procs_same_file(int pid, int a, int b)
 }
 
 /* Whether fd of partition i, printed without a drm-client-id, is an open file description
- * already counted (a dup of an earlier fd); else it is remembered for the next ones. */
-static bool anon_seen(struct clients *seen, const char *fd, int i)
+ * already counted (a dup of an earlier fd); else it is remembered for the next ones. kcmp
+ * answers first; where it cannot, the pasid does: one per DRM file (discover.h), so two fds
+ * of a partition with one non-zero pasid are one file, and two different pasids two files. */
+static bool anon_seen(struct clients *seen, const char *fd, int i, uint32_t pasid)
 {
 	uint64_t n;
 	int err = 0;
@@ -218,15 +242,15 @@ static bool anon_seen(struct clients *seen, const char *fd, int i)
 		if (seen->anon[k].part != i) /* a dup is on the same render node */
 			continue;
 		candidates = true;
-		if (!seen->live) {
-			err = -ENXIO;
-			break;
-		}
-		r = procs_same_file(seen->pid, seen->anon[k].fd, (int)n);
+		r = seen->live ? procs_same_file(seen->pid, seen->anon[k].fd, (int)n) : -ENXIO;
 		if (r == 1)
 			return true;
-		if (r < 0)
-			err = r;
+		if (r == 0)
+			continue;
+		if (pasid && seen->anon[k].pasid == pasid)
+			return true;
+		if (!pasid || !seen->anon[k].pasid)
+			err = r; /* neither kcmp nor the pasid could tell */
 	}
 	if (candidates && err) {
 		(*seen->uncompared)++;
@@ -235,6 +259,7 @@ static bool anon_seen(struct clients *seen, const char *fd, int i)
 	if (seen->n_anon < CLIENTS_MAX) {
 		seen->anon[seen->n_anon].fd = (int)n;
 		seen->anon[seen->n_anon].part = i;
+		seen->anon[seen->n_anon].pasid = pasid;
 		seen->n_anon++;
 	}
 	return false;
@@ -247,6 +272,23 @@ static void add_size(int64_t *sum, int64_t v)
 	if (*sum < 0)
 		*sum = 0;
 	*sum = v > INT64_MAX - *sum ? INT64_MAX : *sum + v;
+}
+
+/* Room for one more counted file in p->files (grown 64 at a time, up to FILES_MAX); beyond, a
+ * file counts in each process that holds it, as drm-client-id alone would. */
+static bool files_room(struct mipart_procs *p)
+{
+	struct counted_file *v;
+
+	if (p->n_files >= FILES_MAX)
+		return false;
+	if (p->n_files % 64)
+		return true;
+	v = realloc(p->files, (p->n_files + 64) * sizeof(*v));
+	if (!v)
+		return false;
+	p->files = v;
+	return true;
 }
 
 /* fdinfo of render-node fd `fd`, open on partition i: count its DRM client once */
@@ -270,8 +312,21 @@ static void count_fdinfo(int pidfd, const char *fd, int i, struct clients *seen,
 		seen->v[seen->n].id = f.client_id;
 		util_strlcpy(seen->v[seen->n].pdev, f.pdev, sizeof(seen->v[seen->n].pdev));
 		seen->n++;
-	} else if (anon_seen(seen, fd, i)) {
+	} else if (anon_seen(seen, fd, i, f.pasid)) {
 		return;
+	}
+	if ((f.has_client_id || f.pasid) && files_room(seen->procs)) {
+		struct counted_file *c = &seen->procs->files[seen->procs->n_files++];
+
+		util_strlcpy(c->pdev, f.pdev, sizeof(c->pdev));
+		c->pasid = !f.has_client_id;
+		c->id = f.has_client_id ? f.client_id : f.pasid;
+		c->part = i;
+		c->pid = pi->pid;
+		c->vram = f.vram;
+		c->evicted = f.vram_evicted;
+		c->gtt = f.gtt;
+		c->engine_ns = f.engine_ns;
 	}
 	pi->drm_clients++;
 	add_size(&pi->vram_bytes, f.vram);
@@ -314,6 +369,7 @@ static int scan_fds(int pidfd, const mipart_topology *t, struct mipart_proc_info
 		seen->live = live;
 		seen->uncompared = &p->uncompared;
 		seen->uncompared_error = &p->uncompared_error;
+		seen->procs = p;
 	}
 	for (struct dirent *de; (de = readdir(d)) && seen_fds < FDS_MAX;) {
 		char link[256], name[300];
@@ -396,6 +452,66 @@ static int cmp_pid(const void *a, const void *b)
 	int x = ((const struct mipart_proc_info *)a)->pid, y = ((const struct mipart_proc_info *)b)->pid;
 
 	return x < y ? -1 : x > y;
+}
+
+/* counted files by identity, then pid */
+static int cmp_file(const void *a, const void *b)
+{
+	const struct counted_file *x = a, *y = b;
+	int c = (int)x->pasid - (int)y->pasid;
+
+	if (!c)
+		c = strcmp(x->pdev, y->pdev);
+	if (!c && x->pasid)
+		c = (x->part > y->part) - (x->part < y->part);
+	if (!c)
+		c = (x->id > y->id) - (x->id < y->id);
+	if (!c)
+		c = (x->pid > y->pid) - (x->pid < y->pid);
+	return c;
+}
+
+static void sub_size(int64_t *sum, int64_t v)
+{
+	if (v >= 0 && *sum >= 0)
+		*sum = *sum > v ? *sum - v : 0;
+}
+
+/*
+ * One DRM file held by several processes (an fd inherited over fork, or passed over a socket)
+ * counts once on the host: under the lowest pid that holds it; the others keep the partition
+ * (they hold its fd) without its memory. The file is told by its drm-client-id (unique on the
+ * host, drm-usage-stats.rst; with drm-pdev), or without one by its pasid on the same partition
+ * (one per DRM file: discover.h). p->v is sorted by pid.
+ */
+static void files_once(struct mipart_procs *p)
+{
+	if (p->n_files > 1)
+		qsort(p->files, p->n_files, sizeof(*p->files), cmp_file);
+	for (size_t k = 1, first = 0; k < p->n_files; k++) {
+		const struct counted_file *c = &p->files[k], *f = &p->files[first];
+		struct mipart_proc_info key = { .pid = c->pid }, *pi;
+
+		if (c->pasid != f->pasid || strcmp(c->pdev, f->pdev) || c->id != f->id ||
+		    (c->pasid && c->part != f->part)) {
+			first = k;
+			continue;
+		}
+		/* one process: kcmp told its fds apart (anon_seen), which the kernel knows best */
+		if (c->pid == f->pid)
+			continue;
+		pi = bsearch(&key, p->v, p->n, sizeof(*p->v), cmp_pid);
+		if (!pi)
+			continue;
+		if (pi->drm_clients)
+			pi->drm_clients--;
+		sub_size(&pi->vram_bytes, c->vram);
+		sub_size(&pi->evicted_vram_bytes, c->evicted);
+		sub_size(&pi->gtt_bytes, c->gtt);
+		if (c->part >= 0 && c->part < MIPART_PROCS_PARTITIONS)
+			sub_size(&pi->partition_vram[c->part], c->vram);
+		pi->engine_ns = pi->engine_ns > c->engine_ns ? pi->engine_ns - c->engine_ns : 0;
+	}
 }
 
 /* Whether the /proc under the host root is this process's own view of the kernel (its "self"
@@ -488,11 +604,16 @@ int mipart_procs_scan(const mipart_host *host, const mipart_topology *t, mipart_
 	}
 	closedir(d);
 	if (r < 0) {
+		free(p->files);
 		mipart_procs_free(p);
 		return r;
 	}
 	if (p->n)
 		qsort(p->v, p->n, sizeof(*p->v), cmp_pid);
+	files_once(p);
+	free(p->files);
+	p->files = NULL;
+	p->n_files = 0;
 	*ret = p;
 	return 0;
 }

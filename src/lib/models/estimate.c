@@ -96,8 +96,10 @@
  * 72, 73, 74, 75, 76, 77: 0.24-0.26), NVLink tensor parallel 2.07 GiB in all (rows 79 and
  * 82, TP 2, both 2.07), i.e. 1.82 more than one GPU. PCIe tensor parallel keeps
  * NON_TORCH_TP_PCIE on top of the one-GPU figure (no log). ROCm is left at NON_TORCH_ROCM:
- * the graph capture runs there too, but no ROCm log of 0.18 or later prints the figure, and
- * FlashInfer's fusion is CUDA-only.
+ * from PR #36720 (merged 2026-03-18) to PR #48526 (2026-07-15) the profiling capture does not run
+ * on ROCm at all (ROCM_GRAPH_PROFILE_FROM), FlashInfer's fusion is CUDA-only, and no ROCm log of
+ * 0.18 or later prints the figure (whether 0.18.0, cut around #36720's merge, captured on ROCm
+ * is not pinned).
  */
 #define NON_TORCH_STEP_FROM V(0, 18)
 #define NON_TORCH_CUDA_V018 (0.25 * GIB)
@@ -155,9 +157,17 @@
  * checked against), when neither knows it. The rest,
  * SAMPLER_TRITON_FIXED, is fitted on the calibration rows of vLLM 0.19.0 on H100 whose peak
  * is the sampler and which have no vision tower (tests/fixtures/vllm-reference.csv rows 67,
- * 73, 75, 76, 77, 82: 0.031 to 0.038 GiB above the terms derived here, mean 0.035). The path is the same
- * on ROCm (forward_native unless aiter's sampler is on). Versions after 0.19 are modelled
- * alike (from 0.20 FlashInfer's sampler is on by default again, PR #40376: its masked logits
+ * 73, 75, 76, 77, 82: 0.031 to 0.038 GiB above the terms derived here, mean 0.035).
+ * ROCm takes the same path by default: TopKTopPSampler.__init__ takes forward_hip (aiter's
+ * top_k_top_p_sampling_from_probs on float32 probabilities, logging "Using aiter sampler on
+ * ROCm") only when rocm_aiter_ops.is_enabled(), i.e. VLLM_ROCM_USE_AITER=1, whose default in
+ * envs.py is "False" in every stored version; else forward_native, whose apply_top_k_top_p
+ * tests HAS_TRITON (0.17's form also 8 rows or more), never the platform, so the Triton kernel
+ * of PR #33538 runs on ROCm too (vllm-project/vllm vllm/v1/sample/ops/topk_topp_sampler.py at
+ * 01fa3fe74b05 and its 0.1x forms). The ROCm vLLM 0.23 row 85 (gemma-3-4b-it) nevertheless
+ * leaves at most 1.36 GiB for activation, non-torch memory and graphs together against this
+ * term's 3.88 alone (304 CUs), for a reason the code does not show (docs/estimator.md). Versions after 0.19 are modelled alike (from 0.20 FlashInfer's
+ * sampler is on by default again on CUDA, PR #40376: its masked logits
  * and probabilities cost the same per entry; not checked against logs).
  */
 #define TRITON_SAMPLER_FROM V(0, 17)
@@ -169,6 +179,24 @@
  * (gpu_worker.py: determine_available_memory); measured graph pools 0.13-1.12 GiB */
 #define CUDA_GRAPH_FROM V(0, 21)
 #define CUDA_GRAPH_BYTES (0.5 * GIB)
+/*
+ * Not on ROCm before 0.26. PR #36720 (vllm-project/vllm e8f9dbc, merged 2026-03-18, "Fix worker
+ * startup OOM on ROCm by skipping unreliable cudagraph memory profiling") gated the profiling
+ * capture in gpu_worker.py: determine_available_memory on `current_platform.is_cuda()`, false on
+ * ROCm, with the comment "On ROCm, cudagraph_memory_estimate is always 0 so this is a no-op"
+ * (vllm-project/vllm vllm/v1/worker/gpu_worker.py as stored with the "default since v0.21.0"
+ * message). PR #47366 (2026-07-02, merged 2026-07-10) says so of the released code: "The memory
+ * profiler skipped CUDA graph profiling on ROCm (#36720), so the KV cache was sized as if capture
+ * were free; capture then had to fit in the (1 - gpu_memory_utilization) slack". It lifted the
+ * gate; PR #48440 (2026-07-12) restored it ("On ROCm the profiling capture regresses steady-state
+ * decode throughput"); PR #48526 (merged 2026-07-15, commit 05eed72) re-enabled ROCm with the
+ * capture on the current stream (`is_cuda_alike()`). v0.24.0 was released 2026-06-29 and v0.25.1
+ * by 2026-07-13, so 0.21 to 0.25 skip the estimate on ROCm and 0.26 is the first release that can
+ * hold #48526 (not pinned by a release note; 0.25.0 may hold #47366's two days, not modelled).
+ * The ROCm vLLM 0.23 log (tests/fixtures/vllm-reference.csv row 85) agrees: no "Estimated CUDA
+ * graph memory" line, and "Graph capturing finished ... took 3.74 GiB" after the KV cache.
+ */
+#define ROCM_GRAPH_PROFILE_FROM V(0, 26)
 /* V0's CacheEngine aligns an MLA cache entry (kv_lora_rank + rope elements) to 256 bytes:
  * the V0 MLA row logs 1280 bytes per layer and token for 576 x 2 bytes. V1's MLAAttentionSpec
  * stores 576 elements unpadded. */
@@ -1136,7 +1164,8 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 					       (tp > 1 ? (fast_link ? NON_TORCH_TP_FAST
 								    : NON_TORCH_TP_PCIE)
 						       : 0));
-	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager)
+	if (!v0 && version >= CUDA_GRAPH_FROM && !o->enforce_eager &&
+	    (o->cuda || version >= ROCM_GRAPH_PROFILE_FROM))
 		e.cuda_graph_bytes = (uint64_t)CUDA_GRAPH_BYTES;
 
 	plan_kv(m, tp, kv_elem, version, v0, block, b, &kp);

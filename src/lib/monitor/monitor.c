@@ -415,9 +415,11 @@ int mipart_monitor_collect(const mipart_host *host, mipart_monitor **ret)
 		int why = 0;
 		size_t n = mipart_procs_uncompared(s->procs, &why);
 
-		/* fdinfo without drm-client-id, and kcmp could not say which fds are dups */
+		/* fdinfo without drm-client-id, and neither kcmp nor the pasid could say which
+		 * fds are dups */
 		if (n)
-			warn(s, "DRM fds without a drm-client-id that kcmp could not compare: %zu (%s); "
+			warn(s, "DRM fds without a drm-client-id that neither kcmp nor their pasid could "
+				"tell apart: %zu (%s); "
 				"a dup'd fd among them counts its VRAM twice", n,
 			     why == -ENXIO    ? "the /proc read is not this kernel's own"
 			     : why == -ENOSYS ? "this kernel has no kcmp"

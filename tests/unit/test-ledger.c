@@ -268,12 +268,45 @@ static void test_units_left(void **state)
 	mipart_journal_free(j);
 }
 
+/* Rows whose hooks stopped nothing (every hook unit was already stopped: "stop" empty,
+ * "restarted" never set) are not rows that left units stopped: however many there are, a later
+ * change's units left stopped are still listed, and journal_units_started still clears them. */
+static void test_units_left_after_empty_rows(void **state)
+{
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	const char *a[] = { "a.service" };
+	int64_t id = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(mipart_journal_begin(j, 0, "empty", "[]", "[]", &id), 0);
+		assert_int_equal(mipart_journal_set_hooks(j, id, "{\"units\":[{\"name\":\"a.service\",\"was\":\"stopped\"}],\"stop\":[],\"restarted\":false}"), 0);
+		assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	}
+	assert_int_equal(mipart_journal_begin(j, 0, "left", "[]", "[]", &id), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id, "{\"stop\":[\"a.service\"],\"restarted\":false,\"left_stopped\":[\"a.service\"]}"), 0);
+	assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].change == id && !strcmp(v[0].name, "a.service"));
+	free(v);
+	assert_int_equal(journal_units_started(j, a, 1), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	mipart_journal_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capacity), cmocka_unit_test(test_tensor_parallel_all_or_nothing),
 		cmocka_unit_test(test_names), cmocka_unit_test(test_name_controls),	 cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_migration), cmocka_unit_test(test_units_left),
+		cmocka_unit_test(test_units_left_after_empty_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,10 +239,15 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
 }
 
 /* Rows that left hook units stopped: closed (a running row is recover's, or a change under
- * way), hooks recorded, not restarted. JSON false reads as 0 in SQLite's json_extract. */
+ * way), hooks recorded, not restarted, and some unit named (units_left_of: a change that found
+ * every hook unit stopped stops none and its "restarted" stays false; however many such rows
+ * there are, they must not hide the later ones from the LIMIT). JSON false reads as 0 in
+ * SQLite's json_extract. */
 #define UNITS_LEFT_SQL                                                                            \
 	"SELECT id, hooks FROM changes WHERE state != 'running' AND hooks IS NOT NULL AND "       \
-	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 ORDER BY id LIMIT 256"
+	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 AND "                       \
+	"json_array_length(hooks, CASE json_type(hooks, '$.left_stopped') WHEN 'array' THEN "     \
+	"'$.left_stopped' ELSE '$.stop' END) > 0 ORDER BY id LIMIT 256"
 #define UNITS_LEFT_MAX 64
 
 /* The names a row's hooks say were left stopped: "left_stopped", else "stop" (a row written

@@ -12,8 +12,9 @@ with SIGKILL at a random moment, then clears the faults, runs `mipart recover` a
   - the journal consistent with the host: no change left running or failed, the newest
     finished change's `after` is what the host shows, no NPS request pending in the journal or
     in the simulated driver;
-  - hook units: a unit that ran before the round runs after it, and no change records units left
-    stopped;
+  - hook units: a unit that ran before the round runs after it, also when a unit would not
+    start again during the round (its start fails now and then), and once recover has run no
+    change records units left stopped;
   - no over-booking: per partition the bookings fit its capacity, and no allocation points at
     a partition the host does not have;
   - PRAGMA integrity_check is ok.
@@ -137,8 +138,8 @@ def check(mipart, root, db, units_dir, running_units):
                 raise Broken("change %d says the host is %s, it is %s" % (finished[0][0], was, now))
         if con.execute("SELECT count(*) FROM nps_requests").fetchone()[0]:
             raise Broken("the journal lists pending NPS requests after recover")
-        # the soak's systemctl never fails a start: no change may keep units recorded as left
-        # stopped (what 'mipart doctor' reports as journal.hook-units)
+        # the units that would not start can again, and recover has run: no change may keep
+        # units recorded as left stopped (what 'mipart doctor' reports as journal.hook-units)
         left = con.execute(
             "SELECT id FROM changes WHERE state != 'running' AND json_valid(hooks) AND "
             "json_extract(hooks, '$.restarted') = 0 AND json_array_length(coalesce("
@@ -192,13 +193,18 @@ def main():
     root = os.path.join(tmp, "host")
     units_dir = os.path.join(tmp, "units")
     os.mkdir(units_dir)
-    # a systemctl that keeps each unit's state in a file, answering as systemctl(1) does
+    # a systemctl that keeps each unit's state in a file, answering as systemctl(1) does; a
+    # unit with a UNIT.nostart file beside it fails to start (exit 1, as systemctl does when
+    # the start job fails) and stays inactive
     ctl = os.path.join(tmp, "systemctl")
     with open(ctl, "w") as f:
-        f.write("#!/bin/sh\nact=$1; shift; rc=3\nfor u in \"$@\"; do\n case $act in\n"
+        f.write("#!/bin/sh\nact=$1; shift; rc=3; fail=\nfor u in \"$@\"; do\n case $act in\n"
                 " is-active) s=$(cat \"%s/$u\" 2>/dev/null || echo inactive); echo \"$s\"; [ \"$s\" = active ] && rc=0 ;;\n"
-                " stop) echo inactive >\"%s/$u\"; rc=0 ;;\n start) echo active >\"%s/$u\"; rc=0 ;;\n"
-                " esac\ndone\nexit $rc\n" % (units_dir, units_dir, units_dir))
+                " stop) echo inactive >\"%s/$u\"; rc=0 ;;\n"
+                " start) rc=0; if [ -e \"%s/$u.nostart\" ]; then echo \"Job for $u failed.\" >&2; fail=1;"
+                " else echo active >\"%s/$u\"; fi ;;\n"
+                " esac\ndone\n[ -n \"$fail\" ] && exit 1\nexit $rc\n"
+                % (units_dir, units_dir, units_dir, units_dir))
     os.chmod(ctl, 0o755)
     for u, s in zip(UNITS, ["active", "inactive"]):
         with open(os.path.join(units_dir, u), "w") as f:
@@ -230,6 +236,10 @@ def main():
                                "--delay", str(rng.choice([400, 800, 1500])), "--times", "1"])
             for fa in faults:
                 run(mipart, None, "sim", "fault", root, *fa)
+            # now and then a hook unit will not start again during the round
+            nostart = [u for u in UNITS if rng.random() < 0.15]
+            for u in nostart:
+                open(os.path.join(units_dir, u + ".nostart"), "w").close()
             ops = [random_op(rng, a.gpus, layout) for _ in range(a.procs)]
             procs = [subprocess.Popen([mipart, "--root", root] + op, env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -264,6 +274,8 @@ def main():
                     p.kill()
                     raise Broken("a mipart process did not finish in 180 s: %s" % p.args)
             run(mipart, None, "sim", "fault", root, "--clear")
+            for u in nostart:
+                os.unlink(os.path.join(units_dir, u + ".nostart"))
             out = ""
             for _ in range(3):
                 rc, out, err = run(mipart, root, "recover", env=env)
@@ -275,9 +287,10 @@ def main():
                 raise Broken("recover still finds something after 3 runs: %s" % out.strip())
             n = check(mipart, root, db, units_dir, running_units)
             checks += n
-            print("round %d: %s; %s; %d invariant checks passed" % (
+            print("round %d: %s; %s%s; %d invariant checks passed" % (
                 rounds, " | ".join(" ".join(o[:4]) for o in ops),
-                "kill -9 of '%s'" % ops[victim][0] if killed else "no kill", n))
+                "kill -9 of '%s'" % ops[victim][0] if killed else "no kill",
+                "; %s would not start" % ", ".join(nostart) if nostart else "", n))
             sys.stdout.flush()
     except Broken as e:
         print("BROKEN in round %d (seed %d): %s" % (rounds, seed, e))

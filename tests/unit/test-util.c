@@ -703,6 +703,11 @@ static void test_strerror_lower(void **state)
 	assert_string_equal(mipart_strerror(EISDIR), "is a directory");
 	assert_string_equal(mipart_strerror(100000), "unknown error");
 	assert_string_equal(mipart_strerror(INT_MIN), "unknown error");
+	/* util_strerror: libc's meaning only, where mipart_strerror speaks of GPUs */
+	assert_string_equal(mipart_strerror(-ENODEV), "no such GPU");
+	assert_string_equal(util_strerror(-ENODEV), "no such device");
+	assert_string_equal(util_strerror(EPERM), "operation not permitted");
+	assert_ptr_equal(util_strerror(EIO), b);
 	for (int e = 1; e < 256; e++) {
 		const char *t = mipart_strerror(e);
 

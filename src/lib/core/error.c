@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mipart/error.h"
+#include "util.h"
 #include "banned.h"
 
 /* libc's descriptions start with a capital ("No such file or directory"); every message of
@@ -33,6 +34,18 @@ static void libc_text_init(void)
 		    !(libc_text[e][1] >= 'A' && libc_text[e][1] <= 'Z')) /* keep "RPC ..." */
 			libc_text[e][0] = (char)(libc_text[e][0] - 'A' + 'a');
 	}
+}
+
+const char *util_strerror(int err)
+{
+	if (err < 0)
+		err = err == INT_MIN ? INT_MAX : -err;
+	if (err == 0)
+		return "success";
+	if (err >= LIBC_ERRNO_MAX)
+		return "unknown error";
+	pthread_once(&libc_text_once, libc_text_init);
+	return libc_text[err];
 }
 
 const char *mipart_strerror(int err)
@@ -65,9 +78,6 @@ const char *mipart_strerror(int err)
 	case EINPROGRESS:
 		return "an earlier change did not finish";
 	default:
-		if (err >= LIBC_ERRNO_MAX)
-			return "unknown error";
-		pthread_once(&libc_text_once, libc_text_init);
-		return libc_text[err];
+		return util_strerror(err);
 	}
 }

@@ -1071,7 +1071,7 @@ static int listen_on(const struct settings *st, char *where, size_t size)
 fail:
 	r = -errno;
 	/* strerror: mipart_strerror gives EADDRINUSE a ledger meaning (error.h) */
-	cli_error("cannot listen on '%s': %s", st->listen, strerror(errno));
+	cli_error("cannot listen on '%s': %s", st->listen, util_strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return r;

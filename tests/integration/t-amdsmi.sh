@@ -96,7 +96,7 @@ like "$OUT" "*done: change * verified (driver reloaded)*" "and says the driver w
 FAIL=busy
 run amdsmi set -g 1 --compute QPX
 is "$RC" 1 "a compute switch amd-smi refuses fails the change"
-like "$ERR" "*cannot set compute mode QPX on GPU 1 (0000:26:00.0): Input/output error*rolled back*" \
+like "$ERR" "*cannot set compute mode QPX on GPU 1 (0000:26:00.0): input/output error*rolled back*" \
 	"amd-smi hides the cause of a refused switch: an I/O error, rolled back"
 like "$ERR" "*amd-smi said:*Parameter 'set' is not supported on the system*Error code: -8*" \
 	"with what amd-smi printed"

@@ -226,7 +226,7 @@ unlike "$(stat -c %i "$T_TMP/o/amd.json")" "$ino" "a second --output replaces th
 is "$(ls -A "$T_TMP/o")" "amd.json" "and leaves no temporary"
 run mipart --root "$H" cdi generate --output "$T_TMP/missing/amd.json"
 is "$RC" 1 "--output into a missing directory fails"
-like "$ERR" "*cannot write '$T_TMP/missing/amd.json': No such file or directory*" "naming the file"
+like "$ERR" "*cannot write '$T_TMP/missing/amd.json': no such file or directory*" "naming the file"
 
 # --- usage -----------------------------------------------------------------------------------
 run mipart --root "$H" cdi generate --output x --stdout

@@ -80,7 +80,7 @@ is "$(mipart --root "$H" history --json | jq '.changes | length')" "$n_before" "
 mipart sim fault "$H" --gpu 3 --on compute-write --error EIO --times 1
 run mipart --root "$H" set -g all --compute QPX
 is "$RC" 1 "an EIO on GPU 3's compute write fails the change"
-like "$ERR" "*GPU 3*Input/output error*rolled back*" "the message names the GPU, the error and the rollback"
+like "$ERR" "*GPU 3*input/output error*rolled back*" "the message names the GPU, the error and the rollback"
 is "$(modes)" "CPX/NPS4,CPX/NPS4,CPX/NPS4,CPX/NPS4" "rollback restored every GPU"
 is "$(state_of_last)" rolled-back "journal: rolled-back"
 

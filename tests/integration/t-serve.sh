@@ -528,7 +528,7 @@ get /metrics
 is "$(metric mipart_exporter_cache_interval_seconds)" 7 "flags override the config file"
 run mipart --root "$H" serve --listen "$ADDR"
 is "$RC" 1 "a port in use: exit 1"
-like "$ERR" "error: cannot listen on '$ADDR': Address already in use" "  ... saying so"
+like "$ERR" "error: cannot listen on '$ADDR': address already in use" "  ... saying so"
 kill -INT "$PID"
 wait "$PID"
 is "$?" 0 "SIGINT: exit 0"

@@ -50,7 +50,7 @@ is "$(jqo '[.gpus[].partitions[] | "\(.xcp):\(.render_minor):\(.memory_bytes):\(
 	"kfd-no-gpu-id: XCP, render minor, memory of each partition from the properties; gpu_id unknown"
 is "$(jqo '[.warnings[] | select(test("nodes/[2-4]/gpu_id.; taking the node as a GPU"))] | length')" 3 \
 	"kfd-no-gpu-id: a warning names each missing gpu_id file"
-like "$ERR" "*nodes/5/gpu_id': Is a directory*nodes/5': no usable gpu_id; taking the node as a GPU*" \
+like "$ERR" "*nodes/5/gpu_id': is a directory*nodes/5': no usable gpu_id; taking the node as a GPU*" \
 	"kfd-no-gpu-id: and the unreadable one"
 unlike "$ERR" "*nodes/[01]*" "kfd-no-gpu-id: CPU nodes (simd_count 0) are skipped quietly"
 run mipart --root "$r" status --json
@@ -188,7 +188,7 @@ mipart sim fault "$H" --gpu 1 --on compute-write --error EIO >/dev/null 2>&1
 mipart sim fault "$H" --gpu 3 --on compute-write --error EBUSY >/dev/null 2>&1
 run mipart --root "$H" set -g all --compute CPX
 is "$RC" 1 "two GPUs refuse their compute write: the change fails"
-like "$ERR" "*on GPU 1 (0000:26:00.0): Input/output error*on GPU 3 (0000:65:00.0): *" \
+like "$ERR" "*on GPU 1 (0000:26:00.0): input/output error*on GPU 3 (0000:65:00.0): *" \
 	"every GPU's error is named (all four were written, not stopped at the first failure)"
 like "$ERR" "*rolled back*" "and the change is rolled back"
 is "$(mipart --root "$H" list --json | jq -r '[.gpus[].compute_partition] | unique | join(",")')" SPX \

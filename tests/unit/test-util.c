@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mipart/error.h"
 #include "scratch.h"
 #include "util.h"
 #include "banned.h"
@@ -688,6 +689,34 @@ static void test_write_attr(void **state)
 	scratch_remove(dir);
 }
 
+/* mipart_strerror: mipart's own meanings, libc's text for the rest in lower case (messages
+ * are git style), a stable pointer (two in one printf), and something for any number. */
+static void test_strerror_lower(void **state)
+{
+	const char *a = mipart_strerror(-ENOENT), *b = mipart_strerror(EIO);
+
+	(void)state;
+	assert_string_equal(a, "no such file or directory");
+	assert_string_equal(b, "input/output error");
+	assert_ptr_equal(a, mipart_strerror(ENOENT));
+	assert_string_equal(mipart_strerror(-EBUSY), "in use by a process");
+	assert_string_equal(mipart_strerror(EISDIR), "is a directory");
+	assert_string_equal(mipart_strerror(100000), "unknown error");
+	assert_string_equal(mipart_strerror(INT_MIN), "unknown error");
+	/* util_strerror: libc's meaning only, where mipart_strerror speaks of GPUs */
+	assert_string_equal(mipart_strerror(-ENODEV), "no such GPU");
+	assert_string_equal(util_strerror(-ENODEV), "no such device");
+	assert_string_equal(util_strerror(EPERM), "operation not permitted");
+	assert_ptr_equal(util_strerror(EIO), b);
+	for (int e = 1; e < 256; e++) {
+		const char *t = mipart_strerror(e);
+
+		assert_non_null(t);
+		assert_true(t[0] != '\0');
+		assert_false(t[0] >= 'A' && t[0] <= 'Z' && !(t[1] >= 'A' && t[1] <= 'Z'));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +738,7 @@ int main(void)
 	    cmocka_unit_test(test_show_controls),
 	    cmocka_unit_test(test_vappendf),
 	    cmocka_unit_test(test_write_attr),
+	    cmocka_unit_test(test_strerror_lower),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, scratch_setup, scratch_teardown),
 	    cmocka_unit_test_setup_teardown(test_write_file_durable_mkdir, scratch_setup,
 					    scratch_teardown),

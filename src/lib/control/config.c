@@ -1181,10 +1181,7 @@ fail:
 		else if (r == -ENOMEM)
 			util_strlcpy(msg, "out of memory", sizeof(msg));
 		else
-			util_strlcpy(msg, strerror(-r), sizeof(msg));
-		/* git style: lower case */
-		if (msg[0] >= 'A' && msg[0] <= 'Z' && !(msg[1] >= 'A' && msg[1] <= 'Z'))
-			msg[0] = (char)(msg[0] - 'A' + 'a');
+			util_strlcpy(msg, util_strerror(r), sizeof(msg));
 		snprintf(ret_err->message, sizeof(ret_err->message), "cannot read: %s", msg);
 	}
 	return r;

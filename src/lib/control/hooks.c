@@ -85,7 +85,7 @@ int hooks_query(const char *root, const char *systemctl, const char *const *unit
 	r = run(root, systemctl, NULL, "is-active", units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s is-active' failed: %s",
-			 hooks_prog_name(root, systemctl, name, sizeof(name)), strerror(-r));
+			 hooks_prog_name(root, systemctl, name, sizeof(name)), util_strerror(r));
 		return r;
 	}
 	/* exit 0: at least one is active; 3: none is (systemctl(1)); the lines say which */
@@ -120,7 +120,7 @@ int hooks_run(const char *root, const char *systemctl, const char *option, const
 		return 0;
 	r = run(root, systemctl, option, action, units, n, &res);
 	if (r < 0) {
-		snprintf(err, err_size, "hook '%s %s' failed: %s", prog, action, strerror(-r));
+		snprintf(err, err_size, "hook '%s %s' failed: %s", prog, action, util_strerror(r));
 		return r;
 	}
 	if (res.status != 0) {

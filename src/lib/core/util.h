@@ -106,6 +106,12 @@ int util_cmp_natural(const char *a, const char *b);
 /* util_strlcpy - copy with truncation; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t size);
 
+/* util_strerror - libc's description of errno err (either sign) in lower case, as every
+ * message of mipart is ("no such file or directory"), without mipart's own meanings of
+ * mipart_strerror (where EPERM, ENODEV, ENOSPC... say something about GPUs): for errors of
+ * files and programs. The pointer stays valid for the life of the process. */
+const char *util_strerror(int err);
+
 /* util_hash64 - FNV-1a of a string, mixed with seed: stable ids for simulated hardware. */
 uint64_t util_hash64(const char *str, uint64_t seed);
 

@@ -88,6 +88,22 @@ typedef struct mipart_gpu_info {
 } mipart_gpu_info;
 
 /*
+ * mipart_gpu_usable - whether a container or a job on this host can use the GPU: amdgpu drives
+ * it and KFD lists it (a KFD node and render node per partition). Discovery lists every AMD
+ * display/accelerator PCI function, bound or not (docs/discovery.md); what the host offers to
+ * workloads (node labels, the NFD feature file, Slurm features, /metrics GPU series) counts only
+ * these. A PF driven by GIM has no render or KFD node (gim_drv.c: gim_probe), and a VF bound to
+ * vfio-pci is a /dev/vfio group for a VM (docs/sriov.md). AMD's node labeller and device plugin
+ * do the same: their GPUs are the devices under /sys/module/amdgpu/drivers/pci:amdgpu
+ * (ROCm/k8s-device-plugin internal/pkg/amdgpu/amdgpu.go: GetAMDGPUs); vfio-bound functions are
+ * another resource for VMs (amdgpu_pf.go: GetPFMapping).
+ */
+static inline bool mipart_gpu_usable(const mipart_gpu_info *g)
+{
+	return g && g->driver_bound && g->n_partitions > 0;
+}
+
+/*
  * mipart_topology_load - read every AMD GPU of the host and its partitions.
  * Returns 0 and a new topology in *ret (free with mipart_topology_free); the topology may hold
  * zero GPUs and diagnostics. Returns -ENOMEM, or -ENOENT when neither the PCI bus nor the

@@ -22,7 +22,8 @@ int cli_labels(struct cli *cli, const mipart_topology *t, mipart_label *labels, 
 	int r = mipart_labels_for_host(cli->host, t, labels, MIPART_LABELS_MAX);
 
 	if (r == -ENODEV)
-		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+		cli_error("no AMD GPU driven by amdgpu under '%s/sys' (a GIM PF or a VF for a VM is none)",
+			  mipart_host_root(cli->host));
 	else if (r < 0)
 		cli_error("cannot make the node labels: %s", r == -EINVAL ? "the declared state cannot be read ('mipart boot --dry-run' says why)"
 								       : mipart_strerror(r));

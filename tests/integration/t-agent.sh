@@ -313,8 +313,11 @@ mk_systemctl() { # mk_systemctl PATH
 #!/bin/sh
 echo "\$* \$(cat "\$HOOKS_H/sys/bus/pci/devices/0000:05:00.0/current_compute_partition")" >>"\$HOOKS_LOG"
 case "\$1" in
-is-active) shift; for u; do if [ "\$u" = vllm-a.service ]; then echo active; else echo inactive; fi; done ;;
-stop) : >"\$HOOKS_LOG.stop"; while [ ! -e "\$HOOKS_LOG.gone" ]; do sleep 0.05; done ;;
+is-active) shift; for u; do if [ "\$u" = vllm-a.service ] && ! [ -e "\$HOOKS_LOG.down" ]; then echo active; else echo inactive; fi; done ;;
+stop) : >"\$HOOKS_LOG.stop"; while [ ! -e "\$HOOKS_LOG.gone" ]; do sleep 0.05; done
+	[ -n "\${HOOKS_NOSTART:-}" ] && : >"\$HOOKS_LOG.down" ;;
+start) # a unit that will not start: systemctl's words (systemd bus-wait-for-jobs.c), exit 1
+	if [ -n "\${HOOKS_NOSTART:-}" ]; then echo "Job for \$2 failed because the control process exited with error code." >&2; exit 1; fi ;;
 esac
 exit 0
 SH
@@ -367,6 +370,32 @@ wait "$SM"
 is "$RC" 0 "--host-root: applied"
 is "$(sort -u "$HOOKS_LOG.chroot")" "chroot $T_TMP/hostroot systemctl" "systemctl ran chrooted into the host root"
 is "$(tr '\n' '|' <"$HOOKS_LOG")" "is-active vllm-a.service vllm-b.service SPX|stop vllm-a.service SPX|start vllm-a.service CPX|" "stopped and started as before"
+stop_server
+
+# a unit that does not start again: the GPUs are at the target, but the service is down. As
+# mig-manager does when it cannot restart the GPU clients, the state is "failed", naming the
+# units and saying the GPUs are in the config; the journal keeps them for 'mipart recover'
+rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone" "$HOOKS_LOG.down"
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+HOOKS_H=$H
+mipart sim hold "$H" --gpu 0 --pid 5353 --comm vllm >/dev/null 2>&1
+service_manager 5353 &
+SM=$!
+HOOKS_NOSTART=1 run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+wait "$SM"
+is "$RC" 1 "a hook unit that does not start again: exit 1"
+is "$(modes | cut -d, -f1)" "CPX/NPS1" "the GPUs are in the config all the same"
+is "$(state_label)" failed "the state label says failed"
+like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl")" \
+	"*config 'half-cpx' applied to the GPUs*hook units left stopped: 'vllm-a.service'*mipart recover*" \
+	"the reason says the GPUs are in the config and names the unit"
+unlike "$(reasons)" "*PartitionSucceeded*" "no success reported"
+run mipart --root "$H" doctor --json
+is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" fail "doctor agrees: the unit is left stopped"
+MIPART_SYSTEMCTL="$T_TMP/bin/systemctl" run mipart --root "$H" recover
+is "$RC" 0 "recover on the node"
+is "$(tail -1 "$HOOKS_LOG" | cut -d' ' -f1,2)" "start vllm-a.service" "starts the unit"
+rm -f "$HOOKS_LOG.down"
 stop_server
 
 # killed after the units were stopped: the restarted agent's recovery starts them again

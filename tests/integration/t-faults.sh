@@ -65,6 +65,8 @@ echo inactive >"$T_TMP/units/vllm-b.service"
 cat >"$T_TMP/systemctl" <<SH
 #!/bin/sh
 echo "\$*" >>"$T_TMP/hooks.log"
+# systemctl [OPTIONS...] COMMAND [UNIT...]: --no-block enqueues the job and returns (systemctl(1))
+[ "\$1" = --no-block ] && shift
 act=\$1; shift
 rc=3
 for u in "\$@"; do
@@ -237,13 +239,47 @@ rm "$T_TMP/units/vllm-a.service.nostart"
 rm -f "$T_TMP/hooks.log"
 run mipart --root "$H" boot
 is "$RC" 0 "boot: the declared layout is in place"
-is "$(cat "$T_TMP/hooks.log" 2>/dev/null | grep -c '^start')" 0 "boot starts no unit left stopped"
+is "$(cat "$T_TMP/hooks.log" 2>/dev/null | grep -cw start)" 0 "boot starts no unit left stopped"
 echo active >"$T_TMP/units/vllm-a.service" # systemd started it at boot
 run mipart --root "$H" recover
 like "$OUT" "*nothing to recover*" "recover: a unit running again is owed nothing"
 is "$(cat "$T_TMP/hooks.log" 2>/dev/null | grep -c '^start')" 0 "and is not started"
 run mipart --root "$H" doctor --json
 is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" ok "nor reported any more"
+
+# a crash left a change running with the unit stopped; 'mipart boot' recovers it and applies the
+# declared layout from inside mipart-boot.service, where a start that waits for a unit ordered
+# after it would wait for itself: every start is enqueued (systemctl --no-block start)
+mipart sim fault "$H" --gpu 1 --on compute-write --delay 8000 --times 1
+"$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c dpx >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 100 ]; do
+	s=$(mipart --root "$H" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
+	case "$s" in compute-write*) break ;; esac
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.3
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+mipart sim fault "$H" --clear
+is "$(cat "$T_TMP/units/vllm-a.service")" inactive "a crash left the unit stopped"
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" boot
+is "$RC" 0 "boot recovers the change and applies the declared layout"
+like "$OUT$ERR" "*queued the start*'vllm-a.service'*" "recover at boot says the start is queued"
+is "$(grep -cw start "$T_TMP/hooks.log")" "$(grep -c '^--no-block start ' "$T_TMP/hooks.log")" \
+	"no start at boot waits for its unit"
+is "$(grep -c '^--no-block start vllm-a.service$' "$T_TMP/hooks.log")" 1 \
+	"the recovery enqueues the unit's start"
+is "$(cat "$T_TMP/units/vllm-a.service")" active "the unit runs again"
+mipart --root "$H" set -g 0 --compute SPX >/dev/null 2>&1
+rm -f "$T_TMP/hooks.log"
+run mipart --root "$H" boot
+is "$RC" 0 "boot brings a drifted GPU back to the declared layout"
+is "$(grep -vw is-active "$T_TMP/hooks.log" | tr '\n' '|')" "stop vllm-a.service|--no-block start vllm-a.service|" \
+	"the declared change stops the running unit and enqueues its start"
 rm -f "$H/etc/mipart/declared.json"
 
 # a row that does not match the host's GPUs: kept for the operator, but its units start

@@ -183,6 +183,41 @@ ok $? "gres.conf on disk is left alone"
 run mipart --root "$D" vf enable -g 0 --count 1
 is "$(generated)" "$before" "and the same after the VFs are destroyed again"
 
+# --- what the node offers to pods and jobs counts only amdgpu's GPUs (mipart_gpu_usable) -------
+# a GIM PF or a VF for a VM is no GPU of the node: the labels, the Slurm features and /metrics
+# stay at the GPUs amdgpu drives across a VF change (here none: the labels say so both times)
+L="$T_TMP/lab"
+mipart sim create "$L" --sriov --gpus 2 --vfs 1 >/dev/null 2>&1
+run mipart --root "$L" labels --stdout
+is "$RC" 1 "a GIM host has no GPU for pods: no labels"
+like "$ERR" "*no AMD GPU driven by amdgpu*a GIM PF or a VF for a VM is none*" "says why"
+unlike "$OUT" "*mipart-gpus*" "no GPU count of PFs and VFs"
+mipart --root "$L" vf enable -g 0 --count 8 >/dev/null 2>&1
+run mipart --root "$L" labels --stdout
+is "$RC" 1 "and none after 8 VFs more"
+unlike "$OUT" "*mipart-gpus*" "  ... the 9 VFs are no GPUs either"
+# a host with two amdgpu GPUs and, beside them, a GPU GIM drives and a VF bound to vfio-pci
+# (the functions of the GIM host above, copied in)
+N="$T_TMP/mixed"
+mipart sim create "$N" --gpus 2 >/dev/null 2>&1
+mkdir -p "$N/sys/bus/pci/drivers/gim" "$N/sys/bus/pci/drivers/vfio-pci" "$N/sys/devices/pci0000:70"
+for f in 0000:15:00.0 0000:15:02.0; do
+	mkdir "$N/sys/devices/pci0000:70/$f"
+	cp "$L/sys/devices/pci0000:00/$f/vendor" "$L/sys/devices/pci0000:00/$f/class" \
+		"$L/sys/devices/pci0000:00/$f/device" "$N/sys/devices/pci0000:70/$f/"
+	ln -s "../../../devices/pci0000:70/$f" "$N/sys/bus/pci/devices/$f"
+done
+ln -s ../../../bus/pci/drivers/gim "$N/sys/devices/pci0000:70/0000:15:00.0/driver"
+ln -s ../../../bus/pci/drivers/vfio-pci "$N/sys/devices/pci0000:70/0000:15:02.0/driver"
+is "$(mipart --root "$N" list --json 2>/dev/null | jq '.gpus | length')" 4 "discovery lists every AMD function"
+run mipart --root "$N" labels --stdout
+is "$RC" 0 "labels of the mixed host"
+like "$OUT" "*feature.node.kubernetes.io/mipart-gpus=2*" "two GPUs: the ones amdgpu drives"
+like "$OUT" "*amd.com/gpu.device-id=74a1*" "  ... one device id: no VF or GIM PF counted"
+like "$OUT" "*amd.com/gpu.compute-memory-partition=spx_nps1*" "  ... and their modes, not 'mixed' with a GIM PF's unknown ones"
+run mipart --root "$N" slurm helper
+is "$OUT" "spx_nps1" "the Slurm feature of the amdgpu GPUs is active"
+
 # --- status on the host says what it is -------------------------------------------------------
 run mipart --root "$H" status
 is "$RC" 0 "status on a GIM host"

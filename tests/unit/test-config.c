@@ -977,29 +977,38 @@ static void test_round_trip(void **state)
 static void test_hooks_argv(void **state)
 {
 	const char *units[HOOKS_MAX_UNITS + 1] = { "a.service", "b.service" };
-	const char *argv[HOOKS_MAX_UNITS + 5];
+	const char *argv[HOOKS_MAX_UNITS + 6];
 
 	(void)state;
-	assert_int_equal(hooks_argv(NULL, NULL, "stop", units, 2, argv), 4);
+	assert_int_equal(hooks_argv(NULL, NULL, NULL, "stop", units, 2, argv), 4);
 	assert_string_equal(argv[0], "systemctl");
 	assert_string_equal(argv[1], "stop");
 	assert_string_equal(argv[3], "b.service");
 	assert_null(argv[4]);
-	assert_int_equal(hooks_argv("", "/opt/bin/systemctl", "is-active", units, 1, argv), 3);
+	assert_int_equal(hooks_argv("", "/opt/bin/systemctl", NULL, "is-active", units, 1, argv), 3);
 	assert_string_equal(argv[0], "/opt/bin/systemctl");
-	assert_int_equal(hooks_argv("/host", NULL, "start", units, 2, argv), 6);
+	assert_int_equal(hooks_argv("/host", NULL, NULL, "start", units, 2, argv), 6);
 	assert_string_equal(argv[0], "chroot");
 	assert_string_equal(argv[1], "/host");
 	assert_string_equal(argv[2], "systemctl");
 	assert_string_equal(argv[3], "start");
 	assert_string_equal(argv[4], "a.service");
 	assert_null(argv[6]);
+	/* mipart boot: `systemctl --no-block start U` (systemctl(1): [OPTIONS...] COMMAND) */
+	assert_int_equal(hooks_argv(NULL, NULL, HOOKS_NO_BLOCK, "start", units, 2, argv), 5);
+	assert_string_equal(argv[1], "--no-block");
+	assert_string_equal(argv[2], "start");
+	assert_string_equal(argv[4], "b.service");
+	assert_null(argv[5]);
 	/* the most units, chrooted, fits; one more is refused */
 	for (size_t i = 0; i <= HOOKS_MAX_UNITS; i++)
 		units[i] = "u.service";
-	assert_int_equal(hooks_argv("/host", "systemctl", "stop", units, HOOKS_MAX_UNITS, argv), HOOKS_MAX_UNITS + 4);
+	assert_int_equal(hooks_argv("/host", "systemctl", NULL, "stop", units, HOOKS_MAX_UNITS, argv), HOOKS_MAX_UNITS + 4);
 	assert_null(argv[HOOKS_MAX_UNITS + 4]);
-	assert_int_equal(hooks_argv("/host", "systemctl", "stop", units, HOOKS_MAX_UNITS + 1, argv), -E2BIG);
+	assert_int_equal(hooks_argv("/host", "systemctl", HOOKS_NO_BLOCK, "start", units, HOOKS_MAX_UNITS, argv),
+			 HOOKS_MAX_UNITS + 5);
+	assert_null(argv[HOOKS_MAX_UNITS + 5]);
+	assert_int_equal(hooks_argv("/host", "systemctl", NULL, "stop", units, HOOKS_MAX_UNITS + 1, argv), -E2BIG);
 }
 
 int main(void)

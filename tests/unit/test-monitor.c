@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scratch.h"
 #include "mipart/host.h"
@@ -131,6 +132,30 @@ static void test_prometheus(void **state)
 	assert_int_equal(count(text, "\nmipart_partition_info{"), 16);
 	assert_int_equal(count(text, "\nmipart_gpu_info{"), 2);
 	assert_int_equal(count(text, "\ngpu_gfx_activity{"), 0);
+	free(text);
+	mipart_monitor_free(m);
+	mipart_host_free(h);
+
+	/* a function amdgpu does not drive (here GPU 1 bound to vfio-pci, as a VF or a GIM PF
+	 * would be: docs/sriov.md) is no GPU of the host's series (mipart_gpu_usable) */
+	{
+		char link[600];
+
+		snprintf(link, sizeof(link), "%s/sys/devices/pci0000:20/0000:20:01.1/0000:26:00.0/driver", f->dir);
+		assert_int_equal(unlink(link), 0);
+		assert_int_equal(symlink("../../../../bus/pci/drivers/vfio-pci", link), 0);
+	}
+	m = collect(f, &h);
+	assert_int_equal(mipart_monitor_prometheus(m, 0, &text, &len), 0);
+	assert_int_equal(count(text, "\nmipart_gpu_info{"), 1);
+	{
+		const char *line = strstr(text, "\nmipart_gpu_info{");
+		const char *end = line ? strchr(line + 1, '\n') : NULL;
+		const char *at = line ? strstr(line, "0000:05:00.0") : NULL;
+
+		assert_non_null(end);
+		assert_true(at && at < end); /* the one left is GPU 0 */
+	}
 	free(text);
 	mipart_monitor_free(m);
 	mipart_host_free(h);

@@ -679,7 +679,7 @@ static int hooks_stop(struct ctx *c)
 		say(c, "cannot journal the hook units: %s; nothing was changed", mipart_strerror(r));
 		return r;
 	}
-	r = hooks_run(o->systemctl_root, o->systemctl, "stop", c->stop, c->n_stop, c->res->message,
+	r = hooks_run(o->systemctl_root, o->systemctl, NULL, "stop", c->stop, c->n_stop, c->res->message,
 		      sizeof(c->res->message));
 	if (r < 0) {
 		size_t len = strlen(c->res->message);
@@ -775,6 +775,15 @@ static void quote_units(const char *const *names, size_t n, char *buf, size_t si
 	}
 }
 
+/* How a start runs: from mipart boot (inside mipart-boot.service) the start jobs are enqueued,
+ * not waited for (hooks.h, HOOKS_NO_BLOCK: a unit ordered after mipart-boot.service would wait
+ * for it); systemd runs them once mipart boot has ended. Elsewhere the start is waited for and
+ * its failure known. */
+static const char *start_option(const struct ctx *c)
+{
+	return c->o->boot ? HOOKS_NO_BLOCK : NULL;
+}
+
 /* Start exactly the units hooks_stop stopped (also after a stop that failed part-way), and
  * journal that they were; older changes that had left the same units stopped are told too.
  * One attempt: the units that did not start are recorded (units_left). */
@@ -788,7 +797,7 @@ static void hooks_start(struct ctx *c)
 	if (!n)
 		return;
 	c->n_stop = 0;
-	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", c->stop, n, err,
+	r = hooks_run(c->o->systemctl_root, c->o->systemctl, start_option(c), "start", c->stop, n, err,
 		      sizeof(err));
 	if (r < 0 && units_left(c, c->stop, n, err, true)) {
 		units_started_some(c, c->stop, n);
@@ -1349,7 +1358,7 @@ static int start_units_left(struct ctx *c)
 		c->res->journal_id = v[nv - 1].change;
 		c->res->message[0] = '\0';
 	}
-	r = hooks_run(c->o->systemctl_root, c->o->systemctl, "start", names, n, err, sizeof(err));
+	r = hooks_run(c->o->systemctl_root, c->o->systemctl, NULL, "start", names, n, err, sizeof(err));
 	if (r < 0) {
 		/* their rows keep them */
 		r = units_left(c, names, n, err, false) ? -EIO : 0;
@@ -1498,7 +1507,10 @@ hooks:
 	 * match the row): the units still start */
 	hooks_start(&c);
 	if (c.started[0])
-		say_more(&c, "; started the hook units it had stopped: %s", c.started);
+		say_more(&c, "; %s the hook units it had stopped: %s",
+			 o->boot ? "queued the start (systemd runs it once mipart boot ends) of"
+				 : "started",
+			 c.started);
 	else if (res->n_units_stopped)
 		say_more(&c, "; the hook units it had stopped did not start (%s)", res->warning);
 	/* units earlier changes left stopped */

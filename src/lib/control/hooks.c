@@ -18,7 +18,7 @@
 
 #define HOOKS_TIMEOUT_MS 120000
 
-int hooks_argv(const char *root, const char *systemctl, const char *action,
+int hooks_argv(const char *root, const char *systemctl, const char *option, const char *action,
 	       const char *const *units, size_t n, const char **argv)
 {
 	size_t k = 0;
@@ -30,6 +30,9 @@ int hooks_argv(const char *root, const char *systemctl, const char *action,
 		argv[k++] = root;
 	}
 	argv[k++] = systemctl && *systemctl ? systemctl : "systemctl";
+	/* systemctl [OPTIONS...] COMMAND [UNIT...] (systemctl(1), synopsis) */
+	if (option && *option)
+		argv[k++] = option;
 	argv[k++] = action;
 	for (size_t i = 0; i < n; i++)
 		argv[k++] = units[i];
@@ -37,11 +40,11 @@ int hooks_argv(const char *root, const char *systemctl, const char *action,
 	return (int)k;
 }
 
-static int run(const char *root, const char *systemctl, const char *action, const char *const *units,
-	       size_t n, struct spawn_result *res)
+static int run(const char *root, const char *systemctl, const char *option, const char *action,
+	       const char *const *units, size_t n, struct spawn_result *res)
 {
-	const char *argv[HOOKS_MAX_UNITS + 5];
-	int r = hooks_argv(root, systemctl, action, units, n, argv);
+	const char *argv[HOOKS_MAX_UNITS + 6];
+	int r = hooks_argv(root, systemctl, option, action, units, n, argv);
 
 	if (r < 0)
 		return r;
@@ -79,7 +82,7 @@ int hooks_query(const char *root, const char *systemctl, const char *const *unit
 		ret_running[k] = true;
 	if (!n)
 		return 0;
-	r = run(root, systemctl, "is-active", units, n, &res);
+	r = run(root, systemctl, NULL, "is-active", units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s is-active' failed: %s",
 			 hooks_prog_name(root, systemctl, name, sizeof(name)), util_strerror(r));
@@ -105,7 +108,7 @@ int hooks_query(const char *root, const char *systemctl, const char *const *unit
 	return 0;
 }
 
-int hooks_run(const char *root, const char *systemctl, const char *action,
+int hooks_run(const char *root, const char *systemctl, const char *option, const char *action,
 	      const char *const *units, size_t n, char *err, size_t err_size)
 {
 	struct spawn_result res = { 0 };
@@ -115,7 +118,7 @@ int hooks_run(const char *root, const char *systemctl, const char *action,
 
 	if (!n)
 		return 0;
-	r = run(root, systemctl, action, units, n, &res);
+	r = run(root, systemctl, option, action, units, n, &res);
 	if (r < 0) {
 		snprintf(err, err_size, "hook '%s %s' failed: %s", prog, action, util_strerror(r));
 		return r;

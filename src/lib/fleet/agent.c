@@ -868,8 +868,34 @@ static void change(struct agent *a, const char *name)
 		declare(a, text, text_len, name);
 		restart_plugin(a);
 		write_labels(a);
-		finish(a, "success", res.journal_id, "config '%s' applied: journal change %lld (%s)", name,
-		       (long long)res.journal_id, reload ? "driver reloaded" : "no reload");
+		if (res.n_units_stopped) {
+			/* the GPUs are at the target, but services that used them are down: not a
+			 * success. NVIDIA's mig-manager sets its state label to "failed" when it
+			 * cannot restart the GPU clients it stopped after a successful apply
+			 * (mig-parted deployments/container/reconfigure-mig.sh: "Unable to restart
+			 * GPU clients on host by restarting their systemd services", exit_failed);
+			 * the CLI exits 1 the same way and 'mipart recover' starts them
+			 * (docs/control.md). The label does not ask again: the change is made. */
+			char list[256];
+			size_t len = 0;
+
+			list[0] = '\0';
+			for (size_t i = 0; i < res.n_units_stopped && len < sizeof(list); i++) {
+				char shown[128]; /* names come from the layout: escaped */
+
+				util_show(res.units_stopped[i], strlen(res.units_stopped[i]), 100, shown,
+					  sizeof(shown));
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s'%s'", i ? ", " : "",
+							shown);
+			}
+			finish(a, "failed", res.journal_id,
+			       "config '%s' applied to the GPUs (journal change %lld, %s) but hook units left stopped: %s; "
+			       "'mipart recover' on the node starts them",
+			       name, (long long)res.journal_id, reload ? "driver reloaded" : "no reload", list);
+		} else {
+			finish(a, "success", res.journal_id, "config '%s' applied: journal change %lld (%s)", name,
+			       (long long)res.journal_id, reload ? "driver reloaded" : "no reload");
+		}
 	} else {
 		write_labels(a);
 		finish(a, "failed", res.journal_id, "config '%s' not applied: %s%s%s (journal change %lld, %s)", name,

@@ -166,15 +166,19 @@ int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, siz
 
 	if (!in || !in->topo || !labels)
 		return -EINVAL;
-	n_gpus = mipart_topology_gpu_count(in->topo);
-	if (n_gpus == 0)
-		return -ENODEV;
-	for (size_t i = 0; i < n_gpus; i++) {
+	/* the GPUs a pod can use: a GIM-driven PF or a VF bound to vfio-pci is no GPU of the node's
+	 * (mipart_gpu_usable; AMD's labeller reads only amdgpu's devices the same way) */
+	n_gpus = 0;
+	for (size_t i = 0; i < mipart_topology_gpu_count(in->topo); i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(in->topo, i);
-		const char *cm = mipart_compute_mode_name(g->compute);
-		const char *mm = mipart_memory_mode_name(g->memory);
+		const char *cm, *mm;
 		size_t d;
 
+		if (!mipart_gpu_usable(g))
+			continue;
+		n_gpus++;
+		cm = mipart_compute_mode_name(g->compute);
+		mm = mipart_memory_mode_name(g->memory);
 		if (!first)
 			first = g;
 		if (!product)
@@ -227,6 +231,8 @@ int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, siz
 		}
 	}
 
+	if (n_gpus == 0)
+		return -ENODEV;
 	/* AMD's node labeller: the pair only when every GPU is in the same one (IsHomogeneous),
 	 * lower case, compute "_" memory (UniquePartitionConfigCount) */
 	if (!mixed_compute && !mixed_memory && strcmp(compute, "UNKNOWN") && strcmp(memory, "UNKNOWN")) {

@@ -115,8 +115,10 @@ static int mode_features(mipart_slurm_features *f, const mipart_topology *topo)
 						    MIPART_MEMORY_NPS6, MIPART_MEMORY_NPS8 };
 	size_t parts = 0;
 
+	/* only the GPUs a job can use (mipart_gpu_usable): a GIM PF or a VF on the bus is none */
 	for (size_t i = 0; i < mipart_topology_gpu_count(topo); i++)
-		parts += mipart_topology_gpu(topo, i)->partitioning;
+		parts += mipart_gpu_usable(mipart_topology_gpu(topo, i)) &&
+			 mipart_topology_gpu(topo, i)->partitioning;
 	if (!parts)
 		return -ENODEV;
 	for (int c = MIPART_COMPUTE_SPX; c <= MIPART_COMPUTE_CPX; c++)
@@ -126,7 +128,8 @@ static int mode_features(mipart_slurm_features *f, const mipart_topology *topo)
 			for (size_t i = 0; i < mipart_topology_gpu_count(topo) && all; i++) {
 				const mipart_gpu_info *g = mipart_topology_gpu(topo, i);
 
-				if (g->partitioning && !pair_ok(g, (mipart_compute_mode)c, mems[k]))
+				if (mipart_gpu_usable(g) && g->partitioning &&
+				    !pair_ok(g, (mipart_compute_mode)c, mems[k]))
 					all = false;
 			}
 			if (!all)
@@ -216,7 +219,8 @@ static int feature_targets(const struct feature *ft, const mipart_topology *topo
 		return mipart_layout_resolve(ft->set, topo, targets, n, &line, &col, msg, msg_size);
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool p = mipart_topology_gpu(topo, i)->partitioning;
+		const mipart_gpu_info *g = mipart_topology_gpu(topo, i);
+		bool p = g->partitioning && mipart_gpu_usable(g);
 
 		targets[i] = (mipart_target){ p, p ? ft->compute : MIPART_COMPUTE_UNKNOWN,
 					      p ? ft->memory : MIPART_MEMORY_UNKNOWN };
@@ -242,7 +246,7 @@ bool mipart_slurm_features_active(const mipart_slurm_features *f, size_t i,
 	for (size_t g = 0; g < n && active; g++) {
 		const mipart_gpu_info *gi = mipart_topology_gpu(topo, g);
 
-		if (!t[g].selected)
+		if (!t[g].selected || !mipart_gpu_usable(gi))
 			continue;
 		selected++;
 		if (t[g].compute != MIPART_COMPUTE_UNKNOWN && gi->compute != t[g].compute)

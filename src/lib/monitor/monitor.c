@@ -1032,11 +1032,14 @@ static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 	bool any_known = false, all_in = true;
 
 	prom_family(&p, "mipart_gpu_info", "gauge",
-		    "An AMD GPU; the labels give its modes, product and partition support.");
+		    "An AMD GPU workloads on this host can use (bound to amdgpu, with a KFD node); the labels give its modes, product and partition support.");
 	for (size_t i = 0; i < n_gpus; i++) {
 		const mipart_gpu_info *g = mipart_topology_gpu(s->topo, i);
 		const mipart_gpu_reading *r = mipart_readings_gpu(s->readings, i);
 
+		/* a GPU workloads on this host can use: not a GIM PF nor a VF for a VM */
+		if (!mipart_gpu_usable(g))
+			continue;
 		prom_put(&p, "mipart_gpu_info");
 		gpu_labels(&p, g, false);
 		prom_label(&p, "product", g->product, false);
@@ -1049,7 +1052,7 @@ static void prom_mipart(struct prom *pp, const mipart_monitor *s)
 
 		for (size_t i = 0; i < n_gpus; i++) {
 			const mipart_gpu_info *g = mipart_topology_gpu(s->topo, i);
-			double v = gpu_value(s, g, gpu_families[f].f);
+			double v = mipart_gpu_usable(g) ? gpu_value(s, g, gpu_families[f].f) : NAN;
 
 			if (isnan(v))
 				continue;

@@ -299,7 +299,7 @@ static int slurm_gres(struct cli *cli, int argc, char **argv)
 	if (output) {
 		r = util_write_file_durable(output, text, strlen(text), 0644);
 		if (r < 0) {
-			cli_error("cannot write '%s': %s", output, mipart_strerror(r));
+			cli_error("cannot write '%s': %s", output, util_strerror(r));
 			goto out;
 		}
 	}

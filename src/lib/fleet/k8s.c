@@ -13,7 +13,6 @@
 
 #include "http.h"
 #include "k8s.h"
-#include "mipart/error.h"
 #include "util.h"
 #include "banned.h"
 
@@ -30,7 +29,7 @@ static int read_token(struct k8s *c, const char *path)
 		return -ENOMEM;
 	n = util_read_file(path, buf, K8S_TOKEN_MAX);
 	if (n < 0) {
-		snprintf(c->error, sizeof(c->error), "cannot read the token '%.200s': %s", path, mipart_strerror((int)n));
+		snprintf(c->error, sizeof(c->error), "cannot read the token '%.200s': %s", path, util_strerror((int)n));
 		free(buf);
 		return (int)n;
 	}
@@ -138,7 +137,7 @@ char *k8s_escape(const char *s, char *buf, size_t size)
 
 static void transport_error(struct k8s *c, const char *method, const char *path, int r)
 {
-	snprintf(c->error, sizeof(c->error), "%s %s%s: %s (%s)", method, c->server, path, mipart_strerror(r),
+	snprintf(c->error, sizeof(c->error), "%s %s%s: %s (%s)", method, c->server, path, util_strerror(r),
 		 http_last_error());
 }
 

@@ -579,7 +579,7 @@ int mipart_slurm_settings_load(const mipart_host *host, mipart_slurm_settings *r
 		return 0;
 	}
 	if (n < 0) {
-		snprintf(msg, msg_size, "cannot read '%s': %s", path, mipart_strerror((int)n));
+		snprintf(msg, msg_size, "cannot read '%s': %s", path, util_strerror((int)n));
 		free(buf);
 		return (int)n;
 	}
@@ -671,7 +671,7 @@ static int scontrol_run(const mipart_slurm_settings *s, const char *const *args,
 	argv[n] = NULL;
 	r = spawn_run((char *const *)argv, SCONTROL_TIMEOUT_MS, &res);
 	if (r < 0) {
-		snprintf(msg, msg_size, "cannot run '%s': %s", argv[0], mipart_strerror(r));
+		snprintf(msg, msg_size, "cannot run '%s': %s", argv[0], util_strerror(r));
 		return r;
 	}
 	if (res.status != 0) {
@@ -714,7 +714,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 		return -ENOMEM;
 	n = util_read_file(path, buf, SLURM_CONF_MAX);
 	if (n < 0) {
-		snprintf(msg, msg_size, "cannot read '%s': %s", path, mipart_strerror((int)n));
+		snprintf(msg, msg_size, "cannot read '%s': %s", path, util_strerror((int)n));
 		free(buf);
 		return (int)n;
 	}
@@ -726,7 +726,7 @@ static int rewrite_slurm_conf(const char *path, const char *node, const char *gr
 			 "'%s' lists node '%s' with others on one NodeName line: give it a line of its own",
 			 path, node);
 	else if (r == 0 && strcmp(out, buf) && (r = util_write_file_durable(path, out, strlen(out), 0644)) < 0)
-		snprintf(msg, msg_size, "cannot write '%s': %s", path, mipart_strerror(r));
+		snprintf(msg, msg_size, "cannot write '%s': %s", path, util_strerror(r));
 	free(out);
 	free(buf);
 	return r;
@@ -750,7 +750,7 @@ int mipart_slurm_after_change(const mipart_host *host, char *msg, size_t msg_siz
 	}
 	r = mipart_host_path(host, s.gres_conf, path, sizeof(path));
 	if (r >= 0 && (r = util_write_file_durable(path, text, strlen(text), 0644)) < 0)
-		snprintf(msg, msg_size, "cannot write '%s': %s", path, mipart_strerror(r));
+		snprintf(msg, msg_size, "cannot write '%s': %s", path, util_strerror(r));
 	if (r >= 0 && s.slurm_conf[0] && s.node_name[0]) {
 		r = mipart_host_path(host, s.slurm_conf, path, sizeof(path));
 		if (r >= 0)

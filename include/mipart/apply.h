@@ -100,7 +100,7 @@ int mipart_apply(const mipart_host *host, const mipart_target *targets, size_t n
  * be, the target's (state "done", the message says so). Starts the hook units the change
  * stopped, also when the row does not match the host (-EBADMSG; the row is kept), and the
  * units earlier changes left stopped (mipart_journal_units_stopped; -EIO when they still do
- * not start: ret->units_stopped names them). Returns 0 with state "done"/"recovered", state
+ * not start: ret->units_stopped and the message name them). Returns 0 with state "done"/"recovered", state
  * "units-started" when there was nothing else to do, state "nothing" when nothing is
  * unresolved, or an error (state "failed" when neither state could be reached).
  */

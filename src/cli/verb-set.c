@@ -653,8 +653,14 @@ static int run_recover(struct cli *cli, const char *command, bool quiet_nothing,
 	}
 	if (res.warning[0] && !res.n_units_stopped)
 		cli_warn(cli, "%s", res.warning);
-	if (report_units_stopped(&res))
+	/* hook units that still do not start: a failed recovery's error above names them (and
+	 * telling to run 'mipart recover' again would be no help); after one that otherwise went
+	 * through they are said here, and it is not a success */
+	if (res.n_units_stopped) {
+		if (r == 0)
+			report_units_stopped(&res);
 		r = r < 0 ? r : -EIO;
+	}
 	mipart_apply_result_release(&res);
 	mipart_backend_free(backend);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;

@@ -187,6 +187,9 @@ is "$RC" 0 "it does not block the next change (the GPUs are whole)"
 run mipart --root "$H" recover
 is "$RC" 1 "recover while the unit still does not start exits 1"
 like "$ERR" "*still do not start*'vllm-a.service'*" "and says so"
+is "$(printf '%s\n' "$ERR" | grep -c '^error: ')" 1 "  ... once, in one error"
+case "$ERR" in *"'mipart recover' starts them"*) ok 1 "  ... without telling to run the recover that just failed" ;;
+*) ok 0 "  ... without telling to run the recover that just failed" ;; esac
 rm "$T_TMP/units/vllm-a.service.nostart"
 rm -f "$T_TMP/hooks.log"
 run mipart --root "$H" recover

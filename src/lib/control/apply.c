@@ -1511,8 +1511,14 @@ hooks:
 			 o->boot ? "queued the start (systemd runs it once mipart boot ends) of"
 				 : "started",
 			 c.started);
-	else if (res->n_units_stopped)
-		say_more(&c, "; the hook units it had stopped did not start (%s)", res->warning);
+	else if (res->n_units_stopped) {
+		char list[512];
+
+		quote_units((const char *const *)res->units_stopped, res->n_units_stopped, list,
+			    sizeof(list));
+		say_more(&c, "; the hook units it had stopped did not start: %s: %s", list,
+			 res->warning);
+	}
 	/* units earlier changes left stopped */
 	if (!c.start_failed && start_units_left(&c) < 0 && r == 0)
 		r = -EIO;

@@ -3,7 +3,7 @@
  * libFuzzer harness for the estimator (mipart_estimate_model) over any model shape and any
  * options: the input is read as a sequence of little-endian integers, one per field, 0 once it
  * runs out. The layer count stays under the config reader's cap (hfmodel.c LOG_LAYERS, 4096:
- * mipart_model_params walks the layers); every other field takes any value its type holds,
+ * hfmodel.c walks the layers to read them); every other field takes any value its type holds,
  * beyond what a config.json or the CLI lets through, as a library caller may pass. Beyond not
  * crashing (and, under clang's -fsanitize=undefined, no float-to-integer cast out of range: the
  * terms saturate), it checks what the estimator promises: a refused estimate returns a

@@ -250,10 +250,10 @@ static void test_units_left(void **state)
 	assert_int_equal(mipart_journal_set_hooks(j, id3, "{\"stop\":[\"c.service\"],\"restarted\":true}"), 0);
 	assert_int_equal(mipart_journal_finish(j, id3, "done", "[]", NULL), 0);
 	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
-	assert_int_equal(n, 3);
-	assert_true(v[0].change == id1 && !strcmp(v[0].name, "a.service") && !strcmp(v[0].error, "boom"));
-	assert_true(v[1].change == id1 && !strcmp(v[1].name, "b.service"));
-	assert_true(v[2].change == id2 && !strcmp(v[2].name, "a.service") && !v[2].error[0]);
+	/* a.service, left stopped by both, once: as the latest change that left it */
+	assert_int_equal(n, 2);
+	assert_true(v[0].change == id1 && !strcmp(v[0].name, "b.service") && !strcmp(v[0].error, "boom"));
+	assert_true(v[1].change == id2 && !strcmp(v[1].name, "a.service") && !v[1].error[0]);
 	free(v);
 	/* a.service runs again: row 2 is restarted, row 1 keeps b.service */
 	assert_int_equal(journal_units_started(j, a, 1), 0);
@@ -268,12 +268,83 @@ static void test_units_left(void **state)
 	mipart_journal_free(j);
 }
 
+/* Rows whose hooks stopped nothing (every hook unit was already stopped: "stop" empty,
+ * "restarted" never set) are not rows that left units stopped: however many there are, a later
+ * change's units left stopped are still listed, and journal_units_started still clears them. */
+static void test_units_left_after_empty_rows(void **state)
+{
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	const char *a[] = { "a.service" };
+	int64_t id = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(mipart_journal_begin(j, 0, "empty", "[]", "[]", &id), 0);
+		assert_int_equal(mipart_journal_set_hooks(j, id, "{\"units\":[{\"name\":\"a.service\",\"was\":\"stopped\"}],\"stop\":[],\"restarted\":false}"), 0);
+		assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	}
+	assert_int_equal(mipart_journal_begin(j, 0, "left", "[]", "[]", &id), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id, "{\"stop\":[\"a.service\"],\"restarted\":false,\"left_stopped\":[\"a.service\"]}"), 0);
+	assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].change == id && !strcmp(v[0].name, "a.service"));
+	free(v);
+	assert_int_equal(journal_units_started(j, a, 1), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	mipart_journal_free(j);
+}
+
+/* A unit whose start fails change after change is listed once (the latest change, its error),
+ * so that it neither fills the list's cap, hiding a unit a later change left stopped, nor is
+ * reported once a change. */
+static void test_units_left_once(void **state)
+{
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	const char *a[] = { "a.service" };
+	int64_t id = 0, last_a = 0;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	for (int i = 0; i < 70; i++) {
+		assert_int_equal(mipart_journal_begin(j, 0, "again", "[]", "[]", &id), 0);
+		assert_int_equal(mipart_journal_set_hooks(j, id, i == 69 ? "{\"stop\":[\"a.service\"],\"restarted\":false,\"left_stopped\":[\"a.service\"],\"start_error\":\"last\"}"
+									 : "{\"stop\":[\"a.service\"],\"restarted\":false,\"left_stopped\":[\"a.service\"],\"start_error\":\"earlier\"}"), 0);
+		assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+		last_a = id;
+	}
+	assert_int_equal(mipart_journal_begin(j, 0, "other", "[]", "[]", &id), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id, "{\"stop\":[\"b.service\"],\"restarted\":false,\"left_stopped\":[\"b.service\"]}"), 0);
+	assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(v[0].change == last_a && !strcmp(v[0].name, "a.service") && !strcmp(v[0].error, "last"));
+	assert_true(v[1].change == id && !strcmp(v[1].name, "b.service"));
+	free(v);
+	/* a.service runs again: every one of its 70 rows lets it go */
+	assert_int_equal(journal_units_started(j, a, 1), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].change == id && !strcmp(v[0].name, "b.service"));
+	free(v);
+	mipart_journal_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capacity), cmocka_unit_test(test_tensor_parallel_all_or_nothing),
 		cmocka_unit_test(test_names), cmocka_unit_test(test_name_controls),	 cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_migration), cmocka_unit_test(test_units_left),
+		cmocka_unit_test(test_units_left_after_empty_rows),
+		cmocka_unit_test(test_units_left_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,10 +239,15 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
 }
 
 /* Rows that left hook units stopped: closed (a running row is recover's, or a change under
- * way), hooks recorded, not restarted. JSON false reads as 0 in SQLite's json_extract. */
+ * way), hooks recorded, not restarted, and some unit named (units_left_of: a change that found
+ * every hook unit stopped stops none and its "restarted" stays false; however many such rows
+ * there are, they must not hide the later ones from the LIMIT). JSON false reads as 0 in
+ * SQLite's json_extract. */
 #define UNITS_LEFT_SQL                                                                            \
 	"SELECT id, hooks FROM changes WHERE state != 'running' AND hooks IS NOT NULL AND "       \
-	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 ORDER BY id LIMIT 256"
+	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 AND "                       \
+	"json_array_length(hooks, CASE json_type(hooks, '$.left_stopped') WHEN 'array' THEN "     \
+	"'$.left_stopped' ELSE '$.stop' END) > 0 ORDER BY id LIMIT 256"
 #define UNITS_LEFT_MAX 64
 
 /* The names a row's hooks say were left stopped: "left_stopped", else "stop" (a row written
@@ -272,9 +277,20 @@ int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, s
 
 		json_array_foreach(a, i, u) {
 			mipart_stopped_unit *nv;
+			size_t k = 0;
 
-			if (!json_is_string(u) || n >= UNITS_LEFT_MAX)
+			if (!json_is_string(u))
 				continue;
+			/* a unit every failed start left stopped again is listed once, as the
+			 * latest change that left it: moved to the end (rows come oldest first) */
+			while (k < n && strcmp(v[k].name, json_string_value(u)))
+				k++;
+			if (k < n) {
+				memmove(&v[k], &v[k + 1], (n - k - 1) * sizeof(*v));
+				n--;
+			} else if (n >= UNITS_LEFT_MAX) {
+				continue;
+			}
 			nv = realloc(v, (n + 1) * sizeof(*v));
 			if (!nv) {
 				r = -ENOMEM;
@@ -301,7 +317,9 @@ int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, s
 	return 0;
 }
 
-int journal_units_started(mipart_journal *j, const char *const *names, size_t n)
+/* One pass of journal_units_started over at most UNITS_LEFT_MAX rows it changes (*ret_rows). */
+static int units_started_pass(mipart_journal *j, const char *const *names, size_t n,
+			      size_t *ret_rows)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t ids[UNITS_LEFT_MAX];
@@ -309,8 +327,7 @@ int journal_units_started(mipart_journal *j, const char *const *names, size_t n)
 	size_t rows = 0;
 	int r, rc;
 
-	if (!n)
-		return 0;
+	*ret_rows = 0;
 	r = db_err(sqlite3_prepare_v2(j->db, UNITS_LEFT_SQL, -1, &st, NULL));
 	if (r < 0)
 		return r;
@@ -353,6 +370,20 @@ int journal_units_started(mipart_journal *j, const char *const *names, size_t n)
 			r = w;
 		free(texts[k]);
 	}
+	*ret_rows = rows;
+	return r;
+}
+
+/* Passes until one changes fewer rows than it may: a unit whose start failed change after
+ * change is in as many rows, all of which it leaves (16 passes: four times the rows
+ * UNITS_LEFT_SQL reads) */
+int journal_units_started(mipart_journal *j, const char *const *names, size_t n)
+{
+	size_t rows = UNITS_LEFT_MAX;
+	int r = 0;
+
+	for (int pass = 0; n && r == 0 && rows == UNITS_LEFT_MAX && pass < 16; pass++)
+		r = units_started_pass(j, names, n, &rows);
 	return r;
 }
 

@@ -176,7 +176,6 @@ const mipart_partition_info *mipart_partition_find(const mipart_topology *t, con
 	return NULL;
 }
 
-/* Partitions with room for need bytes each, tp of them on one GPU: best fit (least left over). */
 /* The most CUs of any partition of the host (0 when none is known): a booking sized for it
  * holds the Triton sampler's buffer (estimate.c SAMPLER_TRITON_PROGRAMS, one vocabulary row per
  * CU) on whichever partition the allocation lands */
@@ -193,6 +192,7 @@ static unsigned largest_compute_units(const mipart_topology *t)
 	return most;
 }
 
+/* Partitions with room for need bytes each, tp of them on one GPU: best fit (least left over). */
 static bool pick_partitions(mipart_ledger *l, const mipart_topology *t, unsigned tp, uint64_t need,
 			    const mipart_partition_info **ret)
 {

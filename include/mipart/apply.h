@@ -58,7 +58,9 @@ typedef struct mipart_apply_options {
 	void (*after_change_read)(void *userdata, const mipart_topology *after);
 	/* mipart boot: hook units earlier changes left stopped are not started (a reboot reset
 	 * them: systemd starts the enabled ones, and a start from inside a unit ordered before
-	 * them would wait for it to end); they stay recorded until seen running or recovered */
+	 * them would wait for it to end); they stay recorded until seen running or recovered.
+	 * The starts it does make (the units of the change it recovers, of its own change) are
+	 * enqueued, not waited for: `systemctl --no-block start` (hooks.h, HOOKS_NO_BLOCK) */
 	bool boot;
 } mipart_apply_options;
 

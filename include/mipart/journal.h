@@ -119,7 +119,8 @@ int mipart_journal_annotate_pending(mipart_journal *j, mipart_topology *t);
  * mipart_journal_units_stopped - the hook units that changes which are no longer running stopped
  * and that did not start again (their row's hooks say "restarted": false): the names in
  * "left_stopped", else in "stop". Each unit once, with the latest change that left it stopped
- * (and that change's start_error). At most 64, oldest change first; free *ret. They stay until
+ * (and that change's start_error). At most 64, those of the latest changes, oldest change
+ * first; free *ret. They stay until
  * 'mipart recover' (or a later change naming them) starts them. 0 or -errno.
  */
 int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, size_t *ret_n);

@@ -337,6 +337,48 @@ static void test_units_left_once(void **state)
 	mipart_journal_free(j);
 }
 
+/* However many rows one flapping unit fills (more than the 256 a look reads), a unit a later
+ * change left stopped is listed; the cap keeps the latest changes' units. */
+static void test_units_left_newest(void **state)
+{
+	mipart_journal *j = NULL;
+	mipart_stopped_unit *v = NULL;
+	int64_t id = 0, last_x = 0;
+	size_t n = 0;
+	char hooks[200];
+
+	(void)state;
+	assert_int_equal(mipart_journal_open(":memory:", &j), 0);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(mipart_journal_begin(j, 0, "again", "[]", "[]", &id), 0);
+		assert_int_equal(mipart_journal_set_hooks(j, id, "{\"stop\":[\"x.service\"],\"restarted\":false,\"left_stopped\":[\"x.service\"]}"), 0);
+		assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+		last_x = id;
+	}
+	assert_int_equal(mipart_journal_begin(j, 0, "later", "[]", "[]", &id), 0);
+	assert_int_equal(mipart_journal_set_hooks(j, id, "{\"stop\":[\"y.service\",\"z.service\"],\"restarted\":false,\"left_stopped\":[\"y.service\",\"z.service\"]}"), 0);
+	assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true(v[0].change == last_x && !strcmp(v[0].name, "x.service"));
+	assert_true(v[1].change == id && !strcmp(v[1].name, "y.service")); /* the row's order */
+	assert_true(v[2].change == id && !strcmp(v[2].name, "z.service"));
+	free(v);
+	/* 70 more changes, each leaving a unit of its own: the 64 latest are listed */
+	for (int i = 0; i < 70; i++) {
+		assert_int_equal(mipart_journal_begin(j, 0, "many", "[]", "[]", &id), 0);
+		snprintf(hooks, sizeof(hooks), "{\"stop\":[\"u%d.service\"],\"restarted\":false,\"left_stopped\":[\"u%d.service\"]}", i, i);
+		assert_int_equal(mipart_journal_set_hooks(j, id, hooks), 0);
+		assert_int_equal(mipart_journal_finish(j, id, "done", "[]", NULL), 0);
+	}
+	assert_int_equal(mipart_journal_units_stopped(j, &v, &n), 0);
+	assert_int_equal(n, 64);
+	assert_string_equal(v[0].name, "u6.service");
+	assert_true(v[63].change == id && !strcmp(v[63].name, "u69.service"));
+	free(v);
+	mipart_journal_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_migration), cmocka_unit_test(test_units_left),
 		cmocka_unit_test(test_units_left_after_empty_rows),
 		cmocka_unit_test(test_units_left_once),
+		cmocka_unit_test(test_units_left_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,11 +243,15 @@ int mipart_journal_resolve(mipart_journal *j, int64_t id, const char *state, con
  * every hook unit stopped stops none and its "restarted" stays false; however many such rows
  * there are, they must not hide the later ones from the LIMIT). JSON false reads as 0 in
  * SQLite's json_extract. */
-#define UNITS_LEFT_SQL                                                                            \
+#define UNITS_LEFT_FROM                                                                           \
 	"SELECT id, hooks FROM changes WHERE state != 'running' AND hooks IS NOT NULL AND "       \
 	"json_valid(hooks) AND json_extract(hooks, '$.restarted') = 0 AND "                       \
 	"json_array_length(hooks, CASE json_type(hooks, '$.left_stopped') WHEN 'array' THEN "     \
-	"'$.left_stopped' ELSE '$.stop' END) > 0 ORDER BY id LIMIT 256"
+	"'$.left_stopped' ELSE '$.stop' END) > 0 "
+#define UNITS_LEFT_SQL UNITS_LEFT_FROM "ORDER BY id LIMIT 256"
+/* the newest first: a unit that failed to start in hundreds of changes must not keep the rows
+ * of a later change out of the LIMIT */
+#define UNITS_LEFT_NEWEST_SQL UNITS_LEFT_FROM "ORDER BY id DESC LIMIT 256"
 #define UNITS_LEFT_MAX 64
 
 /* The names a row's hooks say were left stopped: "left_stopped", else "stop" (a row written
@@ -266,31 +270,28 @@ int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, s
 	size_t n = 0;
 	int r, rc;
 
-	r = db_err(sqlite3_prepare_v2(j->db, UNITS_LEFT_SQL, -1, &st, NULL));
+	r = db_err(sqlite3_prepare_v2(j->db, UNITS_LEFT_NEWEST_SQL, -1, &st, NULL));
 	if (r < 0)
 		return r;
+	/* newest row first, each row's names from its last: reversed at the end */
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(st, 1);
 		json_t *h = json_loads(text ? text : "", 0, NULL), *a = units_left_of(h), *u;
 		const char *err = json_string_value(json_object_get(h, "start_error"));
-		size_t i;
 
-		json_array_foreach(a, i, u) {
+		for (size_t i = json_array_size(a); i-- > 0;) {
 			mipart_stopped_unit *nv;
 			size_t k = 0;
 
-			if (!json_is_string(u))
+			u = json_array_get(a, i);
+			if (!json_is_string(u) || n >= UNITS_LEFT_MAX)
 				continue;
 			/* a unit every failed start left stopped again is listed once, as the
-			 * latest change that left it: moved to the end (rows come oldest first) */
+			 * latest change that left it (the first row that names it here) */
 			while (k < n && strcmp(v[k].name, json_string_value(u)))
 				k++;
-			if (k < n) {
-				memmove(&v[k], &v[k + 1], (n - k - 1) * sizeof(*v));
-				n--;
-			} else if (n >= UNITS_LEFT_MAX) {
+			if (k < n)
 				continue;
-			}
 			nv = realloc(v, (n + 1) * sizeof(*v));
 			if (!nv) {
 				r = -ENOMEM;
@@ -311,6 +312,12 @@ int mipart_journal_units_stopped(mipart_journal *j, mipart_stopped_unit **ret, s
 	if (r < 0) {
 		free(v);
 		return r;
+	}
+	for (size_t k = 0; k < n / 2; k++) { /* oldest change first */
+		mipart_stopped_unit t = v[k];
+
+		v[k] = v[n - 1 - k];
+		v[n - 1 - k] = t;
 	}
 	*ret = v;
 	*ret_n = n;

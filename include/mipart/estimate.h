@@ -58,7 +58,9 @@ typedef struct mipart_estimate_options {
 	bool enforce_eager;		/* --enforce-eager: no CUDA/HIP graphs */
 	unsigned block_size;		/* --block-size; 0: 16 */
 	uint64_t kv_cache_memory_bytes;	/* --kv-cache-memory-bytes (vLLM >= 0.11): the KV cache's
-					 * size, no profiling; 0: from the budget */
+					 * size, no profiling; 0: from the budget. fits then also
+					 * needs the fixed terms and the cache within device_bytes
+					 * (when given; utilization is not applied) */
 	unsigned max_loras;		/* --max-loras (LoRA slots); with max_lora_rank, 0 and 0:
 					 * LoRA off; one of them set: LoRA on, the other vLLM's
 					 * default (1 slot, rank 16) */

@@ -562,6 +562,37 @@ static void test_terms_saturate(void **state)
 	assert_int_equal(e.kv_cache_tokens, e.kv_blocks * 16);
 }
 
+/*
+ * A fixed KV cache size (kv_cache_memory_bytes) skips vLLM's profiling, not the memory: on a
+ * device too small for the weights, the activation peak and the cache together the model does
+ * not fit, and a saturated term fits nowhere (estimate.h), with or without a device size.
+ */
+static void test_fixed_kv_cache_fits(void **state)
+{
+	mipart_model m = llama8b();
+	mipart_estimate_options o = { .max_model_len = 8192, .kv_cache_memory_bytes = 1ull << 30,
+				      .vllm_version = MIPART_VLLM_VERSION(0, 19) };
+	mipart_estimate e;
+
+	(void)state;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(e.fits); /* the cache holds a sequence; no device to check against */
+	o.device_bytes = 80ull << 30;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(e.fits);
+	o.device_bytes = 4ull << 30; /* 15 GiB of weights */
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_true(e.weights_bytes > o.device_bytes);
+	assert_false(e.fits);
+	/* a sampler past 2^64 bytes */
+	m.vocab = UINT32_MAX;
+	o.max_num_seqs = o.max_num_batched_tokens = UINT32_MAX;
+	o.device_bytes = 0;
+	assert_int_equal(mipart_estimate_model(&m, &o, &e), 0);
+	assert_int_equal(e.min_device_bytes, UINT64_MAX);
+	assert_false(e.fits);
+}
+
 static void test_hybrid_groups_and_logged_tokens(void **state)
 {
 	mipart_model m = gemma3_27b();
@@ -1193,7 +1224,7 @@ int main(void)
 		cmocka_unit_test(test_mla),		  cmocka_unit_test(test_weights_per_rank),		  cmocka_unit_test(test_sliding_window),
 		cmocka_unit_test(test_moe_and_quantized_weights), cmocka_unit_test(test_fit_boundary),
 		cmocka_unit_test(test_hybrid_groups_and_logged_tokens),
-		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_sampler_compute_units), cmocka_unit_test(test_non_torch_by_version),
+		cmocka_unit_test(test_chunked_attention), cmocka_unit_test(test_llama4_maverick), cmocka_unit_test(test_encoder), cmocka_unit_test(test_mllama_v0_profile), cmocka_unit_test(test_mllama_v0_saturates), cmocka_unit_test(test_terms_saturate), cmocka_unit_test(test_fixed_kv_cache_fits), cmocka_unit_test(test_batch_defaults), cmocka_unit_test(test_v0_chunked_prefill_default), cmocka_unit_test(test_unified_memory_defaults), cmocka_unit_test(test_v0_sampler_and_ranks), cmocka_unit_test(test_sampler_by_version), cmocka_unit_test(test_sampler_compute_units), cmocka_unit_test(test_non_torch_by_version),
 		cmocka_unit_test(test_graphs_and_platform), cmocka_unit_test(test_rocm_graph_estimate),
 		cmocka_unit_test(test_versions_and_devices), cmocka_unit_test(test_mxfp4_backends),
 		cmocka_unit_test(test_parsers), cmocka_unit_test(test_lora),

@@ -1234,6 +1234,16 @@ int mipart_estimate_model(const mipart_model *m, const mipart_estimate_options *
 				e.fits = need_len <= avail;
 			}
 		}
+		/* a fixed cache size skips the profiling but not the memory: the weights, the
+		 * activation peak and the cache are on the device together (gpu_worker.py: "reserved
+		 * ... for KV Cache as specified by kv_cache_memory_bytes config and skipped memory
+		 * profiling. This does not respect the gpu_memory_utilization config ... If OOM'ed,
+		 * ..."); without a device size, a saturated term still fits nowhere */
+		if (o->kv_cache_memory_bytes &&
+		    (fixed + (double)o->kv_cache_memory_bytes >= 0x1p64 ||
+		     (o->device_bytes &&
+		      fixed + (double)o->kv_cache_memory_bytes > (double)o->device_bytes)))
+			e.fits = false;
 	}
 	*ret = e;
 	return 0;

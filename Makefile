@@ -59,7 +59,7 @@ test: build
 	tests/tap-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json $(TEST_LOGS) || rc=1; \
 	exit $$rc
 
-# Debian packages (debian/, docs/library.md): mipart, libmipart0, libmipart-dev, python3-mipart
+# Debian packages (debian/, docs/library.md): mipart, libmipart1, libmipart-dev, python3-mipart
 # in $(DEB_BUILD), lintian clean. test-deb installs them into a scratch root and removes them
 # (tests/deb/t-deb.sh); it takes minutes (a full build), so `make test` does not run it and
 # .ci/run does. Its TAP goes to $(DEB_BUILD)/testlog.json in meson's format for tap-summary.

@@ -2,7 +2,7 @@
 # make deb: build the Debian packages (debian/, dh with the meson buildsystem) from a copy of
 # the tree in OUT/src, so that dpkg-buildpackage writes nothing beside the repository, then
 # check them with lintian (default level: errors and warnings fail). Leaves in OUT:
-# mipart_<version>_<arch>.deb, libmipart0_, libmipart-dev_, python3-mipart_ ..., the .changes,
+# mipart_<version>_<arch>.deb, libmipart1_, libmipart-dev_, python3-mipart_ ..., the .changes,
 # .buildinfo, build.log and lintian.log.
 set -eu
 out=${1:?usage: make-deb.sh OUT}

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """mipart: the partitions of AMD Instinct GPUs from Python.
 
-A thin binding of libmipart.so.0 (the C library the ``mipart`` tool is built on). Every
+A thin binding of libmipart.so.1 (the C library the ``mipart`` tool is built on). Every
 function reads or changes the host under ``root`` -- a directory holding a simulated host made
 by ``mipart sim create`` (or :func:`sim_create`), or ``None`` for ``$MIPART_ROOT`` and, when
 that is unset, the real host. Results are plain dicts and lists (sizes in bytes), the topology

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * mipart._core: the CPython binding of libmipart.so.0. A thin layer: each function converts
+ * mipart._core: the CPython binding of libmipart.so.1. A thin layer: each function converts
  * its arguments, calls the public API (include/mipart/) and returns plain dicts and lists;
  * every refusal raises mipart._core.Error with the library's message, the same words the
  * mipart tool prints after "error:" (and its hint). No policy here: what to choose, what to
@@ -903,7 +903,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-	PyModuleDef_HEAD_INIT, "mipart._core", "the binding of libmipart.so.0 (see the mipart package)", -1, methods,
+	PyModuleDef_HEAD_INIT, "mipart._core", "the binding of libmipart.so.1 (see the mipart package)", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__core(void);

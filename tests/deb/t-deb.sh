@@ -18,7 +18,7 @@ trap 'rm -rf "$T_TMP" "$R1"; echo "1..$T_COUNT"; [ "$T_FAILED" -eq 0 ]' EXIT
 
 version=$(dpkg-parsechangelog -l "$TOP/debian/changelog" -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
-for p in mipart libmipart0 libmipart-dev python3-mipart; do
+for p in mipart libmipart1 libmipart-dev python3-mipart; do
 	[ -f "$DEB_DIR/${p}_${version}_${arch}.deb" ]
 	ok $? "${p}_${version}_${arch}.deb was built"
 done
@@ -51,14 +51,14 @@ ok $? "bash completion is in /usr/share/bash-completion/completions"
 got=$(bash -c '. "$1"; COMP_WORDS=("$2" "--root" "$3" "set" "-g" ""); COMP_CWORD=5; _mipart; printf "%s " "${COMPREPLY[@]}"' \
 	sh "$R1/usr/share/bash-completion/completions/mipart" "$MIPART" "$H")
 is "$got" "all 0 0000:05:00.0 1 0000:26:00.0 " "and completes GPU selectors with the packaged mipart"
-libdir=$(dirname "$(find "$R1" -name 'libmipart.so.0' | head -n 1)")
+libdir=$(dirname "$(find "$R1" -name 'libmipart.so.1' | head -n 1)")
 PKG_CONFIG_PATH="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$R1" pkg-config --cflags --libs mipart >"$T_TMP/flags"
 ok $? "pkg-config finds mipart.pc in libmipart-dev"
 # shellcheck disable=SC2046 # the flags are words
 cc -o "$T_TMP/list" "$TOP/tests/integration/library-list.c" $(cat "$T_TMP/flags")
 ok $? "a program builds against libmipart-dev"
 run env LD_LIBRARY_PATH="$libdir" "$T_TMP/list" "$H"
-is "$(printf '%s\n' "$OUT" | grep -c '^partition ')" 16 "and lists the host through libmipart0"
+is "$(printf '%s\n' "$OUT" | grep -c '^partition ')" 16 "and lists the host through libmipart1"
 run env LD_LIBRARY_PATH="$libdir" PYTHONPATH="$R1/usr/lib/python3/dist-packages" PYTHONDONTWRITEBYTECODE=1 \
 	MIPART_ROOT="$H" /usr/bin/python3 -c '
 from rocm_partitioner_real import ROCmPartitionerReal
@@ -90,7 +90,7 @@ dpkg_root() {
 		return 77
 	fi
 }
-run dpkg_root -i "$DEB_DIR"/mipart_"$version"_"$arch".deb "$DEB_DIR"/libmipart0_"$version"_"$arch".deb \
+run dpkg_root -i "$DEB_DIR"/mipart_"$version"_"$arch".deb "$DEB_DIR"/libmipart1_"$version"_"$arch".deb \
 	"$DEB_DIR"/libmipart-dev_"$version"_"$arch".deb "$DEB_DIR"/python3-mipart_"$version"_"$arch".deb
 if [ "$RC" -eq 77 ]; then
 	ok 0 "dpkg --root install # SKIP systemd runs and no mount namespace"
@@ -105,9 +105,9 @@ is "$RC" 0 "mipart status runs from the installed root"
 like "$OUT" "*MI300X*CPX*NPS4*" "and shows the simulated GPUs"
 [ -L "$R2/etc/systemd/system/multi-user.target.wants/mipart.service" ]
 ok $? "mipart.service is enabled (Debian policy for a daemon: on install)"
-run dpkg_root -r mipart libmipart0 libmipart-dev python3-mipart
+run dpkg_root -r mipart libmipart1 libmipart-dev python3-mipart
 is "$RC" 0 "dpkg --root -r removes them"
-run dpkg_root -P mipart libmipart0 libmipart-dev python3-mipart
+run dpkg_root -P mipart libmipart1 libmipart-dev python3-mipart
 is "$RC" 0 "dpkg --root -P purges them"
 left=$(cd "$R2" && find . \( -type f -o -type l \) ! -path './var/lib/dpkg/*' | sort | tr '\n' ' ')
 is "$left" "" "nothing is left outside dpkg's database"

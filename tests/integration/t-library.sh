@@ -16,11 +16,11 @@ is "$RC" 0 "meson install --destdir succeeds"
 pc=$(find "$D" -name mipart.pc | head -n 1)
 [ -n "$pc" ]
 ok $? "mipart.pc is installed"
-so=$(find "$D" -name 'libmipart.so.0' | head -n 1)
+so=$(find "$D" -name 'libmipart.so.1' | head -n 1)
 [ -n "$so" ]
-ok $? "libmipart.so.0 is installed"
+ok $? "libmipart.so.1 is installed"
 run objdump -p "$so"
-like "$OUT" "*SONAME*libmipart.so.0*" "its soname is libmipart.so.0"
+like "$OUT" "*SONAME*libmipart.so.1*" "its soname is libmipart.so.1"
 
 # pkg-config against the scratch tree: the sysroot prefixes -I and -L with DESTDIR
 PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$D" pkg-config --cflags --libs mipart >"$T_TMP/flags"
@@ -36,7 +36,7 @@ sed 's/^/# /' "$T_TMP/cc.err"
 H="$T_TMP/h"
 mipart sim create "$H" --gpus 2 --compute CPX --memory NPS4 >/dev/null 2>&1
 run env LD_LIBRARY_PATH="$(dirname "$so")" "$T_TMP/library-list" "$H"
-is "$RC" 0 "it runs against the installed libmipart.so.0"
+is "$RC" 0 "it runs against the installed libmipart.so.1"
 is "$(printf '%s\n' "$OUT" | grep -c '^gpu ')" 2 "and lists the 2 GPUs of the simulated host"
 is "$(printf '%s\n' "$OUT" | grep -c '^partition ')" 16 "and their 16 partitions (CPX)"
 like "$(printf '%s\n' "$OUT" | grep '^gpu 0')" "gpu 0 * MI300X CPX NPS4 8" "GPU 0 is an MI300X in CPX/NPS4 with 8 partitions"

@@ -317,7 +317,8 @@ is-active) shift; for u; do if [ "\$u" = vllm-a.service ] && ! [ -e "\$HOOKS_LOG
 stop) : >"\$HOOKS_LOG.stop"; while [ ! -e "\$HOOKS_LOG.gone" ]; do sleep 0.05; done
 	[ -n "\${HOOKS_NOSTART:-}" ] && : >"\$HOOKS_LOG.down" ;;
 start) # a unit that will not start: systemctl's words (systemd bus-wait-for-jobs.c), exit 1
-	if [ -n "\${HOOKS_NOSTART:-}" ]; then echo "Job for \$2 failed because the control process exited with error code." >&2; exit 1; fi ;;
+	if [ -n "\${HOOKS_NOSTART:-}" ] || [ -e "\$HOOKS_LOG.nostart" ]; then echo "Job for \$2 failed because the control process exited with error code." >&2; exit 1; fi
+	rm -f "\$HOOKS_LOG.down" ;;
 esac
 exit 0
 SH
@@ -392,14 +393,64 @@ like "$(jq -r 'select(.reason == "PartitionFailed") | .message' "$S/events.jsonl
 unlike "$(reasons)" "*PartitionSucceeded*" "no success reported"
 run mipart --root "$H" doctor --json
 is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" fail "doctor agrees: the unit is left stopped"
+changes() { mipart --root "$H" history --json | jq '.changes | length'; }
+CHANGES=$(changes)
+# the next pass while the unit still does not start: it tries (as recover does), stays failed
+: >"$HOOKS_LOG"
+HOOKS_NOSTART=1 run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+is "$RC" 1 "the next pass, the unit still down: exit 1"
+is "$(state_label)" failed "  ... still failed"
+like "$(tr '\n' '|' <"$HOOKS_LOG")" "*start vllm-a.service*" "  ... it tried to start the unit"
+unlike "$(reasons)" "*PartitionSucceeded*" "  ... no success reported"
 MIPART_SYSTEMCTL="$T_TMP/bin/systemctl" run mipart --root "$H" recover
 is "$RC" 0 "recover on the node"
 is "$(tail -1 "$HOOKS_LOG" | cut -d' ' -f1,2)" "start vllm-a.service" "starts the unit"
-rm -f "$HOOKS_LOG.down"
+# the agent's next pass: the GPUs are in the config and no unit is left stopped: success, with
+# the reason, and nothing applied again
+run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+is "$RC" 0 "the next pass after recover: exit 0"
+is "$(state_label)" success "  ... the state label says success again"
+like "$(jq -r 'select(.reason == "PartitionSucceeded") | .message' "$S/events.jsonl")" \
+	"*config 'half-cpx' in place*hook units running again*" "  ... the Event says why"
+is "$(changes)" "$CHANGES" "  ... no change journaled: nothing applied again"
+unlike "$(reasons)" "*PartitionPending*PartitionPending*" "  ... no new change begun"
+stop_server
+
+# the same, the running agent (watch) starting the unit itself at its next reconcile, as
+# recover does: the unit does not start at the agent's start; once it can, a Node event (here
+# a label an operator sets) makes the agent start it and report success
+rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone" "$HOOKS_LOG.down"
+fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
+HOOKS_H=$H
+mipart sim hold "$H" --gpu 0 --pid 5454 --comm vllm >/dev/null 2>&1
+service_manager 5454 &
+SM=$!
+HOOKS_NOSTART=1 run agent --once --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl"
+wait "$SM"
+is "$(state_label)" failed "a unit left stopped: failed"
+CHANGES=$(changes)
+: >"$HOOKS_LOG.nostart"
+agent_exec --config "$T_TMP/hooks.yaml" --systemctl "$T_TMP/bin/systemctl" >"$T_TMP/a10.out" 2>"$T_TMP/a10.err" &
+AG=$!
+watching() { grep -q 'watch=1' "$S/requests.log" 2>/dev/null; }
+wait_until watching
+is "$(state_label)" failed "the watching agent, the unit still down: failed"
+rm -f "$HOOKS_LOG.nostart"
+printf '{"example.com/rack": "r7"}\n' >"$S/set-labels.json"
+# (at most 60 s rather than wait_until's 600: an agent that never heals fails here, not by the
+# suite's timeout; the reconcile is one systemctl start, a label patch and an Event)
+_w=0
+while ! state_is success && [ $_w -lt 1200 ]; do sleep 0.05; _w=$((_w + 1)); done
+kill "$AG"; wait "$AG"
+is "$(state_label)" success "the unit can start: the agent's next reconcile reports success"
+like "$(jq -r 'select(.reason == "PartitionSucceeded") | .message' "$S/events.jsonl")" \
+	"*hook units running again*started the hook units*'vllm-a.service'*" "  ... having started the unit itself"
+is "$(tail -1 "$HOOKS_LOG" | cut -d' ' -f1,2)" "start vllm-a.service" "  ... through its systemctl"
+is "$(changes)" "$CHANGES" "  ... nothing applied again"
 stop_server
 
 # killed after the units were stopped: the restarted agent's recovery starts them again
-rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone"
+rm -f "$HOOKS_LOG" "$HOOKS_LOG.stop" "$HOOKS_LOG.gone" "$HOOKS_LOG.down" "$HOOKS_LOG.nostart"
 : >"$HOOKS_LOG.gone"
 fresh '{"node": "gpu-node-1", "labels": {"dcm.amd.com/gpu-config-profile": "half-cpx"}}'
 HOOKS_H=$H

@@ -40,6 +40,7 @@
 #include "mipart/change.h"
 #include "mipart/declared.h"
 #include "mipart/error.h"
+#include "mipart/journal.h"
 #include "mipart/labels.h"
 #include "mipart/layout.h"
 #include "mipart/procs.h"
@@ -69,6 +70,7 @@ struct agent {
 	char config[128], state[16], message[1024];
 	long long journal_id;
 	bool reported;
+	bool units_left;	/* failed only because hook units were left stopped (GPUs in config) */
 	char recovered[512];	/* what the recovery at start did, "" when nothing */
 	bool recover_failed;	/* it could not be done: the GPUs may not be whole */
 };
@@ -135,15 +137,16 @@ static void record_load(struct agent *a)
 	util_strlcpy(a->message, json_string_value(json_object_get(o, "message")) ?: "", sizeof(a->message));
 	a->journal_id = json_integer_value(json_object_get(o, "journal_id"));
 	a->reported = json_is_true(json_object_get(o, "reported"));
+	a->units_left = json_is_true(json_object_get(o, "units_left"));
 	json_decref(o);
 }
 
 static void record_save(struct agent *a)
 {
 	char path[MIPART_PATH_MAX], *text;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b}", "config", a->config, "state", a->state,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b}", "config", a->config, "state", a->state,
 			      "message", a->message, "journal_id", (json_int_t)a->journal_id, "reported",
-			      a->reported);
+			      a->reported, "units_left", a->units_left);
 	int r = -ENOMEM;
 
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -732,6 +735,7 @@ static void change(struct agent *a, const char *name)
 	a->message[0] = '\0';
 	a->journal_id = 0;
 	a->reported = false;
+	a->units_left = false;
 	record_save(a);
 	if (set_state_label(a, "pending") == 0)
 		event(a, false, "PartitionPending", "bringing the GPUs to config '%s' of '%s'", name, a->o->config_file);
@@ -875,7 +879,8 @@ static void change(struct agent *a, const char *name)
 			 * (mig-parted deployments/container/reconfigure-mig.sh: "Unable to restart
 			 * GPU clients on host by restarting their systemd services", exit_failed);
 			 * the CLI exits 1 the same way and 'mipart recover' starts them
-			 * (docs/control.md). The label does not ask again: the change is made. */
+			 * (docs/control.md). The change is not made again: the next reconcile starts
+			 * the units as recover does and reports success once they run (heal()). */
 			char list[256];
 			size_t len = 0;
 
@@ -888,9 +893,10 @@ static void change(struct agent *a, const char *name)
 				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s'%s'", i ? ", " : "",
 							shown);
 			}
+			a->units_left = true;
 			finish(a, "failed", res.journal_id,
 			       "config '%s' applied to the GPUs (journal change %lld, %s) but hook units left stopped: %s; "
-			       "'mipart recover' on the node starts them",
+			       "the agent starts them at its next reconcile, as 'mipart recover' on the node does",
 			       name, (long long)res.journal_id, reload ? "driver reloaded" : "no reload", list);
 		} else {
 			finish(a, "success", res.journal_id, "config '%s' applied: journal change %lld (%s)", name,
@@ -950,6 +956,85 @@ static void release_cordon(struct agent *a, json_t *node)
 	      config, a->recovered[0] ? a->recovered : "the GPUs are whole");
 }
 
+/* The options of the agent's recoveries: the hook units are started with the same systemctl
+ * as the change used. */
+static void recover_options(const struct agent *a, mipart_apply_options *ao, const char *command)
+{
+	*ao = (mipart_apply_options){ .backend = a->o->backend, .command = command,
+				      .uid = (int64_t)getuid(), .lock_timeout_ms = 30000,
+				      .after_change = a->o->after_change, .userdata = a->o->userdata,
+				      .systemctl = a->o->systemctl, .systemctl_root = a->o->systemctl_root };
+}
+
+/* The config was applied but hook units were left stopped, so it was reported "failed"
+ * (change()). At the next reconcile, with the label still asking for it: do what 'mipart
+ * recover' does for units left stopped (mipart_recover itself: a unit seen running, started by
+ * hand or by systemd, is forgotten; the others are started, and stay recorded when they still
+ * fail), then, once the journal records none left stopped (mipart_journal_units_stopped) and
+ * the GPUs are in the declared config, report "success" without applying anything. NVIDIA's
+ * mig-manager heals the same way on its next run (mig-parted deployments/container/
+ * reconfigure-mig.sh: "nvidia-mig-parted assert" passing goes to exit_success, whose
+ * __set_state_and_exit first runs host_start_systemd_services, which starts the services it
+ * finds failed or inactive, then labels "success"); but its next run only comes with a new
+ * config label value or a restart of its pod (cmd/nvidia-mig-manager/main.go: the informer's
+ * UpdateFunc sets the config only when the label's value changes, ResyncPeriod 0, and
+ * SyncableMigConfig.Get waits while the value is the one last read), and it labels "success"
+ * even when that restart failed. Here the units must run first, and the agent looks again at
+ * every reconcile (watch events, and each watch stream's end while in this state). */
+static void heal(struct agent *a)
+{
+	mipart_apply_result res = { 0 };
+	mipart_apply_options ao;
+	mipart_stopped_unit *left = NULL;
+	mipart_declared *d = NULL;
+	mipart_topology *t = NULL;
+	mipart_journal *j = NULL;
+	char path[MIPART_PATH_MAX], how[560];
+	size_t n_left = 0;
+	int r, sync = -1;
+
+	recover_options(a, &ao, "mipart agent (hook units left stopped)");
+	r = mipart_recover(a->host, &ao, &res);
+	if (r < 0) {
+		logf_(a, MIPART_AGENT_INFO, "config '%s' stays failed: %s", a->config,
+		      res.message[0] ? res.message : mipart_strerror(r));
+		goto out;
+	}
+	/* "units-started": recover started them; "nothing": they were seen running (or gone
+	 * from the journal already); another state: recover resolved another change as well */
+	if (!strcmp(res.state, "nothing"))
+		util_strlcpy(how, "they run (the journal records none left stopped)", sizeof(how));
+	else
+		snprintf(how, sizeof(how), "%.500s", res.message);
+	r = mipart_host_path(a->host, MIPART_JOURNAL_PATH, path, sizeof(path));
+	if (r >= 0)
+		r = mipart_journal_open_reader(path, &j);
+	if (r >= 0)
+		r = mipart_journal_units_stopped(j, &left, &n_left);
+	if (r < 0 || n_left) {
+		logf_(a, MIPART_AGENT_INFO, "config '%s' stays failed: %s", a->config,
+		      r < 0 ? mipart_strerror(r) : "the journal still records hook units left stopped");
+		goto out;
+	}
+	if (mipart_declared_load(a->host, &d, NULL) == 0 && !strcmp(mipart_declared_config_name(d), a->config) &&
+	    mipart_topology_load(a->host, &t) == 0)
+		sync = mipart_declared_in_sync(d, t);
+	if (sync != 1) {
+		logf_(a, MIPART_AGENT_WARN, "config '%s' stays failed: the hook units run again but the GPUs are not in it "
+		      "(remove the state label to apply it again)", a->config);
+		goto out;
+	}
+	a->units_left = false;
+	finish(a, "success", a->journal_id, "config '%s' in place (journal change %lld) and hook units running again: %s",
+	       a->config, a->journal_id, how);
+out:
+	mipart_apply_result_release(&res);
+	mipart_topology_free(t);
+	mipart_declared_free(d);
+	free(left);
+	mipart_journal_free(j);
+}
+
 /* What the Node asks; change when it differs from what was last done. */
 static void reconcile(struct agent *a, json_t *node)
 {
@@ -969,6 +1054,11 @@ static void reconcile(struct agent *a, json_t *node)
 	}
 	if (!want || !*want)
 		return;
+	if (a->units_left && !strcmp(a->state, "failed") && a->reported && !strcmp(want, a->config) && state &&
+	    !strcmp(state, "failed")) {
+		heal(a);
+		return;
+	}
 	if (!strcmp(want, a->config) && (!strcmp(a->state, "success") || !strcmp(a->state, "failed")) &&
 	    a->reported && state && !strcmp(state, a->state))
 		return;
@@ -1020,12 +1110,12 @@ static void backoff(struct agent *a)
 static int recover_journal(struct agent *a)
 {
 	mipart_apply_result res = { 0 };
+	mipart_apply_options ao;
+	int r;
+
 	/* the hook units a change stopped are started again with the same systemctl */
-	mipart_apply_options ao = { .backend = a->o->backend, .command = "mipart agent (recover)",
-				    .uid = (int64_t)getuid(), .lock_timeout_ms = 30000,
-				    .after_change = a->o->after_change, .userdata = a->o->userdata,
-				    .systemctl = a->o->systemctl, .systemctl_root = a->o->systemctl_root };
-	int r = mipart_recover(a->host, &ao, &res);
+	recover_options(a, &ao, "mipart agent (recover)");
+	r = mipart_recover(a->host, &ao, &res);
 
 	if (r == 0 && strcmp(res.state, "nothing")) {
 		logf_(a, MIPART_AGENT_WARN, "a change was left unfinished: journal change %lld %s (%s)",
@@ -1132,6 +1222,8 @@ int mipart_agent_run(const mipart_host *host, const mipart_agent_options *o)
 			}
 			if (!a.reported && a.state[0] && strcmp(a.state, "pending"))
 				w.relist = true; /* report through the list path */
+			if (a.units_left && !strcmp(a.state, "failed"))
+				w.relist = true; /* look at the hook units again (heal) */
 		}
 	}
 	k8s_release(&a.api);

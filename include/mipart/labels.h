@@ -51,9 +51,13 @@ typedef struct mipart_labels_input {
 
 /*
  * mipart_labels_build - the labels of a host, sorted by key, each valid. A declared config name
- * that is not a valid label value is left out (it is still in the declared state).
- * Returns the count (<= max) written to labels, -ENODEV (no AMD GPU), -ENOSPC (more than max),
- * or -errno of the ledger.
+ * that is not a valid label value is left out (it is still in the declared state). A host read
+ * whole with no GPU a pod can use (every AMD function driven by GIM, bound to vfio-pci or to no
+ * driver: mipart_gpu_usable) has one label, MIPART_LABELS_NFD_NS "mipart-gpus" = "0", so that no
+ * label of GPUs it had before outlives them (docs/kubernetes.md).
+ * Returns the count (<= max) written to labels, -ENODEV (no AMD PCI function at all: nothing
+ * was read), -EAGAIN (no usable GPU, and amdgpu drives one whose partitions KFD does not list:
+ * the driver is still probing; look again), -ENOSPC (more than max), or -errno of the ledger.
  */
 int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, size_t max);
 
@@ -86,9 +90,12 @@ int mipart_labels_write(const mipart_label *labels, size_t n, const char *path);
  * whatever watches the file see a change only when there is one. With make_dir the file's
  * directory is created, else a missing directory is -ENOENT. The count of labels goes to
  * *ret_count (may be NULL). A host in the middle of a change (another process holds the host
- * lock: mipart_apply_in_progress) is not read: -EBUSY, try later. Returns 1 (written), 0 (the
- * file said it already), -EBUSY, -ENODEV (no AMD GPU), -ENOENT, -EINVAL (the declared state
- * cannot be read), -ENOMEM, or -errno of the write.
+ * lock: mipart_apply_in_progress) is not read: -EBUSY, try later. A host whose GPUs were read
+ * and none is usable gets the file of that (mipart_labels_build: mipart-gpus=0); a host that
+ * could not be read keeps its file as it was, since a read that failed says nothing new.
+ * Returns 1 (written), 0 (the file said it already), -EBUSY, -ENODEV (no AMD GPU), -EAGAIN
+ * (amdgpu still probing, as mipart_labels_build), -ENOENT, -EINVAL (the declared state cannot
+ * be read), -ENOMEM, or -errno of the write; on any error the file is left as it was.
  */
 int mipart_labels_update(const mipart_host *host, const char *path, bool make_dir,
 			 size_t *ret_count);

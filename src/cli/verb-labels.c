@@ -22,13 +22,19 @@ int cli_labels(struct cli *cli, const mipart_topology *t, mipart_label *labels, 
 	int r = mipart_labels_for_host(cli->host, t, labels, MIPART_LABELS_MAX);
 
 	if (r == -ENODEV)
-		cli_error("no AMD GPU driven by amdgpu under '%s/sys' (a GIM PF or a VF for a VM is none)",
-			  mipart_host_root(cli->host));
+		cli_error("no AMD GPU found under '%s/sys'", mipart_host_root(cli->host));
+	else if (r == -EAGAIN)
+		cli_error("amdgpu drives a GPU whose partitions KFD does not list under '%s/sys' "
+			  "(the driver is still loading?): try again", mipart_host_root(cli->host));
 	else if (r < 0)
 		cli_error("cannot make the node labels: %s", r == -EINVAL ? "the declared state cannot be read ('mipart boot --dry-run' says why)"
 								       : mipart_strerror(r));
 	if (r < 0)
 		return EXIT_FAIL;
+	/* read whole, no GPU for pods: the labels say so (mipart-gpus=0), not an error */
+	if (!cli->quiet && r == 1 && !strcmp(labels[0].key, MIPART_LABELS_NFD_NS "mipart-gpus"))
+		cli_note("no GPU driven by amdgpu under '%s/sys' (a GIM PF or a VF for a VM is none): "
+			 "the labels say 0 GPUs", mipart_host_root(cli->host));
 	*ret_n = (size_t)r;
 	return EXIT_OK;
 }

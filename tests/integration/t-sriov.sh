@@ -189,13 +189,60 @@ is "$(generated)" "$before" "and the same after the VFs are destroyed again"
 L="$T_TMP/lab"
 mipart sim create "$L" --sriov --gpus 2 --vfs 1 >/dev/null 2>&1
 run mipart --root "$L" labels --stdout
-is "$RC" 1 "a GIM host has no GPU for pods: no labels"
-like "$ERR" "*no AMD GPU driven by amdgpu*a GIM PF or a VF for a VM is none*" "says why"
-unlike "$OUT" "*mipart-gpus*" "no GPU count of PFs and VFs"
+is "$RC" 0 "a GIM host has no GPU for pods: its labels say so"
+is "$OUT" "feature.node.kubernetes.io/mipart-gpus=0" "  ... 0 GPUs, and no other label"
+like "$ERR" "*no GPU driven by amdgpu*a GIM PF or a VF for a VM is none*" "  ... and why, on stderr"
 mipart --root "$L" vf enable -g 0 --count 8 >/dev/null 2>&1
-run mipart --root "$L" labels --stdout
-is "$RC" 1 "and none after 8 VFs more"
-unlike "$OUT" "*mipart-gpus*" "  ... the 9 VFs are no GPUs either"
+run mipart --root "$L" labels --json
+is "$RC" 0 "and after 8 VFs more"
+is "$(jqo '.labels | to_entries | map("\(.key)=\(.value)") | join(",")')" \
+	"feature.node.kubernetes.io/mipart-gpus=0" "  ... the 9 VFs are no GPUs either"
+
+# --- a node whose GPUs go to GIM keeps no label of them (mipart_labels_sync) ------------------
+# an amdgpu host writes its feature file; then it boots into GIM (its sysfs now the GIM host's):
+# the file must say 0 GPUs, not the 2 GPUs and the modes it had, or the scheduler keeps sending
+# GPU pods to a node that cannot run them
+G="$T_TMP/togim"
+mipart sim create "$G" --gpus 2 >/dev/null 2>&1
+GF="$G/etc/kubernetes/node-feature-discovery/features.d/mipart"
+mkdir -p "${GF%/*}"
+run mipart --root "$G" labels
+is "$RC" 0 "labels on the amdgpu host"
+grep -qx 'feature.node.kubernetes.io/mipart-gpus=2' "$GF"; ok $? "  ... the file says 2 GPUs"
+keep_sys() { rm -rf "$G/sys.amdgpu"; cp -a "$G/sys" "$G/sys.amdgpu"; }
+keep_sys
+rm -rf "$G/sys"; cp -a "$L/sys" "$G/sys"
+run mipart --root "$G" labels
+is "$RC" 0 "labels after the move to GIM"
+like "$ERR" "*wrote 1 labels*" "  ... the file rewritten"
+is "$(grep -v '^#' "$GF")" "feature.node.kubernetes.io/mipart-gpus=0" "  ... it says 0 GPUs and nothing else"
+unlike "$(cat "$GF")" "*amd.com/*" "  ... no amd.com label of the GPUs gone"
+# the same through serve's sync (the library's rule: labels, serve and the agent alike)
+rm -rf "$G/sys"; cp -a "$G/sys.amdgpu" "$G/sys"
+mipart --root "$G" labels >/dev/null 2>&1
+grep -qx 'feature.node.kubernetes.io/mipart-gpus=2' "$GF"; ok $? "back on amdgpu: 2 GPUs again"
+rm -rf "$G/sys"; cp -a "$L/sys" "$G/sys"
+"$MIPART" --root "$G" serve --listen 127.0.0.1:0 --labels-interval 3600 2>"$T_TMP/gserve.log" &
+GSP=$!
+serve_looked() { grep -q "labels: \(wrote\|cannot\)" "$T_TMP/gserve.log"; }
+wait_until serve_looked
+grep -qx 'feature.node.kubernetes.io/mipart-gpus=0' "$GF"; ok $? "serve on the GIM host: the file says 0 GPUs"
+like "$(cat "$T_TMP/gserve.log")" "*labels: wrote 1 labels to '$GF'*" "  ... and serve says it wrote it"
+kill -TERM "$GSP"; wait "$GSP"
+# a host that could not be read says nothing new: the last file stays, and the failure is said
+rm -rf "$G/sys"; cp -a "$G/sys.amdgpu" "$G/sys"
+mipart --root "$G" labels >/dev/null 2>&1
+before="$(cat "$GF")"
+rm -rf "$G/sys/class/kfd/kfd/topology/nodes"
+mkdir "$G/sys/class/kfd/kfd/topology/nodes"
+run mipart --root "$G" labels
+is "$RC" 1 "amdgpu drives the GPUs and KFD lists none (the driver still probing): labels fails"
+like "$ERR" "*amdgpu drives a GPU whose partitions KFD does not list*try again*" "  ... and says why"
+is "$(cat "$GF")" "$before" "  ... the last file is kept"
+rm -rf "$G/sys"
+run mipart --root "$G" labels
+is "$RC" 1 "no sysfs at all: labels fails"
+is "$(cat "$GF")" "$before" "  ... the last file is kept"
 # a host with two amdgpu GPUs and, beside them, a GPU GIM drives and a VF bound to vfio-pci
 # (the functions of the GIM host above, copied in)
 N="$T_TMP/mixed"

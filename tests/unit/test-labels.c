@@ -27,6 +27,7 @@
 #include "mipart/host.h"
 #include "mipart/labels.h"
 #include "mipart/sim.h"
+#include "mipart/sim-sriov.h"
 #include "mipart/topology.h"
 #include "util.h"
 #include "banned.h"
@@ -230,6 +231,44 @@ static void test_heterogeneous(void **state)
 	assert_string_equal(get(f, "feature.node.kubernetes.io/mipart-config-in-sync"), "false");
 	/* too small a buffer: refused, not truncated */
 	assert_int_equal(mipart_labels_build(&in, f->labels, 3), -ENOSPC);
+}
+
+/* A host read whole with no GPU a pod can use (GIM drives both PFs, the VFs are for VMs): one
+ * label, 0 GPUs, so that nothing of GPUs the node had survives in its feature file; a GPU amdgpu
+ * drives whose partitions KFD does not list is no such truth (-EAGAIN: the caller keeps its
+ * file). */
+static void test_no_usable_gpu(void **state)
+{
+	struct fixture *f = *state;
+	mipart_labels_input in = { .in_sync = 1, .config = "all-spx" };
+	const char *why = NULL;
+	mipart_topology *t = NULL;
+
+	assert_int_equal(mipart_sim_sriov_create(f->dir, "mi300x", 2, 1, &why), 0);
+	assert_int_equal(mipart_topology_load(f->host, &f->topo), 0);
+	assert_true(mipart_topology_gpu_count(f->topo) >= 2);
+	in.topo = f->topo;
+	f->n = mipart_labels_build(&in, f->labels, MIPART_LABELS_MAX);
+	assert_int_equal(f->n, 1);
+	assert_string_equal(f->labels[0].key, "feature.node.kubernetes.io/mipart-gpus");
+	assert_string_equal(f->labels[0].value, "0");
+	assert_int_equal(mipart_labels_build(&in, f->labels, 0), -ENOSPC);
+	scratch_remove(f->dir);
+
+	/* amdgpu's GPUs with the KFD topology emptied: not read, not zero */
+	{
+		mipart_sim_options o = { .gpus = 2, .compute = MIPART_COMPUTE_SPX };
+		char nodes[256];
+
+		assert_int_equal(mipart_sim_create(f->dir, &o, &why), 0);
+		assert_true(util_pathf(nodes, sizeof(nodes), "%s/sys/class/kfd/kfd/topology/nodes", f->dir) >= 0);
+		scratch_remove(nodes);
+		assert_int_equal(mkdir(nodes, 0755), 0);
+		assert_int_equal(mipart_topology_load(f->host, &t), 0);
+		in.topo = t;
+		assert_int_equal(mipart_labels_build(&in, f->labels, MIPART_LABELS_MAX), -EAGAIN);
+		mipart_topology_free(t);
+	}
 }
 
 /* mipart_labels_update: written when the text differs, left alone (same inode, same mtime)
@@ -578,6 +617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_homogeneous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mixed_and_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heterogeneous, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_usable_gpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watcher_race, setup, teardown),

@@ -156,7 +156,7 @@ int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, siz
 {
 	struct acc a = { labels, 0, max, 0 };
 	struct size_class cls[32];
-	size_t n_cls = 0, n_gpus, n_parts = 0;
+	size_t n_cls = 0, n_gpus, n_parts = 0, n_unlisted = 0;
 	const mipart_gpu_info *first = NULL;
 	const char *product = NULL, *compute = NULL, *memory = NULL;
 	bool mixed_product = false, mixed_compute = false, mixed_memory = false;
@@ -174,8 +174,12 @@ int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, siz
 		const char *cm, *mm;
 		size_t d;
 
-		if (!mipart_gpu_usable(g))
+		if (!mipart_gpu_usable(g)) {
+			/* amdgpu drives it and KFD lists none of its partitions: a driver that is
+			 * still probing (or a KFD that could not be read), not a GPU given away */
+			n_unlisted += g && g->driver_bound;
 			continue;
+		}
 		n_gpus++;
 		cm = mipart_compute_mode_name(g->compute);
 		mm = mipart_memory_mode_name(g->memory);
@@ -231,8 +235,32 @@ int mipart_labels_build(const mipart_labels_input *in, mipart_label *labels, siz
 		}
 	}
 
-	if (n_gpus == 0)
-		return -ENODEV;
+	if (n_gpus == 0) {
+		/*
+		 * No GPU a pod can use. When the host was read and its GPUs are all driven by GIM,
+		 * bound to vfio-pci for VMs or bound to no driver, that is the truth, and the labels
+		 * say it: mipart-gpus=0 and nothing else, so that no label of the GPUs the node had
+		 * (modes, partitions, amd.com/ keys) outlives them. NFD's master drops from the
+		 * Node the labels a feature file no longer gives (nfd-master.go: updateNodeObject,
+		 * by its nfd.node.kubernetes.io/feature-labels annotation). AMD's node labeller
+		 * ends the same way, with none of its keys: each generator returns nothing for no
+		 * GPU and its reconciler first deletes every amd.com/ and beta.amd.com/ label of
+		 * the Node (ROCm/k8s-device-plugin cmd/k8s-node-labeller/main.go: generateLabels;
+		 * controller.go: Reconcile). NVIDIA's gpu-feature-discovery writes its file with
+		 * whatever it found, none included ("no labels generated from any source" is a
+		 * warning), and removes it when it exits (cmd/gpu-feature-discovery/main.go: run,
+		 * removeOutputFile).
+		 * What was not read is no such truth: no AMD function at all (-ENODEV: a wrong root,
+		 * a /sys not mounted), or a GPU amdgpu drives with no KFD partition (-EAGAIN: the
+		 * driver still probing): the caller keeps what it had.
+		 */
+		if (mipart_topology_gpu_count(in->topo) == 0)
+			return -ENODEV;
+		if (n_unlisted)
+			return -EAGAIN;
+		add(&a, MIPART_LABELS_NFD_NS "mipart-gpus", "0");
+		return a.err ? a.err : (int)a.n;
+	}
 	/* AMD's node labeller: the pair only when every GPU is in the same one (IsHomogeneous),
 	 * lower case, compute "_" memory (UniquePartitionConfigCount) */
 	if (!mixed_compute && !mixed_memory && strcmp(compute, "UNKNOWN") && strcmp(memory, "UNKNOWN")) {

@@ -71,6 +71,20 @@ wait_until() {
 	while ! "$@" && [ $_w -lt 12000 ]; do sleep 0.05; _w=$((_w + 1)); done
 }
 
+# wait_step ROOT STEP: until the change running on host ROOT has journalled a step starting with
+# STEP (polled every 0.1 s, at most 10 s); 1 if it never did. Tests use it to kill -9 a change
+# at that step, or to act while it is there.
+wait_step() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		_s=$("$MIPART" --root "$1" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
+		case "$_s" in "$2"*) return 0 ;; esac
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
 like() { # like GOT GLOB DESCRIPTION: GOT matches the shell pattern GLOB
 	# shellcheck disable=SC2254 # GLOB is a pattern on purpose
 	case "$1" in

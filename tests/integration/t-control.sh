@@ -114,17 +114,6 @@ is "$RC" 0 "a slow reload still completes"
 is "$(modes)" "SPX/NPS1,SPX/NPS1,SPX/NPS1,SPX/NPS1" "SPX/NPS1 after the slow reload"
 
 # --- kill -9 at each step, then recover ----------------------------------------------------
-# wait_step STEP: until the running change has journalled STEP (at most 10 s)
-wait_step() {
-	i=0
-	while [ $i -lt 100 ]; do
-		s=$(mipart --root "$H" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-		case "$s" in "$1"*) return 0 ;; esac
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 for step in memory-write reload compute-write; do
 	mipart --root "$H" reset -g all >/dev/null 2>&1
 	mipart sim fault "$H" --clear
@@ -139,7 +128,7 @@ for step in memory-write reload compute-write; do
 		"$MIPART" --root "$H" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1 &
 	fi
 	pid=$!
-	wait_step "$step"
+	wait_step "$H" "$step"
 	ok $? "kill -9 at $step: the change reached the step"
 	sleep 0.3
 	kill -9 $pid 2>/dev/null
@@ -170,7 +159,7 @@ mipart --root "$H" reset -g all >/dev/null 2>&1
 mipart sim fault "$H" --on reload --delay 2000 --times 1
 "$MIPART" --root "$H" set -g all --compute CPX --memory NPS4 >"$T_TMP/w1" 2>&1 &
 p1=$!
-wait_step reload
+wait_step "$H" reload
 run mipart --root "$H" status
 unlike "$ERR" "*did not finish*" "a change that is running is not reported as unfinished"
 run mipart --root "$H" set -g all --compute QPX --memory NPS4 --lock-timeout 0
@@ -227,13 +216,7 @@ rm "$U/sys/devices/pci0000:20/0000:20:01.1/0000:26:00.0/driver"
 mipart sim fault "$U" --gpu 0 --on compute-write --delay 3000 --times 1
 "$MIPART" --root "$U" set -g 0 --compute CPX >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 100 ]; do
-	s=$(mipart --root "$U" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-	case "$s" in compute-write*) break ;; esac
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_step "$U" compute-write
 sleep 0.3
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null

@@ -114,13 +114,7 @@ rm -f "$T_TMP/hooks.log"
 mipart sim fault "$H" --gpu 1 --on compute-write --delay 8000 --times 1
 "$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c qpx >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 100 ]; do
-	s=$(mipart --root "$H" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-	case "$s" in compute-write*) break ;; esac
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_step "$H" compute-write
 sleep 0.3
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
@@ -256,13 +250,7 @@ is "$(jqo '.checks[] | select(.id == "journal.hook-units") | .status')" ok "nor 
 mipart sim fault "$H" --gpu 1 --on compute-write --delay 8000 --times 1
 "$MIPART" --root "$H" apply -f "$T_TMP/layout.yaml" -c dpx >/dev/null 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 100 ]; do
-	s=$(mipart --root "$H" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-	case "$s" in compute-write*) break ;; esac
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_step "$H" compute-write
 sleep 0.3
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
@@ -419,13 +407,7 @@ mipart sim create "$R" --gpus 2 2>/dev/null
 mipart sim fault "$R" --on reload --delay 2000 --times 1
 "$MIPART" --root "$R" set -g all --compute CPX --memory NPS4 >/dev/null 2>&1 &
 w=$!
-i=0
-while [ $i -lt 100 ]; do
-	s=$(mipart --root "$R" history --json 2>/dev/null | jq -r '.changes[0] | select(.state == "running") | .step')
-	[ "$s" = reload ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_step "$R" reload
 run mipart --root "$R" set -g all --compute QPX --dry-run --json
 is "$RC" 0 "a plan asked for during another writer's reload waits for the lock"
 is "$(jqo '[.gpus[].from | .compute + "/" + .memory] | join(",")')" "CPX/NPS4,CPX/NPS4" \
